@@ -1,0 +1,4 @@
+EXTRA_DIST += bench/RESULTS.md
+bench: all
+	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
+.PHONY: bench

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef BF_CLI_H
+#define BF_CLI_H
+
+#include <stdio.h>
+
+struct bf_err;
+
+/*
+ * The binfarm command-line front end: one cmd_<name>() per subcommand
+ * file (binhost/repo-<name>.c), listed in repo-main.c's commands[].
+ * Exit codes: 0 success, 1 the operation found a problem (a package
+ * failed verification, an index differs), 2 usage or system error.
+ */
+#define BF_EXIT_OK	0
+#define BF_EXIT_FAIL	1
+#define BF_EXIT_ERROR	2
+
+struct bf_cli {
+	const char	*progname;	/* "binfarm" */
+	const char	*cmdname;	/* "pack" */
+	int		 verbose;
+	int		 quiet;
+	int		 tty;		/* stderr is a terminal: progress output */
+};
+
+typedef int (*bf_cmd_fn)(struct bf_cli *cli, int argc, char **argv);
+
+struct bf_cmd {
+	const char	*name;
+	bf_cmd_fn	 fn;
+	const char	*summary;
+};
+
+void	cli_error(const struct bf_cli *cli, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	cli_warn(const struct bf_cli *cli, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	cli_info(const struct bf_cli *cli, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Prints "usage: binfarm <cmd> <usage>" to stderr and returns BF_EXIT_ERROR. */
+int	cli_usage(const struct bf_cli *cli, const char *usage);
+/* Prints usage to stdout for --help; returns BF_EXIT_OK. */
+int	cli_help(const struct bf_cli *cli, const char *usage, const char *text);
+/* Parses a decimal in [min, max]; returns 0 or -1 after printing an error. */
+int	cli_parse_ll(const struct bf_cli *cli, const char *opt, const char *s,
+	    long long min, long long max, long long *out);
+/* SOURCE_DATE_EPOCH from the environment, or -1; -2 if it is invalid. */
+long long cli_source_date_epoch(const struct bf_cli *cli);
+
+int	cmd_pack(struct bf_cli *cli, int argc, char **argv);
+int	cmd_verify(struct bf_cli *cli, int argc, char **argv);
+int	cmd_inspect(struct bf_cli *cli, int argc, char **argv);
+
+#endif

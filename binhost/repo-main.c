@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * binfarm: the command a person types.  One subcommand per file, listed
+ * in commands[] (git's builtin table).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "banned.h"
+
+static const struct bf_cmd commands[] = {
+	{ "help", NULL, "show this help" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: binfarm [--version] [--help] <command> [<args>]\n\n"
+	    "commands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nSee 'binfarm <command> --help' or 'man binfarm-<command>'.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bf_cli cli = { "binfarm", NULL, 0, 0, 0 };
+	size_t i;
+
+	cli.tty = isatty(STDERR_FILENO);
+	if (argc < 2) {
+		usage(stderr);
+		return BF_EXIT_ERROR;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return BF_EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("binfarm %s\n", PACKAGE_VERSION);
+		return BF_EXIT_OK;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0) {
+			cli.cmdname = commands[i].name;
+			return commands[i].fn(&cli, argc - 1, argv + 1);
+		}
+	}
+	fprintf(stderr, "binfarm: '%s' is not a binfarm command; see 'binfarm --help'\n",
+	    argv[1]);
+	return BF_EXIT_ERROR;
+}

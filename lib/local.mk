@@ -1,0 +1,9 @@
+noinst_LIBRARIES += lib/libbinfarm.a
+lib_libbinfarm_a_CFLAGS = $(AM_CFLAGS) $(BF_DEP_CFLAGS)
+lib_libbinfarm_a_SOURCES = \
+	lib/banned.h \
+	lib/buf.c lib/buf.h \
+	lib/digest.c lib/digest.h \
+	lib/err.c lib/err.h \
+	lib/lockfile.c lib/lockfile.h \
+	lib/meta.c lib/meta.h

@@ -1,0 +1,9 @@
+dist_man_MANS += \
+	man/binfarm.1
+
+check-man:
+	@if command -v mandoc >/dev/null 2>&1; then \
+		cd $(top_srcdir) && out=$$(mandoc -Tlint -Wwarning $(dist_man_MANS) 2>&1); \
+		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+		echo "man pages: mandoc -Tlint clean"; \
+	else echo "mandoc not installed; man pages not linted"; fi

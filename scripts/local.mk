@@ -1,0 +1,1 @@
+EXTRA_DIST += scripts/bootstrap.sh scripts/demo.sh scripts/check.sh

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bf-test-tool: exposes library calls to the shell tests (git's
+ * t/helper/test-tool).  Not installed.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "err.h"
+#include "banned.h"
+
+static int
+cmd_digest(int argc, char **argv)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_digest d;
+	int alg, fd, rc;
+
+	if (argc != 3 || (alg = bf_digest_byname(argv[1])) < 0) {
+		fprintf(stderr, "usage: bf-test-tool digest MD5|SHA1|BLAKE2B|SHA512 FILE\n");
+		return 2;
+	}
+	if ((fd = open(argv[2], O_RDONLY)) < 0) {
+		perror(argv[2]);
+		return 2;
+	}
+	rc = bf_digest_fd(&d, BF_DIGEST_BIT(alg), fd, 0, -1, &e);
+	close(fd);
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", bf_err_msg(&e, rc));
+		return 1;
+	}
+	printf("%s\n", d.hex[alg]);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+} tools[] = {
+	{ "digest", cmd_digest },
+};
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bf-test-tool <tool> [args]\n");
+		return 2;
+	}
+	for (i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (strcmp(argv[1], tools[i].name) == 0)
+			return tools[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "bf-test-tool: unknown tool '%s'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,32 @@
+# Tests: TAP, run by automake's tap-driver.sh.  Shell tests follow git's
+# t/test-lib.sh; unit tests are small C programs printing TAP.
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+AM_TESTS_ENVIRONMENT = \
+	BF_BUILD_DIR='$(abs_top_builddir)'; BF_SRC_DIR='$(abs_top_srcdir)'; \
+	export BF_BUILD_DIR BF_SRC_DIR;
+
+check_PROGRAMS += t/helper/bf-test-tool
+t_helper_bf_test_tool_SOURCES = t/helper/bf-test-tool.c
+t_helper_bf_test_tool_LDADD = $(BF_LIBS)
+
+UNIT_TESTS = \
+	t/unit/u-buf \
+	t/unit/u-digest
+check_PROGRAMS += $(UNIT_TESTS)
+t_unit_u_buf_SOURCES = t/unit/u-buf.c t/unit/tap.h
+t_unit_u_buf_LDADD = $(BF_LIBS)
+t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
+t_unit_u_digest_LDADD = $(BF_LIBS)
+
+SHELL_TESTS = \
+	t/t0000-basic.sh
+
+TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
+EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh
+
+check-local: check-man
+
+clean-local:
+	-rm -rf t/trash.*

@@ -1,0 +1,32 @@
+#!/bin/sh
+test_description='the test library and the binfarm command itself'
+. "$(dirname "$0")/test-lib.sh"
+
+test_expect_success 'binfarm runs and prints its version' '
+	binfarm --version >out &&
+	test_grep "^binfarm [0-9]" out
+'
+
+test_expect_success 'binfarm --help lists the commands' '
+	binfarm --help >out &&
+	test_grep "help" out
+'
+
+test_expect_success 'an unknown command is a usage error' '
+	test_expect_code 2 binfarm no-such-command 2>err &&
+	test_grep "not a binfarm command" err
+'
+
+test_expect_success 'test_must_fail catches failures, not success' '
+	test_must_fail false &&
+	! test_must_fail true
+'
+
+test_expect_success 'bf-test-tool digest matches sha1sum' '
+	printf hello >f &&
+	bf-test-tool digest SHA1 f >actual &&
+	sha1sum f | cut -d" " -f1 >expect &&
+	test_cmp expect actual
+'
+
+test_done

@@ -1,0 +1,189 @@
+# binfarm test library, after git's t/test-lib.sh.  Source it from a
+# tNNNN-*.sh script after setting test_description.  Output is TAP.
+#
+#   test_expect_success 'title' 'commands'
+#   test_expect_failure 'title' 'commands'   (a known bug: "not ok # TODO")
+#   test_when_finished 'cleanup'             (inside a test)
+#   test_must_fail cmd...                    (exit 1..125, not a crash)
+#   test_cmp expected actual
+#   test_done
+#
+# Each script runs in its own empty "trash" directory, with the built
+# programs first in PATH.  Set BF_TEST_VERBOSE=1 to see command output.
+
+: "${BF_SRC_DIR:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${BF_BUILD_DIR:=$BF_SRC_DIR}"
+TEST_DIRECTORY=$BF_SRC_DIR/t
+TEST_NAME=$(basename "$0" .sh)
+TRASH_DIRECTORY=$BF_BUILD_DIR/t/trash.$TEST_NAME
+REFERENCE_DIR=${BF_REFERENCE_DIR:-$BF_SRC_DIR/../shared/reference/portage}
+PATH=$BF_BUILD_DIR:$BF_BUILD_DIR/t/helper:$PATH
+LC_ALL=C
+TZ=UTC
+export PATH LC_ALL TZ TEST_DIRECTORY TRASH_DIRECTORY REFERENCE_DIR
+unset BINFARM_REPO SOURCE_DATE_EPOCH
+
+test_count=0
+test_failed=0
+test_fixed=0
+test_broken=0
+test_skipped=0
+test_cleanup=
+
+rm -rf "$TRASH_DIRECTORY" || exit 1
+mkdir -p "$TRASH_DIRECTORY" || exit 1
+cd "$TRASH_DIRECTORY" || exit 1
+
+if test -n "$BF_TEST_VERBOSE"; then
+	exec 4>&2 3>&2
+else
+	exec 4>"$TRASH_DIRECTORY/.test-output" 3>&4
+fi
+
+say() {
+	printf '%s\n' "$*"
+}
+
+test_when_finished() {
+	test_cleanup="{ $*
+		} && (exit \"\$eval_ret\"); eval_ret=\$?; $test_cleanup"
+}
+
+test_run_() {
+	test_cleanup=:
+	eval >&3 2>&4 "$1"
+	eval_ret=$?
+	eval >&3 2>&4 "$test_cleanup"
+	return $eval_ret
+}
+
+test_skip_() {
+	# test_skip_ 'title' prereq...
+	title=$1
+	shift
+	for p in "$@"; do
+		case " $test_prereqs " in
+		*" $p "*) ;;
+		*) test_count=$((test_count + 1))
+		   test_skipped=$((test_skipped + 1))
+		   say "ok $test_count # skip $title (missing $p)"
+		   return 0 ;;
+		esac
+	done
+	return 1
+}
+
+test_prereqs=
+test_set_prereq() {
+	test_prereqs="$test_prereqs $1"
+}
+
+# test_expect_success [PREREQ,...] 'title' 'commands'
+test_expect_success() {
+	prereq=
+	if test $# = 3; then prereq=$(echo "$1" | tr , ' '); shift; fi
+	# shellcheck disable=SC2086
+	test_skip_ "$1" $prereq && return 0
+	test_count=$((test_count + 1))
+	say >&3 "expecting success of $test_count '$1': $2"
+	if (test_run_ "$2"); then
+		say "ok $test_count - $1"
+	else
+		test_failed=$((test_failed + 1))
+		say "not ok $test_count - $1"
+		printf '%s\n' "$2" | sed 's/^/#	/'
+		if test -z "$BF_TEST_VERBOSE" && test -f "$TRASH_DIRECTORY/.test-output"; then
+			tail -n 20 "$TRASH_DIRECTORY/.test-output" | sed 's/^/# | /'
+		fi
+	fi
+}
+
+test_expect_failure() {
+	prereq=
+	if test $# = 3; then prereq=$(echo "$1" | tr , ' '); shift; fi
+	# shellcheck disable=SC2086
+	test_skip_ "$1" $prereq && return 0
+	test_count=$((test_count + 1))
+	if (test_run_ "$2"); then
+		test_fixed=$((test_fixed + 1))
+		say "ok $test_count - $1 # TODO known breakage vanished"
+	else
+		test_broken=$((test_broken + 1))
+		say "not ok $test_count - $1 # TODO known breakage"
+	fi
+}
+
+test_must_fail() {
+	"$@" 2>&7
+	exit_code=$?
+	if test $exit_code = 0; then
+		echo >&4 "test_must_fail: command succeeded: $*"
+		return 1
+	elif test $exit_code -gt 129 && test $exit_code -le 192; then
+		echo >&4 "test_must_fail: died by signal $((exit_code - 128)): $*"
+		return 1
+	elif test $exit_code = 127; then
+		echo >&4 "test_must_fail: command not found: $*"
+		return 1
+	fi
+	return 0
+} 7>&2 2>&4
+
+# test_expect_code N cmd...
+test_expect_code() {
+	want=$1
+	shift
+	"$@" 2>&7
+	got=$?
+	if test "$got" = "$want"; then
+		return 0
+	fi
+	echo >&4 "test_expect_code: command exited with $got, we wanted $want: $*"
+	return 1
+} 7>&2 2>&4
+
+test_cmp() {
+	diff -u "$@"
+}
+
+test_grep() {
+	if grep "$@"; then
+		return 0
+	fi
+	echo >&4 "test_grep: no match for: $*"
+	eval "last=\${$#}"
+	test -f "$last" && sed 's/^/| /' "$last" >&4
+	return 1
+}
+
+test_path_is_file() {
+	test -f "$1" || { echo >&4 "file $1 does not exist"; return 1; }
+}
+
+test_path_is_missing() {
+	test ! -e "$1" || { echo >&4 "path $1 exists"; return 1; }
+}
+
+test_done() {
+	if test -n "$test_skip_all"; then
+		say "1..0 # SKIP $test_skip_all"
+		exit 0
+	fi
+	say "# passed $((test_count - test_failed - test_broken - test_skipped)), failed $test_failed, known broken $test_broken, skipped $test_skipped"
+	say "1..$test_count"
+	if test "$test_failed" = 0; then
+		cd "$BF_BUILD_DIR" && rm -rf "$TRASH_DIRECTORY"
+		exit 0
+	fi
+	exit 1
+}
+
+skip_all() {
+	test_skip_all=$1
+	test_done
+}
+
+command -v zstd >/dev/null 2>&1 && test_set_prereq ZSTD
+test -d "$REFERENCE_DIR" && test_set_prereq REFERENCE
+test "$(id -u)" = 0 && test_set_prereq ROOT
+command -v python3 >/dev/null 2>&1 && test_set_prereq PYTHON

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct bf_buf b = BF_BUF_INIT;
+	char *s;
+	size_t len;
+	int i;
+
+	is_str(b.buf, "", "new buffer is the empty string");
+	bf_buf_adds(&b, "abc");
+	bf_buf_addch(&b, 'd');
+	bf_buf_addf(&b, "-%d-%s", 42, "x");
+	is_str(b.buf, "abcd-42-x", "adds, addch and addf append");
+	is_int(b.len, 9, "length follows");
+	for (i = 0; i < 1000; i++)
+		bf_buf_addf(&b, "%04d", i);
+	is_int(b.len, 9 + 4000, "grows past many reallocations");
+	ok(memcmp(b.buf + b.len - 4, "0999", 4) == 0, "content kept while growing");
+	bf_buf_reset(&b);
+	bf_buf_adds(&b, "x  \n\t");
+	bf_buf_rtrim(&b);
+	is_str(b.buf, "x", "rtrim removes trailing white space");
+	s = bf_buf_detach(&b, &len);
+	is_str(s, "x", "detach hands over the string");
+	is_int(len, 1, "detach reports the length");
+	is_str(b.buf, "", "detached buffer is empty again");
+	free(s);
+	ok(bf_buf_error(&b) == 0, "no sticky error");
+	bf_buf_release(&b);
+	return tap_done();
+}
