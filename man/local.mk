@@ -1,5 +1,9 @@
 dist_man_MANS += \
-	man/binfarm.1
+	man/binfarm.1 \
+	man/binfarm-inspect.1 \
+	man/binfarm-pack.1 \
+	man/binfarm-verify.1 \
+	man/gpkg.5
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \

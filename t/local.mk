@@ -21,10 +21,13 @@ t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
-	t/t0000-basic.sh
+	t/t0000-basic.sh \
+	t/t1000-pack.sh \
+	t/t1100-verify.sh \
+	t/t1200-inspect.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
-EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh
+EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 
 check-local: check-man
 
