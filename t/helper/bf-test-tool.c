@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atom.h"
 #include "digest.h"
 #include "err.h"
 #include "banned.h"
@@ -39,11 +40,30 @@ cmd_digest(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_vercmp(int argc, char **argv)
+{
+	struct bf_err e = BF_ERR_INIT;
+	int rc, c;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bf-test-tool vercmp A B\n");
+		return 2;
+	}
+	if ((rc = bf_vercmp(argv[1], argv[2], &c, &e)) < 0) {
+		fprintf(stderr, "%s\n", bf_err_msg(&e, rc));
+		return 1;
+	}
+	printf("%d\n", c);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } tools[] = {
 	{ "digest", cmd_digest },
+	{ "vercmp", cmd_vercmp },
 };
 
 int
