@@ -4,7 +4,9 @@ lib_libbinfarm_a_SOURCES = \
 	lib/atom.c lib/atom.h \
 	lib/banned.h \
 	lib/buf.c lib/buf.h \
+	lib/conf.c lib/conf.h \
 	lib/digest.c lib/digest.h \
 	lib/err.c lib/err.h \
 	lib/lockfile.c lib/lockfile.h \
-	lib/meta.c lib/meta.h
+	lib/meta.c lib/meta.h \
+	lib/profile.c lib/profile.h
