@@ -15,6 +15,8 @@
 
 static const struct bf_cmd commands[] = {
 	{ "help", NULL, "show this help" },
+	{ "tree", cmd_tree, "pin ebuild repositories to commits" },
+	{ "plan", cmd_plan, "plan a hw-profile's builds" },
 };
 
 static void

@@ -9,4 +9,6 @@ lib_libbinfarm_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/meta.c lib/meta.h \
-	lib/profile.c lib/profile.h
+	lib/plan.c lib/plan.h \
+	lib/profile.c lib/profile.h \
+	lib/tree.c lib/tree.h
