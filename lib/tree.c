@@ -278,7 +278,8 @@ bf_tree_open(struct bf_tree **tp, const char *mirror, const char *hex,
 	grc = git_commit_lookup(&t->commit, t->repo, &oid);
 	if (grc == GIT_ENOTFOUND) {
 		rc = bf_err_set(e, BF_ENOTFOUND, "%s: commit %s is not in the "
-		    "mirror '%s'", name, hex, mirror);
+		    "mirror '%s' (pin again, or the mirror is damaged)", name,
+		    hex, mirror);
 		goto out;
 	}
 	if (grc < 0 || git_commit_tree(&t->root, t->commit) < 0) {

@@ -29,10 +29,12 @@ t_unit_u_digest_LDADD = $(BF_LIBS)
 SHELL_TESTS = \
 	t/t0000-basic.sh \
 	t/t0010-vercmp.sh \
-	t/t0020-profile.sh
+	t/t0020-profile.sh \
+	t/t0030-tree.sh \
+	t/t0040-plan.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
-EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh profiles
+EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-tree.sh profiles
 
 check-local: check-man
 
