@@ -19,6 +19,9 @@ export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL
 export GIT_AUTHOR_DATE GIT_COMMITTER_DATE
 BINFARM_MIRRORS=$TRASH_DIRECTORY/mirrors
 export BINFARM_MIRRORS
+# Sanitizer builds: see t/lsan-libgit2.supp for a leak inside libgit2.
+LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$TEST_DIRECTORY/lsan-libgit2.supp"
+export LSAN_OPTIONS
 
 tree_init() {
 	rm -rf "$1" &&

@@ -34,7 +34,7 @@ SHELL_TESTS = \
 	t/t0040-plan.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
-EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-tree.sh profiles
+EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-tree.sh t/lsan-libgit2.supp profiles
 
 check-local: check-man
 
