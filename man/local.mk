@@ -1,6 +1,8 @@
 dist_man_MANS += \
 	man/binfarm.1 \
-	man/binfarm-profile.5
+	man/binfarm-plan.1 \
+	man/binfarm-profile.5 \
+	man/binfarm-tree.1
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \
