@@ -6,4 +6,6 @@ binfarm_SOURCES = \
 	binhost/repo-main.c \
 	binhost/repo-inspect.c \
 	binhost/repo-pack.c \
+	binhost/repo-plan.c \
+	binhost/repo-tree.c \
 	binhost/repo-verify.c

@@ -2,6 +2,9 @@ dist_man_MANS += \
 	man/binfarm.1 \
 	man/binfarm-inspect.1 \
 	man/binfarm-pack.1 \
+	man/binfarm-plan.1 \
+	man/binfarm-profile.5 \
+	man/binfarm-tree.1 \
 	man/binfarm-verify.1 \
 	man/gpkg.5
 
