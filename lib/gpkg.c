@@ -785,10 +785,14 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 	/*
 	 * pax "restricted": plain ustar headers unless an entry needs more
 	 * (long names, big files, xattrs), which Portage's tarfile reads.
+	 * No blocking: file data reaches zstd in our 1 MiB reads, not
+	 * copied into 10 KiB records first; the end is still padded to a
+	 * 10240-byte record as tarfile does.
 	 */
 	if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(p.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(p.a, TAR_RECORD) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(p.a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p.a, TAR_RECORD) != ARCHIVE_OK ||
 	    archive_write_open2(p.a, &p, NULL, image_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = err_archive(e, p.a, "cannot create image.tar");
 		goto out;
@@ -835,10 +839,10 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 oom:
 	rc = bf_err_set(e, ENOMEM, "out of memory");
 out:
-	bf_digest_release(&dg);
 	if (p.a != NULL)
 		archive_write_free(p.a);
-	bf_zst_writer_free(p.zw);
+	bf_zst_writer_free(p.zw);	/* stops the hasher before dg goes */
+	bf_digest_release(&dg);
 	for (i = 0; i < p.nusers; i++)
 		free(p.users[i].name);
 	for (i = 0; i < p.ngroups; i++)
