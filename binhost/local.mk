@@ -3,4 +3,7 @@ binfarm_CFLAGS = $(AM_CFLAGS)
 binfarm_LDADD = $(BF_LIBS)
 binfarm_SOURCES = \
 	binhost/cli.c binhost/cli.h \
-	binhost/repo-main.c
+	binhost/repo-main.c \
+	binhost/repo-inspect.c \
+	binhost/repo-pack.c \
+	binhost/repo-verify.c

@@ -14,7 +14,9 @@
 #include "banned.h"
 
 static const struct bf_cmd commands[] = {
-	{ "help", NULL, "show this help" },
+	{ "pack", cmd_pack, "create a GLEP 78 binary package (.gpkg.tar)" },
+	{ "verify", cmd_verify, "check binary packages as Portage does, and more" },
+	{ "inspect", cmd_inspect, "print a binary package's metadata or contents" },
 };
 
 static void

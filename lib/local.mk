@@ -5,5 +5,8 @@ lib_libbinfarm_a_SOURCES = \
 	lib/buf.c lib/buf.h \
 	lib/digest.c lib/digest.h \
 	lib/err.c lib/err.h \
+	lib/gpkg.c lib/gpkg.h \
 	lib/lockfile.c lib/lockfile.h \
-	lib/meta.c lib/meta.h
+	lib/manifest.c lib/manifest.h \
+	lib/meta.c lib/meta.h \
+	lib/zst.c lib/zst.h

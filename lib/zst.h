@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef BF_ZST_H
+#define BF_ZST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct bf_digest;
+struct bf_err;
+
+/*
+ * A zstd compressing stream into a file descriptor (the only user of
+ * zstd.h).  Compressed bytes are optionally fed to a digest as they are
+ * written, so a gpkg member is hashed without being read back.
+ */
+struct bf_zst_writer;
+
+/* threads: 0 = one worker per online CPU, 1 = single-threaded. */
+int	bf_zst_writer_new(struct bf_zst_writer **w, int fd, int level,
+	    int threads, struct bf_digest *dg, struct bf_err *e);
+int	bf_zst_writer_write(struct bf_zst_writer *w, const void *p, size_t n,
+	    struct bf_err *e);
+/* Flushes the frame end; the writer stays allocated until _free(). */
+int	bf_zst_writer_finish(struct bf_zst_writer *w, struct bf_err *e);
+uint64_t bf_zst_writer_in_bytes(const struct bf_zst_writer *w);
+uint64_t bf_zst_writer_out_bytes(const struct bf_zst_writer *w);
+void	bf_zst_writer_free(struct bf_zst_writer *w);
+
+/* One-shot compression of a small buffer into `out` (malloc'd). */
+int	bf_zst_compress(const void *p, size_t n, int level, void **out,
+	    size_t *outlen, struct bf_err *e);
+
+#endif
