@@ -51,5 +51,6 @@ long long cli_source_date_epoch(const struct bf_cli *cli);
 int	cmd_pack(struct bf_cli *cli, int argc, char **argv);
 int	cmd_verify(struct bf_cli *cli, int argc, char **argv);
 int	cmd_inspect(struct bf_cli *cli, int argc, char **argv);
+int	cmd_index(struct bf_cli *cli, int argc, char **argv);
 
 #endif

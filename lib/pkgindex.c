@@ -655,7 +655,7 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 
 /* GzipFile._write_gzip_header with filename "" and compresslevel 9. */
 static void
-gz_header(unsigned char h[10], long long mtime)
+gz_pyheader(unsigned char h[10], long long mtime)
 {
 	uint32_t t = mtime > 0 && mtime <= 0xffffffffLL ? (uint32_t)mtime : 0;
 
@@ -760,7 +760,7 @@ bf_pkgindex_gzip(const void *data, size_t len, long long mtime,
 
 	if (deflate_init9(&z) < 0)
 		return bf_err_set(e, ENOMEM, "cannot initialise zlib");
-	gz_header(h, mtime);
+	gz_pyheader(h, mtime);
 	bf_buf_add(out, h, sizeof(h));
 	rc = deflate_into(&z, data, len, 1, out);
 	deflateEnd(&z);
@@ -1110,8 +1110,9 @@ build_segmented(int dirfd, const char *text, size_t len,
 	size_t nseg = 0, i;
 	unsigned char h[10], t[8];
 	uint32_t crc = 0;
-	int have_old, rc;
+	int have_old = 0, rc;
 
+	memset(&old, 0, sizeof(old));
 	if ((rc = cut_segments(text, len, &seg, &nseg)) < 0)
 		goto out;
 	for (i = 0; i < nseg; i++)
@@ -1128,7 +1129,7 @@ build_segmented(int dirfd, const char *text, size_t len,
 	if ((rc = compress_segments(text, seg, nseg, o->threads)) < 0)
 		goto out;
 
-	gz_header(h, o->timestamp);
+	gz_pyheader(h, o->timestamp);
 	bf_buf_add(gz, h, sizeof(h));
 	bf_buf_addf(side, "binfarm-gzidx 1\n");
 	for (i = 0; i < nseg; i++) {
