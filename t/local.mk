@@ -10,6 +10,9 @@ AM_TESTS_ENVIRONMENT = \
 check_PROGRAMS += t/helper/bf-test-tool
 t_helper_bf_test_tool_SOURCES = t/helper/bf-test-tool.c
 t_helper_bf_test_tool_LDADD = $(BF_LIBS)
+check_PROGRAMS += t/helper/bf-index-tool
+t_helper_bf_index_tool_SOURCES = t/helper/bf-index-tool.c
+t_helper_bf_index_tool_LDADD = $(BF_LIBS)
 
 UNIT_TESTS = \
 	t/unit/u-buf \
@@ -21,10 +24,14 @@ t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
-	t/t0000-basic.sh
+	t/t0000-basic.sh \
+	t/t2000-index.sh \
+	t/t2001-index-incremental.sh \
+	t/t2002-index-bad.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh
+EXTRA_DIST += t/lib-index.sh
 
 check-local: check-man
 
