@@ -783,6 +783,7 @@ struct segment {
 	uint32_t	 crc;
 	size_t		 coff;		/* in the .gz */
 	size_t		 clen;
+	uint32_t	 zcrc;		/* CRC-32 of the compressed bytes */
 	/* New segments only: */
 	long		 reuse;		/* old segment index, or -1 */
 	struct bf_buf	 z;		/* compressed bytes, when not reused */
@@ -839,6 +840,12 @@ cut_segments(const char *text, size_t len, struct segment **segp,
 		p = le;
 		if (!end_of_stanza)
 			continue;
+		/* FNV's low bits are weak (repeated text cancels): mix first. */
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+		h *= 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 33;
 		if (nseg == 0 || (h & SEG_MASK) == 0 || p - start >= SEG_MAX ||
 		    p == len) {
 			if (nseg == alloc) {
@@ -882,7 +889,7 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
     struct bf_buf *gz)
 {
 	struct bf_buf side = BF_BUF_INIT, tsline = BF_BUF_INIT;
-	unsigned long long a, b, c, d, f;
+	unsigned long long a, b, c, d, f, z;
 	struct segment *ns;
 	char *line, *save = NULL;
 	size_t alloc = 0, i;
@@ -903,7 +910,7 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 	if (n < 0 || bf_buf_error(&side) < 0)
 		goto out;
 	line = strtok_r(side.buf, "\n", &save);
-	if (line == NULL || strcmp(line, "binfarm-gzidx 1") != 0)
+	if (line == NULL || strcmp(line, "binfarm-gzidx 2") != 0)
 		goto out;
 	if ((line = strtok_r(NULL, "\n", &save)) == NULL ||
 	    sscanf(line, "text %llu %llu %llu", &a, &b, &c) != 3)
@@ -916,8 +923,8 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 		goto out;
 	g->gz_size = (size_t)a;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-		if (sscanf(line, "%llu %llu %llu %llu %llu", &a, &b, &c, &d,
-		    &f) != 5)
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu", &a, &b, &c,
+		    &d, &f, &z) != 6)
 			goto out;
 		if (g->nseg == alloc) {
 			alloc = alloc ? alloc * 2 : 64;
@@ -931,6 +938,7 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 		g->seg[g->nseg].crc = (uint32_t)c;
 		g->seg[g->nseg].coff = (size_t)d;
 		g->seg[g->nseg].clen = (size_t)f;
+		g->seg[g->nseg].zcrc = (uint32_t)z;
 		g->nseg++;
 	}
 	/* The previous text must be the one the sidecar describes. */
@@ -1013,7 +1021,7 @@ segmap_build(struct segmap *m, const struct gzidx *g)
 
 static long
 segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
-    const char *text, const struct segment *s)
+    const char *oldgz, const char *text, const struct segment *s)
 {
 	size_t h = segmap_hash(s->ulen, s->crc) & m->mask;
 	const struct segment *o;
@@ -1021,8 +1029,13 @@ segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
 
 	while ((i = m->slot[h]) != -1) {
 		o = &g->seg[i];
+		/*
+		 * The text must match byte for byte, and the compressed
+		 * bytes must be the ones recorded for it.
+		 */
 		if (o->ulen == s->ulen && o->crc == s->crc &&
-		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0)
+		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0 &&
+		    crc32_big(0, oldgz + o->coff, o->clen) == o->zcrc)
 			return i;
 		h = (h + 1) & m->mask;
 	}
@@ -1123,15 +1136,15 @@ build_segmented(int dirfd, const char *text, size_t len,
 		if ((rc = segmap_build(&map, &old)) < 0)
 			goto out;
 		for (i = 0; i < nseg; i++)
-			seg[i].reuse = segmap_find(&map, &old, o->old_text, text,
-			    &seg[i]);
+			seg[i].reuse = segmap_find(&map, &old, o->old_text,
+			    oldgz.buf, text, &seg[i]);
 	}
 	if ((rc = compress_segments(text, seg, nseg, o->threads)) < 0)
 		goto out;
 
 	gz_pyheader(h, o->timestamp);
 	bf_buf_add(gz, h, sizeof(h));
-	bf_buf_addf(side, "binfarm-gzidx 1\n");
+	bf_buf_addf(side, "binfarm-gzidx 2\n");
 	for (i = 0; i < nseg; i++) {
 		seg[i].coff = gz->len;
 		if (seg[i].reuse >= 0) {
@@ -1142,6 +1155,8 @@ build_segmented(int dirfd, const char *text, size_t len,
 		} else
 			bf_buf_add(gz, seg[i].z.buf, seg[i].z.len);
 		seg[i].clen = gz->len - seg[i].coff;
+		seg[i].zcrc = seg[i].reuse >= 0 ? old.seg[seg[i].reuse].zcrc :
+		    crc32_big(0, seg[i].z.buf, seg[i].z.len);
 		crc = i == 0 ? seg[i].crc :
 		    (uint32_t)crc32_combine(crc, seg[i].crc, (z_off_t)seg[i].ulen);
 	}
@@ -1155,9 +1170,9 @@ build_segmented(int dirfd, const char *text, size_t len,
 	bf_buf_addf(side, "text %lld %zu %lu\ngz %zu\n", o->timestamp, len,
 	    (unsigned long)crc, gz->len);
 	for (i = 0; i < nseg; i++)
-		bf_buf_addf(side, "%zu %zu %lu %zu %zu\n", seg[i].uoff,
+		bf_buf_addf(side, "%zu %zu %lu %zu %zu %lu\n", seg[i].uoff,
 		    seg[i].ulen, (unsigned long)seg[i].crc, seg[i].coff,
-		    seg[i].clen);
+		    seg[i].clen, (unsigned long)seg[i].zcrc);
 	st->segments = nseg;
 	if ((rc = bf_buf_error(gz)) == 0)
 		rc = bf_buf_error(side);
