@@ -421,7 +421,7 @@ bf_pkgdir_read_entry(int dirfd, const char *relpath, struct bf_pkgindex *idx,
 		have_res = 1;
 		if (rc < 0)
 			goto out;
-	} else if ((rc = bf_xpak_read(fd, relpath, &meta, e)) < 0)
+	} else if ((rc = bf_xpak_read(fd, &meta, e)) < 0)
 		goto out;
 	if ((rc = bf_digest_fd(&d, BF_DIGEST_INDEX, fd, 0, -1, e)) < 0)
 		goto out;

@@ -45,7 +45,7 @@ bf_xpak_probe(int fd)
 }
 
 int
-bf_xpak_read(int fd, const char *path, struct bf_meta *meta, struct bf_err *e)
+bf_xpak_read(int fd, struct bf_meta *meta, struct bf_err *e)
 {
 	unsigned char *blob = NULL, *idx, *data, *name;
 	uint32_t isize, dsize, nlen, dpos, dlen;
@@ -56,48 +56,47 @@ bf_xpak_read(int fd, const char *path, struct bf_meta *meta, struct bf_err *e)
 	int rc = 0;
 
 	if (fstat(fd, &st) < 0)
-		return bf_err_errno(e, "cannot stat '%s'", path);
+		return bf_err_errno(e, "cannot stat");
 	if (!S_ISREG(st.st_mode))
-		return bf_err_set(e, BF_EFORMAT, "'%s' is not a regular file", path);
+		return bf_err_set(e, BF_EFORMAT, "not a regular file");
 	size = (int64_t)st.st_size;
 	if (size < 16)
 		return bf_err_set(e, BF_EFORMAT,
-		    "'%s' is too short (%lld bytes) for an XPAK trailer", path,
+		    "too short (%lld bytes) for an XPAK trailer",
 		    (long long)size);
 	if ((info = trailer(fd, size)) < 0)
 		return bf_err_set(e, BF_EFORMAT,
-		    "'%s' has no XPAK trailer (does not end in XPAKSTOP....STOP)",
-		    path);
+		    "no XPAK trailer (does not end in XPAKSTOP....STOP)");
 	/* 16 bytes of XPAKPACK header and 8 of XPAKSTOP at least. */
 	if (info < 24 || info > size - 8)
 		return bf_err_set(e, BF_EFORMAT,
-		    "'%s': XPAK length %lld does not fit in the %lld-byte file",
-		    path, (long long)info, (long long)size);
+		    "XPAK length %lld does not fit in the %lld-byte file",
+		    (long long)info, (long long)size);
 	start = size - 8 - info;
 	if ((blob = malloc((size_t)info)) == NULL)
-		return bf_err_set(e, ENOMEM, "'%s': out of memory", path);
+		return bf_err_set(e, ENOMEM, "out of memory");
 	got = bf_pread_full(fd, blob, (size_t)info, (off_t)start);
 	if (got < 0) {
 		errno = (int)-got;
-		rc = bf_err_errno(e, "cannot read '%s'", path);
+		rc = bf_err_errno(e, "cannot read");
 		goto out;
 	}
 	if (got != info) {
-		rc = bf_err_set(e, BF_EFORMAT, "'%s' is truncated", path);
+		rc = bf_err_set(e, BF_EFORMAT, "truncated");
 		goto out;
 	}
 	if (memcmp(blob, "XPAKPACK", 8) != 0) {
 		rc = bf_err_set(e, BF_EFORMAT,
-		    "'%s': no XPAKPACK at offset %lld where the trailer points",
-		    path, (long long)start);
+		    "no XPAKPACK at offset %lld where the trailer points",
+		    (long long)start);
 		goto out;
 	}
 	isize = be32(blob + 8);
 	dsize = be32(blob + 12);
 	if ((uint64_t)isize + dsize > (uint64_t)info - 24) {
 		rc = bf_err_set(e, BF_EFORMAT,
-		    "'%s': XPAK index (%lu bytes) and data (%lu bytes) overflow "
-		    "the %lld-byte XPAK blob", path, (unsigned long)isize,
+		    "XPAK index (%lu bytes) and data (%lu bytes) overflow "
+		    "the %lld-byte XPAK blob", (unsigned long)isize,
 		    (unsigned long)dsize, (long long)info);
 		goto out;
 	}
@@ -108,8 +107,8 @@ bf_xpak_read(int fd, const char *path, struct bf_meta *meta, struct bf_err *e)
 		nlen = be32(idx + pos);
 		if (nlen > isize - pos - 4 || isize - pos - 4 - nlen < 8) {
 			rc = bf_err_set(e, BF_EFORMAT,
-			    "'%s': XPAK index entry %zu (name length %lu) runs "
-			    "past the end of the index", path, n,
+			    "XPAK index entry %zu (name length %lu) runs "
+			    "past the end of the index", n,
 			    (unsigned long)nlen);
 			goto out;
 		}
@@ -118,8 +117,8 @@ bf_xpak_read(int fd, const char *path, struct bf_meta *meta, struct bf_err *e)
 		dlen = be32(name + nlen + 4);
 		if (dpos > dsize || dlen > dsize - dpos) {
 			rc = bf_err_set(e, BF_EFORMAT,
-			    "'%s': XPAK entry '%.*s' points outside the data "
-			    "(offset %lu, length %lu, data %lu bytes)", path,
+			    "XPAK entry '%.*s' points outside the data "
+			    "(offset %lu, length %lu, data %lu bytes)",
 			    (int)(nlen > 64 ? 64 : nlen), (const char *)name,
 			    (unsigned long)dpos, (unsigned long)dlen,
 			    (unsigned long)dsize);

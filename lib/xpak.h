@@ -24,11 +24,10 @@ int	bf_xpak_probe(int fd);
  * Reads every metadata entry of the XPAK blob of `fd` into `meta`
  * (caller-initialised; a later duplicate name wins, as in Portage).
  * Truncated or inconsistent blobs and lengths pointing outside the blob
- * fail with -BF_EFORMAT and a message saying what is wrong; `path` only
- * names the file in messages.  Entries whose name holds a NUL byte are
- * skipped: no key can match them.
+ * fail with -BF_EFORMAT and a message saying what is wrong (without the
+ * file name, which the caller adds).  Entries whose name holds a NUL
+ * byte are skipped: no key can match them.
  */
-int	bf_xpak_read(int fd, const char *path, struct bf_meta *meta,
-	    struct bf_err *e);
+int	bf_xpak_read(int fd, struct bf_meta *meta, struct bf_err *e);
 
 #endif

@@ -114,7 +114,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "cannot open '%s'\n", argv[2]);
 			goto done;
 		}
-		rc = bf_xpak_read(fd, argv[2], &m, &e);
+		rc = bf_xpak_read(fd, &m, &e);
 		close(fd);
 		if (rc < 0) {
 			bf_meta_release(&m);
