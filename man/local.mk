@@ -1,5 +1,7 @@
 dist_man_MANS += \
-	man/binfarm.1
+	man/binfarm.1 \
+	man/binfarm-index.1 \
+	man/Packages.5
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \

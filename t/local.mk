@@ -16,12 +16,18 @@ t_helper_bf_index_tool_LDADD = $(BF_LIBS)
 
 UNIT_TESTS = \
 	t/unit/u-buf \
-	t/unit/u-digest
+	t/unit/u-digest \
+	t/unit/u-pkgindex \
+	t/unit/u-xpak
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_buf_SOURCES = t/unit/u-buf.c t/unit/tap.h
 t_unit_u_buf_LDADD = $(BF_LIBS)
 t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
+t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
+t_unit_u_pkgindex_LDADD = $(BF_LIBS)
+t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
+t_unit_u_xpak_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
 	t/t0000-basic.sh \
