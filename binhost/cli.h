@@ -51,6 +51,8 @@ long long cli_source_date_epoch(const struct bf_cli *cli);
 int	cmd_pack(struct bf_cli *cli, int argc, char **argv);
 int	cmd_verify(struct bf_cli *cli, int argc, char **argv);
 int	cmd_inspect(struct bf_cli *cli, int argc, char **argv);
+int	cmd_tree(struct bf_cli *cli, int argc, char **argv);
+int	cmd_plan(struct bf_cli *cli, int argc, char **argv);
 int	cmd_index(struct bf_cli *cli, int argc, char **argv);
 
 #endif

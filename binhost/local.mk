@@ -7,4 +7,6 @@ binfarm_SOURCES = \
 	binhost/repo-index.c \
 	binhost/repo-inspect.c \
 	binhost/repo-pack.c \
+	binhost/repo-plan.c \
+	binhost/repo-tree.c \
 	binhost/repo-verify.c

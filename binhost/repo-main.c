@@ -17,6 +17,8 @@ static const struct bf_cmd commands[] = {
 	{ "pack", cmd_pack, "create a GLEP 78 binary package (.gpkg.tar)" },
 	{ "verify", cmd_verify, "check binary packages as Portage does, and more" },
 	{ "inspect", cmd_inspect, "print a binary package's metadata or contents" },
+	{ "tree", cmd_tree, "pin ebuild repositories to commits" },
+	{ "plan", cmd_plan, "plan a hw-profile's builds" },
 	{ "index", cmd_index, "write or check a PKGDIR's Packages index as Portage does" },
 };
 

@@ -1241,7 +1241,7 @@ read_inner(struct reader *r, const char *member, const char *suffix, int image)
 		ar = archive_read_next_header(in, &ent);
 		if (ar == ARCHIVE_EOF)
 			break;
-		if (ar < ARCHIVE_WARN) {
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
 			const char *s = archive_error_string(in);
 
 			rc = inner_fail(r, BF_EFORMAT, "%s: cannot read: %s", member,
@@ -1305,8 +1305,21 @@ check_magic(struct reader *r)
 		return bf_err_errno(r->e, "cannot read");
 	}
 	if (n == TAR_BLOCK && (memcmp(h + 257, "ustar\0" "00", 8) == 0 ||
-	    memcmp(h + 257, "ustar  \0", 8) == 0))
+	    memcmp(h + 257, "ustar  \0", 8) == 0)) {
+		unsigned long want, sum = 0;
+		char field[9];
+		int i;
+
+		memcpy(field, h + 148, 8);
+		field[8] = '\0';
+		want = strtoul(field, NULL, 8);
+		for (i = 0; i < TAR_BLOCK; i++)
+			sum += (i >= 148 && i < 156) ? ' ' : h[i];
+		if (sum != want)
+			return bf_err_set(r->e, BF_EFORMAT,
+			    "damaged tar header at offset 0 (bad checksum)");
 		return 0;
+	}
 	if (st.st_size >= 16 && bf_pread_full(r->fd, tail, 16, st.st_size - 16) == 16 &&
 	    memcmp(tail, "XPAKSTOP", 8) == 0 && memcmp(tail + 12, "STOP", 4) == 0)
 		return bf_err_set(r->e, BF_EFORMAT,
@@ -1365,7 +1378,7 @@ walk(struct reader *r)
 		ar = archive_read_next_header(r->outer, &ent);
 		if (ar == ARCHIVE_EOF)
 			break;
-		if (ar < ARCHIVE_WARN) {
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
 			rc = err_archive(r->e, r->outer, "cannot read container");
 			goto out;
 		}

@@ -9,7 +9,9 @@ test_expect_success 'binfarm runs and prints its version' '
 
 test_expect_success 'binfarm --help lists the commands' '
 	binfarm --help >out &&
-	test_grep "help" out
+	test_grep "^   pack " out &&
+	test_grep "^   verify " out &&
+	test_grep "^   plan " out
 '
 
 test_expect_success 'an unknown command is a usage error' '

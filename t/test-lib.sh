@@ -187,3 +187,10 @@ command -v zstd >/dev/null 2>&1 && test_set_prereq ZSTD
 test -d "$REFERENCE_DIR" && test_set_prereq REFERENCE
 test "$(id -u)" = 0 && test_set_prereq ROOT
 command -v python3 >/dev/null 2>&1 && test_set_prereq PYTHON
+# setfattr on a filesystem that takes security.* and user.* attributes
+if command -v setfattr >/dev/null 2>&1 && : >"$TRASH_DIRECTORY/.xattr" &&
+   setfattr -n user.pax.flags -v em "$TRASH_DIRECTORY/.xattr" 2>/dev/null &&
+   setfattr -n security.capability -v 0sAQAAAgAgAAAAAAAAAAAAAAAAAAA= "$TRASH_DIRECTORY/.xattr" 2>/dev/null; then
+	test_set_prereq SETFATTR
+fi
+rm -f "$TRASH_DIRECTORY/.xattr"

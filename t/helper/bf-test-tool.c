@@ -10,8 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "atom.h"
+#include "buf.h"
 #include "digest.h"
 #include "err.h"
+#include "profile.h"
 #include "banned.h"
 
 static int
@@ -39,11 +42,89 @@ cmd_digest(int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_vercmp(int argc, char **argv)
+{
+	struct bf_err e = BF_ERR_INIT;
+	int rc, c;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: bf-test-tool vercmp A B\n");
+		return 2;
+	}
+	if ((rc = bf_vercmp(argv[1], argv[2], &c, &e)) < 0) {
+		fprintf(stderr, "%s\n", bf_err_msg(&e, rc));
+		return 1;
+	}
+	printf("%d\n", c);
+	return 0;
+}
+
+static void
+print_list(const char *what, const struct bf_pkglist *l)
+{
+	struct bf_buf b = BF_BUF_INIT;
+	size_t i, j;
+
+	for (i = 0; i < l->n; i++) {
+		bf_buf_reset(&b);
+		bf_atom_format(&l->v[i].atom, &b);
+		printf("%s %s", what, b.buf);
+		for (j = 0; j < l->v[i].words.n; j++)
+			printf(" %s", l->v[i].words.v[j]);
+		printf(" (%s:%u)\n", l->v[i].file, l->v[i].line);
+	}
+	bf_buf_release(&b);
+}
+
+static int
+cmd_profile(int argc, char **argv)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_profile p;
+	size_t i;
+	int rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bf-test-tool profile DIR\n");
+		return 2;
+	}
+	if ((rc = bf_profile_load(&p, argv[1], &e)) < 0) {
+		fprintf(stderr, "%s\n", bf_err_msg(&e, rc));
+		return 1;
+	}
+	printf("name %s\nCHOST %s\nCFLAGS %s\nCXXFLAGS %s\nLDFLAGS %s\n"
+	    "arch %s\n", p.name, p.chost, p.cflags, p.cxxflags, p.ldflags,
+	    p.arch);
+	printf("ACCEPT_KEYWORDS");
+	for (i = 0; i < p.accept_keywords.n; i++)
+		printf(" %s", p.accept_keywords.v[i]);
+	printf("\nUSE");
+	for (i = 0; i < p.use.n; i++)
+		printf(" %s", p.use.v[i]);
+	printf("\nportage-profile %s\nworker-tags", p.portage_profile ?
+	    p.portage_profile : "(none)");
+	for (i = 0; i < p.worker_tags.n; i++)
+		printf(" %s", p.worker_tags.v[i]);
+	printf("\n");
+	for (i = 0; i < p.nrepos; i++)
+		printf("repo %s %s %s\n", p.repos[i].name, p.repos[i].uri,
+		    p.repos[i].ref);
+	print_list("world", &p.world);
+	print_list("package.use", &p.package_use);
+	print_list("package.accept_keywords", &p.package_keywords);
+	print_list("package.mask", &p.package_mask);
+	bf_profile_release(&p);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } tools[] = {
 	{ "digest", cmd_digest },
+	{ "vercmp", cmd_vercmp },
+	{ "profile", cmd_profile },
 };
 
 int

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef BF_TREE_H
+#define BF_TREE_H
+
+#include <stddef.h>
+
+struct bf_buf;
+struct bf_err;
+
+/*
+ * Pinned ebuild repositories, read with libgit2 (the only user of
+ * git2.h).  A repository is mirrored into a local bare git directory;
+ * a ref resolves to a commit; metadata/md5-cache entries are read
+ * straight from that commit's objects, with no checkout.
+ */
+
+#define BF_OID_HEXSZ	40
+
+/* A git object id, raw (SHA-1: 20 bytes used). */
+struct bf_oid {
+	unsigned char	id[32];
+};
+
+/*
+ * Fetches `uri` (a git URL or a local path to a repository) into the
+ * bare mirror at `mirror` (created when missing): every branch and tag,
+ * forced, as `git fetch --prune` into refs/heads/ and refs/tags/ would.
+ * Errors: -BF_EGIT with "cannot fetch '<uri>': <reason>".
+ */
+int	bf_tree_fetch(const char *mirror, const char *uri, struct bf_err *e);
+
+/*
+ * Resolves `ref` (branch, tag, full or abbreviated commit id, or any
+ * git revision expression) in the mirror to a commit; writes its hex id
+ * (41 bytes with the NUL).  An unknown ref is -BF_ENOTFOUND.
+ */
+int	bf_tree_resolve(const char *mirror, const char *ref,
+	    char hex[BF_OID_HEXSZ + 1], struct bf_err *e);
+
+struct bf_tree;
+
+/*
+ * Opens commit `hex` of the mirror for reading.  `name` is used in
+ * messages.  A commit without metadata/md5-cache is -BF_ENOTFOUND with a
+ * message telling how to generate it (egencache).
+ */
+int	bf_tree_open(struct bf_tree **t, const char *mirror, const char *hex,
+	    const char *name, struct bf_err *e);
+void	bf_tree_close(struct bf_tree *t);
+/* The repository name from profiles/repo_name, or the name given. */
+const char *bf_tree_repo_name(const struct bf_tree *t);
+const char *bf_tree_commit(const struct bf_tree *t);
+
+/*
+ * Calls `cb` for every metadata/md5-cache/<cat>/<pf> entry, in tree
+ * order (sorted), without reading the blobs.  A nonzero return from
+ * `cb` stops the walk and is returned.
+ */
+typedef int (*bf_tree_cache_cb)(void *ctx, const char *cat, const char *pf,
+    const struct bf_oid *blob, struct bf_err *e);
+int	bf_tree_walk_cache(struct bf_tree *t, bf_tree_cache_cb cb, void *ctx,
+	    struct bf_err *e);
+/* Appends the contents of blob `blob` to `out`. */
+int	bf_tree_read_blob(struct bf_tree *t, const struct bf_oid *blob,
+	    struct bf_buf *out, struct bf_err *e);
+/* Appends the file at `path` of the pinned commit; -BF_ENOTFOUND if absent. */
+int	bf_tree_read_path(struct bf_tree *t, const char *path,
+	    struct bf_buf *out, struct bf_err *e);
+
+/*
+ * Pins: a repository name, the commit it is pinned to, where it came
+ * from and the ref that was resolved.  Pin files hold one per line,
+ * "NAME COMMIT URI REF" separated by tabs, with # comments.
+ */
+struct bf_pin {
+	char	*name;
+	char	*uri;
+	char	*ref;
+	char	 commit[BF_OID_HEXSZ + 1];	/* "" until resolved */
+};
+
+struct bf_pins {
+	struct bf_pin	*v;
+	size_t		 n;
+};
+
+#define BF_PINS_INIT { NULL, 0 }
+
+void	bf_pins_release(struct bf_pins *ps);
+/*
+ * Adds "NAME=URI[@REF]" (REF defaults to HEAD; an '@' followed by a '/'
+ * or ':' belongs to the URI, as in git@host:repo).  Returns 0 or
+ * -BF_EUSAGE.
+ */
+int	bf_pins_add_spec(struct bf_pins *ps, const char *spec,
+	    struct bf_err *e);
+int	bf_pins_add(struct bf_pins *ps, const char *name, const char *uri,
+	    const char *ref, const char *commit, struct bf_err *e);
+/* Parses a pin file's text; errors name file:line. */
+int	bf_pins_parse(struct bf_pins *ps, const char *file, const char *text,
+	    size_t len, struct bf_err *e);
+/* Appends the pin file text. */
+void	bf_pins_format(const struct bf_pins *ps, struct bf_buf *out);
+/* The mirror of `name` under `mirrors`: "<mirrors>/<name>.git". */
+void	bf_tree_mirror_path(const char *mirrors, const char *name,
+	    struct bf_buf *out);
+/* Fetches every pin's URI into its mirror and resolves its ref. */
+int	bf_pins_resolve(struct bf_pins *ps, const char *mirrors,
+	    struct bf_err *e);
+
+#endif
