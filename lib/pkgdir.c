@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atom.h"
 #include "buf.h"
 #include "digest.h"
 #include "err.h"
@@ -32,130 +33,31 @@
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------------ */
-/*
- * Names: versions.py _pkgsplit() and catpkgsplit(), dbapi._category_re.
- * TODO: use lib/atom.h (bf_pf_split) once it is on main.
- */
-
-static int
-is_w(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9') || c == '_';
-}
+/* Names: versions.py _pkgsplit() and dbapi._category_re, via lib/atom. */
 
 /* ^\w[-.+\w]*$ (re.ASCII) */
 static int
 category_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (n == 0 || !is_w((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!is_w((unsigned char)s[i]) && s[i] != '-' && s[i] != '.' &&
-		    s[i] != '+')
-			return 0;
-	return 1;
+	return bf_category_valid(s, n);
 }
 
-static size_t
-digits(const char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && s[i] >= '0' && s[i] <= '9')
-		i++;
-	return i;
-}
-
-/*
- * Length of the longest prefix of s matching versions.py _v
- * (\d+)((\.\d+)*)([a-z]?)((_(pre|p|beta|alpha|rc)\d*)*), or 0.  The
- * pattern is deterministic enough that greedy matching finds every
- * match a backtracking engine would (a suffix keyword is followed by
- * digits, '_', '-' or the end, which decides between "pre" and "p").
- */
-static size_t
-match_v(const char *s, size_t n)
-{
-	static const char *const kw[] = { "pre", "p", "beta", "alpha", "rc" };
-	size_t i, d, k, kl;
-
-	if ((d = digits(s, n)) == 0)
-		return 0;
-	i = d;
-	while (i + 1 < n && s[i] == '.' && (d = digits(s + i + 1, n - i - 1)) > 0)
-		i += 1 + d;
-	if (i < n && s[i] >= 'a' && s[i] <= 'z')
-		i++;
-	for (;;) {
-		if (i >= n || s[i] != '_')
-			break;
-		for (k = 0; k < NELEM(kw); k++) {
-			kl = strlen(kw[k]);
-			if (n - i - 1 < kl || memcmp(s + i + 1, kw[k], kl) != 0)
-				continue;
-			/* "p" must not swallow the start of "pre". */
-			d = digits(s + i + 1 + kl, n - i - 1 - kl);
-			if (i + 1 + kl + d < n && s[i + 1 + kl + d] != '_' &&
-			    s[i + 1 + kl + d] != '-')
-				continue;
-			break;
-		}
-		if (k == NELEM(kw))
-			break;
-		i += 1 + kl + d;
-	}
-	return i;
-}
-
-/* Does s match _vr = _v(-r\d+)? entirely? */
-static int
-full_vr(const char *s, size_t n)
-{
-	size_t i = match_v(s, n), d;
-
-	if (i == 0)
-		return 0;
-	if (i == n)
-		return 1;
-	if (n - i > 2 && s[i] == '-' && s[i + 1] == 'r' &&
-	    (d = digits(s + i + 2, n - i - 2)) > 0 && i + 2 + d == n)
-		return 1;
-	return 0;
-}
-
-/*
- * _pkgsplit(): is s a valid PF "pn-ver[-rN]"?  Sets *pnlen.  Mirrors
- * the regex engine: the shortest PN for which the rest matches, and
- * invalid if that match needs the pn_inval group (PN ending in a
- * version).
- */
+/* _pkgsplit(): is s a valid PF "pn-ver[-rN]"?  Sets *pnlen. */
 static int
 pf_split(const char *s, size_t n, size_t *pnlen)
 {
-	size_t i, j;
+	struct bf_cpv c = BF_CPV_INIT;
+	char buf[512];
 
-	if (n == 0 || !is_w((unsigned char)s[0]))
+	if (n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
 		return 0;
-	for (i = 1; i < n; i++) {
-		if (s[i] != '-') {
-			if (!is_w((unsigned char)s[i]) && s[i] != '+')
-				return 0;
-			continue;
-		}
-		/* pn = s[0:i]; rest = s[i:] = (-VR)?-V(-r\d+)? */
-		for (j = i + 1; j < n; j++)
-			if (s[j] == '-' && full_vr(s + i + 1, j - i - 1) &&
-			    full_vr(s + j + 1, n - j - 1))
-				return 0;	/* pn_inval */
-		if (full_vr(s + i + 1, n - i - 1)) {
-			*pnlen = i;
-			return 1;
-		}
-	}
-	return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (bf_pf_split(&c, buf, NULL) < 0)
+		return 0;
+	*pnlen = strlen(c.pn);
+	bf_cpv_release(&c);
+	return 1;
 }
 
 /* ------------------------------------------------------------------ */
