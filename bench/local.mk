@@ -1,4 +1,6 @@
 EXTRA_DIST += bench/RESULTS.md
+EXTRA_DIST += bench/bench-index.sh
 bench: all
 	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
+	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-index.sh
 .PHONY: bench

@@ -53,5 +53,6 @@ int	cmd_verify(struct bf_cli *cli, int argc, char **argv);
 int	cmd_inspect(struct bf_cli *cli, int argc, char **argv);
 int	cmd_tree(struct bf_cli *cli, int argc, char **argv);
 int	cmd_plan(struct bf_cli *cli, int argc, char **argv);
+int	cmd_index(struct bf_cli *cli, int argc, char **argv);
 
 #endif

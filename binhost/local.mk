@@ -4,6 +4,7 @@ binfarm_LDADD = $(BF_LIBS)
 binfarm_SOURCES = \
 	binhost/cli.c binhost/cli.h \
 	binhost/repo-main.c \
+	binhost/repo-index.c \
 	binhost/repo-inspect.c \
 	binhost/repo-pack.c \
 	binhost/repo-plan.c \

@@ -19,6 +19,7 @@ static const struct bf_cmd commands[] = {
 	{ "inspect", cmd_inspect, "print a binary package's metadata or contents" },
 	{ "tree", cmd_tree, "pin ebuild repositories to commits" },
 	{ "plan", cmd_plan, "plan a hw-profile's builds" },
+	{ "index", cmd_index, "write or check a PKGDIR's Packages index as Portage does" },
 };
 
 static void

@@ -11,7 +11,11 @@ lib_libbinfarm_a_SOURCES = \
 	lib/lockfile.c lib/lockfile.h \
 	lib/manifest.c lib/manifest.h \
 	lib/meta.c lib/meta.h \
+	lib/pkgdir.c lib/pkgdir.h \
+	lib/pkgindex.c lib/pkgindex.h \
 	lib/plan.c lib/plan.h \
 	lib/profile.c lib/profile.h \
+	lib/pystr.c lib/pystr.h \
 	lib/tree.c lib/tree.h \
+	lib/xpak.c lib/xpak.h \
 	lib/zst.c lib/zst.h

@@ -1,12 +1,14 @@
 dist_man_MANS += \
 	man/binfarm.1 \
+	man/binfarm-index.1 \
 	man/binfarm-inspect.1 \
 	man/binfarm-pack.1 \
 	man/binfarm-plan.1 \
 	man/binfarm-profile.5 \
 	man/binfarm-tree.1 \
 	man/binfarm-verify.1 \
-	man/gpkg.5
+	man/gpkg.5 \
+	man/Packages.5
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \

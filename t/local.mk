@@ -10,12 +10,17 @@ AM_TESTS_ENVIRONMENT = \
 check_PROGRAMS += t/helper/bf-test-tool
 t_helper_bf_test_tool_SOURCES = t/helper/bf-test-tool.c
 t_helper_bf_test_tool_LDADD = $(BF_LIBS)
+check_PROGRAMS += t/helper/bf-index-tool
+t_helper_bf_index_tool_SOURCES = t/helper/bf-index-tool.c
+t_helper_bf_index_tool_LDADD = $(BF_LIBS)
 
 UNIT_TESTS = \
 	t/unit/u-atom \
 	t/unit/u-buf \
 	t/unit/u-conf \
-	t/unit/u-digest
+	t/unit/u-digest \
+	t/unit/u-pkgindex \
+	t/unit/u-xpak
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
 t_unit_u_atom_LDADD = $(BF_LIBS)
@@ -25,6 +30,10 @@ t_unit_u_conf_SOURCES = t/unit/u-conf.c t/unit/tap.h
 t_unit_u_conf_LDADD = $(BF_LIBS)
 t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
+t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
+t_unit_u_pkgindex_LDADD = $(BF_LIBS)
+t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
+t_unit_u_xpak_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
 	t/t0000-basic.sh \
@@ -34,11 +43,15 @@ SHELL_TESTS = \
 	t/t0040-plan.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
-	t/t1200-inspect.sh
+	t/t1200-inspect.sh \
+	t/t2000-index.sh \
+	t/t2001-index-incremental.sh \
+	t/t2002-index-bad.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles
+EXTRA_DIST += t/lib-index.sh
 
 check-local: check-man
 

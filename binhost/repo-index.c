@@ -1,0 +1,574 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * binfarm index: write (or check) a PKGDIR's Packages and Packages.gz
+ * as Portage's `emaint binhost --fix` (`--check`) would.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "err.h"
+#include "lockfile.h"
+#include "pkgdir.h"
+#include "pkgindex.h"
+#include "pystr.h"
+#include "banned.h"
+
+static const char usage_str[] =
+    "[-qv] [--check] [-j N] [--header KEY=VALUE]... [--portage-gzip]\n"
+    "       [--no-gzip] PKGDIR";
+
+static const char help_str[] =
+    "Writes PKGDIR/Packages and Packages.gz for the binary packages under\n"
+    "PKGDIR, byte for byte as Portage does.  Entries of unchanged files\n"
+    "are reused; bad files are reported and left out.\n"
+    "\n"
+    "  --check             report differences between the index and the\n"
+    "                      files; write nothing\n"
+    "  -j, --jobs N        threads reading packages (default: CPUs)\n"
+    "  --header KEY=VALUE  set a header key (CHOST, REPO, URI, TTL, ...);\n"
+    "                      KEY= removes it; kept in later runs\n"
+    "  --portage-gzip      Packages.gz as one deflate stream, identical\n"
+    "                      to Portage's bytes (slower to update)\n"
+    "  --no-gzip           do not write Packages.gz (and remove it)\n"
+    "  -q, --quiet         print only warnings and errors\n"
+    "  -v, --verbose       print what was reused, read and compressed\n"
+    "\n"
+    "Exit status: 0 done, 1 a package was bad or --check found a\n"
+    "difference, 2 usage or system error.\n";
+
+struct index_ctx {
+	struct bf_cli	*cli;
+	const char	*pkgdir;
+	int		 check;
+	int		 nbad;
+};
+
+static void
+report_bad(void *arg, const char *path, const char *msg)
+{
+	struct index_ctx *c = arg;
+
+	c->nbad++;
+	cli_warn(c->cli, "'%s/%s': %s", c->pkgdir, path, msg);
+}
+
+/* Reads a whole file relative to dirfd; -ENOENT if it does not exist. */
+static int
+read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
+{
+	char tmp[65536];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (bf_buf_grow(out, (size_t)st->st_size + 1) < 0) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		bf_buf_add(out, tmp, (size_t)n);
+	}
+	rc = bf_buf_error(out);
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Portage's lock on the index: fcntl.lockf() on
+ * PKGDIR/.Packages.portage_lockfile (portage.locks.lockfile(...,
+ * wantnewlockfile=1)), so we never interleave with emerge --buildpkg.
+ */
+static int
+lock_index(const struct bf_cli *cli, int dirfd, const char *pkgdir)
+{
+	struct flock fl;
+	struct stat a, b;
+	int fd, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		fd = openat(dirfd, ".Packages.portage_lockfile",
+		    O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+		if (fd < 0) {
+			cli_error(cli, "cannot create '%s/.Packages.portage_lockfile': %s",
+			    pkgdir, strerror(errno));
+			return -1;
+		}
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		while (fcntl(fd, F_SETLKW, &fl) < 0) {
+			if (errno == EINTR)
+				continue;
+			cli_error(cli, "cannot lock '%s/.Packages.portage_lockfile': %s",
+			    pkgdir, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* The previous holder may have removed it: lock the live file. */
+		if (fstat(fd, &a) == 0 && fstatat(dirfd,
+		    ".Packages.portage_lockfile", &b, 0) == 0 &&
+		    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+			return fd;
+		close(fd);
+	}
+	cli_error(cli, "cannot lock '%s/.Packages.portage_lockfile'", pkgdir);
+	return -1;
+}
+
+static long long
+header_timestamp(const struct bf_pkgindex *idx)
+{
+	const char *v = bf_pkgindex_get(&idx->header, "TIMESTAMP");
+	long long t;
+
+	if (v == NULL || bf_pyint(v, &t) < 0)
+		return -1;
+	return t;
+}
+
+/* bintree._pkgindex_version_supported() */
+static int
+version_supported(const struct bf_pkgindex *idx)
+{
+	const char *v = bf_pkgindex_get(&idx->header, "VERSION");
+	long long n;
+
+	return v != NULL && *v != '\0' && bf_pyint(v, &n) == 0 && n <= 0;
+}
+
+static int
+set_counts(struct bf_pkgindex *idx, long long ts)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", ts);
+	if (bf_pkgindex_set(idx, &idx->header, "TIMESTAMP", num) < 0)
+		return -ENOMEM;
+	snprintf(num, sizeof(num), "%zu", idx->npkgs);
+	return bf_pkgindex_set(idx, &idx->header, "PACKAGES", num);
+}
+
+/* Does Packages.gz gunzip to `text`?  Returns 1, 0, or -1 if absent. */
+static int
+gz_matches(int dirfd, const char *text, size_t len, struct bf_buf *why)
+{
+	struct bf_buf gz = BF_BUF_INIT, out = BF_BUF_INIT;
+	struct stat st;
+	z_stream z;
+	int rc, ok = 0;
+
+	if ((rc = read_file(dirfd, "Packages.gz", &gz, &st)) < 0) {
+		bf_buf_release(&gz);
+		if (rc == -ENOENT)
+			return -1;
+		bf_buf_addf(why, "cannot read Packages.gz: %s", strerror(-rc));
+		return 0;
+	}
+	memset(&z, 0, sizeof(z));
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) {
+		bf_buf_adds(why, "cannot initialise zlib");
+		goto out;
+	}
+	z.next_in = (unsigned char *)gz.buf;
+	z.avail_in = (uInt)gz.len;
+	do {
+		if (bf_buf_grow(&out, 1 << 20) < 0)
+			break;
+		z.next_out = (unsigned char *)out.buf + out.len;
+		z.avail_out = (uInt)(out.alloc - out.len - 1);
+		rc = inflate(&z, Z_NO_FLUSH);
+		bf_buf_setlen(&out, (size_t)((char *)z.next_out - out.buf));
+	} while (rc == Z_OK);
+	inflateEnd(&z);
+	if (rc != Z_STREAM_END)
+		bf_buf_adds(why, "Packages.gz is corrupt");
+	else if (out.len != len || memcmp(out.buf, text, len) != 0)
+		bf_buf_adds(why, "Packages.gz does not hold the same bytes as Packages");
+	else
+		ok = 1;
+out:
+	bf_buf_release(&gz);
+	bf_buf_release(&out);
+	return ok;
+}
+
+struct bypath {
+	const char	*path;
+	size_t		 i;
+};
+
+static int
+cmp_bypath(const void *a, const void *b)
+{
+	return strcmp(((const struct bypath *)a)->path,
+	    ((const struct bypath *)b)->path);
+}
+
+static struct bypath *
+sort_bypath(const struct bf_pkgindex *idx)
+{
+	struct bypath *v;
+	size_t i;
+
+	if ((v = calloc(idx->npkgs + 1, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < idx->npkgs; i++) {
+		v[i].path = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+		if (v[i].path == NULL)
+			v[i].path = "";
+		v[i].i = i;
+	}
+	qsort(v, idx->npkgs, sizeof(*v), cmp_bypath);
+	return v;
+}
+
+static int
+same_val(const struct bf_pkgindex *a, const struct bf_pkgindex_entry *x,
+    const struct bf_pkgindex *b, const struct bf_pkgindex_entry *y,
+    const char *key)
+{
+	const char *u = bf_pkgindex_value(a, x, key);
+	const char *v = bf_pkgindex_value(b, y, key);
+
+	return u != NULL && v != NULL && strcmp(u, v) == 0;
+}
+
+/*
+ * --check: compare the index on disk (old) with what the files give
+ * (idx), as `emaint binhost --check` does, and print each difference.
+ * Returns the number of differences.
+ */
+static int
+check_diff(int dirfd, const struct bf_pkgindex *old,
+    const struct bf_pkgindex *idx, const struct bf_buf *oldtext,
+    const struct bf_buf *newtext, int have_old)
+{
+	struct bf_buf why = BF_BUF_INIT;
+	struct bypath *nv = NULL, *ov = NULL;
+	const struct bf_pkgindex_entry *x, *y;
+	struct stat a, b;
+	size_t i = 0, j = 0;
+	int ndiff = 0, g, c;
+
+	if (!have_old) {
+		printf("Packages is missing\n");
+		return 1;
+	}
+	if ((nv = sort_bypath(idx)) == NULL || (ov = sort_bypath(old)) == NULL) {
+		printf("out of memory\n");
+		ndiff++;
+		goto out;
+	}
+	while (i < idx->npkgs || j < old->npkgs) {
+		if (i == idx->npkgs)
+			c = 1;
+		else if (j == old->npkgs)
+			c = -1;
+		else
+			c = strcmp(nv[i].path, ov[j].path);
+		if (c < 0) {
+			printf("'%s' is not in Packages\n", nv[i].path);
+			ndiff++;
+			i++;
+		} else if (c > 0) {
+			printf("'%s' (%s) is in Packages but not in the "
+			    "repository\n", ov[j].path,
+			    bf_pkgindex_get(&old->pkgs[ov[j].i], "CPV"));
+			ndiff++;
+			j++;
+		} else {
+			x = &idx->pkgs[nv[i].i];
+			y = &old->pkgs[ov[j].i];
+			if (!same_val(idx, x, old, y, "SIZE") ||
+			    !same_val(idx, x, old, y, "_mtime_") ||
+			    !same_val(idx, x, old, y, "MD5") ||
+			    !same_val(idx, x, old, y, "SHA1")) {
+				printf("'%s' changed since Packages was "
+				    "written\n", nv[i].path);
+				ndiff++;
+			}
+			i++;
+			j++;
+		}
+	}
+	if (ndiff == 0 && (oldtext->len != newtext->len ||
+	    memcmp(oldtext->buf, newtext->buf, newtext->len) != 0)) {
+		printf("Packages is not as Portage would write it\n");
+		ndiff++;
+	}
+	g = gz_matches(dirfd, oldtext->buf, oldtext->len, &why);
+	if (g < 0) {
+		printf("Packages.gz is missing\n");
+		ndiff++;
+	} else if (g == 0) {
+		printf("%s\n", why.buf);
+		ndiff++;
+	} else if (fstatat(dirfd, "Packages", &a, 0) == 0 &&
+	    fstatat(dirfd, "Packages.gz", &b, 0) == 0 &&
+	    a.st_mtime != b.st_mtime) {
+		printf("Uncompressed index timestamp '%lld' is not equal to "
+		    "compressed index timestamp '%lld'\n", (long long)a.st_mtime,
+		    (long long)b.st_mtime);
+		ndiff++;
+	}
+out:
+	free(nv);
+	free(ov);
+	bf_buf_release(&why);
+	return ndiff;
+}
+
+int
+cmd_index(struct bf_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'c' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "portage-gzip", no_argument, NULL, 'P' },
+		{ "no-gzip", no_argument, NULL, 'N' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct index_ctx ctx;
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT, old = BF_PKGINDEX_INIT;
+	struct bf_buf oldtext = BF_BUF_INIT, text = BF_BUF_INIT;
+	struct bf_pkgdir_opts po;
+	struct bf_pkgdir_stats ps;
+	struct bf_pkgindex_write_opts wo;
+	struct bf_pkgindex_write_stats ws;
+	struct bf_err e = BF_ERR_INIT;
+	struct stat st, gst;
+	char **headers = NULL;
+	size_t nheaders = 0, i;
+	long long jobs = 0, ts, oldts = -1, now;
+	unsigned wflags = 0;
+	int ch, rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
+	int unchanged;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cli = cli;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "j:qvh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			ctx.check = 1;
+			break;
+		case 'j':
+			if (cli_parse_ll(cli, "--jobs", optarg, 1, 8, &jobs) < 0)
+				goto out;
+			break;
+		case 'H': {
+			const char *eq = strchr(optarg, '=');
+			char **nh;
+
+			if (eq == NULL || eq == optarg ||
+			    strpbrk(optarg, "\n\r") != NULL ||
+			    memchr(optarg, ':', (size_t)(eq - optarg)) != NULL) {
+				cli_error(cli, "--header: '%s' is not KEY=VALUE "
+				    "(one line, no ':' in KEY)", optarg);
+				ret = cli_usage(cli, usage_str);
+				goto out;
+			}
+			if ((nh = realloc(headers, (nheaders + 1) *
+			    sizeof(*nh))) == NULL) {
+				cli_error(cli, "out of memory");
+				goto out;
+			}
+			headers = nh;
+			headers[nheaders++] = optarg;
+			break;
+		}
+		case 'P':
+			wflags |= BF_PKGINDEX_GZ_PORTAGE;
+			break;
+		case 'N':
+			wflags |= BF_PKGINDEX_NO_GZ;
+			break;
+		case 'q':
+			cli->quiet = 1;
+			break;
+		case 'v':
+			cli->verbose++;
+			break;
+		case 'h':
+			ret = cli_help(cli, usage_str, help_str);
+			goto out;
+		default:
+			ret = cli_usage(cli, usage_str);
+			goto out;
+		}
+	}
+	if (argc - optind != 1) {
+		ret = cli_usage(cli, usage_str);
+		goto out;
+	}
+	ctx.pkgdir = argv[optind];
+	if ((now = cli_source_date_epoch(cli)) == -2)
+		goto out;
+	if (now < 0)
+		now = (long long)time(NULL);
+
+	if ((dirfd = open(ctx.pkgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		cli_error(cli, "cannot open '%s': %s", ctx.pkgdir, strerror(errno));
+		goto out;
+	}
+	if (!ctx.check && (lockfd = lock_index(cli, dirfd, ctx.pkgdir)) < 0)
+		goto out;
+
+	/* The previous index, read as Portage reads it. */
+	rc = read_file(dirfd, "Packages", &oldtext, &st);
+	if (rc < 0 && rc != -ENOENT) {
+		cli_error(cli, "cannot read '%s/Packages': %s", ctx.pkgdir,
+		    strerror(-rc));
+		goto out;
+	}
+	have_old = rc == 0;
+	if (have_old) {
+		if (bf_pkgindex_parse(&idx, oldtext.buf, oldtext.len, 0, &e) < 0 ||
+		    (ctx.check && bf_pkgindex_parse(&old, oldtext.buf,
+		    oldtext.len, 0, &e) < 0)) {
+			cli_error(cli, "%s", bf_err_msg(&e, -ENOMEM));
+			goto out;
+		}
+		oldts = header_timestamp(&idx);
+		if (!version_supported(&idx)) {
+			cli_warn(cli, "'%s/Packages' has no supported VERSION; "
+			    "indexing from scratch", ctx.pkgdir);
+			bf_pkgindex_release(&idx);
+			if (ctx.check)
+				bf_pkgindex_release(&old);
+		}
+	}
+	for (i = 0; i < nheaders; i++) {
+		const char *eq = strchr(headers[i], '=');
+		char key[256];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - headers[i]),
+		    headers[i]);
+		if (bf_pkgindex_set(&idx, &idx.header, bf_pkgindex_key_internal(key),
+		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
+			goto oom;
+	}
+	/* _update_pkgindex_header() without a profile: setdefault VERSION. */
+	if (bf_pkgindex_get(&idx.header, "VERSION") == NULL &&
+	    bf_pkgindex_set(&idx, &idx.header, "VERSION", "0") < 0)
+		goto oom;
+
+	memset(&po, 0, sizeof(po));
+	po.threads = (int)jobs;
+	po.report = report_bad;
+	po.report_arg = &ctx;
+	if (bf_pkgdir_update(dirfd, &idx, &po, &ps, &e) < 0) {
+		cli_error(cli, "cannot index '%s': %s", ctx.pkgdir,
+		    bf_err_msg(&e, -EIO));
+		goto out;
+	}
+	if (cli->verbose)
+		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
+		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
+		    ps.bad, ps.dropped);
+
+	/* Same content as before, TIMESTAMP aside? */
+	if (set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
+	    bf_pkgindex_format(&idx, &text) < 0)
+		goto oom;
+	unchanged = have_old && text.len == oldtext.len &&
+	    memcmp(text.buf, oldtext.buf, text.len) == 0;
+
+	if (ctx.check) {
+		int nd = check_diff(dirfd, &old, &idx, &oldtext, &text,
+		    have_old);
+
+		if (nd == 0 && ctx.nbad == 0)
+			cli_info(cli, "'%s/Packages' is up to date (%zu packages)",
+			    ctx.pkgdir, idx.npkgs);
+		ret = nd > 0 || ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
+		goto out;
+	}
+
+	if (unchanged && !(wflags & BF_PKGINDEX_NO_GZ)) {
+		/* Rewrite anyway if Packages.gz is missing or out of step. */
+		if (fstatat(dirfd, "Packages.gz", &gst, 0) < 0 ||
+		    gst.st_mtime != st.st_mtime || st.st_mtime != oldts)
+			unchanged = 0;
+	} else if (unchanged && faccessat(dirfd, "Packages.gz", F_OK, 0) == 0)
+		unchanged = 0;
+	if (unchanged) {
+		cli_info(cli, "'%s/Packages' is up to date (%zu packages)",
+		    ctx.pkgdir, idx.npkgs);
+	} else {
+		/* Last-Modified must never go backwards. */
+		ts = now;
+		if (oldts >= 0 && ts <= oldts)
+			ts = oldts + 1;
+		bf_buf_reset(&text);
+		if (set_counts(&idx, ts) < 0 || bf_pkgindex_format(&idx, &text) < 0)
+			goto oom;
+		memset(&wo, 0, sizeof(wo));
+		wo.flags = wflags;
+		wo.threads = jobs > 0 ? (int)jobs : 0;
+		if (wo.threads == 0) {
+			long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+			wo.threads = n < 1 ? 1 : n > 8 ? 8 : (int)n;
+		}
+		wo.timestamp = ts;
+		wo.old_text = have_old ? oldtext.buf : NULL;
+		wo.old_len = oldtext.len;
+		if (bf_pkgindex_write(dirfd, text.buf, text.len, &wo, &ws, &e) < 0) {
+			cli_error(cli, "cannot write '%s/Packages': %s", ctx.pkgdir,
+			    bf_err_msg(&e, -EIO));
+			goto out;
+		}
+		if (cli->verbose)
+			cli_info(cli, "Packages.gz: %zu segments, %zu reused, "
+			    "%llu bytes", ws.segments, ws.reused,
+			    (unsigned long long)ws.gz_bytes);
+		cli_info(cli, "wrote '%s/Packages' (%zu packages, TIMESTAMP %lld)",
+		    ctx.pkgdir, idx.npkgs, ts);
+	}
+	ret = ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
+	goto out;
+oom:
+	cli_error(cli, "out of memory");
+	ret = BF_EXIT_ERROR;
+out:
+	bf_pkgindex_release(&idx);
+	bf_pkgindex_release(&old);
+	bf_buf_release(&oldtext);
+	bf_buf_release(&text);
+	free(headers);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return ret;
+}

@@ -1,0 +1,1258 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The Packages index: Portage's lib/portage/getbinpkg.py PackageIndex
+ * with the settings of lib/portage/dbapi/bintree.py.  See pkgindex.h
+ * and shared/formats.md section 3.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "buf.h"
+#include "err.h"
+#include "lockfile.h"
+#include "pkgindex.h"
+#include "pystr.h"
+#include "banned.h"
+
+/*
+ * bintree._pkgindex_allowed_pkg_keys, ASCII-sorted: _pkgindex_keys,
+ * _pkgindex_aux_keys, the hashes, the default and inherited keys and
+ * both names of every translated key.
+ */
+static const char *const allowed_keys[] = {
+	"BASE_URI", "BDEPEND", "BUILD_ID", "BUILD_TIME", "CHOST", "CPV",
+	"DEFINED_PHASES", "DEPEND", "DESC", "DESCRIPTION", "EAPI",
+	"FETCHCOMMAND", "IDEPEND", "IUSE", "KEYWORDS", "LICENSE", "MD5",
+	"MTIME", "PATH", "PDEPEND", "PKGINDEX_URI", "PROPERTIES", "PROVIDES",
+	"RDEPEND", "REPO", "REQUIRES", "RESTRICT", "RESUMECOMMAND", "SHA1",
+	"SIZE", "SLOT", "USE", "_mtime_", "repository",
+};
+
+/* bintree._pkgindex_default_pkg_data */
+static const struct {
+	const char	*key;
+	const char	*val;
+} default_pkg_data[] = {
+	{ "BDEPEND", "" }, { "BUILD_ID", "" }, { "BUILD_TIME", "" },
+	{ "DEFINED_PHASES", "" }, { "DEPEND", "" }, { "EAPI", "0" },
+	{ "IDEPEND", "" }, { "IUSE", "" }, { "KEYWORDS", "" },
+	{ "LICENSE", "" }, { "PATH", "" }, { "PDEPEND", "" },
+	{ "PROPERTIES", "" }, { "PROVIDES", "" }, { "RDEPEND", "" },
+	{ "REQUIRES", "" }, { "RESTRICT", "" }, { "SLOT", "0" },
+	{ "USE", "" },
+};
+
+/* bintree._pkgindex_inherited_keys */
+static const char *const inherited_keys[] = { "CHOST", "repository" };
+
+/* bintree._pkgindex_translated_keys: (internal, written) */
+static const struct {
+	const char	*internal;
+	const char	*external;
+} translated_keys[] = {
+	{ "DESCRIPTION", "DESC" },
+	{ "_mtime_", "MTIME" },
+	{ "repository", "REPO" },
+};
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------ */
+/* Arena: every string of an index lives here. */
+
+struct arena_chunk {
+	struct arena_chunk	*next;
+	size_t			 used;
+	size_t			 size;
+	char			 data[];
+};
+
+struct bf_pkgindex_arena {
+	struct arena_chunk	*head;
+};
+
+static char *
+arena_alloc(struct bf_pkgindex *idx, size_t n)
+{
+	struct arena_chunk *c;
+	size_t sz;
+
+	if (idx->arena == NULL) {
+		if ((idx->arena = calloc(1, sizeof(*idx->arena))) == NULL)
+			return NULL;
+	}
+	c = idx->arena->head;
+	if (c == NULL || c->size - c->used < n) {
+		sz = n > 65536 - sizeof(*c) ? n : 65536 - sizeof(*c);
+		if ((c = malloc(sizeof(*c) + sz)) == NULL)
+			return NULL;
+		c->size = sz;
+		c->used = 0;
+		/*
+		 * A large allocation gets a chunk of its own behind the
+		 * current one, so the current one keeps its free space.
+		 */
+		if (n > 4096 && idx->arena->head != NULL) {
+			c->next = idx->arena->head->next;
+			idx->arena->head->next = c;
+		} else {
+			c->next = idx->arena->head;
+			idx->arena->head = c;
+		}
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+static const char *
+arena_strndup(struct bf_pkgindex *idx, const char *s, size_t n)
+{
+	char *p;
+
+	if (n == 0)
+		return "";
+	if ((p = arena_alloc(idx, n + 1)) == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The interned copy of an allowed key, or NULL. */
+static const char *
+allowed_key(const char *key)
+{
+	const char *const *p = bsearch(&key, allowed_keys, NELEM(allowed_keys),
+	    sizeof(allowed_keys[0]), cmp_str);
+
+	return p != NULL ? *p : NULL;
+}
+
+int
+bf_pkgindex_key_allowed(const char *key)
+{
+	return allowed_key(key) != NULL;
+}
+
+const char *
+bf_pkgindex_key_external(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(translated_keys); i++)
+		if (strcmp(key, translated_keys[i].internal) == 0)
+			return translated_keys[i].external;
+	return key;
+}
+
+const char *
+bf_pkgindex_key_internal(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(translated_keys); i++)
+		if (strcmp(key, translated_keys[i].external) == 0)
+			return translated_keys[i].internal;
+	return key;
+}
+
+static const char *
+default_value(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(default_pkg_data); i++)
+		if (strcmp(key, default_pkg_data[i].key) == 0)
+			return default_pkg_data[i].val;
+	return NULL;
+}
+
+static int
+is_inherited(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < NELEM(inherited_keys); i++)
+		if (strcmp(key, inherited_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries */
+
+void
+bf_pkgindex_init(struct bf_pkgindex *idx)
+{
+	memset(idx, 0, sizeof(*idx));
+}
+
+void
+bf_pkgindex_release(struct bf_pkgindex *idx)
+{
+	struct arena_chunk *c, *next;
+	size_t i;
+
+	free(idx->header.f);
+	for (i = 0; i < idx->npkgs; i++)
+		free(idx->pkgs[i].f);
+	free(idx->pkgs);
+	if (idx->arena != NULL) {
+		for (c = idx->arena->head; c != NULL; c = next) {
+			next = c->next;
+			free(c);
+		}
+		free(idx->arena);
+	}
+	bf_pkgindex_init(idx);
+}
+
+/* Position of `key` in the sorted fields, or where it would go (*found = 0). */
+static size_t
+field_pos(const struct bf_pkgindex_entry *ent, const char *key, int *found)
+{
+	size_t lo = 0, hi = ent->n, mid;
+	int c;
+
+	/* Fields usually arrive in order: check the end first. */
+	if (ent->n > 0 && (c = strcmp(ent->f[ent->n - 1].key, key)) <= 0) {
+		*found = c == 0;
+		return c == 0 ? ent->n - 1 : ent->n;
+	}
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(ent->f[mid].key, key);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = 0;
+	return lo;
+}
+
+const char *
+bf_pkgindex_get(const struct bf_pkgindex_entry *ent, const char *key)
+{
+	int found;
+	size_t i = field_pos(ent, key, &found);
+
+	return found ? ent->f[i].val : NULL;
+}
+
+const char *
+bf_pkgindex_value(const struct bf_pkgindex *idx,
+    const struct bf_pkgindex_entry *ent, const char *key)
+{
+	const char *v = bf_pkgindex_get(ent, key);
+
+	if (v != NULL)
+		return v;
+	if (is_inherited(key) && (v = bf_pkgindex_get(&idx->header, key)) != NULL &&
+	    *v != '\0')
+		return v;
+	return default_value(key);
+}
+
+/* Inserts with borrowed (arena or static) key and value strings. */
+static int
+set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
+{
+	struct bf_pkgindex_field *nf;
+	size_t i, na;
+	int found;
+
+	i = field_pos(ent, key, &found);
+	if (found) {
+		if (val == NULL) {
+			memmove(&ent->f[i], &ent->f[i + 1],
+			    (ent->n - i - 1) * sizeof(*ent->f));
+			ent->n--;
+		} else
+			ent->f[i].val = val;
+		return 0;
+	}
+	if (val == NULL)
+		return 0;
+	if (ent->n == ent->alloc) {
+		na = ent->alloc ? ent->alloc * 2 : 24;
+		if ((nf = realloc(ent->f, na * sizeof(*nf))) == NULL)
+			return -ENOMEM;
+		ent->f = nf;
+		ent->alloc = na;
+	}
+	memmove(&ent->f[i + 1], &ent->f[i], (ent->n - i) * sizeof(*ent->f));
+	ent->f[i].key = key;
+	ent->f[i].val = val;
+	ent->n++;
+	return 0;
+}
+
+static const char *
+intern_key(struct bf_pkgindex *idx, const char *key, size_t len)
+{
+	char tmp[64];
+	const char *k;
+
+	if (len < sizeof(tmp)) {
+		memcpy(tmp, key, len);
+		tmp[len] = '\0';
+		if ((k = allowed_key(tmp)) != NULL)
+			return k;
+	}
+	return arena_strndup(idx, key, len);
+}
+
+int
+bf_pkgindex_setn(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
+    const char *key, const char *val, size_t len)
+{
+	const char *k, *v = NULL;
+
+	if ((k = intern_key(idx, key, strlen(key))) == NULL)
+		return -ENOMEM;
+	if (val != NULL && (v = arena_strndup(idx, val, len)) == NULL)
+		return -ENOMEM;
+	return set_field(ent, k, v);
+}
+
+int
+bf_pkgindex_set(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
+    const char *key, const char *val)
+{
+	return bf_pkgindex_setn(idx, ent, key, val, val != NULL ? strlen(val) : 0);
+}
+
+struct bf_pkgindex_entry *
+bf_pkgindex_add(struct bf_pkgindex *idx)
+{
+	struct bf_pkgindex_entry *np;
+	size_t na;
+
+	if (idx->npkgs == idx->alloc) {
+		na = idx->alloc ? idx->alloc * 2 : 64;
+		if ((np = realloc(idx->pkgs, na * sizeof(*np))) == NULL)
+			return NULL;
+		idx->pkgs = np;
+		idx->alloc = na;
+	}
+	np = &idx->pkgs[idx->npkgs++];
+	memset(np, 0, sizeof(*np));
+	return np;
+}
+
+struct bf_pkgindex_entry *
+bf_pkgindex_add_copy(struct bf_pkgindex *idx,
+    const struct bf_pkgindex_entry *src)
+{
+	struct bf_pkgindex_entry *ent, copy = *src;
+	size_t i;
+
+	/* `src` may live in idx->pkgs, which bf_pkgindex_add() moves. */
+	if ((copy.f = malloc((src->n ? src->n : 1) * sizeof(*copy.f))) == NULL)
+		return NULL;
+	memcpy(copy.f, src->f, src->n * sizeof(*copy.f));
+	copy.alloc = src->n ? src->n : 1;
+	for (i = 0; i < copy.n; i++) {
+		copy.f[i].key = intern_key(idx, copy.f[i].key,
+		    strlen(copy.f[i].key));
+		copy.f[i].val = arena_strndup(idx, copy.f[i].val,
+		    strlen(copy.f[i].val));
+		if (copy.f[i].key == NULL || copy.f[i].val == NULL) {
+			free(copy.f);
+			return NULL;
+		}
+	}
+	if ((ent = bf_pkgindex_add(idx)) == NULL) {
+		free(copy.f);
+		return NULL;
+	}
+	*ent = copy;
+	return ent;
+}
+
+void
+bf_pkgindex_remove(struct bf_pkgindex *idx, size_t i)
+{
+	if (i >= idx->npkgs)
+		return;
+	free(idx->pkgs[i].f);
+	memmove(&idx->pkgs[i], &idx->pkgs[i + 1],
+	    (idx->npkgs - i - 1) * sizeof(*idx->pkgs));
+	idx->npkgs--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading */
+
+struct reader {
+	const char	*p;
+	const char	*end;
+};
+
+/*
+ * The next line without its terminator, with Python's universal
+ * newlines: "\n", "\r\n" and a lone "\r" all end a line.  Returns 0 at
+ * end of input.
+ */
+static int
+next_line(struct reader *r, const char **line, size_t *len)
+{
+	const char *s = r->p, *q;
+
+	if (s >= r->end)
+		return 0;
+	for (q = s; q < r->end && *q != '\n' && *q != '\r'; q++)
+		;
+	*line = s;
+	*len = (size_t)(q - s);
+	if (q < r->end && *q == '\r' && q + 1 < r->end && q[1] == '\n')
+		q++;
+	r->p = q < r->end ? q + 1 : q;
+	return 1;
+}
+
+/* Length of the UTF-8 sequence starting at valid UTF-8 `s`. */
+static size_t
+u8len(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if (c < 0xe0)
+		return 2;
+	if (c < 0xf0)
+		return 3;
+	return 4;
+}
+
+/*
+ * PackageIndex._readpkgindex: one stanza into `ent`.  Returns the
+ * number of keys read (kept or not), 0 for an empty stanza.
+ */
+static int
+read_stanza(struct bf_pkgindex *idx, struct reader *r,
+    struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags)
+{
+	const char *line, *colon, *k, *v, *ik;
+	size_t len, klen, vlen, skip;
+	char kbuf[64];
+	int rc;
+
+	while (next_line(r, &line, &len)) {
+		if (len == 0)
+			break;
+		if ((colon = memchr(line, ':', len)) == NULL)
+			continue;
+		klen = (size_t)(colon - line);
+		v = colon + 1;
+		vlen = len - klen - 1;
+		if (vlen > 0) {
+			/* v = v[1:] drops one character, not one byte. */
+			skip = u8len((unsigned char)*v);
+			if (skip > vlen)
+				skip = vlen;
+			v += skip;
+			vlen -= skip;
+		}
+		/*
+		 * Translate (DESC -> DESCRIPTION, ...), then keep only the
+		 * allowed keys in package stanzas.  Every allowed or
+		 * translated key is short.
+		 */
+		k = NULL;
+		ik = NULL;
+		if (klen < sizeof(kbuf)) {
+			memcpy(kbuf, line, klen);
+			kbuf[klen] = '\0';
+			ik = bf_pkgindex_key_internal(kbuf);
+			k = allowed_key(ik);
+		}
+		if (k == NULL) {
+			if (pkg_entry && !(flags & BF_PKGINDEX_KEEP_UNKNOWN))
+				continue;
+			k = ik != NULL ? arena_strndup(idx, ik, strlen(ik)) :
+			    arena_strndup(idx, line, klen);
+			if (k == NULL)
+				return -ENOMEM;
+		}
+		if ((v = arena_strndup(idx, v, vlen)) == NULL)
+			return -ENOMEM;
+		if ((rc = set_field(ent, k, v)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
+    unsigned flags, struct bf_err *e)
+{
+	struct bf_pkgindex_entry ent = { NULL, 0, 0 }, *np;
+	struct bf_buf clean = BF_BUF_INIT;
+	struct reader r;
+	const char *cpv;
+	int rc = 0;
+
+	/* open(..., encoding="utf-8", errors="replace") */
+	if (!bf_utf8_valid(data, len)) {
+		bf_utf8_replace(&clean, data, len);
+		if ((rc = bf_buf_error(&clean)) < 0)
+			goto oom;
+		data = clean.buf;
+		len = clean.len;
+	}
+	r.p = data;
+	r.end = data + len;
+	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags)) < 0)
+		goto oom;
+	for (;;) {
+		if ((rc = read_stanza(idx, &r, &ent, 1, flags)) < 0)
+			goto oom;
+		/* readBody: "if not d: break" */
+		if (ent.n == 0)
+			break;
+		cpv = bf_pkgindex_get(&ent, "CPV");
+		if (cpv == NULL || *cpv == '\0') {
+			ent.n = 0;
+			continue;
+		}
+		if ((np = bf_pkgindex_add(idx)) == NULL) {
+			rc = -ENOMEM;
+			goto oom;
+		}
+		*np = ent;
+		memset(&ent, 0, sizeof(ent));
+	}
+	free(ent.f);
+	bf_buf_release(&clean);
+	return 0;
+oom:
+	free(ent.f);
+	bf_buf_release(&clean);
+	return bf_err_set(e, rc, "out of memory reading the package index");
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing */
+
+static void
+write_field(struct bf_buf *out, const char *key, const char *val)
+{
+	size_t kl, vl;
+	char *p;
+
+	key = bf_pkgindex_key_external(key);
+	kl = strlen(key);
+	vl = strlen(val);
+	if (bf_buf_grow(out, kl + vl + 3) < 0)
+		return;
+	p = out->buf + out->len;
+	memcpy(p, key, kl);
+	p[kl] = ':';
+	p[kl + 1] = ' ';
+	memcpy(p + kl + 2, val, vl);
+	p[kl + 2 + vl] = '\n';
+	bf_buf_setlen(out, out->len + kl + vl + 3);
+}
+
+struct sort_item {
+	const char	*cpv;
+	size_t		 i;
+};
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+	int c = strcmp(x->cpv, y->cpv);
+
+	/* sorted() is stable: equal CPVs keep their order. */
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int
+bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
+{
+	const struct bf_pkgindex_entry *ent;
+	const struct bf_pkgindex_field *f;
+	struct sort_item *items = NULL;
+	const char *hv[NELEM(inherited_keys)], *dv;
+	size_t i, j, k;
+
+	for (i = 0; i < idx->header.n; i++) {
+		f = &idx->header.f[i];
+		if (*f->val != '\0')
+			write_field(out, f->key, f->val);
+	}
+	bf_buf_addch(out, '\n');
+	for (k = 0; k < NELEM(inherited_keys); k++)
+		hv[k] = bf_pkgindex_get(&idx->header, inherited_keys[k]);
+
+	if (idx->npkgs > 0 &&
+	    (items = malloc(idx->npkgs * sizeof(*items))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < idx->npkgs; i++) {
+		items[i].cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
+		if (items[i].cpv == NULL)
+			items[i].cpv = "";
+		items[i].i = i;
+	}
+	if (idx->npkgs > 1)
+		qsort(items, idx->npkgs, sizeof(*items), cmp_item);
+
+	for (j = 0; j < idx->npkgs; j++) {
+		ent = &idx->pkgs[items[j].i];
+		for (i = 0; i < ent->n; i++) {
+			f = &ent->f[i];
+			if (*f->val == '\0')
+				continue;
+			for (k = 0; k < NELEM(inherited_keys); k++)
+				if (hv[k] != NULL && *hv[k] != '\0' &&
+				    strcmp(f->key, inherited_keys[k]) == 0 &&
+				    strcmp(f->val, hv[k]) == 0)
+					break;
+			if (k < NELEM(inherited_keys))
+				continue;
+			if ((dv = default_value(f->key)) != NULL &&
+			    strcmp(dv, f->val) == 0)
+				continue;
+			write_field(out, f->key, f->val);
+		}
+		bf_buf_addch(out, '\n');
+	}
+	free(items);
+	return bf_buf_error(out);
+}
+
+/* ------------------------------------------------------------------ */
+/* gzip */
+
+/* GzipFile._write_gzip_header with filename "" and compresslevel 9. */
+static void
+gz_pyheader(unsigned char h[10], long long mtime)
+{
+	uint32_t t = mtime > 0 && mtime <= 0xffffffffLL ? (uint32_t)mtime : 0;
+
+	h[0] = 0x1f;
+	h[1] = 0x8b;
+	h[2] = 8;		/* deflate */
+	h[3] = 0;		/* no FNAME: the name is empty */
+	h[4] = t & 0xff;
+	h[5] = (t >> 8) & 0xff;
+	h[6] = (t >> 16) & 0xff;
+	h[7] = (t >> 24) & 0xff;
+	h[8] = 2;		/* XFL: best compression */
+	h[9] = 0xff;		/* OS: unknown */
+}
+
+static void
+put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = (v >> 16) & 0xff;
+	p[3] = (v >> 24) & 0xff;
+}
+
+static uint32_t
+get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint32_t
+crc32_big(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uInt n;
+
+	while (len > 0) {
+		n = len > 0x40000000 ? 0x40000000 : (uInt)len;
+		crc = (uint32_t)crc32(crc, p, n);
+		p += n;
+		len -= n;
+	}
+	return crc;
+}
+
+/*
+ * Raw deflate of `data` at level 9 into `out`, ended by Z_FINISH
+ * (finish = 1) or by a sync flush (finish = 0).  `z` is an initialised
+ * raw-deflate stream; it is reset first.
+ */
+static int
+deflate_into(z_stream *z, const void *data, size_t len, int finish,
+    struct bf_buf *out)
+{
+	const unsigned char *p = data;
+	size_t chunk;
+	int zr, flush;
+
+	if (deflateReset(z) != Z_OK)
+		return -BF_EFORMAT;
+	do {
+		chunk = len > 0x40000000 ? 0x40000000 : len;
+		z->next_in = (unsigned char *)(uintptr_t)p;
+		z->avail_in = (uInt)chunk;
+		p += chunk;
+		len -= chunk;
+		flush = len > 0 ? Z_NO_FLUSH : finish ? Z_FINISH : Z_SYNC_FLUSH;
+		do {
+			if (bf_buf_grow(out, 65536) < 0)
+				return -ENOMEM;
+			z->next_out = (unsigned char *)out->buf + out->len;
+			z->avail_out = (uInt)(out->alloc - out->len - 1 > 0x40000000 ?
+			    0x40000000 : out->alloc - out->len - 1);
+			chunk = z->avail_out;
+			zr = deflate(z, flush);
+			if (zr == Z_STREAM_ERROR)
+				return -BF_EFORMAT;
+			bf_buf_setlen(out, out->len + (chunk - z->avail_out));
+		} while (z->avail_out == 0 || (finish && flush == Z_FINISH &&
+		    zr != Z_STREAM_END));
+	} while (len > 0);
+	return 0;
+}
+
+static int
+deflate_init9(z_stream *z)
+{
+	memset(z, 0, sizeof(*z));
+	/* zlib.compressobj(9, DEFLATED, -MAX_WBITS, DEF_MEM_LEVEL, 0) */
+	return deflateInit2(z, 9, Z_DEFLATED, -MAX_WBITS, 8,
+	    Z_DEFAULT_STRATEGY) == Z_OK ? 0 : -ENOMEM;
+}
+
+int
+bf_pkgindex_gzip(const void *data, size_t len, long long mtime,
+    struct bf_buf *out, struct bf_err *e)
+{
+	unsigned char h[10], t[8];
+	z_stream z;
+	int rc;
+
+	if (deflate_init9(&z) < 0)
+		return bf_err_set(e, ENOMEM, "cannot initialise zlib");
+	gz_pyheader(h, mtime);
+	bf_buf_add(out, h, sizeof(h));
+	rc = deflate_into(&z, data, len, 1, out);
+	deflateEnd(&z);
+	if (rc < 0)
+		return bf_err_set(e, rc, "cannot compress the package index");
+	put_le32(t, crc32_big(0, data, len));
+	put_le32(t + 4, (uint32_t)len);
+	bf_buf_add(out, t, sizeof(t));
+	if ((rc = bf_buf_error(out)) < 0)
+		return bf_err_set(e, rc, "out of memory compressing the index");
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Segmented Packages.gz */
+
+struct segment {
+	size_t		 uoff;		/* in the text */
+	size_t		 ulen;
+	uint32_t	 crc;
+	size_t		 coff;		/* in the .gz */
+	size_t		 clen;
+	uint32_t	 zcrc;		/* CRC-32 of the compressed bytes */
+	/* New segments only: */
+	long		 reuse;		/* old segment index, or -1 */
+	struct bf_buf	 z;		/* compressed bytes, when not reused */
+	int		 rc;
+};
+
+struct gzidx {
+	long long	 timestamp;
+	size_t		 text_len;
+	uint32_t	 text_crc;
+	size_t		 gz_size;
+	struct segment	*seg;
+	size_t		 nseg;
+};
+
+#define SEG_MASK	31		/* about one cut every 32 stanzas */
+#define SEG_MAX		(256 * 1024)	/* and at most this much text */
+
+static uint64_t
+fnv1a(uint64_t h, const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Cuts `text` into segments: the header stanza, then runs of package
+ * stanzas ended where the hash of a stanza's CPV and PATH lines has its
+ * low bits clear.
+ */
+static int
+cut_segments(const char *text, size_t len, struct segment **segp,
+    size_t *nsegp)
+{
+	struct segment *seg = NULL, *ns;
+	size_t nseg = 0, alloc = 0, start = 0, p = 0, le;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *nl;
+	int end_of_stanza;
+
+	while (p < len) {
+		nl = memchr(text + p, '\n', len - p);
+		le = nl != NULL ? (size_t)(nl - text) + 1 : len;
+		end_of_stanza = le - p == 1 || le == len;
+		if (le - p > 5 && memcmp(text + p, "CPV: ", 5) == 0)
+			h = fnv1a(h, text + p, le - p);
+		else if (le - p > 6 && memcmp(text + p, "PATH: ", 6) == 0)
+			h = fnv1a(h, text + p, le - p);
+		p = le;
+		if (!end_of_stanza)
+			continue;
+		/* FNV's low bits are weak (repeated text cancels): mix first. */
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+		h *= 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 33;
+		if (nseg == 0 || (h & SEG_MASK) == 0 || p - start >= SEG_MAX ||
+		    p == len) {
+			if (nseg == alloc) {
+				alloc = alloc ? alloc * 2 : 64;
+				if ((ns = realloc(seg, alloc * sizeof(*ns))) == NULL) {
+					free(seg);
+					return -ENOMEM;
+				}
+				seg = ns;
+			}
+			memset(&seg[nseg], 0, sizeof(*seg));
+			seg[nseg].uoff = start;
+			seg[nseg].ulen = p - start;
+			seg[nseg].reuse = -1;
+			bf_buf_init(&seg[nseg].z);
+			nseg++;
+			start = p;
+		}
+		h = 0xcbf29ce484222325ULL;
+	}
+	*segp = seg;
+	*nsegp = nseg;
+	return 0;
+}
+
+static void
+gzidx_release(struct gzidx *g)
+{
+	free(g->seg);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * Loads the sidecar describing the current Packages.gz, and checks it
+ * still describes both the gz file (size, header mtime, CRC and length
+ * in the trailer) and the previous Packages text (length, TIMESTAMP).
+ * Returns 1 with `g` and the gz bytes in `gz`, 0 if unusable.
+ */
+static int
+gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
+    struct bf_buf *gz)
+{
+	struct bf_buf side = BF_BUF_INIT, tsline = BF_BUF_INIT;
+	unsigned long long a, b, c, d, f, z;
+	struct segment *ns;
+	char *line, *save = NULL;
+	size_t alloc = 0, i;
+	int fd = -1, ok = 0;
+	struct stat st;
+	char tmp[65536];
+	ssize_t n;
+
+	memset(g, 0, sizeof(*g));
+	if (old_text == NULL)
+		return 0;
+	if ((fd = openat(dirfd, BF_PKGINDEX_GZIDX, O_RDONLY | O_CLOEXEC)) < 0)
+		goto out;
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		bf_buf_add(&side, tmp, (size_t)n);
+	close(fd);
+	fd = -1;
+	if (n < 0 || bf_buf_error(&side) < 0)
+		goto out;
+	line = strtok_r(side.buf, "\n", &save);
+	if (line == NULL || strcmp(line, "binfarm-gzidx 2") != 0)
+		goto out;
+	if ((line = strtok_r(NULL, "\n", &save)) == NULL ||
+	    sscanf(line, "text %llu %llu %llu", &a, &b, &c) != 3)
+		goto out;
+	g->timestamp = (long long)a;
+	g->text_len = (size_t)b;
+	g->text_crc = (uint32_t)c;
+	if ((line = strtok_r(NULL, "\n", &save)) == NULL ||
+	    sscanf(line, "gz %llu", &a) != 1)
+		goto out;
+	g->gz_size = (size_t)a;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu", &a, &b, &c,
+		    &d, &f, &z) != 6)
+			goto out;
+		if (g->nseg == alloc) {
+			alloc = alloc ? alloc * 2 : 64;
+			if ((ns = realloc(g->seg, alloc * sizeof(*ns))) == NULL)
+				goto out;
+			g->seg = ns;
+		}
+		memset(&g->seg[g->nseg], 0, sizeof(*g->seg));
+		g->seg[g->nseg].uoff = (size_t)a;
+		g->seg[g->nseg].ulen = (size_t)b;
+		g->seg[g->nseg].crc = (uint32_t)c;
+		g->seg[g->nseg].coff = (size_t)d;
+		g->seg[g->nseg].clen = (size_t)f;
+		g->seg[g->nseg].zcrc = (uint32_t)z;
+		g->nseg++;
+	}
+	/* The previous text must be the one the sidecar describes. */
+	if (g->text_len != old_len)
+		goto out;
+	bf_buf_addf(&tsline, "\nTIMESTAMP: %lld\n", g->timestamp);
+	if (bf_buf_error(&tsline) < 0 || old_len < tsline.len)
+		goto out;
+	if (memcmp(old_text, tsline.buf + 1, tsline.len - 1) != 0 &&
+	    memmem(old_text, old_len, tsline.buf, tsline.len) == NULL)
+		goto out;
+	/* And the gz file too. */
+	if ((fd = openat(dirfd, "Packages.gz", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &st) < 0 || (size_t)st.st_size != g->gz_size ||
+	    g->gz_size < 18)
+		goto out;
+	bf_buf_reset(gz);
+	if (bf_buf_grow(gz, g->gz_size) < 0 ||
+	    bf_pread_full(fd, gz->buf, g->gz_size, 0) != (ssize_t)g->gz_size)
+		goto out;
+	bf_buf_setlen(gz, g->gz_size);
+	if (get_le32((unsigned char *)gz->buf + 4) != (uint32_t)g->timestamp ||
+	    get_le32((unsigned char *)gz->buf + g->gz_size - 8) != g->text_crc ||
+	    get_le32((unsigned char *)gz->buf + g->gz_size - 4) !=
+	    (uint32_t)g->text_len)
+		goto out;
+	for (i = 0; i < g->nseg; i++) {
+		if (g->seg[i].uoff > old_len ||
+		    g->seg[i].ulen > old_len - g->seg[i].uoff ||
+		    g->seg[i].coff > g->gz_size ||
+		    g->seg[i].clen > g->gz_size - g->seg[i].coff)
+			goto out;
+	}
+	ok = 1;
+out:
+	if (fd >= 0)
+		close(fd);
+	bf_buf_release(&side);
+	bf_buf_release(&tsline);
+	if (!ok)
+		gzidx_release(g);
+	return ok;
+}
+
+/* Hash table from (length, CRC) to old segments. */
+struct segmap {
+	long	*slot;
+	size_t	 mask;
+};
+
+static size_t
+segmap_hash(size_t len, uint32_t crc)
+{
+	uint64_t h = ((uint64_t)crc << 32 | (uint64_t)(len & 0xffffffff)) *
+	    0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32);
+}
+
+static int
+segmap_build(struct segmap *m, const struct gzidx *g)
+{
+	size_t n = 16, i, h;
+
+	while (n < g->nseg * 2)
+		n *= 2;
+	if ((m->slot = malloc(n * sizeof(*m->slot))) == NULL)
+		return -ENOMEM;
+	m->mask = n - 1;
+	for (i = 0; i < n; i++)
+		m->slot[i] = -1;
+	for (i = 0; i < g->nseg; i++) {
+		h = segmap_hash(g->seg[i].ulen, g->seg[i].crc) & m->mask;
+		while (m->slot[h] != -1)
+			h = (h + 1) & m->mask;
+		m->slot[h] = (long)i;
+	}
+	return 0;
+}
+
+static long
+segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
+    const char *oldgz, const char *text, const struct segment *s)
+{
+	size_t h = segmap_hash(s->ulen, s->crc) & m->mask;
+	const struct segment *o;
+	long i;
+
+	while ((i = m->slot[h]) != -1) {
+		o = &g->seg[i];
+		/*
+		 * The text must match byte for byte, and the compressed
+		 * bytes must be the ones recorded for it.
+		 */
+		if (o->ulen == s->ulen && o->crc == s->crc &&
+		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0 &&
+		    crc32_big(0, oldgz + o->coff, o->clen) == o->zcrc)
+			return i;
+		h = (h + 1) & m->mask;
+	}
+	return -1;
+}
+
+struct zjobs {
+	pthread_mutex_t	 lock;
+	struct segment	*seg;
+	size_t		 nseg;
+	size_t		 next;
+	const char	*text;
+};
+
+static void *
+zworker(void *arg)
+{
+	struct zjobs *j = arg;
+	struct segment *s;
+	z_stream z;
+	size_t i;
+	int init;
+
+	init = deflate_init9(&z);
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (j->next < j->nseg && j->seg[j->next].reuse != -1)
+			j->next++;
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->nseg)
+			break;
+		s = &j->seg[i];
+		if (init < 0)
+			s->rc = init;
+		else
+			s->rc = deflate_into(&z, j->text + s->uoff, s->ulen, 0,
+			    &s->z);
+	}
+	if (init == 0)
+		deflateEnd(&z);
+	return NULL;
+}
+
+static int
+compress_segments(const char *text, struct segment *seg, size_t nseg,
+    int threads)
+{
+	pthread_t tid[16];
+	struct zjobs j;
+	int nt = 0, i, rc = 0;
+	size_t k;
+
+	memset(&j, 0, sizeof(j));
+	pthread_mutex_init(&j.lock, NULL);
+	j.seg = seg;
+	j.nseg = nseg;
+	j.text = text;
+	if (threads > 16)
+		threads = 16;
+	for (i = 1; i < threads; i++) {
+		if (pthread_create(&tid[nt], NULL, zworker, &j) != 0)
+			break;
+		nt++;
+	}
+	zworker(&j);
+	for (i = 0; i < nt; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&j.lock);
+	for (k = 0; k < nseg; k++)
+		if (seg[k].reuse == -1 && seg[k].rc < 0 && rc == 0)
+			rc = seg[k].rc;
+	return rc;
+}
+
+static int
+build_segmented(int dirfd, const char *text, size_t len,
+    const struct bf_pkgindex_write_opts *o, struct bf_buf *gz,
+    struct bf_buf *side, struct bf_pkgindex_write_stats *st)
+{
+	struct gzidx old;
+	struct bf_buf oldgz = BF_BUF_INIT;
+	struct segmap map = { NULL, 0 };
+	struct segment *seg = NULL;
+	size_t nseg = 0, i;
+	unsigned char h[10], t[8];
+	uint32_t crc = 0;
+	int have_old = 0, rc;
+
+	memset(&old, 0, sizeof(old));
+	if ((rc = cut_segments(text, len, &seg, &nseg)) < 0)
+		goto out;
+	for (i = 0; i < nseg; i++)
+		seg[i].crc = crc32_big(0, text + seg[i].uoff, seg[i].ulen);
+
+	have_old = gzidx_load(dirfd, o->old_text, o->old_len, &old, &oldgz);
+	if (have_old) {
+		if ((rc = segmap_build(&map, &old)) < 0)
+			goto out;
+		for (i = 0; i < nseg; i++)
+			seg[i].reuse = segmap_find(&map, &old, o->old_text,
+			    oldgz.buf, text, &seg[i]);
+	}
+	if ((rc = compress_segments(text, seg, nseg, o->threads)) < 0)
+		goto out;
+
+	gz_pyheader(h, o->timestamp);
+	bf_buf_add(gz, h, sizeof(h));
+	bf_buf_addf(side, "binfarm-gzidx 2\n");
+	for (i = 0; i < nseg; i++) {
+		seg[i].coff = gz->len;
+		if (seg[i].reuse >= 0) {
+			const struct segment *os = &old.seg[seg[i].reuse];
+
+			bf_buf_add(gz, oldgz.buf + os->coff, os->clen);
+			st->reused++;
+		} else
+			bf_buf_add(gz, seg[i].z.buf, seg[i].z.len);
+		seg[i].clen = gz->len - seg[i].coff;
+		seg[i].zcrc = seg[i].reuse >= 0 ? old.seg[seg[i].reuse].zcrc :
+		    crc32_big(0, seg[i].z.buf, seg[i].z.len);
+		crc = i == 0 ? seg[i].crc :
+		    (uint32_t)crc32_combine(crc, seg[i].crc, (z_off_t)seg[i].ulen);
+	}
+	if (nseg == 0)
+		crc = 0;
+	/* A final empty fixed-Huffman block ends the stream. */
+	bf_buf_add(gz, "\003\000", 2);
+	put_le32(t, crc);
+	put_le32(t + 4, (uint32_t)len);
+	bf_buf_add(gz, t, sizeof(t));
+	bf_buf_addf(side, "text %lld %zu %lu\ngz %zu\n", o->timestamp, len,
+	    (unsigned long)crc, gz->len);
+	for (i = 0; i < nseg; i++)
+		bf_buf_addf(side, "%zu %zu %lu %zu %zu %lu\n", seg[i].uoff,
+		    seg[i].ulen, (unsigned long)seg[i].crc, seg[i].coff,
+		    seg[i].clen, (unsigned long)seg[i].zcrc);
+	st->segments = nseg;
+	if ((rc = bf_buf_error(gz)) == 0)
+		rc = bf_buf_error(side);
+out:
+	for (i = 0; i < nseg; i++)
+		bf_buf_release(&seg[i].z);
+	free(seg);
+	free(map.slot);
+	if (have_old)
+		gzidx_release(&old);
+	bf_buf_release(&oldgz);
+	return rc;
+}
+
+static int
+write_one(int dirfd, const char *name, const void *p, size_t n,
+    long long mtime, struct bf_err *e)
+{
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	int rc;
+
+	if ((rc = bf_lockfile_open(&lf, dirfd, name, 0644, e)) < 0)
+		return rc;
+	bf_lockfile_write(&lf, p, n);
+	return bf_lockfile_commit(&lf, mtime, e);
+}
+
+static int
+unlink_quiet(int dirfd, const char *name, struct bf_err *e)
+{
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return bf_err_errno(e, "cannot remove '%s'", name);
+	return 0;
+}
+
+int
+bf_pkgindex_write(int dirfd, const char *text, size_t len,
+    const struct bf_pkgindex_write_opts *o,
+    struct bf_pkgindex_write_stats *st, struct bf_err *e)
+{
+	struct bf_pkgindex_write_stats dummy;
+	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT;
+	int rc = 0;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (o->flags & BF_PKGINDEX_NO_GZ) {
+		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0 ||
+		    (rc = unlink_quiet(dirfd, "Packages.gz", e)) < 0)
+			goto out;
+	} else if (o->flags & BF_PKGINDEX_GZ_PORTAGE) {
+		if ((rc = bf_pkgindex_gzip(text, len, o->timestamp, &gz, e)) < 0)
+			goto out;
+		st->segments = 1;
+		/* The sidecar would describe segments this file lacks. */
+		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0)
+			goto out;
+	} else {
+		rc = build_segmented(dirfd, text, len, o, &gz, &side, st);
+		if (rc < 0) {
+			rc = bf_err_set(e, rc, "cannot compress the package index");
+			goto out;
+		}
+	}
+	st->gz_bytes = gz.len;
+	/*
+	 * Packages.gz first: Portage >= 3.0.69 asks for it first, and a
+	 * reader that sees the new Packages.gz already sees the new text.
+	 */
+	if (!(o->flags & BF_PKGINDEX_NO_GZ) &&
+	    (rc = write_one(dirfd, "Packages.gz", gz.buf, gz.len, o->timestamp,
+	    e)) < 0)
+		goto out;
+	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, e)) < 0)
+		goto out;
+	if (side.len > 0)
+		rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf, side.len, -1, e);
+out:
+	bf_buf_release(&gz);
+	bf_buf_release(&side);
+	return rc;
+}
