@@ -71,7 +71,7 @@ step "checking the index against the packages"
 cat <<EOF2
 
 Done.  The binary package repository is $out/pkgdir:
-$(cd "$out/pkgdir" && find . -type f | sort | sed 's|^\./|  |')
+$(cd "$out/pkgdir" && find . -type f ! -name '.*' | sort | sed 's|^\./|  |')
 
 A Gentoo node can install from it with, in /etc/portage/binrepos.conf:
 
