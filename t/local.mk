@@ -32,13 +32,14 @@ SHELL_TESTS = \
 	t/t0020-profile.sh \
 	t/t0030-tree.sh \
 	t/t0040-plan.sh \
+	t/t0050-sample.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
 	t/t1200-inspect.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
-	t/lib-tree.sh t/lsan-libgit2.supp profiles
+	t/lib-tree.sh t/lsan-libgit2.supp profiles sample
 
 check-local: check-man
 
