@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atom.h"
+#include "baseprof.h"
 #include "buf.h"
 #include "conf.h"
 #include "digest.h"
@@ -109,6 +110,8 @@ struct bf_plan {
 	size_t			 qhead, qn, qalloc;
 	unsigned		 stamp;
 	struct bf_buf		 tmp;
+	struct bf_baseprof	 base;		/* Portage profile, repo masks */
+	struct bf_strv		 accept;	/* ACCEPT_KEYWORDS in effect */
 };
 
 static uint64_t
@@ -523,8 +526,11 @@ strv_sort_uniq(struct bf_strv *sv)
 }
 
 /*
- * Effective USE: IUSE defaults, then make.conf USE, then matching
- * package.use lines in order, restricted to IUSE plus the arch flag.
+ * Effective USE, in Portage's USE_ORDER: IUSE defaults, the Portage
+ * profile's make.defaults, make.conf USE, then matching package.use
+ * lines; restricted to IUSE, IUSE_IMPLICIT and the arch flag; then the
+ * profile's use.force / package.use.force flags are turned on and its
+ * use.mask / package.use.mask flags off (a mask beats a force).
  */
 static int
 compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
@@ -532,6 +538,8 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 {
 	const struct bf_profile *p = pl->p;
 	struct bf_strv words = BF_STRV_INIT, set = BF_STRV_INIT;
+	struct bf_strv mask = BF_STRV_INIT, force = BF_STRV_INIT;
+	const char *repo = bf_tree_repo_name(pl->trees[c->repo]);
 	size_t i;
 	int rc;
 
@@ -545,29 +553,39 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 		if (rc == 0 && w[0] == '+')
 			rc = bf_strv_push(&set, w + 1);
 	}
-	if (rc < 0 || (rc = bf_use_apply(&set, &p->use)) < 0)
+	if (rc < 0 || (rc = bf_use_apply(&set, &pl->base.use)) < 0 ||
+	    (rc = bf_use_apply(&set, &p->use)) < 0)
 		goto out;
 	for (i = 0; i < p->package_use.n; i++) {
 		const struct bf_pkgent *pe = &p->package_use.v[i];
 
 		if (bf_atom_match(&pe->atom, &c->cpv, c->m->slot, c->m->subslot,
-		    bf_tree_repo_name(pl->trees[c->repo])) &&
-		    (rc = bf_use_apply(&set, &pe->words)) < 0)
+		    repo) && (rc = bf_use_apply(&set, &pe->words)) < 0)
 			goto out;
 	}
 	if ((rc = bf_strv_push(iuse, p->arch)) < 0)
 		goto out;
 	strv_sort_uniq(iuse);
-	if ((rc = bf_strv_push(&set, p->arch)) < 0)
+	if ((rc = bf_strv_push(&set, p->arch)) < 0 ||
+	    (rc = bf_baseprof_use_masks(&pl->base, &c->cpv, c->m->slot, repo,
+	    &mask, &force)) < 0)
 		goto out;
+	for (i = 0; i < force.n; i++)
+		if (bf_strv_find(&set, force.v[i]) < 0 &&
+		    (rc = bf_strv_push(&set, force.v[i])) < 0)
+			goto out;
 	for (i = 0; i < set.n; i++)
-		if (in_sorted(iuse, set.v[i]) &&
+		if ((in_sorted(iuse, set.v[i]) ||
+		    in_sorted(&pl->base.iuse_implicit, set.v[i])) &&
+		    !in_sorted(&mask, set.v[i]) &&
 		    (rc = bf_strv_push(use, set.v[i])) < 0)
 			goto out;
 	strv_sort_uniq(use);
 out:
 	bf_strv_release(&words);
 	bf_strv_release(&set);
+	bf_strv_release(&mask);
+	bf_strv_release(&force);
 	return rc;
 }
 
@@ -841,12 +859,14 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 			continue;
 		}
 		if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot,
+		    repo_of(pl, c))) != NULL ||
+		    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
 		    repo_of(pl, c))) != NULL) {
 			bf_buf_addf(&why, "masked by %s:%u", mask->file,
 			    mask->line);
 			continue;
 		}
-		if (!bf_profile_keywords_ok(p, &c->cpv, c->m->slot,
+		if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
 		    repo_of(pl, c), c->m->keywords ? c->m->keywords : "")) {
 			bf_buf_addf(&why, "KEYWORDS=\"%s\" not accepted by "
 			    "ACCEPT_KEYWORDS",
@@ -1281,6 +1301,46 @@ finish(struct bf_plan *pl, struct bf_err *e)
 	return rc;
 }
 
+/*
+ * The Portage profile under the hw-profile, and the repositories'
+ * package.mask; ACCEPT_KEYWORDS is the profile's, then make.conf's
+ * words applied over it.
+ */
+static int
+setup_profile(struct bf_plan *pl, struct bf_err *e)
+{
+	const struct bf_profile *p = pl->p;
+	struct bf_strv words = BF_STRV_INIT;
+	const char *mk;
+	size_t i;
+	int rc;
+
+	if ((rc = bf_baseprof_load(&pl->base, pl->trees, pl->ntrees,
+	    p->portage_profile, e)) < 0)
+		return rc;
+	if (pl->base.path == NULL) {
+		for (i = 0; i < p->accept_keywords.n; i++)
+			if ((rc = bf_strv_push(&pl->accept,
+			    p->accept_keywords.v[i])) < 0)
+				return bf_err_set(e, -rc, "out of memory");
+		return 0;
+	}
+	if (pl->base.arch != NULL && strcmp(pl->base.arch, p->arch) != 0)
+		return bf_err_set(e, BF_ECONFIG, "%s/make.conf: ACCEPT_KEYWORDS "
+		    "is for '%s', but the Portage profile '%s' has ARCH=\"%s\"",
+		    p->dir, p->arch, pl->base.path, pl->base.arch);
+	for (i = 0; i < pl->base.accept_keywords.n; i++)
+		if ((rc = bf_strv_push(&pl->accept,
+		    pl->base.accept_keywords.v[i])) < 0)
+			return bf_err_set(e, -rc, "out of memory");
+	if ((mk = bf_conf_get(&p->make, "ACCEPT_KEYWORDS")) != NULL &&
+	    ((rc = bf_strv_split(&words, mk)) < 0 ||
+	    (rc = bf_use_apply(&pl->accept, &words)) < 0))
+		rc = bf_err_set(e, -rc, "out of memory");
+	bf_strv_release(&words);
+	return rc;
+}
+
 int
 bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
     struct bf_tree *const *trees, size_t ntrees, struct bf_err *e)
@@ -1305,6 +1365,8 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 		if ((rc = bf_tree_walk_cache(trees[i], index_cb, &ic, e)) < 0)
 			goto out;
 	}
+	if ((rc = setup_profile(pl, e)) < 0)
+		goto out;
 	for (i = 0; i < p->world.n; i++) {
 		const struct bf_pkgent *we = &p->world.v[i];
 
@@ -1393,6 +1455,8 @@ bf_plan_free(struct bf_plan *pl)
 	free(pl->tab);
 	free(pl->q);
 	bf_buf_release(&pl->tmp);
+	bf_baseprof_release(&pl->base);
+	bf_strv_release(&pl->accept);
 	free(pl);
 }
 
@@ -1413,4 +1477,10 @@ bf_plan_stats(const struct bf_plan *pl, size_t *indexed, size_t *loaded)
 {
 	*indexed = pl->indexed;
 	*loaded = pl->loaded;
+}
+
+const struct bf_baseprof *
+bf_plan_baseprof(const struct bf_plan *pl)
+{
+	return &pl->base;
 }

@@ -571,6 +571,15 @@ int
 bf_profile_keywords_ok(const struct bf_profile *p, const struct bf_cpv *cpv,
     const char *slot, const char *repo, const char *keywords)
 {
+	return bf_profile_keywords_ok_in(p, &p->accept_keywords, cpv, slot,
+	    repo, keywords);
+}
+
+int
+bf_profile_keywords_ok_in(const struct bf_profile *p,
+    const struct bf_strv *accept, const struct bf_cpv *cpv, const char *slot,
+    const char *repo, const char *keywords)
+{
 	struct bf_strv acc = BF_STRV_INIT, tilde = BF_STRV_INIT;
 	struct bf_buf b = BF_BUF_INIT;
 	size_t i;
@@ -581,9 +590,9 @@ bf_profile_keywords_ok(const struct bf_profile *p, const struct bf_cpv *cpv,
 		    NULL, repo))
 			extra = 1;
 	if (!extra)
-		return keywords_meet(&p->accept_keywords, keywords);
-	for (i = 0; i < p->accept_keywords.n; i++)
-		if (bf_strv_push(&acc, p->accept_keywords.v[i]) < 0)
+		return keywords_meet(accept, keywords);
+	for (i = 0; i < accept->n; i++)
+		if (bf_strv_push(&acc, accept->v[i]) < 0)
 			goto oom;
 	for (i = 0; i < p->package_keywords.n; i++) {
 		const struct bf_pkgent *pe = &p->package_keywords.v[i];

@@ -93,6 +93,10 @@ int	bf_use_apply(struct bf_strv *set, const struct bf_strv *words);
 int	bf_profile_keywords_ok(const struct bf_profile *p,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo,
 	    const char *keywords);
+/* The same over the accepted set `accept` instead of the profile's own. */
+int	bf_profile_keywords_ok_in(const struct bf_profile *p,
+	    const struct bf_strv *accept, const struct bf_cpv *cpv,
+	    const char *slot, const char *repo, const char *keywords);
 /* The package.mask line masking the package, or NULL. */
 const struct bf_pkgent *bf_profile_masked(const struct bf_profile *p,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo);
