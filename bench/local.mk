@@ -1,4 +1,5 @@
-EXTRA_DIST += bench/RESULTS.md
+EXTRA_DIST += bench/RESULTS.md bench/bench-plan.sh bench/gen-tree.py
 bench: all
 	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
+	BF_BUILD_DIR=$(abs_top_builddir) bash $(top_srcdir)/bench/bench-plan.sh
 .PHONY: bench
