@@ -152,6 +152,7 @@ def main():
     add("profiles/default/linux/amd64/eapi", b"8\n")
     add("profiles/profiles.desc", b"amd64 default/linux/amd64 stable\n")
     add("profiles/arch.list", b"amd64\n")
+    add("profiles/license_groups", b"FREE-SOFTWARE MIT\nFREE @FREE-SOFTWARE\n")
     for e in ECLASSES:
         add("eclass/%s.eclass" % e, ecl_text[e])
     nebuilds = 0

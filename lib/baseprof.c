@@ -35,7 +35,7 @@ struct load {
 	struct bf_strv		*set;
 };
 
-enum { K_MASK, K_PKGUSE, K_FLAGS };
+enum { K_MASK, K_PKGUSE, K_FLAGS, K_GROUPS };
 
 static void
 pkglist_release(struct bf_pkglist *l)
@@ -66,6 +66,7 @@ bf_baseprof_release(struct bf_baseprof *b)
 	pkglist_release(&b->package_mask);
 	pkglist_release(&b->package_use_mask);
 	pkglist_release(&b->package_use_force);
+	bf_conf_release(&b->license_groups);
 	bf_strv_release(&b->files);
 	memset(b, 0, sizeof(*b));
 }
@@ -108,6 +109,23 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 
 	if ((rc = bf_strv_split(&words, text)) < 0)
 		return bf_err_set(e, ENOMEM, "out of memory");
+	if (ld->kind == K_GROUPS) {
+		/* "GROUP member..."; a group named again gains members. */
+		struct bf_buf m = BF_BUF_INIT;
+		const char *old = bf_conf_get(&ld->b->license_groups,
+		    words.v[0]);
+
+		if (old != NULL)
+			bf_buf_adds(&m, old);
+		for (i = 1; i < words.n; i++)
+			bf_buf_addf(&m, " %s", words.v[i]);
+		rc = bf_buf_error(&m) < 0 ? -ENOMEM :
+		    bf_conf_set(&ld->b->license_groups, words.v[0], m.buf,
+		    file_name(ld->b, file), line);
+		bf_buf_release(&m);
+		bf_strv_release(&words);
+		return rc < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+	}
 	if (ld->kind == K_FLAGS) {
 		for (i = 0; i < words.n && rc == 0; i++) {
 			const char *w = words.v[i];
@@ -614,7 +632,9 @@ bf_baseprof_load(struct bf_baseprof *b, struct bf_tree *const *trees,
 	/* Repository-wide masks come first: a profile may unmask them. */
 	for (i = 0; i < ntrees; i++)
 		if ((rc = read_lines(&ld, trees[i], "profiles/package.mask",
-		    K_MASK, &b->package_mask, NULL, e)) < 0)
+		    K_MASK, &b->package_mask, NULL, e)) < 0 ||
+		    (rc = read_lines(&ld, trees[i], "profiles/license_groups",
+		    K_GROUPS, NULL, NULL, e)) < 0)
 			goto out;
 	if (path == NULL) {
 		rc = 0;
@@ -704,4 +724,38 @@ bf_baseprof_use_masks(const struct bf_baseprof *b, const struct bf_cpv *cpv,
 		return rc;
 	return pkg_flags(&b->use_force, &b->package_use_force, cpv, slot, repo,
 	    force);
+}
+
+static int
+in_group(const struct bf_baseprof *b, const char *group, const char *name,
+    int depth)
+{
+	const char *m = bf_conf_get(&b->license_groups, group);
+	size_t n = strlen(name), l;
+	char sub[256];
+
+	if (m == NULL || depth > 16)
+		return 0;
+	while (*m != '\0') {
+		while (*m == ' ')
+			m++;
+		for (l = 0; m[l] != '\0' && m[l] != ' '; l++)
+			;
+		if (l > 1 && m[0] == '@' && l - 1 < sizeof(sub)) {
+			memcpy(sub, m + 1, l - 1);
+			sub[l - 1] = '\0';
+			if (in_group(b, sub, name, depth + 1))
+				return 1;
+		} else if (l == n && memcmp(m, name, n) == 0)
+			return 1;
+		m += l;
+	}
+	return 0;
+}
+
+int
+bf_baseprof_in_group(const struct bf_baseprof *b, const char *group,
+    const char *name)
+{
+	return in_group(b, group, name, 0);
 }

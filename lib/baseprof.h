@@ -49,16 +49,19 @@ struct bf_baseprof {
 	struct bf_pkglist package_mask;	/* final, repository masks first */
 	struct bf_pkglist package_use_mask;	/* in cascade order */
 	struct bf_pkglist package_use_force;
+	/* profiles/license_groups of every tree: group -> "member..." */
+	struct bf_conf	 license_groups;
 	struct bf_strv	 files;		/* names used in messages */
 };
 
 #define BF_BASEPROF_INIT { NULL, NULL, BF_STRV_INIT, BF_CONF_INIT, NULL, \
 	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, \
 	BF_STRV_INIT, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, \
-	BF_STRV_INIT }
+	BF_CONF_INIT, BF_STRV_INIT }
 
 /*
- * Loads every tree's profiles/package.mask and, when `path` is not NULL,
+ * Loads every tree's profiles/package.mask and profiles/license_groups
+ * and, when `path` is not NULL,
  * the Portage profile `path` from the first tree that has
  * profiles/<path>.  A missing profile, a cycle in the cascade, a parent
  * that does not exist or a bad line are -BF_ECONFIG (-BF_ENOTFOUND for a
@@ -79,5 +82,12 @@ const struct bf_pkgent *bf_baseprof_masked(const struct bf_baseprof *b,
 int	bf_baseprof_use_masks(const struct bf_baseprof *b,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo,
 	    struct bf_strv *mask, struct bf_strv *force);
+
+/*
+ * Whether license `name` is in license group `group` (without the '@'),
+ * following nested @groups.
+ */
+int	bf_baseprof_in_group(const struct bf_baseprof *b, const char *group,
+	    const char *name);
 
 #endif

@@ -56,6 +56,7 @@ bf_profile_release(struct bf_profile *p)
 	pkglist_release(&p->package_use);
 	pkglist_release(&p->package_keywords);
 	pkglist_release(&p->package_mask);
+	pkglist_release(&p->package_license);
 	free(p->portage_profile);
 	bf_strv_release(&p->worker_tags);
 	for (i = 0; i < p->nrepos; i++) {
@@ -128,7 +129,7 @@ struct lctx {
 	int			 kind;
 };
 
-enum { L_WORLD, L_USE, L_KEYWORDS, L_MASK };
+enum { L_WORLD, L_USE, L_KEYWORDS, L_MASK, L_LICENSE };
 
 static int
 is_use_expand(const struct bf_profile *p, const char *w, size_t len)
@@ -224,6 +225,11 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 		}
 		if ((rc = bf_strv_push(&pe->words, w)) < 0)
 			goto oom_pe;
+	}
+	if (c->kind == L_LICENSE && pe->words.n == 0) {
+		rc = bf_err_set(e, BF_ECONFIG, "%s:%u: no licenses for '%s'",
+		    file, line, words.v[0]);
+		goto bad;
 	}
 	if (c->kind == L_USE && pe->words.n == 0) {
 		rc = bf_err_set(e, BF_ECONFIG, "%s:%u: no USE flags for '%s'",
@@ -527,6 +533,9 @@ bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e)
 		goto out;
 	if ((rc = load_list(p, "package.mask", &p->package_mask, L_MASK, 1,
 	    e)) < 0)
+		goto out;
+	if ((rc = load_list(p, "package.license", &p->package_license,
+	    L_LICENSE, 1, e)) < 0)
 		goto out;
 out:
 	if (rc < 0)

@@ -18,6 +18,7 @@ struct bf_err;
  *	package.use		atom flag... (file or directory)
  *	package.accept_keywords	atom [keyword...]
  *	package.mask		atom
+ *	package.license		atom license... (ACCEPT_LICENSE words)
  *	profile.conf		[profile] and [repo NAME] sections (INI)
  */
 
@@ -63,6 +64,7 @@ struct bf_profile {
 	struct bf_pkglist package_use;	/* words are flags, USE_EXPAND resolved */
 	struct bf_pkglist package_keywords;
 	struct bf_pkglist package_mask;
+	struct bf_pkglist package_license;	/* words are ACCEPT_LICENSE words */
 	char		*portage_profile;
 	struct bf_strv	 worker_tags;
 	struct bf_repospec *repos;

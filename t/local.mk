@@ -34,6 +34,7 @@ SHELL_TESTS = \
 	t/t0040-plan.sh \
 	t/t0050-sample.sh \
 	t/t0060-portage-profile.sh \
+	t/t0070-license-required-use.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
 	t/t1200-inspect.sh
