@@ -299,10 +299,15 @@ read_make_defaults(struct load *ld, struct bf_tree *t, const char *dir,
 	    ld->text.len, e)) < 0)
 		goto out;
 	fname = cur.files.v[cur.files.n - 1];
-	for (i = 0; i < cur.n && rc == 0; i++) {
-		const struct bf_conf_var *v = &cur.v[i];
+	/*
+	 * Two passes: USE_EXPAND first, so that the USE_EXPAND variables it
+	 * names are incremental wherever they stand in the file.
+	 */
+	for (i = 0; i < 2 * cur.n && rc == 0; i++) {
+		const struct bf_conf_var *v = &cur.v[i % cur.n];
+		int first = strcmp(v->key, "USE_EXPAND") == 0;
 
-		if (v->file != fname)
+		if (v->file != fname || (i < cur.n) != first)
 			continue;
 		if (is_incremental(ld, v->key)) {
 			bf_buf_reset(&w);

@@ -40,8 +40,8 @@ test_expect_success 'setup: a tree with a profile cascade' '
 	tree_ebuild repo dev-db/sql-15 SLOT=15 IUSE="ssl" &&
 	tree_ebuild repo dev-db/sql-16 SLOT=16 IUSE="ssl" &&
 	tree_ebuild repo app-misc/needs-ssl-1 RDEPEND="dev-db/sql:15[ssl]" &&
-	pfile base/make.defaults "USE=\"foo\"" "USE_EXPAND=\"PYTHON_TARGETS\"" \
-		"PYTHON_TARGETS=\"py1\"" "IUSE_IMPLICIT=\"test\"" &&
+	pfile base/make.defaults "PYTHON_TARGETS=\"py1\"" "USE=\"foo\"" \
+		"USE_EXPAND=\"PYTHON_TARGETS\"" "IUSE_IMPLICIT=\"test\"" &&
 	pfile base/use.mask "baz" &&
 	pfile base/package.mask "dev-libs/lib" &&
 	pfile arch/amd64/parent "../../base" &&
@@ -59,6 +59,12 @@ test_expect_success 'without a Portage profile only make.conf counts' '
 	plan >out &&
 	test_grep " app-misc/u-1::.* USE=\"-bar baz -foo -python_targets_py1 -python_targets_py2\"" out &&
 	! test_grep "# portage profile" out
+'
+
+test_expect_success 'make.defaults: a USE_EXPAND variable set before USE_EXPAND counts' '
+	mkprof arch/amd64 app-misc/u &&
+	plan >out &&
+	test_grep " app-misc/u-1::.* USE=\"-bar -baz foo python_targets_py1 -python_targets_py2\"" out
 '
 
 test_expect_success 'the cascade: parents first, incremental USE and USE_EXPAND, use.mask' '
