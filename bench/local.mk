@@ -1,6 +1,7 @@
-EXTRA_DIST += bench/RESULTS.md
-EXTRA_DIST += bench/bench-index.sh
+EXTRA_DIST += bench/RESULTS.md bench/bench-pack.sh bench/bench-index.sh \
+	bench/bench-plan.sh bench/gen-tree.py
 bench: all
 	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
 	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-index.sh
+	BF_BUILD_DIR=$(abs_top_builddir) bash $(top_srcdir)/bench/bench-plan.sh
 .PHONY: bench

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "baseprof.h"
 #include "buf.h"
 #include "cli.h"
 #include "conf.h"
@@ -147,6 +148,7 @@ print_text(const struct bf_plan *plan, const struct bf_profile *p,
 {
 	struct bf_buf use = BF_BUF_INIT;
 	size_t i, j, n = bf_plan_count(plan), nbuild = 0;
+	const struct bf_baseprof *bp;
 	const char *was;
 
 	for (i = 0; i < n; i++)
@@ -156,6 +158,14 @@ print_text(const struct bf_plan *plan, const struct bf_profile *p,
 	for (i = 0; i < pins->n; i++)
 		printf("# tree %s %s (%s %s)\n", pins->v[i].name,
 		    pins->v[i].commit, pins->v[i].uri, pins->v[i].ref);
+	bp = bf_plan_baseprof(plan);
+	if (bp->path != NULL) {
+		printf("# portage profile %s (%s), cascade:", bp->path,
+		    bp->repo);
+		for (i = 0; i < bp->nodes.n; i++)
+			printf(" %s", bp->nodes.v[i]);
+		printf("\n");
+	}
 	printf("# %zu packages: %zu to build, %zu already built\n", n, nbuild,
 	    n - nbuild);
 	for (i = 0; i < n; i++) {
@@ -210,6 +220,7 @@ print_json(const struct bf_plan *plan, const struct bf_profile *p,
     const struct bf_pins *pins, const struct built *b)
 {
 	size_t i, j, n = bf_plan_count(plan);
+	const struct bf_baseprof *bp;
 	const char *was;
 
 	printf("{\"profile\":");
@@ -228,7 +239,21 @@ print_json(const struct bf_plan *plan, const struct bf_profile *p,
 		json_str(pins->v[i].ref);
 		printf("}");
 	}
-	printf("],\"packages\":[");
+	printf("]");
+	bp = bf_plan_baseprof(plan);
+	if (bp->path != NULL) {
+		printf(",\"portage_profile\":{\"path\":");
+		json_str(bp->path);
+		printf(",\"repo\":");
+		json_str(bp->repo);
+		printf(",\"cascade\":[");
+		for (i = 0; i < bp->nodes.n; i++) {
+			printf("%s", i ? "," : "");
+			json_str(bp->nodes.v[i]);
+		}
+		printf("]}");
+	}
+	printf(",\"packages\":[");
 	for (i = 0; i < n; i++) {
 		const struct bf_plan_node *nd = bf_plan_node(plan, i);
 		const char *act = action(b, nd, &was);

@@ -2,6 +2,7 @@ noinst_LIBRARIES += lib/libbinfarm.a
 lib_libbinfarm_a_CFLAGS = $(AM_CFLAGS) $(BF_DEP_CFLAGS)
 lib_libbinfarm_a_SOURCES = \
 	lib/atom.c lib/atom.h \
+	lib/baseprof.c lib/baseprof.h \
 	lib/banned.h \
 	lib/buf.c lib/buf.h \
 	lib/conf.c lib/conf.h \

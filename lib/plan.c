@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "atom.h"
+#include "baseprof.h"
 #include "buf.h"
 #include "conf.h"
 #include "digest.h"
@@ -51,6 +52,8 @@ struct meta {
 	char		*iuse;
 	char		*md5;
 	char		*eclasses;
+	char		*license;
+	char		*required_use;
 	char		*deps[BF_DEP_NCLASS];
 };
 
@@ -109,6 +112,9 @@ struct bf_plan {
 	size_t			 qhead, qn, qalloc;
 	unsigned		 stamp;
 	struct bf_buf		 tmp;
+	struct bf_baseprof	 base;		/* Portage profile, repo masks */
+	struct bf_strv		 accept;	/* ACCEPT_KEYWORDS in effect */
+	struct bf_strv		 accept_license;	/* words, in order */
 };
 
 static uint64_t
@@ -256,6 +262,8 @@ meta_free(struct meta *m)
 	free(m->iuse);
 	free(m->md5);
 	free(m->eclasses);
+	free(m->license);
+	free(m->required_use);
 	for (i = 0; i < BF_DEP_NCLASS; i++)
 		free(m->deps[i]);
 	free(m);
@@ -315,6 +323,10 @@ meta_load(struct bf_plan *pl, struct cand *c, struct bf_err *e)
 			f = &m->md5;
 		else if (KEY("_eclasses_"))
 			f = &m->eclasses;
+		else if (KEY("LICENSE"))
+			f = &m->license;
+		else if (KEY("REQUIRED_USE"))
+			f = &m->required_use;
 		else
 			for (i = 0; i < BF_DEP_NCLASS; i++)
 				if (kl == strlen(class_names[i]) &&
@@ -523,8 +535,11 @@ strv_sort_uniq(struct bf_strv *sv)
 }
 
 /*
- * Effective USE: IUSE defaults, then make.conf USE, then matching
- * package.use lines in order, restricted to IUSE plus the arch flag.
+ * Effective USE, in Portage's USE_ORDER: IUSE defaults, the Portage
+ * profile's make.defaults, make.conf USE, then matching package.use
+ * lines; restricted to IUSE, IUSE_IMPLICIT and the arch flag; then the
+ * profile's use.force / package.use.force flags are turned on and its
+ * use.mask / package.use.mask flags off (a mask beats a force).
  */
 static int
 compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
@@ -532,6 +547,8 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 {
 	const struct bf_profile *p = pl->p;
 	struct bf_strv words = BF_STRV_INIT, set = BF_STRV_INIT;
+	struct bf_strv mask = BF_STRV_INIT, force = BF_STRV_INIT;
+	const char *repo = bf_tree_repo_name(pl->trees[c->repo]);
 	size_t i;
 	int rc;
 
@@ -545,29 +562,39 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 		if (rc == 0 && w[0] == '+')
 			rc = bf_strv_push(&set, w + 1);
 	}
-	if (rc < 0 || (rc = bf_use_apply(&set, &p->use)) < 0)
+	if (rc < 0 || (rc = bf_use_apply(&set, &pl->base.use)) < 0 ||
+	    (rc = bf_use_apply(&set, &p->use)) < 0)
 		goto out;
 	for (i = 0; i < p->package_use.n; i++) {
 		const struct bf_pkgent *pe = &p->package_use.v[i];
 
 		if (bf_atom_match(&pe->atom, &c->cpv, c->m->slot, c->m->subslot,
-		    bf_tree_repo_name(pl->trees[c->repo])) &&
-		    (rc = bf_use_apply(&set, &pe->words)) < 0)
+		    repo) && (rc = bf_use_apply(&set, &pe->words)) < 0)
 			goto out;
 	}
 	if ((rc = bf_strv_push(iuse, p->arch)) < 0)
 		goto out;
 	strv_sort_uniq(iuse);
-	if ((rc = bf_strv_push(&set, p->arch)) < 0)
+	if ((rc = bf_strv_push(&set, p->arch)) < 0 ||
+	    (rc = bf_baseprof_use_masks(&pl->base, &c->cpv, c->m->slot, repo,
+	    &mask, &force)) < 0)
 		goto out;
+	for (i = 0; i < force.n; i++)
+		if (bf_strv_find(&set, force.v[i]) < 0 &&
+		    (rc = bf_strv_push(&set, force.v[i])) < 0)
+			goto out;
 	for (i = 0; i < set.n; i++)
-		if (in_sorted(iuse, set.v[i]) &&
+		if ((in_sorted(iuse, set.v[i]) ||
+		    in_sorted(&pl->base.iuse_implicit, set.v[i])) &&
+		    !in_sorted(&mask, set.v[i]) &&
 		    (rc = bf_strv_push(use, set.v[i])) < 0)
 			goto out;
 	strv_sort_uniq(use);
 out:
 	bf_strv_release(&words);
 	bf_strv_release(&set);
+	bf_strv_release(&mask);
+	bf_strv_release(&force);
 	return rc;
 }
 
@@ -788,6 +815,163 @@ out:
 }
 
 /*
+ * LICENSE and REQUIRED_USE: nested groups of words (PMS 7.3, 8.2):
+ * "( ... )" all of, "|| ( ... )" any of, "^^ ( ... )" exactly one of,
+ * "?? ( ... )" at most one of, "flag? ( ... )" and "!flag? ( ... )"
+ * only when the condition holds (else not counted).  `leaf` says
+ * whether a plain word holds.
+ */
+enum { G_ALL, G_ANY, G_ONE, G_MOST };
+
+struct cond {
+	struct bf_plan		*pl;
+	const struct bf_strv	*use;
+	const struct bf_strv	*words;	/* ACCEPT_LICENSE words */
+	int			(*leaf)(const struct cond *, const char *);
+	int			 bad;	/* syntax error */
+};
+
+static int
+cond_eval(struct cond *c, char **tok, size_t n, size_t *i, int kind,
+    int depth)
+{
+	int ntrue = 0, nitems = 0, v, sub;
+
+	while (*i < n && !c->bad) {
+		const char *t = tok[*i];
+		size_t len = strlen(t);
+		int active = 1;
+
+		(*i)++;
+		if (strcmp(t, ")") == 0) {
+			if (depth == 0)
+				c->bad = 1;
+			goto done;
+		}
+		sub = -1;
+		if (strcmp(t, "||") == 0)
+			sub = G_ANY;
+		else if (strcmp(t, "^^") == 0)
+			sub = G_ONE;
+		else if (strcmp(t, "??") == 0)
+			sub = G_MOST;
+		else if (len > 1 && t[len - 1] == '?') {
+			int neg = t[0] == '!';
+			char flag[128];
+
+			if (len - 1 - neg >= sizeof(flag)) {
+				c->bad = 1;
+				break;
+			}
+			memcpy(flag, t + neg, len - 1 - neg);
+			flag[len - 1 - neg] = '\0';
+			active = in_sorted(c->use, flag) != neg;
+			sub = G_ALL;
+		}
+		if (sub >= 0) {
+			if (*i >= n || strcmp(tok[*i], "(") != 0) {
+				c->bad = 1;
+				break;
+			}
+			(*i)++;
+			v = cond_eval(c, tok, n, i, sub, depth + 1);
+		} else if (strcmp(t, "(") == 0)
+			v = cond_eval(c, tok, n, i, G_ALL, depth + 1);
+		else
+			v = c->leaf(c, t);
+		if (active) {
+			nitems++;
+			ntrue += v != 0;
+		}
+	}
+	if (depth > 0)
+		c->bad = 1;
+done:
+	switch (kind) {
+	case G_ANY:
+		return nitems == 0 || ntrue > 0;
+	case G_ONE:
+		return nitems == 0 || ntrue == 1;
+	case G_MOST:
+		return ntrue <= 1;
+	default:
+		return ntrue == nitems;
+	}
+}
+
+/* 1 if it holds, 0 if not, -1 when `text` is malformed. */
+static int
+cond_check(struct cond *c, const char *text)
+{
+	struct bf_strv tok = BF_STRV_INIT;
+	size_t i = 0;
+	int v;
+
+	if (text == NULL || *text == '\0')
+		return 1;
+	if (bf_strv_split(&tok, text) < 0)
+		return -1;
+	v = cond_eval(c, tok.v, tok.n, &i, G_ALL, 0);
+	bf_strv_release(&tok);
+	return c->bad ? -1 : v;
+}
+
+static int
+leaf_flag(const struct cond *c, const char *t)
+{
+	int neg = t[0] == '!';
+
+	return in_sorted(c->use, t + neg) != neg;
+}
+
+/* Whether license `t` is accepted: the last matching word decides. */
+static int
+leaf_license(const struct cond *c, const char *t)
+{
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < c->words->n; i++) {
+		const char *w = c->words->v[i];
+		int neg = w[0] == '-';
+
+		w += neg;
+		if (strcmp(w, "*") == 0 || strcmp(w, t) == 0 ||
+		    (w[0] == '@' && bf_baseprof_in_group(&c->pl->base, w + 1,
+		    t)))
+			ok = !neg;
+	}
+	return ok;
+}
+
+/* LICENSE against ACCEPT_LICENSE and matching package.license lines. */
+static int
+license_ok(struct bf_plan *pl, const struct cand *c,
+    const struct bf_strv *use)
+{
+	const struct bf_profile *p = pl->p;
+	struct bf_strv words = BF_STRV_INIT;
+	struct cond cd = { pl, use, &words, leaf_license, 0 };
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < pl->accept_license.n && rc == 0; i++)
+		rc = bf_strv_push(&words, pl->accept_license.v[i]);
+	for (i = 0; i < p->package_license.n && rc == 0; i++) {
+		const struct bf_pkgent *pe = &p->package_license.v[i];
+
+		if (!bf_atom_match(&pe->atom, &c->cpv, c->m->slot,
+		    c->m->subslot, repo_of(pl, c)))
+			continue;
+		for (j = 0; j < pe->words.n && rc == 0; j++)
+			rc = bf_strv_push(&words, pe->words.v[j]);
+	}
+	rc = rc < 0 ? -1 : cond_check(&cd, c->m->license);
+	bf_strv_release(&words);
+	return rc;
+}
+
+/*
  * Finds or selects the package for atom `a` (not a blocker).  With
  * `dry` set nothing is selected: returns 1 when an existing node or a
  * visible candidate would do, 0 when not.  Otherwise returns 0 and sets
@@ -801,6 +985,7 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 	const struct bf_profile *p = pl->p;
 	struct bf_strv use = BF_STRV_INIT, iuse = BF_STRV_INIT;
 	struct bf_buf why = BF_BUF_INIT;
+	struct cond cd = { pl, NULL, NULL, leaf_flag, 0 };
 	struct pkg *k;
 	struct cand *c;
 	size_t i, j;
@@ -827,6 +1012,7 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 	for (i = 0; i < k->n; i++) {
 		const struct bf_pkgent *mask;
 		const char *bad;
+		int lic, req;
 
 		c = k->v[i];
 		if ((rc = meta_load(pl, c, e)) < 0)
@@ -841,12 +1027,14 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 			continue;
 		}
 		if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot,
+		    repo_of(pl, c))) != NULL ||
+		    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
 		    repo_of(pl, c))) != NULL) {
 			bf_buf_addf(&why, "masked by %s:%u", mask->file,
 			    mask->line);
 			continue;
 		}
-		if (!bf_profile_keywords_ok(p, &c->cpv, c->m->slot,
+		if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
 		    repo_of(pl, c), c->m->keywords ? c->m->keywords : "")) {
 			bf_buf_addf(&why, "KEYWORDS=\"%s\" not accepted by "
 			    "ACCEPT_KEYWORDS",
@@ -867,11 +1055,49 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 		bf_strv_release(&iuse);
 		if (compute_use(pl, c, &use, &iuse) < 0)
 			goto oom;
+		if ((lic = license_ok(pl, c, &use)) <= 0) {
+			if (lic < 0) {
+				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
+				    "malformed LICENSE \"%s\"", c->cpv.cat,
+				    c->cpv.pf, repo_of(pl, c), c->m->license);
+				goto out;
+			}
+			bf_buf_addf(&why, "LICENSE=\"%s\" not accepted by "
+			    "ACCEPT_LICENSE; accept it in package.license",
+			    c->m->license);
+			continue;
+		}
 		if (!usedeps_ok(a, parent, &iuse, &use, &bad)) {
 			bf_buf_addf(&why, "USE dependency on '%s' not met "
 			    "(effective USE: %s%s); change it in package.use",
 			    bad, in_sorted(&use, bad) ? "+" : "-", bad);
 			continue;
+		}
+		cd.use = &use;
+		cd.bad = 0;
+		if ((req = cond_check(&cd, c->m->required_use)) <= 0) {
+			if (req < 0) {
+				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
+				    "malformed REQUIRED_USE \"%s\"", c->cpv.cat,
+				    c->cpv.pf, repo_of(pl, c),
+				    c->m->required_use);
+				goto out;
+			}
+			if (dry)
+				continue;
+			/* As Portage: the best version's USE is wrong, an error. */
+			bf_buf_reset(&why);
+			bf_buf_addf(&why, "%s/%s::%s: REQUIRED_USE=\"%s\" is "
+			    "not met by USE=\"", c->cpv.cat, c->cpv.pf,
+			    repo_of(pl, c), c->m->required_use);
+			for (j = 0; j < iuse.n; j++)
+				if (strcmp(iuse.v[j], p->arch) != 0)
+					bf_buf_addf(&why, "%s%s%s",
+					    why.buf[why.len - 1] == '"' ? "" : " ",
+					    in_sorted(&use, iuse.v[j]) ? "" : "-",
+					    iuse.v[j]);
+			bf_buf_adds(&why, "\"; change USE in package.use");
+			goto fail;
 		}
 		if (dry) {
 			rc = 1;
@@ -1281,6 +1507,59 @@ finish(struct bf_plan *pl, struct bf_err *e)
 	return rc;
 }
 
+/*
+ * The Portage profile under the hw-profile, and the repositories'
+ * package.mask; ACCEPT_KEYWORDS is the profile's, then make.conf's
+ * words applied over it.
+ */
+static int
+setup_profile(struct bf_plan *pl, struct bf_err *e)
+{
+	const struct bf_profile *p = pl->p;
+	struct bf_strv words = BF_STRV_INIT;
+	const char *mk;
+	size_t i;
+	int rc;
+
+	if ((rc = bf_baseprof_load(&pl->base, pl->trees, pl->ntrees,
+	    p->portage_profile, e)) < 0)
+		return rc;
+	/*
+	 * ACCEPT_LICENSE: Portage's make.globals default, the profile's
+	 * words, then make.conf's.
+	 */
+	if ((rc = bf_strv_split(&pl->accept_license, "-* @FREE")) < 0)
+		return bf_err_set(e, -rc, "out of memory");
+	for (i = 0; i < pl->base.accept_license.n; i++)
+		if ((rc = bf_strv_push(&pl->accept_license,
+		    pl->base.accept_license.v[i])) < 0)
+			return bf_err_set(e, -rc, "out of memory");
+	if ((mk = bf_conf_get(&p->make, "ACCEPT_LICENSE")) != NULL &&
+	    (rc = bf_strv_split(&pl->accept_license, mk)) < 0)
+		return bf_err_set(e, -rc, "out of memory");
+	if (pl->base.path == NULL) {
+		for (i = 0; i < p->accept_keywords.n; i++)
+			if ((rc = bf_strv_push(&pl->accept,
+			    p->accept_keywords.v[i])) < 0)
+				return bf_err_set(e, -rc, "out of memory");
+		return 0;
+	}
+	if (pl->base.arch != NULL && strcmp(pl->base.arch, p->arch) != 0)
+		return bf_err_set(e, BF_ECONFIG, "%s/make.conf: ACCEPT_KEYWORDS "
+		    "is for '%s', but the Portage profile '%s' has ARCH=\"%s\"",
+		    p->dir, p->arch, pl->base.path, pl->base.arch);
+	for (i = 0; i < pl->base.accept_keywords.n; i++)
+		if ((rc = bf_strv_push(&pl->accept,
+		    pl->base.accept_keywords.v[i])) < 0)
+			return bf_err_set(e, -rc, "out of memory");
+	if ((mk = bf_conf_get(&p->make, "ACCEPT_KEYWORDS")) != NULL &&
+	    ((rc = bf_strv_split(&words, mk)) < 0 ||
+	    (rc = bf_use_apply(&pl->accept, &words)) < 0))
+		rc = bf_err_set(e, -rc, "out of memory");
+	bf_strv_release(&words);
+	return rc;
+}
+
 int
 bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
     struct bf_tree *const *trees, size_t ntrees, struct bf_err *e)
@@ -1305,6 +1584,8 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 		if ((rc = bf_tree_walk_cache(trees[i], index_cb, &ic, e)) < 0)
 			goto out;
 	}
+	if ((rc = setup_profile(pl, e)) < 0)
+		goto out;
 	for (i = 0; i < p->world.n; i++) {
 		const struct bf_pkgent *we = &p->world.v[i];
 
@@ -1393,6 +1674,9 @@ bf_plan_free(struct bf_plan *pl)
 	free(pl->tab);
 	free(pl->q);
 	bf_buf_release(&pl->tmp);
+	bf_baseprof_release(&pl->base);
+	bf_strv_release(&pl->accept);
+	bf_strv_release(&pl->accept_license);
 	free(pl);
 }
 
@@ -1413,4 +1697,10 @@ bf_plan_stats(const struct bf_plan *pl, size_t *indexed, size_t *loaded)
 {
 	*indexed = pl->indexed;
 	*loaded = pl->loaded;
+}
+
+const struct bf_baseprof *
+bf_plan_baseprof(const struct bf_plan *pl)
+{
+	return &pl->base;
 }

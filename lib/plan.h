@@ -92,6 +92,9 @@ void	bf_plan_free(struct bf_plan *plan);
 size_t	bf_plan_count(const struct bf_plan *plan);
 const struct bf_plan_node *bf_plan_node(const struct bf_plan *plan,
 	    size_t i);
+/* The Portage profile used (path NULL when the hw-profile names none). */
+struct bf_baseprof;
+const struct bf_baseprof *bf_plan_baseprof(const struct bf_plan *plan);
 /* Number of md5-cache entries indexed and of entries whose metadata was read. */
 void	bf_plan_stats(const struct bf_plan *plan, size_t *indexed,
 	    size_t *loaded);

@@ -56,6 +56,7 @@ bf_profile_release(struct bf_profile *p)
 	pkglist_release(&p->package_use);
 	pkglist_release(&p->package_keywords);
 	pkglist_release(&p->package_mask);
+	pkglist_release(&p->package_license);
 	free(p->portage_profile);
 	bf_strv_release(&p->worker_tags);
 	for (i = 0; i < p->nrepos; i++) {
@@ -128,7 +129,7 @@ struct lctx {
 	int			 kind;
 };
 
-enum { L_WORLD, L_USE, L_KEYWORDS, L_MASK };
+enum { L_WORLD, L_USE, L_KEYWORDS, L_MASK, L_LICENSE };
 
 static int
 is_use_expand(const struct bf_profile *p, const char *w, size_t len)
@@ -224,6 +225,11 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 		}
 		if ((rc = bf_strv_push(&pe->words, w)) < 0)
 			goto oom_pe;
+	}
+	if (c->kind == L_LICENSE && pe->words.n == 0) {
+		rc = bf_err_set(e, BF_ECONFIG, "%s:%u: no licenses for '%s'",
+		    file, line, words.v[0]);
+		goto bad;
 	}
 	if (c->kind == L_USE && pe->words.n == 0) {
 		rc = bf_err_set(e, BF_ECONFIG, "%s:%u: no USE flags for '%s'",
@@ -528,6 +534,9 @@ bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e)
 	if ((rc = load_list(p, "package.mask", &p->package_mask, L_MASK, 1,
 	    e)) < 0)
 		goto out;
+	if ((rc = load_list(p, "package.license", &p->package_license,
+	    L_LICENSE, 1, e)) < 0)
+		goto out;
 out:
 	if (rc < 0)
 		bf_profile_release(p);
@@ -571,6 +580,15 @@ int
 bf_profile_keywords_ok(const struct bf_profile *p, const struct bf_cpv *cpv,
     const char *slot, const char *repo, const char *keywords)
 {
+	return bf_profile_keywords_ok_in(p, &p->accept_keywords, cpv, slot,
+	    repo, keywords);
+}
+
+int
+bf_profile_keywords_ok_in(const struct bf_profile *p,
+    const struct bf_strv *accept, const struct bf_cpv *cpv, const char *slot,
+    const char *repo, const char *keywords)
+{
 	struct bf_strv acc = BF_STRV_INIT, tilde = BF_STRV_INIT;
 	struct bf_buf b = BF_BUF_INIT;
 	size_t i;
@@ -581,9 +599,9 @@ bf_profile_keywords_ok(const struct bf_profile *p, const struct bf_cpv *cpv,
 		    NULL, repo))
 			extra = 1;
 	if (!extra)
-		return keywords_meet(&p->accept_keywords, keywords);
-	for (i = 0; i < p->accept_keywords.n; i++)
-		if (bf_strv_push(&acc, p->accept_keywords.v[i]) < 0)
+		return keywords_meet(accept, keywords);
+	for (i = 0; i < accept->n; i++)
+		if (bf_strv_push(&acc, accept->v[i]) < 0)
 			goto oom;
 	for (i = 0; i < p->package_keywords.n; i++) {
 		const struct bf_pkgent *pe = &p->package_keywords.v[i];

@@ -18,6 +18,7 @@ struct bf_err;
  *	package.use		atom flag... (file or directory)
  *	package.accept_keywords	atom [keyword...]
  *	package.mask		atom
+ *	package.license		atom license... (ACCEPT_LICENSE words)
  *	profile.conf		[profile] and [repo NAME] sections (INI)
  */
 
@@ -63,6 +64,7 @@ struct bf_profile {
 	struct bf_pkglist package_use;	/* words are flags, USE_EXPAND resolved */
 	struct bf_pkglist package_keywords;
 	struct bf_pkglist package_mask;
+	struct bf_pkglist package_license;	/* words are ACCEPT_LICENSE words */
 	char		*portage_profile;
 	struct bf_strv	 worker_tags;
 	struct bf_repospec *repos;
@@ -93,6 +95,10 @@ int	bf_use_apply(struct bf_strv *set, const struct bf_strv *words);
 int	bf_profile_keywords_ok(const struct bf_profile *p,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo,
 	    const char *keywords);
+/* The same over the accepted set `accept` instead of the profile's own. */
+int	bf_profile_keywords_ok_in(const struct bf_profile *p,
+	    const struct bf_strv *accept, const struct bf_cpv *cpv,
+	    const char *slot, const char *repo, const char *keywords);
 /* The package.mask line masking the package, or NULL. */
 const struct bf_pkgent *bf_profile_masked(const struct bf_profile *p,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo);

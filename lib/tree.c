@@ -217,6 +217,19 @@ bf_tree_commit(const struct bf_tree *t)
 }
 
 int
+bf_tree_is_dir(struct bf_tree *t, const char *path)
+{
+	git_tree_entry *ent = NULL;
+	int dir;
+
+	if (git_tree_entry_bypath(&ent, t->root, path) < 0)
+		return 0;
+	dir = git_tree_entry_type(ent) == GIT_OBJECT_TREE;
+	git_tree_entry_free(ent);
+	return dir;
+}
+
+int
 bf_tree_read_path(struct bf_tree *t, const char *path, struct bf_buf *out,
     struct bf_err *e)
 {

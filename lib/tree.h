@@ -63,6 +63,8 @@ int	bf_tree_walk_cache(struct bf_tree *t, bf_tree_cache_cb cb, void *ctx,
 /* Appends the contents of blob `blob` to `out`. */
 int	bf_tree_read_blob(struct bf_tree *t, const struct bf_oid *blob,
 	    struct bf_buf *out, struct bf_err *e);
+/* 1 if `path` is a directory of the pinned commit, else 0. */
+int	bf_tree_is_dir(struct bf_tree *t, const char *path);
 /* Appends the file at `path` of the pinned commit; -BF_ENOTFOUND if absent. */
 int	bf_tree_read_path(struct bf_tree *t, const char *path,
 	    struct bf_buf *out, struct bf_err *e);

@@ -41,6 +41,9 @@ SHELL_TESTS = \
 	t/t0020-profile.sh \
 	t/t0030-tree.sh \
 	t/t0040-plan.sh \
+	t/t0050-sample.sh \
+	t/t0060-portage-profile.sh \
+	t/t0070-license-required-use.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
 	t/t1200-inspect.sh \
@@ -50,7 +53,7 @@ SHELL_TESTS = \
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
-	t/lib-tree.sh t/lsan-libgit2.supp profiles
+	t/lib-tree.sh t/lsan-libgit2.supp profiles sample
 EXTRA_DIST += t/lib-index.sh
 
 check-local: check-man
