@@ -55,6 +55,19 @@ make_pkg() {
 	echo "    packed $cat/$pf"
 }
 
+step "pinning the sample ebuild tree and company overlay (git, libgit2)"
+scripts/sample-tree.sh "$out/trees" >/dev/null
+"$bf" tree pin --mirrors "$out/mirrors" -o "$out/pin" gentoo="$out/trees/gentoo@main" \
+	company="$out/trees/company@main"
+cat "$out/pin" | sed 's/^/    /'
+
+for p in web-x86-64-v2 web-x86-64-v3; do
+	step "planning hw-profile $p"
+	"$bf" plan --profile "profiles/$p" --pin "$out/pin" --mirrors "$out/mirrors" >"$out/plan-$p.txt"
+	sed -n 's/^# \([0-9]* packages.*\)/    \1/p' "$out/plan-$p.txt"
+	grep -E '^ *[0-9]+ build' "$out/plan-$p.txt" | awk '{print "    " $1 ". " $3}'
+done
+
 step "packing sample packages"
 make_pkg dev-libs libdemo 1.2.3 0/1 "Demo library" ""
 make_pkg app-misc hello 2.0-r1 0 "Demo program" "dev-libs/libdemo:0/1="
@@ -69,6 +82,8 @@ step "checking the index against the packages"
 "$bf" index --check "$out/pkgdir"
 
 cat <<EOF2
+
+Build plans (with reasons: binfarm plan --explain): $out/plan-*.txt
 
 Done.  The binary package repository is $out/pkgdir:
 $(cd "$out/pkgdir" && find . -type f ! -name '.*' | sort | sed 's|^\./|  |')
