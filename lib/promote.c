@@ -672,7 +672,7 @@ bf_repo_gc(struct bf_repo *r, const struct bf_gc_opts *o, struct bf_gc_stats *st
 				    strcmp(ch.id[k], ids[i]) == 0;
 			for (k = 0; !keep && k < nh; k++)
 				keep = strcmp(hv[k].profile, prof) == 0 &&
-				    hv[k].time >= now - o->grace &&
+				    hv[k].time > now - o->grace &&
 				    (strcmp(hv[k].from, ids[i]) == 0 ||
 				    strcmp(hv[k].to, ids[i]) == 0);
 			if (keep) {
