@@ -1,7 +1,8 @@
 EXTRA_DIST += bench/RESULTS.md bench/bench-pack.sh bench/bench-index.sh \
-	bench/bench-plan.sh bench/gen-tree.py
+	bench/bench-plan.sh bench/gen-tree.py bench/bench-repo.sh
 bench: all
 	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
 	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-index.sh
 	BF_BUILD_DIR=$(abs_top_builddir) bash $(top_srcdir)/bench/bench-plan.sh
+	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-repo.sh
 .PHONY: bench

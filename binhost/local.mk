@@ -10,3 +10,8 @@ binfarm_SOURCES = \
 	binhost/repo-plan.c \
 	binhost/repo-tree.c \
 	binhost/repo-verify.c
+# repository commands
+binfarm_SOURCES += binhost/repocli.c binhost/repocli.h \
+	binhost/repo-repo.c binhost/repo-key.c binhost/repo-add.c \
+	binhost/repo-remove.c binhost/repo-snapshot.c binhost/repo-promote.c \
+	binhost/repo-gc.c binhost/repo-fsck.c

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "repocli.h"
 #include "banned.h"
 
 static const struct bf_cmd commands[] = {
@@ -20,6 +21,16 @@ static const struct bf_cmd commands[] = {
 	{ "tree", cmd_tree, "pin ebuild repositories to commits" },
 	{ "plan", cmd_plan, "plan a hw-profile's builds" },
 	{ "index", cmd_index, "write or check a PKGDIR's Packages index as Portage does" },
+	{ "repo", cmd_repo, "create a repository (repo init DIR)" },
+	{ "key", cmd_key, "make or export the repository's signing key" },
+	{ "add", cmd_add, "verify, sign and stage packages in a profile" },
+	{ "remove", cmd_remove, "take packages out of a profile's working set" },
+	{ "snapshot", cmd_snapshot, "create, list, show and diff snapshots" },
+	{ "promote", cmd_promote, "move a channel to a snapshot" },
+	{ "rollback", cmd_rollback, "return a channel to its previous snapshot" },
+	{ "history", cmd_history, "show every channel move" },
+	{ "gc", cmd_gc, "delete what no retained snapshot references" },
+	{ "fsck", cmd_fsck, "check the repository" },
 };
 
 static void

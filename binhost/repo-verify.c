@@ -15,9 +15,11 @@
 #include "cli.h"
 #include "err.h"
 #include "gpkg.h"
+#include "gpkgsign.h"
+#include "sign.h"
 #include "banned.h"
 
-static const char verify_usage[] = "[--metadata-only] [-q] FILE...";
+static const char verify_usage[] = "[--metadata-only] [--keyring K] [-q] FILE...";
 
 static const char verify_help[] =
     "Checks each .gpkg.tar as Portage does before it installs it (tar format,\n"
@@ -30,6 +32,11 @@ static const char verify_help[] =
     "\n"
     "      --metadata-only    skip the image members (what Portage checks\n"
     "                         when it only reads metadata)\n"
+    "      --keyring K        also check OpenPGP signatures as Portage does\n"
+    "                         with verify-signature on: K is a GnuPG home\n"
+    "                         (GOODSIG and full or ultimate trust needed,\n"
+    "                         e.g. /etc/portage/gnupg) or a file of public\n"
+    "                         keys, all trusted (binfarm key export)\n"
     "  -q, --quiet            print only failures\n"
     "\n"
     "Prints one line per file.  Exit status: 0 if every file passes, 1 if\n"
@@ -41,11 +48,14 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "metadata-only", no_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "keyring", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned flags = 0;
 	int c, i, bad = 0;
+	const char *keyring = NULL;
+	struct bf_verifier *ver = NULL;
 
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -54,6 +64,9 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 			break;
 		case 'q':
 			cli->quiet = 1;
+			break;
+		case 'k':
+			keyring = optarg;
 			break;
 		case 'h':
 			return cli_help(cli, verify_usage, verify_help);
@@ -64,6 +77,15 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 	if (optind == argc) {
 		cli_error(cli, "no package given");
 		return cli_usage(cli, verify_usage);
+	}
+	if (keyring != NULL) {
+		struct bf_err ke = BF_ERR_INIT;
+		int krc = bf_verifier_open(&ver, keyring, &ke);
+
+		if (krc < 0) {
+			cli_error(cli, "%s", bf_err_msg(&ke, krc));
+			return BF_EXIT_ERROR;
+		}
 	}
 	for (i = optind; i < argc; i++) {
 		struct bf_gpkg_verify_result res;
@@ -76,17 +98,21 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 			memset(&res, 0, sizeof(res));
 		} else {
 			rc = bf_gpkg_verify(fd, argv[i], flags, &res, &e);
+			if (rc == 0 && ver != NULL)
+				rc = bf_gpkg_check_signatures(fd, argv[i], ver, &e);
 			close(fd);
 		}
 		if (rc < 0) {
 			bad++;
 			printf("%s: FAILED: %s\n", argv[i], bf_err_msg(&e, rc));
 		} else if (!cli->quiet) {
-			printf("%s: OK%s\n", argv[i], res.signed_pkg ?
+			printf("%s: OK%s\n", argv[i], ver != NULL ?
+			    " (signatures good)" : res.signed_pkg ?
 			    " (signed; signatures not checked)" : "");
 		}
 		bf_gpkg_verify_result_release(&res);
 	}
 	fflush(stdout);
+	bf_verifier_free(ver);
 	return bad ? BF_EXIT_FAIL : BF_EXIT_OK;
 }

@@ -1748,3 +1748,20 @@ bf_gpkg_probe(int fd)
 	return memcmp(h + 257, "ustar\0" "00", 8) == 0 ||
 	    memcmp(h + 257, "ustar  \0", 8) == 0;
 }
+
+int
+bf_gpkg_metadata_member(struct bf_meta *meta, long long mtime, int level,
+    void **out, size_t *outlen, struct bf_err *e)
+{
+	struct bf_buf mtar = BF_BUF_INIT;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	bf_meta_sort(meta);
+	if ((rc = build_metadata_tar(meta, mtime, &mtar, e)) == 0)
+		rc = bf_zst_compress(mtar.buf, mtar.len, level ? level : 3, out,
+		    outlen, e);
+	bf_buf_release(&mtar);
+	return rc;
+}

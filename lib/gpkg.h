@@ -122,6 +122,14 @@ int	bf_gpkg_list(int fd, const char *path,
 	    int (*cb)(void *arg, const struct bf_gpkg_entry *ent), void *arg,
 	    struct bf_err *e);
 
+/*
+ * metadata.tar.zst for `meta` (sorted in place), as bf_gpkg_pack()
+ * writes it: ustar, "metadata/<KEY>", 0644, root, mtime `mtime`, zstd
+ * `level` (0: 3).  *out is malloc'd.
+ */
+int	bf_gpkg_metadata_member(struct bf_meta *meta, long long mtime, int level,
+	    void **out, size_t *outlen, struct bf_err *e);
+
 /* Is the file at fd a tar whose magic Portage accepts (ustar or GNU)? */
 int	bf_gpkg_probe(int fd);
 

@@ -8,7 +8,9 @@ lib_libbinfarm_a_SOURCES = \
 	lib/conf.c lib/conf.h \
 	lib/digest.c lib/digest.h \
 	lib/err.c lib/err.h \
+	lib/fsutil.c lib/fsutil.h \
 	lib/gpkg.c lib/gpkg.h \
+	lib/gpkgsign.c lib/gpkgsign.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/manifest.c lib/manifest.h \
 	lib/meta.c lib/meta.h \
@@ -16,7 +18,11 @@ lib_libbinfarm_a_SOURCES = \
 	lib/pkgindex.c lib/pkgindex.h \
 	lib/plan.c lib/plan.h \
 	lib/profile.c lib/profile.h \
+	lib/promote.c lib/promote.h \
 	lib/pystr.c lib/pystr.h \
+	lib/repo.c lib/repo.h \
+	lib/sign.c lib/sign.h \
+	lib/strmap.c lib/strmap.h \
 	lib/tree.c lib/tree.h \
 	lib/xpak.c lib/xpak.h \
 	lib/zst.c lib/zst.h

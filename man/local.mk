@@ -9,6 +9,16 @@ dist_man_MANS += \
 	man/binfarm-verify.1 \
 	man/gpkg.5 \
 	man/Packages.5
+dist_man_MANS += \
+	man/binfarm-add.1 \
+	man/binfarm-fsck.1 \
+	man/binfarm-gc.1 \
+	man/binfarm-key.1 \
+	man/binfarm-promote.1 \
+	man/binfarm-remove.1 \
+	man/binfarm-repo.1 \
+	man/binfarm-snapshot.1 \
+	man/binfarm-repository.5
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \

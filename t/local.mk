@@ -50,11 +50,18 @@ SHELL_TESTS = \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \
 	t/t2002-index-bad.sh
+SHELL_TESTS += \
+	t/t3000-repo.sh \
+	t/t3100-sign.sh \
+	t/t3200-promote.sh \
+	t/t3300-gc-fsck.sh \
+	t/t3400-kill.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample
 EXTRA_DIST += t/lib-index.sh
+EXTRA_DIST += t/lib-repo.sh
 
 check-local: check-man
 

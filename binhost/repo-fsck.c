@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * binfarm fsck: check snapshots against the pool, and channel links.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "promote.h"
+#include "repo.h"
+#include "repocli.h"
+#include "sign.h"
+#include "banned.h"
+
+static const char fsck_usage[] = "[-R DIR] [--no-digests] [--no-signatures] [-q]";
+
+static const char fsck_help[] =
+    "Takes the writer lock (which first cleans what killed writers left,\n"
+    "saying so), then checks every snapshot: its Packages, Packages.gz and\n"
+    "SNAPSHOT files; for every package, that the file exists, is a hard\n"
+    "link of the pool file, has the indexed size, MD5 and SHA1, passes\n"
+    "the container checks, and in a signed repository is signed and its\n"
+    "signatures verify against the repository key; every channel link;\n"
+    "and leftover temporary files.\n"
+    "\n"
+    "  -R DIR            the repository (default: $BINFARM_REPO)\n"
+    "      --no-digests  check sizes only (fast)\n"
+    "      --no-signatures  do not run gpg\n"
+    "  -q, --quiet       print only problems\n"
+    "\n"
+    "Exit status: 0 clean, 1 problems found, 2 error.\n";
+
+static void
+problem(void *arg, const char *msg)
+{
+	(void)arg;
+	printf("problem: %s\n", msg);
+}
+
+int
+cmd_fsck(struct bf_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "no-digests", no_argument, NULL, 'd' },
+		{ "no-signatures", no_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bf_fsck_opts fo;
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_verifier *ver = NULL;
+	struct bf_repo *r;
+	const char *dir = NULL;
+	int c, rc, nosig = 0, ret = BF_EXIT_ERROR;
+
+	memset(&fo, 0, sizeof(fo));
+	while ((c = getopt_long(argc, argv, "R:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			dir = optarg;
+			break;
+		case 'd':
+			fo.no_digests = 1;
+			break;
+		case 's':
+			nosig = 1;
+			break;
+		case 'q':
+			cli->quiet = 1;
+			break;
+		case 'h':
+			return cli_help(cli, fsck_usage, fsck_help);
+		default:
+			return cli_usage(cli, fsck_usage);
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cli, fsck_usage);
+	if ((r = repocli_open(cli, dir)) == NULL)
+		return BF_EXIT_ERROR;
+	if (repocli_lock(cli, r) < 0)
+		goto out;
+	fo.problem = problem;
+	if (r->signed_repo && !nosig) {
+		char *pub = bf_repo_path(r, BF_REPO_PUBKEY);
+
+		if (access(pub, F_OK) < 0)
+			printf("problem: signed repository without a key (%s)\n",
+			    BF_REPO_PUBKEY);
+		else if ((rc = bf_verifier_open(&ver, pub, &e)) < 0) {
+			cli_error(cli, "%s", bf_err_msg(&e, rc));
+			free(pub);
+			goto out;
+		}
+		free(pub);
+		fo.verifier = ver;
+	}
+	if ((rc = bf_repo_fsck(r, &fo, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	if (!r->signed_repo)
+		cli_info(cli, "note: the repository is unsigned");
+	if (rc > 0) {
+		printf("%d problem(s)\n", rc);
+		ret = BF_EXIT_FAIL;
+	} else {
+		if (!cli->quiet)
+			printf("clean\n");
+		ret = BF_EXIT_OK;
+	}
+out:
+	fflush(stdout);
+	bf_verifier_free(ver);
+	bf_repo_free(r);
+	return ret;
+}

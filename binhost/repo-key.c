@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * binfarm key: the repository's OpenPGP signing key.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "fsutil.h"
+#include "lockfile.h"
+#include "repo.h"
+#include "repocli.h"
+#include "sign.h"
+#include "banned.h"
+
+static const char key_usage[] = "[-R DIR] (init [--name UID] [--algo ALGO] | export)";
+
+static const char key_help[] =
+    "  init      make the repository's signing key (no passphrase) in\n"
+    "            DIR/keys/gnupg and write the public key to DIR/keys/binfarm.asc\n"
+    "  export    print the public key (ASCII armor)\n"
+    "\n"
+    "  -R DIR          the repository (default: $BINFARM_REPO)\n"
+    "      --name UID  user id of the new key\n"
+    "                  (default: \"binfarm repository <hostname>\")\n"
+    "      --algo ALGO key algorithm as gpg --quick-gen-key takes it\n"
+    "                  (default: ed25519; e.g. rsa4096)\n"
+    "\n"
+    "A node trusts the key with:\n"
+    "  gpg --homedir /etc/portage/gnupg --import binfarm.asc\n"
+    "  gpg --homedir /etc/portage/gnupg --lsign-key <fingerprint>\n"
+    "(or set its ownertrust); see binfarm-key(1).\n";
+
+int
+repocli_key_init(const struct bf_cli *cli, struct bf_repo *r, const char *name,
+    const char *algo)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_buf fpr = BF_BUF_INIT, pub = BF_BUF_INIT, uid = BF_BUF_INIT;
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	char host[256], *home = NULL;
+	int rc;
+
+	if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) == 0) {
+		cli_error(cli, "the repository already has a key (%s/%s); "
+		    "binfarm never replaces it", r->root, BF_REPO_PUBKEY);
+		return -1;
+	}
+	if (name == NULL) {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		bf_buf_addf(&uid, "binfarm repository %s", host);
+		name = uid.buf;
+	}
+	home = bf_repo_path(r, BF_REPO_GNUPG);
+	if ((rc = bf_sign_keygen(home, name, algo, &fpr, &e)) < 0 ||
+	    (rc = bf_sign_export(home, &pub, &e)) < 0)
+		goto out;
+	if ((rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_PUBKEY, 0644, &e)) < 0)
+		goto out;
+	bf_lockfile_write(&lf, pub.buf, pub.len);
+	if ((rc = bf_lockfile_commit(&lf, -1, &e)) < 0)
+		goto out;
+	cli_info(cli, "made signing key %s (\"%s\")", fpr.buf, name);
+	cli_info(cli, "public key: %s/%s", r->root, BF_REPO_PUBKEY);
+out:
+	if (rc < 0)
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+	free(home);
+	bf_buf_release(&fpr);
+	bf_buf_release(&pub);
+	bf_buf_release(&uid);
+	return rc;
+}
+
+int
+cmd_key(struct bf_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "algo", required_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = NULL, *name = NULL, *algo = NULL, *sub;
+	struct bf_repo *r = NULL;
+	int c, ret = BF_EXIT_ERROR;
+
+	while ((c = getopt_long(argc, argv, "R:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			dir = optarg;
+			break;
+		case 'n':
+			name = optarg;
+			break;
+		case 'a':
+			algo = optarg;
+			break;
+		case 'h':
+			return cli_help(cli, key_usage, key_help);
+		default:
+			return cli_usage(cli, key_usage);
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli, key_usage);
+	sub = argv[optind];
+	if ((r = repocli_open(cli, dir)) == NULL)
+		return BF_EXIT_ERROR;
+	if (strcmp(sub, "init") == 0) {
+		if (repocli_lock(cli, r) == 0 &&
+		    repocli_key_init(cli, r, name, algo) == 0)
+			ret = BF_EXIT_OK;
+	} else if (strcmp(sub, "export") == 0) {
+		struct bf_err e = BF_ERR_INIT;
+		char *text = NULL;
+		size_t len;
+		int rc;
+
+		if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) < 0) {
+			cli_error(cli, "the repository has no key (%s); run "
+			    "'binfarm key init'", r->signed_repo ? "signed" :
+			    "unsigned");
+		} else if ((rc = bf_read_file(r->root_fd, BF_REPO_PUBKEY, &text,
+		    &len, &e)) < 0) {
+			cli_error(cli, "%s", bf_err_msg(&e, rc));
+		} else {
+			fwrite(text, 1, len, stdout);
+			ret = fflush(stdout) == 0 ? BF_EXIT_OK : BF_EXIT_ERROR;
+		}
+		free(text);
+	} else {
+		cli_error(cli, "unknown subcommand '%s'", sub);
+		ret = cli_usage(cli, key_usage);
+	}
+	bf_repo_free(r);
+	return ret;
+}

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * binfarm snapshot: freeze, list, show and compare snapshots.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "promote.h"
+#include "repo.h"
+#include "repocli.h"
+#include "banned.h"
+
+static const char snapshot_usage[] =
+    "[-R DIR] --profile P (create [--tree-commit OID] [--tree-repo NAME] "
+    "[--message M] | list | show ID | diff A B)";
+
+static const char snapshot_help[] =
+    "  create   freeze the working set into a new immutable snapshot\n"
+    "  list     the profile's snapshots, oldest first, with the channels\n"
+    "           pointing at them\n"
+    "  show ID  a snapshot's metadata and packages\n"
+    "  diff A B what changes from snapshot A to B (added, removed,\n"
+    "           upgraded, downgraded, rebuilt); A or B may be a channel\n"
+    "           name prefixed with '@' (e.g. @production)\n"
+    "\n"
+    "  -R DIR              the repository (default: $BINFARM_REPO)\n"
+    "  -p, --profile P     hw-profile\n"
+    "      --tree-commit OID  ebuild tree commit the packages were built from\n"
+    "                         (REPO_REVISIONS in the Packages header)\n"
+    "      --tree-repo NAME   its repository name (default gentoo)\n"
+    "  -m, --message M     a note kept with the snapshot\n";
+
+static void
+fmt_time(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
+struct chans {
+	const char	*profile;
+	const char	*id;
+	char		 out[512];
+};
+
+static int
+chan_match(void *arg, const char *channel, const char *profile, const char *id)
+{
+	struct chans *c = arg;
+	size_t l = strlen(c->out);
+
+	if (id != NULL && strcmp(profile, c->profile) == 0 &&
+	    strcmp(id, c->id) == 0)
+		snprintf(c->out + l, sizeof(c->out) - l, "%s%s", l ? "," : "",
+		    channel);
+	return 0;
+}
+
+static int
+resolve(struct bf_cli *cli, struct bf_repo *r, const char *profile,
+    const char *arg, char id[32])
+{
+	struct bf_err e = BF_ERR_INIT;
+	int rc;
+
+	if (arg[0] == '@') {
+		if ((rc = bf_channel_get(r, arg + 1, profile, id, &e)) < 0) {
+			cli_error(cli, "%s", bf_err_msg(&e, rc));
+			return -1;
+		}
+		return 0;
+	}
+	if (!bf_snapshot_exists(r, profile, arg)) {
+		cli_error(cli, "no snapshot '%s' in profile '%s'", arg, profile);
+		return -1;
+	}
+	snprintf(id, 32, "%s", arg);
+	return 0;
+}
+
+static int
+do_create(struct bf_cli *cli, struct bf_repo *r, const char *profile,
+    struct bf_snapshot_opts *so)
+{
+	struct bf_err e = BF_ERR_INIT;
+	char id[32], who[128];
+	size_t n = 0;
+	int rc;
+
+	so->by = repocli_who(who, sizeof(who));
+	repocli_warn_unsigned(cli, r);
+	if (repocli_lock(cli, r) < 0)
+		return BF_EXIT_ERROR;
+	if ((rc = bf_snapshot_create(r, profile, so, id, &n, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		return BF_EXIT_ERROR;
+	}
+	printf("%s\n", id);
+	cli_info(cli, "snapshot %s of '%s': %zu package(s)", id, profile, n);
+	return BF_EXIT_OK;
+}
+
+static int
+do_list(struct bf_cli *cli, struct bf_repo *r, const char *profile)
+{
+	struct bf_err e = BF_ERR_INIT;
+	char **ids = NULL, when[64];
+	size_t n = 0, i;
+	int rc;
+
+	if ((rc = bf_snapshot_list(r, profile, &ids, &n, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		return BF_EXIT_ERROR;
+	}
+	for (i = 0; i < n; i++) {
+		struct bf_snapshot_info info;
+		struct chans c;
+
+		if (bf_snapshot_info_load(r, profile, ids[i], &info, &e) < 0) {
+			printf("%s  (unreadable: %s)\n", ids[i], bf_err_msg(&e, -1));
+			bf_err_clear(&e);
+			continue;
+		}
+		memset(&c, 0, sizeof(c));
+		c.profile = profile;
+		c.id = ids[i];
+		bf_channel_each(r, chan_match, &c, NULL);
+		fmt_time(info.created, when, sizeof(when));
+		printf("%s  %s  %-10s %6lld pkgs%s%s%s\n", ids[i], when, info.by,
+		    info.packages, c.out[0] ? "  [" : "", c.out, c.out[0] ? "]" : "");
+		bf_snapshot_info_release(&info);
+	}
+	bf_snapshot_list_free(ids, n);
+	return BF_EXIT_OK;
+}
+
+static int
+do_show(struct bf_cli *cli, struct bf_repo *r, const char *profile,
+    const char *arg)
+{
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+	struct bf_snapshot_info info;
+	struct bf_err e = BF_ERR_INIT;
+	struct chans c;
+	char id[32], when[64];
+	size_t i;
+	int rc;
+
+	if (resolve(cli, r, profile, arg, id) < 0)
+		return BF_EXIT_FAIL;
+	if ((rc = bf_snapshot_info_load(r, profile, id, &info, &e)) < 0 ||
+	    (rc = bf_snapshot_load_index(r, profile, id, &idx, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		bf_pkgindex_release(&idx);
+		return BF_EXIT_ERROR;
+	}
+	memset(&c, 0, sizeof(c));
+	c.profile = profile;
+	c.id = id;
+	bf_channel_each(r, chan_match, &c, NULL);
+	fmt_time(info.created, when, sizeof(when));
+	printf("snapshot:    %s\nprofile:     %s\ncreated:     %s\nby:          %s\n"
+	    "parent:      %s\ntree-commit: %s\nmessage:     %s\npackages:    %lld\n"
+	    "timestamp:   %lld\nchannels:    %s\n\n", id, profile, when, info.by,
+	    info.parent[0] ? info.parent : "(none)",
+	    info.tree_commit[0] ? info.tree_commit : "(none)", info.message,
+	    info.packages, info.timestamp, c.out[0] ? c.out : "(none)");
+	for (i = 0; i < idx.npkgs; i++) {
+		const char *cpv = bf_pkgindex_get(&idx.pkgs[i], "CPV");
+		const char *bid = bf_pkgindex_value(&idx, &idx.pkgs[i], "BUILD_ID");
+		const char *path = bf_pkgindex_get(&idx.pkgs[i], "PATH");
+
+		printf("%s  build %s  %s\n", cpv != NULL ? cpv : "?",
+		    bid != NULL && *bid ? bid : "-", path != NULL ? path : "");
+	}
+	bf_snapshot_info_release(&info);
+	bf_pkgindex_release(&idx);
+	return BF_EXIT_OK;
+}
+
+static int
+do_diff(struct bf_cli *cli, struct bf_repo *r, const char *profile,
+    const char *a, const char *b)
+{
+	struct bf_pkgindex ia = BF_PKGINDEX_INIT, ib = BF_PKGINDEX_INIT;
+	struct bf_diff d = BF_DIFF_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	char ida[32], idb[32];
+	int rc, ret = BF_EXIT_ERROR;
+
+	if (resolve(cli, r, profile, a, ida) < 0 ||
+	    resolve(cli, r, profile, b, idb) < 0)
+		return BF_EXIT_FAIL;
+	if ((rc = bf_snapshot_load_index(r, profile, ida, &ia, &e)) < 0 ||
+	    (rc = bf_snapshot_load_index(r, profile, idb, &ib, &e)) < 0 ||
+	    (rc = bf_diff_compute(&ia, &ib, &d, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	printf("%s -> %s\n", ida, idb);
+	repocli_print_diff(&d, "");
+	ret = BF_EXIT_OK;
+out:
+	bf_diff_release(&d);
+	bf_pkgindex_release(&ia);
+	bf_pkgindex_release(&ib);
+	return ret;
+}
+
+int
+cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "tree-commit", required_argument, NULL, 't' },
+		{ "tree-repo", required_argument, NULL, 'T' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bf_snapshot_opts so;
+	struct bf_repo *r;
+	const char *dir = NULL, *profile = NULL, *args[4];
+	int c, nargs = 0, ret = BF_EXIT_ERROR;
+
+	memset(&so, 0, sizeof(so));
+	so.threads = 2;
+	/* GNU getopt permutes: options may come before or after the subcommand. */
+	while ((c = getopt_long(argc, argv, "R:p:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'R':
+			dir = optarg;
+			break;
+		case 'p':
+			profile = optarg;
+			break;
+		case 't':
+			so.tree_commit = optarg;
+			break;
+		case 'T':
+			so.tree_repo = optarg;
+			break;
+		case 'm':
+			so.message = optarg;
+			break;
+		case 'h':
+			return cli_help(cli, snapshot_usage, snapshot_help);
+		default:
+			return cli_usage(cli, snapshot_usage);
+		}
+	}
+	while (optind < argc) {
+		if (nargs == 4)
+			return cli_usage(cli, snapshot_usage);
+		args[nargs++] = argv[optind++];
+	}
+	if (nargs == 0 || profile == NULL)
+		return cli_usage(cli, snapshot_usage);
+	if (!bf_repo_name_valid(profile)) {
+		cli_error(cli, "invalid profile name '%s'", profile);
+		return BF_EXIT_ERROR;
+	}
+	if (so.tree_commit != NULL && (strlen(so.tree_commit) < 7 ||
+	    strlen(so.tree_commit) > 64 ||
+	    strspn(so.tree_commit, "0123456789abcdef") != strlen(so.tree_commit))) {
+		cli_error(cli, "--tree-commit '%s' is not a hex commit id",
+		    so.tree_commit);
+		return BF_EXIT_ERROR;
+	}
+	if (so.tree_repo != NULL && !bf_repo_name_valid(so.tree_repo)) {
+		cli_error(cli, "invalid --tree-repo '%s'", so.tree_repo);
+		return BF_EXIT_ERROR;
+	}
+	if ((r = repocli_open(cli, dir)) == NULL)
+		return BF_EXIT_ERROR;
+	if (!bf_repo_profile_exists(r, profile)) {
+		cli_error(cli, "no profile '%s' in this repository", profile);
+		ret = BF_EXIT_FAIL;
+	} else if (strcmp(args[0], "create") == 0 && nargs == 1)
+		ret = do_create(cli, r, profile, &so);
+	else if (strcmp(args[0], "list") == 0 && nargs == 1)
+		ret = do_list(cli, r, profile);
+	else if (strcmp(args[0], "show") == 0 && nargs == 2)
+		ret = do_show(cli, r, profile, args[1]);
+	else if (strcmp(args[0], "diff") == 0 && nargs == 3)
+		ret = do_diff(cli, r, profile, args[1], args[2]);
+	else
+		ret = cli_usage(cli, snapshot_usage);
+	fflush(stdout);
+	bf_repo_free(r);
+	return ret;
+}

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * OpenPGP through gpgme: repository keys, Portage-style signatures and
+ * their verification.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gpgme.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "fsutil.h"
+#include "lockfile.h"
+#include "sign.h"
+#include "banned.h"
+
+struct bf_signer {
+	gpgme_ctx_t	 ctx;
+	char		*fpr;
+};
+
+struct bf_verifier {
+	gpgme_ctx_t	 ctx;
+	char		*tmphome;	/* private home for a key file, or NULL */
+	int		 file_mode;
+};
+
+static int
+err_gpg(struct bf_err *e, gpgme_error_t ge, const char *what)
+{
+	return bf_err_set(e, BF_ESIGNATURE, "%s: %s", what, gpgme_strerror(ge));
+}
+
+static int
+ctx_new(gpgme_ctx_t *ctx, const char *home, struct bf_err *e)
+{
+	gpgme_error_t ge;
+
+	/* Idempotent process-wide initialisation gpgme requires. */
+	if (gpgme_check_version("1.7.0") == NULL)
+		return bf_err_set(e, BF_ESIGNATURE, "gpgme is older than 1.7.0");
+	if ((ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0)
+		return err_gpg(e, ge, "no usable gpg");
+	if ((ge = gpgme_new(ctx)) != 0)
+		return err_gpg(e, ge, "cannot create a gpgme context");
+	if ((ge = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
+	    (ge = gpgme_ctx_set_engine_info(*ctx, GPGME_PROTOCOL_OpenPGP, NULL,
+	    home)) != 0 ||
+	    (ge = gpgme_set_pinentry_mode(*ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
+		gpgme_release(*ctx);
+		*ctx = NULL;
+		return err_gpg(e, ge, "cannot set up gpgme");
+	}
+	gpgme_set_armor(*ctx, 1);
+	gpgme_set_offline(*ctx, 1);
+	return 0;
+}
+
+/* Moves the contents of a gpgme memory data object to `out`. */
+static int
+data_to_buf(gpgme_data_t d, struct bf_buf *out, struct bf_err *e)
+{
+	size_t n = 0;
+	char *p = gpgme_data_release_and_get_mem(d, &n);
+
+	if (p == NULL && n > 0)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	bf_buf_add(out, p, n);
+	gpgme_free(p);
+	return bf_buf_error(out) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+}
+
+/* A read-only gpgme data object over a byte range of a file. */
+struct fdrange {
+	int		 fd;
+	off_t		 off;
+	uint64_t	 len;
+	uint64_t	 pos;
+};
+
+static ssize_t
+fdrange_read(void *handle, void *buf, size_t size)
+{
+	struct fdrange *r = handle;
+	ssize_t n;
+
+	if (r->pos >= r->len)
+		return 0;
+	if (size > r->len - r->pos)
+		size = (size_t)(r->len - r->pos);
+	n = bf_pread_full(r->fd, buf, size, r->off + (off_t)r->pos);
+	if (n < 0) {
+		errno = (int)-n;
+		return -1;
+	}
+	if (n == 0) {
+		errno = EIO;	/* the file is shorter than the member */
+		return -1;
+	}
+	r->pos += (uint64_t)n;
+	return n;
+}
+
+static off_t
+fdrange_seek(void *handle, off_t offset, int whence)
+{
+	struct fdrange *r = handle;
+	off_t np;
+
+	switch (whence) {
+	case SEEK_SET:
+		np = offset;
+		break;
+	case SEEK_CUR:
+		np = (off_t)r->pos + offset;
+		break;
+	case SEEK_END:
+		np = (off_t)r->len + offset;
+		break;
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+	if (np < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	r->pos = (uint64_t)np;
+	return np;
+}
+
+static struct gpgme_data_cbs fdrange_cbs = {
+	fdrange_read, NULL, fdrange_seek, NULL
+};
+
+static int
+write_gpg_conf(const char *home, struct bf_err *e)
+{
+	static const char conf[] =
+	    "# written by binfarm key init: Portage signs with SHA512\n"
+	    "digest-algo SHA512\n"
+	    "personal-digest-preferences SHA512\n"
+	    "cert-digest-algo SHA512\n"
+	    "no-emit-version\n"
+	    "no-comments\n";
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	struct bf_buf path = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_addf(&path, "%s/gpg.conf", home);
+	if ((rc = bf_lockfile_open(&lf, AT_FDCWD, path.buf, 0600, e)) == 0) {
+		bf_lockfile_write(&lf, conf, sizeof(conf) - 1);
+		rc = bf_lockfile_commit(&lf, -1, e);
+	}
+	bf_buf_release(&path);
+	return rc;
+}
+
+int
+bf_sign_keygen(const char *home, const char *uid, const char *algo,
+    struct bf_buf *fpr, struct bf_err *e)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_genkey_result_t res;
+	gpgme_error_t ge;
+	int rc;
+
+	if (mkdir(home, 0700) < 0 && errno != EEXIST)
+		return bf_err_errno(e, "cannot create '%s'", home);
+	if (chmod(home, 0700) < 0)
+		return bf_err_errno(e, "cannot chmod '%s'", home);
+	if ((rc = write_gpg_conf(home, e)) < 0)
+		return rc;
+	if ((rc = ctx_new(&ctx, home, e)) < 0)
+		return rc;
+	ge = gpgme_op_createkey(ctx, uid, algo != NULL ? algo : "ed25519", 0, 0,
+	    NULL, GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD |
+	    GPGME_CREATE_NOEXPIRE | GPGME_CREATE_FORCE);
+	if (ge != 0) {
+		rc = err_gpg(e, ge, "cannot create the signing key");
+		goto out;
+	}
+	res = gpgme_op_genkey_result(ctx);
+	if (res == NULL || res->fpr == NULL) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "gpg made no key");
+		goto out;
+	}
+	bf_buf_adds(fpr, res->fpr);
+	rc = bf_buf_error(fpr);
+out:
+	gpgme_release(ctx);
+	return rc;
+}
+
+int
+bf_sign_export(const char *home, struct bf_buf *out, struct bf_err *e)
+{
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t d = NULL;
+	gpgme_error_t ge;
+	size_t before = out->len;
+	int rc;
+
+	if ((rc = ctx_new(&ctx, home, e)) < 0)
+		return rc;
+	if ((ge = gpgme_data_new(&d)) != 0) {
+		rc = err_gpg(e, ge, "cannot export");
+		goto out;
+	}
+	if ((ge = gpgme_op_export(ctx, NULL, 0, d)) != 0) {
+		rc = err_gpg(e, ge, "cannot export the public key");
+		goto out;
+	}
+	rc = data_to_buf(d, out, e);
+	d = NULL;
+	if (rc == 0 && out->len == before)
+		rc = bf_err_set(e, BF_ENOTFOUND, "no key in '%s'", home);
+out:
+	if (d != NULL)
+		gpgme_data_release(d);
+	gpgme_release(ctx);
+	return rc;
+}
+
+int
+bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
+{
+	struct bf_signer *s;
+	gpgme_key_t key = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	*sp = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	if ((rc = ctx_new(&s->ctx, home, e)) < 0)
+		goto fail;
+	if ((ge = gpgme_op_keylist_start(s->ctx, NULL, 1)) != 0 ||
+	    (ge = gpgme_op_keylist_next(s->ctx, &key)) != 0) {
+		gpgme_op_keylist_end(s->ctx);
+		rc = gpgme_err_code(ge) == GPG_ERR_EOF ?
+		    bf_err_set(e, BF_ENOTFOUND, "no secret key in '%s'", home) :
+		    err_gpg(e, ge, "cannot list keys");
+		goto fail;
+	}
+	gpgme_op_keylist_end(s->ctx);
+	if (key->fpr == NULL || (s->fpr = strdup(key->fpr)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((ge = gpgme_signers_add(s->ctx, key)) != 0) {
+		rc = err_gpg(e, ge, "cannot use the signing key");
+		goto fail;
+	}
+	gpgme_key_unref(key);
+	*sp = s;
+	return 0;
+fail:
+	if (key != NULL)
+		gpgme_key_unref(key);
+	bf_signer_free(s);
+	return rc;
+}
+
+void
+bf_signer_free(struct bf_signer *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ctx != NULL)
+		gpgme_release(s->ctx);
+	free(s->fpr);
+	free(s);
+}
+
+const char *
+bf_signer_fpr(const struct bf_signer *s)
+{
+	return s->fpr;
+}
+
+static int
+sign_data(struct bf_signer *s, gpgme_data_t in, gpgme_sig_mode_t mode,
+    struct bf_buf *out, struct bf_err *e)
+{
+	gpgme_data_t sig = NULL;
+	gpgme_sign_result_t res;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((ge = gpgme_data_new(&sig)) != 0)
+		return err_gpg(e, ge, "cannot sign");
+	if ((ge = gpgme_op_sign(s->ctx, in, sig, mode)) != 0) {
+		gpgme_data_release(sig);
+		return err_gpg(e, ge, "cannot sign");
+	}
+	res = gpgme_op_sign_result(s->ctx);
+	if (res == NULL || res->invalid_signers != NULL || res->signatures == NULL) {
+		gpgme_data_release(sig);
+		return bf_err_set(e, BF_ESIGNATURE, "gpg made no signature");
+	}
+	rc = data_to_buf(sig, out, e);
+	return rc;
+}
+
+int
+bf_signer_detached(struct bf_signer *s, int fd, off_t off, uint64_t len,
+    struct bf_buf *out, struct bf_err *e)
+{
+	struct fdrange r = { fd, off, len, 0 };
+	gpgme_data_t in = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((ge = gpgme_data_new_from_cbs(&in, &fdrange_cbs, &r)) != 0)
+		return err_gpg(e, ge, "cannot sign");
+	rc = sign_data(s, in, GPGME_SIG_MODE_DETACH, out, e);
+	gpgme_data_release(in);
+	return rc;
+}
+
+int
+bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
+    struct bf_buf *out, struct bf_err *e)
+{
+	gpgme_data_t in = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((ge = gpgme_data_new_from_mem(&in, text, len, 0)) != 0)
+		return err_gpg(e, ge, "cannot sign");
+	rc = sign_data(s, in, GPGME_SIG_MODE_CLEAR, out, e);
+	gpgme_data_release(in);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+int
+bf_verifier_open(struct bf_verifier **vp, const char *keyring,
+    struct bf_err *e)
+{
+	struct bf_verifier *v;
+	struct stat st;
+	gpgme_data_t keys = NULL;
+	gpgme_import_result_t ir;
+	gpgme_error_t ge;
+	const char *tmpdir;
+	struct bf_buf home = BF_BUF_INIT;
+	int rc, fd = -1;
+
+	*vp = NULL;
+	if (stat(keyring, &st) < 0)
+		return bf_err_errno(e, "cannot use keyring '%s'", keyring);
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	if (S_ISDIR(st.st_mode)) {
+		if ((rc = ctx_new(&v->ctx, keyring, e)) < 0)
+			goto fail;
+		*vp = v;
+		return 0;
+	}
+	v->file_mode = 1;
+	if ((tmpdir = getenv("TMPDIR")) == NULL || *tmpdir == '\0')
+		tmpdir = "/tmp";
+	bf_buf_addf(&home, "%s/binfarm-gpg.XXXXXX", tmpdir);
+	if ((rc = bf_buf_error(&home)) < 0 || mkdtemp(home.buf) == NULL) {
+		rc = bf_err_errno(e, "cannot create a temporary GnuPG home");
+		goto fail;
+	}
+	v->tmphome = bf_buf_detach(&home, NULL);
+	if ((rc = ctx_new(&v->ctx, v->tmphome, e)) < 0)
+		goto fail;
+	if ((fd = open(keyring, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot open keyring '%s'", keyring);
+		goto fail;
+	}
+	if ((ge = gpgme_data_new_from_fd(&keys, fd)) != 0 ||
+	    (ge = gpgme_op_import(v->ctx, keys)) != 0) {
+		rc = err_gpg(e, ge, "cannot import keyring");
+		goto fail;
+	}
+	ir = gpgme_op_import_result(v->ctx);
+	if (ir == NULL || ir->imported + ir->unchanged == 0) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "no OpenPGP key in '%s'", keyring);
+		goto fail;
+	}
+	gpgme_data_release(keys);
+	close(fd);
+	*vp = v;
+	return 0;
+fail:
+	if (keys != NULL)
+		gpgme_data_release(keys);
+	if (fd >= 0)
+		close(fd);
+	bf_buf_release(&home);
+	bf_verifier_free(v);
+	return rc;
+}
+
+void
+bf_verifier_free(struct bf_verifier *v)
+{
+	if (v == NULL)
+		return;
+	if (v->ctx != NULL)
+		gpgme_release(v->ctx);
+	if (v->tmphome != NULL) {
+		bf_rmtree(AT_FDCWD, v->tmphome, NULL);
+		free(v->tmphome);
+	}
+	free(v);
+}
+
+/* GOODSIG, and TRUST_FULLY/TRUST_ULTIMATE unless the key file is the anchor. */
+static int
+check_result(struct bf_verifier *v, const char *what, struct bf_err *e)
+{
+	gpgme_verify_result_t res = gpgme_op_verify_result(v->ctx);
+	gpgme_signature_t sig;
+
+	if (res == NULL || res->signatures == NULL)
+		return bf_err_set(e, BF_ESIGNATURE, "%s: no signature", what);
+	for (sig = res->signatures; sig != NULL; sig = sig->next) {
+		const char *fpr = sig->fpr != NULL ? sig->fpr : "?";
+
+		switch (gpgme_err_code(sig->status)) {
+		case GPG_ERR_NO_ERROR:
+			break;
+		case GPG_ERR_NO_PUBKEY:
+			return bf_err_set(e, BF_ESIGNATURE,
+			    "%s: signed by unknown key %s", what, fpr);
+		case GPG_ERR_BAD_SIGNATURE:
+			return bf_err_set(e, BF_ESIGNATURE, "%s: BAD signature "
+			    "(key %s)", what, fpr);
+		default:
+			return bf_err_set(e, BF_ESIGNATURE, "%s: signature by %s "
+			    "not good: %s", what, fpr, gpgme_strerror(sig->status));
+		}
+		if (!v->file_mode && sig->validity != GPGME_VALIDITY_FULL &&
+		    sig->validity != GPGME_VALIDITY_ULTIMATE)
+			return bf_err_set(e, BF_ESIGNATURE, "%s: good signature by "
+			    "%s, but the key is not trusted (Portage needs full "
+			    "or ultimate trust)", what, fpr);
+	}
+	return 0;
+}
+
+int
+bf_verifier_clearsigned(struct bf_verifier *v, const char *text, size_t len,
+    struct bf_err *e)
+{
+	gpgme_data_t sig = NULL, plain = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((ge = gpgme_data_new_from_mem(&sig, text, len, 0)) != 0 ||
+	    (ge = gpgme_data_new(&plain)) != 0) {
+		rc = err_gpg(e, ge, "cannot verify");
+		goto out;
+	}
+	if ((ge = gpgme_op_verify(v->ctx, sig, NULL, plain)) != 0) {
+		rc = err_gpg(e, ge, "Manifest signature");
+		goto out;
+	}
+	rc = check_result(v, "Manifest", e);
+out:
+	if (sig != NULL)
+		gpgme_data_release(sig);
+	if (plain != NULL)
+		gpgme_data_release(plain);
+	return rc;
+}
+
+int
+bf_verifier_detached(struct bf_verifier *v, const char *sigtext,
+    size_t siglen, int fd, off_t off, uint64_t len, struct bf_err *e)
+{
+	struct fdrange r = { fd, off, len, 0 };
+	gpgme_data_t sig = NULL, in = NULL;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((ge = gpgme_data_new_from_mem(&sig, sigtext, siglen, 0)) != 0 ||
+	    (ge = gpgme_data_new_from_cbs(&in, &fdrange_cbs, &r)) != 0) {
+		rc = err_gpg(e, ge, "cannot verify");
+		goto out;
+	}
+	if ((ge = gpgme_op_verify(v->ctx, sig, in, NULL)) != 0) {
+		rc = err_gpg(e, ge, "detached signature");
+		goto out;
+	}
+	rc = check_result(v, "detached signature", e);
+out:
+	if (sig != NULL)
+		gpgme_data_release(sig);
+	if (in != NULL)
+		gpgme_data_release(in);
+	return rc;
+}
