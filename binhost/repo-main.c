@@ -38,7 +38,7 @@ usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: binfarm [--version] [--help] <command> [<args>]\n\n"
+	fprintf(f, "usage: binfarm [--version] [--help] [-R DIR] <command> [<args>]\n\n"
 	    "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "   %-10s %s\n", commands[i].name, commands[i].summary);
@@ -52,6 +52,15 @@ main(int argc, char **argv)
 	size_t i;
 
 	cli.tty = isatty(STDERR_FILENO);
+	/* binfarm -R DIR <command>: the repository for every command. */
+	while (argc >= 3 && strcmp(argv[1], "-R") == 0) {
+		if (setenv("BINFARM_REPO", argv[2], 1) < 0) {
+			perror("binfarm: setenv");
+			return BF_EXIT_ERROR;
+		}
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return BF_EXIT_ERROR;

@@ -31,4 +31,12 @@ test_expect_success 'bf-test-tool digest matches sha1sum' '
 	test_cmp expect actual
 '
 
+test_expect_success 'binfarm -R DIR names the repository for the command' '
+	binfarm repo init --unsigned r 2>err &&
+	binfarm -R r fsck >out &&
+	test_must_fail binfarm -R nowhere fsck 2>err &&
+	test_grep "nowhere" err &&
+	BINFARM_REPO=nowhere binfarm -R r fsck >out
+'
+
 test_done
