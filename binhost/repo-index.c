@@ -28,7 +28,7 @@
 
 static const char usage_str[] =
     "[-qv] [--check] [-j N] [--header KEY=VALUE]... [--portage-gzip]\n"
-    "       [--no-gzip] PKGDIR";
+    "       [--no-gzip] [--no-dir-cache] PKGDIR";
 
 static const char help_str[] =
     "Writes PKGDIR/Packages and Packages.gz for the binary packages under\n"
@@ -43,6 +43,8 @@ static const char help_str[] =
     "  --portage-gzip      Packages.gz as one deflate stream, identical\n"
     "                      to Portage's bytes (slower to update)\n"
     "  --no-gzip           do not write Packages.gz (and remove it)\n"
+    "  --no-dir-cache      list every directory; neither use nor update\n"
+    "                      .Packages.dircache\n"
     "  -q, --quiet         print only warnings and errors\n"
     "  -v, --verbose       print what was reused, read and compressed\n"
     "\n"
@@ -352,6 +354,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		{ "header", required_argument, NULL, 'H' },
 		{ "portage-gzip", no_argument, NULL, 'P' },
 		{ "no-gzip", no_argument, NULL, 'N' },
+		{ "no-dir-cache", no_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -371,7 +374,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	long long jobs = 0, ts, oldts = -1, now;
 	unsigned wflags = 0;
 	int ch, rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
-	int unchanged;
+	int unchanged, dircache = 1;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cli = cli;
@@ -411,6 +414,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 			break;
 		case 'N':
 			wflags |= BF_PKGINDEX_NO_GZ;
+			break;
+		case 'D':
+			dircache = 0;
 			break;
 		case 'q':
 			cli->quiet = 1;
@@ -484,6 +490,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 
 	memset(&po, 0, sizeof(po));
 	po.threads = (int)jobs;
+	if (dircache)
+		po.flags = ctx.check ? BF_PKGDIR_CACHE_READ :
+		    BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE;
 	po.report = report_bad;
 	po.report_arg = &ctx;
 	if (bf_pkgdir_update(dirfd, &idx, &po, &ps, &e) < 0) {
@@ -495,6 +504,10 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
 		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
 		    ps.bad, ps.dropped);
+	if (cli->verbose)
+		cli_info(cli, "%zu directories listed, %zu from the cache%s",
+		    ps.dirs_listed, ps.dirs_cached,
+		    ps.cache_written ? "; cache updated" : "");
 
 	/* Same content as before, TIMESTAMP aside? */
 	if (set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
