@@ -785,6 +785,13 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	struct bf_err ce = BF_ERR_INIT;
 	struct timespec now = { 0, 0 };
 	unsigned flags = o != NULL ? o->flags : 0;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *k_mtime = bf_pkgindex_key("_mtime_");
+	const char *k_size = bf_pkgindex_key("SIZE");
+	const char *k_md5 = bf_pkgindex_key("MD5");
+	const char *k_sha1 = bf_pkgindex_key("SHA1");
+	const char *k_bid = bf_pkgindex_key("BUILD_ID");
 	size_t recorded = 0, cached = 0;
 	char **dirs = NULL, buf[32768];
 	struct dirent64 *de;
@@ -952,16 +959,16 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 		for (i = 0; i < sz; i++)
 			map.slot[i] = -1;
 		for (i = 0; i < idx->npkgs; i++) {
-			p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 			if (p == NULL || *p == '\0') {
-				cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
+				cpv = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
 				bf_buf_reset(&msg);
 				bf_buf_addf(&msg, "%s.tbz2", cpv ? cpv : "");
 				if (bf_buf_error(&msg) < 0 ||
-				    bf_pkgindex_set(idx, &idx->pkgs[i], "PATH",
+				    bf_pkgindex_set(idx, &idx->pkgs[i], k_path,
 				    msg.buf) < 0)
 					goto oom;
-				p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+				p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 			}
 			map.key[i] = p;
 			h = str_hash(p) & map.mask;
@@ -991,14 +998,14 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 		if (oi == -1 || keep[oi])
 			continue;
 		oe = &idx->pkgs[oi];
-		ms = bf_pkgindex_get(oe, "_mtime_");
-		ss = bf_pkgindex_get(oe, "SIZE");
+		ms = bf_pkgindex_get(oe, k_mtime);
+		ss = bf_pkgindex_get(oe, k_size);
 		if (ms == NULL || bf_pyint(ms, &v) < 0 || v != c->mtime ||
 		    ss == NULL || bf_pyint(ss, &v) < 0 || v != c->size)
 			continue;
-		if ((p = bf_pkgindex_get(oe, "MD5")) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, "SHA1")) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, "CPV")) == NULL || *p == '\0')
+		if ((p = bf_pkgindex_get(oe, k_md5)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_sha1)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_cpv)) == NULL || *p == '\0')
 			continue;
 		c->old = oi;
 		keep[oi] = 1;
@@ -1050,11 +1057,11 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 			goto oom;
 		for (i = 0; i < idx->npkgs; i++) {
 			es[i].ent = idx->pkgs[i];
-			cpv = bf_pkgindex_get(&es[i].ent, "CPV");
+			cpv = bf_pkgindex_get(&es[i].ent, k_cpv);
 			es[i].cpv = cpv ? cpv : "";
-			p = bf_pkgindex_get(&es[i].ent, "PATH");
+			p = bf_pkgindex_get(&es[i].ent, k_path);
 			es[i].path = p ? p : "";
-			p = bf_pkgindex_get(&es[i].ent, "BUILD_ID");
+			p = bf_pkgindex_get(&es[i].ent, k_bid);
 			if (p == NULL || bf_pyint(p, &es[i].bid) < 0)
 				es[i].bid = -1;
 		}

@@ -71,6 +71,12 @@ void	bf_pkgindex_release(struct bf_pkgindex *idx);
 int	bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	    unsigned flags, struct bf_err *e);
 
+/*
+ * The index's own copy of an allowed key (internal name), or NULL.
+ * Lookups with it skip a search of the key table, so callers that look
+ * up the same key in many entries should use it.
+ */
+const char *bf_pkgindex_key(const char *key);
 /* Is `key` (internal name) one Portage keeps in a package stanza? */
 int	bf_pkgindex_key_allowed(const char *key);
 /* The written name of an internal key ("_mtime_" -> "MTIME"). */
