@@ -377,21 +377,10 @@ bf_dircache_commit(struct bf_dircache_writer *w, const struct bf_buf *body,
 	 * No fsync: a cache lost or torn by a crash fails its checksum
 	 * and is ignored, and an old one is still right for every stamp.
 	 */
-	rc = close(w->lf.fd);
-	w->lf.fd = -1;
-	if (rc < 0) {
-		rc = bf_err_errno(e, "cannot close '%s'", w->lf.tmp);
-		goto fail;
-	}
-	if (renameat(w->lf.dirfd, w->lf.tmp, w->lf.dirfd, w->lf.name) < 0) {
-		rc = bf_err_errno(e, "cannot rename into '%s'", w->lf.name);
-		goto fail;
-	}
-	free(w->lf.tmp);
-	w->lf.tmp = NULL;
-	bf_lockfile_rollback(&w->lf);
+	rc = bf_lockfile_commit_flags(&w->lf, -1,
+	    BF_LOCKFILE_NO_SYNC | BF_LOCKFILE_NO_DIRSYNC, e);
 	bf_buf_release(&tail);
-	return 0;
+	return rc;
 fail:
 	bf_buf_release(&tail);
 	bf_lockfile_rollback(&w->lf);

@@ -759,6 +759,23 @@ same_instance(const struct bf_pkgindex *idx, const struct bf_pkgindex_entry *a,
 	return 1;
 }
 
+struct loader {
+	int		(*fn)(void *, struct bf_pkgindex *, struct bf_err *);
+	void		*arg;
+	struct bf_pkgindex *idx;
+	struct bf_err	 err;
+	int		 rc;
+};
+
+static void *
+load_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->rc = l->fn(l->arg, l->idx, &l->err);
+	return NULL;
+}
+
 static int
 online_cpus(void)
 {
@@ -801,7 +818,9 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	long long v;
 	const char *p, *ms, *ss, *cpv;
 	ssize_t n, off;
-	int nt, rc = 0, fd = -1, w, lock_init = 0, writing = 0;
+	int nt, rc = 0, fd = -1, w, lock_init = 0, writing = 0, loading = 0;
+	struct loader ld;
+	pthread_t ltid;
 
 	if (st == NULL)
 		st = &dummy;
@@ -822,6 +841,17 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	if ((flags & BF_PKGDIR_CACHE_WRITE) && bf_dircache_begin(&dw, dirfd,
 	    BF_PKGDIR_DIRCACHE, &now, &ce) == 0)
 		writing = 1;
+	/* The caller's loader runs alongside the walk. */
+	memset(&ld, 0, sizeof(ld));
+	if (o != NULL && o->load != NULL) {
+		ld.fn = o->load;
+		ld.arg = o->load_arg;
+		ld.idx = idx;
+		if (pthread_create(&ltid, NULL, load_thread, &ld) == 0)
+			loading = 1;
+		else
+			load_thread(&ld);
+	}
 	for (w = 0; w < nt; w++) {
 		wk[w].job = &job;
 		wk[w].id = w;
@@ -902,6 +932,16 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	}
 	if (rc < 0)
 		goto out;
+	if (loading) {
+		pthread_join(ltid, NULL);
+		loading = 0;
+	}
+	if (ld.fn != NULL && ld.rc < 0) {
+		rc = ld.rc;
+		bf_err_set(e, ld.err.code ? ld.err.code : rc, "%s",
+		    bf_err_msg(&ld.err, rc));
+		goto out;
+	}
 	for (w = 0; w < nt; w++) {
 		st->dirs_listed += wk[w].walk.listed;
 		st->dirs_cached += wk[w].walk.cached;
@@ -1092,6 +1132,8 @@ oom:
 out:
 	if (fd >= 0)
 		close(fd);
+	if (loading)
+		pthread_join(ltid, NULL);
 	if (writing)
 		bf_dircache_abort(&dw);
 	bf_dircache_release(&dc);

@@ -78,6 +78,15 @@ struct bf_pkgdir_opts {
 	 */
 	void		(*report)(void *arg, const char *path, const char *msg);
 	void		*report_arg;
+	/*
+	 * If set, called once, on a thread of its own while the directories
+	 * are walked, to fill `idx` (with the previous index, say): the walk
+	 * does not need `idx`, so the two overlap.  `idx` is not touched
+	 * until it returns; a negative return fails the update with it.
+	 */
+	int		(*load)(void *arg, struct bf_pkgindex *idx,
+			    struct bf_err *e);
+	void		*load_arg;
 };
 
 struct bf_pkgdir_stats {
@@ -93,8 +102,8 @@ struct bf_pkgdir_stats {
 
 /*
  * Brings the package entries of `idx` in line with the files under
- * `dirfd`.  `idx` holds the previous index (or nothing); its header is
- * left alone.  An entry whose file (by PATH) still has the recorded
+ * `dirfd`.  `idx` holds the previous index (or nothing, or is filled by
+ * opts->load); its header is left alone.  An entry whose file (by PATH) still has the recorded
  * SIZE and MTIME and which has CPV, MD5 and SHA1 is kept as it is,
  * without opening the file, as Portage does; other entries are dropped;
  * files without a kept entry are read (on opts->threads threads).

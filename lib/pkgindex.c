@@ -662,7 +662,32 @@ cmp_item(const void *a, const void *b)
 }
 
 int
+bf_pkgindex_format_header(const struct bf_pkgindex *idx, struct bf_buf *out)
+{
+	const struct bf_pkgindex_field *f;
+	size_t i;
+
+	for (i = 0; i < idx->header.n; i++) {
+		f = &idx->header.f[i];
+		if (*f->val != '\0')
+			write_field(out, bf_pkgindex_key_external(f->key), f->val);
+	}
+	bf_buf_addch(out, '\n');
+	return bf_buf_error(out);
+}
+
+int
 bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
+{
+	int rc;
+
+	if ((rc = bf_pkgindex_format_header(idx, out)) < 0)
+		return rc;
+	return bf_pkgindex_format_packages(idx, out);
+}
+
+int
+bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 {
 	const struct bf_pkgindex_entry *ent;
 	const struct bf_pkgindex_field *f;
@@ -672,12 +697,6 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 	size_t i, j;
 	int sorted = 1;
 
-	for (i = 0; i < idx->header.n; i++) {
-		f = &idx->header.f[i];
-		if (*f->val != '\0')
-			write_field(out, bf_pkgindex_key_external(f->key), f->val);
-	}
-	bf_buf_addch(out, '\n');
 	/* _pkgindex_inherited_keys: CHOST, repository */
 	hchost = bf_pkgindex_get(&idx->header, "CHOST");
 	hrepo = bf_pkgindex_get(&idx->header, "repository");
@@ -1262,9 +1281,10 @@ out:
 	return rc;
 }
 
+/* Renamed into place; the caller syncs the directory once for all. */
 static int
 write_one(int dirfd, const char *name, const void *p, size_t n,
-    long long mtime, struct bf_err *e)
+    long long mtime, unsigned flags, struct bf_err *e)
 {
 	struct bf_lockfile lf = BF_LOCKFILE_INIT;
 	int rc;
@@ -1272,7 +1292,8 @@ write_one(int dirfd, const char *name, const void *p, size_t n,
 	if ((rc = bf_lockfile_open(&lf, dirfd, name, 0644, e)) < 0)
 		return rc;
 	bf_lockfile_write(&lf, p, n);
-	return bf_lockfile_commit(&lf, mtime, e);
+	return bf_lockfile_commit_flags(&lf, mtime,
+	    flags | BF_LOCKFILE_NO_DIRSYNC, e);
 }
 
 static int
@@ -1320,12 +1341,20 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	 */
 	if (!(o->flags & BF_PKGINDEX_NO_GZ) &&
 	    (rc = write_one(dirfd, "Packages.gz", gz.buf, gz.len, o->timestamp,
+	    0, e)) < 0)
+		goto out;
+	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, 0,
 	    e)) < 0)
 		goto out;
-	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, e)) < 0)
+	/*
+	 * The sidecar needs no fsync: gzidx_load() checks it against
+	 * Packages.gz and the previous text before trusting any of it.
+	 */
+	if (side.len > 0 && (rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf,
+	    side.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
 		goto out;
-	if (side.len > 0)
-		rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf, side.len, -1, e);
+	/* One directory sync makes all three renames durable. */
+	rc = bf_fsync_dir(dirfd, "Packages", e);
 out:
 	bf_buf_release(&gz);
 	bf_buf_release(&side);

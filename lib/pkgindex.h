@@ -125,6 +125,11 @@ void	bf_pkgindex_remove(struct bf_pkgindex *idx, size_t i);
  * every stanza ends with an empty line.
  */
 int	bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out);
+/* The same in two parts: the header stanza, and the package stanzas. */
+int	bf_pkgindex_format_header(const struct bf_pkgindex *idx,
+	    struct bf_buf *out);
+int	bf_pkgindex_format_packages(const struct bf_pkgindex *idx,
+	    struct bf_buf *out);
 
 /*
  * Packages.gz as Python's GzipFile(filename="", mode="wb", mtime=mtime)
