@@ -68,7 +68,7 @@ extra() { gen "$1" 999999 1000000; }
 
 run_binfarm() {
 	d=$W/pkgs
-	rm -f "$d/Packages" "$d/Packages.gz" "$d/.Packages.gz.idx"
+	rm -f "$d/Packages" "$d/Packages.gz" "$d/.Packages.gz.idx" "$d/.Packages.dircache"
 	rm -rf "$d/cat-0/pkg999999"
 	cat "$d"/cat-*/*/*.gpkg.tar >/dev/null	# warm the page cache
 	t0=$(now_ms); "$BINFARM" index -q "$d"; t1=$(now_ms)

@@ -28,7 +28,7 @@
 
 static const char usage_str[] =
     "[-qv] [--check] [-j N] [--header KEY=VALUE]... [--portage-gzip]\n"
-    "       [--no-gzip] PKGDIR";
+    "       [--no-gzip] [--no-dir-cache] PKGDIR";
 
 static const char help_str[] =
     "Writes PKGDIR/Packages and Packages.gz for the binary packages under\n"
@@ -43,11 +43,22 @@ static const char help_str[] =
     "  --portage-gzip      Packages.gz as one deflate stream, identical\n"
     "                      to Portage's bytes (slower to update)\n"
     "  --no-gzip           do not write Packages.gz (and remove it)\n"
+    "  --no-dir-cache      list every directory; neither use nor update\n"
+    "                      .Packages.dircache\n"
     "  -q, --quiet         print only warnings and errors\n"
     "  -v, --verbose       print what was reused, read and compressed\n"
     "\n"
     "Exit status: 0 done, 1 a package was bad or --check found a\n"
     "difference, 2 usage or system error.\n";
+
+static double
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 struct index_ctx {
 	struct bf_cli	*cli;
@@ -69,7 +80,6 @@ report_bad(void *arg, const char *path, const char *msg)
 static int
 read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 {
-	char tmp[65536];
 	ssize_t n;
 	int fd, rc = 0;
 
@@ -79,18 +89,23 @@ read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 		rc = -errno;
 		goto out;
 	}
-	if (bf_buf_grow(out, (size_t)st->st_size + 1) < 0) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	while ((n = read(fd, tmp, sizeof(tmp))) != 0) {
+	/* Straight into the buffer; it may have grown since the fstat. */
+	for (;;) {
+		if (bf_buf_grow(out, out->len > (size_t)st->st_size ?
+		    65536 : (size_t)st->st_size - out->len + 65536) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n = read(fd, out->buf + out->len, out->alloc - out->len - 1);
+		if (n == 0)
+			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			rc = -errno;
 			goto out;
 		}
-		bf_buf_add(out, tmp, (size_t)n);
+		bf_buf_setlen(out, out->len + (size_t)n);
 	}
 	rc = bf_buf_error(out);
 out:
@@ -215,6 +230,72 @@ out:
 	bf_buf_release(&gz);
 	bf_buf_release(&out);
 	return ok;
+}
+
+struct load_ctx {
+	struct index_ctx *ctx;
+	int		 dirfd;
+	char		**headers;
+	size_t		 nheaders;
+	struct bf_buf	*oldtext;
+	struct stat	*st;
+	struct bf_pkgindex *old;	/* a second parse, for --check */
+	int		 have_old;
+	long long	 oldts;
+	int		 failed;	/* and said why */
+};
+
+/*
+ * The previous index, read as Portage reads it, plus the --header
+ * settings: bf_pkgdir_update() runs this on a thread of its own while
+ * it walks the PKGDIR.
+ */
+static int
+load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
+{
+	struct load_ctx *l = arg;
+	struct index_ctx *ctx = l->ctx;
+	size_t i;
+	int rc;
+
+	rc = read_file(l->dirfd, "Packages", l->oldtext, l->st);
+	if (rc < 0 && rc != -ENOENT) {
+		cli_error(ctx->cli, "cannot read '%s/Packages': %s", ctx->pkgdir,
+		    strerror(-rc));
+		l->failed = 1;
+		return rc;
+	}
+	l->have_old = rc == 0;
+	if (l->have_old) {
+		if ((rc = bf_pkgindex_parse(idx, l->oldtext->buf, l->oldtext->len,
+		    0, e)) < 0 || (ctx->check && (rc = bf_pkgindex_parse(l->old,
+		    l->oldtext->buf, l->oldtext->len, 0, e)) < 0))
+			return rc;
+		l->oldts = header_timestamp(idx);
+		if (!version_supported(idx)) {
+			cli_warn(ctx->cli, "'%s/Packages' has no supported "
+			    "VERSION; indexing from scratch", ctx->pkgdir);
+			bf_pkgindex_release(idx);
+			if (ctx->check)
+				bf_pkgindex_release(l->old);
+		}
+	}
+	for (i = 0; i < l->nheaders; i++) {
+		const char *eq = strchr(l->headers[i], '=');
+		char key[256];
+
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - l->headers[i]),
+		    l->headers[i]);
+		if (bf_pkgindex_set(idx, &idx->header,
+		    bf_pkgindex_key_internal(key),
+		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
+			return bf_err_set(e, ENOMEM, "out of memory");
+	}
+	/* _update_pkgindex_header() without a profile: setdefault VERSION. */
+	if (bf_pkgindex_get(&idx->header, "VERSION") == NULL &&
+	    bf_pkgindex_set(idx, &idx->header, "VERSION", "0") < 0)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	return 0;
 }
 
 struct bypath {
@@ -352,14 +433,17 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		{ "header", required_argument, NULL, 'H' },
 		{ "portage-gzip", no_argument, NULL, 'P' },
 		{ "no-gzip", no_argument, NULL, 'N' },
+		{ "no-dir-cache", no_argument, NULL, 'D' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct index_ctx ctx;
+	struct load_ctx ld;
 	struct bf_pkgindex idx = BF_PKGINDEX_INIT, old = BF_PKGINDEX_INIT;
 	struct bf_buf oldtext = BF_BUF_INIT, text = BF_BUF_INIT;
+	struct bf_buf body = BF_BUF_INIT;
 	struct bf_pkgdir_opts po;
 	struct bf_pkgdir_stats ps;
 	struct bf_pkgindex_write_opts wo;
@@ -367,11 +451,12 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	struct bf_err e = BF_ERR_INIT;
 	struct stat st, gst;
 	char **headers = NULL;
-	size_t nheaders = 0, i;
+	size_t nheaders = 0;
 	long long jobs = 0, ts, oldts = -1, now;
 	unsigned wflags = 0;
 	int ch, rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
-	int unchanged;
+	int unchanged, dircache = 1;
+	double t0, t1, t2;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cli = cli;
@@ -412,6 +497,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		case 'N':
 			wflags |= BF_PKGINDEX_NO_GZ;
 			break;
+		case 'D':
+			dircache = 0;
+			break;
 		case 'q':
 			cli->quiet = 1;
 			break;
@@ -443,63 +531,55 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	if (!ctx.check && (lockfd = lock_index(cli, dirfd, ctx.pkgdir)) < 0)
 		goto out;
 
-	/* The previous index, read as Portage reads it. */
-	rc = read_file(dirfd, "Packages", &oldtext, &st);
-	if (rc < 0 && rc != -ENOENT) {
-		cli_error(cli, "cannot read '%s/Packages': %s", ctx.pkgdir,
-		    strerror(-rc));
-		goto out;
-	}
-	have_old = rc == 0;
-	if (have_old) {
-		if (bf_pkgindex_parse(&idx, oldtext.buf, oldtext.len, 0, &e) < 0 ||
-		    (ctx.check && bf_pkgindex_parse(&old, oldtext.buf,
-		    oldtext.len, 0, &e) < 0)) {
-			cli_error(cli, "%s", bf_err_msg(&e, -ENOMEM));
-			goto out;
-		}
-		oldts = header_timestamp(&idx);
-		if (!version_supported(&idx)) {
-			cli_warn(cli, "'%s/Packages' has no supported VERSION; "
-			    "indexing from scratch", ctx.pkgdir);
-			bf_pkgindex_release(&idx);
-			if (ctx.check)
-				bf_pkgindex_release(&old);
-		}
-	}
-	for (i = 0; i < nheaders; i++) {
-		const char *eq = strchr(headers[i], '=');
-		char key[256];
-
-		snprintf(key, sizeof(key), "%.*s", (int)(eq - headers[i]),
-		    headers[i]);
-		if (bf_pkgindex_set(&idx, &idx.header, bf_pkgindex_key_internal(key),
-		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
-			goto oom;
-	}
-	/* _update_pkgindex_header() without a profile: setdefault VERSION. */
-	if (bf_pkgindex_get(&idx.header, "VERSION") == NULL &&
-	    bf_pkgindex_set(&idx, &idx.header, "VERSION", "0") < 0)
-		goto oom;
-
 	memset(&po, 0, sizeof(po));
 	po.threads = (int)jobs;
+	if (dircache)
+		po.flags = ctx.check ? BF_PKGDIR_CACHE_READ :
+		    BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE;
 	po.report = report_bad;
 	po.report_arg = &ctx;
-	if (bf_pkgdir_update(dirfd, &idx, &po, &ps, &e) < 0) {
-		cli_error(cli, "cannot index '%s': %s", ctx.pkgdir,
-		    bf_err_msg(&e, -EIO));
+	t0 = ms_now();
+	/* The previous index is read and parsed while the walk runs. */
+	memset(&ld, 0, sizeof(ld));
+	ld.ctx = &ctx;
+	ld.dirfd = dirfd;
+	ld.headers = headers;
+	ld.nheaders = nheaders;
+	ld.oldtext = &oldtext;
+	ld.st = &st;
+	ld.old = &old;
+	ld.oldts = -1;
+	po.load = load_old;
+	po.load_arg = &ld;
+	rc = bf_pkgdir_update(dirfd, &idx, &po, &ps, &e);
+	t1 = ms_now();
+	have_old = ld.have_old;
+	oldts = ld.oldts;
+	if (rc < 0) {
+		if (ld.failed == 0)
+			cli_error(cli, "cannot index '%s': %s", ctx.pkgdir,
+			    bf_err_msg(&e, -EIO));
 		goto out;
 	}
 	if (cli->verbose)
 		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
 		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
 		    ps.bad, ps.dropped);
+	if (cli->verbose)
+		cli_info(cli, "%zu directories listed, %zu from the cache%s",
+		    ps.dirs_listed, ps.dirs_cached,
+		    ps.cache_written ? "; cache updated" : "");
 
 	/* Same content as before, TIMESTAMP aside? */
-	if (set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
-	    bf_pkgindex_format(&idx, &text) < 0)
+	if (bf_pkgindex_format_packages(&idx, &body) < 0 ||
+	    bf_buf_grow(&text, body.len + 4096) < 0 ||
+	    set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
+	    bf_pkgindex_format_header(&idx, &text) < 0)
 		goto oom;
+	bf_buf_add(&text, body.buf, body.len);
+	if (bf_buf_error(&text) < 0)
+		goto oom;
+	t2 = ms_now();
 	unchanged = have_old && text.len == oldtext.len &&
 	    memcmp(text.buf, oldtext.buf, text.len) == 0;
 
@@ -530,7 +610,11 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		if (oldts >= 0 && ts <= oldts)
 			ts = oldts + 1;
 		bf_buf_reset(&text);
-		if (set_counts(&idx, ts) < 0 || bf_pkgindex_format(&idx, &text) < 0)
+		if (set_counts(&idx, ts) < 0 ||
+		    bf_pkgindex_format_header(&idx, &text) < 0)
+			goto oom;
+		bf_buf_add(&text, body.buf, body.len);
+		if (bf_buf_error(&text) < 0)
 			goto oom;
 		memset(&wo, 0, sizeof(wo));
 		wo.flags = wflags;
@@ -555,6 +639,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		cli_info(cli, "wrote '%s/Packages' (%zu packages, TIMESTAMP %lld)",
 		    ctx.pkgdir, idx.npkgs, ts);
 	}
+	if (cli->verbose > 1)
+		cli_info(cli, "times: walk and load %.1f ms, format %.1f ms, "
+		    "write %.1f ms", t1 - t0, t2 - t1, ms_now() - t2);
 	ret = ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
 	goto out;
 oom:
@@ -565,6 +652,7 @@ out:
 	bf_pkgindex_release(&old);
 	bf_buf_release(&oldtext);
 	bf_buf_release(&text);
+	bf_buf_release(&body);
 	free(headers);
 	if (lockfd >= 0)
 		close(lockfd);

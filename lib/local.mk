@@ -7,6 +7,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/buf.c lib/buf.h \
 	lib/conf.c lib/conf.h \
 	lib/digest.c lib/digest.h \
+	lib/dircache.c lib/dircache.h \
 	lib/err.c lib/err.h \
 	lib/fsutil.c lib/fsutil.h \
 	lib/gpkg.c lib/gpkg.h \

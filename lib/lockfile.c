@@ -167,6 +167,13 @@ bf_lockfile_write(struct bf_lockfile *lf, const void *p, size_t n)
 int
 bf_lockfile_commit(struct bf_lockfile *lf, long long mtime, struct bf_err *e)
 {
+	return bf_lockfile_commit_flags(lf, mtime, 0, e);
+}
+
+int
+bf_lockfile_commit_flags(struct bf_lockfile *lf, long long mtime,
+    unsigned flags, struct bf_err *e)
+{
 	struct timespec ts[2];
 	int rc = 0;
 
@@ -183,7 +190,7 @@ bf_lockfile_commit(struct bf_lockfile *lf, long long mtime, struct bf_err *e)
 			goto fail;
 		}
 	}
-	if (fsync(lf->fd) < 0) {
+	if (!(flags & BF_LOCKFILE_NO_SYNC) && fsync(lf->fd) < 0) {
 		rc = bf_err_errno(e, "cannot sync '%s'", lf->name);
 		goto fail;
 	}
@@ -199,7 +206,8 @@ bf_lockfile_commit(struct bf_lockfile *lf, long long mtime, struct bf_err *e)
 	}
 	free(lf->tmp);
 	lf->tmp = NULL;
-	rc = bf_fsync_dir(lf->dirfd, lf->name, e);
+	if (!(flags & BF_LOCKFILE_NO_DIRSYNC))
+		rc = bf_fsync_dir(lf->dirfd, lf->name, e);
 	free(lf->name);
 	lf->name = NULL;
 	return rc;

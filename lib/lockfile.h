@@ -36,6 +36,19 @@ int	bf_lockfile_write(struct bf_lockfile *lf, const void *p, size_t n);
 /* Sets the file's mtime (seconds) before it is renamed; -1 leaves it. */
 int	bf_lockfile_commit(struct bf_lockfile *lf, long long mtime,
 	    struct bf_err *e);
+/*
+ * The same with flags: BF_LOCKFILE_NO_SYNC skips the fsync of the file
+ * (for files whose readers detect a torn write, such as caches with a
+ * checksum), BF_LOCKFILE_NO_DIRSYNC the fsync of the directory after
+ * the rename (when the caller renames several files and then calls
+ * bf_fsync_dir() once).
+ */
+enum {
+	BF_LOCKFILE_NO_SYNC = 1 << 0,
+	BF_LOCKFILE_NO_DIRSYNC = 1 << 1,
+};
+int	bf_lockfile_commit_flags(struct bf_lockfile *lf, long long mtime,
+	    unsigned flags, struct bf_err *e);
 /* Removes the temporary file, if any; safe to call after commit. */
 void	bf_lockfile_rollback(struct bf_lockfile *lf);
 

@@ -21,6 +21,7 @@
 #include "atom.h"
 #include "buf.h"
 #include "digest.h"
+#include "dircache.h"
 #include "err.h"
 #include "gpkg.h"
 #include "meta.h"
@@ -407,95 +408,184 @@ struct walker {
 	struct candlist	 found;
 	struct bf_err	 err;
 	int		 rc;
+	int		 root;		/* the PKGDIR */
+	const struct bf_dircache *dc;	/* listings to reuse, or NULL */
+	int		 record;	/* write new records into `out` */
+	struct timespec	 now;		/* the filesystem's clock at the start */
+	struct bf_buf	 out;		/* records for the new cache */
+	char		*dbuf;		/* getdents64 buffer */
+	size_t		 listed;
+	size_t		 cached;
+	size_t		 recorded;	/* records listed anew */
 };
 
-/* os.walk() without following symbolic links, reading each directory once. */
+#define WALK_DBUF	32768
+
+/*
+ * One name that looks like a package, `name` relative to `dfd`, `path`
+ * relative to the PKGDIR.  Portage uses os.lstat().
+ */
 static int
-walk_dir(struct walker *w, int dfd, struct bf_buf *path, int depth)
+walk_file(struct walker *w, int dfd, const char *name, const struct bf_buf *path)
 {
-	char buf[32768];
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;	/* removed meanwhile */
+		return cand_add(&w->found, path->buf, 0, 0, "cannot stat");
+	}
+	if (S_ISDIR(st.st_mode))
+		return cand_add(&w->found, path->buf, 0, 0,
+		    "is a directory, not a package file");
+	if (S_ISLNK(st.st_mode))
+		return cand_add(&w->found, path->buf, 0, 0,
+		    "is a symbolic link; Portage indexes regular files only");
+	if (!S_ISREG(st.st_mode))
+		return cand_add(&w->found, path->buf, 0, 0,
+		    "not a regular file");
+	if (!bf_utf8_valid(path->buf, path->len))
+		return cand_add(&w->found, path->buf, 0, 0,
+		    "file name is not UTF-8; Portage skips it");
+	return cand_add(&w->found, path->buf, (long long)st.st_size,
+	    (long long)st.st_mtime, NULL);
+}
+
+static void
+path_push(struct bf_buf *path, size_t plen, const char *name, size_t len)
+{
+	bf_buf_setlen(path, plen);
+	bf_buf_addch(path, '/');
+	bf_buf_add(path, name, len);
+}
+
+/*
+ * os.walk() of the directory `path` (relative to the PKGDIR, not
+ * empty) without following symbolic links.  A directory whose stamp is
+ * the one recorded in the cache is not read again: its recorded names
+ * are used, and every package file among them is still lstat()ed, as
+ * Portage does, so a file rewritten in place is seen too.
+ */
+static int
+walk_dir(struct walker *w, struct bf_buf *path, int depth)
+{
+	const struct bf_dircache_dir *cd;
+	struct bf_buf rec = BF_BUF_INIT, sub = BF_BUF_INIT;
+	struct bf_dirstamp ds;
 	struct dirent64 *de;
 	struct stat st;
-	size_t plen = path->len, extlen;
+	const char *p, *nl;
+	size_t plen = path->len, nlen, extlen;
 	unsigned char type;
 	ssize_t n, off;
-	int fd, rc = 0;
+	int fd = -1, rc = 0, keep;
 
-	if (depth > 64) {
-		close(dfd);
+	if (depth > 64)
 		return cand_add(&w->found, path->buf, 0, 0,
 		    "directory tree too deep; not indexed below here");
+	if ((rc = bf_buf_error(path)) < 0)
+		return rc;
+
+	if (w->dc != NULL &&
+	    (cd = bf_dircache_find(w->dc, path->buf, plen)) != NULL &&
+	    fstatat(w->root, path->buf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		bf_dirstamp_from_stat(&ds, &st);
+		if (bf_dirstamp_equal(&ds, &cd->stamp)) {
+			w->cached++;
+			if (w->record)
+				bf_buf_add(&w->out, cd->rec,
+				    (size_t)(cd->rend - cd->rec));
+			for (p = cd->kids; p < cd->kend; p = nl + 1) {
+				nl = memchr(p, '\n', (size_t)(cd->kend - p));
+				path_push(path, plen, p + 2, (size_t)(nl - p - 2));
+				if ((rc = bf_buf_error(path)) < 0)
+					goto out;
+				rc = p[0] == 'd' ? walk_dir(w, path, depth + 1) :
+				    walk_file(w, w->root, path->buf, path);
+				if (rc < 0)
+					goto out;
+			}
+			goto out;
+		}
 	}
-	while ((n = getdents64(dfd, buf, sizeof(buf))) > 0) {
+
+	fd = openat(w->root, path->buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		rc = cand_add(&w->found, path->buf, 0, 0, "cannot open directory");
+		goto out;
+	}
+	w->listed++;
+	/* The stamp before the listing: a later change must not match it. */
+	keep = w->record && fstat(fd, &st) == 0 &&
+	    memchr(path->buf, '\n', plen) == NULL;
+	if (keep) {
+		bf_dirstamp_from_stat(&ds, &st);
+		keep = bf_dirstamp_settled(&ds, &w->now);
+	}
+	if (keep)
+		bf_dircache_add_dir(&rec, path->buf, plen, &ds);
+	while ((n = getdents64(fd, w->dbuf, WALK_DBUF)) > 0) {
 		for (off = 0; off < n; off += de->d_reclen) {
-			de = (struct dirent64 *)(void *)(buf + off);
+			de = (struct dirent64 *)(void *)(w->dbuf + off);
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
 				continue;
-			bf_buf_setlen(path, plen);
-			if (plen > 0)
-				bf_buf_addch(path, '/');
-			bf_buf_adds(path, de->d_name);
-			if ((rc = bf_buf_error(path)) < 0)
-				goto out;
+			nlen = strlen(de->d_name);
+			if (memchr(de->d_name, '\n', nlen) != NULL)
+				keep = 0;
 			type = de->d_type;
-			if (name_format(de->d_name, &extlen) == FMT_NONE) {
-				if (type == DT_UNKNOWN) {
-					if (fstatat(dfd, de->d_name, &st,
-					    AT_SYMLINK_NOFOLLOW) < 0)
-						continue;
-					type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
-				}
-				if (type != DT_DIR)
-					continue;
-				fd = openat(dfd, de->d_name, O_RDONLY |
-				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-				if (fd < 0) {
-					rc = cand_add(&w->found, path->buf, 0, 0,
-					    "cannot open directory");
-					if (rc < 0)
-						goto out;
-					continue;
-				}
-				if ((rc = walk_dir(w, fd, path, depth + 1)) < 0)
+			if (name_format(de->d_name, &extlen) != FMT_NONE) {
+				if (keep)
+					bf_dircache_add_entry(&rec, 'f',
+					    de->d_name, nlen);
+				path_push(path, plen, de->d_name, nlen);
+				if ((rc = bf_buf_error(path)) < 0 ||
+				    (rc = walk_file(w, fd, de->d_name, path)) < 0)
 					goto out;
 				continue;
 			}
-			/* A package name: Portage uses os.lstat(). */
-			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				if (errno == ENOENT)
-					continue;	/* removed meanwhile */
-				rc = cand_add(&w->found, path->buf, 0, 0,
-				    "cannot stat");
-			} else if (S_ISDIR(st.st_mode))
-				rc = cand_add(&w->found, path->buf, 0, 0,
-				    "is a directory, not a package file");
-			else if (S_ISLNK(st.st_mode))
-				rc = cand_add(&w->found, path->buf, 0, 0,
-				    "is a symbolic link; Portage indexes "
-				    "regular files only");
-			else if (!S_ISREG(st.st_mode))
-				rc = cand_add(&w->found, path->buf, 0, 0,
-				    "not a regular file");
-			else if (!bf_utf8_valid(path->buf, path->len))
-				rc = cand_add(&w->found, path->buf, 0, 0,
-				    "file name is not UTF-8; Portage skips it");
-			else
-				rc = cand_add(&w->found, path->buf,
-				    (long long)st.st_size, (long long)st.st_mtime,
-				    NULL);
-			if (rc < 0)
-				goto out;
+			if (type == DT_UNKNOWN) {
+				if (fstatat(fd, de->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+				type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+			}
+			if (type != DT_DIR)
+				continue;
+			if (keep)
+				bf_dircache_add_entry(&rec, 'd', de->d_name,
+				    nlen);
+			bf_buf_add(&sub, de->d_name, nlen + 1);
 		}
 	}
 	if (n < 0) {
 		bf_buf_setlen(path, plen);
 		rc = bf_err_errno(&w->err, "cannot read directory '%s'",
-		    plen ? path->buf : ".");
+		    path->buf);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if ((rc = bf_buf_error(&sub)) < 0 || (rc = bf_buf_error(&rec)) < 0)
+		goto out;
+	if (keep) {
+		bf_buf_add(&w->out, rec.buf, rec.len);
+		w->recorded++;
+	}
+	for (p = sub.buf; p < sub.buf + sub.len; p += nlen + 1) {
+		nlen = strlen(p);
+		path_push(path, plen, p, nlen);
+		if ((rc = walk_dir(w, path, depth + 1)) < 0)
+			goto out;
 	}
 out:
+	if (fd >= 0)
+		close(fd);
 	bf_buf_setlen(path, plen);
-	close(dfd);
+	bf_buf_release(&rec);
+	bf_buf_release(&sub);
 	return rc;
 }
 
@@ -530,24 +620,20 @@ walk_worker(void *arg)
 	struct job *j = wk->job;
 	struct bf_buf path = BF_BUF_INIT;
 	size_t i;
-	int fd;
 
+	if ((wk->walk.dbuf = malloc(WALK_DBUF)) == NULL) {
+		wk->walk.rc = bf_err_set(&wk->walk.err, ENOMEM, "out of memory");
+		return NULL;
+	}
 	for (;;) {
 		pthread_mutex_lock(&j->lock);
 		i = j->next_dir++;
 		pthread_mutex_unlock(&j->lock);
 		if (i >= j->ndirs || wk->walk.rc < 0)
 			break;
-		fd = openat(j->dirfd, j->dirs[i], O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			wk->walk.rc = cand_add(&wk->walk.found, j->dirs[i], 0, 0,
-			    "cannot open directory");
-			continue;
-		}
 		bf_buf_reset(&path);
 		bf_buf_adds(&path, j->dirs[i]);
-		wk->walk.rc = walk_dir(&wk->walk, fd, &path, 1);
+		wk->walk.rc = walk_dir(&wk->walk, &path, 1);
 	}
 	bf_buf_release(&path);
 	return NULL;
@@ -673,6 +759,23 @@ same_instance(const struct bf_pkgindex *idx, const struct bf_pkgindex_entry *a,
 	return 1;
 }
 
+struct loader {
+	int		(*fn)(void *, struct bf_pkgindex *, struct bf_err *);
+	void		*arg;
+	struct bf_pkgindex *idx;
+	struct bf_err	 err;
+	int		 rc;
+};
+
+static void *
+load_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->rc = l->fn(l->arg, l->idx, &l->err);
+	return NULL;
+}
+
 static int
 online_cpus(void)
 {
@@ -693,6 +796,20 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	struct bf_buf msg = BF_BUF_INIT;
 	struct pathmap map = { NULL, 0, NULL };
 	struct ent_sort *es = NULL;
+	struct bf_dircache dc = BF_DIRCACHE_INIT;
+	struct bf_dircache_writer dw = BF_DIRCACHE_WRITER_INIT;
+	struct bf_buf cache = BF_BUF_INIT;
+	struct bf_err ce = BF_ERR_INIT;
+	struct timespec now = { 0, 0 };
+	unsigned flags = o != NULL ? o->flags : 0;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *k_mtime = bf_pkgindex_key("_mtime_");
+	const char *k_size = bf_pkgindex_key("SIZE");
+	const char *k_md5 = bf_pkgindex_key("MD5");
+	const char *k_sha1 = bf_pkgindex_key("SHA1");
+	const char *k_bid = bf_pkgindex_key("BUILD_ID");
+	size_t recorded = 0, cached = 0;
 	char **dirs = NULL, buf[32768];
 	struct dirent64 *de;
 	struct stat sb;
@@ -701,7 +818,9 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	long long v;
 	const char *p, *ms, *ss, *cpv;
 	ssize_t n, off;
-	int nt, rc = 0, fd = -1, w, lock_init = 0;
+	int nt, rc = 0, fd = -1, w, lock_init = 0, writing = 0, loading = 0;
+	struct loader ld;
+	pthread_t ltid;
 
 	if (st == NULL)
 		st = &dummy;
@@ -711,10 +830,37 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	nt = o != NULL && o->threads > 0 ? o->threads : online_cpus();
 	if (nt > 8)
 		nt = 8;
+	/*
+	 * The directory cache.  The new one's temporary file is created
+	 * first: its mtime is the filesystem's clock before any listing.
+	 */
+	if (flags & (BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE)) {
+		if (bf_dircache_load(&dc, dirfd, BF_PKGDIR_DIRCACHE) < 0)
+			goto oom;
+	}
+	if ((flags & BF_PKGDIR_CACHE_WRITE) && bf_dircache_begin(&dw, dirfd,
+	    BF_PKGDIR_DIRCACHE, &now, &ce) == 0)
+		writing = 1;
+	/* The caller's loader runs alongside the walk. */
+	memset(&ld, 0, sizeof(ld));
+	if (o != NULL && o->load != NULL) {
+		ld.fn = o->load;
+		ld.arg = o->load_arg;
+		ld.idx = idx;
+		if (pthread_create(&ltid, NULL, load_thread, &ld) == 0)
+			loading = 1;
+		else
+			load_thread(&ld);
+	}
 	for (w = 0; w < nt; w++) {
 		wk[w].job = &job;
 		wk[w].id = w;
 		bf_pkgindex_init(&wk[w].scratch);
+		wk[w].walk.root = dirfd;
+		wk[w].walk.dc = flags & BF_PKGDIR_CACHE_READ ? &dc : NULL;
+		wk[w].walk.record = writing;
+		wk[w].walk.now = now;
+		bf_buf_init(&wk[w].walk.out);
 	}
 
 	/*
@@ -786,6 +932,36 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	}
 	if (rc < 0)
 		goto out;
+	if (loading) {
+		pthread_join(ltid, NULL);
+		loading = 0;
+	}
+	if (ld.fn != NULL && ld.rc < 0) {
+		rc = ld.rc;
+		bf_err_set(e, ld.err.code ? ld.err.code : rc, "%s",
+		    bf_err_msg(&ld.err, rc));
+		goto out;
+	}
+	for (w = 0; w < nt; w++) {
+		st->dirs_listed += wk[w].walk.listed;
+		st->dirs_cached += wk[w].walk.cached;
+		recorded += wk[w].walk.recorded;
+		cached += wk[w].walk.cached;
+	}
+
+	/*
+	 * Replace the cache if anything in it changed: a listing recorded
+	 * anew, or a record left unused (a directory gone).
+	 */
+	if (writing && (recorded > 0 || cached != dc.ndirs)) {
+		for (w = 0; w < nt; w++)
+			bf_buf_add(&cache, wk[w].walk.out.buf, wk[w].walk.out.len);
+		if (bf_buf_error(&cache) < 0)
+			goto oom;
+		writing = 0;
+		if (bf_dircache_commit(&dw, &cache, &ce) == 0)
+			st->cache_written = 1;
+	}
 
 	/* Merge the candidates and sort them by path. */
 	for (w = -1; w < nt; w++) {
@@ -823,16 +999,16 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 		for (i = 0; i < sz; i++)
 			map.slot[i] = -1;
 		for (i = 0; i < idx->npkgs; i++) {
-			p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 			if (p == NULL || *p == '\0') {
-				cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
+				cpv = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
 				bf_buf_reset(&msg);
 				bf_buf_addf(&msg, "%s.tbz2", cpv ? cpv : "");
 				if (bf_buf_error(&msg) < 0 ||
-				    bf_pkgindex_set(idx, &idx->pkgs[i], "PATH",
+				    bf_pkgindex_set(idx, &idx->pkgs[i], k_path,
 				    msg.buf) < 0)
 					goto oom;
-				p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+				p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 			}
 			map.key[i] = p;
 			h = str_hash(p) & map.mask;
@@ -862,14 +1038,14 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 		if (oi == -1 || keep[oi])
 			continue;
 		oe = &idx->pkgs[oi];
-		ms = bf_pkgindex_get(oe, "_mtime_");
-		ss = bf_pkgindex_get(oe, "SIZE");
+		ms = bf_pkgindex_get(oe, k_mtime);
+		ss = bf_pkgindex_get(oe, k_size);
 		if (ms == NULL || bf_pyint(ms, &v) < 0 || v != c->mtime ||
 		    ss == NULL || bf_pyint(ss, &v) < 0 || v != c->size)
 			continue;
-		if ((p = bf_pkgindex_get(oe, "MD5")) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, "SHA1")) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, "CPV")) == NULL || *p == '\0')
+		if ((p = bf_pkgindex_get(oe, k_md5)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_sha1)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_cpv)) == NULL || *p == '\0')
 			continue;
 		c->old = oi;
 		keep[oi] = 1;
@@ -921,11 +1097,11 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 			goto oom;
 		for (i = 0; i < idx->npkgs; i++) {
 			es[i].ent = idx->pkgs[i];
-			cpv = bf_pkgindex_get(&es[i].ent, "CPV");
+			cpv = bf_pkgindex_get(&es[i].ent, k_cpv);
 			es[i].cpv = cpv ? cpv : "";
-			p = bf_pkgindex_get(&es[i].ent, "PATH");
+			p = bf_pkgindex_get(&es[i].ent, k_path);
 			es[i].path = p ? p : "";
-			p = bf_pkgindex_get(&es[i].ent, "BUILD_ID");
+			p = bf_pkgindex_get(&es[i].ent, k_bid);
 			if (p == NULL || bf_pyint(p, &es[i].bid) < 0)
 				es[i].bid = -1;
 		}
@@ -956,9 +1132,17 @@ oom:
 out:
 	if (fd >= 0)
 		close(fd);
+	if (loading)
+		pthread_join(ltid, NULL);
+	if (writing)
+		bf_dircache_abort(&dw);
+	bf_dircache_release(&dc);
+	bf_buf_release(&cache);
 	for (w = 0; w < nt; w++) {
 		candlist_release(&wk[w].walk.found);
 		bf_pkgindex_release(&wk[w].scratch);
+		bf_buf_release(&wk[w].walk.out);
+		free(wk[w].walk.dbuf);
 	}
 	candlist_release(&top);
 	candlist_release(&all);

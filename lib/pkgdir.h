@@ -52,14 +52,41 @@ int	bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
 	    long long size, long long mtime, const char *md5, const char *sha1,
 	    struct bf_pkgindex *idx, struct bf_err *e);
 
+/*
+ * The directory cache, PKGDIR/.Packages.dircache (lib/dircache.h): with
+ * CACHE_READ, a directory whose device, inode, size, mtime and ctime are
+ * those recorded is not listed again; its recorded names are used.  The
+ * package files among them are still lstat()ed, so the guarantee is
+ * Portage's own (any file whose size or mtime changed is read again),
+ * and an added, removed or renamed file or directory changes its
+ * directory's stamp.  With CACHE_WRITE the cache is brought up to date
+ * (a failure to write it is not an error: the next walk lists more).
+ */
+#define BF_PKGDIR_DIRCACHE	".Packages.dircache"
+
+enum {
+	BF_PKGDIR_CACHE_READ = 1 << 0,
+	BF_PKGDIR_CACHE_WRITE = 1 << 1,
+};
+
 struct bf_pkgdir_opts {
 	int		 threads;	/* 0: one per online CPU, at most 8 */
+	unsigned	 flags;		/* BF_PKGDIR_CACHE_* */
 	/*
 	 * Called once per file left out, in path order, from the calling
 	 * thread: `path` relative to the PKGDIR and a message saying why.
 	 */
 	void		(*report)(void *arg, const char *path, const char *msg);
 	void		*report_arg;
+	/*
+	 * If set, called once, on a thread of its own while the directories
+	 * are walked, to fill `idx` (with the previous index, say): the walk
+	 * does not need `idx`, so the two overlap.  `idx` is not touched
+	 * until it returns; a negative return fails the update with it.
+	 */
+	int		(*load)(void *arg, struct bf_pkgindex *idx,
+			    struct bf_err *e);
+	void		*load_arg;
 };
 
 struct bf_pkgdir_stats {
@@ -68,12 +95,15 @@ struct bf_pkgdir_stats {
 	size_t		 read;		/* packages opened, read and hashed */
 	size_t		 bad;		/* files and directories left out */
 	size_t		 dropped;	/* entries whose file is gone or changed */
+	size_t		 dirs_listed;	/* directories read (below the top) */
+	size_t		 dirs_cached;	/* directories taken from the cache */
+	int		 cache_written;	/* the directory cache was replaced */
 };
 
 /*
  * Brings the package entries of `idx` in line with the files under
- * `dirfd`.  `idx` holds the previous index (or nothing); its header is
- * left alone.  An entry whose file (by PATH) still has the recorded
+ * `dirfd`.  `idx` holds the previous index (or nothing, or is filled by
+ * opts->load); its header is left alone.  An entry whose file (by PATH) still has the recorded
  * SIZE and MTIME and which has CPV, MD5 and SHA1 is kept as it is,
  * without opening the file, as Portage does; other entries are dropped;
  * files without a kept entry are read (on opts->threads threads).

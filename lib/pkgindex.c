@@ -28,42 +28,62 @@
 /*
  * bintree._pkgindex_allowed_pkg_keys, ASCII-sorted: _pkgindex_keys,
  * _pkgindex_aux_keys, the hashes, the default and inherited keys and
- * both names of every translated key.
+ * both names of every translated key.  With each: its value in
+ * bintree._pkgindex_default_pkg_data (or NULL), whether it is one of
+ * _pkgindex_inherited_keys, and its written name where
+ * _pkgindex_translated_keys translates it.
+ *
+ * Keys of an index that are allowed keys are always "interned": the
+ * pointer is the name member of their row here.  Rows are in ASCII
+ * order, so two interned keys compare by address, and a row is found
+ * from its key by a cast; only other keys need strcmp().
  */
-static const char *const allowed_keys[] = {
-	"BASE_URI", "BDEPEND", "BUILD_ID", "BUILD_TIME", "CHOST", "CPV",
-	"DEFINED_PHASES", "DEPEND", "DESC", "DESCRIPTION", "EAPI",
-	"FETCHCOMMAND", "IDEPEND", "IUSE", "KEYWORDS", "LICENSE", "MD5",
-	"MTIME", "PATH", "PDEPEND", "PKGINDEX_URI", "PROPERTIES", "PROVIDES",
-	"RDEPEND", "REPO", "REQUIRES", "RESTRICT", "RESUMECOMMAND", "SHA1",
-	"SIZE", "SLOT", "USE", "_mtime_", "repository",
+struct keyinfo {
+	char		 name[16];	/* first: a key points here */
+	const char	*def;
+	const char	*external;	/* written name (translated keys) */
+	unsigned char	 len;
+	unsigned char	 inherited;
+	signed char	 internal;	/* written name: row of the internal one */
 };
 
-/* bintree._pkgindex_default_pkg_data */
-static const struct {
-	const char	*key;
-	const char	*val;
-} default_pkg_data[] = {
-	{ "BDEPEND", "" }, { "BUILD_ID", "" }, { "BUILD_TIME", "" },
-	{ "DEFINED_PHASES", "" }, { "DEPEND", "" }, { "EAPI", "0" },
-	{ "IDEPEND", "" }, { "IUSE", "" }, { "KEYWORDS", "" },
-	{ "LICENSE", "" }, { "PATH", "" }, { "PDEPEND", "" },
-	{ "PROPERTIES", "" }, { "PROVIDES", "" }, { "RDEPEND", "" },
-	{ "REQUIRES", "" }, { "RESTRICT", "" }, { "SLOT", "0" },
-	{ "USE", "" },
-};
+#define KI(n, d, ext, inh, in) { n, d, ext, sizeof(n) - 1, inh, in }
 
-/* bintree._pkgindex_inherited_keys */
-static const char *const inherited_keys[] = { "CHOST", "repository" };
-
-/* bintree._pkgindex_translated_keys: (internal, written) */
-static const struct {
-	const char	*internal;
-	const char	*external;
-} translated_keys[] = {
-	{ "DESCRIPTION", "DESC" },
-	{ "_mtime_", "MTIME" },
-	{ "repository", "REPO" },
+static const struct keyinfo keyinfo[] = {
+	KI("BASE_URI", NULL, NULL, 0, -1),
+	KI("BDEPEND", "", NULL, 0, -1),
+	KI("BUILD_ID", "", NULL, 0, -1),
+	KI("BUILD_TIME", "", NULL, 0, -1),
+	KI("CHOST", NULL, NULL, 1, -1),
+	KI("CPV", NULL, NULL, 0, -1),
+	KI("DEFINED_PHASES", "", NULL, 0, -1),
+	KI("DEPEND", "", NULL, 0, -1),
+	KI("DESC", NULL, NULL, 0, 9),		/* -> DESCRIPTION */
+	KI("DESCRIPTION", NULL, "DESC", 0, -1),
+	KI("EAPI", "0", NULL, 0, -1),
+	KI("FETCHCOMMAND", NULL, NULL, 0, -1),
+	KI("IDEPEND", "", NULL, 0, -1),
+	KI("IUSE", "", NULL, 0, -1),
+	KI("KEYWORDS", "", NULL, 0, -1),
+	KI("LICENSE", "", NULL, 0, -1),
+	KI("MD5", NULL, NULL, 0, -1),
+	KI("MTIME", NULL, NULL, 0, 32),		/* -> _mtime_ */
+	KI("PATH", "", NULL, 0, -1),
+	KI("PDEPEND", "", NULL, 0, -1),
+	KI("PKGINDEX_URI", NULL, NULL, 0, -1),
+	KI("PROPERTIES", "", NULL, 0, -1),
+	KI("PROVIDES", "", NULL, 0, -1),
+	KI("RDEPEND", "", NULL, 0, -1),
+	KI("REPO", NULL, NULL, 0, 33),		/* -> repository */
+	KI("REQUIRES", "", NULL, 0, -1),
+	KI("RESTRICT", "", NULL, 0, -1),
+	KI("RESUMECOMMAND", NULL, NULL, 0, -1),
+	KI("SHA1", NULL, NULL, 0, -1),
+	KI("SIZE", NULL, NULL, 0, -1),
+	KI("SLOT", "0", NULL, 0, -1),
+	KI("USE", "", NULL, 0, -1),
+	KI("_mtime_", NULL, "MTIME", 0, -1),
+	KI("repository", NULL, "REPO", 1, -1),
 };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -132,20 +152,66 @@ arena_strndup(struct bf_pkgindex *idx, const char *s, size_t n)
 /* ------------------------------------------------------------------ */
 /* Keys */
 
-static int
-cmp_str(const void *a, const void *b)
+/* The row of an interned key, or NULL. */
+static const struct keyinfo *
+key_row(const char *key)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	uintptr_t p = (uintptr_t)key, lo = (uintptr_t)keyinfo;
+
+	if (p < lo || p >= (uintptr_t)(keyinfo + NELEM(keyinfo)))
+		return NULL;
+	return &keyinfo[(p - lo) / sizeof(keyinfo[0])];
+}
+
+/* The row whose name is key[0..len), or NULL: a binary search. */
+static const struct keyinfo *
+key_find(const char *key, size_t len)
+{
+	size_t lo = 0, hi = NELEM(keyinfo), mid, n;
+	int c;
+
+	if (len == 0 || len >= sizeof(keyinfo[0].name))
+		return NULL;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		n = keyinfo[mid].len < len ? keyinfo[mid].len : len;
+		if ((c = memcmp(keyinfo[mid].name, key, n)) == 0)
+			c = keyinfo[mid].len < len ? -1 : keyinfo[mid].len > len;
+		if (c == 0)
+			return &keyinfo[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* strcmp() order; by address when both keys are interned. */
+static int
+key_cmp(const char *a, const char *b)
+{
+	if (key_row(a) != NULL && key_row(b) != NULL)
+		return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
+	return strcmp(a, b);
 }
 
 /* The interned copy of an allowed key, or NULL. */
 static const char *
 allowed_key(const char *key)
 {
-	const char *const *p = bsearch(&key, allowed_keys, NELEM(allowed_keys),
-	    sizeof(allowed_keys[0]), cmp_str);
+	const struct keyinfo *r;
 
-	return p != NULL ? *p : NULL;
+	if ((r = key_row(key)) != NULL)
+		return r->name;
+	r = key_find(key, strlen(key));
+	return r != NULL ? r->name : NULL;
+}
+
+const char *
+bf_pkgindex_key(const char *key)
+{
+	return allowed_key(key);
 }
 
 int
@@ -157,45 +223,39 @@ bf_pkgindex_key_allowed(const char *key)
 const char *
 bf_pkgindex_key_external(const char *key)
 {
-	size_t i;
+	const struct keyinfo *r = key_row(key);
 
-	for (i = 0; i < NELEM(translated_keys); i++)
-		if (strcmp(key, translated_keys[i].internal) == 0)
-			return translated_keys[i].external;
-	return key;
+	if (r == NULL)
+		r = key_find(key, strlen(key));
+	return r != NULL && r->external != NULL ? r->external : key;
 }
 
 const char *
 bf_pkgindex_key_internal(const char *key)
 {
-	size_t i;
+	const struct keyinfo *r = key_find(key, strlen(key));
 
-	for (i = 0; i < NELEM(translated_keys); i++)
-		if (strcmp(key, translated_keys[i].external) == 0)
-			return translated_keys[i].internal;
-	return key;
+	return r != NULL && r->internal >= 0 ? keyinfo[r->internal].name : key;
 }
 
 static const char *
 default_value(const char *key)
 {
-	size_t i;
+	const struct keyinfo *r = key_row(key);
 
-	for (i = 0; i < NELEM(default_pkg_data); i++)
-		if (strcmp(key, default_pkg_data[i].key) == 0)
-			return default_pkg_data[i].val;
-	return NULL;
+	if (r == NULL)
+		r = key_find(key, strlen(key));
+	return r != NULL ? r->def : NULL;
 }
 
 static int
 is_inherited(const char *key)
 {
-	size_t i;
+	const struct keyinfo *r = key_row(key);
 
-	for (i = 0; i < NELEM(inherited_keys); i++)
-		if (strcmp(key, inherited_keys[i]) == 0)
-			return 1;
-	return 0;
+	if (r == NULL)
+		r = key_find(key, strlen(key));
+	return r != NULL && r->inherited;
 }
 
 /* ------------------------------------------------------------------ */
@@ -235,13 +295,13 @@ field_pos(const struct bf_pkgindex_entry *ent, const char *key, int *found)
 	int c;
 
 	/* Fields usually arrive in order: check the end first. */
-	if (ent->n > 0 && (c = strcmp(ent->f[ent->n - 1].key, key)) <= 0) {
+	if (ent->n > 0 && (c = key_cmp(ent->f[ent->n - 1].key, key)) <= 0) {
 		*found = c == 0;
 		return c == 0 ? ent->n - 1 : ent->n;
 	}
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strcmp(ent->f[mid].key, key);
+		c = key_cmp(ent->f[mid].key, key);
 		if (c == 0) {
 			*found = 1;
 			return mid;
@@ -258,8 +318,9 @@ field_pos(const struct bf_pkgindex_entry *ent, const char *key, int *found)
 const char *
 bf_pkgindex_get(const struct bf_pkgindex_entry *ent, const char *key)
 {
+	const char *k = allowed_key(key);
 	int found;
-	size_t i = field_pos(ent, key, &found);
+	size_t i = field_pos(ent, k != NULL ? k : key, &found);
 
 	return found ? ent->f[i].val : NULL;
 }
@@ -315,15 +376,10 @@ set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
 static const char *
 intern_key(struct bf_pkgindex *idx, const char *key, size_t len)
 {
-	char tmp[64];
-	const char *k;
+	const struct keyinfo *r;
 
-	if (len < sizeof(tmp)) {
-		memcpy(tmp, key, len);
-		tmp[len] = '\0';
-		if ((k = allowed_key(tmp)) != NULL)
-			return k;
-	}
+	if ((r = key_row(key)) != NULL || (r = key_find(key, len)) != NULL)
+		return r->name;
 	return arena_strndup(idx, key, len);
 }
 
@@ -410,29 +466,40 @@ bf_pkgindex_remove(struct bf_pkgindex *idx, size_t i)
 /* Reading */
 
 struct reader {
-	const char	*p;
-	const char	*end;
+	char		*p;		/* a private copy of the text */
+	char		*end;
+	int		 has_cr;
 };
 
 /*
  * The next line without its terminator, with Python's universal
- * newlines: "\n", "\r\n" and a lone "\r" all end a line.  Returns 0 at
- * end of input.
+ * newlines: "\n", "\r\n" and a lone "\r" all end a line.  The
+ * terminator is overwritten with NUL, so the line's tail is a C string.
+ * Returns 0 at end of input.
  */
 static int
-next_line(struct reader *r, const char **line, size_t *len)
+next_line(struct reader *r, char **line, size_t *len)
 {
-	const char *s = r->p, *q;
+	char *s = r->p, *q;
 
 	if (s >= r->end)
 		return 0;
-	for (q = s; q < r->end && *q != '\n' && *q != '\r'; q++)
-		;
+	if (!r->has_cr) {
+		q = memchr(s, '\n', (size_t)(r->end - s));
+		if (q == NULL)
+			q = r->end;
+	} else
+		for (q = s; q < r->end && *q != '\n' && *q != '\r'; q++)
+			;
 	*line = s;
 	*len = (size_t)(q - s);
 	if (q < r->end && *q == '\r' && q + 1 < r->end && q[1] == '\n')
-		q++;
-	r->p = q < r->end ? q + 1 : q;
+		*q++ = '\0';
+	if (q < r->end) {
+		*q = '\0';
+		r->p = q + 1;
+	} else
+		r->p = q;
 	return 1;
 }
 
@@ -450,16 +517,17 @@ u8len(unsigned char c)
 }
 
 /*
- * PackageIndex._readpkgindex: one stanza into `ent`.  Returns the
- * number of keys read (kept or not), 0 for an empty stanza.
+ * PackageIndex._readpkgindex: one stanza into `ent`.  Values point into
+ * the reader's copy of the text.
  */
 static int
 read_stanza(struct bf_pkgindex *idx, struct reader *r,
     struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags)
 {
-	const char *line, *colon, *k, *v, *ik;
+	const struct keyinfo *ki;
+	char *line, *colon, *v;
+	const char *k;
 	size_t len, klen, vlen, skip;
-	char kbuf[64];
 	int rc;
 
 	while (next_line(r, &line, &len)) {
@@ -480,28 +548,17 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 		}
 		/*
 		 * Translate (DESC -> DESCRIPTION, ...), then keep only the
-		 * allowed keys in package stanzas.  Every allowed or
-		 * translated key is short.
+		 * allowed keys in package stanzas.
 		 */
-		k = NULL;
-		ik = NULL;
-		if (klen < sizeof(kbuf)) {
-			memcpy(kbuf, line, klen);
-			kbuf[klen] = '\0';
-			ik = bf_pkgindex_key_internal(kbuf);
-			k = allowed_key(ik);
-		}
-		if (k == NULL) {
-			if (pkg_entry && !(flags & BF_PKGINDEX_KEEP_UNKNOWN))
-				continue;
-			k = ik != NULL ? arena_strndup(idx, ik, strlen(ik)) :
-			    arena_strndup(idx, line, klen);
-			if (k == NULL)
-				return -ENOMEM;
-		}
-		if ((v = arena_strndup(idx, v, vlen)) == NULL)
+		if ((ki = key_find(line, klen)) != NULL && ki->internal >= 0)
+			ki = &keyinfo[ki->internal];
+		if (ki != NULL)
+			k = ki->name;
+		else if (pkg_entry && !(flags & BF_PKGINDEX_KEEP_UNKNOWN))
+			continue;
+		else if ((k = arena_strndup(idx, line, klen)) == NULL)
 			return -ENOMEM;
-		if ((rc = set_field(ent, k, v)) < 0)
+		if ((rc = set_field(ent, k, vlen > 0 ? v : "")) < 0)
 			return rc;
 	}
 	return 0;
@@ -515,6 +572,7 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	struct bf_buf clean = BF_BUF_INIT;
 	struct reader r;
 	const char *cpv;
+	char *copy;
 	int rc = 0;
 
 	/* open(..., encoding="utf-8", errors="replace") */
@@ -525,8 +583,16 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 		data = clean.buf;
 		len = clean.len;
 	}
-	r.p = data;
-	r.end = data + len;
+	/* One copy of the whole text; values are NUL-ended in place. */
+	if ((copy = arena_alloc(idx, len + 1)) == NULL) {
+		rc = -ENOMEM;
+		goto oom;
+	}
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	r.p = copy;
+	r.end = copy + len;
+	r.has_cr = memchr(copy, '\r', len) != NULL;
 	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags)) < 0)
 		goto oom;
 	for (;;) {
@@ -565,7 +631,6 @@ write_field(struct bf_buf *out, const char *key, const char *val)
 	size_t kl, vl;
 	char *p;
 
-	key = bf_pkgindex_key_external(key);
 	kl = strlen(key);
 	vl = strlen(val);
 	if (bf_buf_grow(out, kl + vl + 3) < 0)
@@ -597,22 +662,44 @@ cmp_item(const void *a, const void *b)
 }
 
 int
-bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
+bf_pkgindex_format_header(const struct bf_pkgindex *idx, struct bf_buf *out)
 {
-	const struct bf_pkgindex_entry *ent;
 	const struct bf_pkgindex_field *f;
-	struct sort_item *items = NULL;
-	const char *hv[NELEM(inherited_keys)], *dv;
-	size_t i, j, k;
+	size_t i;
 
 	for (i = 0; i < idx->header.n; i++) {
 		f = &idx->header.f[i];
 		if (*f->val != '\0')
-			write_field(out, f->key, f->val);
+			write_field(out, bf_pkgindex_key_external(f->key), f->val);
 	}
 	bf_buf_addch(out, '\n');
-	for (k = 0; k < NELEM(inherited_keys); k++)
-		hv[k] = bf_pkgindex_get(&idx->header, inherited_keys[k]);
+	return bf_buf_error(out);
+}
+
+int
+bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
+{
+	int rc;
+
+	if ((rc = bf_pkgindex_format_header(idx, out)) < 0)
+		return rc;
+	return bf_pkgindex_format_packages(idx, out);
+}
+
+int
+bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
+{
+	const struct bf_pkgindex_entry *ent;
+	const struct bf_pkgindex_field *f;
+	const struct keyinfo *r;
+	struct sort_item *items = NULL;
+	const char *hchost, *hrepo, *hv;
+	size_t i, j;
+	int sorted = 1;
+
+	/* _pkgindex_inherited_keys: CHOST, repository */
+	hchost = bf_pkgindex_get(&idx->header, "CHOST");
+	hrepo = bf_pkgindex_get(&idx->header, "repository");
 
 	if (idx->npkgs > 0 &&
 	    (items = malloc(idx->npkgs * sizeof(*items))) == NULL)
@@ -622,8 +709,11 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 		if (items[i].cpv == NULL)
 			items[i].cpv = "";
 		items[i].i = i;
+		if (i > 0 && sorted && strcmp(items[i - 1].cpv, items[i].cpv) > 0)
+			sorted = 0;
 	}
-	if (idx->npkgs > 1)
+	/* Usually already in order (bf_pkgdir_update() sorts). */
+	if (idx->npkgs > 1 && !sorted)
 		qsort(items, idx->npkgs, sizeof(*items), cmp_item);
 
 	for (j = 0; j < idx->npkgs; j++) {
@@ -632,17 +722,21 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 			f = &ent->f[i];
 			if (*f->val == '\0')
 				continue;
-			for (k = 0; k < NELEM(inherited_keys); k++)
-				if (hv[k] != NULL && *hv[k] != '\0' &&
-				    strcmp(f->key, inherited_keys[k]) == 0 &&
-				    strcmp(f->val, hv[k]) == 0)
-					break;
-			if (k < NELEM(inherited_keys))
-				continue;
-			if ((dv = default_value(f->key)) != NULL &&
-			    strcmp(dv, f->val) == 0)
-				continue;
-			write_field(out, f->key, f->val);
+			if ((r = key_row(f->key)) != NULL) {
+				if (r->inherited) {
+					hv = r->name[0] == 'C' ? hchost : hrepo;
+					if (hv != NULL && *hv != '\0' &&
+					    strcmp(f->val, hv) == 0)
+						continue;
+				}
+				/* Defaults are "" (skipped above) or "0". */
+				if (r->def != NULL && r->def[0] == f->val[0] &&
+				    strcmp(r->def, f->val) == 0)
+					continue;
+				write_field(out, r->external != NULL ?
+				    r->external : r->name, f->val);
+			} else
+				write_field(out, f->key, f->val);
 		}
 		bf_buf_addch(out, '\n');
 	}
@@ -1187,9 +1281,10 @@ out:
 	return rc;
 }
 
+/* Renamed into place; the caller syncs the directory once for all. */
 static int
 write_one(int dirfd, const char *name, const void *p, size_t n,
-    long long mtime, struct bf_err *e)
+    long long mtime, unsigned flags, struct bf_err *e)
 {
 	struct bf_lockfile lf = BF_LOCKFILE_INIT;
 	int rc;
@@ -1197,7 +1292,8 @@ write_one(int dirfd, const char *name, const void *p, size_t n,
 	if ((rc = bf_lockfile_open(&lf, dirfd, name, 0644, e)) < 0)
 		return rc;
 	bf_lockfile_write(&lf, p, n);
-	return bf_lockfile_commit(&lf, mtime, e);
+	return bf_lockfile_commit_flags(&lf, mtime,
+	    flags | BF_LOCKFILE_NO_DIRSYNC, e);
 }
 
 static int
@@ -1245,12 +1341,20 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	 */
 	if (!(o->flags & BF_PKGINDEX_NO_GZ) &&
 	    (rc = write_one(dirfd, "Packages.gz", gz.buf, gz.len, o->timestamp,
+	    0, e)) < 0)
+		goto out;
+	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, 0,
 	    e)) < 0)
 		goto out;
-	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, e)) < 0)
+	/*
+	 * The sidecar needs no fsync: gzidx_load() checks it against
+	 * Packages.gz and the previous text before trusting any of it.
+	 */
+	if (side.len > 0 && (rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf,
+	    side.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
 		goto out;
-	if (side.len > 0)
-		rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf, side.len, -1, e);
+	/* One directory sync makes all three renames durable. */
+	rc = bf_fsync_dir(dirfd, "Packages", e);
 out:
 	bf_buf_release(&gz);
 	bf_buf_release(&side);

@@ -71,6 +71,12 @@ void	bf_pkgindex_release(struct bf_pkgindex *idx);
 int	bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	    unsigned flags, struct bf_err *e);
 
+/*
+ * The index's own copy of an allowed key (internal name), or NULL.
+ * Lookups with it skip a search of the key table, so callers that look
+ * up the same key in many entries should use it.
+ */
+const char *bf_pkgindex_key(const char *key);
 /* Is `key` (internal name) one Portage keeps in a package stanza? */
 int	bf_pkgindex_key_allowed(const char *key);
 /* The written name of an internal key ("_mtime_" -> "MTIME"). */
@@ -119,6 +125,11 @@ void	bf_pkgindex_remove(struct bf_pkgindex *idx, size_t i);
  * every stanza ends with an empty line.
  */
 int	bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out);
+/* The same in two parts: the header stanza, and the package stanzas. */
+int	bf_pkgindex_format_header(const struct bf_pkgindex *idx,
+	    struct bf_buf *out);
+int	bf_pkgindex_format_packages(const struct bf_pkgindex *idx,
+	    struct bf_buf *out);
 
 /*
  * Packages.gz as Python's GzipFile(filename="", mode="wb", mtime=mtime)

@@ -49,7 +49,8 @@ SHELL_TESTS = \
 	t/t1200-inspect.sh \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \
-	t/t2002-index-bad.sh
+	t/t2002-index-bad.sh \
+	t/t2003-index-dircache.sh
 SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \
