@@ -6,6 +6,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/banned.h \
 	lib/buf.c lib/buf.h \
 	lib/conf.c lib/conf.h \
+	lib/depstr.c lib/depstr.h \
 	lib/digest.c lib/digest.h \
 	lib/dircache.c lib/dircache.h \
 	lib/err.c lib/err.h \

@@ -20,6 +20,7 @@
 
 #include "atom.h"
 #include "buf.h"
+#include "depstr.h"
 #include "digest.h"
 #include "dircache.h"
 #include "err.h"
@@ -145,15 +146,19 @@ bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
 {
 	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, slot = BF_BUF_INIT;
 	struct bf_buf v = BF_BUF_INIT, cpv = BF_BUF_INIT, miss = BF_BUF_INIT;
+	struct bf_buf red[8];
+	struct bf_useset use = BF_USESET_INIT;
 	struct bf_pkgindex_entry *ent;
 	const char *base, *slash;
-	char num[32];
-	size_t extlen = 0, stemlen, dirlen, pnl;
+	char num[32], has_red[8] = { 0 };
+	size_t extlen = 0, stemlen, dirlen, pnl, k;
 	long long build_id = -1, mid;
 	int multi = 0, rc, has_bid;
 	enum fmt fmt;
 	size_t i;
 
+	for (k = 0; k < NELEM(red); k++)
+		bf_buf_init(&red[k]);
 	slash = strrchr(relpath, '/');
 	base = slash != NULL ? slash + 1 : relpath;
 	dirlen = slash != NULL ? (size_t)(slash - relpath) : 0;
@@ -240,9 +245,46 @@ bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
 		goto out;
 	}
 
+	/*
+	 * bintree._eval_use_flags(): the dependency, LICENSE, PROPERTIES
+	 * and RESTRICT values are USE-reduced, in Portage's key order; an
+	 * invalid one makes the package invalid.
+	 */
+	if ((rc = meta_value(meta, "USE", &v, e)) < 0)
+		goto out;
+	if (bf_useset_init(&use, v.buf != NULL ? v.buf : "", v.len) < 0)
+		goto oom;
+	for (i = 0; i < NELEM(red); i++) {
+		if ((rc = meta_value(meta, bf_depstr_keys[i], &v, e)) < 0)
+			goto out;
+		if (rc == 0 || v.len == 0)
+			continue;
+		rc = bf_depstr_reduce(v.buf, v.len, &use, (unsigned)
+		    bf_depstr_key_flags(bf_depstr_keys[i]), &red[i], e);
+		if (rc < 0) {
+			if (rc != -ENOMEM)
+				bf_err_prefix(e, "invalid %s", bf_depstr_keys[i]);
+			goto out;
+		}
+		if ((rc = bf_buf_error(&red[i])) < 0)
+			goto oom;
+		has_red[i] = 1;
+	}
+
 	if ((ent = bf_pkgindex_add(idx)) == NULL)
 		goto oom;
 	for (i = 0; i < NELEM(meta_keys); i++) {
+		int r = bf_depstr_key_flags(meta_keys[i]);
+
+		if (r >= 0) {
+			for (k = 0; strcmp(bf_depstr_keys[k], meta_keys[i]) != 0; k++)
+				;
+			if (has_red[k] && red[k].len > 0 &&
+			    bf_pkgindex_setn(idx, ent, meta_keys[i], red[k].buf,
+			    red[k].len) < 0)
+				goto oom;
+			continue;
+		}
 		if ((rc = meta_value(meta, meta_keys[i], &v, e)) < 0)
 			goto out;
 		if (strcmp(meta_keys[i], "EAPI") == 0 && rc == 0)
@@ -280,6 +322,9 @@ out:
 	bf_buf_release(&v);
 	bf_buf_release(&cpv);
 	bf_buf_release(&miss);
+	for (k = 0; k < NELEM(red); k++)
+		bf_buf_release(&red[k]);
+	bf_useset_release(&use);
 	return rc;
 }
 

@@ -18,6 +18,7 @@ UNIT_TESTS = \
 	t/unit/u-atom \
 	t/unit/u-buf \
 	t/unit/u-conf \
+	t/unit/u-depstr \
 	t/unit/u-digest \
 	t/unit/u-pkgindex \
 	t/unit/u-xpak
@@ -28,6 +29,8 @@ t_unit_u_buf_SOURCES = t/unit/u-buf.c t/unit/tap.h
 t_unit_u_buf_LDADD = $(BF_LIBS)
 t_unit_u_conf_SOURCES = t/unit/u-conf.c t/unit/tap.h
 t_unit_u_conf_LDADD = $(BF_LIBS)
+t_unit_u_depstr_SOURCES = t/unit/u-depstr.c t/unit/tap.h
+t_unit_u_depstr_LDADD = $(BF_LIBS)
 t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
@@ -50,7 +53,8 @@ SHELL_TESTS = \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \
 	t/t2002-index-bad.sh \
-	t/t2003-index-dircache.sh
+	t/t2003-index-dircache.sh \
+	t/t2004-index-usereduce.sh
 SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \

@@ -12,6 +12,7 @@
 
 #include "atom.h"
 #include "buf.h"
+#include "depstr.h"
 #include "digest.h"
 #include "err.h"
 #include "profile.h"
@@ -118,6 +119,51 @@ cmd_profile(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * depstr: reads "KEY<TAB>USE<TAB>VALUE" lines and prints the reduced
+ * value, or "ERROR: message", one line each.
+ */
+static int
+cmd_depstr(int argc, char **argv)
+{
+	struct bf_buf out = BF_BUF_INIT;
+	struct bf_useset u;
+	struct bf_err e;
+	char line[65536], *use, *val, *nl;
+	int f, rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: bf-test-tool depstr < KEY<TAB>USE<TAB>VALUE\n");
+		return 2;
+	}
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl = '\0';
+		if ((use = strchr(line, '\t')) == NULL ||
+		    (val = strchr(use + 1, '\t')) == NULL) {
+			fprintf(stderr, "bad line: %s\n", line);
+			return 2;
+		}
+		*use++ = '\0';
+		*val++ = '\0';
+		if ((f = bf_depstr_key_flags(line)) < 0)
+			f = 0;
+		if (bf_useset_init(&u, use, strlen(use)) < 0)
+			return 1;
+		bf_err_clear(&e);
+		bf_buf_reset(&out);
+		rc = bf_depstr_reduce(val, strlen(val), &u, (unsigned)f, &out, &e);
+		if (rc < 0)
+			printf("ERROR: %s\n", bf_err_msg(&e, rc));
+		else
+			printf("%.*s\n", (int)out.len, out.len ? out.buf : "");
+		bf_useset_release(&u);
+	}
+	bf_buf_release(&out);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -125,6 +171,7 @@ static const struct {
 	{ "digest", cmd_digest },
 	{ "vercmp", cmd_vercmp },
 	{ "profile", cmd_profile },
+	{ "depstr", cmd_depstr },
 };
 
 int
