@@ -9,3 +9,15 @@ binfarm_SOURCES = \
 	binhost/repo-plan.c \
 	binhost/repo-tree.c \
 	binhost/repo-verify.c
+
+# binfarm-binhost: the read-only HTTP server of a repository.
+sbin_PROGRAMS += binfarm-binhost
+binfarm_binhost_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CRYPTO_CFLAGS)
+binfarm_binhost_LDADD = $(BF_LIBS)
+binfarm_binhost_SOURCES = \
+	binhost/binhost.h \
+	binhost/binhostd.c \
+	binhost/auth.c \
+	binhost/http.c \
+	binhost/metrics.c \
+	binhost/serve.c

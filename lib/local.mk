@@ -9,6 +9,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/err.c lib/err.h \
 	lib/gpkg.c lib/gpkg.h \
 	lib/lockfile.c lib/lockfile.h \
+	lib/log.c lib/log.h \
 	lib/manifest.c lib/manifest.h \
 	lib/meta.c lib/meta.h \
 	lib/plan.c lib/plan.h \
