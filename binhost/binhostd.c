@@ -407,6 +407,9 @@ serve(struct bh_conf *c, int foreground)
 	s.conf = c;
 	s.root_fd = -1;
 	s.access_fd = -1;
+	/* For tests: exercise the O_NOFOLLOW walk on kernels with openat2. */
+	if (getenv("BINFARM_BINHOST_NO_OPENAT2") != NULL)
+		s.no_openat2 = 1;
 	if (bh_metrics_init(&s.metrics) < 0) {
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
 		return 1;
