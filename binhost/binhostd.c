@@ -450,6 +450,17 @@ serve(struct bh_conf *c, int foreground)
 		if ((rc = write_small_file(c->pid_file, pidbuf, &e)) < 0)
 			goto fail;
 	}
+	/*
+	 * The port file after the pid file, while we may still write
+	 * anywhere: the socket already listens, so a watcher that reads
+	 * it can connect (the kernel queues the connection until the
+	 * threads start).
+	 */
+	if (c->port_file != NULL) {
+		snprintf(portbuf, sizeof(portbuf), "%d\n", port);
+		if ((rc = write_small_file(c->port_file, portbuf, &e)) < 0)
+			goto fail;
+	}
 	if (geteuid() == 0) {
 		if (c->user != NULL) {
 			if ((rc = drop_privileges(c->user, &e)) < 0)
@@ -471,12 +482,6 @@ serve(struct bh_conf *c, int foreground)
 	if ((rc = bh_http_start(&s, lfd, &e)) < 0)
 		goto fail;
 	lfd = -1;	/* MHD's now, until quiesce hands it back */
-	/* The port file last: a watcher that sees it can connect. */
-	if (c->port_file != NULL) {
-		snprintf(portbuf, sizeof(portbuf), "%d\n", port);
-		if ((rc = write_small_file(c->port_file, portbuf, &e)) < 0)
-			goto fail;
-	}
 	log_info("serving '%s' on %s (port %d)%s%s", s.root_real, c->listen,
 	    port, s.tls_cert_pem != NULL ? ", TLS" : "",
 	    s.auth_on ? ", Basic auth" : "");

@@ -676,7 +676,8 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 #define OPT(o, v, p) do { opts[n].option = (o); opts[n].value = (intptr_t)(v); \
 	opts[n].ptr_value = (p); n++; } while (0)
 	OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
-	OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	if (threads > 1)	/* 1: MHD's single internal thread */
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, c->timeout, NULL);
 	if (c->max_per_ip > 0)

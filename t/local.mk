@@ -34,13 +34,20 @@ SHELL_TESTS = \
 	t/t0040-plan.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
-	t/t1200-inspect.sh
+	t/t1200-inspect.sh \
+	t/t4000-binhost-serve.sh \
+	t/t4010-binhost-conditional.sh \
+	t/t4020-binhost-range.sh \
+	t/t4030-binhost-hostile.sh \
+	t/t4040-binhost-auth-tls.sh \
+	t/t4050-binhost-daemon.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
-	t/lib-tree.sh t/lsan-libgit2.supp profiles
+	t/lib-tree.sh t/lsan-libgit2.supp profiles \
+	t/lib-httpd.sh t/helper/raw-http.py
 
 check-local: check-man
 
 clean-local:
-	-rm -rf t/trash.*
+	-rm -rf t/trash.* t/.binhost-pids.*
