@@ -91,6 +91,8 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	if (((struct bh_server *)cls)->access_fd < 0)
+		return r;	/* what follows is for the access log only */
 	/* Bounded: the log line must stay one write(). */
 	r->uri = strndup(uri, 4096);
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -591,10 +593,12 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	    strcmp(method, "HEAD") == 0 ? "HEAD" : "-";
 	r->version = strcmp(version, "HTTP/1.1") == 0 ? "HTTP/1.1" :
 	    strcmp(version, "HTTP/1.0") == 0 ? "HTTP/1.0" : "-";
-	r->referer = dupstr(MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_REFERER));
-	r->agent = dupstr(MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_USER_AGENT));
+	if (s->access_fd >= 0) {
+		r->referer = dupstr(MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_REFERER));
+		r->agent = dupstr(MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT));
+	}
 	r->series = &s->metrics.other;
 	is_head = r->method[0] == 'H';
 	if (r->method[0] == '-')

@@ -255,23 +255,29 @@ static int
 read_channel(struct bh_server *s, const char *channel, const char *profile,
     char *out, size_t outsz, time_t *mtime)
 {
-	char rel[NAME_MAX + 16], target[PATH_MAX];
+	char rel[2 * NAME_MAX + 16], target[PATH_MAX];
 	char *stack[8], *p, *comp, *next;
 	struct stat st;
 	size_t depth = 0, rl;
 	ssize_t n;
-	int chfd, rc = 404;
 
-	snprintf(rel, sizeof(rel), "channels/%s", channel);
-	if ((chfd = open_beneath(s, s->root_fd, rel, O_DIRECTORY)) < 0)
-		return errno == EACCES ? 403 : 404;
-	n = readlinkat(chfd, profile, target, sizeof(target) - 1);
+	/*
+	 * readlinkat() on the whole path: two system calls instead of an
+	 * open of channels/<channel> first.  Should channels/<channel> be
+	 * a symlink, it only changes where the link text is read from;
+	 * the text itself is checked below and whatever it says is then
+	 * opened beneath the root, so nothing outside can be reached.
+	 */
+	snprintf(rel, sizeof(rel), "channels/%s/%s", channel, profile);
+	n = readlinkat(s->root_fd, rel, target, sizeof(target) - 1);
 	if (n < 0 || (size_t)n >= sizeof(target) - 1)
-		goto out;	/* not a link (EINVAL), missing, too long */
+		return errno == EACCES ? 403 : 404;
 	target[n] = '\0';
-	if (fstatat(chfd, profile, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		goto out;
-	*mtime = st.st_mtime;
+	if (mtime != NULL) {
+		if (fstatat(s->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 404;
+		*mtime = st.st_mtime;
+	}
 
 	p = target;
 	if (*p == '/') {
@@ -303,13 +309,9 @@ read_channel(struct bh_server *s, const char *channel, const char *profile,
 	    strcmp(stack[1], profile) != 0 || !valid_name(stack[2]))
 		goto bad;
 	snprintf(out, outsz, "snapshots/%s/%s", profile, stack[2]);
-	rc = 0;
-	goto out;
+	return 0;
 bad:
-	rc = 404;
-out:
-	close(chfd);
-	return rc;
+	return 404;
 }
 
 static int
@@ -402,8 +404,10 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 	if (n < 3 || !valid_name(seg[0]) || !valid_name(seg[1]) ||
 	    strcmp(seg[0], "channels") == 0 || strcmp(seg[0], "pool") == 0)
 		return 404;
+	/* The link's mtime matters only for the index files. */
 	if ((rc = read_channel(s, seg[0], seg[1], snap, sizeof(snap),
-	    &link_mtime)) != 0)
+	    n == 3 && strncmp(seg[2], "Packages", 8) == 0 ? &link_mtime :
+	    NULL)) != 0)
 		return rc;
 	/* Labels only for channels that exist: bounded cardinality. */
 	snprintf(t->channel, sizeof(t->channel), "%s", seg[0]);
