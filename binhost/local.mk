@@ -15,3 +15,15 @@ binfarm_SOURCES += binhost/repocli.c binhost/repocli.h \
 	binhost/repo-repo.c binhost/repo-key.c binhost/repo-add.c \
 	binhost/repo-remove.c binhost/repo-snapshot.c binhost/repo-promote.c \
 	binhost/repo-gc.c binhost/repo-fsck.c
+
+# binfarm-binhost: the read-only HTTP server of a repository.
+sbin_PROGRAMS += binfarm-binhost
+binfarm_binhost_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CRYPTO_CFLAGS)
+binfarm_binhost_LDADD = $(BF_LIBS)
+binfarm_binhost_SOURCES = \
+	binhost/binhost.h \
+	binhost/binhostd.c \
+	binhost/auth.c \
+	binhost/http.c \
+	binhost/metrics.c \
+	binhost/serve.c

@@ -7,6 +7,8 @@ dist_man_MANS += \
 	man/binfarm-profile.5 \
 	man/binfarm-tree.1 \
 	man/binfarm-verify.1 \
+	man/binfarm-binhost.8 \
+	man/binfarm-binhost.conf.5 \
 	man/gpkg.5 \
 	man/Packages.5
 dist_man_MANS += \

@@ -61,14 +61,22 @@ SHELL_TESTS += \
 	t/t3200-promote.sh \
 	t/t3300-gc-fsck.sh \
 	t/t3400-kill.sh
+SHELL_TESTS += \
+	t/t4000-binhost-serve.sh \
+	t/t4010-binhost-conditional.sh \
+	t/t4020-binhost-range.sh \
+	t/t4030-binhost-hostile.sh \
+	t/t4040-binhost-auth-tls.sh \
+	t/t4050-binhost-daemon.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
-	t/lib-tree.sh t/lsan-libgit2.supp profiles sample
+	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
+	t/lib-httpd.sh t/helper/raw-http.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 
 check-local: check-man
 
 clean-local:
-	-rm -rf t/trash.*
+	-rm -rf t/trash.* t/.binhost-pids.*

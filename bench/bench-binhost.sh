@@ -1,0 +1,163 @@
+#!/bin/sh
+# bench-binhost.sh: binfarm-binhost against nginx, in one run, on loopback.
+#
+# Both serve the same snapshot directory (20,000-package Packages and a
+# 50 MB package file); wrk drives each with 500 connections for
+# BENCH_SECONDS (default 10) per case:
+#   (a) Packages, 200;  (a') Packages, 304 (If-Modified-Since);
+#   (b) the 50 MB package file.
+# Prints requests/s, throughput and p99 latency of each, and the ratios
+# binhost/nginx (higher is better for req/s and throughput; for p99,
+# nginx/binhost, so higher is better too).
+#
+# Needs: wrk, nginx (nginx-light), curl.  Usage: bench/bench-binhost.sh
+# from the build directory (or with BINHOST=path/to/binfarm-binhost).
+set -eu
+
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-500}
+THREADS=${BENCH_THREADS:-2}
+NPKG=${BENCH_PACKAGES:-20000}
+here=$(cd "$(dirname "$0")/.." && pwd)
+BINHOST=${BINHOST:-$PWD/binfarm-binhost}
+test -x "$BINHOST" || BINHOST=$here/binfarm-binhost
+for c in wrk nginx curl; do
+	command -v $c >/dev/null 2>&1 || { echo "bench-binhost: needs $c" >&2; exit 2; }
+done
+command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+
+W=$(mktemp -d /tmp/bench-binhost.XXXXXX)
+chmod 755 "$W"	# nginx workers run as an unprivileged user
+bh_pid= ng_pid=
+cleanup() {
+	test -n "$bh_pid" && kill "$bh_pid" 2>/dev/null
+	test -n "$ng_pid" && kill "$ng_pid" 2>/dev/null
+	sleep 0.3
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+# The repository: one snapshot, testing -> it.
+R=$W/repo
+S=$R/snapshots/amd64/s1
+mkdir -p "$S/app-misc/big" "$R/channels/testing" "$R/keys" "$R/pool"
+TS=1700000000
+awk -v n="$NPKG" -v ts=$TS 'BEGIN {
+	printf "ACCEPT_KEYWORDS: amd64\nARCH: amd64\nCBUILD: x86_64-pc-linux-gnu\nCHOST: x86_64-pc-linux-gnu\nPACKAGES: %d\nTIMESTAMP: %d\nVERSION: 0\n\n", n, ts
+	srand(1)
+	for (i = 0; i < n; i++) {
+		cat = sprintf("cat-%03d", i % 150); pn = sprintf("package-%05d", i)
+		printf "BUILD_ID: 1\nBUILD_TIME: %d\nCPV: %s/%s-1.%d.%d\n", ts - i, cat, pn, i % 7, i % 13
+		printf "DEFINED_PHASES: compile configure install prepare\nDEPEND: >=dev-libs/openssl-3.0:= sys-libs/zlib virtual/pkgconfig\n"
+		printf "EAPI: 8\nIUSE: debug doc +ssl static-libs test\nKEYWORDS: amd64 ~arm64\nLICENSE: GPL-2+\n"
+		printf "MD5: %08x%08x%08x%08x\n", rand()*4294967295, rand()*4294967295, rand()*4294967295, rand()*4294967295
+		printf "PATH: %s/%s/%s-1.%d.%d-1.gpkg.tar\n", cat, pn, pn, i % 7, i % 13
+		printf "RDEPEND: >=dev-libs/openssl-3.0:= sys-libs/zlib\n"
+		printf "SHA1: %08x%08x%08x%08x%08x\n", rand()*4294967295, rand()*4294967295, rand()*4294967295, rand()*4294967295, rand()*4294967295
+		printf "SIZE: %d\nSLOT: 0/%d\nUSE: abi_x86_64 amd64 elibc_glibc kernel_linux ssl\nMTIME: %d\nREPO: gentoo\n\n", 20480 + i * 10, i % 3, ts - i
+	}
+}' >"$S/Packages"
+touch -d @$TS "$S/Packages"
+head -c 50000000 /dev/urandom >"$S/app-misc/big/big-1.0-1.gpkg.tar"
+ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
+touch -h -d @$TS "$R/channels/testing/amd64"
+idx_size=$(wc -c <"$S/Packages")
+
+# binfarm-binhost: no access log (nginx's is off too), one thread per CPU.
+"$BINHOST" -d --root "$R" --listen 127.0.0.1:0 --port-file "$W/bh.port" \
+	2>"$W/bh.err" &
+bh_pid=$!
+n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done
+BH=http://127.0.0.1:$(cat "$W/bh.port")
+
+# nginx serving the same snapshot under the same URLs, tuned as a user
+# would for static files.
+NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+mkdir -p "$W/nginx/logs"
+cat >"$W/nginx/nginx.conf" <<EOF2
+worker_processes auto;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/logs/error.log;
+events { worker_connections 4096; use epoll; multi_accept on; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_requests 100000;
+	open_file_cache off;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$NGPORT reuseport backlog=4096;
+		location /testing/amd64/ { alias $S/; }
+	}
+}
+EOF2
+nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
+ng_pid=$!
+NG=http://127.0.0.1:$NGPORT
+n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done
+
+# Sanity: both serve the same bytes.
+curl -sf "$BH/testing/amd64/Packages" | cmp - "$S/Packages"
+curl -sf "$NG/testing/amd64/Packages" | cmp - "$S/Packages"
+
+lm() { curl -sI "$1" | tr -d '\r' | sed -n 's/^Last-Modified: //Ip'; }
+
+# run NAME URL [header]: prints "req/s bytes/s p99_ms"
+run() {
+	if test $# -ge 3; then
+		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "$3" "$2" >"$W/wrk.out" 2>&1
+	else
+		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$2" >"$W/wrk.out" 2>&1
+	fi
+	awk '
+	function bytes(s,  v, u) {
+		v = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+		if (u == "KB") v *= 1024; else if (u == "MB") v *= 1048576; else if (u == "GB") v *= 1073741824
+		return v
+	}
+	function ms(s,  v) {
+		v = s + 0
+		if (s ~ /us$/) v /= 1000; else if (s ~ /ms$/) v = v; else if (s ~ /s$/) v *= 1000
+		return v
+	}
+	/Requests\/sec:/ { rps = $2 }
+	/Transfer\/sec:/ { bps = bytes($2) }
+	/^ *99%/ { p99 = ms($2) }
+	/Non-2xx or 3xx/ { bad = $NF }
+	/Socket errors/ { err = $0 }
+	END { printf "%s %s %s %s\n", rps, bps, p99, bad + 0 }' "$W/wrk.out"
+}
+
+printf 'binhost vs nginx %s, wrk -t%s -c%s -d%ss, %s cores (%s)\n' \
+	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNS" "$SECS" \
+	"$(nproc)" "$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+printf 'Packages: %d packages, %d bytes; package file: 50000000 bytes\n\n' "$NPKG" "$idx_size"
+printf '%-22s %-8s %12s %12s %10s   %s\n' case server req/s MB/s p99_ms non-2xx/3xx
+for c in index index304 file; do
+	case $c in
+	index) p=/testing/amd64/Packages ;;
+	index304) p=/testing/amd64/Packages ;;
+	file) p=/testing/amd64/app-misc/big/big-1.0-1.gpkg.tar ;;
+	esac
+	for srv in binhost nginx; do
+		if test $srv = binhost; then base=$BH; else base=$NG; fi
+		if test $c = index304; then
+			# Each server's own Last-Modified, as a client would send.
+			set -- $(run "$c" "$base$p" "If-Modified-Since: $(lm "$base$p")")
+		else
+			set -- $(run "$c" "$base$p")
+		fi
+		printf '%-22s %-8s %12.0f %12.1f %10.2f   %s\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$4"
+		eval "${c}_${srv}_rps=$1 ${c}_${srv}_bps=$2 ${c}_${srv}_p99=$3"
+		sleep 1
+	done
+done
+echo
+printf '%-22s %10s %10s %12s\n' ratio req/s MB/s "p99 (ng/bh)"
+for c in index index304 file; do
+	eval "a=\$${c}_binhost_rps b=\$${c}_nginx_rps x=\$${c}_binhost_bps y=\$${c}_nginx_bps p=\$${c}_binhost_p99 q=\$${c}_nginx_p99"
+	awk -v c=$c -v a="$a" -v b="$b" -v x="$x" -v y="$y" -v p="$p" -v q="$q" 'BEGIN {
+		printf "%-22s %9.2fx %9.2fx %11.2fx\n", c " binhost/nginx", a / b, x / y, (p > 0 ? q / p : 0) }'
+done

@@ -1,0 +1,764 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The HTTP side of binfarm-binhost: the only user of microhttpd.h.
+ *
+ * libmicrohttpd runs a pool of threads, each with its own epoll set;
+ * sendfile() moves file bodies, so a slow client costs a socket and a
+ * file descriptor, never a thread.  Each request gets a struct req from
+ * the URI callback, is answered on the first call of the access handler
+ * (GET and HEAD have no body), and is logged and counted in the
+ * completion callback.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "binhost.h"
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "banned.h"
+
+struct req {
+	struct timespec	 t0;
+	char		*uri;		/* raw request target, for the log */
+	const char	*method;	/* static string */
+	const char	*version;
+	char		 addr[INET6_ADDRSTRLEN];
+	char		*user;
+	char		*referer;
+	char		*agent;
+	int		 status;
+	int		 seen;		/* the access handler ran once */
+	uint64_t	 bytes;
+	struct bh_series *series;
+};
+
+static const char *
+reason(int status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 414: return "URI Too Long";
+	case 416: return "Range Not Satisfiable";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default: return "Error";
+	}
+}
+
+static char *
+dupstr(const char *s)
+{
+	return s == NULL ? NULL : strdup(s);
+}
+
+static void
+req_free(struct req *r)
+{
+	if (r == NULL)
+		return;
+	free(r->uri);
+	free(r->user);
+	free(r->referer);
+	free(r->agent);
+	free(r);
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: once per request, before the headers. */
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct req *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	if (((struct bh_server *)cls)->access_fd < 0)
+		return r;	/* what follows is for the access log only */
+	/* Bounded: the log line must stay one write(). */
+	r->uri = strndup(uri, 4096);
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		const struct sockaddr *sa = ci->client_addr;
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+			    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+			    r->addr, sizeof(r->addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+			    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+			    r->addr, sizeof(r->addr));
+	}
+	if (r->addr[0] == '\0')
+		snprintf(r->addr, sizeof(r->addr), "-");
+	return r;
+}
+
+/* Keep the raw path: serve.c decodes it, once and strictly. */
+static size_t
+unescape_cb(void *cls, struct MHD_Connection *c, char *s)
+{
+	return strlen(s);
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+/* Appends `s` to the log line as nginx does: \xHH for what would break it. */
+static void
+log_str(struct bf_buf *b, const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL || *s == '\0') {
+		bf_buf_addch(b, '-');
+		return;
+	}
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+			bf_buf_addf(b, "\\x%02X", *p);
+		else
+			bf_buf_addch(b, *p);
+	}
+}
+
+static void
+access_log(struct bh_server *s, const struct req *r)
+{
+	struct bf_buf b = BF_BUF_INIT;
+	char tbuf[64];
+	struct tm tm;
+	time_t now = time(NULL);
+	ssize_t w;
+
+	localtime_r(&now, &tm);
+	strftime(tbuf, sizeof(tbuf), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	/* host ident user [time] "request" status bytes "referer" "agent" */
+	bf_buf_addf(&b, "%s - ", r->addr);
+	log_str(&b, r->user);
+	bf_buf_addf(&b, " [%s] \"%s ", tbuf, r->method != NULL ? r->method : "-");
+	log_str(&b, r->uri);
+	bf_buf_addf(&b, " %s\" %d %" PRIu64 " \"", r->version != NULL ?
+	    r->version : "-", r->status, r->bytes);
+	log_str(&b, r->referer);
+	bf_buf_adds(&b, "\" \"");
+	log_str(&b, r->agent);
+	bf_buf_adds(&b, "\"\n");
+	if (bf_buf_error(&b) == 0) {
+		/* One write(2) per line: O_APPEND keeps lines whole. */
+		w = write(__atomic_load_n(&s->access_fd, __ATOMIC_RELAXED),
+		    b.buf, b.len);
+		(void)w;
+	}
+	bf_buf_release(&b);
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *con, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct bh_server *s = cls;
+	struct req *r = *con_cls;
+	struct timespec t1;
+	uint64_t ns;
+
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	if (r->status != 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000ULL +
+		    (uint64_t)(t1.tv_nsec - r->t0.tv_nsec);
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			r->bytes = 0;
+		bh_metrics_count(r->series != NULL ? r->series :
+		    &s->metrics.other, r->status, r->bytes, ns);
+		if (s->access_fd >= 0)
+			access_log(s, r);
+	}
+	req_free(r);
+}
+
+/* Builds an RFC 7231 IMF-fixdate. */
+static void
+http_date(time_t t, char *buf, size_t n)
+{
+	struct tm tm;
+	static const char days[7][4] = {
+		"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
+	};
+	static const char months[12][4] = {
+		"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+	};
+
+	gmtime_r(&t, &tm);
+	snprintf(buf, n, "%s, %02d %s %04d %02d:%02d:%02d GMT",
+	    days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Parses the three HTTP-date forms; -1 if none matches. */
+static time_t
+parse_http_date(const char *s)
+{
+	static const char *const fmts[] = {
+		"%a, %d %b %Y %H:%M:%S GMT",	/* IMF-fixdate */
+		"%A, %d-%b-%y %H:%M:%S GMT",	/* RFC 850 */
+		"%a %b %e %H:%M:%S %Y",		/* asctime */
+	};
+	struct tm tm;
+	const char *end;
+	size_t i;
+
+	if (s == NULL || strlen(s) > 64)
+		return -1;
+	for (i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, fmts[i], &tm);
+		if (end != NULL && *end == '\0')
+			return timegm(&tm);
+	}
+	return -1;
+}
+
+/* Does the If-None-Match list `inm` hold `etag` (weak comparison)? */
+static int
+etag_match(const char *inm, const char *etag)
+{
+	const char *p = inm, *q;
+	size_t n = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (p[0] == 'W' && p[1] == '/')
+			p += 2;
+		q = p;
+		while (*q != '\0' && *q != ',')
+			q++;
+		while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+			q--;
+		if ((size_t)(q - p) == n && memcmp(p, etag, n) == 0)
+			return 1;
+		p = q;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+/* Parses a decimal, saturating at UINT64_MAX; NULL if no digit. */
+static const char *
+parse_u64(const char *p, uint64_t *v)
+{
+	uint64_t x = 0;
+	const char *start = p;
+
+	while (*p >= '0' && *p <= '9') {
+		unsigned d = (unsigned)(*p - '0');
+
+		x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+		p++;
+	}
+	*v = x;
+	return p == start ? NULL : p;
+}
+
+enum { RANGE_NONE, RANGE_ONE, RANGE_UNSAT };
+
+/*
+ * A single "bytes=first-last", "bytes=first-" or "bytes=-suffix".  A
+ * malformed header, an inverted range and a list of several ranges are
+ * answered with the whole file, as RFC 9110 allows.
+ */
+static int
+parse_range(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
+{
+	uint64_t a, b;
+	const char *p;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0)
+		return RANGE_NONE;
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (strchr(p, ',') != NULL)
+		return RANGE_NONE;
+	if (*p == '-') {
+		if ((p = parse_u64(p + 1, &b)) == NULL)
+			return RANGE_NONE;
+		while (*p == ' ')
+			p++;
+		if (*p != '\0')
+			return RANGE_NONE;
+		if (b == 0 || size == 0)
+			return RANGE_UNSAT;
+		if (b > size)
+			b = size;
+		*off = size - b;
+		*len = b;
+		return RANGE_ONE;
+	}
+	if ((p = parse_u64(p, &a)) == NULL || *p != '-')
+		return RANGE_NONE;
+	p++;
+	if (*p >= '0' && *p <= '9') {
+		if ((p = parse_u64(p, &b)) == NULL)
+			return RANGE_NONE;
+		if (b < a)
+			return RANGE_NONE;
+	} else
+		b = UINT64_MAX;
+	while (*p == ' ')
+		p++;
+	if (*p != '\0')
+		return RANGE_NONE;
+	if (a >= size)
+		return RANGE_UNSAT;
+	if (b >= size)
+		b = size - 1;
+	*off = a;
+	*len = b - a + 1;
+	return RANGE_ONE;
+}
+
+static enum MHD_Result
+queue(struct req *r, struct MHD_Connection *con, int status,
+    struct MHD_Response *resp, uint64_t bytes)
+{
+	enum MHD_Result ret;
+
+	if (resp == NULL)
+		return MHD_NO;
+	r->status = status;
+	r->bytes = bytes;
+	ret = MHD_queue_response(con, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+queue_error(struct req *r, struct MHD_Connection *con, int status,
+    int is_head)
+{
+	struct MHD_Response *resp;
+	char body[64];
+	size_t n;
+
+	n = (size_t)snprintf(body, sizeof(body), "%d %s\n", status,
+	    reason(status));
+	resp = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == 405)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (status == 503)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	return queue(r, con, status, resp, is_head ? 0 : n);
+}
+
+static enum MHD_Result
+serve_file(struct bh_server *s, struct req *r, struct MHD_Connection *con,
+    struct bh_target *t, int is_head)
+{
+	const struct bh_conf *c = s->conf;
+	struct MHD_Response *resp;
+	char etag[96], lm[64], cc[96], cr[96];
+	const char *inm, *ims, *range, *ifr;
+	uint64_t size = (uint64_t)t->st.st_size, off = 0, len = size;
+	int status = 200, rk = RANGE_NONE, fd = t->fd;
+	time_t since;
+
+	if (t->index >= 0)
+		t->lm = bh_metrics_index_lm(r->series, t->index, t->snap_id,
+		    t->lm);
+	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
+	    (unsigned long long)t->st.st_ino, (unsigned long long)size,
+	    (unsigned long long)t->lm * 1000000000ULL +
+	    (unsigned long long)t->st.st_mtim.tv_nsec);
+	http_date(t->lm, lm, sizeof(lm));
+	if (t->immutable)
+		snprintf(cc, sizeof(cc), "public, max-age=%lld, immutable",
+		    c->file_max_age);
+	else
+		snprintf(cc, sizeof(cc), "public, max-age=%lld",
+		    c->index_max_age);
+
+	/* RFC 9110 13.2.2: If-None-Match first, then If-Modified-Since. */
+	inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	ims = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	if ((inm != NULL && etag_match(inm, etag)) || (inm == NULL &&
+	    ims != NULL && (since = parse_http_date(ims)) != -1 &&
+	    t->lm <= since)) {
+		close(fd);
+		t->fd = -1;
+		resp = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			return MHD_NO;
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+		return queue(r, con, 304, resp, 0);
+	}
+
+	range = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_RANGE);
+	ifr = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_RANGE);
+	if (range != NULL && (ifr == NULL || strcmp(ifr, etag) == 0 ||
+	    strcmp(ifr, lm) == 0))
+		rk = parse_range(range, size, &off, &len);
+	if (rk == RANGE_UNSAT) {
+		close(fd);
+		t->fd = -1;
+		resp = MHD_create_response_from_buffer(0, NULL,
+		    MHD_RESPMEM_PERSISTENT);
+		if (resp == NULL)
+			return MHD_NO;
+		snprintf(cr, sizeof(cr), "bytes */%llu",
+		    (unsigned long long)size);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES,
+		    "bytes");
+		return queue(r, con, 416, resp, 0);
+	}
+	if (rk == RANGE_ONE) {
+		status = 206;
+		snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu",
+		    (unsigned long long)off, (unsigned long long)(off + len - 1),
+		    (unsigned long long)size);
+	}
+	/* The response owns fd from here: MHD closes it. */
+	resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+	t->fd = -1;
+	if (resp == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, t->ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
+	if (status == 206)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
+	return queue(r, con, status, resp, is_head ? 0 : len);
+}
+
+static enum MHD_Result
+serve_text(struct req *r, struct MHD_Connection *con, struct bf_buf *body,
+    const char *ctype, int is_head)
+{
+	struct MHD_Response *resp;
+	size_t len = body->len;
+	char *p;
+
+	if (bf_buf_error(body) < 0 || (p = bf_buf_detach(body, &len)) == NULL)
+		return queue_error(r, con, 503, is_head);
+	resp = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		free(p);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	return queue(r, con, 200, resp, is_head ? 0 : len);
+}
+
+static enum MHD_Result
+auth_fail(struct bh_server *s, struct req *r, struct MHD_Connection *con,
+    int is_head)
+{
+	static const char body[] = "401 Unauthorized\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; charset=utf-8");
+	r->status = 401;
+	r->bytes = is_head ? 0 : sizeof(body) - 1;
+	ret = MHD_queue_basic_auth_fail_response(con, s->auth.realm, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+count_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	(*(unsigned *)cls)++;
+	return MHD_YES;
+}
+
+/*
+ * A raw NUL byte in the request target ("GET /a\0/../b HTTP/1.1"):
+ * libmicrohttpd 0.9.75 keeps the request line in one buffer, cuts the
+ * target at the space before the version and hands us a C string, so
+ * the target was cut short by a NUL exactly when, with no query string,
+ * the version does not start right after the string we got.
+ */
+static int
+nul_in_target(struct MHD_Connection *con, const char *url,
+    const char *version)
+{
+	uintptr_t after = (uintptr_t)url + strlen(url) + 1;
+	uintptr_t v = (uintptr_t)version;
+	unsigned nargs = 0;
+
+	if (v < after || v - after > 65536)
+		return 0;	/* not laid out as expected: no opinion */
+	MHD_get_connection_values(con, MHD_GET_ARGUMENT_KIND, count_arg,
+	    &nargs);
+	return nargs == 0 && v != after;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *con, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct bh_server *s = cls;
+	struct req *r = *con_cls;
+	struct bh_target t;
+	struct bf_buf body = BF_BUF_INIT;
+	char *user = NULL, *pass = NULL;
+	int is_head, is_get, status, ok;
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;		/* out of memory in uri_cb */
+	if (r->status != 0) {
+		/* A request body after our answer: discard it. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	/*
+	 * libmicrohttpd 0.9.75 closes the connection after a response
+	 * queued on the first call (it has not read a body yet), so
+	 * answer on the second: keep-alive matters to a fleet.
+	 */
+	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+	if (!r->seen) {
+		r->seen = 1;
+		if (is_get)
+			return MHD_YES;
+		/* Other methods: refuse now, before reading any body. */
+	} else if (*upload_data_size != 0) {
+		*upload_data_size = 0;	/* a body on a GET: ignore it */
+		return MHD_YES;
+	}
+	r->method = strcmp(method, "GET") == 0 ? "GET" :
+	    strcmp(method, "HEAD") == 0 ? "HEAD" : "-";
+	r->version = strcmp(version, "HTTP/1.1") == 0 ? "HTTP/1.1" :
+	    strcmp(version, "HTTP/1.0") == 0 ? "HTTP/1.0" : "-";
+	if (s->access_fd >= 0) {
+		r->referer = dupstr(MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_REFERER));
+		r->agent = dupstr(MHD_lookup_connection_value(con,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_USER_AGENT));
+	}
+	r->series = &s->metrics.other;
+	is_head = r->method[0] == 'H';
+	if (r->method[0] == '-')
+		return queue_error(r, con, 405, 0);
+	/*
+	 * No version: HTTP/0.9, or a request line cut short by a NUL byte
+	 * ("GET /a\0/../b HTTP/1.1" reaches us as "/a" with no version).
+	 */
+	if (r->version[0] == '-' || nul_in_target(con, url, version))
+		return queue_error(r, con, 400, is_head);
+
+	status = bh_resolve(s, url, &t);
+	if (t.channel[0] != '\0')
+		r->series = bh_metrics_series(&s->metrics, t.channel,
+		    t.profile);
+
+	/*
+	 * Basic auth on everything but /healthz, checked after resolving
+	 * so the metrics know the channel, and before any answer that
+	 * would tell an anonymous client whether a path exists.
+	 */
+	if (s->auth_on && !(status == 200 && t.kind == BH_HEALTHZ)) {
+		user = MHD_basic_auth_get_username_password(con, &pass);
+		ok = bh_auth_check(&s->auth, user, pass);
+		if (user != NULL && ok)
+			r->user = strdup(user);
+		if (pass != NULL) {
+			explicit_bzero(pass, strlen(pass));
+			MHD_free(pass);
+		}
+		if (user != NULL)
+			MHD_free(user);
+		if (!ok) {
+			if (t.fd >= 0)
+				close(t.fd);
+			return auth_fail(s, r, con, is_head);
+		}
+	}
+	if (status != 200)
+		return queue_error(r, con, status, is_head);
+	switch (t.kind) {
+	case BH_HEALTHZ:
+		bf_buf_adds(&body, "ok\n");
+		return serve_text(r, con, &body, "text/plain; charset=utf-8",
+		    is_head);
+	case BH_METRICS:
+		bh_metrics_render(&s->metrics, &body, bh_http_connections(s));
+		ret = serve_text(r, con, &body,
+		    "text/plain; version=0.0.4; charset=utf-8", is_head);
+		bf_buf_release(&body);
+		return ret;
+	default:
+		return serve_file(s, r, con, &t, is_head);
+	}
+}
+
+int
+bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
+{
+	const struct bh_conf *c = s->conf;
+	struct MHD_OptionItem opts[16];
+	unsigned int flags;
+	size_t n = 0;
+	long long threads = c->threads;
+	struct MHD_Daemon *d;
+
+	if (threads <= 0)
+		threads = sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads <= 0)
+		threads = 1;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (s->tls_cert_pem != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+			return bf_err_set(e, BF_ECONFIG, "%s: this "
+			    "libmicrohttpd has no TLS support", c->where_tls);
+		flags |= MHD_USE_TLS;
+	}
+#define OPT(o, v, p) do { opts[n].option = (o); opts[n].value = (intptr_t)(v); \
+	opts[n].ptr_value = (p); n++; } while (0)
+	OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+	if (threads > 1)	/* 1: MHD's single internal thread */
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL);
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, c->timeout, NULL);
+	if (c->max_per_ip > 0)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_per_ip, NULL);
+	OPT(MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s);
+	OPT(MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, s);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s);
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s);
+	if (s->tls_cert_pem != NULL) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL)
+		return bf_err_set(e, EIO, "cannot start the HTTP server "
+		    "(libmicrohttpd refused the options%s)",
+		    s->tls_cert_pem != NULL ? "; check the TLS certificate "
+		    "and key" : "");
+	s->mhd = d;
+	return 0;
+}
+
+unsigned
+bh_http_connections(struct bh_server *s)
+{
+	const union MHD_DaemonInfo *di;
+
+	if (s->mhd == NULL)
+		return 0;
+	di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di != NULL ? di->num_connections : 0;
+}
+
+int
+bh_http_quiesce(struct bh_server *s)
+{
+	if (s->mhd == NULL)
+		return -1;
+	return (int)MHD_quiesce_daemon(s->mhd);
+}
+
+void
+bh_http_stop(struct bh_server *s)
+{
+	if (s->mhd != NULL)
+		MHD_stop_daemon(s->mhd);
+	s->mhd = NULL;
+}
+
+int
+bh_access_log_open(struct bh_server *s, struct bf_err *e)
+{
+	const char *path = s->conf->access_log;
+	int fd;
+
+	if (path == NULL)
+		return 0;
+	if (strcmp(path, "stderr") == 0) {
+		if (s->access_fd < 0)
+			s->access_fd = STDERR_FILENO;
+		return 0;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return bf_err_errno(e, "cannot open access log '%s'", path);
+	if (s->access_fd < 0) {
+		s->access_fd = fd;
+		return 0;
+	}
+	/* Swap in place: writers in other threads never see a closed fd. */
+	if (dup3(fd, s->access_fd, O_CLOEXEC) < 0) {
+		close(fd);
+		return bf_err_errno(e, "cannot reopen access log '%s'", path);
+	}
+	close(fd);
+	return 0;
+}

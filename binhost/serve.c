@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * URL path to file descriptor, beneath the repository root.
+ *
+ * The path is decoded once, strictly: a '%' must be followed by two hex
+ * digits; NUL, control bytes and backslashes are a 400; an encoded '/',
+ * an empty component (a doubled slash), "." and ".." and any component
+ * starting with '.' are a 404.  What is left is opened relative to the
+ * root's fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), or, on a
+ * kernel without it, one component at a time with O_NOFOLLOW.  The only
+ * symbolic link ever followed is a channel link, by hand: its target is
+ * read, resolved lexically, and must be snapshots/<profile>/<id> under
+ * the root.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef HAVE_LINUX_OPENAT2_H
+#include <linux/openat2.h>
+#endif
+
+#include "binhost.h"
+#include "banned.h"
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes `raw` into `buf` and splits it at '/'.  seg[] points into buf.
+ * Returns 0, 400 (malformed) or 404 (names nothing we serve).
+ */
+int
+bh_path_split(const char *raw, char *buf, size_t bufsz, char **seg,
+    size_t *nseg)
+{
+	const char *p;
+	size_t n = 0, len = 0, start;
+	int c, hi, lo;
+
+	*nseg = 0;
+	if (raw[0] != '/')
+		return 400;
+	if (strlen(raw) > BH_PATH_MAX || bufsz < 2)
+		return 400;
+	p = raw + 1;
+	start = 0;
+	for (;;) {
+		c = (unsigned char)*p;
+		if (c == '/' || c == '\0') {
+			buf[len] = '\0';
+			if (len == start)
+				return 404;	/* "//", trailing '/', "/" */
+			if (buf[start] == '.')
+				return 404;	/* ".", "..", hidden files */
+			if (len - start > NAME_MAX)
+				return 404;
+			if (n == BH_SEG_MAX)
+				return 404;
+			seg[n++] = buf + start;
+			if (c == '\0')
+				break;
+			p++;
+			start = ++len;
+			if (len >= bufsz)
+				return 400;
+			continue;
+		}
+		if (c == '%') {
+			if ((hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
+				return 400;
+			c = hi << 4 | lo;
+			p += 3;
+			if (c == '/')
+				return 404;	/* never a separator */
+			if (c == '\0')
+				return 400;
+		} else
+			p++;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			return 400;
+		if (len + 1 >= bufsz)
+			return 400;
+		buf[len++] = (char)c;
+	}
+	*nseg = n;
+	return 0;
+}
+
+/* Channel, profile and snapshot names: what binfarm repo accepts too. */
+static int
+valid_name(const char *s)
+{
+	const char *p;
+
+	if (*s == '\0' || *s == '.' || *s == '-')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-' || *p == '+'))
+			return 0;
+	return p - s < 64;
+}
+
+#ifdef HAVE_LINUX_OPENAT2_H
+static int
+sys_openat2(int dirfd, const char *path, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+#endif
+
+/*
+ * Opens `path` (components already checked: no "", ".", ".." and no
+ * symlink may be crossed) beneath `dirfd`.  -1 with errno on failure.
+ */
+static int
+open_beneath(struct bh_server *s, int dirfd, const char *path, int flags)
+{
+	char tmp[BH_PATH_MAX + 1];
+	char *comp, *slash;
+	int fd, cur, saved;
+
+	flags |= O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+#ifdef HAVE_LINUX_OPENAT2_H
+	if (!__atomic_load_n(&s->no_openat2, __ATOMIC_RELAXED)) {
+		fd = sys_openat2(dirfd, path, flags);
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM &&
+		    errno != E2BIG))
+			return fd;
+		/* No openat2 (or a seccomp filter refusing it). */
+		__atomic_store_n(&s->no_openat2, 1, __ATOMIC_RELAXED);
+	}
+#endif
+	if (strlen(path) >= sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	cur = dirfd;
+	comp = tmp;
+	for (;;) {
+		if ((slash = strchr(comp, '/')) != NULL)
+			*slash = '\0';
+		if (*comp == '\0' || strcmp(comp, ".") == 0 ||
+		    strcmp(comp, "..") == 0) {
+			fd = -1;
+			errno = EXDEV;
+		} else if (slash != NULL)
+			fd = openat(cur, comp, O_RDONLY | O_CLOEXEC |
+			    O_DIRECTORY | O_NOFOLLOW);
+		else
+			fd = openat(cur, comp, flags);
+		saved = errno;
+		if (cur != dirfd)
+			close(cur);
+		errno = saved;
+		if (fd < 0 || slash == NULL)
+			return fd;
+		cur = fd;
+		comp = slash + 1;
+	}
+}
+
+static const char *
+content_type(const char *name)
+{
+	size_t n = strlen(name);
+	static const struct {
+		const char *suffix, *type;
+	} types[] = {
+		{ "/Packages", "text/plain; charset=utf-8" },
+		{ ".gz", "application/gzip" },
+		{ ".tar", "application/x-tar" },
+		{ ".xpak", "application/octet-stream" },
+		{ ".tbz2", "application/x-bzip2" },
+		{ ".asc", "application/pgp-keys" },
+		{ ".sig", "application/pgp-signature" },
+		{ ".txt", "text/plain; charset=utf-8" },
+		{ ".json", "application/json" },
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		k = strlen(types[i].suffix);
+		if (types[i].suffix[0] == '/') {
+			if (strcmp(name, types[i].suffix + 1) == 0)
+				return types[i].type;
+		} else if (n > k && strcmp(name + n - k, types[i].suffix) == 0)
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/* Joins seg[from..n) with '/' into out. */
+static int
+join(char *out, size_t outsz, char **seg, size_t from, size_t n)
+{
+	size_t i, len = 0, k;
+
+	out[0] = '\0';
+	for (i = from; i < n; i++) {
+		k = strlen(seg[i]);
+		if (len + k + 2 > outsz)
+			return -1;
+		if (i > from)
+			out[len++] = '/';
+		memcpy(out + len, seg[i], k);
+		len += k;
+		out[len] = '\0';
+	}
+	return 0;
+}
+
+static uint64_t
+fnv1a(const char *s, uint64_t h)
+{
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/*
+ * Reads channels/<channel>/<profile> and checks that it names
+ * snapshots/<profile>/<id> under the root.  On success writes
+ * "snapshots/<profile>/<id>" to out and the link's mtime to *mtime.
+ */
+static int
+read_channel(struct bh_server *s, const char *channel, const char *profile,
+    char *out, size_t outsz, time_t *mtime)
+{
+	char rel[2 * NAME_MAX + 16], target[PATH_MAX];
+	char *stack[8], *p, *comp, *next;
+	struct stat st;
+	size_t depth = 0, rl;
+	ssize_t n;
+
+	/*
+	 * readlinkat() on the whole path: two system calls instead of an
+	 * open of channels/<channel> first.  Should channels/<channel> be
+	 * a symlink, it only changes where the link text is read from;
+	 * the text itself is checked below and whatever it says is then
+	 * opened beneath the root, so nothing outside can be reached.
+	 */
+	snprintf(rel, sizeof(rel), "channels/%s/%s", channel, profile);
+	n = readlinkat(s->root_fd, rel, target, sizeof(target) - 1);
+	if (n < 0 || (size_t)n >= sizeof(target) - 1)
+		return errno == EACCES ? 403 : 404;
+	target[n] = '\0';
+	if (mtime != NULL) {
+		if (fstatat(s->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return 404;
+		*mtime = st.st_mtime;
+	}
+
+	p = target;
+	if (*p == '/') {
+		/* An absolute link is accepted only into this root. */
+		rl = strlen(s->root_real);
+		if (strncmp(p, s->root_real, rl) != 0 || p[rl] != '/')
+			goto bad;
+		p += rl;
+	} else {
+		stack[depth++] = (char *)"channels";
+		stack[depth++] = (char *)channel;
+	}
+	for (comp = p; comp != NULL; comp = next) {
+		if ((next = strchr(comp, '/')) != NULL)
+			*next++ = '\0';
+		if (*comp == '\0' || strcmp(comp, ".") == 0)
+			continue;
+		if (strcmp(comp, "..") == 0) {
+			if (depth == 0)
+				goto bad;
+			depth--;
+			continue;
+		}
+		if (depth == sizeof(stack) / sizeof(stack[0]))
+			goto bad;
+		stack[depth++] = comp;
+	}
+	if (depth != 3 || strcmp(stack[0], "snapshots") != 0 ||
+	    strcmp(stack[1], profile) != 0 || !valid_name(stack[2]))
+		goto bad;
+	snprintf(out, outsz, "snapshots/%s/%s", profile, stack[2]);
+	return 0;
+bad:
+	return 404;
+}
+
+static int
+errno_status(int err)
+{
+	switch (err) {
+	case EACCES:
+		return 403;
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+		return 503;
+	case EIO:
+		return 500;
+	default:
+		/* ENOENT, ENOTDIR, ELOOP, EXDEV, ENAMETOOLONG, ENXIO, ... */
+		return 404;
+	}
+}
+
+static int
+open_file(struct bh_server *s, const char *rel, struct bh_target *t)
+{
+	int fd;
+
+	/* O_NONBLOCK: a FIFO in the tree must not hang a thread. */
+	if ((fd = open_beneath(s, s->root_fd, rel, O_NONBLOCK)) < 0)
+		return errno_status(errno);
+	if (fstat(fd, &t->st) < 0) {
+		close(fd);
+		return 500;
+	}
+	if (!S_ISREG(t->st.st_mode)) {
+		close(fd);
+		return 404;
+	}
+	t->fd = fd;
+	t->lm = t->st.st_mtime;
+	return 200;
+}
+
+int
+bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
+{
+	char buf[BH_PATH_MAX + 1], rel[BH_PATH_MAX + 128], snap[PATH_MAX];
+	char rest[BH_PATH_MAX + 1];
+	char *seg[BH_SEG_MAX];
+	size_t n;
+	time_t link_mtime = 0;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->index = -1;
+	if ((rc = bh_path_split(raw, buf, sizeof(buf), seg, &n)) != 0)
+		return rc;
+	if (n == 1 && strcmp(seg[0], "healthz") == 0) {
+		t->kind = BH_HEALTHZ;
+		return 200;
+	}
+	if (n == 1 && strcmp(seg[0], "metrics") == 0) {
+		t->kind = BH_METRICS;
+		return 200;
+	}
+	if (n >= 2 && strcmp(seg[0], "keys") == 0) {
+		t->kind = BH_KEY;
+		if (join(rest, sizeof(rest), seg, 0, n) < 0)
+			return 404;
+		if ((rc = open_file(s, rest, t)) != 200)
+			return rc;
+		t->ctype = content_type(seg[n - 1]);
+		return 200;
+	}
+	if (strcmp(seg[0], "snapshots") == 0) {
+		t->kind = BH_SNAPSHOT;
+		if (n < 4 || !valid_name(seg[1]) || !valid_name(seg[2]))
+			return 404;
+		if (join(rest, sizeof(rest), seg, 0, n) < 0)
+			return 404;
+		if ((rc = open_file(s, rest, t)) != 200)
+			return rc;
+		snprintf(t->channel, sizeof(t->channel), "snapshots");
+		snprintf(t->profile, sizeof(t->profile), "%s", seg[1]);
+		t->immutable = 1;
+		t->ctype = content_type(seg[n - 1]);
+		return 200;
+	}
+	/* /<channel>/<profile>/<PATH> */
+	t->kind = BH_CHANNEL;
+	if (n < 3 || !valid_name(seg[0]) || !valid_name(seg[1]) ||
+	    strcmp(seg[0], "channels") == 0 || strcmp(seg[0], "pool") == 0)
+		return 404;
+	/* The link's mtime matters only for the index files. */
+	if ((rc = read_channel(s, seg[0], seg[1], snap, sizeof(snap),
+	    n == 3 && strncmp(seg[2], "Packages", 8) == 0 ? &link_mtime :
+	    NULL)) != 0)
+		return rc;
+	/* Labels only for channels that exist: bounded cardinality. */
+	snprintf(t->channel, sizeof(t->channel), "%s", seg[0]);
+	snprintf(t->profile, sizeof(t->profile), "%s", seg[1]);
+	if (join(rest, sizeof(rest), seg, 2, n) < 0)
+		return 404;
+	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", snap, rest) >=
+	    sizeof(rel))
+		return 404;
+	if ((rc = open_file(s, rel, t)) != 200)
+		return rc;
+	t->ctype = content_type(seg[n - 1]);
+	if (n == 3 && strcmp(seg[2], "Packages") == 0)
+		t->index = 0;
+	else if (n == 3 && strcmp(seg[2], "Packages.gz") == 0)
+		t->index = 1;
+	if (t->index >= 0) {
+		/*
+		 * Last-Modified of a channel's index: the later of the
+		 * file's mtime (its TIMESTAMP) and the channel link's
+		 * (when it was last promoted), so that a rollback to an
+		 * older snapshot still moves it forward.
+		 */
+		if (link_mtime > t->lm)
+			t->lm = link_mtime;
+		t->snap_id = fnv1a(snap, 0xcbf29ce484222325ULL) ^
+		    (uint64_t)t->st.st_ino;
+	} else
+		t->immutable = 1;	/* package files never change */
+	return 200;
+}
