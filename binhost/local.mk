@@ -10,3 +10,8 @@ binfarm_SOURCES = \
 	binhost/repo-plan.c \
 	binhost/repo-tree.c \
 	binhost/repo-verify.c
+
+# The engineers' farm commands (builder/ API client).
+binfarm_SOURCES += binhost/repo-farm.c
+binfarm_CFLAGS += $(JANSSON_CFLAGS)
+binfarm_LDADD += $(JANSSON_LIBS)

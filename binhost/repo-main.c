@@ -20,6 +20,11 @@ static const struct bf_cmd commands[] = {
 	{ "tree", cmd_tree, "pin ebuild repositories to commits" },
 	{ "plan", cmd_plan, "plan a hw-profile's builds" },
 	{ "index", cmd_index, "write or check a PKGDIR's Packages index as Portage does" },
+	{ "rebuild", cmd_rebuild, "ask the builder to rebuild a hw-profile" },
+	{ "status", cmd_status, "show the build farm's queue, jobs and workers" },
+	{ "log", cmd_log, "print and follow a package's build log" },
+	{ "retry", cmd_retry, "retry failed build jobs" },
+	{ "cancel", cmd_cancel, "cancel build jobs or a rebuild" },
 };
 
 static void

@@ -17,6 +17,7 @@ enum bf_digest_alg {
 	BF_SHA1,
 	BF_BLAKE2B,
 	BF_SHA512,
+	BF_SHA256,	/* upload checksums (binfarm-worker) */
 	BF_DIGEST_NALG
 };
 

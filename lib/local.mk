@@ -8,6 +8,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/digest.c lib/digest.h \
 	lib/err.c lib/err.h \
 	lib/gpkg.c lib/gpkg.h \
+	lib/http.c lib/http.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/manifest.c lib/manifest.h \
 	lib/meta.c lib/meta.h \

@@ -52,6 +52,7 @@ TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles
 EXTRA_DIST += t/lib-index.sh
+EXTRA_DIST += t/lib-farm.sh
 
 check-local: check-man
 
