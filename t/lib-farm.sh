@@ -86,6 +86,10 @@ farm_tree() {
 	SLOT="0"
 	KEYWORDS="amd64"
 	LICENSE="MIT"
+	src_compile() {
+		[[ -n ${FARM_SLOW-} ]] && { echo "sleeping ${FARM_SLOW}"; sleep "${FARM_SLOW}"; }
+		simplec_src_compile
+	}
 	src_install() { dobin solo; }
 	EOT
 	echo 'int main(void) { return this is not C; }' \
