@@ -47,7 +47,8 @@ SHELL_TESTS = \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \
 	t/t2002-index-bad.sh \
-	t/t5000-farm.sh
+	t/t5000-farm.sh \
+	t/t5001-farm-faults.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

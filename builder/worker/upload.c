@@ -80,6 +80,11 @@ upload_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		if (system(cmd.buf) != 0)
 			say(logfd, "binfarm-worker: tamper hook failed\n");
 		bf_buf_release(&cmd);
+		close(fd);
+		if ((fd = open(out.buf, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = bf_err_errno(e, "cannot open '%s'", out.buf);
+			goto out;
+		}
 	}
 	if ((rc = bf_digest_fd(&d, BF_DIGEST_BIT(BF_SHA256), fd, 0, -1, e)) < 0)
 		goto out;
@@ -129,6 +134,7 @@ upload_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		    "%d s", id, attempt, bf_err_msg(&ue, rc ? rc : -EIO), delay);
 		sleep((unsigned)delay);
 		delay *= 2;
+		w_refresh_url(w);
 	}
 	rc = bf_err_set(e, EIO, "upload failed 5 times; giving up");
 out:

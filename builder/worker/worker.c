@@ -190,15 +190,40 @@ heartbeat_main(void *arg)
 					if (w_child > 0)
 						kill(-w_child, SIGTERM);
 				}
-			} else if (job > 0)
+			} else if (job > 0) {
 				log_warnx("heartbeat failed: %s",
 				    bf_err_msg(&e, -EIO));
+				w_refresh_url(w);
+			}
 			json_decref(body);
 			json_decref(out);
 		}
 	}
 	bf_buf_release(&p);
 	return NULL;
+}
+
+static char *read_trim(const char *path);
+
+void
+w_refresh_url(struct worker *w)
+{
+	struct bf_buf p = BF_BUF_INIT;
+	struct bf_url u;
+	char *s;
+
+	if (w->statedir == NULL)
+		return;
+	bf_buf_addf(&p, "%s/builder.url", w->statedir);
+	if ((s = read_trim(p.buf)) != NULL && bf_url_parse(&u, s, NULL) == 0 &&
+	    (strcmp(u.host, w->url.host) || strcmp(u.port, w->url.port))) {
+		log_info("the builder is now at %s", s);
+		pthread_mutex_lock(&cur_mu);
+		w->url = u;
+		pthread_mutex_unlock(&cur_mu);
+	}
+	free(s);
+	bf_buf_release(&p);
 }
 
 static void
@@ -209,6 +234,7 @@ backoff_sleep(int *delay, const char *what, const struct bf_err *e)
 	sleep((unsigned)*delay);
 	*delay = *delay >= 30 ? 60 : *delay * 2;
 }
+
 
 static int
 do_register(struct worker *w)
@@ -243,6 +269,7 @@ do_register(struct worker *w)
 			return -1;
 		}
 		backoff_sleep(&delay, "cannot register with the builder", &e);
+		w_refresh_url(w);
 	}
 	json_decref(body);
 	return -1;
@@ -297,8 +324,14 @@ run_job(struct worker *w, json_t *job)
 	pthread_mutex_unlock(&cur_mu);
 	if (abandoned)
 		goto done;
-	if (rc == 0)
+	if (rc == 0) {
+		dprintf(logfd, "binfarm-worker: build finished; packing and "
+		    "uploading\n");
+		pthread_mutex_lock(&cur_mu);
+		send_log(w, id, cur_lease, logfd, &cur_logsent);
+		pthread_mutex_unlock(&cur_mu);
 		rc = upload_job(w, job, dir.buf, logfd, &e);
+	}
 	else {
 		json_t *body = json_pack("{s:s, s:s, s:s}", "name", w->name,
 		    "lease", lease ? lease : "", "error", bf_err_msg(&e, rc));
@@ -321,8 +354,6 @@ run_job(struct worker *w, json_t *job)
 		log_warnx("job %lld (%s): %s", id, cpv, bf_err_msg(&e, rc));
 done:
 	pthread_mutex_lock(&cur_mu);
-	if (rc == 0)
-		send_log(w, id, cur_lease, logfd, &cur_logsent);
 	cur_job = 0;
 	cur_logfd = -1;
 	pthread_mutex_unlock(&cur_mu);
@@ -355,6 +386,7 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 		json_decref(body);
 		if (rc < 0 || status >= 500) {
 			backoff_sleep(&delay, "the builder is away", &e);
+			w_refresh_url(w);
 			continue;
 		}
 		if (status == 401 || status == 403) {
@@ -503,6 +535,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	w.statedir = statedir;
 	if (statedir != NULL) {
 		/* The builder's generated state: its URL and the token. */
 		struct bf_buf p = BF_BUF_INIT, t = BF_BUF_INIT;

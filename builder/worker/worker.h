@@ -18,7 +18,12 @@ struct worker {
 	const char	*profiles;	/* ebuild driver: profile directories */
 	const char	*sandbox;	/* the sandbox script */
 	int		 keep;		/* keep build directories */
+	const char	*statedir;	/* -s: re-read builder.url on failure */
 };
+
+/* With -s, re-reads the builder's URL (it changes when it restarts on an
+ * ephemeral port). */
+void	w_refresh_url(struct worker *w);
 
 /* worker.c: the driver's process group, killed when the job is abandoned. */
 #include <sys/types.h>
