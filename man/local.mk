@@ -8,7 +8,11 @@ dist_man_MANS += \
 	man/binfarm-tree.1 \
 	man/binfarm-verify.1 \
 	man/gpkg.5 \
-	man/Packages.5
+	man/Packages.5 \
+	man/binfarm-builder.8 \
+	man/binfarm-builder.conf.5 \
+	man/binfarm-worker.8 \
+	man/binfarm-rebuild.1
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \
