@@ -816,6 +816,14 @@ sched_check_rebuild(struct builder *b, long long rebuild)
 	long long open = 0, bad = 0, failed = 0, blocked = 0;
 	int rc = 0;
 
+	/* Cheap test first (index jobs_rebuild): is anything still open? */
+	st = db_prep(b, "SELECT 1 FROM jobs WHERE rebuild=? AND state IN "
+	    "('waiting','ready','running') LIMIT 1");
+	sqlite3_bind_int64(st, 1, rebuild);
+	open = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (open)
+		return 0;
 	st = db_prep(b, "SELECT sum(state IN ('waiting','ready','running')), "
 	    "sum(state <> 'done'), sum(state = 'failed'), sum(state = "
 	    "'blocked') FROM jobs WHERE rebuild=?");

@@ -222,7 +222,11 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 	char num[32];
 	int rc;
 
-	bf_buf_addf(&d, "%s/image/usr/share/binfarm-noop", jobdir);
+	bf_buf_addf(&d, "%s/image/usr", jobdir);
+	mkdir(d.buf, 0755);
+	bf_buf_adds(&d, "/share");
+	mkdir(d.buf, 0755);
+	bf_buf_adds(&d, "/binfarm-noop");
 	if ((rc = mkdir(d.buf, 0755)) < 0) {
 		rc = bf_err_errno(e, "cannot create '%s'", d.buf);
 		goto out;
