@@ -46,7 +46,8 @@ bf_digest_byname(const char *name)
 {
 	int i;
 
-	for (i = 0; i < BF_DIGEST_NALG; i++)
+	/* Manifest and Packages names only: SHA256 is for uploads. */
+	for (i = 0; i < BF_SHA256; i++)
 		if (strcmp(names[i], name) == 0)
 			return i;
 	return -1;
