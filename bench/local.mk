@@ -6,4 +6,6 @@ bench: all
 	BF_BUILD_DIR=$(abs_top_builddir) bash $(top_srcdir)/bench/bench-plan.sh
 	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-repo.sh
 	$(SHELL) $(top_srcdir)/bench/bench-binhost.sh
+	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-sched.sh
 .PHONY: bench
+EXTRA_DIST += bench/bench-sched.sh

@@ -54,5 +54,10 @@ int	cmd_inspect(struct bf_cli *cli, int argc, char **argv);
 int	cmd_tree(struct bf_cli *cli, int argc, char **argv);
 int	cmd_plan(struct bf_cli *cli, int argc, char **argv);
 int	cmd_index(struct bf_cli *cli, int argc, char **argv);
+int	cmd_rebuild(struct bf_cli *cli, int argc, char **argv);
+int	cmd_status(struct bf_cli *cli, int argc, char **argv);
+int	cmd_log(struct bf_cli *cli, int argc, char **argv);
+int	cmd_retry(struct bf_cli *cli, int argc, char **argv);
+int	cmd_cancel(struct bf_cli *cli, int argc, char **argv);
 
 #endif

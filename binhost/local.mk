@@ -27,3 +27,8 @@ binfarm_binhost_SOURCES = \
 	binhost/http.c \
 	binhost/metrics.c \
 	binhost/serve.c
+
+# The engineers' farm commands (builder/ API client).
+binfarm_SOURCES += binhost/repo-farm.c
+binfarm_CFLAGS += $(JANSSON_CFLAGS)
+binfarm_LDADD += $(JANSSON_LIBS)

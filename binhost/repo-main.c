@@ -31,6 +31,11 @@ static const struct bf_cmd commands[] = {
 	{ "history", cmd_history, "show every channel move" },
 	{ "gc", cmd_gc, "delete what no retained snapshot references" },
 	{ "fsck", cmd_fsck, "check the repository" },
+	{ "rebuild", cmd_rebuild, "ask the builder to rebuild a hw-profile" },
+	{ "status", cmd_status, "show the build farm's queue, jobs and workers" },
+	{ "log", cmd_log, "print and follow a package's build log" },
+	{ "retry", cmd_retry, "retry failed build jobs" },
+	{ "cancel", cmd_cancel, "cancel build jobs or a rebuild" },
 };
 
 static void

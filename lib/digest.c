@@ -13,7 +13,7 @@
 #include "banned.h"
 
 static const char *const names[BF_DIGEST_NALG] = {
-	"MD5", "SHA1", "BLAKE2B", "SHA512"
+	"MD5", "SHA1", "BLAKE2B", "SHA512", "SHA256"
 };
 
 static const EVP_MD *
@@ -28,6 +28,8 @@ alg_md(enum bf_digest_alg a)
 		return EVP_blake2b512();
 	case BF_SHA512:
 		return EVP_sha512();
+	case BF_SHA256:
+		return EVP_sha256();
 	default:
 		return NULL;
 	}
@@ -44,7 +46,8 @@ bf_digest_byname(const char *name)
 {
 	int i;
 
-	for (i = 0; i < BF_DIGEST_NALG; i++)
+	/* Manifest and Packages names only: SHA256 is for uploads. */
+	for (i = 0; i < BF_SHA256; i++)
 		if (strcmp(names[i], name) == 0)
 			return i;
 	return -1;
@@ -53,7 +56,7 @@ bf_digest_byname(const char *name)
 size_t
 bf_digest_hexlen(enum bf_digest_alg alg)
 {
-	static const size_t len[BF_DIGEST_NALG] = { 32, 40, 128, 128 };
+	static const size_t len[BF_DIGEST_NALG] = { 32, 40, 128, 128, 64 };
 
 	return (unsigned)alg < BF_DIGEST_NALG ? len[alg] : 0;
 }

@@ -17,6 +17,7 @@ enum bf_digest_alg {
 	BF_SHA1,
 	BF_BLAKE2B,
 	BF_SHA512,
+	BF_SHA256,	/* upload checksums (binfarm-worker) */
 	BF_DIGEST_NALG
 };
 
@@ -34,7 +35,7 @@ struct bf_digest {
 
 /* The Manifest/Packages name of an algorithm ("MD5", "BLAKE2B", ...). */
 const char *bf_digest_name(enum bf_digest_alg alg);
-/* The algorithm called `name`, or -1. */
+/* The Manifest/Packages algorithm called `name` (not SHA256), or -1. */
 int	bf_digest_byname(const char *name);
 /* Length of the hex digest of `alg`. */
 size_t	bf_digest_hexlen(enum bf_digest_alg alg);

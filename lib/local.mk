@@ -13,6 +13,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/fsutil.c lib/fsutil.h \
 	lib/gpkg.c lib/gpkg.h \
 	lib/gpkgsign.c lib/gpkgsign.h \
+	lib/http.c lib/http.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/log.c lib/log.h \
 	lib/manifest.c lib/manifest.h \

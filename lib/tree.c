@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <git2.h>
 
 #include "buf.h"
 #include "err.h"
+#include "lockfile.h"
 #include "tree.h"
 #include "banned.h"
 
@@ -562,5 +567,132 @@ bf_pins_resolve(struct bf_pins *ps, const char *mirrors, struct bf_err *e)
 			bf_err_prefix(e, "%s (%s)", ps->v[i].name, ps->v[i].uri);
 	}
 	bf_buf_release(&m);
+	return rc;
+}
+
+/* Writes the entries of `tree` into the directory `dfd`, recursively. */
+static int
+export_tree(struct bf_tree *t, git_tree *tree, int dfd, const char *where,
+    struct bf_err *e)
+{
+	size_t i, n = git_tree_entrycount(tree);
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_tree_entry *ent = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(ent);
+		git_filemode_t mode = git_tree_entry_filemode(ent);
+		git_tree *sub = NULL;
+		git_blob *blob = NULL;
+		int fd, sfd;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+		    strchr(name, '/') != NULL || *name == '\0')
+			return bf_err_set(e, BF_EUNSAFE, "%s: unsafe name '%s' "
+			    "in '%s'", t->name, name, where);
+		switch (mode) {
+		case GIT_FILEMODE_TREE:
+			if (git_tree_lookup(&sub, t->repo,
+			    git_tree_entry_id(ent)) < 0)
+				return err_git(e, BF_EGIT, "%s: cannot read "
+				    "'%s/%s'", t->name, where, name);
+			if (mkdirat(dfd, name, 0755) < 0 && errno != EEXIST)
+				rc = bf_err_errno(e, "cannot create '%s'", name);
+			else if ((sfd = openat(dfd, name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				rc = bf_err_errno(e, "cannot open '%s'", name);
+			else {
+				rc = export_tree(t, sub, sfd, name, e);
+				close(sfd);
+			}
+			git_tree_free(sub);
+			break;
+		case GIT_FILEMODE_BLOB:
+		case GIT_FILEMODE_BLOB_EXECUTABLE:
+		case GIT_FILEMODE_LINK:
+			if (git_blob_lookup(&blob, t->repo,
+			    git_tree_entry_id(ent)) < 0)
+				return err_git(e, BF_EGIT, "%s: cannot read "
+				    "'%s/%s'", t->name, where, name);
+			if (mode == GIT_FILEMODE_LINK) {
+				struct bf_buf tg = BF_BUF_INIT;
+
+				bf_buf_add(&tg, git_blob_rawcontent(blob),
+				    (size_t)git_blob_rawsize(blob));
+				if (symlinkat(tg.buf, dfd, name) < 0)
+					rc = bf_err_errno(e, "cannot create "
+					    "'%s'", name);
+				bf_buf_release(&tg);
+			} else if ((fd = openat(dfd, name, O_WRONLY | O_CREAT |
+			    O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    mode == GIT_FILEMODE_BLOB ? 0644 : 0755)) < 0)
+				rc = bf_err_errno(e, "cannot create '%s'", name);
+			else {
+				if (bf_write_full(fd, git_blob_rawcontent(blob),
+				    (size_t)git_blob_rawsize(blob)) < 0)
+					rc = bf_err_errno(e, "cannot write "
+					    "'%s'", name);
+				if (close(fd) < 0 && rc == 0)
+					rc = bf_err_errno(e, "cannot write "
+					    "'%s'", name);
+			}
+			git_blob_free(blob);
+			break;
+		default:
+			/* Submodules (commits) are left out. */
+			break;
+		}
+	}
+	return rc;
+}
+
+int
+bf_tree_export(struct bf_tree *t, const char *path, const char *dest,
+    struct bf_err *e)
+{
+	git_tree_entry *ent = NULL;
+	git_tree *sub = NULL;
+	int dfd = -1, rc, grc;
+
+	if (*path == '\0') {
+		/* The whole tree: a checkout without .git. */
+		if (mkdir(dest, 0755) < 0 && errno != EEXIST)
+			return bf_err_errno(e, "cannot create '%s'", dest);
+		if ((dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return bf_err_errno(e, "cannot open '%s'", dest);
+		rc = export_tree(t, t->root, dfd, "/", e);
+		close(dfd);
+		return rc;
+	}
+	grc = git_tree_entry_bypath(&ent, t->root, path);
+	if (grc == GIT_ENOTFOUND)
+		return bf_err_set(e, BF_ENOTFOUND, "%s: no '%s' at %s",
+		    t->name, path, t->hex);
+	if (grc < 0)
+		return err_git(e, BF_EGIT, "%s: cannot read '%s'", t->name,
+		    path);
+	if (git_tree_entry_type(ent) != GIT_OBJECT_TREE) {
+		rc = bf_err_set(e, BF_EFORMAT, "%s: '%s' is not a directory",
+		    t->name, path);
+		goto out;
+	}
+	if (git_tree_lookup(&sub, t->repo, git_tree_entry_id(ent)) < 0) {
+		rc = err_git(e, BF_EGIT, "%s: cannot read '%s'", t->name, path);
+		goto out;
+	}
+	if (mkdir(dest, 0755) < 0 && errno != EEXIST) {
+		rc = bf_err_errno(e, "cannot create '%s'", dest);
+		goto out;
+	}
+	if ((dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot open '%s'", dest);
+		goto out;
+	}
+	rc = export_tree(t, sub, dfd, path, e);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	git_tree_free(sub);
+	git_tree_entry_free(ent);
 	return rc;
 }

@@ -70,6 +70,16 @@ int	bf_tree_read_path(struct bf_tree *t, const char *path,
 	    struct bf_buf *out, struct bf_err *e);
 
 /*
+ * Writes the directory `path` of the pinned commit (e.g. "eclass" or
+ * "dev-libs/foo"; "" for the whole tree) into `dest` (created if missing): files with their
+ * executable bit, symlinks as symlinks, subdirectories recursively.
+ * Used by binfarm-worker to lay out an ebuild, its files/ and the
+ * eclasses without a full checkout.
+ */
+int	bf_tree_export(struct bf_tree *t, const char *path, const char *dest,
+	    struct bf_err *e);
+
+/*
  * Pins: a repository name, the commit it is pinned to, where it came
  * from and the ref that was resolved.  Pin files hold one per line,
  * "NAME COMMIT URI REF" separated by tabs, with # comments.

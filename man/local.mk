@@ -20,7 +20,11 @@ dist_man_MANS += \
 	man/binfarm-remove.1 \
 	man/binfarm-repo.1 \
 	man/binfarm-snapshot.1 \
-	man/binfarm-repository.5
+	man/binfarm-repository.5 \
+	man/binfarm-builder.8 \
+	man/binfarm-builder.conf.5 \
+	man/binfarm-worker.8 \
+	man/binfarm-rebuild.1
 
 check-man:
 	@if command -v mandoc >/dev/null 2>&1; then \

@@ -67,7 +67,9 @@ SHELL_TESTS += \
 	t/t4020-binhost-range.sh \
 	t/t4030-binhost-hostile.sh \
 	t/t4040-binhost-auth-tls.sh \
-	t/t4050-binhost-daemon.sh
+	t/t4050-binhost-daemon.sh \
+	t/t5000-farm.sh \
+	t/t5001-farm-faults.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
@@ -75,6 +77,7 @@ EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 	t/lib-httpd.sh t/helper/raw-http.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
+EXTRA_DIST += t/lib-farm.sh
 
 check-local: check-man
 

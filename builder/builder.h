@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef BF_BUILDER_H
+#define BF_BUILDER_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "conf.h"
+
+struct bf_buf;
+struct bf_err;
+
+/*
+ * binfarm-builder: configuration (builder.conf, binfarm-builder.conf(5)),
+ * durable state (SQLite), scheduling (sched.c), workers (workers.c),
+ * ingest and snapshots (ingest.c), the HTTP API (api.c).
+ */
+
+struct bcfg_profile {
+	char		*name;		/* the section name: [profile NAME] */
+	char		*dir;		/* the hw-profile directory */
+	unsigned	 line;
+	struct bf_strv	 tags;		/* profile.conf worker-tags */
+};
+
+struct bcfg_repo {
+	char		*name;
+	char		*uri;
+	char		*ref;
+};
+
+struct bcfg {
+	char			*file;
+	char			*listen;	/* "127.0.0.1:0" */
+	char			*state;		/* state directory */
+	char			*mirrors;	/* default: <state>/mirrors */
+	char			*worker_token;
+	char			*engineer_token;
+	int			 lease_timeout;	/* seconds */
+	int			 max_attempts;
+	int			 backoff;	/* base seconds, doubled per try */
+	int			 backoff_max;
+	struct bcfg_profile	*profiles;
+	size_t			 nprofiles;
+	struct bcfg_repo	*repos;
+	size_t			 nrepos;
+};
+
+int	bcfg_load(struct bcfg *c, const char *file, struct bf_err *e);
+void	bcfg_release(struct bcfg *c);
+const struct bcfg_profile *bcfg_profile(const struct bcfg *c,
+	    const char *name);
+/* Writes a fresh builder.conf with random tokens into `state`. */
+int	bcfg_generate(const char *state, const char *listen,
+	    char *const *profiles, size_t nprofiles, struct bf_err *e);
+
+/* Job states. */
+#define JS_WAITING	"waiting"
+#define JS_READY	"ready"
+#define JS_RUNNING	"running"
+#define JS_DONE		"done"
+#define JS_FAILED	"failed"
+#define JS_BLOCKED	"blocked"
+#define JS_CANCELLED	"cancelled"
+
+struct builder {
+	struct bcfg		 cfg;
+	sqlite3			*db;
+	pthread_mutex_t		 mu;	/* the database and everything below */
+	struct MHD_Daemon	*mhd;
+	int			 port;
+	volatile sig_atomic_t	 stop;
+	uint64_t		 ingest_ns;	/* time spent verifying uploads */
+	uint64_t		 ingested;
+};
+
+/* db.c */
+int	db_open(struct builder *b, struct bf_err *e);
+void	db_close(struct builder *b);
+int	db_exec(struct builder *b, const char *sql);
+int	db_begin(struct builder *b);
+int	db_commit(struct builder *b);
+void	db_rollback(struct builder *b);
+sqlite3_stmt *db_prep(struct builder *b, const char *sql);
+long long db_int(struct builder *b, const char *sql, long long dflt);
+long long now_s(void);
+
+/* sched.c: every call with b->mu held. */
+int	sched_rebuild(struct builder *b, const char *profile,
+	    const char *commit, const char *by, json_t **out,
+	    struct bf_err *e);
+json_t *sched_lease(struct builder *b, const char *worker);
+int	sched_fail(struct builder *b, long long job, const char *worker,
+	    const char *lease, const char *why, int count_attempt);
+int	sched_done(struct builder *b, long long job, const char *path,
+	    const char *sha256, long long size);
+int	sched_expire(struct builder *b);
+int	sched_retry(struct builder *b, long long job, struct bf_err *e);
+int	sched_cancel(struct builder *b, long long job, struct bf_err *e);
+int	sched_cancel_rebuild(struct builder *b, const char *profile,
+	    struct bf_err *e);
+int	sched_check_rebuild(struct builder *b, long long rebuild);
+json_t *sched_status(struct builder *b);
+json_t *sched_job_json(struct builder *b, long long job);
+long long sched_lookup(struct builder *b, const char *cpv,
+	    const char *profile);
+void	job_log(struct builder *b, long long job, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* workers.c */
+int	workers_register(struct builder *b, const char *name, json_t *tags,
+	    int slots);
+json_t *workers_heartbeat(struct builder *b, const char *name,
+	    json_t *jobs);
+/* Whether worker `name` may build `profile`. */
+int	workers_may_build(struct builder *b, const char *name,
+	    const char *profile);
+json_t *workers_json(struct builder *b);
+
+/* ingest.c */
+struct ingest;
+int	ingest_start(struct builder *b, struct ingest **ip, long long job,
+	    const char *worker, const char *lease, const char *checksum,
+	    int *http_status, struct bf_err *e);
+int	ingest_data(struct ingest *in, const char *data, size_t n,
+	    struct bf_err *e);
+/* Verifies and stages the upload; *http_status is the answer. */
+int	ingest_finish(struct builder *b, struct ingest *in, int *http_status,
+	    struct bf_err *e);
+void	ingest_free(struct ingest *in);
+/* Cuts the testing snapshot of a complete rebuild (publish interface). */
+int	publish_snapshot(struct builder *b, long long rebuild,
+	    struct bf_buf *id, struct bf_err *e);
+/* Removes leftovers of a killed builder in incoming/. */
+void	ingest_cleanup(struct builder *b);
+
+/* api.c */
+int	api_start(struct builder *b, struct bf_err *e);
+void	api_stop(struct builder *b);
+
+/* log.c (also used by binfarm-worker) */
+void	log_init(int foreground, const char *prog);
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

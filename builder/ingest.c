@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Ingest: an upload is streamed into <state>/incoming/, hashed on the
+ * way, then verified (the checksum the worker sent, every check of
+ * bf_gpkg_verify(), and metadata matching the job: CATEGORY/PF, BUILD_ID,
+ * CHOST and USE) before it is renamed into the profile's working set,
+ * <state>/pkgdir/<profile>/<cat>/<pn>/<pf>-<build_id>.gpkg.tar, and the
+ * job is marked done in one transaction.  Nothing unverified is ever
+ * placed there.
+ *
+ * Publishing (publish_snapshot): when a rebuild completes, its packages
+ * are hard-linked into <state>/snapshots/<profile>/<id>/ with a Packages
+ * index, and <state>/channels/testing/<profile> is switched to it with
+ * one rename.  This is the builder's internal publish interface, to be
+ * backed by lib/repo's snapshot and promote API once it is merged.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atom.h"
+#include "buf.h"
+#include "digest.h"
+#include "err.h"
+#include "gpkg.h"
+#include "lockfile.h"
+#include "meta.h"
+#include "pkgdir.h"
+#include "pkgindex.h"
+#include "builder.h"
+#include "banned.h"
+
+struct ingest {
+	long long	 job;
+	char		*worker;
+	char		*lease;
+	char		*profile;
+	json_t		*spec;
+	json_t		*env;
+	int		 alg;		/* BF_SHA256 or BF_BLAKE2B */
+	char		 want[BF_DIGEST_HEXMAX];
+	struct bf_digest d;
+	int		 fd;
+	struct bf_buf	 tmp;
+	uint64_t	 size;
+};
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+mkdirs(const char *path, struct bf_err *e)
+{
+	struct bf_buf b = BF_BUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	bf_buf_adds(&b, path);
+	for (i = 1; i <= b.len && rc == 0; i++) {
+		if (b.buf[i] != '/' && b.buf[i] != '\0')
+			continue;
+		b.buf[i] = '\0';
+		if (mkdir(b.buf, 0755) < 0 && errno != EEXIST)
+			rc = bf_err_errno(e, "cannot create '%s'", b.buf);
+		if (i < b.len)
+			b.buf[i] = '/';
+	}
+	bf_buf_release(&b);
+	return rc;
+}
+
+void
+ingest_free(struct ingest *in)
+{
+	if (in == NULL)
+		return;
+	if (in->fd >= 0)
+		close(in->fd);
+	if (in->tmp.len)
+		unlink(in->tmp.buf);
+	bf_buf_release(&in->tmp);
+	bf_digest_release(&in->d);
+	json_decref(in->spec);
+	json_decref(in->env);
+	free(in->worker);
+	free(in->lease);
+	free(in->profile);
+	free(in);
+}
+
+void
+ingest_cleanup(struct builder *b)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_buf p = BF_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	/* Partial uploads of a killed builder: the workers upload again. */
+	bf_buf_addf(&p, "%s/incoming", b->cfg.state);
+	if (mkdirs(p.buf, &e) < 0)
+		log_warnx("%s", bf_err_msg(&e, -EIO));
+	if ((dfd = open(p.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+	    (d = fdopendir(dfd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    unlinkat(dfd, de->d_name, 0) == 0)
+				log_info("removed the partial upload '%s'",
+				    de->d_name);
+		closedir(d);
+	} else if (dfd >= 0)
+		close(dfd);
+	bf_buf_release(&p);
+}
+
+int
+ingest_start(struct builder *b, struct ingest **ip, long long job,
+    const char *worker, const char *lease, const char *checksum,
+    int *http_status, struct bf_err *e)
+{
+	struct ingest *in;
+	sqlite3_stmt *st;
+	const char *colon;
+	size_t hl;
+	int rc;
+
+	*ip = NULL;
+	*http_status = 400;
+	if (checksum == NULL || (colon = strpbrk(checksum, ":=")) == NULL)
+		return bf_err_set(e, BF_EUSAGE, "job %lld: upload without an "
+		    "X-Binfarm-Checksum: sha256:HEX or blake2b:HEX header", job);
+	if ((in = calloc(1, sizeof(*in))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	in->fd = -1;
+	bf_buf_init(&in->tmp);
+	in->job = job;
+	if (strncasecmp(checksum, "sha256", 6) == 0 && colon == checksum + 6)
+		in->alg = BF_SHA256;
+	else if (strncasecmp(checksum, "blake2b", 7) == 0 &&
+	    colon == checksum + 7)
+		in->alg = BF_BLAKE2B;
+	else {
+		rc = bf_err_set(e, BF_EUSAGE, "job %lld: unsupported checksum "
+		    "'%s' (sha256:HEX or blake2b:HEX)", job, checksum);
+		goto fail;
+	}
+	hl = strlen(colon + 1);
+	if (hl != bf_digest_hexlen(in->alg) || hl >= sizeof(in->want)) {
+		rc = bf_err_set(e, BF_EUSAGE, "job %lld: checksum '%s' has the "
+		    "wrong length", job, checksum);
+		goto fail;
+	}
+	memcpy(in->want, colon + 1, hl + 1);
+	st = db_prep(b, "SELECT j.state, j.worker, j.lease, j.spec, r.env, "
+	    "j.profile FROM jobs j JOIN rebuilds r ON r.id = j.rebuild WHERE "
+	    "j.id = ?");
+	sqlite3_bind_int64(st, 1, job);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		*http_status = 404;
+		rc = bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
+		goto fail;
+	}
+	if (strcmp((const char *)sqlite3_column_text(st, 0), JS_RUNNING) != 0 ||
+	    sqlite3_column_type(st, 1) == SQLITE_NULL ||
+	    strcmp((const char *)sqlite3_column_text(st, 1), worker) != 0 ||
+	    lease == NULL ||
+	    strcmp((const char *)sqlite3_column_text(st, 2), lease) != 0) {
+		*http_status = 409;
+		rc = bf_err_set(e, BF_ECONFLICT, "job %lld is %s and not leased "
+		    "to %s under this lease; upload refused", job,
+		    sqlite3_column_text(st, 0), worker);
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	in->spec = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+	in->env = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+	in->profile = strdup((const char *)sqlite3_column_text(st, 5));
+	sqlite3_finalize(st);
+	in->worker = strdup(worker);
+	in->lease = strdup(lease);
+	if (in->spec == NULL || in->env == NULL || in->profile == NULL ||
+	    in->worker == NULL || in->lease == NULL) {
+		*http_status = 500;
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = bf_digest_init(&in->d, BF_DIGEST_BIT(BF_SHA256) |
+	    BF_DIGEST_BIT(in->alg), e)) < 0) {
+		*http_status = 500;
+		goto fail;
+	}
+	bf_buf_addf(&in->tmp, "%s/incoming/%lld.%s.part", b->cfg.state, job,
+	    lease);
+	if ((in->fd = open(in->tmp.buf, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0) {
+		*http_status = 500;
+		rc = bf_err_errno(e, "cannot create '%s'", in->tmp.buf);
+		bf_buf_reset(&in->tmp);
+		goto fail;
+	}
+	*ip = in;
+	*http_status = 0;
+	return 0;
+fail:
+	ingest_free(in);
+	return rc;
+}
+
+int
+ingest_data(struct ingest *in, const char *data, size_t n, struct bf_err *e)
+{
+	int rc;
+
+	if ((rc = bf_digest_update(&in->d, data, n, e)) < 0)
+		return rc;
+	if (bf_write_full(in->fd, data, n) < 0)
+		return bf_err_errno(e, "cannot write '%s'", in->tmp.buf);
+	in->size += n;
+	return 0;
+}
+
+/* The USE flags of `words` that are in IUSE, as a sorted set check. */
+static int
+use_matches(const char *meta_use, json_t *spec, struct bf_buf *why)
+{
+	struct bf_strv got = BF_STRV_INIT;
+	json_t *iuse = json_object_get(spec, "iuse");
+	json_t *use = json_object_get(spec, "use");
+	size_t i, j;
+	json_t *v;
+	int ok = 1;
+
+	bf_strv_split(&got, meta_use);
+	json_array_foreach(iuse, i, v) {
+		const char *f = json_string_value(v);
+		int want = 0, have = bf_strv_find(&got, f) >= 0;
+		json_t *u;
+
+		json_array_foreach(use, j, u)
+			if (strcmp(json_string_value(u), f) == 0)
+				want = 1;
+		if (want != have) {
+			bf_buf_addf(why, "%s%s%s", ok ? "" : " ", want ? "-" : "+",
+			    f);
+			ok = 0;
+		}
+	}
+	bf_strv_release(&got);
+	return ok;
+}
+
+static int
+check_meta(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
+{
+	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, v = BF_BUF_INIT,
+	    why = BF_BUF_INIT;
+	const char *cpv = json_string_value(json_object_get(in->spec, "cpv"));
+	const char *chost = json_string_value(json_object_get(in->env,
+	    "chost"));
+	int rc = 0;
+
+	bf_meta_get(m, "CATEGORY", &cat);
+	bf_meta_get(m, "PF", &pf);
+	bf_buf_addf(&v, "%s/%s", cat.buf, pf.buf);
+	if (strcmp(v.buf, cpv) != 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "package is %s, but job %lld "
+		    "builds %s", v.buf, in->job, cpv);
+		goto out;
+	}
+	bf_buf_reset(&v);
+	if (!bf_meta_get(m, "BUILD_ID", &v) ||
+	    strtoll(v.buf, NULL, 10) != in->job) {
+		rc = bf_err_set(e, BF_EMETADATA, "BUILD_ID is '%s', expected "
+		    "%lld", v.buf, in->job);
+		goto out;
+	}
+	bf_buf_reset(&v);
+	if (!bf_meta_get(m, "CHOST", &v) || strcmp(v.buf, chost) != 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "CHOST is '%s', the profile "
+		    "builds for '%s'", v.buf, chost);
+		goto out;
+	}
+	bf_buf_reset(&v);
+	bf_meta_get(m, "USE", &v);
+	if (!use_matches(v.buf, in->spec, &why)) {
+		rc = bf_err_set(e, BF_EMETADATA, "USE differs from the plan: "
+		    "%s", why.buf);
+		goto out;
+	}
+out:
+	bf_buf_release(&cat);
+	bf_buf_release(&pf);
+	bf_buf_release(&v);
+	bf_buf_release(&why);
+	return rc;
+}
+
+int
+ingest_finish(struct builder *b, struct ingest *in, int *http_status,
+    struct bf_err *e)
+{
+	struct bf_gpkg_verify_result vr;
+	struct bf_buf rel = BF_BUF_INIT, dst = BF_BUF_INIT, dir = BF_BUF_INIT;
+	struct bf_cpv cpv = BF_CPV_INIT;
+	uint64_t t0 = mono_ns();
+	int rc, reject = 0;
+	char sha[BF_DIGEST_HEXMAX];
+
+	memset(&vr, 0, sizeof(vr));
+	*http_status = 500;
+	if ((rc = bf_digest_final(&in->d, e)) < 0)
+		goto out;
+	snprintf(sha, sizeof(sha), "%s", in->d.hex[BF_SHA256]);
+	if (strcasecmp(in->d.hex[in->alg], in->want) != 0) {
+		*http_status = 400;
+		rc = bf_err_set(e, BF_EDIGEST, "checksum mismatch: the header "
+		    "says %s %s, the %llu bytes received have %s",
+		    bf_digest_name(in->alg), in->want,
+		    (unsigned long long)in->size, in->d.hex[in->alg]);
+		goto out;
+	}
+	if (fsync(in->fd) < 0) {
+		rc = bf_err_errno(e, "cannot write '%s'", in->tmp.buf);
+		goto out;
+	}
+	if ((rc = bf_gpkg_verify(in->fd, in->tmp.buf, 0, &vr, e)) < 0) {
+		bf_err_prefix(e, "verification failed");
+		reject = 1;
+		goto out;
+	}
+	if ((rc = check_meta(in, &vr.meta, e)) < 0) {
+		reject = 1;
+		goto out;
+	}
+	if ((rc = bf_cpv_split(&cpv, json_string_value(json_object_get(
+	    in->spec, "cpv")), e)) < 0) {
+		reject = 1;
+		goto out;
+	}
+	bf_buf_addf(&rel, "%s/%s/%s-%lld.gpkg.tar", cpv.cat, cpv.pn, cpv.pf,
+	    in->job);
+	bf_buf_addf(&dir, "%s/pkgdir/%s/%s/%s", b->cfg.state, in->profile,
+	    cpv.cat, cpv.pn);
+	bf_buf_addf(&dst, "%s/pkgdir/%s/%s", b->cfg.state, in->profile,
+	    rel.buf);
+	if ((rc = mkdirs(dir.buf, e)) < 0)
+		goto out;
+	if (rename(in->tmp.buf, dst.buf) < 0) {
+		rc = bf_err_errno(e, "cannot rename into '%s'", dst.buf);
+		goto out;
+	}
+	bf_buf_reset(&in->tmp);
+	if ((rc = bf_fsync_dir(AT_FDCWD, dst.buf, e)) < 0)
+		goto out;
+	pthread_mutex_lock(&b->mu);
+	rc = sched_done(b, in->job, rel.buf, sha, (long long)in->size);
+	b->ingest_ns += mono_ns() - t0;
+	b->ingested++;
+	pthread_mutex_unlock(&b->mu);
+	if (rc < 0) {
+		unlink(dst.buf);
+		*http_status = 409;
+		rc = bf_err_set(e, BF_ECONFLICT, "job %lld is no longer leased "
+		    "to %s; upload dropped", in->job, in->worker);
+		goto out;
+	}
+	*http_status = 200;
+	rc = 0;
+out:
+	if (rc < 0) {
+		pthread_mutex_lock(&b->mu);
+		log_warnx("job %lld: upload from %s rejected: %s", in->job,
+		    in->worker, bf_err_msg(e, rc));
+		job_log(b, in->job, "upload rejected: %s", bf_err_msg(e, rc));
+		if (reject) {
+			struct bf_buf why = BF_BUF_INIT;
+
+			*http_status = 422;
+			bf_buf_addf(&why, "upload rejected: %s",
+			    bf_err_msg(e, rc));
+			sched_fail(b, in->job, in->worker, in->lease, why.buf, 1);
+			bf_buf_release(&why);
+		} else if (*http_status == 400) {
+			sqlite3_stmt *st = db_prep(b, "UPDATE jobs SET error=? "
+			    "WHERE id=? AND state='running'");
+			struct bf_buf why = BF_BUF_INIT;
+
+			bf_buf_addf(&why, "upload rejected: %s",
+			    bf_err_msg(e, rc));
+			sqlite3_bind_text(st, 1, why.buf, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 2, in->job);
+			sqlite3_step(st);
+			sqlite3_finalize(st);
+			bf_buf_release(&why);
+		}
+		pthread_mutex_unlock(&b->mu);
+	}
+	bf_gpkg_verify_result_release(&vr);
+	bf_cpv_release(&cpv);
+	bf_buf_release(&rel);
+	bf_buf_release(&dst);
+	bf_buf_release(&dir);
+	return rc;
+}
+
+/* Hard-links pkgdir/<profile>/<rel> to <snap>/<rel>. */
+static int
+link_pkg(const char *src, const char *snap, const char *rel,
+    struct bf_err *e)
+{
+	struct bf_buf dst = BF_BUF_INIT;
+	char *slash;
+	int rc = 0;
+
+	bf_buf_addf(&dst, "%s/%s", snap, rel);
+	slash = strrchr(dst.buf, '/');
+	*slash = '\0';
+	if ((rc = mkdirs(dst.buf, e)) == 0) {
+		*slash = '/';
+		if (link(src, dst.buf) < 0 && errno != EEXIST)
+			rc = bf_err_errno(e, "cannot link '%s'", dst.buf);
+	}
+	bf_buf_release(&dst);
+	return rc;
+}
+
+static int
+set_header(struct bf_pkgindex *idx, const char *k, const char *v)
+{
+	return bf_pkgindex_set(idx, &idx->header, k, v);
+}
+
+int
+publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
+    struct bf_err *e)
+{
+	struct bf_buf snap = BF_BUF_INIT, tmp = BF_BUF_INIT, src = BF_BUF_INIT,
+	    old = BF_BUF_INIT, text = BF_BUF_INIT, ch = BF_BUF_INIT,
+	    lnk = BF_BUF_INIT, rev = BF_BUF_INIT;
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+	struct bf_pkgdir_opts po;
+	struct bf_pkgdir_stats ps;
+	struct bf_pkgindex_write_opts wo;
+	struct bf_pkgindex_write_stats ws;
+	sqlite3_stmt *st = NULL;
+	char profile[256] = "", num[32];
+	json_t *trees = NULL, *t;
+	long long now = now_s();
+	size_t i;
+	int rc, dfd = -1;
+
+	st = db_prep(b, "SELECT profile, trees FROM rebuilds WHERE id=?");
+	sqlite3_bind_int64(st, 1, rebuild);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(profile, sizeof(profile), "%s",
+		    sqlite3_column_text(st, 0));
+		trees = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+		    NULL);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	bf_buf_addf(id, "%lld", rebuild);
+	bf_buf_addf(&snap, "%s/snapshots/%s/%s", b->cfg.state, profile, id->buf);
+	bf_buf_addf(&tmp, "%s.tmp", snap.buf);
+	bf_buf_addf(&old, "rm -rf '%s'", tmp.buf);
+	if (access(tmp.buf, F_OK) == 0 && system(old.buf) != 0) {
+		rc = bf_err_set(e, EIO, "cannot remove '%s'", tmp.buf);
+		goto out;
+	}
+	bf_buf_reset(&old);
+	if ((rc = mkdirs(tmp.buf, e)) < 0)
+		goto out;
+	st = db_prep(b, "SELECT path FROM jobs WHERE rebuild=? AND "
+	    "state='done'");
+	sqlite3_bind_int64(st, 1, rebuild);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *rel = (const char *)sqlite3_column_text(st, 0);
+
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, profile, rel);
+		if ((rc = link_pkg(src.buf, tmp.buf, rel, e)) < 0)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+
+	/* Reuse the entries of the current testing snapshot (hard links). */
+	bf_buf_addf(&ch, "%s/channels/testing/%s/Packages", b->cfg.state,
+	    profile);
+	if (bf_conf_read_file(ch.buf, &old, NULL) == 0 &&
+	    bf_pkgindex_parse(&idx, old.buf, old.len, 0, NULL) < 0) {
+		bf_pkgindex_release(&idx);
+		bf_pkgindex_init(&idx);
+	}
+	json_array_foreach(trees, i, t)
+		bf_buf_addf(&rev, "%s%s=%s", rev.len ? " " : "",
+		    json_string_value(json_object_get(t, "name")),
+		    json_string_value(json_object_get(t, "commit")));
+	snprintf(num, sizeof(num), "%lld", now);
+	if (set_header(&idx, "VERSION", "0") < 0 ||
+	    set_header(&idx, "TIMESTAMP", num) < 0 ||
+	    set_header(&idx, "PROFILE", profile) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((dfd = open(tmp.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot open '%s'", tmp.buf);
+		goto out;
+	}
+	memset(&po, 0, sizeof(po));
+	po.threads = 2;
+	if ((rc = bf_pkgdir_update(dfd, &idx, &po, &ps, e)) < 0)
+		goto out;
+	snprintf(num, sizeof(num), "%zu", idx.npkgs);
+	if (set_header(&idx, "PACKAGES", num) < 0 ||
+	    bf_pkgindex_format(&idx, &text) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.timestamp = now;
+	if ((rc = bf_pkgindex_write(dfd, text.buf, text.len, &wo, &ws, e)) < 0)
+		goto out;
+	/* The snapshot's record: tree commits, when, which rebuild. */
+	bf_buf_reset(&old);
+	bf_buf_addf(&old, "rebuild=%lld\nprofile=%s\ncreated=%lld\n"
+	    "repo_revisions=%s\n", rebuild, profile, now, rev.buf);
+	{
+		struct bf_lockfile lf = BF_LOCKFILE_INIT;
+
+		if ((rc = bf_lockfile_open(&lf, dfd, "metadata", 0644, e)) < 0)
+			goto out;
+		bf_lockfile_write(&lf, old.buf, old.len);
+		if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0)
+			goto out;
+	}
+	if (access(snap.buf, F_OK) == 0) {
+		bf_buf_reset(&old);
+		bf_buf_addf(&old, "rm -rf '%s'", snap.buf);
+		if (system(old.buf) != 0) {
+			rc = bf_err_set(e, EIO, "cannot replace '%s'", snap.buf);
+			goto out;
+		}
+	}
+	if (rename(tmp.buf, snap.buf) < 0) {
+		rc = bf_err_errno(e, "cannot rename '%s'", tmp.buf);
+		goto out;
+	}
+	if ((rc = bf_fsync_dir(AT_FDCWD, snap.buf, e)) < 0)
+		goto out;
+	/* Move the channel: a new symlink renamed over the old one. */
+	bf_buf_reset(&ch);
+	bf_buf_addf(&ch, "%s/channels/testing", b->cfg.state);
+	if ((rc = mkdirs(ch.buf, e)) < 0)
+		goto out;
+	bf_buf_addf(&lnk, "../../snapshots/%s/%s", profile, id->buf);
+	bf_buf_reset(&tmp);
+	bf_buf_addf(&tmp, "%s/.%s.tmp", ch.buf, profile);
+	bf_buf_addf(&ch, "/%s", profile);
+	unlink(tmp.buf);
+	if (symlink(lnk.buf, tmp.buf) < 0 || rename(tmp.buf, ch.buf) < 0) {
+		rc = bf_err_errno(e, "cannot move '%s'", ch.buf);
+		goto out;
+	}
+	rc = bf_fsync_dir(AT_FDCWD, ch.buf, e);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	sqlite3_finalize(st);
+	json_decref(trees);
+	bf_pkgindex_release(&idx);
+	bf_buf_release(&snap);
+	bf_buf_release(&tmp);
+	bf_buf_release(&src);
+	bf_buf_release(&old);
+	bf_buf_release(&text);
+	bf_buf_release(&ch);
+	bf_buf_release(&lnk);
+	bf_buf_release(&rev);
+	return rc;
+}

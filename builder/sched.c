@@ -1,0 +1,1063 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Scheduling (xbps-fbulk's item states, kept in SQLite):
+ *
+ *	waiting -> ready -> running -> done
+ *	                       |  \--> ready (retry after backoff)
+ *	                       \-----> failed -> dependents blocked
+ *	any open state -> cancelled (dependents blocked)
+ *
+ * A job is ready when every job it is built after (the planner's
+ * "after" set: its build dependencies and their runtime closure) is
+ * done.  A package whose build key is already built for the profile is
+ * done at once, reusing the built file.  When no job of a rebuild is
+ * open, the rebuild is complete (every job done: a testing snapshot is
+ * cut) or failed (testing stays where it was).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "plan.h"
+#include "profile.h"
+#include "tree.h"
+#include "builder.h"
+#include "banned.h"
+
+void
+job_log(struct builder *b, long long job, const char *fmt, ...)
+{
+	struct bf_buf path = BF_BUF_INIT, line = BF_BUF_INIT;
+	va_list ap;
+	int fd;
+
+	bf_buf_addf(&path, "%s/logs/%lld.log", b->cfg.state, job);
+	bf_buf_adds(&line, "binfarm-builder: ");
+	va_start(ap, fmt);
+	bf_buf_vaddf(&line, fmt, ap);
+	va_end(ap);
+	bf_buf_addch(&line, '\n');
+	if ((fd = open(path.buf, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) >= 0) {
+		if (write(fd, line.buf, line.len) < 0)
+			log_warnx("cannot write '%s'", path.buf);
+		close(fd);
+	}
+	bf_buf_release(&path);
+	bf_buf_release(&line);
+}
+
+static json_t *
+strv_json(const struct bf_strv *sv)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+static const char *
+mk(const struct bf_profile *p, const char *k)
+{
+	const char *v = bf_conf_get(&p->make, k);
+
+	return v ? v : "";
+}
+
+static int
+bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* Records a rebuild that could not start, so that status shows why. */
+static void
+rebuild_error(struct builder *b, const char *profile, const char *by,
+    const char *msg)
+{
+	sqlite3_stmt *st = db_prep(b, "INSERT INTO rebuilds(profile, state, "
+	    "env, trees, by, created, finished, error) VALUES (?, 'error', "
+	    "'{}', '[]', ?, ?, ?, ?)");
+
+	if (st == NULL)
+		return;
+	bind_text(st, 1, profile);
+	bind_text(st, 2, by);
+	sqlite3_bind_int64(st, 3, now_s());
+	sqlite3_bind_int64(st, 4, now_s());
+	bind_text(st, 5, msg);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+}
+
+int
+sched_rebuild(struct builder *b, const char *profile, const char *commit,
+    const char *by, json_t **out, struct bf_err *e)
+{
+	const struct bcfg_profile *cp = bcfg_profile(&b->cfg, profile);
+	struct bf_pins pins = BF_PINS_INIT;
+	struct bf_buf path = BF_BUF_INIT;
+	struct bf_profile prof;
+	struct bf_tree **trees = NULL;
+	struct bf_plan *plan = NULL;
+	sqlite3_stmt *st = NULL, *dst = NULL, *bst = NULL;
+	json_t *env = NULL, *jtrees = NULL, *spec;
+	long long rid = 0, *ids = NULL;
+	size_t i, j, n, ntrees = 0, nreused = 0;
+	int rc, loaded = 0, intx = 0;
+	char *s;
+
+	*out = NULL;
+	if (cp == NULL)
+		return bf_err_set(e, BF_ENOTFOUND, "no profile '%s' in %s",
+		    profile, b->cfg.file);
+	if (db_int(b, "SELECT count(*) FROM rebuilds WHERE state='running'",
+	    0) > 0) {
+		st = db_prep(b, "SELECT id FROM rebuilds WHERE state='running' "
+		    "AND profile=?");
+		bind_text(st, 1, profile);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			rc = bf_err_set(e, BF_ECONFLICT, "profile '%s' has a "
+			    "rebuild in progress (rebuild %lld); cancel it "
+			    "first", profile, sqlite3_column_int64(st, 0));
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if ((rc = bf_profile_load(&prof, cp->dir, e)) < 0)
+		goto fail;
+	loaded = 1;
+	for (i = 0; i < prof.nrepos; i++) {
+		const struct bf_repospec *r = &prof.repos[i];
+		const char *uri = r->uri, *ref = r->ref;
+
+		for (j = 0; j < b->cfg.nrepos; j++)
+			if (strcmp(b->cfg.repos[j].name, r->name) == 0) {
+				uri = b->cfg.repos[j].uri;
+				if (b->cfg.repos[j].ref != NULL)
+					ref = b->cfg.repos[j].ref;
+			}
+		if ((rc = bf_pins_add(&pins, r->name, uri, ref, NULL, e)) < 0)
+			goto fail;
+	}
+	if (pins.n == 0)
+		for (j = 0; j < b->cfg.nrepos; j++)
+			if ((rc = bf_pins_add(&pins, b->cfg.repos[j].name,
+			    b->cfg.repos[j].uri, b->cfg.repos[j].ref ?
+			    b->cfg.repos[j].ref : "HEAD", NULL, e)) < 0)
+				goto fail;
+	if (pins.n == 0) {
+		rc = bf_err_set(e, BF_ECONFIG, "profile '%s' names no ebuild "
+		    "repository ([repo NAME] in profile.conf or %s)", profile,
+		    b->cfg.file);
+		goto fail;
+	}
+	if (commit != NULL && *commit != '\0') {
+		const char *eq = strchr(commit, '=');
+		struct bf_pin *pn = &pins.v[0];
+
+		if (eq != NULL) {
+			pn = NULL;
+			for (i = 0; i < pins.n; i++)
+				if (strlen(pins.v[i].name) == (size_t)(eq - commit)
+				    && strncmp(pins.v[i].name, commit,
+				    (size_t)(eq - commit)) == 0)
+					pn = &pins.v[i];
+			if (pn == NULL) {
+				rc = bf_err_set(e, BF_EUSAGE, "commit '%s': "
+				    "profile '%s' has no repository of that "
+				    "name", commit, profile);
+				goto fail;
+			}
+			commit = eq + 1;
+		}
+		free(pn->ref);
+		if ((pn->ref = strdup(commit)) == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	/* Fetch and resolve without the lock: it may take a while. */
+	pthread_mutex_unlock(&b->mu);
+	rc = bf_pins_resolve(&pins, b->cfg.mirrors, e);
+	if (rc == 0 && (trees = calloc(pins.n, sizeof(*trees))) == NULL)
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+	for (; rc == 0 && ntrees < pins.n; ntrees++) {
+		bf_buf_reset(&path);
+		bf_tree_mirror_path(b->cfg.mirrors, pins.v[ntrees].name, &path);
+		if ((rc = bf_tree_open(&trees[ntrees], path.buf,
+		    pins.v[ntrees].commit, pins.v[ntrees].name, e)) < 0)
+			break;
+	}
+	if (rc == 0)
+		rc = bf_plan_run(&plan, &prof, trees, ntrees, e);
+	pthread_mutex_lock(&b->mu);
+	if (rc < 0)
+		goto fail;
+
+	env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+	    "profile", profile, "chost", prof.chost, "cflags", prof.cflags,
+	    "cxxflags", prof.cxxflags, "ldflags", prof.ldflags,
+	    "features", mk(&prof, "FEATURES"), "makeopts", mk(&prof, "MAKEOPTS"),
+	    "distcc_hosts", mk(&prof, "DISTCC_HOSTS"),
+	    "arch", prof.arch ? prof.arch : "",
+	    "portage_profile", prof.portage_profile ? prof.portage_profile : "");
+	jtrees = json_array();
+	for (i = 0; i < pins.n; i++)
+		json_array_append_new(jtrees, json_pack("{s:s, s:s, s:s, s:s}",
+		    "name", pins.v[i].name, "uri", pins.v[i].uri, "ref",
+		    pins.v[i].ref, "commit", pins.v[i].commit));
+	if (db_begin(b) < 0) {
+		rc = bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+		goto out;
+	}
+	intx = 1;
+	st = db_prep(b, "INSERT INTO rebuilds(profile, state, env, trees, by, "
+	    "created) VALUES (?, 'running', ?, ?, ?, ?)");
+	s = json_dumps(env, JSON_COMPACT);
+	bind_text(st, 1, profile);
+	bind_text(st, 2, s);
+	free(s);
+	s = json_dumps(jtrees, JSON_COMPACT);
+	bind_text(st, 3, s);
+	free(s);
+	bind_text(st, 4, by);
+	sqlite3_bind_int64(st, 5, now_s());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	rid = sqlite3_last_insert_rowid(b->db);
+
+	n = bf_plan_count(plan);
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	st = db_prep(b, "INSERT INTO jobs(rebuild, profile, cpv, key, spec, "
+	    "ord, state, waiting, reused, path, finished) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	dst = db_prep(b, "INSERT OR IGNORE INTO deps(job, dep) VALUES (?, ?)");
+	bst = db_prep(b, "SELECT path FROM built WHERE profile=? AND key=?");
+	if (st == NULL || dst == NULL || bst == NULL)
+		goto dberr;
+	for (i = 0; i < n; i++) {
+		const struct bf_plan_node *nd = bf_plan_node(plan, i);
+		const char *reused = NULL;
+
+		sqlite3_reset(bst);
+		bind_text(bst, 1, profile);
+		bind_text(bst, 2, nd->key);
+		if (sqlite3_step(bst) == SQLITE_ROW)
+			reused = (const char *)sqlite3_column_text(bst, 0);
+		spec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+		    "cpv", nd->cpvstr, "repo", nd->repo, "slot", nd->slot,
+		    "subslot", nd->subslot, "key", nd->key,
+		    "use", strv_json(&nd->use), "iuse", strv_json(&nd->iuse));
+		s = json_dumps(spec, JSON_COMPACT);
+		json_decref(spec);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, rid);
+		bind_text(st, 2, profile);
+		bind_text(st, 3, nd->cpvstr);
+		bind_text(st, 4, nd->key);
+		bind_text(st, 5, s);
+		free(s);
+		sqlite3_bind_int64(st, 6, (long long)nd->order);
+		bind_text(st, 7, reused ? JS_DONE : JS_WAITING);
+		sqlite3_bind_int64(st, 8, 0);
+		sqlite3_bind_int(st, 9, reused != NULL);
+		if (reused) {
+			bind_text(st, 10, reused);
+			sqlite3_bind_int64(st, 11, now_s());
+			nreused++;
+		}
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		ids[nd->order - 1] = sqlite3_last_insert_rowid(b->db);
+		if (reused)
+			continue;
+		for (j = 0; j < nd->nafter; j++) {
+			size_t k = nd->after[j]->order - 1;
+
+			sqlite3_reset(dst);
+			sqlite3_bind_int64(dst, 1, ids[nd->order - 1]);
+			sqlite3_bind_int64(dst, 2, ids[k]);
+			if (sqlite3_step(dst) != SQLITE_DONE)
+				goto dberr;
+		}
+	}
+	/* Waiting counts: dependencies not yet done. */
+	st = (sqlite3_finalize(st), db_prep(b, "UPDATE jobs SET waiting = "
+	    "(SELECT count(*) FROM deps d JOIN jobs x ON x.id = d.dep WHERE "
+	    "d.job = jobs.id AND x.state <> 'done') WHERE rebuild = ?"));
+	sqlite3_bind_int64(st, 1, rid);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	sqlite3_finalize(st);
+	st = db_prep(b, "UPDATE jobs SET state='ready' WHERE rebuild=? AND "
+	    "state='waiting' AND waiting=0");
+	sqlite3_bind_int64(st, 1, rid);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto dberr;
+	if (db_commit(b) < 0)
+		goto dberr;
+	intx = 0;
+	*out = json_pack("{s:I, s:s, s:I, s:I, s:I, s:O}", "rebuild",
+	    (json_int_t)rid, "profile", profile, "jobs", (json_int_t)n,
+	    "to_build", (json_int_t)(n - nreused), "reused",
+	    (json_int_t)nreused, "trees", jtrees);
+	log_info("rebuild %lld of %s by %s: %zu packages, %zu to build, "
+	    "%zu already built", rid, profile, by, n, n - nreused, nreused);
+	sched_check_rebuild(b, rid);
+	rc = 0;
+	goto out;
+dberr:
+	rc = bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+	goto out;
+fail:
+	log_warnx("rebuild of %s by %s refused: %s", profile, by,
+	    bf_err_msg(e, rc));
+	rebuild_error(b, profile, by, bf_err_msg(e, rc));
+out:
+	if (intx)
+		db_rollback(b);
+	sqlite3_finalize(st);
+	sqlite3_finalize(dst);
+	sqlite3_finalize(bst);
+	free(ids);
+	json_decref(env);
+	json_decref(jtrees);
+	bf_plan_free(plan);
+	for (i = 0; i < ntrees; i++)
+		bf_tree_close(trees[i]);
+	free(trees);
+	if (loaded)
+		bf_profile_release(&prof);
+	bf_pins_release(&pins);
+	bf_buf_release(&path);
+	return rc;
+}
+
+static void
+random_hex(char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[32];
+	int fd;
+	size_t i;
+
+	memset(r, 0, sizeof(r));
+	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, r, sizeof(r)) < 0)
+			memset(r, 0, sizeof(r));
+		close(fd);
+	}
+	for (i = 0; i + 1 < n && i < 64; i++)
+		out[i] = hex[(r[i / 2] >> ((i & 1) ? 0 : 4)) & 15];
+	out[i] = '\0';
+}
+
+json_t *
+sched_lease(struct builder *b, const char *worker)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	json_t *res = NULL, *deps;
+	long long job = 0, now = now_s();
+	char lease[33];
+	size_t i;
+
+	st = db_prep(b, "SELECT j.id, j.spec, r.env, r.trees, j.attempts, "
+	    "j.rebuild FROM jobs j JOIN rebuilds r ON r.id = j.rebuild WHERE "
+	    "j.state = 'ready' AND j.profile = ? AND j.not_before <= ? AND "
+	    "r.state = 'running' ORDER BY j.ord, j.id LIMIT 1");
+	if (st == NULL)
+		return NULL;
+	for (i = 0; i < b->cfg.nprofiles && job == 0; i++) {
+		const char *p = b->cfg.profiles[i].name;
+
+		if (!workers_may_build(b, worker, p))
+			continue;
+		sqlite3_reset(st);
+		bind_text(st, 1, p);
+		sqlite3_bind_int64(st, 2, now);
+		if (sqlite3_step(st) != SQLITE_ROW)
+			continue;
+		job = sqlite3_column_int64(st, 0);
+		res = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+		    NULL);
+		json_object_set_new(res, "env", json_loads((const char *)
+		    sqlite3_column_text(st, 2), 0, NULL));
+		json_object_set_new(res, "trees", json_loads((const char *)
+		    sqlite3_column_text(st, 3), 0, NULL));
+		json_object_set_new(res, "attempt",
+		    json_integer(sqlite3_column_int64(st, 4) + 1));
+		json_object_set_new(res, "rebuild",
+		    json_integer(sqlite3_column_int64(st, 5)));
+		json_object_set_new(res, "profile", json_string(p));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (job == 0)
+		return NULL;
+	random_hex(lease, sizeof(lease));
+	if (db_begin(b) < 0)
+		goto fail;
+	up = db_prep(b, "UPDATE jobs SET state='running', worker=?, lease=?, "
+	    "lease_expires=?, started=? WHERE id=? AND state='ready'");
+	bind_text(up, 1, worker);
+	bind_text(up, 2, lease);
+	sqlite3_bind_int64(up, 3, now + b->cfg.lease_timeout);
+	sqlite3_bind_int64(up, 4, now);
+	sqlite3_bind_int64(up, 5, job);
+	if (sqlite3_step(up) != SQLITE_DONE || db_commit(b) < 0) {
+		db_rollback(b);
+		goto fail;
+	}
+	sqlite3_finalize(up);
+	up = NULL;
+	deps = json_array();
+	st = db_prep(b, "SELECT x.id, x.cpv FROM deps d JOIN jobs x ON "
+	    "x.id = d.dep WHERE d.job = ? ORDER BY x.ord");
+	sqlite3_bind_int64(st, 1, job);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(deps, json_pack("{s:I, s:s}", "job",
+		    (json_int_t)sqlite3_column_int64(st, 0), "cpv",
+		    (const char *)sqlite3_column_text(st, 1)));
+	sqlite3_finalize(st);
+	json_object_set_new(res, "deps", deps);
+	json_object_set_new(res, "job", json_integer(job));
+	json_object_set_new(res, "build_id", json_integer(job));
+	json_object_set_new(res, "lease", json_string(lease));
+	json_object_set_new(res, "lease_timeout",
+	    json_integer(b->cfg.lease_timeout));
+	job_log(b, job, "attempt %lld of %s on worker %s",
+	    (long long)json_integer_value(json_object_get(res, "attempt")),
+	    json_string_value(json_object_get(res, "cpv")), worker);
+	log_info("job %lld (%s) leased to %s", job,
+	    json_string_value(json_object_get(res, "cpv")), worker);
+	return res;
+fail:
+	sqlite3_finalize(up);
+	json_decref(res);
+	return NULL;
+}
+
+/* Marks every job after `job` blocked (transitively). */
+static int
+block_dependents(struct builder *b, long long job, const char *cpv)
+{
+	sqlite3_stmt *st;
+	struct bf_buf why = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_addf(&why, "blocked: %s (job %lld) did not build", cpv, job);
+	st = db_prep(b, "WITH RECURSIVE d(id) AS (SELECT job FROM deps WHERE "
+	    "dep = ?1 UNION SELECT deps.job FROM deps JOIN d ON deps.dep = d.id) "
+	    "UPDATE jobs SET state='blocked', error=?2 WHERE id IN d AND "
+	    "state IN ('waiting', 'ready')");
+	sqlite3_bind_int64(st, 1, job);
+	bind_text(st, 2, why.buf);
+	rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
+	sqlite3_finalize(st);
+	bf_buf_release(&why);
+	return rc;
+}
+
+static long long
+job_rebuild(struct builder *b, long long job, char *cpv, size_t cpvsz)
+{
+	sqlite3_stmt *st = db_prep(b, "SELECT rebuild, cpv FROM jobs WHERE "
+	    "id = ?");
+	long long r = -1;
+
+	sqlite3_bind_int64(st, 1, job);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		r = sqlite3_column_int64(st, 0);
+		snprintf(cpv, cpvsz, "%s", sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+sched_fail(struct builder *b, long long job, const char *worker,
+    const char *lease, const char *why, int count_attempt)
+{
+	sqlite3_stmt *st;
+	long long attempts = 0, rebuild, delay;
+	char cpv[512];
+	int found = 0, nblocked = 0;
+
+	st = db_prep(b, "SELECT attempts FROM jobs WHERE id = ? AND state = "
+	    "'running' AND (?2 IS NULL OR worker = ?2) AND (?3 IS NULL OR "
+	    "lease = ?3)");
+	sqlite3_bind_int64(st, 1, job);
+	if (worker)
+		bind_text(st, 2, worker);
+	if (lease)
+		bind_text(st, 3, lease);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		found = 1;
+		attempts = sqlite3_column_int64(st, 0) + (count_attempt != 0);
+	}
+	sqlite3_finalize(st);
+	if (!found)
+		return -BF_ENOTFOUND;
+	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
+	if (db_begin(b) < 0)
+		return -EIO;
+	if (attempts < b->cfg.max_attempts) {
+		int sh = attempts > 0 ? (int)attempts - 1 : 0;
+
+		delay = (long long)b->cfg.backoff << (sh > 20 ? 20 : sh);
+		if (delay > b->cfg.backoff_max)
+			delay = b->cfg.backoff_max;
+		st = db_prep(b, "UPDATE jobs SET state='ready', attempts=?, "
+		    "not_before=?, worker=NULL, lease=NULL, error=? WHERE id=?");
+		sqlite3_bind_int64(st, 1, attempts);
+		sqlite3_bind_int64(st, 2, now_s() + delay);
+		bind_text(st, 3, why);
+		sqlite3_bind_int64(st, 4, job);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (db_commit(b) < 0)
+			goto err;
+		log_warnx("job %lld (%s) attempt %lld failed: %s; retrying in "
+		    "%lld s", job, cpv, attempts, why, delay);
+		job_log(b, job, "attempt %lld failed: %s; retry %lld of %d in "
+		    "%lld s", attempts, why, attempts + 1, b->cfg.max_attempts,
+		    delay);
+		return 0;
+	}
+	st = db_prep(b, "UPDATE jobs SET state='failed', attempts=?, "
+	    "worker=NULL, lease=NULL, error=?, finished=? WHERE id=?");
+	sqlite3_bind_int64(st, 1, attempts);
+	bind_text(st, 2, why);
+	sqlite3_bind_int64(st, 3, now_s());
+	sqlite3_bind_int64(st, 4, job);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	nblocked = block_dependents(b, job, cpv);
+	if (nblocked < 0 || db_commit(b) < 0)
+		goto err;
+	log_warnx("job %lld (%s) failed after %lld attempts: %s; %d "
+	    "dependents blocked", job, cpv, attempts, why, nblocked);
+	job_log(b, job, "failed after %lld attempts: %s; %d dependent "
+	    "packages blocked", attempts, why, nblocked);
+	sched_check_rebuild(b, rebuild);
+	return 0;
+err:
+	db_rollback(b);
+	return -EIO;
+}
+
+int
+sched_done(struct builder *b, long long job, const char *path,
+    const char *sha256, long long size)
+{
+	sqlite3_stmt *st;
+	long long rebuild;
+	char cpv[512];
+	int ok;
+
+	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
+	if (db_begin(b) < 0)
+		return -EIO;
+	st = db_prep(b, "UPDATE jobs SET state='done', path=?, sha256=?, "
+	    "size=?, finished=?, worker=NULL, lease=NULL, error=NULL "
+	    "WHERE id=? AND state='running'");
+	bind_text(st, 1, path);
+	bind_text(st, 2, sha256);
+	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_int64(st, 4, now_s());
+	sqlite3_bind_int64(st, 5, job);
+	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(b->db) == 1;
+	sqlite3_finalize(st);
+	if (!ok)
+		goto err;
+	st = db_prep(b, "INSERT OR REPLACE INTO built(profile, key, cpv, path, "
+	    "job) SELECT profile, key, cpv, path, id FROM jobs WHERE id=?");
+	sqlite3_bind_int64(st, 1, job);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	st = db_prep(b, "UPDATE jobs SET waiting = waiting - 1, state = "
+	    "CASE WHEN waiting = 1 AND state = 'waiting' THEN 'ready' ELSE "
+	    "state END WHERE id IN (SELECT job FROM deps WHERE dep = ?)");
+	sqlite3_bind_int64(st, 1, job);
+	ok = ok && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok || db_commit(b) < 0)
+		goto err;
+	job_log(b, job, "done: %s (%lld bytes, sha256 %s)", path, size, sha256);
+	log_info("job %lld (%s) done: %s", job, cpv, path);
+	sched_check_rebuild(b, rebuild);
+	return 0;
+err:
+	db_rollback(b);
+	return -EIO;
+}
+
+int
+sched_expire(struct builder *b)
+{
+	sqlite3_stmt *st;
+	struct bf_buf why = BF_BUF_INIT;
+	long long *ids = NULL;
+	char **workers = NULL;
+	size_t n = 0, i;
+	void *p;
+
+	st = db_prep(b, "SELECT id, worker FROM jobs WHERE state='running' "
+	    "AND lease_expires < ?");
+	sqlite3_bind_int64(st, 1, now_s());
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((p = realloc(ids, (n + 1) * sizeof(*ids))) == NULL)
+			break;
+		ids = p;
+		if ((p = realloc(workers, (n + 1) * sizeof(*workers))) == NULL)
+			break;
+		workers = p;
+		ids[n] = sqlite3_column_int64(st, 0);
+		workers[n] = strdup((const char *)sqlite3_column_text(st, 1));
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		bf_buf_reset(&why);
+		bf_buf_addf(&why, "lease expired: worker %s sent no heartbeat "
+		    "for %d s", workers[i] ? workers[i] : "?",
+		    b->cfg.lease_timeout);
+		sched_fail(b, ids[i], NULL, NULL, why.buf, 1);
+		free(workers[i]);
+	}
+	free(ids);
+	free(workers);
+	bf_buf_release(&why);
+	return (int)n;
+}
+
+static int
+reopen_rebuild(struct builder *b, long long rebuild)
+{
+	sqlite3_stmt *st = db_prep(b, "UPDATE rebuilds SET state='running', "
+	    "finished=NULL, error=NULL WHERE id=? AND state IN ('failed', "
+	    "'running')");
+	int ok;
+
+	sqlite3_bind_int64(st, 1, rebuild);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return ok ? 0 : -1;
+}
+
+int
+sched_retry(struct builder *b, long long job, struct bf_err *e)
+{
+	sqlite3_stmt *st;
+	const char *state = NULL;
+	char stbuf[32] = "", cpv[512];
+	long long rebuild;
+	int ok;
+
+	st = db_prep(b, "SELECT j.state, r.state FROM jobs j JOIN rebuilds r "
+	    "ON r.id = j.rebuild WHERE j.id = ?");
+	sqlite3_bind_int64(st, 1, job);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(stbuf, sizeof(stbuf), "%s", sqlite3_column_text(st, 0));
+		state = stbuf;
+		if (strcmp((const char *)sqlite3_column_text(st, 1), "running")
+		    != 0 && strcmp((const char *)sqlite3_column_text(st, 1),
+		    "failed") != 0) {
+			sqlite3_finalize(st);
+			return bf_err_set(e, BF_ECONFLICT, "job %lld belongs to "
+			    "a rebuild that is over; start a new rebuild", job);
+		}
+	}
+	sqlite3_finalize(st);
+	if (state == NULL)
+		return bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
+	if (strcmp(state, JS_FAILED) != 0 && strcmp(state, JS_CANCELLED) != 0)
+		return bf_err_set(e, BF_ECONFLICT, "job %lld is %s; only failed "
+		    "or cancelled jobs can be retried%s", job, state,
+		    strcmp(state, JS_BLOCKED) == 0 ? " (retry the job that "
+		    "blocks it)" : "");
+	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
+	if (db_begin(b) < 0)
+		return bf_err_set(e, EIO, "database busy");
+	st = db_prep(b, "UPDATE jobs SET state='waiting', attempts=0, "
+	    "not_before=0, error=NULL, finished=NULL WHERE id=?");
+	sqlite3_bind_int64(st, 1, job);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	/* Unblock the dependents; recompute what each still waits for. */
+	st = db_prep(b, "WITH RECURSIVE d(id) AS (SELECT job FROM deps WHERE "
+	    "dep = ?1 UNION SELECT deps.job FROM deps JOIN d ON deps.dep = d.id) "
+	    "UPDATE jobs SET state='waiting', error=NULL WHERE id IN d AND "
+	    "state='blocked'");
+	sqlite3_bind_int64(st, 1, job);
+	ok = ok && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	st = db_prep(b, "UPDATE jobs SET waiting = (SELECT count(*) FROM deps "
+	    "d JOIN jobs x ON x.id = d.dep WHERE d.job = jobs.id AND x.state "
+	    "<> 'done') WHERE rebuild = ? AND state = 'waiting'");
+	sqlite3_bind_int64(st, 1, rebuild);
+	ok = ok && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	st = db_prep(b, "UPDATE jobs SET state='ready' WHERE rebuild=? AND "
+	    "state='waiting' AND waiting=0");
+	sqlite3_bind_int64(st, 1, rebuild);
+	ok = ok && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	ok = ok && reopen_rebuild(b, rebuild) == 0;
+	if (!ok || db_commit(b) < 0) {
+		db_rollback(b);
+		return bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+	}
+	job_log(b, job, "retry requested");
+	log_info("job %lld (%s) will be retried", job, cpv);
+	return 0;
+}
+
+int
+sched_cancel(struct builder *b, long long job, struct bf_err *e)
+{
+	sqlite3_stmt *st;
+	char cpv[512];
+	long long rebuild;
+	int ok;
+
+	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
+	if (rebuild < 0)
+		return bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
+	if (db_begin(b) < 0)
+		return bf_err_set(e, EIO, "database busy");
+	st = db_prep(b, "UPDATE jobs SET state='cancelled', worker=NULL, "
+	    "lease=NULL, error='cancelled by an engineer', finished=? "
+	    "WHERE id=? AND state IN ('waiting', 'ready', 'running')");
+	sqlite3_bind_int64(st, 1, now_s());
+	sqlite3_bind_int64(st, 2, job);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	if (ok && sqlite3_changes(b->db) == 0) {
+		sqlite3_finalize(st);
+		db_rollback(b);
+		return bf_err_set(e, BF_ECONFLICT, "job %lld is not open", job);
+	}
+	sqlite3_finalize(st);
+	ok = ok && block_dependents(b, job, cpv) >= 0;
+	if (!ok || db_commit(b) < 0) {
+		db_rollback(b);
+		return bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+	}
+	job_log(b, job, "cancelled");
+	log_info("job %lld (%s) cancelled", job, cpv);
+	sched_check_rebuild(b, rebuild);
+	return 0;
+}
+
+int
+sched_cancel_rebuild(struct builder *b, const char *profile,
+    struct bf_err *e)
+{
+	sqlite3_stmt *st;
+	long long rid = -1;
+	int ok;
+
+	st = db_prep(b, "SELECT id FROM rebuilds WHERE profile=? AND "
+	    "state='running'");
+	bind_text(st, 1, profile);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rid = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rid < 0)
+		return bf_err_set(e, BF_ENOTFOUND, "no rebuild of '%s' is "
+		    "running", profile);
+	if (db_begin(b) < 0)
+		return bf_err_set(e, EIO, "database busy");
+	st = db_prep(b, "UPDATE jobs SET state='cancelled', worker=NULL, "
+	    "lease=NULL, error='rebuild cancelled' WHERE rebuild=? AND state "
+	    "IN ('waiting', 'ready', 'running')");
+	sqlite3_bind_int64(st, 1, rid);
+	ok = sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	st = db_prep(b, "UPDATE rebuilds SET state='cancelled', finished=?, "
+	    "error='cancelled by an engineer; testing not moved' WHERE id=?");
+	sqlite3_bind_int64(st, 1, now_s());
+	sqlite3_bind_int64(st, 2, rid);
+	ok = ok && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	if (!ok || db_commit(b) < 0) {
+		db_rollback(b);
+		return bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+	}
+	log_info("rebuild %lld of %s cancelled", rid, profile);
+	return (int)rid;
+}
+
+int
+sched_check_rebuild(struct builder *b, long long rebuild)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_buf id = BF_BUF_INIT, msg = BF_BUF_INIT;
+	sqlite3_stmt *st;
+	long long open = 0, bad = 0, failed = 0, blocked = 0;
+	int rc = 0;
+
+	/* Cheap test first (index jobs_rebuild): is anything still open? */
+	st = db_prep(b, "SELECT 1 FROM jobs WHERE rebuild=? AND state IN "
+	    "('waiting','ready','running') LIMIT 1");
+	sqlite3_bind_int64(st, 1, rebuild);
+	open = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (open)
+		return 0;
+	st = db_prep(b, "SELECT sum(state IN ('waiting','ready','running')), "
+	    "sum(state <> 'done'), sum(state = 'failed'), sum(state = "
+	    "'blocked') FROM jobs WHERE rebuild=?");
+	sqlite3_bind_int64(st, 1, rebuild);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		open = sqlite3_column_int64(st, 0);
+		bad = sqlite3_column_int64(st, 1);
+		failed = sqlite3_column_int64(st, 2);
+		blocked = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (open > 0)
+		return 0;
+	st = db_prep(b, "SELECT state FROM rebuilds WHERE id=?");
+	sqlite3_bind_int64(st, 1, rebuild);
+	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)
+	    sqlite3_column_text(st, 0), "running") != 0) {
+		sqlite3_finalize(st);
+		return 0;
+	}
+	sqlite3_finalize(st);
+	if (bad == 0) {
+		if ((rc = publish_snapshot(b, rebuild, &id, &e)) < 0) {
+			bf_buf_addf(&msg, "cannot cut the testing snapshot: %s",
+			    bf_err_msg(&e, rc));
+			log_warnx("rebuild %lld: %s", rebuild, msg.buf);
+		}
+	} else
+		bf_buf_addf(&msg, "%lld failed, %lld blocked, %lld cancelled; "
+		    "testing not moved", failed, blocked, bad - failed - blocked);
+	st = db_prep(b, "UPDATE rebuilds SET state=?, finished=?, snapshot=?, "
+	    "error=? WHERE id=?");
+	bind_text(st, 1, msg.len ? "failed" : "complete");
+	sqlite3_bind_int64(st, 2, now_s());
+	if (id.len)
+		bind_text(st, 3, id.buf);
+	if (msg.len)
+		bind_text(st, 4, msg.buf);
+	sqlite3_bind_int64(st, 5, rebuild);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (msg.len)
+		log_warnx("rebuild %lld finished: %s", rebuild, msg.buf);
+	else
+		log_info("rebuild %lld complete: testing -> snapshot %s",
+		    rebuild, id.buf);
+	bf_buf_release(&id);
+	bf_buf_release(&msg);
+	return rc;
+}
+
+static json_t *
+row_job(sqlite3_stmt *st)
+{
+	/* id, cpv, profile, state, worker, attempts, error, started, rebuild */
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I}",
+	    "job", (json_int_t)sqlite3_column_int64(st, 0),
+	    "cpv", (const char *)sqlite3_column_text(st, 1),
+	    "profile", (const char *)sqlite3_column_text(st, 2),
+	    "state", (const char *)sqlite3_column_text(st, 3),
+	    "attempts", (json_int_t)sqlite3_column_int64(st, 5),
+	    "rebuild", (json_int_t)sqlite3_column_int64(st, 8));
+
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+		json_object_set_new(j, "worker", json_string((const char *)
+		    sqlite3_column_text(st, 4)));
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+		json_object_set_new(j, "error", json_string((const char *)
+		    sqlite3_column_text(st, 6)));
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+		json_object_set_new(j, "started",
+		    json_integer(sqlite3_column_int64(st, 7)));
+	return j;
+}
+
+#define JOB_COLS "id, cpv, profile, state, worker, attempts, error, " \
+	"started, rebuild"
+
+json_t *
+sched_job_json(struct builder *b, long long job)
+{
+	sqlite3_stmt *st = db_prep(b, "SELECT " JOB_COLS ", path, reused, "
+	    "spec FROM jobs WHERE id=?");
+	json_t *j = NULL;
+
+	sqlite3_bind_int64(st, 1, job);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		j = row_job(st);
+		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
+			json_object_set_new(j, "path", json_string((const char *)
+			    sqlite3_column_text(st, 9)));
+		json_object_set_new(j, "reused",
+		    json_boolean(sqlite3_column_int(st, 10)));
+	}
+	sqlite3_finalize(st);
+	return j;
+}
+
+long long
+sched_lookup(struct builder *b, const char *cpv, const char *profile)
+{
+	sqlite3_stmt *st = db_prep(b, "SELECT id FROM jobs WHERE (cpv = ?1 OR "
+	    "cpv LIKE ?1 || '-%' OR cpv LIKE '%/' || ?1 OR cpv LIKE '%/' || "
+	    "?1 || '-%') AND (?2 IS NULL OR profile = ?2) ORDER BY "
+	    "(cpv = ?1) DESC, id DESC LIMIT 1");
+	long long id = -1;
+
+	bind_text(st, 1, cpv);
+	if (profile != NULL)
+		bind_text(st, 2, profile);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
+}
+
+json_t *
+sched_status(struct builder *b)
+{
+	json_t *res = json_object(), *profiles = json_array(), *a;
+	sqlite3_stmt *st, *cs;
+	size_t i;
+
+	cs = db_prep(b, "SELECT state, reused, count(*) FROM jobs WHERE "
+	    "rebuild=? GROUP BY state, reused");
+	st = db_prep(b, "SELECT id, state, created, finished, snapshot, error, "
+	    "trees, by FROM rebuilds WHERE profile=? ORDER BY id DESC LIMIT 1");
+	for (i = 0; i < b->cfg.nprofiles; i++) {
+		const char *p = b->cfg.profiles[i].name;
+		json_t *pj = json_pack("{s:s}", "profile", p), *counts;
+		long long rid, total = 0;
+
+		sqlite3_reset(st);
+		bind_text(st, 1, p);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			json_t *r;
+
+			rid = sqlite3_column_int64(st, 0);
+			r = json_pack("{s:I, s:s, s:I}", "id", (json_int_t)rid,
+			    "state", (const char *)sqlite3_column_text(st, 1),
+			    "created", (json_int_t)sqlite3_column_int64(st, 2));
+			if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+				json_object_set_new(r, "finished", json_integer(
+				    sqlite3_column_int64(st, 3)));
+			if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+				json_object_set_new(r, "snapshot", json_string(
+				    (const char *)sqlite3_column_text(st, 4)));
+			if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+				json_object_set_new(r, "error", json_string(
+				    (const char *)sqlite3_column_text(st, 5)));
+			json_object_set_new(r, "trees", json_loads((const char *)
+			    sqlite3_column_text(st, 6), 0, NULL));
+			json_object_set_new(pj, "rebuild", r);
+			counts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, "
+			    "s:i}", "done", 0, "reused", 0, "running", 0,
+			    "ready", 0, "waiting", 0, "failed", 0, "blocked", 0,
+			    "cancelled", 0);
+			sqlite3_reset(cs);
+			sqlite3_bind_int64(cs, 1, rid);
+			while (sqlite3_step(cs) == SQLITE_ROW) {
+				const char *s = (const char *)
+				    sqlite3_column_text(cs, 0);
+				long long c = sqlite3_column_int64(cs, 2);
+				json_t *o = json_object_get(counts, s);
+
+				if (sqlite3_column_int(cs, 1))
+					o = json_object_get(counts, "reused");
+				if (o != NULL)
+					json_integer_set(o,
+					    json_integer_value(o) + c);
+				total += c;
+			}
+			json_object_set_new(counts, "total", json_integer(total));
+			json_object_set_new(pj, "jobs", counts);
+		}
+		{
+			sqlite3_stmt *ts = db_prep(b, "SELECT snapshot FROM "
+			    "rebuilds WHERE profile=? AND state='complete' "
+			    "ORDER BY id DESC LIMIT 1");
+
+			bind_text(ts, 1, p);
+			if (sqlite3_step(ts) == SQLITE_ROW)
+				json_object_set_new(pj, "testing", json_string(
+				    (const char *)sqlite3_column_text(ts, 0)));
+			sqlite3_finalize(ts);
+		}
+		json_array_append_new(profiles, pj);
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(cs);
+	json_object_set_new(res, "profiles", profiles);
+
+	a = json_array();
+	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE state='running' "
+	    "ORDER BY started");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, row_job(st));
+	sqlite3_finalize(st);
+	json_object_set_new(res, "running", a);
+
+	a = json_array();
+	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE (state='failed' "
+	    "OR (state='ready' AND error IS NOT NULL)) AND rebuild IN (SELECT "
+	    "max(id) FROM rebuilds GROUP BY profile) ORDER BY id LIMIT 100");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, row_job(st));
+	sqlite3_finalize(st);
+	json_object_set_new(res, "problems", a);
+
+	a = json_array();
+	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE state='ready' "
+	    "AND rebuild IN (SELECT id FROM rebuilds WHERE state='running') "
+	    "ORDER BY ord LIMIT 20");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, row_job(st));
+	sqlite3_finalize(st);
+	json_object_set_new(res, "queue", a);
+	json_object_set_new(res, "queued", json_integer(db_int(b, "SELECT "
+	    "count(*) FROM jobs WHERE state='ready'", 0)));
+
+	a = json_array();
+	st = db_prep(b, "SELECT profile, created, error FROM rebuilds WHERE "
+	    "state='error' ORDER BY id DESC LIMIT 5");
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, json_pack("{s:s, s:I, s:s}", "profile",
+		    (const char *)sqlite3_column_text(st, 0), "time",
+		    (json_int_t)sqlite3_column_int64(st, 1), "error",
+		    (const char *)sqlite3_column_text(st, 2)));
+	sqlite3_finalize(st);
+	json_object_set_new(res, "refused", a);
+	json_object_set_new(res, "workers", workers_json(b));
+	json_object_set_new(res, "ingested", json_integer((json_int_t)
+	    b->ingested));
+	json_object_set_new(res, "ingest_ms", json_real((double)b->ingest_ns /
+	    1e6));
+	return res;
+}

@@ -1,0 +1,219 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# bf-sandbox.sh JOBDIR: binfarm-worker's "sandbox" build driver.
+#
+# SCAFFOLDING, NOT PORTAGE.  It runs a small, documented subset of the
+# ebuild phases so that the farm can be demonstrated and tested on a
+# machine without Portage.  Production builds use the "ebuild" driver.
+#
+# Supported (see binfarm-worker(8)):
+#   phases   src_unpack src_prepare src_configure src_compile src_install
+#            and their defaults (default, default_src_*); pkg_* phases
+#            are recorded in DEFINED_PHASES but not run
+#   helpers  inherit EXPORT_FUNCTIONS die use usex use_enable use_with
+#            emake econf dobin insinto doins dodoc einfo ewarn eapply
+#            eapply_user has
+#   vars     CATEGORY P PN PV PR PVR PF SLOT FILESDIR WORKDIR S T D ED
+#            ESYSROOT SYSROOT EPREFIX CHOST CBUILD CFLAGS CXXFLAGS
+#            LDFLAGS MAKEOPTS FEATURES DISTCC_HOSTS
+# Dependencies (the packages this one is built after) are unpacked
+# into ${ESYSROOT}.  Output: JOBDIR/image (${D}) and JOBDIR/build-info
+# with the files Portage's __dyn_install writes (formats.md 1.2).
+
+set -u
+JOBDIR=${1:?usage: bf-sandbox.sh JOBDIR}
+cd "$JOBDIR" || exit 2
+. ./env.sh || exit 2
+
+die() { echo "die: $*" >&2; exit 1; }
+einfo() { echo " * $*"; }
+ewarn() { echo " * WARNING: $*" >&2; }
+has() { local x=$1; shift; local y; for y; do [[ $x == "$y" ]] && return 0; done; return 1; }
+use() {
+	local f=$1 neg=0
+	[[ $f == !* ]] && { neg=1; f=${f#!}; }
+	if has "$f" $BF_USE; then return $neg; else return $((1 - neg)); fi
+}
+usex() { if use "$1"; then echo "${2-yes}"; else echo "${3-no}"; fi; }
+use_enable() { if use "$1"; then echo "--enable-${2:-$1}"; else echo "--disable-${2:-$1}"; fi; }
+use_with() { if use "$1"; then echo "--with-${2:-$1}"; else echo "--without-${2:-$1}"; fi; }
+emake() {
+	echo ">>> make ${MAKEOPTS} $*"
+	if has distcc $FEATURES && [[ -n ${DISTCC_HOSTS} ]]; then
+		export DISTCC_HOSTS
+	fi
+	make ${MAKEOPTS} "$@" || die "emake failed"
+}
+econf() {
+	[[ -x ${ECONF_SOURCE:-.}/configure ]] || die "econf: no configure script"
+	"${ECONF_SOURCE:-.}"/configure --prefix="${EPREFIX}/usr" --host="${CHOST}" \
+		--build="${CBUILD}" --sysconfdir=/etc --localstatedir=/var "$@" ||
+		die "econf failed"
+}
+eapply() { local p; for p; do patch -p1 -i "$p" || die "eapply $p failed"; done; }
+eapply_user() { :; }
+_INSDESTTREE=/usr
+insinto() { _INSDESTTREE=$1; }
+doins() {
+	local f
+	mkdir -p "${ED}${_INSDESTTREE}" || die
+	for f; do
+		[[ $f == -r ]] && continue
+		cp -pR "$f" "${ED}${_INSDESTTREE}/" || die "doins $f failed"
+		chmod -R u+w,go+r "${ED}${_INSDESTTREE}/${f##*/}" 2>/dev/null
+	done
+}
+dobin() {
+	local f
+	mkdir -p "${ED}/usr/bin" || die
+	for f; do install -m 0755 "$f" "${ED}/usr/bin/" || die "dobin $f failed"; done
+}
+dodoc() {
+	local f
+	mkdir -p "${ED}/usr/share/doc/${PF}" || die
+	for f; do install -m 0644 "$f" "${ED}/usr/share/doc/${PF}/" || die "dodoc $f failed"; done
+}
+
+INHERITED=
+_ECLASS_STACK=()
+inherit() {
+	local e d found
+	for e; do
+		found=
+		for d in $BF_ECLASSDIRS; do
+			[[ -f $d/$e.eclass ]] && found=$d/$e.eclass
+		done
+		[[ -n $found ]] || die "inherit: no eclass $e"
+		has "$e" $INHERITED || INHERITED="${INHERITED:+$INHERITED }$e"
+		_ECLASS_STACK+=("$e")
+		ECLASS=$e
+		local _iuse=${IUSE-} _rdep=${RDEPEND-} _dep=${DEPEND-} _bdep=${BDEPEND-} _pdep=${PDEPEND-} _idep=${IDEPEND-}
+		unset IUSE RDEPEND DEPEND BDEPEND PDEPEND IDEPEND
+		source "$found" || die "inherit $e failed"
+		E_IUSE+=" ${IUSE-}" E_RDEPEND+=" ${RDEPEND-}" E_DEPEND+=" ${DEPEND-}"
+		E_BDEPEND+=" ${BDEPEND-}" E_PDEPEND+=" ${PDEPEND-}" E_IDEPEND+=" ${IDEPEND-}"
+		IUSE=$_iuse RDEPEND=$_rdep DEPEND=$_dep BDEPEND=$_bdep PDEPEND=$_pdep IDEPEND=$_idep
+		unset '_ECLASS_STACK[-1]'
+		ECLASS=${_ECLASS_STACK[-1]-}
+	done
+}
+EXPORT_FUNCTIONS() {
+	local f
+	for f; do eval "$f() { ${ECLASS}_$f \"\$@\"; }"; done
+}
+default_src_unpack() { :; }
+default_src_prepare() { eapply_user; }
+default_src_configure() { [[ -x ./configure ]] && econf; return 0; }
+default_src_compile() {
+	if [[ -f Makefile || -f GNUmakefile || -f makefile ]]; then emake; fi
+}
+default_src_install() {
+	if [[ -f Makefile || -f GNUmakefile || -f makefile ]]; then
+		emake DESTDIR="${D}" install
+	fi
+}
+
+# Layout, as Portage's: WORKDIR, S, T, D (image/), build-info/.
+WORKDIR=$JOBDIR/work T=$JOBDIR/temp D=$JOBDIR/image/ ED=$JOBDIR/image/
+EPREFIX= SYSROOT=$JOBDIR/sysroot ESYSROOT=$JOBDIR/sysroot BROOT=
+FILESDIR=$(dirname "$EBUILD")/files
+S=$WORKDIR/$P
+export CC=${CC-} AR=${AR-}
+[[ -n $CC ]] || unset CC
+[[ -n $AR ]] || unset AR
+mkdir -p "$WORKDIR" "$T" "$D" "$SYSROOT" build-info
+
+for p in $BF_DEPS; do
+	echo ">>> unpacking $(tar -tf "$p" | head -1 | cut -d/ -f1) into \${ESYSROOT}"
+	rm -rf "$T/dep" && mkdir -p "$T/dep" &&
+	tar -xOf "$p" --wildcards '*/image.tar.zst' | zstd -dcq | tar -x -C "$T/dep" ||
+		die "cannot unpack $p"
+	cp -a "$T/dep/image/." "$SYSROOT/" 2>/dev/null || :
+done
+
+E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
+source "$EBUILD" || die "cannot source $EBUILD"
+IUSE="${IUSE-} ${E_IUSE}"
+RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
+BDEPEND="${BDEPEND-} ${E_BDEPEND}" PDEPEND="${PDEPEND-} ${E_PDEPEND}"
+IDEPEND="${IDEPEND-} ${E_IDEPEND}"
+SLOT=${BF_SLOT}
+
+DEFINED_PHASES=
+for ph in setup unpack prepare configure compile test install preinst postinst prerm postrm config pretend info nofetch; do
+	for pre in src pkg; do
+		declare -F "${pre}_${ph}" >/dev/null && DEFINED_PHASES+=" $ph"
+	done
+done
+DEFINED_PHASES=$(echo $DEFINED_PHASES | tr ' ' '\n' | sort -u | tr '\n' ' ')
+
+cd "$WORKDIR" || die
+for ph in src_unpack src_prepare src_configure src_compile src_install; do
+	echo ">>> ${ph} for ${CATEGORY}/${PF}"
+	[[ $ph != src_unpack && -d $S ]] && cd "$S"
+	if declare -F "$ph" >/dev/null; then
+		"$ph" || die "$ph failed"
+	else
+		"default_$ph" || die "$ph failed"
+	fi
+done
+default() { :; }
+
+# USE-reduce a dependency string: keep what the USE flags select.
+usereduce() {
+	local tok out=() stack=() active=1 cond=0 top
+	for tok in $1; do
+		case $tok in
+		*\?)	stack+=("$active:c")
+			if (( active )) && use "${tok%\?}"; then active=1; else active=0; fi
+			cond=1 ;;
+		"(")	if (( cond )); then cond=0; else
+				stack+=("$active:g"); (( active )) && out+=("(")
+			fi ;;
+		")")	top=${stack[-1]}; unset 'stack[-1]'
+			[[ $top == *:g ]] && (( ${top%%:*} )) && out+=(")")
+			active=${top%%:*} ;;
+		*)	(( active )) && out+=("$tok") ;;
+		esac
+	done
+	echo "${out[*]}"
+}
+
+cd "$JOBDIR" || die
+bi=build-info
+put() { [[ -n $2 ]] && printf '%s\n' "$2" >"$bi/$1"; return 0; }
+use_words=
+for f in $BF_IUSE; do [[ $f != "$ARCH" ]] && use "$f" && use_words+=" $f"; done
+use_words="${ARCH}${use_words}"
+put CATEGORY "$CATEGORY"
+put PF "$PF"
+put SLOT "$SLOT"
+printf '%s\n' "${EAPI:-0}" >"$bi/EAPI"
+printf '%s\n' "$use_words" >"$bi/USE"
+put IUSE "$(echo $IUSE)"
+put IUSE_EFFECTIVE "$(echo $BF_IUSE $ARCH | tr ' ' '\n' | sort -u | tr '\n' ' ')"
+put KEYWORDS "$(echo ${KEYWORDS-})"
+put LICENSE "$(usereduce "${LICENSE-}")"
+for k in DEPEND RDEPEND BDEPEND PDEPEND IDEPEND; do
+	put "$k" "$(usereduce "${!k}")"
+done
+put RESTRICT "$(usereduce "${RESTRICT-}")"
+put PROPERTIES "$(usereduce "${PROPERTIES-}")"
+put DESCRIPTION "${DESCRIPTION-}"
+put HOMEPAGE "${HOMEPAGE-}"
+put INHERITED "$INHERITED"
+put DEFINED_PHASES "$DEFINED_PHASES"
+put FEATURES "$FEATURES"
+put CHOST "$CHOST"
+put CBUILD "$CBUILD"
+put CFLAGS "$CFLAGS"
+put CXXFLAGS "$CXXFLAGS"
+put LDFLAGS "$LDFLAGS"
+printf '%s\n' "$BF_REPO" >"$bi/repository"
+printf '%s\n' "$(date +%s)" >"$bi/BUILD_TIME"
+printf '%s\n' "$(find image -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')" >"$bi/SIZE"
+cp "$EBUILD" "$bi/$PF.ebuild"
+# The saved environment, as __dyn_install keeps it: functions and variables.
+( set -o posix; set; declare -f ) 2>/dev/null | grep -v '^BASH_\|^_=' | bzip2 -9 >"$bi/environment.bz2"
+echo ">>> ${CATEGORY}/${PF} installed into image/ ($(cat "$bi/SIZE") bytes)"

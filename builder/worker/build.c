@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Build drivers.  Every job gets a fresh directory <workdir>/jobs/<id>:
+ *
+ *	job.json	the lease, as the builder sent it
+ *	env.sh		the variables the driver reads (shell syntax)
+ *	trees/<repo>/	eclass/ and the package's directory, exported from
+ *			the pinned commit of each repository (libgit2)
+ *	deps/		the built packages this one is built after
+ *	image/		${D}, filled by the driver
+ *	build-info/	the metadata Portage's __dyn_install writes
+ *
+ * Drivers: "sandbox" (bf-sandbox.sh: a documented subset of ebuild
+ * phases in bash; scaffolding for machines without Portage), "ebuild"
+ * (Portage: emerge and ebuild; the production path on Gentoo) and
+ * "noop" (an empty package, for benchmarks of the builder).
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atom.h"
+#include "buf.h"
+#include "err.h"
+#include "lockfile.h"
+#include "tree.h"
+#include "builder/builder.h"
+#include "worker.h"
+#include "banned.h"
+
+static const char *
+js(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "";
+}
+
+static void
+shq(struct bf_buf *b, const char *s)
+{
+	bf_buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			bf_buf_adds(b, "'\\''");
+		else
+			bf_buf_addch(b, *s);
+	}
+	bf_buf_addch(b, '\'');
+}
+
+static void
+var(struct bf_buf *b, const char *k, const char *v)
+{
+	bf_buf_addf(b, "export %s=", k);
+	shq(b, v);
+	bf_buf_addch(b, '\n');
+}
+
+static int
+put_file(const char *dir, const char *name, const char *text,
+    struct bf_err *e)
+{
+	struct bf_buf p = BF_BUF_INIT;
+	int fd, rc = 0;
+
+	bf_buf_addf(&p, "%s/%s", dir, name);
+	if ((fd = open(p.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
+		rc = bf_err_errno(e, "cannot write '%s'", p.buf);
+	if (fd >= 0)
+		close(fd);
+	bf_buf_release(&p);
+	return rc;
+}
+
+static void
+words(struct bf_buf *b, json_t *a)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(a, i, v)
+		bf_buf_addf(b, "%s%s", i ? " " : "", json_string_value(v));
+}
+
+/* Exports what the driver needs from every pinned tree. */
+static int
+export_trees(struct worker *w, json_t *job, const char *jobdir,
+    struct bf_cpv *cpv, struct bf_buf *eclassdirs, int logfd,
+    struct bf_err *e)
+{
+	struct bf_buf mirror = BF_BUF_INIT, dest = BF_BUF_INIT,
+	    pkg = BF_BUF_INIT, mdir = BF_BUF_INIT;
+	json_t *trees = json_object_get(job, "trees"), *t;
+	struct bf_tree *tr = NULL;
+	size_t i;
+	int rc = 0;
+
+	bf_buf_addf(&mdir, "%s/mirrors", w->workdir);
+	mkdir(mdir.buf, 0755);
+	json_array_foreach(trees, i, t) {
+		const char *name = js(t, "name"), *commit = js(t, "commit");
+
+		bf_buf_reset(&mirror);
+		bf_tree_mirror_path(mdir.buf, name, &mirror);
+		if (bf_tree_open(&tr, mirror.buf, commit, name, NULL) < 0) {
+			dprintf(logfd, "binfarm-worker: fetching %s from %s\n",
+			    name, js(t, "uri"));
+			if ((rc = bf_tree_fetch(mirror.buf, js(t, "uri"), e)) < 0)
+				goto out;
+			if ((rc = bf_tree_open(&tr, mirror.buf, commit, name,
+			    e)) < 0) {
+				bf_err_prefix(e, "tree %s: commit %s is gone "
+				    "from %s (did the ref vanish?)", name,
+				    commit, js(t, "uri"));
+				goto out;
+			}
+		}
+		bf_buf_reset(&dest);
+		bf_buf_addf(&dest, "%s/trees/%s", jobdir, name);
+		mkdir(dest.buf, 0755);
+		bf_buf_adds(&dest, "/eclass");
+		if ((rc = bf_tree_export(tr, "eclass", dest.buf, e)) == 0)
+			bf_buf_addf(eclassdirs, "%s%s", eclassdirs->len ? " " :
+			    "", dest.buf);
+		else if (rc != -BF_ENOTFOUND)
+			goto out;
+		bf_err_clear(e);
+		rc = 0;
+		if (strcmp(w->driver, "ebuild") == 0) {
+			bf_buf_reset(&dest);
+			bf_buf_addf(&dest, "%s/checkout", jobdir);
+			mkdir(dest.buf, 0755);
+			bf_buf_addf(&dest, "/%s", name);
+			if ((rc = bf_tree_export(tr, "", dest.buf, e)) < 0)
+				goto out;
+		}
+		if (strcmp(name, js(job, "repo")) == 0) {
+			bf_buf_reset(&pkg);
+			bf_buf_addf(&pkg, "%s/%s", cpv->cat, cpv->pn);
+			bf_buf_reset(&dest);
+			bf_buf_addf(&dest, "%s/trees/%s/%s", jobdir, name,
+			    cpv->cat);
+			mkdir(dest.buf, 0755);
+			bf_buf_addf(&dest, "/%s", cpv->pn);
+			if ((rc = bf_tree_export(tr, pkg.buf, dest.buf, e)) < 0)
+				goto out;
+		}
+		bf_tree_close(tr);
+		tr = NULL;
+	}
+out:
+	bf_tree_close(tr);
+	bf_buf_release(&mirror);
+	bf_buf_release(&dest);
+	bf_buf_release(&pkg);
+	bf_buf_release(&mdir);
+	return rc;
+}
+
+static int
+fetch_deps(struct worker *w, json_t *job, const char *jobdir,
+    struct bf_buf *list, struct bf_err *e)
+{
+	struct bf_buf p = BF_BUF_INIT, url = BF_BUF_INIT;
+	json_t *deps = json_object_get(job, "deps"), *d;
+	struct bf_http_req rq = BF_HTTP_REQ_INIT;
+	struct bf_http_resp resp;
+	size_t i;
+	int fd, rc = 0;
+
+	bf_http_resp_init(&resp);
+	json_array_foreach(deps, i, d) {
+		long long id = json_integer_value(json_object_get(d, "job"));
+
+		bf_buf_reset(&p);
+		bf_buf_addf(&p, "%s/deps/%lld.gpkg.tar", jobdir, id);
+		bf_buf_reset(&url);
+		bf_buf_addf(&url, "/v1/jobs/%lld/package", id);
+		if ((fd = open(p.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0644)) < 0) {
+			rc = bf_err_errno(e, "cannot create '%s'", p.buf);
+			break;
+		}
+		rq.path = url.buf;
+		rq.bearer = w->token;
+		rq.out_fd = fd;
+		rc = bf_http_request(&w->url, &rq, &resp, e);
+		close(fd);
+		if (rc == 0 && resp.status != 200)
+			rc = bf_err_set(e, EIO, "cannot fetch the package of "
+			    "%s (job %lld): HTTP %d", js(d, "cpv"), id,
+			    resp.status);
+		if (rc < 0)
+			break;
+		bf_buf_addf(list, "%s%s", list->len ? " " : "", p.buf);
+	}
+	bf_http_resp_release(&resp);
+	bf_buf_release(&p);
+	bf_buf_release(&url);
+	return rc;
+}
+
+/* The noop driver: an image with one file, and the build-info. */
+static int
+noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
+    struct bf_err *e)
+{
+	struct bf_buf d = BF_BUF_INIT, v = BF_BUF_INIT;
+	json_t *env = json_object_get(job, "env");
+	char num[32];
+	int rc;
+
+	bf_buf_addf(&d, "%s/image/usr", jobdir);
+	mkdir(d.buf, 0755);
+	bf_buf_adds(&d, "/share");
+	mkdir(d.buf, 0755);
+	bf_buf_adds(&d, "/binfarm-noop");
+	if ((rc = mkdir(d.buf, 0755)) < 0) {
+		rc = bf_err_errno(e, "cannot create '%s'", d.buf);
+		goto out;
+	}
+	bf_buf_addf(&v, "%s\n", js(job, "cpv"));
+	if ((rc = put_file(d.buf, cpv->pf, v.buf, e)) < 0)
+		goto out;
+	bf_buf_reset(&d);
+	bf_buf_addf(&d, "%s/build-info", jobdir);
+#define PUT(k, val) do { bf_buf_reset(&v); bf_buf_addf(&v, "%s\n", (val)); \
+	if ((rc = put_file(d.buf, (k), v.buf, e)) < 0) goto out; } while (0)
+	PUT("CATEGORY", cpv->cat);
+	PUT("PF", cpv->pf);
+	PUT("SLOT", js(job, "slot"));
+	PUT("EAPI", "8");
+	PUT("CHOST", js(env, "chost"));
+	PUT("CFLAGS", js(env, "cflags"));
+	PUT("KEYWORDS", js(env, "arch"));
+	bf_buf_reset(&v);
+	words(&v, json_object_get(job, "use"));
+	bf_buf_addch(&v, '\n');
+	if ((rc = put_file(d.buf, "USE", v.buf, e)) < 0)
+		goto out;
+	bf_buf_reset(&v);
+	words(&v, json_object_get(job, "iuse"));
+	bf_buf_addch(&v, '\n');
+	if ((rc = put_file(d.buf, "IUSE", v.buf, e)) < 0)
+		goto out;
+	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
+	PUT("BUILD_TIME", num);
+	PUT("repository", js(job, "repo"));
+	PUT("SIZE", "0");
+#undef PUT
+out:
+	bf_buf_release(&d);
+	bf_buf_release(&v);
+	return rc;
+}
+
+/* The ebuild driver's script: every command it runs, in order. */
+static const char ebuild_script[] =
+    "set -e\n"
+    ". ./env.sh\n"
+    "for t in ebuild emerge; do\n"
+    "  if ! command -v $t >/dev/null 2>&1; then\n"
+    "    echo \"binfarm-worker: the ebuild driver needs Portage ($t is not"
+    " installed: is this a Gentoo machine?); use --driver sandbox elsewhere\" >&2\n"
+    "    exit 3\n"
+    "  fi\n"
+    "done\n"
+    "if [ ! -d \"$BF_PROFILE_DIR\" ]; then\n"
+    "  echo \"binfarm-worker: no profile directory $BF_PROFILE_DIR"
+    " (--profiles)\" >&2; exit 3\n"
+    "fi\n"
+    "root=$PWD/configroot\n"
+    "mkdir -p \"$root/etc/portage/repos.conf\" pkgdir tmp\n"
+    "for f in make.conf package.use package.accept_keywords package.mask; do\n"
+    "  [ -e \"$BF_PROFILE_DIR/$f\" ] && ln -s \"$BF_PROFILE_DIR/$f\" \"$root/etc/portage/$f\"\n"
+    "done\n"
+    "ln -s \"/var/db/repos/gentoo/profiles/$BF_PORTAGE_PROFILE\" \"$root/etc/portage/make.profile\"\n"
+    "for r in $BF_REPOS; do\n"
+    "  printf '[%s]\\nlocation = %s\\n' \"$r\" \"$PWD/checkout/$r\" >\"$root/etc/portage/repos.conf/$r.conf\"\n"
+    "done\n"
+    "for p in $BF_DEPS; do mkdir -p pkgdir/deps; cp \"$p\" pkgdir/deps/; done\n"
+    "export PORTAGE_CONFIGROOT=$root PKGDIR=$PWD/pkgdir PORTAGE_TMPDIR=$PWD/tmp\n"
+    "[ -n \"$DISTCC_HOSTS\" ] && export DISTCC_HOSTS\n"
+    "export FEATURES=\"$FEATURES\"\n"
+    "emaint binhost --fix\n"
+    "emerge --usepkgonly --onlydeps --oneshot --quiet-build \"=$CATEGORY/$PF\"\n"
+    "ebuild \"$PWD/checkout/$BF_REPO/$CATEGORY/$PN/$PF.ebuild\" clean install\n"
+    "b=$PORTAGE_TMPDIR/portage/$CATEGORY/$PF\n"
+    "rm -rf image build-info\n"
+    "mv \"$b/image\" image\n"
+    "cp -R \"$b/build-info\" build-info\n";
+
+int
+build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
+    struct bf_err *e)
+{
+	struct bf_buf env = BF_BUF_INIT, t = BF_BUF_INIT, ecl = BF_BUF_INIT,
+	    deps = BF_BUF_INIT, repos = BF_BUF_INIT;
+	struct bf_cpv cpv = BF_CPV_INIT;
+	json_t *je = json_object_get(job, "env"), *tr;
+	pid_t pid;
+	size_t i;
+	int rc, status;
+	char *s;
+
+	if ((rc = bf_cpv_split(&cpv, js(job, "cpv"), e)) < 0)
+		return rc;
+	bf_buf_addf(&t, "%s/image", jobdir);
+	mkdir(t.buf, 0755);
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/build-info", jobdir);
+	mkdir(t.buf, 0755);
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/trees", jobdir);
+	mkdir(t.buf, 0755);
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/deps", jobdir);
+	mkdir(t.buf, 0755);
+	s = json_dumps(job, JSON_INDENT(1));
+	rc = put_file(jobdir, "job.json", s ? s : "{}", e);
+	free(s);
+	if (rc < 0)
+		goto out;
+	if (strcmp(w->driver, "noop") == 0) {
+		rc = noop_build(job, jobdir, &cpv, e);
+		goto out;
+	}
+	if ((rc = export_trees(w, job, jobdir, &cpv, &ecl, logfd, e)) < 0 ||
+	    (rc = fetch_deps(w, job, jobdir, &deps, e)) < 0)
+		goto out;
+	var(&env, "CATEGORY", cpv.cat);
+	var(&env, "PF", cpv.pf);
+	var(&env, "PN", cpv.pn);
+	var(&env, "PV", cpv.pv);
+	var(&env, "PR", cpv.pr);
+	var(&env, "PVR", cpv.pvr);
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s-%s", cpv.pn, cpv.pv);
+	var(&env, "P", t.buf);
+	bf_buf_reset(&t);
+	bf_buf_adds(&t, js(job, "slot"));
+	if (strcmp(js(job, "subslot"), js(job, "slot")) != 0)
+		bf_buf_addf(&t, "/%s", js(job, "subslot"));
+	var(&env, "BF_SLOT", t.buf);
+	bf_buf_reset(&t);
+	words(&t, json_object_get(job, "use"));
+	var(&env, "BF_USE", t.buf);
+	bf_buf_reset(&t);
+	words(&t, json_object_get(job, "iuse"));
+	var(&env, "BF_IUSE", t.buf);
+	var(&env, "CHOST", js(je, "chost"));
+	var(&env, "CBUILD", js(je, "chost"));
+	var(&env, "CFLAGS", js(je, "cflags"));
+	var(&env, "CXXFLAGS", js(je, "cxxflags"));
+	var(&env, "LDFLAGS", js(je, "ldflags"));
+	var(&env, "MAKEOPTS", js(je, "makeopts"));
+	var(&env, "FEATURES", js(je, "features"));
+	var(&env, "DISTCC_HOSTS", js(je, "distcc_hosts"));
+	var(&env, "ARCH", js(je, "arch"));
+	var(&env, "BF_REPO", js(job, "repo"));
+	var(&env, "BF_PORTAGE_PROFILE", js(je, "portage_profile"));
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/trees/%s/%s/%s/%s.ebuild", jobdir, js(job, "repo"),
+	    cpv.cat, cpv.pn, cpv.pf);
+	var(&env, "EBUILD", t.buf);
+	var(&env, "BF_ECLASSDIRS", ecl.buf);
+	var(&env, "BF_DEPS", deps.buf);
+	json_array_foreach(json_object_get(job, "trees"), i, tr)
+		bf_buf_addf(&repos, "%s%s", i ? " " : "", js(tr, "name"));
+	var(&env, "BF_REPOS", repos.buf);
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/%s", w->profiles ? w->profiles : "",
+	    js(je, "profile"));
+	var(&env, "BF_PROFILE_DIR", t.buf);
+	var(&env, "BF_JOBDIR", jobdir);
+	if ((rc = put_file(jobdir, "env.sh", env.buf, e)) < 0)
+		goto out;
+	if (strcmp(w->driver, "ebuild") == 0 &&
+	    (rc = put_file(jobdir, "run-ebuild.sh", ebuild_script, e)) < 0)
+		goto out;
+
+	if ((pid = fork()) < 0) {
+		rc = bf_err_errno(e, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		if (chdir(jobdir) < 0)
+			_exit(127);
+		if (strcmp(w->driver, "ebuild") == 0)
+			execl("/bin/bash", "bash", "run-ebuild.sh", (char *)NULL);
+		else
+			execl("/bin/bash", "bash", w->sandbox, jobdir,
+			    (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	w_child = pid;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	w_child = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		rc = 0;
+	else if (WIFSIGNALED(status))
+		rc = bf_err_set(e, EIO, "the %s driver was killed by signal %d",
+		    w->driver, WTERMSIG(status));
+	else
+		rc = bf_err_set(e, EIO, "the %s driver exited with status %d "
+		    "(see the log)", w->driver, WEXITSTATUS(status));
+out:
+	bf_cpv_release(&cpv);
+	bf_buf_release(&env);
+	bf_buf_release(&t);
+	bf_buf_release(&ecl);
+	bf_buf_release(&deps);
+	bf_buf_release(&repos);
+	return rc;
+}

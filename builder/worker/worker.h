@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef BF_WORKER_H
+#define BF_WORKER_H
+
+#include <jansson.h>
+
+#include "http.h"
+
+struct bf_err;
+
+struct worker {
+	struct bf_url	 url;
+	char		*token;
+	char		*name;
+	json_t		*tags;
+	const char	*driver;	/* "sandbox", "ebuild", "noop" */
+	char		*workdir;	/* absolute */
+	const char	*profiles;	/* ebuild driver: profile directories */
+	const char	*sandbox;	/* the sandbox script */
+	int		 keep;		/* keep build directories */
+	const char	*statedir;	/* -s: re-read builder.url on failure */
+};
+
+/* With -s, re-reads the builder's URL (it changes when it restarts on an
+ * ephemeral port). */
+void	w_refresh_url(struct worker *w);
+
+/* worker.c: the driver's process group, killed when the job is abandoned. */
+#include <sys/types.h>
+extern volatile pid_t w_child;
+
+/* worker.c */
+int	w_call(struct worker *w, const char *method, const char *path,
+	    json_t *body, json_t **out, int *status, struct bf_err *e);
+
+/* build.c: prepares the job directory and runs the driver; 0 on success. */
+int	build_job(struct worker *w, json_t *job, const char *jobdir,
+	    int logfd, struct bf_err *e);
+
+/* upload.c */
+int	upload_job(struct worker *w, json_t *job, const char *jobdir,
+	    int logfd, struct bf_err *e);
+
+#endif
