@@ -42,7 +42,7 @@ for n in $sizes; do
 	git -C "$d/tree" init -q -b main
 	git -C "$d/tree" add -A
 	git -C "$d/tree" -c user.name=b -c user.email=b@x commit -q -m t
-	printf 'CHOST="x86_64-pc-linux-gnu"\nCFLAGS="-O2"\nACCEPT_KEYWORDS="amd64"\n' >"$d/prof/make.conf"
+	printf 'CHOST="x86_64-pc-linux-gnu"\nCFLAGS="-O2"\nACCEPT_KEYWORDS="amd64"\nACCEPT_LICENSE="*"\n' >"$d/prof/make.conf"
 	printf '[profile]\nworker-tags = bench\n[repo bench]\nuri = %s\nref = main\n' "$d/tree" >"$d/prof/profile.conf"
 	i=1; while [ $i -le "$n" ]; do echo "bench/pkg$i"; i=$((i + 1)); done >"$d/prof/world"
 	binfarm-builder --init "$d/state" -l 127.0.0.1:0 -P "$d/prof" >/dev/null
