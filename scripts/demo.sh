@@ -81,19 +81,52 @@ step "writing the Packages index"
 step "checking the index against the packages"
 "$bf" index --check "$out/pkgdir"
 
+step "publishing: a signed repository, a snapshot, testing, then production"
+repo=$out/repo
+"$bf" repo init "$repo" >/dev/null
+"$bf" -R "$repo" add --profile web-x86-64-v3 \
+	$(find "$out/pkgdir" -name '*.gpkg.tar' | sort)
+"$bf" -R "$repo" snapshot --profile web-x86-64-v3 create \
+	--tree-commit "$(sed -n 's/^gentoo[ =\t]*\([0-9a-f]\{40\}\).*/\1/p' "$out/pin" | head -n 1)" \
+	-m "demo" >/dev/null
+snap=$("$bf" -R "$repo" snapshot --profile web-x86-64-v3 list | awk 'NF {id=$1} END {print id}')
+"$bf" -R "$repo" promote --profile web-x86-64-v3 --channel testing "$snap"
+"$bf" -R "$repo" promote --profile web-x86-64-v3 --channel production --from testing
+"$bf" -R "$repo" fsck
+
+step "serving it with binfarm-binhost on 127.0.0.1 and fetching as a node would"
+"$top/binfarm-binhost" -d -r "$repo" -l 127.0.0.1:0 --port-file "$out/binhost.port" \
+	2>"$out/binhost.log" &
+bhpid=$!
+trap 'kill $bhpid 2>/dev/null' EXIT
+n=0
+while ! test -s "$out/binhost.port" && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done
+url=http://127.0.0.1:$(cat "$out/binhost.port")/production/web-x86-64-v3
+mkdir -p "$out/node"
+curl -fsS -A "Gentoo Portage" -o "$out/node/Packages" "$url/Packages"
+path=$(sed -n 's/^PATH: //p' "$out/node/Packages" | head -n 1)
+curl -fsS -o "$out/node/pkg.gpkg.tar" "$url/$path"
+echo "    GET $url/Packages: $(grep -c '^CPV:' "$out/node/Packages") packages"
+echo "    GET $url/$path: $(wc -c <"$out/node/pkg.gpkg.tar") bytes"
+"$bf" verify --keyring "$repo/keys/binfarm.asc" "$out/node/pkg.gpkg.tar"
+kill $bhpid
+wait $bhpid 2>/dev/null || true
+trap - EXIT
+
 cat <<EOF2
 
 Build plans (with reasons: binfarm plan --explain): $out/plan-*.txt
+Repository: $repo (binfarm -R $repo snapshot --profile web-x86-64-v3 list)
 
-Done.  The binary package repository is $out/pkgdir:
-$(cd "$out/pkgdir" && find . -type f ! -name '.*' | sort | sed 's|^\./|  |')
+Done.  To serve it to the fleet:
 
-A Gentoo node can install from it with, in /etc/portage/binrepos.conf:
+  binfarm-binhost -r $repo -l :8080
 
-  [binfarm-demo]
-  sync-uri = file://$out/pkgdir
-  verify-signature = false
+and on each node of hw-profile web-x86-64-v3, in /etc/portage/binrepos.conf:
 
-and then: emerge --getbinpkg app-misc/hello
-(The packages are unsigned for now; signing comes with the repository.)
+  [binfarm]
+  sync-uri = http://<this host>:8080/production/web-x86-64-v3
+
+after trusting the repository key (http://<this host>:8080/keys/binfarm.asc)
+in /etc/portage/gnupg as README.md says; then: emerge --getbinpkg app-misc/hello
 EOF2
