@@ -37,20 +37,6 @@ struct load {
 
 enum { K_MASK, K_PKGUSE, K_FLAGS, K_GROUPS };
 
-static void
-pkglist_release(struct bf_pkglist *l)
-{
-	size_t i;
-
-	for (i = 0; i < l->n; i++) {
-		bf_atom_release(&l->v[i].atom);
-		bf_strv_release(&l->v[i].words);
-	}
-	free(l->v);
-	l->v = NULL;
-	l->n = l->alloc = 0;
-}
-
 void
 bf_baseprof_release(struct bf_baseprof *b)
 {
@@ -63,9 +49,9 @@ bf_baseprof_release(struct bf_baseprof *b)
 	bf_strv_release(&b->iuse_implicit);
 	bf_strv_release(&b->use_mask);
 	bf_strv_release(&b->use_force);
-	pkglist_release(&b->package_mask);
-	pkglist_release(&b->package_use_mask);
-	pkglist_release(&b->package_use_force);
+	bf_pkglist_release(&b->package_mask);
+	bf_pkglist_release(&b->package_use_mask);
+	bf_pkglist_release(&b->package_use_force);
 	bf_conf_release(&b->license_groups);
 	bf_strv_release(&b->files);
 	memset(b, 0, sizeof(*b));

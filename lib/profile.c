@@ -26,8 +26,8 @@ static const char *const default_use_expand[] = {
 	"VIDEO_CARDS",
 };
 
-static void
-pkglist_release(struct bf_pkglist *l)
+void
+bf_pkglist_release(struct bf_pkglist *l)
 {
 	size_t i;
 
@@ -52,11 +52,11 @@ bf_profile_release(struct bf_profile *p)
 	bf_strv_release(&p->use);
 	bf_strv_release(&p->accept_keywords);
 	bf_strv_release(&p->use_expand);
-	pkglist_release(&p->world);
-	pkglist_release(&p->package_use);
-	pkglist_release(&p->package_keywords);
-	pkglist_release(&p->package_mask);
-	pkglist_release(&p->package_license);
+	bf_pkglist_release(&p->world);
+	bf_pkglist_release(&p->package_use);
+	bf_pkglist_release(&p->package_keywords);
+	bf_pkglist_release(&p->package_mask);
+	bf_pkglist_release(&p->package_license);
 	free(p->portage_profile);
 	bf_strv_release(&p->worker_tags);
 	for (i = 0; i < p->nrepos; i++) {

@@ -36,6 +36,9 @@ struct bf_pkglist {
 	size_t		  alloc;
 };
 
+/* Frees the entries of `l` and leaves it empty. */
+void	bf_pkglist_release(struct bf_pkglist *l);
+
 /* An ebuild repository the profile builds from. */
 struct bf_repospec {
 	char		*name;
