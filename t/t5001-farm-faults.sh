@@ -44,9 +44,10 @@ test_expect_success 'an upload with a wrong checksum is refused and retried; not
 	binfarm cancel --profile p
 '
 
-cat >hostile.sh <<\EOS
+# The helper lives in the source tree (distcheck builds elsewhere).
+cat >hostile.sh <<EOS
 #!/bin/sh
-gpkg-tamper.py "$1" "$1.t" image-dotdot && mv "$1.t" "$1"
+"$TEST_DIRECTORY/helper/gpkg-tamper.py" "\$1" "\$1.t" image-dotdot && mv "\$1.t" "\$1"
 EOS
 chmod +x hostile.sh
 
