@@ -212,7 +212,7 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	if ((c->file = strdup(file)) == NULL || (x.dir = strdup(file)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		goto oom;
 	if ((slash = strrchr(x.dir, '/')) != NULL)
 		*slash = '\0';
 	else {
@@ -270,6 +270,8 @@ oom:
 	rc = bf_err_set(e, ENOMEM, "out of memory");
 out:
 	free(x.dir);
+	if (rc < 0)
+		bcfg_release(c);	/* a failed load leaves nothing allocated */
 	return rc;
 }
 
