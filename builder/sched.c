@@ -940,6 +940,19 @@ sched_lookup(struct builder *b, const char *cpv, const char *profile)
 	return id;
 }
 
+/* The jobs a query returns, as a JSON array of row_job() objects. */
+static json_t *
+jobs_json(struct builder *b, const char *sql)
+{
+	json_t *a = json_array();
+	sqlite3_stmt *st = db_prep(b, sql);
+
+	while (sqlite3_step(st) == SQLITE_ROW)
+		json_array_append_new(a, row_job(st));
+	sqlite3_finalize(st);
+	return a;
+}
+
 json_t *
 sched_status(struct builder *b)
 {
@@ -1016,31 +1029,17 @@ sched_status(struct builder *b)
 	sqlite3_finalize(cs);
 	json_object_set_new(res, "profiles", profiles);
 
-	a = json_array();
-	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE state='running' "
-	    "ORDER BY started");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, row_job(st));
-	sqlite3_finalize(st);
-	json_object_set_new(res, "running", a);
+	json_object_set_new(res, "running", jobs_json(b, "SELECT " JOB_COLS
+	    " FROM jobs WHERE state='running' ORDER BY started"));
 
-	a = json_array();
-	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE (state='failed' "
-	    "OR (state='ready' AND error IS NOT NULL)) AND rebuild IN (SELECT "
-	    "max(id) FROM rebuilds GROUP BY profile) ORDER BY id LIMIT 100");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, row_job(st));
-	sqlite3_finalize(st);
-	json_object_set_new(res, "problems", a);
+	json_object_set_new(res, "problems", jobs_json(b, "SELECT " JOB_COLS
+	    " FROM jobs WHERE (state='failed' OR (state='ready' AND error IS NOT "
+	    "NULL)) AND rebuild IN (SELECT max(id) FROM rebuilds GROUP BY "
+	    "profile) ORDER BY id LIMIT 100"));
 
-	a = json_array();
-	st = db_prep(b, "SELECT " JOB_COLS " FROM jobs WHERE state='ready' "
-	    "AND rebuild IN (SELECT id FROM rebuilds WHERE state='running') "
-	    "ORDER BY ord LIMIT 20");
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, row_job(st));
-	sqlite3_finalize(st);
-	json_object_set_new(res, "queue", a);
+	json_object_set_new(res, "queue", jobs_json(b, "SELECT " JOB_COLS
+	    " FROM jobs WHERE state='ready' AND rebuild IN (SELECT id FROM "
+	    "rebuilds WHERE state='running') ORDER BY ord LIMIT 20"));
 	json_object_set_new(res, "queued", json_integer(db_int(b, "SELECT "
 	    "count(*) FROM jobs WHERE state='ready'", 0)));
 

@@ -57,29 +57,6 @@ bf_baseprof_release(struct bf_baseprof *b)
 	memset(b, 0, sizeof(*b));
 }
 
-static const char *
-file_name(struct bf_baseprof *b, const char *name)
-{
-	if (b->files.n > 0 && strcmp(b->files.v[b->files.n - 1], name) == 0)
-		return b->files.v[b->files.n - 1];
-	if (bf_strv_push(&b->files, name) < 0)
-		return "?";
-	return b->files.v[b->files.n - 1];
-}
-
-static int
-strp_cmp(const void *x, const void *y)
-{
-	return strcmp(*(char *const *)x, *(char *const *)y);
-}
-
-static void
-strv_sort(struct bf_strv *sv)
-{
-	if (sv->n > 1)
-		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
-}
-
 /* One line of package.mask, package.use.{mask,force}, use.{mask,force}. */
 static int
 line_cb(void *vctx, const char *file, unsigned line, char *text,
@@ -107,7 +84,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 			bf_buf_addf(&m, " %s", words.v[i]);
 		rc = bf_buf_error(&m) < 0 ? -ENOMEM :
 		    bf_conf_set(&ld->b->license_groups, words.v[0], m.buf,
-		    file_name(ld->b, file), line);
+		    bf_strv_keep(&ld->b->files, file), line);
 		bf_buf_release(&m);
 		bf_strv_release(&words);
 		return rc < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
@@ -170,7 +147,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	}
 	pe = &l->v[l->n];
 	memset(pe, 0, sizeof(*pe));
-	pe->file = file_name(ld->b, file);
+	pe->file = bf_strv_keep(&ld->b->files, file);
 	pe->line = line;
 	if ((rc = bf_atom_parse(&pe->atom, atom, e)) < 0) {
 		bf_err_prefix(e, "%s:%u", file, line);
@@ -306,7 +283,7 @@ read_make_defaults(struct load *ld, struct bf_tree *t, const char *dir,
 		/* What ${VAR} sees next is the value as written. */
 		if (rc == 0)
 			rc = bf_conf_set(&b->make, v->key, v->val,
-			    file_name(b, name.buf), v->line);
+			    bf_strv_keep(&b->files, name.buf), v->line);
 		if (rc < 0)
 			rc = bf_err_set(e, ENOMEM, "out of memory");
 	}
@@ -592,9 +569,9 @@ finish(struct load *ld)
 				goto out;
 		}
 	}
-	strv_sort(&b->iuse_implicit);
-	strv_sort(&b->use_mask);
-	strv_sort(&b->use_force);
+	bf_strv_sort(&b->iuse_implicit);
+	bf_strv_sort(&b->use_mask);
+	bf_strv_sort(&b->use_force);
 	v = bf_conf_get(&b->make, "ARCH");
 	b->arch = v != NULL && *v != '\0' ? v : NULL;
 	rc = 0;
@@ -699,7 +676,7 @@ pkg_flags(const struct bf_strv *global, const struct bf_pkglist *l,
 		if (bf_atom_match(&l->v[i].atom, cpv, slot, NULL, repo) &&
 		    (rc = bf_use_apply(out, &l->v[i].words)) < 0)
 			return rc;
-	strv_sort(out);
+	bf_strv_sort(out);
 	return 0;
 }
 

@@ -21,6 +21,48 @@
 			 (c) == '_')
 #define ISNAME(c)	(ISNAME1(c) || ((c) >= '0' && (c) <= '9'))
 
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+bf_strv_sort(struct bf_strv *sv)
+{
+	if (sv->n > 1)
+		qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
+}
+
+int
+bf_strv_has_sorted(const struct bf_strv *sv, const char *s)
+{
+	size_t lo = 0, hi = sv->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(sv->v[mid], s);
+
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+const char *
+bf_strv_keep(struct bf_strv *sv, const char *s)
+{
+	if (sv->n > 0 && strcmp(sv->v[sv->n - 1], s) == 0)
+		return sv->v[sv->n - 1];
+	if (bf_strv_push(sv, s) < 0)
+		return "?";
+	return sv->v[sv->n - 1];
+}
+
 int
 bf_strv_pushn(struct bf_strv *sv, const char *s, size_t len)
 {

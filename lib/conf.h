@@ -20,6 +20,15 @@ int	bf_strv_push(struct bf_strv *sv, const char *s);
 int	bf_strv_pushn(struct bf_strv *sv, const char *s, size_t len);
 /* Index of `s`, or -1. */
 long	bf_strv_find(const struct bf_strv *sv, const char *s);
+/* Sorts by strcmp. */
+void	bf_strv_sort(struct bf_strv *sv);
+/* Is `s` in `sv`, which must be sorted?  (Binary search.) */
+int	bf_strv_has_sorted(const struct bf_strv *sv, const char *s);
+/*
+ * A stable copy of `s` for messages that outlive the caller's buffer:
+ * reuses the last element when equal, else appends.  "?" on ENOMEM.
+ */
+const char *bf_strv_keep(struct bf_strv *sv, const char *s);
 /* Removes element `i`, keeping the order. */
 void	bf_strv_remove(struct bf_strv *sv, size_t i);
 /* Appends the white-space separated words of `s`. */

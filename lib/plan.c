@@ -475,45 +475,7 @@ dep_parse(struct dep *into, char **tok, size_t n, size_t *i, int depth,
 static int
 use_on(const struct pnode *n, const char *flag)
 {
-	size_t lo = 0, hi = n->pub.use.n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(n->pub.use.v[mid], flag);
-
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
-static int
-in_sorted(const struct bf_strv *sv, const char *s)
-{
-	size_t lo = 0, hi = sv->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(sv->v[mid], s);
-
-		if (c == 0)
-			return 1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return 0;
-}
-
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return bf_strv_has_sorted(&n->pub.use, flag);
 }
 
 static void
@@ -523,7 +485,7 @@ strv_sort_uniq(struct bf_strv *sv)
 
 	if (sv->n < 2)
 		return;
-	qsort(sv->v, sv->n, sizeof(*sv->v), strp_cmp);
+	bf_strv_sort(sv);
 	for (i = 1, j = 1; i < sv->n; i++) {
 		if (strcmp(sv->v[i], sv->v[j - 1]) == 0)
 			free(sv->v[i]);
@@ -584,9 +546,9 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 		    (rc = bf_strv_push(&set, force.v[i])) < 0)
 			goto out;
 	for (i = 0; i < set.n; i++)
-		if ((in_sorted(iuse, set.v[i]) ||
-		    in_sorted(&pl->base.iuse_implicit, set.v[i])) &&
-		    !in_sorted(&mask, set.v[i]) &&
+		if ((bf_strv_has_sorted(iuse, set.v[i]) ||
+		    bf_strv_has_sorted(&pl->base.iuse_implicit, set.v[i])) &&
+		    !bf_strv_has_sorted(&mask, set.v[i]) &&
 		    (rc = bf_strv_push(use, set.v[i])) < 0)
 			goto out;
 	strv_sort_uniq(use);
@@ -608,8 +570,8 @@ usedeps_ok(const struct bf_atom *a, const struct pnode *parent,
 		const struct bf_usedep *u = &a->use[i];
 		int pon = parent != NULL && use_on(parent, u->flag);
 
-		if (!bf_usedep_satisfied(u, pon, in_sorted(iuse, u->flag),
-		    in_sorted(use, u->flag))) {
+		if (!bf_usedep_satisfied(u, pon, bf_strv_has_sorted(iuse, u->flag),
+		    bf_strv_has_sorted(use, u->flag))) {
 			*bad = u->flag;
 			return 0;
 		}
@@ -865,7 +827,7 @@ cond_eval(struct cond *c, char **tok, size_t n, size_t *i, int kind,
 			}
 			memcpy(flag, t + neg, len - 1 - neg);
 			flag[len - 1 - neg] = '\0';
-			active = in_sorted(c->use, flag) != neg;
+			active = bf_strv_has_sorted(c->use, flag) != neg;
 			sub = G_ALL;
 		}
 		if (sub >= 0) {
@@ -921,7 +883,7 @@ leaf_flag(const struct cond *c, const char *t)
 {
 	int neg = t[0] == '!';
 
-	return in_sorted(c->use, t + neg) != neg;
+	return bf_strv_has_sorted(c->use, t + neg) != neg;
 }
 
 /* Whether license `t` is accepted: the last matching word decides. */
@@ -1070,7 +1032,7 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 		if (!usedeps_ok(a, parent, &iuse, &use, &bad)) {
 			bf_buf_addf(&why, "USE dependency on '%s' not met "
 			    "(effective USE: %s%s); change it in package.use",
-			    bad, in_sorted(&use, bad) ? "+" : "-", bad);
+			    bad, bf_strv_has_sorted(&use, bad) ? "+" : "-", bad);
 			continue;
 		}
 		cd.use = &use;
@@ -1094,7 +1056,7 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 				if (strcmp(iuse.v[j], p->arch) != 0)
 					bf_buf_addf(&why, "%s%s%s",
 					    why.buf[why.len - 1] == '"' ? "" : " ",
-					    in_sorted(&use, iuse.v[j]) ? "" : "-",
+					    bf_strv_has_sorted(&use, iuse.v[j]) ? "" : "-",
 					    iuse.v[j]);
 			bf_buf_adds(&why, "\"; change USE in package.use");
 			goto fail;

@@ -93,17 +93,6 @@ bf_use_apply(struct bf_strv *set, const struct bf_strv *words)
 	return 0;
 }
 
-/* Stable copy of a file name for messages. */
-static const char *
-profile_file(struct bf_profile *p, const char *name)
-{
-	if (p->files.n > 0 && strcmp(p->files.v[p->files.n - 1], name) == 0)
-		return p->files.v[p->files.n - 1];
-	if (bf_strv_push(&p->files, name) < 0)
-		return "?";
-	return p->files.v[p->files.n - 1];
-}
-
 static int
 add_lower_flag(struct bf_strv *sv, const char *var, const char *val,
     int neg)
@@ -168,7 +157,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	}
 	pe = &l->v[l->n];
 	memset(pe, 0, sizeof(*pe));
-	pe->file = profile_file(c->p, file);
+	pe->file = bf_strv_keep(&c->p->files, file);
 	pe->line = line;
 	if ((rc = bf_atom_parse(&pe->atom, words.v[0], e)) < 0) {
 		bf_err_prefix(e, "%s:%u", file, line);
