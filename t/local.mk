@@ -74,7 +74,7 @@ SHELL_TESTS += \
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
-	t/lib-httpd.sh t/helper/raw-http.py
+	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
