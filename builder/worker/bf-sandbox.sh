@@ -12,8 +12,8 @@
 #            and their defaults (default, default_src_*); pkg_* phases
 #            are recorded in DEFINED_PHASES but not run
 #   helpers  inherit EXPORT_FUNCTIONS die use usex use_enable use_with
-#            emake econf dobin insinto doins dodoc einfo ewarn eapply
-#            eapply_user has
+#            usev emake econf dobin insinto doins dodoc einfo ewarn
+#            eapply eapply_user has
 #   vars     CATEGORY P PN PV PR PVR PF SLOT FILESDIR WORKDIR S T D ED
 #            ESYSROOT SYSROOT EPREFIX CHOST CBUILD CFLAGS CXXFLAGS
 #            LDFLAGS MAKEOPTS FEATURES DISTCC_HOSTS
@@ -21,10 +21,11 @@
 # into ${ESYSROOT}.  Output: JOBDIR/image (${D}) and JOBDIR/build-info
 # with the files Portage's __dyn_install writes (formats.md 1.2).
 
-set -u
 JOBDIR=${1:?usage: bf-sandbox.sh JOBDIR}
 cd "$JOBDIR" || exit 2
 . ./env.sh || exit 2
+# No "set -u": ebuilds and eclasses test unset variables freely
+# ([[ -z ${_FOO_ECLASS} ]]), as Portage's bash lets them.
 
 die() { echo "die: $*" >&2; exit 1; }
 einfo() { echo " * $*"; }
@@ -35,6 +36,7 @@ use() {
 	[[ $f == !* ]] && { neg=1; f=${f#!}; }
 	if has "$f" $BF_USE; then return $neg; else return $((1 - neg)); fi
 }
+usev() { if use "$1"; then echo "${2-${1#!}}"; fi; }
 usex() { if use "$1"; then echo "${2-yes}"; else echo "${3-no}"; fi; }
 use_enable() { if use "$1"; then echo "--enable-${2:-$1}"; else echo "--disable-${2:-$1}"; fi; }
 use_with() { if use "$1"; then echo "--with-${2:-$1}"; else echo "--without-${2:-$1}"; fi; }
@@ -95,7 +97,8 @@ inherit() {
 		E_BDEPEND+=" ${BDEPEND-}" E_PDEPEND+=" ${PDEPEND-}" E_IDEPEND+=" ${IDEPEND-}"
 		IUSE=$_iuse RDEPEND=$_rdep DEPEND=$_dep BDEPEND=$_bdep PDEPEND=$_pdep IDEPEND=$_idep
 		unset '_ECLASS_STACK[-1]'
-		ECLASS=${_ECLASS_STACK[-1]-}
+		ECLASS=
+		(( ${#_ECLASS_STACK[@]} )) && ECLASS=${_ECLASS_STACK[-1]}
 	done
 }
 EXPORT_FUNCTIONS() {
