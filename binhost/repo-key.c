@@ -43,41 +43,16 @@ repocli_key_init(const struct bf_cli *cli, struct bf_repo *r, const char *name,
     const char *algo)
 {
 	struct bf_err e = BF_ERR_INIT;
-	struct bf_buf fpr = BF_BUF_INIT, pub = BF_BUF_INIT, uid = BF_BUF_INIT;
-	struct bf_lockfile lf = BF_LOCKFILE_INIT;
-	char host[256], *home = NULL;
+	struct bf_buf fpr = BF_BUF_INIT;
 	int rc;
 
-	if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) == 0) {
-		cli_error(cli, "the repository already has a key (%s/%s); "
-		    "binfarm never replaces it", r->root, BF_REPO_PUBKEY);
-		return -1;
-	}
-	if (name == NULL) {
-		if (gethostname(host, sizeof(host)) < 0)
-			snprintf(host, sizeof(host), "localhost");
-		host[sizeof(host) - 1] = '\0';
-		bf_buf_addf(&uid, "binfarm repository %s", host);
-		name = uid.buf;
-	}
-	home = bf_repo_path(r, BF_REPO_GNUPG);
-	if ((rc = bf_sign_keygen(home, name, algo, &fpr, &e)) < 0 ||
-	    (rc = bf_sign_export(home, &pub, &e)) < 0)
-		goto out;
-	if ((rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_PUBKEY, 0644, &e)) < 0)
-		goto out;
-	bf_lockfile_write(&lf, pub.buf, pub.len);
-	if ((rc = bf_lockfile_commit(&lf, -1, &e)) < 0)
-		goto out;
-	cli_info(cli, "made signing key %s (\"%s\")", fpr.buf, name);
-	cli_info(cli, "public key: %s/%s", r->root, BF_REPO_PUBKEY);
-out:
-	if (rc < 0)
+	if ((rc = bf_repo_keygen(r, name, algo, &fpr, &e)) < 0)
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
-	free(home);
+	else {
+		cli_info(cli, "made signing key %s", fpr.buf);
+		cli_info(cli, "public key: %s/%s", r->root, BF_REPO_PUBKEY);
+	}
 	bf_buf_release(&fpr);
-	bf_buf_release(&pub);
-	bf_buf_release(&uid);
 	return rc;
 }
 

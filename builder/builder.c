@@ -20,6 +20,8 @@
 #include "err.h"
 #include "lockfile.h"
 #include "profile.h"
+#include "repo.h"
+#include "sign.h"
 #include "builder.h"
 #include "banned.h"
 
@@ -38,7 +40,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: binfarm-builder [-dt] [-f FILE | -s STATEDIR] [-l HOST:PORT]\n"
 	    "       binfarm-builder --init STATEDIR [-l HOST:PORT] [-P PROFILEDIR]...\n"
-	    "                       [-r NAME=URI[@REF]]...\n\n"
+	    "                       [-r NAME=URI[@REF]]... [--unsigned]\n\n"
 	    "  -f FILE       configuration (binfarm-builder.conf(5))\n"
 	    "  -s STATEDIR   use STATEDIR/builder.conf, generating it (with fresh\n"
 	    "                tokens) when it does not exist\n"
@@ -46,7 +48,10 @@ usage(FILE *f)
 	    "  -d            stay in the foreground, log to stderr\n"
 	    "  -l HOST:PORT  listen there (port 0: any free port; the URL is\n"
 	    "                written to STATE/builder.url)\n"
-	    "  --init DIR    write DIR/builder.conf with fresh tokens and exit\n"
+	    "  --init DIR    write DIR/builder.conf with fresh tokens, make the\n"
+	    "                repository DIR/repo (signed, with a new key), exit\n"
+	    "  --unsigned    with --init: an unsigned repository (not for nodes\n"
+	    "                with Portage's default signature verification)\n"
 	    "  -P DIR        a hw-profile for --init or a generated config\n"
 	    "  -r SPEC       an ebuild repository NAME=URI[@REF] for --init\n");
 }
@@ -132,6 +137,7 @@ main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "init", required_argument, NULL, 'I' },
+		{ "unsigned", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -142,7 +148,7 @@ main(int argc, char **argv)
 	const char *file = NULL, *statedir = NULL, *init = NULL, *listen = NULL;
 	char **profiles = NULL, **repos = NULL;
 	size_t nprofiles = 0, nrepos = 0;
-	int c, check = 0, fg = 0, rc, ret = 2, loaded = 0;
+	int c, check = 0, fg = 0, rc, ret = 2, loaded = 0, unsig = 0;
 	struct stat st;
 
 	memset(&b, 0, sizeof(b));
@@ -175,6 +181,9 @@ main(int argc, char **argv)
 		case 'I':
 			init = optarg;
 			break;
+		case 'U':
+			unsig = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			ret = 0;
@@ -196,7 +205,8 @@ main(int argc, char **argv)
 		bf_buf_addf(&cf, "%s/builder.conf", dir);
 		if (init != NULL || stat(cf.buf, &st) < 0) {
 			if ((rc = bcfg_generate(dir, listen ? listen :
-			    "127.0.0.1:8470", profiles, nprofiles, &e)) < 0 ||
+			    "127.0.0.1:8470", profiles, nprofiles, unsig,
+			    &e)) < 0 ||
 			    (rc = append_repos(dir, repos, nrepos, &e)) < 0) {
 				fprintf(stderr, "binfarm-builder: %s\n",
 				    bf_err_msg(&e, rc));
@@ -222,9 +232,14 @@ main(int argc, char **argv)
 		free(b.cfg.listen);
 		b.cfg.listen = strdup(listen);
 	}
+	if ((rc = builder_open_repo(&b, &e)) < 0) {
+		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
+		goto out;
+	}
 	if (check) {
-		printf("%s: configuration OK (%zu profiles, %zu repositories)\n",
-		    file, b.cfg.nprofiles, b.cfg.nrepos);
+		printf("%s: configuration OK (%zu profiles, %zu repositories, "
+		    "publishing to %s)\n", file, b.cfg.nprofiles, b.cfg.nrepos,
+		    b.cfg.repository);
 		ret = 0;
 		goto out;
 	}
@@ -303,6 +318,8 @@ main(int argc, char **argv)
 	ret = 0;
 out:
 	db_close(&b);
+	bf_signer_free(b.signer);
+	bf_repo_free(b.repo);
 	if (loaded)
 		bcfg_release(&b.cfg);
 	bf_buf_release(&cf);

@@ -14,6 +14,9 @@
 
 struct bf_buf;
 struct bf_err;
+struct bf_repo;
+struct bf_signer;
+struct builder;
 
 /*
  * binfarm-builder: configuration (builder.conf, binfarm-builder.conf(5)),
@@ -39,6 +42,7 @@ struct bcfg {
 	char			*listen;	/* "127.0.0.1:0" */
 	char			*state;		/* state directory */
 	char			*mirrors;	/* default: <state>/mirrors */
+	char			*repository;	/* default: <state>/repo */
 	char			*worker_token;
 	char			*engineer_token;
 	int			 lease_timeout;	/* seconds */
@@ -55,9 +59,16 @@ int	bcfg_load(struct bcfg *c, const char *file, struct bf_err *e);
 void	bcfg_release(struct bcfg *c);
 const struct bcfg_profile *bcfg_profile(const struct bcfg *c,
 	    const char *name);
-/* Writes a fresh builder.conf with random tokens into `state`. */
+/*
+ * Writes a fresh builder.conf with random tokens into `state`, and
+ * makes its repository, <state>/repo, when there is none: signed with
+ * a new key unless `unsigned_repo`.
+ */
 int	bcfg_generate(const char *state, const char *listen,
-	    char *const *profiles, size_t nprofiles, struct bf_err *e);
+	    char *const *profiles, size_t nprofiles, int unsigned_repo,
+	    struct bf_err *e);
+/* Opens the configured repository and, if it is signed, its signer. */
+int	builder_open_repo(struct builder *b, struct bf_err *e);
 
 /* Job states. */
 #define JS_WAITING	"waiting"
@@ -75,6 +86,8 @@ struct builder {
 	struct MHD_Daemon	*mhd;
 	int			 port;
 	volatile sig_atomic_t	 stop;
+	struct bf_repo		*repo;	/* where rebuilds are published */
+	struct bf_signer	*signer;	/* NULL: unsigned repository */
 	uint64_t		 ingest_ns;	/* time spent verifying uploads */
 	uint64_t		 ingested;
 };

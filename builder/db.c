@@ -40,6 +40,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS built (profile TEXT NOT NULL,"
     " key TEXT NOT NULL, cpv TEXT NOT NULL, path TEXT NOT NULL,"
     " job INTEGER, PRIMARY KEY(profile, key));"
+    "CREATE TABLE IF NOT EXISTS published (profile TEXT NOT NULL,"
+    " path TEXT NOT NULL, pool TEXT NOT NULL, PRIMARY KEY(profile, path));"
     "CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY,"
     " tags TEXT NOT NULL, slots INTEGER, registered INTEGER,"
     " last_seen INTEGER);";

@@ -9,10 +9,9 @@
  * placed there.
  *
  * Publishing (publish_snapshot): when a rebuild completes, its packages
- * are hard-linked into <state>/snapshots/<profile>/<id>/ with a Packages
- * index, and <state>/channels/testing/<profile> is switched to it with
- * one rename.  This is the builder's internal publish interface, to be
- * backed by lib/repo's snapshot and promote API once it is merged.
+ * go into the configured binfarm repository (lib/repo: add, snapshot,
+ * promote), which binfarm-binhost serves: a new snapshot, and the
+ * profile's testing channel moved to it.
  */
 #include "config.h"
 
@@ -38,6 +37,8 @@
 #include "meta.h"
 #include "pkgdir.h"
 #include "pkgindex.h"
+#include "promote.h"
+#include "repo.h"
 #include "builder.h"
 #include "banned.h"
 
@@ -422,179 +423,247 @@ out:
 	return rc;
 }
 
-/* Hard-links pkgdir/<profile>/<rel> to <snap>/<rel>. */
-static int
-link_pkg(const char *src, const char *snap, const char *rel,
-    struct bf_err *e)
-{
-	struct bf_buf dst = BF_BUF_INIT;
-	char *slash;
-	int rc = 0;
+/* What one rebuild publishes: its packages, by state pkgdir path. */
+struct pubpkg {
+	char	*path;		/* relative to <state>/pkgdir/<profile> */
+	char	*pool;		/* PATH in the repository; NULL: not yet */
+	int	 added;		/* added to the repository by this call */
+};
 
-	bf_buf_addf(&dst, "%s/%s", snap, rel);
-	slash = strrchr(dst.buf, '/');
-	*slash = '\0';
-	if ((rc = mkdirs(dst.buf, e)) == 0) {
-		*slash = '/';
-		if (link(src, dst.buf) < 0 && errno != EEXIST)
-			rc = bf_err_errno(e, "cannot link '%s'", dst.buf);
+static void
+pubpkgs_free(struct pubpkg *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].pool);
 	}
-	bf_buf_release(&dst);
-	return rc;
+	free(v);
 }
 
 static int
-set_header(struct bf_pkgindex *idx, const char *k, const char *v)
+cmp_str(const void *a, const void *b)
 {
-	return bf_pkgindex_set(idx, &idx->header, k, v);
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * Publishes a complete rebuild through the repository (lib/repo), as
+ * 'binfarm add', 'binfarm snapshot create' and 'binfarm promote
+ * --channel testing' would: every package the plan needs is in the
+ * profile's working set (each build added, verified and signed once;
+ * one already published is kept), packages no longer in the plan are
+ * dropped from it, a snapshot is cut and testing moves to it.  Pool
+ * files are durable before the working set names them, and the working
+ * set before the snapshot; a builder killed at any point publishes again
+ * on restart, and gc removes what an interrupted run left in pool/.
+ */
 int
 publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
     struct bf_err *e)
 {
-	struct bf_buf snap = BF_BUF_INIT, tmp = BF_BUF_INIT, src = BF_BUF_INIT,
-	    old = BF_BUF_INIT, text = BF_BUF_INIT, ch = BF_BUF_INIT,
-	    lnk = BF_BUF_INIT, rev = BF_BUF_INIT;
-	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
-	struct bf_pkgdir_opts po;
-	struct bf_pkgdir_stats ps;
-	struct bf_pkgindex_write_opts wo;
-	struct bf_pkgindex_write_stats ws;
+	struct bf_repo_add_opts ao;
+	struct bf_snapshot_opts so;
+	struct bf_move_opts mo;
+	struct bf_move_result mr;
+	struct bf_workset w;
+	struct bf_buf src = BF_BUF_INIT, msg = BF_BUF_INIT, by = BF_BUF_INIT;
+	struct pubpkg *v = NULL;
 	sqlite3_stmt *st = NULL;
-	char profile[256] = "", num[32];
+	char profile[256] = "", snap[32] = "", **keep = NULL;
+	const char *tree_repo = NULL, *tree_commit = NULL;
 	json_t *trees = NULL, *t;
-	long long now = now_s();
-	size_t i;
-	int rc, dfd = -1;
+	size_t n = 0, i, nkeep = 0, npkgs = 0, nadded = 0, ndropped = 0;
+	int rc, have_w = 0, locked = 0;
 
-	st = db_prep(b, "SELECT profile, trees FROM rebuilds WHERE id=?");
+	memset(&mr, 0, sizeof(mr));
+	st = db_prep(b, "SELECT profile, trees, by FROM rebuilds WHERE id=?");
 	sqlite3_bind_int64(st, 1, rebuild);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(profile, sizeof(profile), "%s",
 		    sqlite3_column_text(st, 0));
 		trees = json_loads((const char *)sqlite3_column_text(st, 1), 0,
 		    NULL);
+		bf_buf_addf(&by, "%s (binfarm-builder rebuild %lld)",
+		    sqlite3_column_type(st, 2) == SQLITE_NULL ? "builder" :
+		    (const char *)sqlite3_column_text(st, 2), rebuild);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	bf_buf_addf(id, "%lld", rebuild);
-	bf_buf_addf(&snap, "%s/snapshots/%s/%s", b->cfg.state, profile, id->buf);
-	bf_buf_addf(&tmp, "%s.tmp", snap.buf);
-	bf_buf_addf(&old, "rm -rf '%s'", tmp.buf);
-	if (access(tmp.buf, F_OK) == 0 && system(old.buf) != 0) {
-		rc = bf_err_set(e, EIO, "cannot remove '%s'", tmp.buf);
+	if (profile[0] == '\0' || !bf_repo_name_valid(profile)) {
+		rc = bf_err_set(e, BF_ENOTFOUND, "rebuild %lld: no such rebuild "
+		    "or a bad profile name", rebuild);
 		goto out;
 	}
-	bf_buf_reset(&old);
-	if ((rc = mkdirs(tmp.buf, e)) < 0)
-		goto out;
-	st = db_prep(b, "SELECT path FROM jobs WHERE rebuild=? AND "
-	    "state='done'");
+	/* The packages of the plan, and where each already is in the pool. */
+	st = db_prep(b, "SELECT j.path, p.pool FROM jobs j LEFT JOIN "
+	    "published p ON p.profile=j.profile AND p.path=j.path WHERE "
+	    "j.rebuild=? AND j.state='done' ORDER BY j.ord");
 	sqlite3_bind_int64(st, 1, rebuild);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *rel = (const char *)sqlite3_column_text(st, 0);
+		void *p = realloc(v, (n + 1) * sizeof(*v));
 
-		bf_buf_reset(&src);
-		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, profile, rel);
-		if ((rc = link_pkg(src.buf, tmp.buf, rel, e)) < 0)
+		if (p == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
 			goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-
-	/* Reuse the entries of the current testing snapshot (hard links). */
-	bf_buf_addf(&ch, "%s/channels/testing/%s/Packages", b->cfg.state,
-	    profile);
-	if (bf_conf_read_file(ch.buf, &old, NULL) == 0 &&
-	    bf_pkgindex_parse(&idx, old.buf, old.len, 0, NULL) < 0) {
-		bf_pkgindex_release(&idx);
-		bf_pkgindex_init(&idx);
-	}
-	json_array_foreach(trees, i, t)
-		bf_buf_addf(&rev, "%s%s=%s", rev.len ? " " : "",
-		    json_string_value(json_object_get(t, "name")),
-		    json_string_value(json_object_get(t, "commit")));
-	snprintf(num, sizeof(num), "%lld", now);
-	if (set_header(&idx, "VERSION", "0") < 0 ||
-	    set_header(&idx, "TIMESTAMP", num) < 0 ||
-	    set_header(&idx, "PROFILE", profile) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((dfd = open(tmp.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open '%s'", tmp.buf);
-		goto out;
-	}
-	memset(&po, 0, sizeof(po));
-	po.threads = 2;
-	if ((rc = bf_pkgdir_update(dfd, &idx, &po, &ps, e)) < 0)
-		goto out;
-	snprintf(num, sizeof(num), "%zu", idx.npkgs);
-	if (set_header(&idx, "PACKAGES", num) < 0 ||
-	    bf_pkgindex_format(&idx, &text) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	memset(&wo, 0, sizeof(wo));
-	wo.timestamp = now;
-	if ((rc = bf_pkgindex_write(dfd, text.buf, text.len, &wo, &ws, e)) < 0)
-		goto out;
-	/* The snapshot's record: tree commits, when, which rebuild. */
-	bf_buf_reset(&old);
-	bf_buf_addf(&old, "rebuild=%lld\nprofile=%s\ncreated=%lld\n"
-	    "repo_revisions=%s\n", rebuild, profile, now, rev.buf);
-	{
-		struct bf_lockfile lf = BF_LOCKFILE_INIT;
-
-		if ((rc = bf_lockfile_open(&lf, dfd, "metadata", 0644, e)) < 0)
-			goto out;
-		bf_lockfile_write(&lf, old.buf, old.len);
-		if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0)
-			goto out;
-	}
-	if (access(snap.buf, F_OK) == 0) {
-		bf_buf_reset(&old);
-		bf_buf_addf(&old, "rm -rf '%s'", snap.buf);
-		if (system(old.buf) != 0) {
-			rc = bf_err_set(e, EIO, "cannot replace '%s'", snap.buf);
+		}
+		v = p;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].path = strdup((const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+			v[n].pool = strdup((const char *)
+			    sqlite3_column_text(st, 1));
+		n++;
+		if (v[n - 1].path == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
 	}
-	if (rename(tmp.buf, snap.buf) < 0) {
-		rc = bf_err_errno(e, "cannot rename '%s'", tmp.buf);
-		goto out;
-	}
-	if ((rc = bf_fsync_dir(AT_FDCWD, snap.buf, e)) < 0)
-		goto out;
-	/* Move the channel: a new symlink renamed over the old one. */
-	bf_buf_reset(&ch);
-	bf_buf_addf(&ch, "%s/channels/testing", b->cfg.state);
-	if ((rc = mkdirs(ch.buf, e)) < 0)
-		goto out;
-	bf_buf_addf(&lnk, "../../snapshots/%s/%s", profile, id->buf);
-	bf_buf_reset(&tmp);
-	bf_buf_addf(&tmp, "%s/.%s.tmp", ch.buf, profile);
-	bf_buf_addf(&ch, "/%s", profile);
-	unlink(tmp.buf);
-	if (symlink(lnk.buf, tmp.buf) < 0 || rename(tmp.buf, ch.buf) < 0) {
-		rc = bf_err_errno(e, "cannot move '%s'", ch.buf);
-		goto out;
-	}
-	rc = bf_fsync_dir(AT_FDCWD, ch.buf, e);
-out:
-	if (dfd >= 0)
-		close(dfd);
 	sqlite3_finalize(st);
+	st = NULL;
+
+	if ((rc = bf_repo_lock(b->repo, NULL, NULL, e)) < 0)
+		goto out;
+	locked = 1;
+	if ((rc = bf_workset_load(b->repo, profile, &w, e)) < 0)
+		goto out;
+	have_w = 1;
+	memset(&ao, 0, sizeof(ao));
+	ao.signer = b->signer;
+	ao.mtime = -1;
+	for (i = 0; i < n; i++) {
+		struct bf_repo_added res;
+		int staged = 0;
+		size_t k;
+
+		if (v[i].pool != NULL)
+			for (k = 0; k < w.idx.npkgs && !staged; k++) {
+				const char *path = bf_pkgindex_get(&w.idx.pkgs[k],
+				    "PATH");
+
+				staged = path != NULL && strcmp(path, v[i].pool) == 0;
+			}
+		if (staged)
+			continue;
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, profile,
+		    v[i].path);
+		if ((rc = bf_repo_add(b->repo, profile, src.buf, &ao, &w, &res,
+		    e)) < 0) {
+			char why[600];
+
+			snprintf(why, sizeof(why), "%s", bf_err_msg(e, rc));
+			rc = bf_err_set(e, -rc, "adding %s to the repository: %s",
+			    v[i].path, why);
+			goto out;
+		}
+		free(v[i].pool);
+		if ((v[i].pool = strdup(res.path)) == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+		v[i].added = 1;
+		nadded++;
+	}
+	/* Drop what the plan no longer has (a package left the world set). */
+	if ((keep = calloc(n + 1, sizeof(*keep))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		keep[nkeep++] = v[i].pool;
+	qsort(keep, nkeep, sizeof(*keep), cmp_str);
+	for (i = w.idx.npkgs; i-- > 0;) {
+		const char *path = bf_pkgindex_get(&w.idx.pkgs[i], "PATH");
+		const char *cpv = bf_pkgindex_get(&w.idx.pkgs[i], "CPV");
+		struct bf_buf atom = BF_BUF_INIT;
+
+		if (cpv == NULL || (path != NULL && bsearch(&path, keep, nkeep,
+		    sizeof(*keep), cmp_str) != NULL))
+			continue;
+		bf_buf_addf(&atom, "=%s", cpv);
+		rc = bf_workset_remove(&w, atom.buf, NULL, NULL, e);
+		bf_buf_release(&atom);
+		if (rc < 0)
+			goto out;
+		ndropped++;
+	}
+	if (w.dirty) {
+		if ((rc = bf_repo_sync(b->repo, e)) < 0 ||
+		    (rc = bf_workset_save(b->repo, profile, &w, e)) < 0)
+			goto out;
+	}
+	/* Remember where each build went, so that it is added only once. */
+	if (nadded > 0 && db_begin(b) == 0) {
+		st = db_prep(b, "INSERT OR REPLACE INTO published (profile, "
+		    "path, pool) VALUES (?, ?, ?)");
+		for (i = 0; i < n && st != NULL; i++) {
+			if (!v[i].added)
+				continue;
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, profile, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, v[i].path, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, v[i].pool, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		db_commit(b);
+	}
+
+	/* The snapshot: tree commits in its record, then testing. */
+	json_array_foreach(trees, i, t) {
+		const char *name = json_string_value(json_object_get(t, "name"));
+		const char *commit = json_string_value(json_object_get(t,
+		    "commit"));
+
+		if (name == NULL || commit == NULL)
+			continue;
+		if (tree_commit == NULL) {
+			tree_repo = name;
+			tree_commit = commit;
+		}
+		bf_buf_addf(&msg, "%s%s=%s", msg.len ? " " : "rebuild of ",
+		    name, commit);
+	}
+	if (msg.len == 0)
+		bf_buf_addf(&msg, "rebuild %lld", rebuild);
+	memset(&so, 0, sizeof(so));
+	so.by = by.buf;
+	so.tree_commit = tree_commit;
+	so.tree_repo = tree_repo;
+	so.message = msg.buf;
+	so.threads = 2;
+	if ((rc = bf_snapshot_create(b->repo, profile, &so, snap, &npkgs,
+	    e)) < 0)
+		goto out;
+	memset(&mo, 0, sizeof(mo));
+	mo.by = by.buf;
+	mo.allow_downgrade = 1;	/* testing follows the tree, down as well */
+	if ((rc = bf_repo_promote(b->repo, profile, "testing", snap, &mo, &mr,
+	    e)) < 0)
+		goto out;
+	bf_buf_adds(id, snap);
+	log_info("rebuild %lld: snapshot %s of %s (%zu packages, %zu added, "
+	    "%zu dropped); testing %s -> %s, %zu upgraded, %zu downgraded",
+	    rebuild, snap, profile, npkgs, nadded, ndropped,
+	    mr.from[0] ? mr.from : "(none)", snap,
+	    mr.diff.count[BF_CHG_UPGRADED], mr.diff.count[BF_CHG_DOWNGRADED]);
+	rc = 0;
+out:
+	if (st != NULL)
+		sqlite3_finalize(st);
+	if (have_w)
+		bf_workset_release(&w);
+	if (locked)
+		bf_repo_unlock(b->repo);
+	bf_move_result_release(&mr);
+	free(keep);
+	pubpkgs_free(v, n);
 	json_decref(trees);
-	bf_pkgindex_release(&idx);
-	bf_buf_release(&snap);
-	bf_buf_release(&tmp);
 	bf_buf_release(&src);
-	bf_buf_release(&old);
-	bf_buf_release(&text);
-	bf_buf_release(&ch);
-	bf_buf_release(&lnk);
-	bf_buf_release(&rev);
+	bf_buf_release(&msg);
+	bf_buf_release(&by);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "lockfile.h"
+#include "repo.h"
 #include "sign.h"
 #include "banned.h"
 
@@ -504,5 +505,43 @@ out:
 		gpgme_data_release(sig);
 	if (in != NULL)
 		gpgme_data_release(in);
+	return rc;
+}
+
+int
+bf_repo_keygen(struct bf_repo *r, const char *uid, const char *algo,
+    struct bf_buf *fpr, struct bf_err *e)
+{
+	struct bf_buf pub = BF_BUF_INIT, name = BF_BUF_INIT;
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	char host[256], *home = NULL;
+	int rc;
+
+	if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) == 0)
+		return bf_err_set(e, BF_ECONFLICT, "the repository already has "
+		    "a key (%s/%s); binfarm never replaces it", r->root,
+		    BF_REPO_PUBKEY);
+	if (uid == NULL) {
+		if (gethostname(host, sizeof(host)) < 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		bf_buf_addf(&name, "binfarm repository %s", host);
+		uid = name.buf;
+	}
+	if ((home = bf_repo_path(r, BF_REPO_GNUPG)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = bf_sign_keygen(home, uid, algo, fpr, e)) < 0 ||
+	    (rc = bf_sign_export(home, &pub, e)) < 0 ||
+	    (rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_PUBKEY, 0644,
+	    e)) < 0)
+		goto out;
+	bf_lockfile_write(&lf, pub.buf, pub.len);
+	rc = bf_lockfile_commit(&lf, -1, e);
+out:
+	free(home);
+	bf_buf_release(&pub);
+	bf_buf_release(&name);
 	return rc;
 }

@@ -35,6 +35,16 @@ int	bf_sign_keygen(const char *home, const char *uid, const char *algo,
 /* Appends the ASCII-armored public key(s) of `home` to `out`. */
 int	bf_sign_export(const char *home, struct bf_buf *out, struct bf_err *e);
 
+/*
+ * Makes the signing key of repository `r` (bf_sign_keygen in its
+ * keys/gnupg) and writes the public key to keys/binfarm.asc, atomically.
+ * Refuses (BF_ECONFLICT) when the repository already has a key.  `uid`
+ * NULL: "binfarm repository <hostname>".  The lock must be held.
+ */
+struct bf_repo;
+int	bf_repo_keygen(struct bf_repo *r, const char *uid, const char *algo,
+	    struct bf_buf *fpr, struct bf_err *e);
+
 /* A signer on the first secret key of `home`. */
 int	bf_signer_open(struct bf_signer **sp, const char *home,
 	    struct bf_err *e);

@@ -69,7 +69,8 @@ SHELL_TESTS += \
 	t/t4040-binhost-auth-tls.sh \
 	t/t4050-binhost-daemon.sh \
 	t/t5000-farm.sh \
-	t/t5001-farm-faults.sh
+	t/t5001-farm-faults.sh \
+	t/t5010-farm-sample.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

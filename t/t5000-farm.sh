@@ -63,7 +63,7 @@ test_expect_success 'a rebuild builds in dependency order; a failure blocks only
 	test_grep "3/5 done" st &&
 	test_grep "app-misc/broken-1 \[p\] FAILED after 2 attempts: build failed on w1" st &&
 	test_grep "testing: (none)" st &&
-	test_path_is_missing state/channels/testing/p &&
+	test_path_is_missing state/repo/channels/testing/p &&
 	test_expect_code 1 binfarm log --no-follow app-misc/broken >log 2>err &&
 	test_grep ">>> src_compile for app-misc/broken-1" log &&
 	test_grep "attempt 2 of app-misc/broken-1 on worker w1" log &&
@@ -117,11 +117,41 @@ test_expect_success 'a new rebuild reuses built keys and completes; testing poin
 	binfarm status >st &&
 	test_grep "5/5 done (3 reused)" st &&
 	test_grep "testing: [0-9]" st &&
-	test -f state/channels/testing/p/Packages &&
-	test_grep "^PACKAGES: 5" state/channels/testing/p/Packages &&
-	test_grep "^CPV: app-misc/needs-broken-1" state/channels/testing/p/Packages &&
-	binfarm verify state/channels/testing/p/*/*/*.gpkg.tar >/dev/null &&
+	test -f state/repo/channels/testing/p/Packages &&
+	test_grep "^PACKAGES: 5" state/repo/channels/testing/p/Packages &&
+	test_grep "^CPV: app-misc/needs-broken-1" state/repo/channels/testing/p/Packages &&
+	binfarm verify --keyring state/repo/keys/binfarm.asc \
+		state/repo/channels/testing/p/*/*/*.gpkg.tar >/dev/null &&
+	binfarm -R state/repo fsck >fsck &&
+	binfarm -R state/repo history >hist &&
+	test_grep "promote.*testing/p.*binfarm-builder rebuild" hist &&
 	test $(grep -c "leased to" builder.log) -eq 9
+'
+
+test_expect_success 'nothing new: no pool file added; a package leaving the plan leaves testing' '
+	farm_start &&
+	test_when_finished "farm_stop" &&
+	find state/repo/pool -name "*.gpkg.tar" >pool1 &&
+	old=$(readlink state/repo/channels/testing/p) &&
+	binfarm rebuild --profile p >out &&
+	test_grep "5 packages, 0 to build, 5 already built" out &&
+	farm_wait_rebuild complete 30 &&
+	new=$(readlink state/repo/channels/testing/p) &&
+	test "$old" != "$new" &&
+	find state/repo/pool -name "*.gpkg.tar" >pool2 &&
+	test_cmp pool1 pool2 &&
+	binfarm -R state/repo snapshot --profile p diff "${old##*/}" "${new##*/}" >diff &&
+	! grep -E "^ *(added|removed|upgraded|downgraded|rebuilt)" diff &&
+	cp prof/p/world world.saved &&
+	printf "%s\n" app-misc/solo >prof/p/world &&
+	test_when_finished "cp world.saved prof/p/world" &&
+	binfarm rebuild --profile p >out &&
+	test_grep "1 packages, 0 to build, 1 already built" out &&
+	farm_wait_rebuild complete 30 &&
+	test_grep "^PACKAGES: 1$" state/repo/channels/testing/p/Packages &&
+	test_grep "^CPV: app-misc/solo-1$" state/repo/channels/testing/p/Packages &&
+	find state/repo/pool -name "*.gpkg.tar" >pool3 &&
+	test_cmp pool1 pool3
 '
 
 test_expect_success 'a worker for another profile gets no work and status says why' '

@@ -112,7 +112,7 @@ test_expect_success 'builder killed (-9) and restarted mid-plan: nothing lost, n
 	echo 3 >expect && test_cmp expect n &&
 	test $(grep -c "dev-libs/libhello-1.0) leased" builder.log) -eq \
 		$(grep -c "dev-libs/libhello-1.0) done" builder.log) &&
-	test_grep "^PACKAGES: 3" state/channels/testing/p/Packages
+	test_grep "^PACKAGES: 3" state/repo/channels/testing/p/Packages
 '
 
 test_done

@@ -1,0 +1,72 @@
+#!/bin/sh
+test_description='the whole farm on the sample tree: builder, two workers (sandbox driver), the repository, binfarm-binhost'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-httpd.sh"
+. "$TEST_DIRECTORY/lib-farm.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all 'curl is not installed'
+PROF=web-x86-64-v3
+
+test_expect_success 'setup: sample trees, a builder state for the shipped profile' '
+	"$BF_SRC_DIR/scripts/sample-tree.sh" trees >/dev/null &&
+	binfarm-builder --init state -l 127.0.0.1:0 \
+		-P "$BF_SRC_DIR/profiles/$PROF" \
+		-r gentoo="$PWD/trees/gentoo@main" \
+		-r company="$PWD/trees/company@main" >/dev/null &&
+	printf "[builder]\nmax-attempts = 1\nbackoff = 0\n" >>state/builder.conf &&
+	binfarm-builder -t -s state >out &&
+	test_grep "publishing to .*state/repo" out &&
+	test -f state/repo/keys/binfarm.asc
+'
+
+test_expect_success 'two workers build the whole profile in dependency order' '
+	farm_start &&
+	test_when_finished "farm_stop_workers; farm_stop" &&
+	binfarm rebuild --profile $PROF >out &&
+	test_grep "11 packages, 11 to build" out &&
+	for w in a b
+	do
+		binfarm-worker -s state --name $w --tags x86-64-v3,web \
+			--workdir work-$w >>worker-$w.log 2>&1 &
+		echo $! >worker-$w.pid
+	done &&
+	farm_wait_rebuild complete 180 &&
+	binfarm status >st &&
+	test_grep "11/11 done" st &&
+	grep "leased to a" builder.log &&
+	grep "leased to b" builder.log &&
+	test_grep "^PACKAGES: 11$" state/repo/channels/testing/$PROF/Packages
+'
+
+test_expect_success 'the packages are signed, and were built with the profile flags' '
+	binfarm verify --keyring state/repo/keys/binfarm.asc \
+		state/repo/channels/testing/$PROF/*/*/*.gpkg.tar >/dev/null &&
+	binfarm -R state/repo fsck &&
+	pkg=$(ls state/repo/channels/testing/$PROF/www-servers/tinyhttpd/*.gpkg.tar) &&
+	binfarm inspect "$pkg" >meta &&
+	test_grep "^CFLAGS: .*-march=x86-64-v3" meta &&
+	mkdir img &&
+	tar -xOf "$pkg" --wildcards "*/image.tar.zst" | zstd -dcq | tar -x -C img &&
+	img/image/usr/bin/tinyhttpd -V >v &&
+	echo "GET /index.html HTTP/1.1" | img/image/usr/bin/tinyhttpd >resp &&
+	test_grep "^HTTP/1.1 200 OK" resp &&
+	test_grep "tinyhttpd 1.26.2: tinyz 1.3.1" v
+'
+
+test_expect_success 'binfarm-binhost serves testing; promotion to production is seen at once' '
+	start_binhost --root state/repo &&
+	test_when_finished stop_binhost &&
+	curl -fsS -o Packages "$(bh_url)/testing/$PROF/Packages" &&
+	test_grep "^PACKAGES: 11$" Packages &&
+	path=$(sed -n "s/^PATH: \(.*tinyphp.*\)/\1/p" Packages) &&
+	curl -fsS -o php.gpkg.tar "$(bh_url)/testing/$PROF/$path" &&
+	binfarm verify --keyring state/repo/keys/binfarm.asc php.gpkg.tar &&
+	test "$(http_code /production/$PROF/Packages)" = 404 &&
+	binfarm -R state/repo promote --profile $PROF --channel production \
+		--from testing >out &&
+	test_grep "channel production of $PROF now at" out &&
+	curl -fsS -o prod "$(bh_url)/production/$PROF/Packages" &&
+	test_cmp Packages prod
+'
+
+test_done
