@@ -1,132 +1,188 @@
 #!/bin/sh
 # The README's main command: build binfarm (installing what it needs on
-# Debian 12) and run the main job on embedded defaults.
+# Debian 12) and run the whole farm on embedded defaults:
 #
-# Today the main job is what exists: it compiles two small sample
-# packages, packs them as GLEP 78 binary packages into a Portage PKGDIR
-# (multi-instance layout), writes the Packages index, verifies every
-# package as Portage would, and says where the result is.  Later parts
-# (builder, workers, binhost) extend this same command.
+#   - the sample ebuild tree and company overlay (sample/) as git
+#     repositories, pinned and planned for both example hw-profiles;
+#   - binfarm-builder with a signed repository, and two binfarm-worker
+#     processes (one per hw-profile class) running the SANDBOX build
+#     driver (scaffolding for machines without Portage; on Gentoo
+#     preproduction machines workers run the ebuild driver);
+#   - a rebuild of web-x86-64-v2 and web-x86-64-v3, with progress, each
+#     published as a signed snapshot on the testing channel;
+#   - binfarm-binhost serving the repository on 127.0.0.1; the testing
+#     snapshots promoted to production; the index and a package fetched
+#     over HTTP as a node would, and the signature checked;
+#   - the binrepos.conf lines a node would use.
 #
 # usage: scripts/demo.sh [OUTDIR]     (default: ./demo)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 out=${1:-$top/demo}
+profiles="web-x86-64-v2 web-x86-64-v3"
 step() { printf '==> %s\n' "$*"; }
+fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 step "building binfarm"
 ./scripts/bootstrap.sh
-bf=${BF:-$top/binfarm}
+bf=$top/binfarm
+PATH=$top:$PATH
+export PATH
+
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || :; done
+	for p in $pids; do wait "$p" 2>/dev/null || :; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 rm -rf "$out"
-mkdir -p "$out/work" "$out/pkgdir"
-# Reproducible unless the caller says otherwise.
-: "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
-export SOURCE_DATE_EPOCH
+mkdir -p "$out"
 
-# make_pkg CATEGORY PN PVR SLOT DESCRIPTION RDEPEND: compile, install into
-# an image the way an ebuild's src_install would, write build-info.
-make_pkg() {
-	cat=$1 pn=$2 pvr=$3 slot=$4 desc=$5 rdep=$6
-	pf=$pn-$pvr
-	w=$out/work/$pf
-	mkdir -p "$w/src" "$w/image/usr/bin" "$w/image/usr/share/doc/$pf" "$w/build-info"
-	cat >"$w/src/$pn.c" <<-EOC
-	#include <stdio.h>
-	int main(void) { puts("$pn $pvr from binfarm"); return 0; }
-	EOC
-	cc -O2 -pipe -o "$w/image/usr/bin/$pn" "$w/src/$pn.c"
-	echo "$desc" >"$w/image/usr/share/doc/$pf/README"
-	(
-		cd "$w/build-info"
-		echo "$cat" >CATEGORY; echo "$pf" >PF; echo "$slot" >SLOT
-		echo 8 >EAPI; echo "amd64" >KEYWORDS; echo "MIT" >LICENSE
-		echo "$desc" >DESCRIPTION; echo "compile install" >DEFINED_PHASES
-		echo "x86_64-pc-linux-gnu" >CHOST; echo "-O2 -pipe" >CFLAGS
-		echo "abi_x86_64 amd64 elibc_glibc kernel_linux" >USE
-		echo "$rdep" >RDEPEND; echo "binfarm-demo" >repository
-		echo "$SOURCE_DATE_EPOCH" >BUILD_TIME
-		du -sb "$w/image" | cut -f1 >SIZE
-	)
-	mkdir -p "$out/pkgdir/$cat/$pn"
-	"$bf" pack -q --image "$w/image" --build-info "$w/build-info" \
-		--build-id 1 -o "$out/pkgdir/$cat/$pn/$pf-1.gpkg.tar"
-	echo "    packed $cat/$pf"
-}
+step "making the sample ebuild tree and company overlay into git repositories"
+scripts/sample-tree.sh "$out/trees" | sed 's/^/    /'
 
-step "pinning the sample ebuild tree and company overlay (git, libgit2)"
-scripts/sample-tree.sh "$out/trees" >/dev/null
-"$bf" tree pin --mirrors "$out/mirrors" -o "$out/pin" gentoo="$out/trees/gentoo@main" \
-	company="$out/trees/company@main"
-cat "$out/pin" | sed 's/^/    /'
-
-for p in web-x86-64-v2 web-x86-64-v3; do
-	step "planning hw-profile $p"
-	"$bf" plan --profile "profiles/$p" --pin "$out/pin" --mirrors "$out/mirrors" >"$out/plan-$p.txt"
-	sed -n 's/^# \([0-9]* packages.*\)/    \1/p' "$out/plan-$p.txt"
-	grep -E '^ *[0-9]+ build' "$out/plan-$p.txt" | awk '{print "    " $1 ". " $3}'
+step "pinning them (libgit2) and planning both hw-profiles"
+"$bf" tree pin --mirrors "$out/mirrors" -o "$out/pin" \
+	gentoo="$out/trees/gentoo@main" company="$out/trees/company@main"
+sed 's/^/    /' "$out/pin"
+for p in $profiles; do
+	"$bf" plan --profile "profiles/$p" --pin "$out/pin" --mirrors "$out/mirrors" \
+		--explain >"$out/plan-$p.txt"
+	printf '    %s: %s\n' "$p" "$(sed -n 's/^# \([0-9]* packages.*\)/\1/p' "$out/plan-$p.txt")"
 done
 
-step "packing sample packages"
-make_pkg dev-libs libdemo 1.2.3 0/1 "Demo library" ""
-make_pkg app-misc hello 2.0-r1 0 "Demo program" "dev-libs/libdemo:0/1="
-
-step "verifying packages as Portage would"
-find "$out/pkgdir" -name '*.gpkg.tar' | sort | xargs "$bf" verify
-
-step "writing the Packages index"
-"$bf" index "$out/pkgdir"
-
-step "checking the index against the packages"
-"$bf" index --check "$out/pkgdir"
-
-step "publishing: a signed repository, a snapshot, testing, then production"
-repo=$out/repo
-"$bf" repo init "$repo" >/dev/null
-"$bf" -R "$repo" add --profile web-x86-64-v3 \
-	$(find "$out/pkgdir" -name '*.gpkg.tar' | sort)
-"$bf" -R "$repo" snapshot --profile web-x86-64-v3 create \
-	--tree-commit "$(sed -n 's/^gentoo[ =\t]*\([0-9a-f]\{40\}\).*/\1/p' "$out/pin" | head -n 1)" \
-	-m "demo" >/dev/null
-snap=$("$bf" -R "$repo" snapshot --profile web-x86-64-v3 list | awk 'NF {id=$1} END {print id}')
-"$bf" -R "$repo" promote --profile web-x86-64-v3 --channel testing "$snap"
-"$bf" -R "$repo" promote --profile web-x86-64-v3 --channel production --from testing
-"$bf" -R "$repo" fsck
-
-step "serving it with binfarm-binhost on 127.0.0.1 and fetching as a node would"
-"$top/binfarm-binhost" -d -r "$repo" -l 127.0.0.1:0 --port-file "$out/binhost.port" \
-	2>"$out/binhost.log" &
-bhpid=$!
-trap 'kill $bhpid 2>/dev/null' EXIT
+step "starting binfarm-builder (state and signed repository in $out/state)"
+args=
+for p in $profiles; do args="$args -P profiles/$p"; done
+# shellcheck disable=SC2086
+binfarm-builder --init "$out/state" -l 127.0.0.1:0 $args \
+	-r gentoo="$out/trees/gentoo@main" -r company="$out/trees/company@main" >/dev/null
+binfarm-builder -d -s "$out/state" >"$out/builder.log" 2>&1 &
+pids="$pids $!"
 n=0
-while ! test -s "$out/binhost.port" && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done
-url=http://127.0.0.1:$(cat "$out/binhost.port")/production/web-x86-64-v3
+while ! test -s "$out/state/builder.url"; do
+	n=$((n + 1))
+	test $n -lt 200 || { cat "$out/builder.log"; fail "the builder did not start"; }
+	sleep 0.05
+done
+BINFARM_BUILDER_STATE=$out/state
+export BINFARM_BUILDER_STATE
+echo "    API at $(cat "$out/state/builder.url"), log $out/builder.log"
+
+step "starting two workers (sandbox driver: scaffolding, not Portage)"
+for p in $profiles; do
+	class=${p#web-}
+	binfarm-worker -s "$out/state" --name "worker-$class" --tags "$class,web" --driver sandbox \
+		--workdir "$out/worker-$class" >"$out/worker-$class.log" 2>&1 &
+	pids="$pids $!"
+	echo "    worker-$class (tags $class,web), log $out/worker-$class.log"
+done
+
+step "rebuilding both hw-profiles"
+for p in $profiles; do
+	binfarm rebuild --profile "$p" | sed -n '1s/^/    /p'
+done
+
+# Progress, one line per change, until every rebuild has finished.
+state_of() {
+	binfarm status --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+line, done = [], True
+for p in s["profiles"]:
+    st = (p.get("rebuild") or {}).get("state", "none")
+    j = p.get("jobs") or {}
+    done = done and st != "running"
+    line.append("%s %s %d/%d done, %d running" % (p["profile"], st,
+        j.get("done", 0), j.get("total", 0), j.get("running", 0)))
+print(("finished " if done else "running ") + "; ".join(line))'
+}
+last=
+n=0
+while :; do
+	now=$(state_of) || fail "binfarm status failed"
+	if test "$now" != "$last"; then
+		echo "    ${now#* }"
+		last=$now
+	fi
+	case $now in finished*) break ;; esac
+	n=$((n + 1))
+	test $n -lt 1800 || fail "the rebuilds did not finish in 15 minutes"
+	sleep 0.5
+done
+binfarm status | sed 's/^/    /'
+case $now in
+*failed*|*cancelled*)
+	fail "a rebuild failed: see 'binfarm log CPV' (BINFARM_BUILDER_STATE=$out/state)" ;;
+esac
+
+repo=$out/state/repo
+step "serving the repository with binfarm-binhost on 127.0.0.1"
+binfarm-binhost -d -r "$repo" -l 127.0.0.1:0 --port-file "$out/binhost.port" \
+	--access-log "$out/binhost-access.log" 2>"$out/binhost.log" &
+pids="$pids $!"
+n=0
+while ! test -s "$out/binhost.port"; do
+	n=$((n + 1))
+	test $n -lt 200 || { cat "$out/binhost.log"; fail "binfarm-binhost did not start"; }
+	sleep 0.05
+done
+base=http://127.0.0.1:$(cat "$out/binhost.port")
+echo "    $base (access log $out/binhost-access.log)"
+
+step "promoting testing to production, as a release manager would"
+for p in $profiles; do
+	"$bf" -R "$repo" promote --profile "$p" --channel production --from testing |
+		sed 's/^/    /'
+done
+"$bf" -R "$repo" fsck | sed 's/^/    /'
+
+step "fetching as a node would, and checking the signatures"
 mkdir -p "$out/node"
-curl -fsS -A "Gentoo Portage" -o "$out/node/Packages" "$url/Packages"
-path=$(sed -n 's/^PATH: //p' "$out/node/Packages" | head -n 1)
-curl -fsS -o "$out/node/pkg.gpkg.tar" "$url/$path"
-echo "    GET $url/Packages: $(grep -c '^CPV:' "$out/node/Packages") packages"
-echo "    GET $url/$path: $(wc -c <"$out/node/pkg.gpkg.tar") bytes"
-"$bf" verify --keyring "$repo/keys/binfarm.asc" "$out/node/pkg.gpkg.tar"
-kill $bhpid
-wait $bhpid 2>/dev/null || true
+for p in $profiles; do
+	curl -fsS -A "Gentoo Portage" -o "$out/node/Packages.$p" "$base/production/$p/Packages"
+	path=$(sed -n 's/^PATH: \(.*tinyhttpd.*\)/\1/p' "$out/node/Packages.$p")
+	curl -fsS -o "$out/node/tinyhttpd.$p.gpkg.tar" "$base/production/$p/$path"
+	echo "    GET /production/$p/Packages: $(grep -c '^CPV:' "$out/node/Packages.$p") packages"
+	echo "    GET /production/$p/$path: $(wc -c <"$out/node/tinyhttpd.$p.gpkg.tar") bytes"
+	"$bf" verify --keyring "$repo/keys/binfarm.asc" "$out/node/tinyhttpd.$p.gpkg.tar" |
+		sed 's/^/    /'
+done
+
+cleanup
+pids=
 trap - EXIT
 
-cat <<EOF2
+cat <<EOF
 
-Build plans (with reasons: binfarm plan --explain): $out/plan-*.txt
-Repository: $repo (binfarm -R $repo snapshot --profile web-x86-64-v3 list)
+Done.  Both hw-profiles were built by the farm and are in production.
 
-Done.  To serve it to the fleet:
+  builder state, logs:  $out/state, $out/builder.log ('binfarm log CPV' with
+                        BINFARM_BUILDER_STATE=$out/state)
+  repository:           $repo
+                        (binfarm -R $repo snapshot --profile web-x86-64-v3 list)
+  build plans, reasons: $out/plan-*.txt
+
+To serve it to the fleet:
 
   binfarm-binhost -r $repo -l :8080
 
-and on each node of hw-profile web-x86-64-v3, in /etc/portage/binrepos.conf:
+Trust the repository key ($repo/keys/binfarm.asc, also served at
+http://<this host>:8080/keys/binfarm.asc) in /etc/portage/gnupg as
+README.md says, then on each node put in /etc/portage/binrepos.conf:
+EOF
+for p in $profiles; do
+	cat <<EOF
 
+  # a node of hw-profile $p
   [binfarm]
-  sync-uri = http://<this host>:8080/production/web-x86-64-v3
+  sync-uri = http://<this host>:8080/production/$p
+EOF
+done
+cat <<EOF
 
-after trusting the repository key (http://<this host>:8080/keys/binfarm.asc)
-in /etc/portage/gnupg as README.md says; then: emerge --getbinpkg app-misc/hello
-EOF2
+and install with: emerge --getbinpkg www-apps/shopfront
+EOF
