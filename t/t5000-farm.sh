@@ -82,7 +82,8 @@ test_expect_success 'the built package is a verified gpkg with the job metadata'
 	test_grep "^CATEGORY: app-misc" meta &&
 	test_grep "^CFLAGS: -O2 -pipe" meta &&
 	test_grep "^CHOST: x86_64-pc-linux-gnu" meta &&
-	test_grep "^DEPEND: dev-libs/libhello:0=$" meta &&
+	test_grep "^DEPEND: dev-libs/libhello:0/1=$" meta &&
+	test_grep "^RDEPEND: dev-libs/libhello:0/1=$" meta &&
 	test_grep "^USE: amd64$" meta &&
 	test_grep "^hello-2.1.ebuild:" meta &&
 	test_grep "^environment.bz2:" meta &&

@@ -45,6 +45,8 @@ test_expect_success 'the packages are signed, and were built with the profile fl
 	pkg=$(ls state/repo/channels/testing/$PROF/www-servers/tinyhttpd/*.gpkg.tar) &&
 	binfarm inspect "$pkg" >meta &&
 	test_grep "^CFLAGS: .*-march=x86-64-v3" meta &&
+	test_grep "^RDEPEND: .*sys-libs/tinyz:0/1=" meta &&
+	! grep "^[A-Z]*DEPEND: .*:=" meta &&
 	mkdir img &&
 	tar -xOf "$pkg" --wildcards "*/image.tar.zst" | zstd -dcq | tar -x -C img &&
 	img/image/usr/bin/tinyhttpd -V >v &&

@@ -127,12 +127,20 @@ export CC=${CC-} AR=${AR-}
 [[ -n $AR ]] || unset AR
 mkdir -p "$WORKDIR" "$T" "$D" "$SYSROOT" build-info
 
+# The "installed" packages, for slot operators: "cat/pn SLOT" lines.
+_BF_INSTALLED=
+_bf_pn() {
+	local re='^(.+)-[0-9]+(\.[0-9]+)*[a-z]?(_(alpha|beta|pre|rc|p)[0-9]*)*(-r[0-9]+)?$'
+	[[ $1 =~ $re ]] && echo "${BASH_REMATCH[1]}"
+}
 for p in $BF_DEPS; do
 	echo ">>> unpacking $(tar -tf "$p" | head -1 | cut -d/ -f1) into \${ESYSROOT}"
 	rm -rf "$T/dep" && mkdir -p "$T/dep" &&
-	tar -xOf "$p" --wildcards '*/image.tar.zst' | zstd -dcq | tar -x -C "$T/dep" ||
+	tar -xOf "$p" --wildcards '*/image.tar.zst' | zstd -dcq | tar -x -C "$T/dep" &&
+	tar -xOf "$p" --wildcards '*/metadata.tar.zst' | zstd -dcq | tar -x -C "$T/dep" ||
 		die "cannot unpack $p"
 	cp -a "$T/dep/image/." "$SYSROOT/" 2>/dev/null || :
+	_BF_INSTALLED+="$(<"$T/dep/metadata/CATEGORY")/$(_bf_pn "$(<"$T/dep/metadata/PF")") $(<"$T/dep/metadata/SLOT")"$'\n'
 done
 
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
@@ -183,6 +191,33 @@ usereduce() {
 	echo "${out[*]}"
 }
 
+# Slot operators, as Portage's evaluate_slot_operator_equal_deps records
+# them at build time: "cat/pn:=" and "cat/pn:SLOT=" become
+# "cat/pn:SLOT/SUBSLOT=" of the package built against (the dependency
+# unpacked into ${ESYSROOT}); one not found stays as it is.
+slotop() {
+	local tok out=() base use slot cp line islot
+	for tok in $1; do
+		use= base=$tok
+		[[ $base == *\[* ]] && { use=[${base#*\[}; base=${base%%\[*}; }
+		if [[ $base == *:*= && $base != !* ]]; then
+			slot=${base##*:} base=${base%:*} slot=${slot%=}
+			cp=${base#[<>=~]} cp=${cp#[=]}
+			[[ $cp == */*-[0-9]* ]] && cp=${cp%%-[0-9]*}
+			[[ $base == =*\* ]] && cp=${cp%%\**}
+			while read -r line islot; do
+				[[ -n $line && $line == "$cp" ]] || continue
+				[[ -z $slot || $slot == "${islot%%/*}" ]] || continue
+				[[ $islot == */* ]] || islot=$islot/$islot
+				tok="$base:$islot=$use"
+				break
+			done <<<"$_BF_INSTALLED"
+		fi
+		out+=("$tok")
+	done
+	echo "${out[*]}"
+}
+
 cd "$JOBDIR" || die
 bi=build-info
 put() { [[ -n $2 ]] && printf '%s\n' "$2" >"$bi/$1"; return 0; }
@@ -199,7 +234,7 @@ put IUSE_EFFECTIVE "$(echo $BF_IUSE $ARCH | tr ' ' '\n' | sort -u | tr '\n' ' ')
 put KEYWORDS "$(echo ${KEYWORDS-})"
 put LICENSE "$(usereduce "${LICENSE-}")"
 for k in DEPEND RDEPEND BDEPEND PDEPEND IDEPEND; do
-	put "$k" "$(usereduce "${!k}")"
+	put "$k" "$(slotop "$(usereduce "${!k}")")"
 done
 put RESTRICT "$(usereduce "${RESTRICT-}")"
 put PROPERTIES "$(usereduce "${PROPERTIES-}")"
