@@ -312,6 +312,7 @@ main(int argc, char **argv)
 		pthread_mutex_lock(&b.mu);
 		sched_expire(&b);
 		pthread_mutex_unlock(&b.mu);
+		publish_pending(&b);
 	}
 	log_info("binfarm-builder stopping");
 	api_stop(&b);

@@ -146,9 +146,14 @@ int	ingest_data(struct ingest *in, const char *data, size_t n,
 int	ingest_finish(struct builder *b, struct ingest *in, int *http_status,
 	    struct bf_err *e);
 void	ingest_free(struct ingest *in);
-/* Cuts the testing snapshot of a complete rebuild (publish interface). */
+/*
+ * Publishes a complete rebuild to the repository (snapshot, testing);
+ * takes b->mu only around its database work.
+ */
 int	publish_snapshot(struct builder *b, long long rebuild,
 	    struct bf_buf *id, struct bf_err *e);
+/* Publishes rebuilds in state 'publishing'; called without b->mu. */
+void	publish_pending(struct builder *b);
 /* Removes leftovers of a killed builder in incoming/. */
 void	ingest_cleanup(struct builder *b);
 

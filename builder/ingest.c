@@ -475,9 +475,10 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	const char *tree_repo = NULL, *tree_commit = NULL;
 	json_t *trees = NULL, *t;
 	size_t n = 0, i, nkeep = 0, npkgs = 0, nadded = 0, ndropped = 0;
-	int rc, have_w = 0, locked = 0;
+	int rc, src_rc, have_w = 0, locked = 0;
 
 	memset(&mr, 0, sizeof(mr));
+	pthread_mutex_lock(&b->mu);
 	st = db_prep(b, "SELECT profile, trees, by FROM rebuilds WHERE id=?");
 	sqlite3_bind_int64(st, 1, rebuild);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -492,6 +493,7 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	sqlite3_finalize(st);
 	st = NULL;
 	if (profile[0] == '\0' || !bf_repo_name_valid(profile)) {
+		pthread_mutex_unlock(&b->mu);
 		rc = bf_err_set(e, BF_ENOTFOUND, "rebuild %lld: no such rebuild "
 		    "or a bad profile name", rebuild);
 		goto out;
@@ -501,27 +503,35 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	    "published p ON p.profile=j.profile AND p.path=j.path WHERE "
 	    "j.rebuild=? AND j.state='done' ORDER BY j.ord");
 	sqlite3_bind_int64(st, 1, rebuild);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while ((src_rc = sqlite3_step(st)) == SQLITE_ROW) {
 		void *p = realloc(v, (n + 1) * sizeof(*v));
 
-		if (p == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
-			goto out;
-		}
+		if (p == NULL)
+			break;
 		v = p;
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].path = strdup((const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
 			v[n].pool = strdup((const char *)
 			    sqlite3_column_text(st, 1));
-		n++;
-		if (v[n - 1].path == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
-			goto out;
+			if (v[n].pool == NULL) {
+				free(v[n].path);
+				v[n].path = NULL;
+			}
 		}
+		if (v[n++].path == NULL)
+			break;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	pthread_mutex_unlock(&b->mu);
+	/* A partial list would drop packages from testing: all or nothing. */
+	if (src_rc != SQLITE_DONE) {
+		rc = src_rc == SQLITE_ROW ? bf_err_set(e, ENOMEM,
+		    "out of memory") : bf_err_set(e, EIO, "database: cannot "
+		    "list the packages of rebuild %lld", rebuild);
+		goto out;
+	}
 
 	if ((rc = bf_repo_lock(b->repo, NULL, NULL, e)) < 0)
 		goto out;
@@ -595,6 +605,7 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 			goto out;
 	}
 	/* Remember where each build went, so that it is added only once. */
+	pthread_mutex_lock(&b->mu);
 	if (nadded > 0 && db_begin(b) == 0) {
 		st = db_prep(b, "INSERT OR REPLACE INTO published (profile, "
 		    "path, pool) VALUES (?, ?, ?)");
@@ -611,6 +622,7 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 		st = NULL;
 		db_commit(b);
 	}
+	pthread_mutex_unlock(&b->mu);
 
 	/* The snapshot: tree commits in its record, then testing. */
 	json_array_foreach(trees, i, t) {
@@ -666,4 +678,51 @@ out:
 	bf_buf_release(&msg);
 	bf_buf_release(&by);
 	return rc;
+}
+
+/*
+ * Publishes the rebuilds whose jobs are all done (state 'publishing'),
+ * oldest first, with b->mu NOT held: signing and writing thousands of
+ * packages must not stall the API (heartbeats, leases).  Also resumes a
+ * publication a killed builder left half done.
+ */
+void
+publish_pending(struct builder *b)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_buf id = BF_BUF_INIT, msg = BF_BUF_INIT;
+	sqlite3_stmt *st;
+	long long rebuild;
+	int rc;
+
+	pthread_mutex_lock(&b->mu);
+	rebuild = db_int(b, "SELECT min(id) FROM rebuilds WHERE "
+	    "state='publishing'", -1);
+	pthread_mutex_unlock(&b->mu);
+	if (rebuild < 0)
+		return;
+	if ((rc = publish_snapshot(b, rebuild, &id, &e)) < 0)
+		bf_buf_addf(&msg, "cannot publish the testing snapshot: %s",
+		    bf_err_msg(&e, rc));
+	pthread_mutex_lock(&b->mu);
+	st = db_prep(b, "UPDATE rebuilds SET state=?, finished=?, snapshot=?, "
+	    "error=? WHERE id=? AND state='publishing'");
+	sqlite3_bind_text(st, 1, msg.len ? "failed" : "complete", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now_s());
+	if (id.len)
+		sqlite3_bind_text(st, 3, id.buf, -1, SQLITE_STATIC);
+	if (msg.len)
+		sqlite3_bind_text(st, 4, msg.buf, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, rebuild);
+	sqlite3_step(st);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&b->mu);
+	if (msg.len)
+		log_warnx("rebuild %lld failed: %s", rebuild, msg.buf);
+	else
+		log_info("rebuild %lld complete: testing -> snapshot %s",
+		    rebuild, id.buf);
+	bf_buf_release(&id);
+	bf_buf_release(&msg);
 }

@@ -123,10 +123,10 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	if (cp == NULL)
 		return bf_err_set(e, BF_ENOTFOUND, "no profile '%s' in %s",
 		    profile, b->cfg.file);
-	if (db_int(b, "SELECT count(*) FROM rebuilds WHERE state='running'",
-	    0) > 0) {
-		st = db_prep(b, "SELECT id FROM rebuilds WHERE state='running' "
-		    "AND profile=?");
+	if (db_int(b, "SELECT count(*) FROM rebuilds WHERE state IN "
+	    "('running', 'publishing')", 0) > 0) {
+		st = db_prep(b, "SELECT id FROM rebuilds WHERE state IN "
+		    "('running', 'publishing') AND profile=?");
 		bind_text(st, 1, profile);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			rc = bf_err_set(e, BF_ECONFLICT, "profile '%s' has a "
@@ -810,8 +810,7 @@ sched_cancel_rebuild(struct builder *b, const char *profile,
 int
 sched_check_rebuild(struct builder *b, long long rebuild)
 {
-	struct bf_err e = BF_ERR_INIT;
-	struct bf_buf id = BF_BUF_INIT, msg = BF_BUF_INIT;
+	struct bf_buf msg = BF_BUF_INIT;
 	sqlite3_stmt *st;
 	long long open = 0, bad = 0, failed = 0, blocked = 0;
 	int rc = 0;
@@ -846,31 +845,25 @@ sched_check_rebuild(struct builder *b, long long rebuild)
 	}
 	sqlite3_finalize(st);
 	if (bad == 0) {
-		if ((rc = publish_snapshot(b, rebuild, &id, &e)) < 0) {
-			bf_buf_addf(&msg, "cannot cut the testing snapshot: %s",
-			    bf_err_msg(&e, rc));
-			log_warnx("rebuild %lld: %s", rebuild, msg.buf);
-		}
-	} else
-		bf_buf_addf(&msg, "%lld failed, %lld blocked, %lld cancelled; "
-		    "testing not moved", failed, blocked, bad - failed - blocked);
-	st = db_prep(b, "UPDATE rebuilds SET state=?, finished=?, snapshot=?, "
+		/* publish_pending() publishes it, without b->mu held. */
+		st = db_prep(b, "UPDATE rebuilds SET state='publishing' WHERE "
+		    "id=?");
+		sqlite3_bind_int64(st, 1, rebuild);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+		log_info("rebuild %lld: every job done; publishing", rebuild);
+		return 0;
+	}
+	bf_buf_addf(&msg, "%lld failed, %lld blocked, %lld cancelled; "
+	    "testing not moved", failed, blocked, bad - failed - blocked);
+	st = db_prep(b, "UPDATE rebuilds SET state='failed', finished=?, "
 	    "error=? WHERE id=?");
-	bind_text(st, 1, msg.len ? "failed" : "complete");
-	sqlite3_bind_int64(st, 2, now_s());
-	if (id.len)
-		bind_text(st, 3, id.buf);
-	if (msg.len)
-		bind_text(st, 4, msg.buf);
-	sqlite3_bind_int64(st, 5, rebuild);
+	sqlite3_bind_int64(st, 1, now_s());
+	bind_text(st, 2, msg.buf);
+	sqlite3_bind_int64(st, 3, rebuild);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (msg.len)
-		log_warnx("rebuild %lld finished: %s", rebuild, msg.buf);
-	else
-		log_info("rebuild %lld complete: testing -> snapshot %s",
-		    rebuild, id.buf);
-	bf_buf_release(&id);
+	log_warnx("rebuild %lld finished: %s", rebuild, msg.buf);
 	bf_buf_release(&msg);
 	return rc;
 }

@@ -95,7 +95,7 @@ line, done = [], True
 for p in s["profiles"]:
     st = (p.get("rebuild") or {}).get("state", "none")
     j = p.get("jobs") or {}
-    done = done and st != "running"
+    done = done and st not in ("running", "publishing")
     line.append("%s %s %d/%d done, %d running" % (p["profile"], st,
         j.get("done", 0), j.get("total", 0), j.get("running", 0)))
 print(("finished " if done else "running ") + "; ".join(line))'

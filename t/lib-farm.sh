@@ -243,7 +243,7 @@ print(r.get("state", "none"))'
 
 farm_wait_rebuild() {
 	_i=0
-	while test "$(farm_rebuild_state)" = running
+	while case $(farm_rebuild_state) in running|publishing) true ;; *) false ;; esac
 	do
 		_i=$((_i + 1))
 		test $_i -gt $((${2:-60} * 5)) && return 1

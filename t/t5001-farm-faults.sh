@@ -115,4 +115,23 @@ test_expect_success 'builder killed (-9) and restarted mid-plan: nothing lost, n
 	test_grep "^PACKAGES: 3" state/repo/channels/testing/p/Packages
 '
 
+test_expect_success 'builder killed while publishing: the restart publishes, nothing lost' '
+	farm_stop &&
+	r=$(sqlite3 state/builder.db "SELECT max(id) FROM rebuilds") &&
+	old=$(readlink state/repo/channels/testing/p) &&
+	# As a kill -9 after the pool writes and before the records: the
+	# rebuild is still publishing and the builder forgot what it added.
+	sqlite3 state/builder.db "UPDATE rebuilds SET state=\"publishing\", snapshot=NULL WHERE id=$r; DELETE FROM published" &&
+	farm_start &&
+	test_when_finished "farm_stop" &&
+	farm_wait_rebuild complete 60 &&
+	new=$(readlink state/repo/channels/testing/p) &&
+	test "$old" != "$new" &&
+	test_grep "^PACKAGES: 3" state/repo/channels/testing/p/Packages &&
+	binfarm -R state/repo fsck &&
+	binfarm -R state/repo snapshot --profile p diff "${old##*/}" "${new##*/}" >diff &&
+	test_grep "3 rebuilt" diff &&
+	test_grep "rebuild $r complete: testing -> snapshot ${new##*/}" builder.log
+'
+
 test_done
