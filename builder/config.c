@@ -423,6 +423,7 @@ builder_open_repo(struct builder *b, struct bf_err *e)
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", bf_err_msg(e, rc));
+		bf_err_clear(e);
 		return bf_err_set(e, -rc, "%s; create the repository with "
 		    "'binfarm repo init %s'", why, b->cfg.repository);
 	}

@@ -564,6 +564,7 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 			char why[600];
 
 			snprintf(why, sizeof(why), "%s", bf_err_msg(e, rc));
+			bf_err_clear(e);
 			rc = bf_err_set(e, -rc, "adding %s to the repository: %s",
 			    v[i].path, why);
 			goto out;

@@ -20,7 +20,15 @@ test_expect_success '-t names file and line of a bad config' '
 	test_grep "bad2.conf:6: profile .q.: no make.conf" err &&
 	printf "[builder]\nbogus = 1\n" >bad3.conf &&
 	test_must_fail binfarm-builder -t -f bad3.conf 2>err &&
-	test_grep "bad3.conf:2: unknown key .bogus." err
+	test_grep "bad3.conf:2: unknown key .bogus." err &&
+	printf "[builder]\nstate = x\nrepository = norepo\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n" >bad4.conf &&
+	test_must_fail binfarm-builder -t -f bad4.conf 2>err &&
+	test_grep "norepo.*binfarm repo init" err &&
+	binfarm repo init --unsigned unsigned-repo 2>/dev/null &&
+	printf "[builder]\nstate = x\nrepository = unsigned-repo\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n" >u.conf &&
+	binfarm-builder -t -f u.conf >out 2>err &&
+	test_grep "publishing to .*unsigned-repo" out &&
+	test_grep "UNSIGNED" err
 '
 
 test_expect_success 'no token and a wrong token are refused, and logged' '
