@@ -23,6 +23,15 @@ out=${1:-$top/demo}
 profiles="web-x86-64-v2 web-x86-64-v3"
 step() { printf '==> %s\n' "$*"; }
 fail() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+# started FILE LOG NAME: waits (10 s at most) for a daemon to write FILE.
+started() {
+	n=0
+	while ! test -s "$1"; do
+		n=$((n + 1))
+		test $n -lt 200 || { cat "$2"; fail "$3 did not start"; }
+		sleep 0.05
+	done
+}
 
 step "building binfarm"
 ./scripts/bootstrap.sh
@@ -62,12 +71,7 @@ binfarm-builder --init "$out/state" -l 127.0.0.1:0 $args \
 	-r gentoo="$out/trees/gentoo@main" -r company="$out/trees/company@main" >/dev/null
 binfarm-builder -d -s "$out/state" >"$out/builder.log" 2>&1 &
 pids="$pids $!"
-n=0
-while ! test -s "$out/state/builder.url"; do
-	n=$((n + 1))
-	test $n -lt 200 || { cat "$out/builder.log"; fail "the builder did not start"; }
-	sleep 0.05
-done
+started "$out/state/builder.url" "$out/builder.log" binfarm-builder
 BINFARM_BUILDER_STATE=$out/state
 export BINFARM_BUILDER_STATE
 echo "    API at $(cat "$out/state/builder.url"), log $out/builder.log"
@@ -124,12 +128,7 @@ step "serving the repository with binfarm-binhost on 127.0.0.1"
 binfarm-binhost -d -r "$repo" -l 127.0.0.1:0 --port-file "$out/binhost.port" \
 	--access-log "$out/binhost-access.log" 2>"$out/binhost.log" &
 pids="$pids $!"
-n=0
-while ! test -s "$out/binhost.port"; do
-	n=$((n + 1))
-	test $n -lt 200 || { cat "$out/binhost.log"; fail "binfarm-binhost did not start"; }
-	sleep 0.05
-done
+started "$out/binhost.port" "$out/binhost.log" binfarm-binhost
 base=http://127.0.0.1:$(cat "$out/binhost.port")
 echo "    $base (access log $out/binhost-access.log)"
 
