@@ -13,6 +13,11 @@
 #                           a snapshot with real packages (binfarm pack)
 #                           and a hand-written Packages
 #   set_channel ROOT CHANNEL PROFILE ID   the atomic channel move
+#   wait_grep PATTERN FILE  waits (10 s at most) until FILE has a line
+#                           matching PATTERN: the access log is written
+#                           when a response is complete, after the client
+#                           may already have it
+#   wait_size FILE          waits (10 s at most) until FILE is not empty
 #
 # Server state lives in files (binhost.pid, binhost.port) because each
 # test runs in a subshell.  Servers left running when the script exits
@@ -141,4 +146,22 @@ raw_http() {
 # http_date EPOCH: IMF-fixdate, as Portage's If-Modified-Since.
 http_date() {
 	LC_ALL=C date -u -d "@$1" "+%a, %d %b %Y %H:%M:%S GMT"
+}
+
+wait_grep() {
+	_n=0
+	until grep -q -e "$1" "$2" 2>/dev/null; do
+		_n=$((_n + 1))
+		test $_n -gt 200 && { echo >&4 "wait_grep: no '$1' in $2"; return 1; }
+		sleep 0.05
+	done
+}
+
+wait_size() {
+	_n=0
+	until test -s "$1"; do
+		_n=$((_n + 1))
+		test $_n -gt 200 && { echo >&4 "wait_size: $1 stays empty"; return 1; }
+		sleep 0.05
+	done
 }

@@ -143,7 +143,7 @@ test_expect_success 'unknown channels do not create metric series' '
 
 test_expect_success 'access log: one combined-format line per request' '
 	curl -fsS -A "Gentoo Portage" -e "http://ref/" -o /dev/null "$(bh_url)/testing/amd64/Packages?x=1" &&
-	sleep 0.2 &&
+	wait_grep "Packages?x=1" access.log &&
 	tail -n 1 access.log >line &&
 	test_grep "^127\.0\.0\.1 - - \[[0-9][0-9]/[A-Z][a-z][a-z]/20[0-9][0-9]:[0-9:]* [-+][0-9]*\] \"GET /testing/amd64/Packages?x=1 HTTP/1\.1\" 200 [0-9][0-9]* \"http://ref/\" \"Gentoo Portage\"$" line &&
 	size=$(wc -c <repo/snapshots/amd64/s1/Packages) &&
@@ -152,7 +152,7 @@ test_expect_success 'access log: one combined-format line per request' '
 
 test_expect_success 'access log escapes quotes and control bytes' '
 	curl -fsS -A "evil\" \"agent" -o /dev/null "$(bh_url)/healthz" &&
-	sleep 0.2 &&
+	wait_grep "evil" access.log &&
 	tail -n 1 access.log >line &&
 	test_grep "evil\\\\x22 \\\\x22agent" line
 '

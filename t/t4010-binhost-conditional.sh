@@ -96,7 +96,7 @@ test_expect_success 'a request in flight finishes on the snapshot it started wit
 	head -c 3000000 /dev/urandom >repo/snapshots/amd64/s2/big/file.bin &&
 	curl -fsS --limit-rate 1M -o slow "$(bh_url)/testing/amd64/big/file.bin" &
 	cpid=$! &&
-	sleep 0.5 &&
+	wait_size slow &&
 	mv repo/snapshots/amd64/s2/big/file.bin old.bin &&
 	set_channel repo testing amd64 s1 &&
 	wait $cpid &&

@@ -80,14 +80,14 @@ test_expect_success 'SIGHUP reopens the access log (rotation)' '
 	start_binhost --root repo --access-log "$PWD/access.log" &&
 	test_when_finished stop_binhost &&
 	curl -fsS -o /dev/null "$(bh_url)/testing/amd64/Packages?before" &&
-	sleep 0.2 &&
+	wait_grep "?before" access.log &&
 	mv access.log access.log.1 &&
 	curl -fsS -o /dev/null "$(bh_url)/testing/amd64/Packages?between" &&
-	sleep 0.2 &&
+	wait_grep "?between" access.log.1 &&
 	kill -HUP "$(cat binhost.pid)" &&
 	n=0 && while ! test -f access.log && test $n -lt 50; do sleep 0.1; n=$((n + 1)); done &&
 	curl -fsS -o /dev/null "$(bh_url)/testing/amd64/Packages?after" &&
-	sleep 0.2 &&
+	wait_grep "?after" access.log &&
 	test_grep "?before" access.log.1 &&
 	test_grep "?between" access.log.1 &&
 	test_grep "?after" access.log &&
@@ -103,7 +103,9 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
 	curl -fsS --limit-rate 2M -o slow "http://127.0.0.1:$(cat port)/testing/amd64/big.bin" &
 	cpid=$! &&
-	sleep 0.5 &&
+	# in flight: the first bytes have arrived
+	n=0 && while ! test -s slow && test $n -lt 200; do sleep 0.05; n=$((n + 1)); done &&
+	test -s slow &&
 	kill -TERM $pid &&
 	wait $cpid &&
 	cmp slow repo/snapshots/amd64/s1/big.bin &&
@@ -113,15 +115,28 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 	! curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$(cat port)/healthz" 2>/dev/null
 '
 
-test_expect_success 'SIGTERM: a stuck client is cut off after shutdown-timeout' '
+test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-timeout' '
 	printf "root = repo\nshutdown-timeout = 1\n" >st.conf &&
-	rm -f port || return 1
+	rm -f port ready || return 1
 	binfarm-binhost -d -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
-	curl -sS --limit-rate 10K -o /dev/null "http://127.0.0.1:$(cat port)/testing/amd64/big.bin" 2>/dev/null &
+	# A client that asks for big.bin, sees the response start, then
+	# stops reading: the server is stuck sending to it.
+	python3 -c "
+import socket, sys, time
+s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b\"GET /testing/amd64/big.bin HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
+buf = b\"\"
+while b\"\\r\\n\\r\\n\" not in buf:
+    buf += s.recv(1024)
+open(\"ready\", \"w\").write(\"ok\")
+time.sleep(30)
+" "$(cat port)" &
 	cpid=$! &&
-	sleep 0.5 &&
+	n=0 && while ! test -s ready && test $n -lt 200; do sleep 0.05; n=$((n + 1)); done &&
+	test -s ready &&
 	start=$(date +%s) &&
 	kill -TERM $pid &&
 	wait $pid &&
@@ -199,8 +214,7 @@ test_expect_success ROOT 'started as root with user = nobody: serves as nobody' 
 	grep "^Groups:" /proc/$pid/status >groups &&
 	! grep "[^0-9]0[^0-9]" groups &&
 	curl -fsS -o /dev/null "$(bh_url)/testing/amd64/Packages" &&
-	sleep 0.2 &&
-	test_grep "GET /testing/amd64/Packages" root-access.log &&
+	wait_grep "GET /testing/amd64/Packages" root-access.log &&
 	! grep "running as root" binhost.err
 '
 
