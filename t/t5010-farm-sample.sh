@@ -52,7 +52,24 @@ test_expect_success 'the packages are signed, and were built with the profile fl
 	img/image/usr/bin/tinyhttpd -V >v &&
 	echo "GET /index.html HTTP/1.1" | img/image/usr/bin/tinyhttpd >resp &&
 	test_grep "^HTTP/1.1 200 OK" resp &&
-	test_grep "tinyhttpd 1.26.2: tinyz 1.3.1" v
+	test_grep "tinyhttpd 1.26.2: tinyz 1.3.1" v &&
+	g=$(git -C trees/gentoo rev-parse HEAD) &&
+	c=$(git -C trees/company rev-parse HEAD) &&
+	test_grep "^REPO_REVISIONS: {\"gentoo\": \"$g\"}$" meta &&
+	shop=$(ls state/repo/channels/testing/$PROF/www-apps/shopfront/*.gpkg.tar) &&
+	binfarm inspect "$shop" >smeta &&
+	test_grep "^REPO_REVISIONS: {\"company\": \"$c\", \"gentoo\": \"$g\"}$" smeta
+'
+
+test_expect_success 'environment.bz2 holds the build, not the worker' '
+	pkg=$(ls state/repo/channels/testing/$PROF/www-servers/tinyhttpd/*.gpkg.tar) &&
+	tar -xOf "$pkg" --wildcards "*/metadata.tar.zst" | zstd -dcq |
+		tar -xO --wildcards "*/environment.bz2" | bzcat >env &&
+	test_grep "^tinyc_src_compile ()" env &&
+	test_grep "^CFLAGS=.*x86-64-v3" env &&
+	! grep -E "^(BF_|_BF_|BINFARM|JOBDIR=)" env &&
+	! grep -E "^(die|inherit|emake|doins) \(\)" env &&
+	! grep "worker-token\|engineer-token" env
 '
 
 test_expect_success 'binfarm-binhost serves testing; promotion to production is seen at once' '

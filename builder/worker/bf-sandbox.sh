@@ -87,6 +87,9 @@ inherit() {
 			[[ -f $d/$e.eclass ]] && found=$d/$e.eclass
 		done
 		[[ -n $found ]] || die "inherit: no eclass $e"
+		_bf_repo=${found%/eclass/*}
+		has "${_bf_repo##*/}" $_BF_ECLASS_REPOS ||
+			_BF_ECLASS_REPOS+=" ${_bf_repo##*/}"
 		has "$e" $INHERITED || INHERITED="${INHERITED:+$INHERITED }$e"
 		_ECLASS_STACK+=("$e")
 		ECLASS=$e
@@ -144,6 +147,9 @@ for p in $BF_DEPS; do
 done
 
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
+_BF_ECLASS_REPOS=
+# The driver's own functions: not saved in environment.bz2.
+_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default "
 source "$EBUILD" || die "cannot source $EBUILD"
 IUSE="${IUSE-} ${E_IUSE}"
 RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
@@ -251,7 +257,28 @@ put LDFLAGS "$LDFLAGS"
 printf '%s\n' "$BF_REPO" >"$bi/repository"
 printf '%s\n' "$(date +%s)" >"$bi/BUILD_TIME"
 printf '%s\n' "$(find image -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')" >"$bi/SIZE"
+# REPO_REVISIONS, as Portage's EbuildPhase writes it: the commit of the
+# package's repository and of the repositories of its eclasses, JSON
+# with sorted keys.
+revs=
+for r in $(printf '%s\n' "$BF_REPO" $_BF_ECLASS_REPOS | sort -u); do
+	for rc in $BF_REPO_COMMITS; do
+		[[ ${rc%%=*} == "$r" ]] && revs+="${revs:+, }\"$r\": \"${rc#*=}\""
+	done
+done
+[[ -n $revs ]] && printf '{%s}\n' "$revs" >"$bi/REPO_REVISIONS"
 cp "$EBUILD" "$bi/$PF.ebuild"
-# The saved environment, as __dyn_install keeps it: functions and variables.
-( set -o posix; set; declare -f ) 2>/dev/null | grep -v '^BASH_\|^_=' | bzip2 -9 >"$bi/environment.bz2"
+# The saved environment, as __dyn_install keeps it: the ebuild's and its
+# eclasses' functions and the build's variables; not the driver's own
+# functions and variables (BF_*, _BF_*, the driver's bookkeeping).
+{
+	( set -o posix; set ) 2>/dev/null | grep -v \
+		-e '^BASH_' -e '^_=' -e '^BF_' -e '^_BF_' -e '^JOBDIR=' -e '^E_[A-Z]*DEPEND=' \
+		-e '^E_IUSE=' -e '^_INSDESTTREE=' -e '^_ECLASS_STACK=' -e '^EBUILD=' \
+		-e '^revs=' -e '^rc=' -e '^r=' -e '^p=' -e '^ph=' -e '^pre=' -e '^f=' -e '^k=' \
+		-e '^bi=' -e '^use_words=' -e '^_bf_repo='
+	for f in $(declare -F | awk '{print $3}'); do
+		[[ $_BF_HELPERS == *" $f "* ]] || declare -f "$f"
+	done
+} | bzip2 -9 >"$bi/environment.bz2"
 echo ">>> ${CATEGORY}/${PF} installed into image/ ($(cat "$bi/SIZE") bytes)"

@@ -313,7 +313,7 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	pid_t pid;
 	size_t i;
 	int rc, status;
-	char *s;
+	char *s, *envp[4];
 
 	if ((rc = bf_cpv_split(&cpv, js(job, "cpv"), e)) < 0)
 		return rc;
@@ -381,6 +381,11 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		bf_buf_addf(&repos, "%s%s", i ? " " : "", js(tr, "name"));
 	var(&env, "BF_REPOS", repos.buf);
 	bf_buf_reset(&t);
+	json_array_foreach(json_object_get(job, "trees"), i, tr)
+		bf_buf_addf(&t, "%s%s=%s", i ? " " : "", js(tr, "name"),
+		    js(tr, "commit"));
+	var(&env, "BF_REPO_COMMITS", t.buf);
+	bf_buf_reset(&t);
 	bf_buf_addf(&t, "%s/%s", w->profiles ? w->profiles : "",
 	    js(je, "profile"));
 	var(&env, "BF_PROFILE_DIR", t.buf);
@@ -391,6 +396,16 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	    (rc = put_file(jobdir, "run-ebuild.sh", ebuild_script, e)) < 0)
 		goto out;
 
+	/* The sandbox driver's environment, made before fork(). */
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "PATH=%s", getenv("PATH") ? getenv("PATH") :
+	    "/usr/local/bin:/usr/bin:/bin");
+	bf_buf_reset(&ecl);
+	bf_buf_addf(&ecl, "HOME=%s", jobdir);
+	envp[0] = t.buf;
+	envp[1] = ecl.buf;
+	envp[2] = (char *)"LC_ALL=C.UTF-8";
+	envp[3] = NULL;
 	if ((pid = fork()) < 0) {
 		rc = bf_err_errno(e, "fork");
 		goto out;
@@ -403,9 +418,15 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 			_exit(127);
 		if (strcmp(w->driver, "ebuild") == 0)
 			execl("/bin/bash", "bash", "run-ebuild.sh", (char *)NULL);
-		else
-			execl("/bin/bash", "bash", w->sandbox, jobdir,
-			    (char *)NULL);
+		else {
+			/*
+			 * A clean environment, as Portage builds in one: the
+			 * worker's own (tokens, BINFARM_*, host details) must
+			 * not reach the build or its environment.bz2.
+			 */
+			execle("/bin/bash", "bash", w->sandbox, jobdir,
+			    (char *)NULL, envp);
+		}
 		_exit(127);
 	}
 	setpgid(pid, pid);
