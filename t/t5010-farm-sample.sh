@@ -66,10 +66,13 @@ test_expect_success 'environment.bz2 holds the build, not the worker' '
 	tar -xOf "$pkg" --wildcards "*/metadata.tar.zst" | zstd -dcq |
 		tar -xO --wildcards "*/environment.bz2" | bzcat >env &&
 	test_grep "^tinyc_src_compile ()" env &&
-	test_grep "^CFLAGS=.*x86-64-v3" env &&
-	! grep -E "^(BF_|_BF_|BINFARM|JOBDIR=)" env &&
-	! grep -E "^(die|inherit|emake|doins) \(\)" env &&
-	! grep "worker-token\|engineer-token" env
+	test_grep "^declare -[-a-z]* CFLAGS=.*x86-64-v3" env &&
+	! grep -E "^declare -[-a-z]* (BF_|_BF_|BINFARM|JOBDIR=)" env &&
+	! grep -E "^(die|inherit|emake|doins|usereduce|slotop|put) \(\)" env &&
+	! grep "worker-token\|engineer-token" env &&
+	# it is restorable as Portage sources it: every line, no errors
+	bash -euc ". ./env; declare -F tinyc_src_compile >/dev/null; test -n \"\$CFLAGS\"" 2>err &&
+	test_must_be_empty err
 '
 
 test_expect_success 'binfarm-binhost serves testing; promotion to production is seen at once' '

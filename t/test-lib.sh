@@ -146,6 +146,14 @@ test_cmp() {
 	diff -u "$@"
 }
 
+test_must_be_empty() {
+	if test -s "$1"; then
+		echo >&4 "'$1' is not empty:"
+		sed 's/^/| /' "$1" >&4
+		return 1
+	fi
+}
+
 test_grep() {
 	if grep "$@"; then
 		return 0

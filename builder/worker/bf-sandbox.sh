@@ -149,7 +149,7 @@ done
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
 _BF_ECLASS_REPOS=
 # The driver's own functions: not saved in environment.bz2.
-_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default "
+_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce slotop put "
 source "$EBUILD" || die "cannot source $EBUILD"
 IUSE="${IUSE-} ${E_IUSE}"
 RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
@@ -272,11 +272,20 @@ cp "$EBUILD" "$bi/$PF.ebuild"
 # eclasses' functions and the build's variables; not the driver's own
 # functions and variables (BF_*, _BF_*, the driver's bookkeeping).
 {
-	( set -o posix; set ) 2>/dev/null | grep -v \
-		-e '^BASH_' -e '^_=' -e '^BF_' -e '^_BF_' -e '^JOBDIR=' -e '^E_[A-Z]*DEPEND=' \
-		-e '^E_IUSE=' -e '^_INSDESTTREE=' -e '^_ECLASS_STACK=' -e '^EBUILD=' \
-		-e '^revs=' -e '^rc=' -e '^r=' -e '^p=' -e '^ph=' -e '^pre=' -e '^f=' -e '^k=' \
-		-e '^bi=' -e '^use_words=' -e '^_bf_repo='
+	for v in $(compgen -v); do
+		case $v in
+		BASH*|BF_*|_BF_*|E_IUSE|E_*DEPEND|_INSDESTTREE|_ECLASS_STACK|\
+		JOBDIR|EBUILD|EUID|PPID|UID|GROUPS|SHELLOPTS|FUNCNAME|PIPESTATUS|\
+		DIRSTACK|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|EPOCH*|OPTIND|\
+		OPTARG|COMP_*|IFS|PS[0-9]|_|revs|rc|r|p|ph|pre|f|k|v|bi|\
+		use_words|_bf_repo|d)
+			continue ;;
+		esac
+		d=$(declare -p "$v" 2>/dev/null) || continue
+		d=${d#declare -}
+		[[ ${d%% *} == *r* ]] && continue	# readonly: not restorable
+		declare -p "$v"
+	done
 	for f in $(declare -F | awk '{print $3}'); do
 		[[ $_BF_HELPERS == *" $f "* ]] || declare -f "$f"
 	done
