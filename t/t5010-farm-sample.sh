@@ -46,6 +46,9 @@ test_expect_success 'the packages are signed, and were built with the profile fl
 	binfarm inspect "$pkg" >meta &&
 	test_grep "^CFLAGS: .*-march=x86-64-v3" meta &&
 	test_grep "^RDEPEND: .*sys-libs/tinyz:0/1=" meta &&
+	test_grep "^NEEDED.ELF.2: X86_64;/usr/bin/tinyhttpd;;;libc.so.6;x86_64$" meta &&
+	test_grep "^REQUIRES: x86_64: libc.so.6$" meta &&
+	! grep "^PROVIDES:" meta &&
 	! grep "^[A-Z]*DEPEND: .*:=" meta &&
 	mkdir img &&
 	tar -xOf "$pkg" --wildcards "*/image.tar.zst" | zstd -dcq | tar -x -C img &&

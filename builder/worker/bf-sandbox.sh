@@ -149,7 +149,7 @@ done
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
 _BF_ECLASS_REPOS=
 # The driver's own functions: not saved in environment.bz2.
-_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce slotop put "
+_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce slotop put elf_deps "
 source "$EBUILD" || die "cannot source $EBUILD"
 IUSE="${IUSE-} ${E_IUSE}"
 RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
@@ -257,6 +257,71 @@ put LDFLAGS "$LDFLAGS"
 printf '%s\n' "$BF_REPO" >"$bi/repository"
 printf '%s\n' "$(date +%s)" >"$bi/BUILD_TIME"
 printf '%s\n' "$(find image -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')" >"$bi/SIZE"
+# NEEDED, NEEDED.ELF.2, REQUIRES and PROVIDES, as Portage writes them
+# from scanelf -yRBF '%a;%p;%S;%r;%n' (misc-functions.sh) and then
+# doebuild's _post_src_install_soname_symlinks (multilib category as a
+# sixth field; REQUIRES without what the package provides itself).
+# Here from readelf (binutils).  Categories: x86_64, x86_32, x86_x32,
+# arm_64; other machines get none, as Portage's unrecognized ELF files.
+elf_deps() {
+	local f rel hdr cls mach type arch cat dyn needed soname rpath n
+	local -A prov req
+	: >"$bi/NEEDED.ELF.2.tmp"
+	while IFS= read -r -d '' f; do
+		[[ $(head -c4 "$f" | od -An -tx1 | tr -d ' \n') == 7f454c46 ]] || continue
+		hdr=$(readelf -h "$f" 2>/dev/null) || continue
+		cls=$(sed -n 's/^ *Class: *//p' <<<"$hdr")
+		mach=$(sed -n 's/^ *Machine: *//p' <<<"$hdr")
+		type=$(sed -n 's/^ *Type: *\([A-Z]*\).*/\1/p' <<<"$hdr")
+		case $mach in
+		"Advanced Micro Devices X86-64")
+			arch=X86_64 cat=x86_64
+			[[ $cls == ELF32 ]] && cat=x86_x32 ;;
+		"Intel 80386") arch=386 cat=x86_32 ;;
+		AArch64) arch=AARCH64 cat=arm_64 ;;
+		*) arch=${mach// /_} cat= ;;
+		esac
+		dyn=$(readelf -dW "$f" 2>/dev/null)
+		needed=$(sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' <<<"$dyn" | paste -sd, -)
+		soname=$(sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p' <<<"$dyn")
+		rpath=$(sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]$/\2/p' <<<"$dyn" | head -n 1)
+		rel=/${f#image/}
+		# an implicit soname for a shared object without DT_SONAME
+		if [[ -z $soname && $type == DYN ]] &&
+		    ! readelf -lW "$f" 2>/dev/null | grep -q INTERP; then
+			soname=${rel##*/}
+		fi
+		printf '%s %s\n' "$rel" "$needed" >>"$bi/NEEDED"
+		printf '%s;%s;%s;%s;%s;%s\n' "$arch" "$rel" "$soname" "$rpath" \
+			"$needed" "$cat" >>"$bi/NEEDED.ELF.2.tmp"
+		[[ -n $cat ]] || continue
+		[[ -n $soname ]] && prov[$cat]+=" $soname"
+		for n in ${needed//,/ }; do req[$cat]+=" $n"; done
+	done < <(find image -type f -print0 | sort -z)
+	if [[ -s $bi/NEEDED.ELF.2.tmp ]]; then
+		mv "$bi/NEEDED.ELF.2.tmp" "$bi/NEEDED.ELF.2"
+	else
+		rm -f "$bi/NEEDED.ELF.2.tmp"
+	fi
+	local out= c words w
+	for c in $(printf '%s\n' "${!req[@]}" | sort); do
+		words=
+		for w in $(printf '%s\n' ${req[$c]} | sort -u); do
+			has "$w" ${prov[$c]-} || words+=" $w"
+		done
+		[[ -n $words ]] && out+="${out:+ }$c:$words"
+	done
+	[[ -n $out ]] && printf '%s\n' "$out" >"$bi/REQUIRES"
+	out=
+	for c in $(printf '%s\n' "${!prov[@]}" | sort); do
+		out+="${out:+ }$c: $(printf '%s\n' ${prov[$c]} | sort -u | tr '\n' ' ')"
+		out=${out% }
+	done
+	[[ -n $out ]] && printf '%s\n' "$out" >"$bi/PROVIDES"
+	return 0
+}
+elf_deps
+
 # REPO_REVISIONS, as Portage's EbuildPhase writes it: the commit of the
 # package's repository and of the repositories of its eclasses, JSON
 # with sorted keys.
