@@ -14,7 +14,8 @@ test_expect_success 'a worker killed mid-job: the lease expires, another worker 
 	test_when_finished "farm_stop_workers; farm_stop" &&
 	printf "%s\n" app-misc/solo >prof/p/world &&
 	binfarm rebuild --profile p >/dev/null &&
-	(FARM_SLOW=30 && export FARM_SLOW && farm_worker w1) &&
+	mkdir -p work-w1 && echo 30 >work-w1/slow &&
+	farm_worker w1 &&
 	i=0 && until binfarm log --no-follow app-misc/solo 2>/dev/null | grep -q "sleeping 30"; do
 		i=$((i + 1)); test $i -lt 100 || exit 1; sleep 0.1; done &&
 	kill -9 $(cat worker-w1.pid) && rm worker-w1.pid &&
