@@ -478,6 +478,34 @@ use_on(const struct pnode *n, const char *flag)
 	return bf_strv_has_sorted(&n->pub.use, flag);
 }
 
+/*
+ * Drops what the last "*" or "-*" makes irrelevant, as Portage's
+ * prune_incremental(): from the last "*" on, or after the last "-*"
+ * (kept when it is the final word, so that the value is not empty).
+ */
+static void
+prune_incremental(struct bf_strv *sv)
+{
+	size_t i, from = 0, j;
+
+	for (i = sv->n; i-- > 0;) {
+		if (strcmp(sv->v[i], "*") == 0) {
+			from = i;
+			break;
+		}
+		if (strcmp(sv->v[i], "-*") == 0) {
+			from = i + 1 == sv->n ? i : i + 1;
+			break;
+		}
+	}
+	if (from == 0)
+		return;
+	for (j = 0; j < from; j++)
+		free(sv->v[j]);
+	memmove(sv->v, sv->v + from, (sv->n - from + 1) * sizeof(*sv->v));
+	sv->n -= from;
+}
+
 static void
 strv_sort_uniq(struct bf_strv *sv)
 {
@@ -1487,17 +1515,21 @@ setup_profile(struct bf_plan *pl, struct bf_err *e)
 	    p->portage_profile, e)) < 0)
 		return rc;
 	/*
-	 * ACCEPT_LICENSE: Portage's make.globals default, the profile's
-	 * words, then make.conf's.
+	 * ACCEPT_LICENSE as Portage's config.regenerate() makes it: the
+	 * Portage profile's words, then make.conf's, pruned before the
+	 * last "*" or "-*"; "* -@EULA" when nothing sets it.  (Gentoo's
+	 * base profile sets "-* @FREE" in make.defaults.)
 	 */
-	if ((rc = bf_strv_split(&pl->accept_license, "-* @FREE")) < 0)
-		return bf_err_set(e, -rc, "out of memory");
 	for (i = 0; i < pl->base.accept_license.n; i++)
 		if ((rc = bf_strv_push(&pl->accept_license,
 		    pl->base.accept_license.v[i])) < 0)
 			return bf_err_set(e, -rc, "out of memory");
 	if ((mk = bf_conf_get(&p->make, "ACCEPT_LICENSE")) != NULL &&
 	    (rc = bf_strv_split(&pl->accept_license, mk)) < 0)
+		return bf_err_set(e, -rc, "out of memory");
+	prune_incremental(&pl->accept_license);
+	if (pl->accept_license.n == 0 &&
+	    (rc = bf_strv_split(&pl->accept_license, "* -@EULA")) < 0)
 		return bf_err_set(e, -rc, "out of memory");
 	if (pl->base.path == NULL) {
 		for (i = 0; i < p->accept_keywords.n; i++)

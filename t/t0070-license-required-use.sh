@@ -20,7 +20,7 @@ plan() {
 test_expect_success 'setup' '
 	tree_init repo gentoo &&
 	printf "%s\n" "GPL-COMPATIBLE GPL-2 MIT" "OSI-APPROVED MIT GPL-2 BSD" \
-		"FREE-SOFTWARE @OSI-APPROVED" "FREE @FREE-SOFTWARE" \
+		"FREE-SOFTWARE @OSI-APPROVED" "FREE @FREE-SOFTWARE" "EULA Shop-EULA" \
 		>repo/profiles/license_groups &&
 	tree_ebuild repo dev-lang/php-8 IUSE="cli fpm" REQUIRED_USE="|| ( cli fpm )" &&
 	tree_ebuild repo app-misc/one-1 IUSE="+a +b" REQUIRED_USE="^^ ( a b )" &&
@@ -32,6 +32,7 @@ test_expect_success 'setup' '
 	tree_ebuild repo app-misc/prop-2 LICENSE="Prop" &&
 	tree_ebuild repo app-misc/either-1 LICENSE="|| ( Prop BSD )" &&
 	tree_ebuild repo app-misc/condlic-1 IUSE="extra" LICENSE="MIT extra? ( Prop )" &&
+	tree_ebuild repo app-misc/eula-1 LICENSE="Shop-EULA" &&
 	tree_ebuild repo app-misc/uses-php-1 RDEPEND="dev-lang/php" &&
 	tree_commit repo
 '
@@ -72,19 +73,31 @@ test_expect_success 'a malformed REQUIRED_USE is an error' '
 	test_grep "app-misc/badreq-1::gentoo: malformed REQUIRED_USE \"|| a\"" err
 '
 
-test_expect_success 'LICENSE: @FREE by default, groups nest, older free versions win' '
+test_expect_success 'LICENSE: Portage'"'"'s "* -@EULA" when nothing sets ACCEPT_LICENSE' '
+	mkprof app-misc/prop &&
+	plan >out &&
+	test_grep " app-misc/prop-2::" out &&
+	mkprof app-misc/eula &&
+	test_expect_code 1 plan 2>err &&
+	test_grep "app-misc/eula-1::gentoo: LICENSE=\"Shop-EULA\" not accepted by ACCEPT_LICENSE" err
+'
+
+test_expect_success 'LICENSE: "-* @FREE" (as Gentoo'"'"'s base profile sets), groups nest, older free versions win' '
 	mkprof app-misc/free app-misc/prop app-misc/either &&
+	echo "ACCEPT_LICENSE=\"-* @FREE\"" >>prof/make.conf &&
 	plan >out &&
 	test_grep " app-misc/free-1::" out &&
 	test_grep " app-misc/prop-1::" out &&
 	test_grep " app-misc/either-1::" out &&
 	mkprof "=app-misc/prop-2" &&
+	echo "ACCEPT_LICENSE=\"-* @FREE\"" >>prof/make.conf &&
 	test_expect_code 1 plan 2>err &&
 	test_grep "app-misc/prop-2::gentoo: LICENSE=\"Prop\" not accepted by ACCEPT_LICENSE; accept it in package.license" err
 '
 
 test_expect_success 'package.license and make.conf ACCEPT_LICENSE accept more' '
 	mkprof app-misc/prop &&
+	echo "ACCEPT_LICENSE=\"-* @FREE\"" >>prof/make.conf &&
 	echo "app-misc/prop Prop" >prof/package.license &&
 	plan >out && test_grep " app-misc/prop-2::" out &&
 	mkprof app-misc/prop &&
@@ -100,6 +113,7 @@ test_expect_success 'package.license and make.conf ACCEPT_LICENSE accept more' '
 
 test_expect_success 'USE-conditional licenses follow the package USE' '
 	mkprof app-misc/condlic &&
+	echo "ACCEPT_LICENSE=\"-* @FREE\"" >>prof/make.conf &&
 	plan >out && test_grep " app-misc/condlic-1::" out &&
 	echo "app-misc/condlic extra" >prof/package.use &&
 	test_expect_code 1 plan 2>err &&
