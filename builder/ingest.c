@@ -449,6 +449,45 @@ cmp_str(const void *a, const void *b)
 }
 
 /*
+ * The snapshot's extra Packages header: the build configuration the
+ * rebuild was planned with (sched_rebuild), and REPO_REVISIONS with the
+ * commit of every tree, as JSON with sorted keys as Portage writes it.
+ */
+static int
+index_header(json_t *env, json_t *trees, struct bf_conf *hdr,
+    struct bf_err *e)
+{
+	json_t *rev, *t, *v;
+	const char *k;
+	char *s = NULL;
+	size_t i;
+	int rc = 0;
+
+	json_object_foreach(json_object_get(env, "index_header"), k, v)
+		if (json_is_string(v) && (rc = bf_conf_set(hdr, k,
+		    json_string_value(v), "", 0)) < 0)
+			break;
+	if (rc == 0 && (rev = json_object()) == NULL)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		json_array_foreach(trees, i, t)
+			if (json_is_string(json_object_get(t, "name")) &&
+			    json_is_string(json_object_get(t, "commit")))
+				json_object_set(rev, json_string_value(
+				    json_object_get(t, "name")),
+				    json_object_get(t, "commit"));
+		if (json_object_size(rev) > 0 &&
+		    (s = json_dumps(rev, JSON_SORT_KEYS)) == NULL)
+			rc = -ENOMEM;
+		if (s != NULL)
+			rc = bf_conf_set(hdr, "REPO_REVISIONS", s, "", 0);
+		free(s);
+		json_decref(rev);
+	}
+	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+}
+
+/*
  * Publishes a complete rebuild through the repository (lib/repo), as
  * 'binfarm add', 'binfarm snapshot create' and 'binfarm promote
  * --channel testing' would: every package the plan needs is in the
@@ -473,18 +512,22 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	sqlite3_stmt *st = NULL;
 	char profile[256] = "", snap[32] = "", **keep = NULL;
 	const char *tree_repo = NULL, *tree_commit = NULL;
-	json_t *trees = NULL, *t;
+	struct bf_conf hdr = BF_CONF_INIT;
+	json_t *trees = NULL, *env = NULL, *t;
 	size_t n = 0, i, nkeep = 0, npkgs = 0, nadded = 0, ndropped = 0;
 	int rc, src_rc, have_w = 0, locked = 0;
 
 	memset(&mr, 0, sizeof(mr));
 	pthread_mutex_lock(&b->mu);
-	st = db_prep(b, "SELECT profile, trees, by FROM rebuilds WHERE id=?");
+	st = db_prep(b, "SELECT profile, trees, by, env FROM rebuilds WHERE "
+	    "id=?");
 	sqlite3_bind_int64(st, 1, rebuild);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		snprintf(profile, sizeof(profile), "%s",
 		    sqlite3_column_text(st, 0));
 		trees = json_loads((const char *)sqlite3_column_text(st, 1), 0,
+		    NULL);
+		env = json_loads((const char *)sqlite3_column_text(st, 3), 0,
 		    NULL);
 		bf_buf_addf(&by, "%s (binfarm-builder rebuild %lld)",
 		    sqlite3_column_type(st, 2) == SQLITE_NULL ? "builder" :
@@ -642,7 +685,10 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	}
 	if (msg.len == 0)
 		bf_buf_addf(&msg, "rebuild %lld", rebuild);
+	if ((rc = index_header(env, trees, &hdr, e)) < 0)
+		goto out;
 	memset(&so, 0, sizeof(so));
+	so.header = &hdr;
 	so.by = by.buf;
 	so.tree_commit = tree_commit;
 	so.tree_repo = tree_repo;
@@ -675,6 +721,8 @@ out:
 	free(keep);
 	pubpkgs_free(v, n);
 	json_decref(trees);
+	json_decref(env);
+	bf_conf_release(&hdr);
 	bf_buf_release(&src);
 	bf_buf_release(&msg);
 	bf_buf_release(&by);

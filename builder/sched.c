@@ -76,6 +76,23 @@ mk(const struct bf_profile *p, const char *k)
 	return v ? v : "";
 }
 
+/* The Packages header keys for the plan's configuration (lib/plan.h). */
+static json_t *
+index_header(const struct bf_plan *plan, struct bf_err *e)
+{
+	struct bf_conf hdr = BF_CONF_INIT;
+	json_t *o = NULL;
+	size_t i;
+
+	if (bf_plan_index_header(plan, &hdr, e) == 0 &&
+	    (o = json_object()) != NULL)
+		for (i = 0; i < hdr.n; i++)
+			json_object_set_new(o, hdr.v[i].key,
+			    json_string(hdr.v[i].val));
+	bf_conf_release(&hdr);
+	return o;
+}
+
 static int
 bind_text(sqlite3_stmt *st, int i, const char *s)
 {
@@ -113,7 +130,7 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	struct bf_tree **trees = NULL;
 	struct bf_plan *plan = NULL;
 	sqlite3_stmt *st = NULL, *dst = NULL, *bst = NULL;
-	json_t *env = NULL, *jtrees = NULL, *spec;
+	json_t *env = NULL, *jtrees = NULL, *spec, *hdr;
 	long long rid = 0, *ids = NULL;
 	size_t i, j, n, ntrees = 0, nreused = 0;
 	int rc, loaded = 0, intx = 0;
@@ -215,6 +232,11 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	    "distcc_hosts", mk(&prof, "DISTCC_HOSTS"),
 	    "arch", prof.arch ? prof.arch : "",
 	    "portage_profile", prof.portage_profile ? prof.portage_profile : "");
+	if ((hdr = index_header(plan, e)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	json_object_set_new(env, "index_header", hdr);
 	jtrees = json_array();
 	for (i = 0; i < pins.n; i++)
 		json_array_append_new(jtrees, json_pack("{s:s, s:s, s:s, s:s}",

@@ -43,6 +43,7 @@ bf_baseprof_release(struct bf_baseprof *b)
 	free(b->path);
 	bf_strv_release(&b->nodes);
 	bf_conf_release(&b->make);
+	bf_conf_release(&b->incr);
 	bf_strv_release(&b->use);
 	bf_strv_release(&b->accept_keywords);
 	bf_strv_release(&b->accept_license);
@@ -637,6 +638,9 @@ bf_baseprof_load(struct bf_baseprof *b, struct bf_tree *const *trees,
 		goto out;
 	if ((rc = finish(&ld)) < 0)
 		rc = bf_err_set(e, -rc, "out of memory");
+	/* Kept for the Packages header (bf_plan_index_header). */
+	b->incr = ld.incr;
+	memset(&ld.incr, 0, sizeof(ld.incr));
 out:
 	bf_conf_release(&ld.incr);
 	bf_buf_release(&ld.text);

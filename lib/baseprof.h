@@ -38,6 +38,8 @@ struct bf_baseprof {
 	const char	*repo;		/* repository holding it (borrowed) */
 	struct bf_strv	 nodes;		/* the cascade, "repo:profiles/..." */
 	struct bf_conf	 make;		/* make.defaults, stacked */
+	/* Incremental variables (USE_EXPAND, IUSE_IMPLICIT, ...): every word of the cascade, in order. */
+	struct bf_conf	 incr;
 	const char	*arch;		/* ARCH, borrowed from make; or NULL */
 	/* USE words, then USE_EXPAND values as flags: apply with bf_use_apply. */
 	struct bf_strv	 use;
@@ -54,7 +56,7 @@ struct bf_baseprof {
 	struct bf_strv	 files;		/* names used in messages */
 };
 
-#define BF_BASEPROF_INIT { NULL, NULL, BF_STRV_INIT, BF_CONF_INIT, NULL, \
+#define BF_BASEPROF_INIT { NULL, NULL, BF_STRV_INIT, BF_CONF_INIT, BF_CONF_INIT, NULL, \
 	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, \
 	BF_STRV_INIT, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, \
 	BF_CONF_INIT, BF_STRV_INIT }

@@ -1698,3 +1698,145 @@ bf_plan_baseprof(const struct bf_plan *pl)
 {
 	return &pl->base;
 }
+
+/* KEY from make.conf, else from the Portage profile's make.defaults. */
+static const char *
+top_value(const struct bf_plan *pl, const char *key)
+{
+	const char *v = bf_conf_get(&pl->p->make, key);
+
+	if (v == NULL || *v == '\0')
+		v = bf_conf_get(&pl->base.make, key);
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* An incremental variable: the profile cascade's words, then make.conf's. */
+static int
+incr_value(const struct bf_plan *pl, const char *key, struct bf_strv *set)
+{
+	struct bf_strv words = BF_STRV_INIT;
+	const char *v;
+	int rc = 0;
+
+	if ((v = bf_conf_get(&pl->base.incr, key)) != NULL)
+		rc = bf_strv_split(&words, v);
+	if (rc == 0 && (v = bf_conf_get(&pl->p->make, key)) != NULL)
+		rc = bf_strv_split(&words, v);
+	if (rc == 0)
+		rc = bf_use_apply(set, &words);
+	bf_strv_release(&words);
+	return rc;
+}
+
+static int
+hdr_set(struct bf_conf *hdr, const char *key, const char *val)
+{
+	return val != NULL && *val != '\0' ?
+	    bf_conf_set(hdr, key, val, "", 0) : 0;
+}
+
+static int
+hdr_setv(struct bf_conf *hdr, const char *key, const struct bf_strv *sv)
+{
+	struct bf_buf b = BF_BUF_INIT;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sv->n; i++)
+		bf_buf_addf(&b, "%s%s", i ? " " : "", sv->v[i]);
+	if ((rc = bf_buf_error(&b)) == 0)
+		rc = hdr_set(hdr, key, b.buf);
+	bf_buf_release(&b);
+	return rc;
+}
+
+int
+bf_plan_index_header(const struct bf_plan *pl, struct bf_conf *hdr,
+    struct bf_err *e)
+{
+	static const char *const plain[] = {
+		"ACCEPT_PROPERTIES", "ACCEPT_RESTRICT", "GENTOO_MIRRORS",
+		"INSTALL_MASK",
+	};
+	static const char *const lists[] = {
+		"IUSE_IMPLICIT", "USE_EXPAND", "USE_EXPAND_HIDDEN",
+		"USE_EXPAND_IMPLICIT", "USE_EXPAND_UNPREFIXED",
+	};
+	const struct bf_profile *p = pl->p;
+	struct bf_strv set = BF_STRV_INIT, vars = BF_STRV_INIT;
+	struct bf_buf key = BF_BUF_INIT;
+	const char *chost, *v;
+	size_t i;
+	int rc = 0;
+
+	/* Portage writes nothing more without a profile and IUSE_IMPLICIT. */
+	if (pl->base.path == NULL || (bf_conf_get(&pl->base.incr,
+	    "IUSE_IMPLICIT") == NULL && bf_conf_get(&p->make,
+	    "IUSE_IMPLICIT") == NULL))
+		return 0;
+	chost = *p->chost != '\0' ? p->chost : top_value(pl, "CHOST");
+	if ((rc = hdr_set(hdr, "PROFILE", pl->base.path)) < 0 ||
+	    (rc = hdr_set(hdr, "CHOST", chost)) < 0 ||
+	    (rc = hdr_set(hdr, "CBUILD", top_value(pl, "CBUILD") ?
+	    top_value(pl, "CBUILD") : chost)) < 0 ||
+	    (rc = hdr_setv(hdr, "ACCEPT_KEYWORDS", &pl->accept)) < 0 ||
+	    (rc = hdr_setv(hdr, "ACCEPT_LICENSE", &pl->accept_license)) < 0)
+		goto out;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]) && rc == 0; i++)
+		rc = hdr_set(hdr, plain[i], top_value(pl, plain[i]));
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]) && rc == 0; i++) {
+		bf_strv_release(&set);
+		if ((rc = incr_value(pl, lists[i], &set)) == 0)
+			rc = hdr_setv(hdr, lists[i], &set);
+	}
+	if (rc < 0)
+		goto out;
+	/*
+	 * Global USE as the plan computes it (compute_use without a
+	 * package): the profile's and make.conf's words with their
+	 * USE_EXPAND flags, the arch flag, use.force on, use.mask off.
+	 */
+	bf_strv_release(&set);
+	if ((rc = bf_use_apply(&set, &pl->base.use)) < 0 ||
+	    (rc = bf_use_apply(&set, &p->use)) < 0 ||
+	    (p->arch != NULL && bf_strv_find(&set, p->arch) < 0 &&
+	    (rc = bf_strv_push(&set, p->arch)) < 0))
+		goto out;
+	for (i = 0; i < pl->base.use_force.n && rc == 0; i++)
+		if (bf_strv_find(&set, pl->base.use_force.v[i]) < 0)
+			rc = bf_strv_push(&set, pl->base.use_force.v[i]);
+	for (i = 0; i < set.n && rc == 0;)
+		if (bf_strv_has_sorted(&pl->base.use_mask, set.v[i]))
+			bf_strv_remove(&set, i);
+		else
+			i++;
+	strv_sort_uniq(&set);
+	if (rc < 0 || (rc = hdr_setv(hdr, "USE", &set)) < 0)
+		goto out;
+	/*
+	 * ARCH, ELIBC, KERNEL, ...: the USE_EXPAND_IMPLICIT and
+	 * USE_EXPAND_UNPREFIXED variables, and USE_EXPAND_VALUES_<X>.
+	 */
+	if ((rc = incr_value(pl, "USE_EXPAND_IMPLICIT", &vars)) < 0 ||
+	    (rc = incr_value(pl, "USE_EXPAND_UNPREFIXED", &vars)) < 0)
+		goto out;
+	for (i = 0; i < vars.n && rc == 0; i++) {
+		v = strcmp(vars.v[i], "ARCH") == 0 && pl->base.arch != NULL ?
+		    pl->base.arch : top_value(pl, vars.v[i]);
+		rc = hdr_set(hdr, vars.v[i], v);
+	}
+	bf_strv_release(&vars);
+	if (rc < 0 || (rc = incr_value(pl, "USE_EXPAND_IMPLICIT", &vars)) < 0)
+		goto out;
+	for (i = 0; i < vars.n && rc == 0; i++) {
+		bf_buf_reset(&key);
+		bf_buf_addf(&key, "USE_EXPAND_VALUES_%s", vars.v[i]);
+		if ((rc = bf_buf_error(&key)) == 0)
+			rc = hdr_set(hdr, key.buf, top_value(pl, key.buf));
+	}
+out:
+	bf_strv_release(&set);
+	bf_strv_release(&vars);
+	bf_buf_release(&key);
+	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+}

@@ -95,6 +95,24 @@ const struct bf_plan_node *bf_plan_node(const struct bf_plan *plan,
 /* The Portage profile used (path NULL when the hw-profile names none). */
 struct bf_baseprof;
 const struct bf_baseprof *bf_plan_baseprof(const struct bf_plan *plan);
+/*
+ * The Packages header keys Portage's bintree._update_pkgindex_header()
+ * writes, for the configuration the plan was made with (formats.md
+ * 3.2): PROFILE, CHOST, CBUILD, ACCEPT_KEYWORDS, ACCEPT_LICENSE, USE
+ * (global: profile and make.conf words, USE_EXPAND flags, the arch
+ * flag, use.force and use.mask applied), IUSE_IMPLICIT, USE_EXPAND*,
+ * ARCH and the other USE_EXPAND_IMPLICIT/UNPREFIXED variables, and
+ * USE_EXPAND_VALUES_<X>; ACCEPT_PROPERTIES, ACCEPT_RESTRICT,
+ * GENTOO_MIRRORS and INSTALL_MASK when make.conf or the profile sets
+ * them.  Keys whose values come only from Portage's make.globals
+ * (FEATURES, CONFIG_PROTECT, CONFIG_PROTECT_MASK and those defaults)
+ * are not written: each node has its own.  As Portage, nothing when
+ * there is no Portage profile or no IUSE_IMPLICIT.  Adds to `hdr`; the
+ * profile the plan was made with must still be alive.
+ */
+struct bf_conf;
+int	bf_plan_index_header(const struct bf_plan *plan, struct bf_conf *hdr,
+	    struct bf_err *e);
 /* Number of md5-cache entries indexed and of entries whose metadata was read. */
 void	bf_plan_stats(const struct bf_plan *plan, size_t *indexed,
 	    size_t *loaded);

@@ -19,6 +19,7 @@
 
 #include "atom.h"
 #include "buf.h"
+#include "conf.h"
 #include "digest.h"
 #include "err.h"
 #include "fsutil.h"
@@ -1109,7 +1110,13 @@ bf_snapshot_create(struct bf_repo *r, const char *profile,
 	if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "PACKAGES", num.buf)) < 0 ||
 	    (rc = bf_pkgindex_set(&w.idx, &w.idx.header, "VERSION", "0")) < 0)
 		goto oom;
-	if (opts->tree_commit != NULL && *opts->tree_commit != '\0') {
+	for (i = 0; opts->header != NULL && i < opts->header->n; i++)
+		if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		    opts->header->v[i].key, opts->header->v[i].val)) < 0)
+			goto oom;
+	if (opts->tree_commit != NULL && *opts->tree_commit != '\0' &&
+	    (opts->header == NULL ||
+	    bf_conf_get(opts->header, "REPO_REVISIONS") == NULL)) {
 		bf_buf_reset(&num);
 		bf_buf_addf(&num, "{\"%s\": \"%s\"}", opts->tree_repo != NULL ?
 		    opts->tree_repo : "gentoo", opts->tree_commit);

@@ -11,6 +11,7 @@
 struct bf_err;
 struct bf_signer;
 struct bf_verifier;
+struct bf_conf;
 
 /*
  * The repository on disk (man/binfarm-repository.5):
@@ -163,6 +164,12 @@ struct bf_snapshot_opts {
 	const char	*tree_commit;	/* NULL: none */
 	const char	*tree_repo;	/* REPO_REVISIONS key; NULL: "gentoo" */
 	const char	*message;
+	/*
+	 * More Packages header keys (the build configuration, as
+	 * bf_plan_index_header makes them; REPO_REVISIONS here replaces
+	 * the one made from tree_commit); NULL: none.
+	 */
+	const struct bf_conf *header;
 	int		 threads;
 };
 

@@ -268,8 +268,18 @@ else
 	echo "WARNING: per-package stanzas differ from Portage's:"; head -20 "$WORK/index.diff"
 fi
 hdr() { sed '/^$/q' "$1" | cut -d: -f1 | sort; }
-missing_hdr=$(comm -23 <(hdr "$WORK/portage-index/Packages") <(hdr "$WORK/Packages.binfarm") | tr '\n' ' ')
+# keys only Portage's make.globals defines: binfarm leaves them to the node
+globals_only='ACCEPT_PROPERTIES|ACCEPT_RESTRICT|CONFIG_PROTECT|CONFIG_PROTECT_MASK|FEATURES|GENTOO_MIRRORS'
+missing_hdr=$(comm -23 <(hdr "$WORK/portage-index/Packages") <(hdr "$WORK/Packages.binfarm") |
+	grep -vxE "$globals_only" | tr '\n' ' ')
 [ -z "$missing_hdr" ] || echo "WARNING: index header lacks keys Portage writes: $missing_hdr"
+hdrl() { sed '/^$/q' "$1" | grep -vE '^(TIMESTAMP|PACKAGES|REPO_REVISIONS):|^$'; }
+wrong_hdr=$(hdrl "$WORK/Packages.binfarm" | grep -vxFf <(hdrl "$WORK/portage-index/Packages") | cut -d: -f1 | tr '\n' ' ')
+if [ -z "$wrong_hdr" ]; then
+	echo "index header: every key binfarm writes has Portage's value"
+else
+	echo "WARNING: index header values differ from Portage's: $wrong_hdr"
+fi
 unresolved=$(grep -E '^[A-Z]*DEPEND: ' "$WORK/Packages.binfarm" | grep -oE '[^ ]+:(=|[^/ ]+=)( |$)' | tr -d ' ' | sort -u | tr '\n' ' ')
 [ -z "$unresolved" ] || echo "WARNING: unresolved slot-operator deps (Portage writes :SLOT/SUBSLOT=): $unresolved"
 for repo in $(sed -n 's/^REPO: //p' "$WORK/Packages.binfarm" | sort -u); do

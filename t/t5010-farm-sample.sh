@@ -64,6 +64,28 @@ test_expect_success 'the packages are signed, and were built with the profile fl
 	test_grep "^REPO_REVISIONS: {\"company\": \"$c\", \"gentoo\": \"$g\"}$" smeta
 '
 
+test_expect_success 'the index header carries the build configuration, as Portage writes it' '
+	sed "/^\$/q" state/repo/channels/testing/$PROF/Packages >hdr &&
+	g=$(git -C trees/gentoo rev-parse HEAD) &&
+	c=$(git -C trees/company rev-parse HEAD) &&
+	test_grep "^REPO_REVISIONS: {\"company\": \"$c\", \"gentoo\": \"$g\"}$" hdr &&
+	# every other key has the value real Portage wrote for this profile
+	# (emaint binhost --fix at a20ef27af, t/golden); those we leave out
+	# come only from Portage'"'"'s make.globals, which each node has
+	golden="$TEST_DIRECTORY/golden/portage-header-$PROF" &&
+	grep -vE "^(TIMESTAMP|PACKAGES|REPO_REVISIONS):|^\$" hdr >ours &&
+	grep -vxFf "$golden" ours >wrong || : &&
+	test_must_be_empty wrong &&
+	cut -d: -f1 ours >ourkeys &&
+	cut -d: -f1 "$golden" | grep -vxFf ourkeys >left-out || : &&
+	printf "%s\n" ACCEPT_PROPERTIES ACCEPT_RESTRICT CONFIG_PROTECT \
+		CONFIG_PROTECT_MASK FEATURES GENTOO_MIRRORS >expect &&
+	test_cmp expect left-out &&
+	test_grep "^CHOST: x86_64-pc-linux-gnu$" hdr &&
+	# CHOST is inherited from the header, so stanzas leave it out
+	! sed "1,/^\$/d" state/repo/channels/testing/$PROF/Packages | grep "^CHOST:"
+'
+
 test_expect_success 'environment.bz2 holds the build, not the worker' '
 	pkg=$(ls state/repo/channels/testing/$PROF/www-servers/tinyhttpd/*.gpkg.tar) &&
 	tar -xOf "$pkg" --wildcards "*/metadata.tar.zst" | zstd -dcq |
