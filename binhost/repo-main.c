@@ -29,6 +29,7 @@ static const struct bf_cmd commands[] = {
 	{ "promote", cmd_promote, "move a channel to a snapshot" },
 	{ "rollback", cmd_rollback, "return a channel to its previous snapshot" },
 	{ "history", cmd_history, "show every channel move" },
+	{ "waves", cmd_waves, "show where each wave of a channel stands" },
 	{ "gc", cmd_gc, "delete what no retained snapshot references" },
 	{ "fsck", cmd_fsck, "check the repository" },
 	{ "rebuild", cmd_rebuild, "ask the builder to rebuild a hw-profile" },

@@ -38,6 +38,7 @@ int	cmd_snapshot(struct bf_cli *cli, int argc, char **argv);
 int	cmd_promote(struct bf_cli *cli, int argc, char **argv);
 int	cmd_rollback(struct bf_cli *cli, int argc, char **argv);
 int	cmd_history(struct bf_cli *cli, int argc, char **argv);
+int	cmd_waves(struct bf_cli *cli, int argc, char **argv);
 int	cmd_gc(struct bf_cli *cli, int argc, char **argv);
 int	cmd_fsck(struct bf_cli *cli, int argc, char **argv);
 

@@ -417,6 +417,92 @@ out:
 	return rc;
 }
 
+int
+bf_repo_waves(const struct bf_repo *r, const char *channel,
+    struct bf_strv *waves)
+{
+	const char *v = bf_conf_get(&r->waves, channel);
+
+	return v != NULL ? bf_strv_split(waves, v) : 0;
+}
+
+/* Whether channel `ch` of `profile` is at `id` (a missing link is not). */
+static int
+channel_at(struct bf_repo *r, const char *ch, const char *profile,
+    const char *id, char cur[32], struct bf_err *e)
+{
+	int rc = bf_channel_get(r, ch, profile, cur, e);
+
+	if (rc == -BF_ENOTFOUND) {
+		bf_err_clear(e);
+		cur[0] = '\0';
+		return 0;
+	}
+	return rc < 0 ? rc : strcmp(cur, id) == 0;
+}
+
+int
+bf_wave_target(struct bf_repo *r, const char *profile, const char *channel,
+    enum bf_wave_mode mode, const char *wave, const char *id,
+    char target[BF_CHANNEL_MAX], struct bf_err *e)
+{
+	struct bf_strv w = BF_STRV_INIT;
+	char cur[32], ch[BF_CHANNEL_MAX];
+	size_t i;
+	long at = -1;
+	int rc;
+
+	snprintf(target, BF_CHANNEL_MAX, "%s", channel);
+	if ((rc = bf_repo_waves(r, channel, &w)) < 0)
+		return bf_err_set(e, -rc, "out of memory");
+	if (w.n == 0) {
+		rc = mode == BF_WAVE_CHANNEL ? 0 : bf_err_set(e, BF_ENOTFOUND,
+		    "channel '%s' has no waves (waves.%s in %s)", channel,
+		    channel, BF_REPO_CONF);
+		goto out;
+	}
+	/* The channel itself already there: nothing to order. */
+	if (mode == BF_WAVE_CHANNEL &&
+	    (rc = channel_at(r, channel, profile, id, cur, e)) != 0)
+		goto out;
+	if (mode == BF_WAVE_ONE &&
+	    (at = bf_strv_find(&w, wave)) < 0) {
+		rc = bf_err_set(e, BF_ENOTFOUND, "channel '%s' has no wave "
+		    "'%s' (its waves: %s)", channel, wave,
+		    bf_conf_get(&r->waves, channel));
+		goto out;
+	}
+	/* Every wave before the one to move (all of them for the channel). */
+	for (i = 0; i < w.n && (mode != BF_WAVE_ONE || (long)i <= at); i++) {
+		snprintf(ch, sizeof(ch), "%s.%s", channel, w.v[i]);
+		if ((rc = channel_at(r, ch, profile, id, cur, e)) < 0)
+			goto out;
+		if (rc == 1 && !(mode == BF_WAVE_ONE && (long)i == at))
+			continue;
+		if (mode == BF_WAVE_NEXT || (mode == BF_WAVE_ONE &&
+		    (long)i == at)) {
+			snprintf(target, BF_CHANNEL_MAX, "%s", ch);
+			rc = 0;
+			goto out;
+		}
+		rc = bf_err_set(e, BF_ECONFLICT, "channel '%s' of '%s' goes out "
+		    "in waves (%s): wave '%s' is at %s, not %s; promote it "
+		    "first (--wave %s or --next)", channel, profile,
+		    bf_conf_get(&r->waves, channel), w.v[i], cur[0] ? cur :
+		    "(none)", id, w.v[i]);
+		goto out;
+	}
+	rc = 0;
+	if (mode == BF_WAVE_NEXT) {
+		/* Every wave has it: the channel itself, or nothing to do. */
+		if ((rc = channel_at(r, channel, profile, id, cur, e)) >= 0)
+			rc = rc == 1;
+	}
+out:
+	bf_strv_release(&w);
+	return mode == BF_WAVE_CHANNEL && rc == 1 ? 0 : rc;
+}
+
 static int
 check_names(struct bf_repo *r, const char *profile, const char *channel,
     struct bf_err *e)

@@ -115,11 +115,64 @@ out:
 	return rc;
 }
 
+/*
+ * waves.<channel> = <wave>...: the channel goes to the nodes of each
+ * wave in turn (channel "<channel>.<wave>"), then to all of them.
+ */
+static int
+parse_waves(struct bf_repo *r, const char *channel, const char *v,
+    int lineno, struct bf_err *e)
+{
+	struct bf_strv w = BF_STRV_INIT;
+	struct bf_buf name = BF_BUF_INIT;
+	size_t i, j;
+	int rc = 0;
+
+	if (!bf_name_valid(channel) || strchr(channel, '.') != NULL)
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: 'waves.%s': not "
+		    "a channel name (letters, digits, '_', '+', '-')",
+		    BF_REPO_CONF, lineno, channel);
+	if (bf_conf_get(&r->waves, channel) != NULL)
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: the waves of "
+		    "channel '%s' are set twice", BF_REPO_CONF, lineno, channel);
+	if ((rc = bf_strv_split(&w, v)) < 0)
+		goto oom;
+	if (w.n == 0)
+		rc = bf_err_set(e, BF_ECONFIG, "%s: line %d: channel '%s' has "
+		    "no waves", BF_REPO_CONF, lineno, channel);
+	for (i = 0; i < w.n && rc == 0; i++) {
+		bf_buf_reset(&name);
+		bf_buf_addf(&name, "%s.%s", channel, w.v[i]);
+		if (bf_buf_error(&name) < 0)
+			goto oom;
+		if (!bf_name_valid(w.v[i]) || strchr(w.v[i], '.') != NULL ||
+		    !bf_name_valid(name.buf))
+			rc = bf_err_set(e, BF_ECONFIG, "%s: line %d: '%s' is "
+			    "not a wave name (letters, digits, '_', '+', '-')",
+			    BF_REPO_CONF, lineno, w.v[i]);
+		for (j = 0; j < i && rc == 0; j++)
+			if (strcmp(w.v[i], w.v[j]) == 0)
+				rc = bf_err_set(e, BF_ECONFIG, "%s: line %d: wave "
+				    "'%s' named twice", BF_REPO_CONF, lineno,
+				    w.v[i]);
+	}
+	if (rc == 0 && (rc = bf_conf_set(&r->waves, channel, v, BF_REPO_CONF,
+	    (unsigned)lineno)) < 0)
+		goto oom;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	bf_strv_release(&w);
+	bf_buf_release(&name);
+	return rc;
+}
+
 static int
 parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 {
 	char *line, *save = NULL, *eq, *k, *v, *end;
-	int lineno = 0;
+	int lineno = 0, rc;
 
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
@@ -167,6 +220,9 @@ parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 				r->keep = n;
 			else
 				r->grace = n;
+		} else if (strncmp(k, "waves.", 6) == 0) {
+			if ((rc = parse_waves(r, k + 6, v, lineno, e)) < 0)
+				return rc;
 		} else
 			return bf_err_set(e, BF_ECONFIG, "%s: line %d: unknown "
 			    "key '%s'", BF_REPO_CONF, lineno, k);
@@ -222,6 +278,7 @@ bf_repo_free(struct bf_repo *r)
 	if (r->root_fd > 0)
 		close(r->root_fd);
 	free(r->root);
+	bf_conf_release(&r->waves);
 	free(r);
 }
 

@@ -2,6 +2,8 @@
 #ifndef BF_REPO_H
 #define BF_REPO_H
 
+#include "conf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,7 +13,6 @@
 struct bf_err;
 struct bf_signer;
 struct bf_verifier;
-struct bf_conf;
 
 /*
  * The repository on disk (man/binfarm-repository.5):
@@ -38,6 +39,8 @@ struct bf_repo {
 	long long	 keep;		/* gc: newest snapshots kept per profile */
 	long long	 grace;		/* gc: seconds */
 	unsigned long	 tmpseq;
+	/* waves.<channel> = <wave>...: channel -> its waves, in order */
+	struct bf_conf	 waves;
 };
 
 #define BF_REPO_CONF		"binfarm-repo.conf"

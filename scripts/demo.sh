@@ -11,7 +11,8 @@
 #   - a rebuild of web-x86-64-v2 and web-x86-64-v3, with progress, each
 #     published as a signed snapshot on the testing channel;
 #   - binfarm-binhost serving the repository on 127.0.0.1; the testing
-#     snapshots promoted to production; the index and a package fetched
+#     snapshots promoted to production in two waves (a canary node of
+#     each farm first, then all); the index and a package fetched
 #     over HTTP as a node would, and the signature checked;
 #   - the binrepos.conf lines a node would use.
 #
@@ -132,11 +133,23 @@ started "$out/binhost.port" "$out/binhost.log" binfarm-binhost
 base=http://127.0.0.1:$(cat "$out/binhost.port")
 echo "    $base (access log $out/binhost-access.log)"
 
-step "promoting testing to production, as a release manager would"
+step "promoting testing to production in two waves, as a release manager would"
+# the canary nodes (one per farm) first, then every node
+grep -q '^waves.production' "$repo/binfarm-repo.conf" ||
+	echo "waves.production = canary" >>"$repo/binfarm-repo.conf"
 for p in $profiles; do
-	"$bf" -R "$repo" promote --profile "$p" --channel production --from testing |
-		sed 's/^/    /'
+	"$bf" -R "$repo" promote --profile "$p" --channel production --next \
+		--from testing | sed 's/^/    /'
 done
+for p in $profiles; do
+	echo "    canary wave: GET /production.canary/$p/Packages: $(curl -fsS \
+		"$base/production.canary/$p/Packages" | grep -c '^CPV:') packages"
+done
+for p in $profiles; do
+	"$bf" -R "$repo" promote --profile "$p" --channel production --next \
+		--from testing | grep -v '^  ' | sed 's/^/    /'
+done
+"$bf" -R "$repo" waves | sed 's/^/    /'
 "$bf" -R "$repo" fsck | sed 's/^/    /'
 
 step "fetching as a node would, and checking the signatures"
@@ -176,7 +189,7 @@ EOF
 for p in $profiles; do
 	cat <<EOF
 
-  # a node of hw-profile $p
+  # a node of hw-profile $p (a canary node: .../production.canary/$p)
   [binfarm]
   sync-uri = http://<this host>:8080/production/$p
 EOF

@@ -59,6 +59,7 @@ SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \
 	t/t3200-promote.sh \
+	t/t3210-promote-waves.sh \
 	t/t3300-gc-fsck.sh \
 	t/t3400-kill.sh
 SHELL_TESTS += \
