@@ -50,9 +50,14 @@ bf_baseprof_release(struct bf_baseprof *b)
 	bf_strv_release(&b->iuse_implicit);
 	bf_strv_release(&b->use_mask);
 	bf_strv_release(&b->use_force);
+	bf_strv_release(&b->use_stable_mask);
+	bf_strv_release(&b->use_stable_force);
 	bf_pkglist_release(&b->package_mask);
 	bf_pkglist_release(&b->package_use_mask);
 	bf_pkglist_release(&b->package_use_force);
+	bf_pkglist_release(&b->package_use_stable_mask);
+	bf_pkglist_release(&b->package_use_stable_force);
+	bf_pkglist_release(&b->package_use);
 	bf_conf_release(&b->license_groups);
 	bf_strv_release(&b->files);
 	memset(b, 0, sizeof(*b));
@@ -473,6 +478,13 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 	READ("use.force", K_FLAGS, NULL, &b->use_force);
 	READ("package.use.mask", K_PKGUSE, &b->package_use_mask, NULL);
 	READ("package.use.force", K_PKGUSE, &b->package_use_force, NULL);
+	READ("use.stable.mask", K_FLAGS, NULL, &b->use_stable_mask);
+	READ("use.stable.force", K_FLAGS, NULL, &b->use_stable_force);
+	READ("package.use.stable.mask", K_PKGUSE,
+	    &b->package_use_stable_mask, NULL);
+	READ("package.use.stable.force", K_PKGUSE,
+	    &b->package_use_stable_force, NULL);
+	READ("package.use", K_PKGUSE, &b->package_use, NULL);
 #undef READ
 	rc = 0;
 out:
@@ -573,6 +585,8 @@ finish(struct load *ld)
 	bf_strv_sort(&b->iuse_implicit);
 	bf_strv_sort(&b->use_mask);
 	bf_strv_sort(&b->use_force);
+	bf_strv_sort(&b->use_stable_mask);
+	bf_strv_sort(&b->use_stable_force);
 	v = bf_conf_get(&b->make, "ARCH");
 	b->arch = v != NULL && *v != '\0' ? v : NULL;
 	rc = 0;
@@ -665,37 +679,59 @@ bf_baseprof_masked(const struct bf_baseprof *b, const struct bf_cpv *cpv,
 	return NULL;
 }
 
+/* Applies the lines of `l` that match the package to `out`. */
 static int
-pkg_flags(const struct bf_strv *global, const struct bf_pkglist *l,
-    const struct bf_cpv *cpv, const char *slot, const char *repo,
-    struct bf_strv *out)
+pkg_lines(const struct bf_pkglist *l, const struct bf_cpv *cpv,
+    const char *slot, const char *repo, struct bf_strv *out)
 {
 	size_t i;
 	int rc;
 
-	for (i = 0; i < global->n; i++)
-		if ((rc = bf_strv_push(out, global->v[i])) < 0)
-			return rc;
 	for (i = 0; i < l->n; i++)
 		if (bf_atom_match(&l->v[i].atom, cpv, slot, NULL, repo) &&
 		    (rc = bf_use_apply(out, &l->v[i].words)) < 0)
 			return rc;
+	return 0;
+}
+
+static int
+pkg_flags(const struct bf_strv *global, const struct bf_strv *sglobal,
+    const struct bf_pkglist *l, const struct bf_pkglist *sl,
+    const struct bf_cpv *cpv, const char *slot, const char *repo,
+    int stable, struct bf_strv *out)
+{
+	int rc;
+
+	if ((rc = bf_use_apply(out, global)) < 0 ||
+	    (stable && (rc = bf_use_apply(out, sglobal)) < 0) ||
+	    (rc = pkg_lines(l, cpv, slot, repo, out)) < 0 ||
+	    (stable && (rc = pkg_lines(sl, cpv, slot, repo, out)) < 0))
+		return rc;
 	bf_strv_sort(out);
 	return 0;
 }
 
 int
 bf_baseprof_use_masks(const struct bf_baseprof *b, const struct bf_cpv *cpv,
-    const char *slot, const char *repo, struct bf_strv *mask,
+    const char *slot, const char *repo, int stable, struct bf_strv *mask,
     struct bf_strv *force)
 {
 	int rc;
 
-	if ((rc = pkg_flags(&b->use_mask, &b->package_use_mask, cpv, slot,
-	    repo, mask)) < 0)
+	if ((rc = pkg_flags(&b->use_mask, &b->use_stable_mask,
+	    &b->package_use_mask, &b->package_use_stable_mask, cpv, slot,
+	    repo, stable, mask)) < 0)
 		return rc;
-	return pkg_flags(&b->use_force, &b->package_use_force, cpv, slot, repo,
-	    force);
+	return pkg_flags(&b->use_force, &b->use_stable_force,
+	    &b->package_use_force, &b->package_use_stable_force, cpv, slot,
+	    repo, stable, force);
+}
+
+int
+bf_baseprof_package_use(const struct bf_baseprof *b, const struct bf_cpv *cpv,
+    const char *slot, const char *repo, struct bf_strv *use)
+{
+	return pkg_lines(&b->package_use, cpv, slot, repo, use);
 }
 
 static int

@@ -48,9 +48,15 @@ struct bf_baseprof {
 	struct bf_strv	 iuse_implicit;	/* sorted: IUSE_IMPLICIT, implicit expands */
 	struct bf_strv	 use_mask;	/* final sets, sorted */
 	struct bf_strv	 use_force;
+	/* use.stable.{mask,force}: for stable packages only; final sets */
+	struct bf_strv	 use_stable_mask;
+	struct bf_strv	 use_stable_force;
 	struct bf_pkglist package_mask;	/* final, repository masks first */
 	struct bf_pkglist package_use_mask;	/* in cascade order */
 	struct bf_pkglist package_use_force;
+	struct bf_pkglist package_use_stable_mask;	/* stable packages only */
+	struct bf_pkglist package_use_stable_force;
+	struct bf_pkglist package_use;	/* the profiles' package.use */
 	/* profiles/license_groups of every tree: group -> "member..." */
 	struct bf_conf	 license_groups;
 	struct bf_strv	 files;		/* names used in messages */
@@ -58,8 +64,9 @@ struct bf_baseprof {
 
 #define BF_BASEPROF_INIT { NULL, NULL, BF_STRV_INIT, BF_CONF_INIT, BF_CONF_INIT, NULL, \
 	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, \
-	BF_STRV_INIT, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, \
-	BF_CONF_INIT, BF_STRV_INIT }
+	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, { NULL, 0, 0 }, \
+	{ NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, \
+	{ NULL, 0, 0 }, BF_CONF_INIT, BF_STRV_INIT }
 
 /*
  * Loads every tree's profiles/package.mask and profiles/license_groups
@@ -78,12 +85,23 @@ const struct bf_pkgent *bf_baseprof_masked(const struct bf_baseprof *b,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo);
 /*
  * Fills `mask` and `force` (sorted) with the flags masked and forced for
- * the package: use.mask / use.force, then matching package.use.mask /
- * package.use.force lines.  Returns 0 or -ENOMEM.
+ * the package: use.mask / use.force, then for a `stable` package
+ * use.stable.mask / use.stable.force, then matching package.use.mask /
+ * package.use.force lines and, when stable, package.use.stable.* ones.
+ * A package is stable as Portage's KeywordsManager.isStable() says:
+ * accepted, and not accepted were all its keywords "~" ones.  Returns 0
+ * or -ENOMEM.
  */
 int	bf_baseprof_use_masks(const struct bf_baseprof *b,
 	    const struct bf_cpv *cpv, const char *slot, const char *repo,
-	    struct bf_strv *mask, struct bf_strv *force);
+	    int stable, struct bf_strv *mask, struct bf_strv *force);
+/*
+ * Applies the matching lines of the profiles' package.use to `use` (the
+ * package's USE so far: IUSE defaults and make.defaults USE).
+ */
+int	bf_baseprof_package_use(const struct bf_baseprof *b,
+	    const struct bf_cpv *cpv, const char *slot, const char *repo,
+	    struct bf_strv *use);
 
 /*
  * Whether license `name` is in license group `group` (without the '@'),

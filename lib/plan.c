@@ -525,11 +525,46 @@ strv_sort_uniq(struct bf_strv *sv)
 }
 
 /*
+ * Stable for use.stable.mask and friends, as Portage's
+ * KeywordsManager.isStable(): accepted, but not accepted were every
+ * keyword a testing one ("~arch"), so that its masks do not change when
+ * a testing package is stabilised.
+ */
+static int
+is_stable(struct bf_plan *pl, const struct cand *c)
+{
+	const char *kw = c->m->keywords ? c->m->keywords : "", *w;
+	const char *repo = bf_tree_repo_name(pl->trees[c->repo]);
+	struct bf_buf t = BF_BUF_INIT;
+	size_t n;
+	int stable;
+
+	for (w = kw; *w != '\0'; w += n) {
+		while (*w == ' ' || *w == '\t')
+			w++;
+		n = strcspn(w, " \t");
+		if (n == 0)
+			break;
+		bf_buf_addf(&t, "%s%s%.*s", t.len ? " " : "",
+		    w[0] == '~' || w[0] == '-' ? "" : "~", (int)n, w);
+	}
+	stable = bf_buf_error(&t) == 0 &&
+	    bf_profile_keywords_ok_in(pl->p, &pl->accept, &c->cpv, c->m->slot,
+	    repo, kw) &&
+	    !bf_profile_keywords_ok_in(pl->p, &pl->accept, &c->cpv, c->m->slot,
+	    repo, t.buf);
+	bf_buf_release(&t);
+	return stable;
+}
+
+/*
  * Effective USE, in Portage's USE_ORDER: IUSE defaults, the Portage
- * profile's make.defaults, make.conf USE, then matching package.use
- * lines; restricted to IUSE, IUSE_IMPLICIT and the arch flag; then the
- * profile's use.force / package.use.force flags are turned on and its
- * use.mask / package.use.mask flags off (a mask beats a force).
+ * profile's make.defaults and package.use, make.conf USE, then matching
+ * package.use lines; restricted to IUSE, IUSE_IMPLICIT and the arch
+ * flag; then the profile's use.force / package.use.force flags are
+ * turned on and its use.mask / package.use.mask flags off (a mask beats
+ * a force), with the use.stable.* and package.use.stable.* ones too for
+ * a stable package.
  */
 static int
 compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
@@ -553,6 +588,8 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 			rc = bf_strv_push(&set, w + 1);
 	}
 	if (rc < 0 || (rc = bf_use_apply(&set, &pl->base.use)) < 0 ||
+	    (rc = bf_baseprof_package_use(&pl->base, &c->cpv, c->m->slot,
+	    repo, &set)) < 0 ||
 	    (rc = bf_use_apply(&set, &p->use)) < 0)
 		goto out;
 	for (i = 0; i < p->package_use.n; i++) {
@@ -567,7 +604,7 @@ compute_use(struct bf_plan *pl, struct cand *c, struct bf_strv *use,
 	strv_sort_uniq(iuse);
 	if ((rc = bf_strv_push(&set, p->arch)) < 0 ||
 	    (rc = bf_baseprof_use_masks(&pl->base, &c->cpv, c->m->slot, repo,
-	    &mask, &force)) < 0)
+	    is_stable(pl, c), &mask, &force)) < 0)
 		goto out;
 	for (i = 0; i < force.n; i++)
 		if (bf_strv_find(&set, force.v[i]) < 0 &&

@@ -120,6 +120,41 @@ test_expect_success 'package.use.force' '
 	tree_commit repo puf-cleanup
 '
 
+test_expect_success 'the profiles'"'"' package.use: after make.defaults, before make.conf and package.use' '
+	mkprof p app-misc/u &&
+	pfile p/package.use "app-misc/u foo" &&
+	tree_commit repo profile-package-use &&
+	plan >out && test_grep " app-misc/u-1::.* USE=\"bar -baz foo " out &&
+	sed -i "/CFLAGS/a USE=\"-foo\"" prof/make.conf &&
+	plan >out && test_grep " app-misc/u-1::.* USE=\"bar -baz -foo " out &&
+	echo "app-misc/u foo" >prof/package.use &&
+	plan >out && test_grep " app-misc/u-1::.* USE=\"bar -baz foo " out &&
+	rm repo/profiles/p/package.use &&
+	tree_commit repo profile-package-use-cleanup
+'
+
+test_expect_success 'use.stable.* and package.use.stable.*: stable packages only, as Portage decides' '
+	tree_ebuild repo app-misc/st-1 IUSE="foo qux" &&
+	tree_ebuild repo app-misc/tt-1 IUSE="foo qux" KEYWORDS="~amd64" &&
+	pfile arch/amd64/use.stable.mask "foo" &&
+	pfile arch/amd64/package.use.stable.force "app-misc/st qux" "app-misc/tt qux" &&
+	tree_commit repo stable-masks &&
+	mkprof p app-misc/st app-misc/tt &&
+	printf "app-misc/st foo\napp-misc/tt foo\n" >prof/package.use &&
+	echo "app-misc/tt ~amd64" >prof/package.accept_keywords &&
+	plan >out &&
+	test_grep " app-misc/st-1::.* USE=\"-foo qux\"" out &&
+	test_grep " app-misc/tt-1::.* USE=\"foo -qux\"" out &&
+	# in a testing configuration nothing is stable (the masks of an
+	# ebuild do not change when it is stabilised)
+	sed -i "s/^ACCEPT_KEYWORDS=.*/ACCEPT_KEYWORDS=\"amd64 ~amd64\"/" prof/make.conf &&
+	plan >out &&
+	test_grep " app-misc/st-1::.* USE=\"foo -qux\"" out &&
+	rm repo/profiles/arch/amd64/use.stable.mask \
+		repo/profiles/arch/amd64/package.use.stable.force &&
+	tree_commit repo stable-masks-cleanup
+'
+
 test_expect_success 'package.mask: cascade, -atom unmask, repository-wide masks' '
 	mkprof p dev-libs/lib &&
 	plan >out && test_grep " dev-libs/lib-1::" out &&
