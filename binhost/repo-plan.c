@@ -184,8 +184,8 @@ print_text(const struct bf_plan *plan, const struct bf_profile *p,
 			const struct bf_plan_reason *r = &nd->why[j];
 
 			if (r->parent == NULL)
-				printf("       why: world '%s' (%s:%u)\n", r->atom,
-				    r->file, r->line);
+				printf("       why: %s '%s' (%s:%u)\n", r->set ?
+				    r->set : "world", r->atom, r->file, r->line);
 			else
 				printf("       why: %s '%s' of %s\n",
 				    bf_dep_class_name(r->cls), r->atom,
@@ -304,7 +304,8 @@ print_json(const struct bf_plan *plan, const struct bf_profile *p,
 			const struct bf_plan_reason *r = &nd->why[j];
 
 			printf("%s{\"class\":", j ? "," : "");
-			json_str(r->parent ? bf_dep_class_name(r->cls) : "world");
+			json_str(r->parent ? bf_dep_class_name(r->cls) :
+			    r->set ? r->set : "world");
 			printf(",\"atom\":");
 			json_str(r->atom);
 			if (r->parent != NULL) {

@@ -35,7 +35,7 @@ struct load {
 	struct bf_strv		*set;
 };
 
-enum { K_MASK, K_PKGUSE, K_FLAGS, K_GROUPS };
+enum { K_MASK, K_PKGUSE, K_FLAGS, K_GROUPS, K_SYSTEM };
 
 void
 bf_baseprof_release(struct bf_baseprof *b)
@@ -58,6 +58,7 @@ bf_baseprof_release(struct bf_baseprof *b)
 	bf_pkglist_release(&b->package_use_stable_mask);
 	bf_pkglist_release(&b->package_use_stable_force);
 	bf_pkglist_release(&b->package_use);
+	bf_pkglist_release(&b->system);
 	bf_conf_release(&b->license_groups);
 	bf_strv_release(&b->files);
 	memset(b, 0, sizeof(*b));
@@ -73,7 +74,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	struct bf_pkglist *l = ld->list;
 	struct bf_pkgent *pe;
 	const char *atom;
-	size_t i;
+	size_t i, skip;
 	int rc, neg;
 
 	if ((rc = bf_strv_split(&words, text)) < 0)
@@ -111,7 +112,18 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	}
 	atom = words.v[0];
 	neg = ld->kind == K_MASK && atom[0] == '-';
-	if (ld->kind == K_MASK && words.n > 1) {
+	skip = neg;	/* the "-" of "-atom" */
+	if (ld->kind == K_SYSTEM) {
+		/* packages: "*atom" is in @system, "-*atom" leaves it. */
+		neg = atom[0] == '-';
+		if (atom[neg] != '*')
+			goto out;	/* not a system package */
+		if (neg)
+			skip = 2;
+		else
+			atom++;
+	}
+	if ((ld->kind == K_MASK || ld->kind == K_SYSTEM) && words.n > 1) {
 		rc = bf_err_set(e, BF_ECONFIG, "%s:%u: one atom per line "
 		    "expected, found '%s'", file, line, words.v[1]);
 		goto out;
@@ -128,7 +140,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 			int same;
 
 			bf_atom_format(&l->v[i].atom, &t);
-			same = strcmp(t.buf, atom + 1) == 0;
+			same = strcmp(t.buf, atom + skip) == 0;
 			bf_buf_release(&t);
 			if (!same)
 				continue;
@@ -485,6 +497,7 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 	READ("package.use.stable.force", K_PKGUSE,
 	    &b->package_use_stable_force, NULL);
 	READ("package.use", K_PKGUSE, &b->package_use, NULL);
+	READ("packages", K_SYSTEM, &b->system, NULL);
 #undef READ
 	rc = 0;
 out:

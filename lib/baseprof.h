@@ -57,6 +57,7 @@ struct bf_baseprof {
 	struct bf_pkglist package_use_stable_mask;	/* stable packages only */
 	struct bf_pkglist package_use_stable_force;
 	struct bf_pkglist package_use;	/* the profiles' package.use */
+	struct bf_pkglist system;	/* @system: "*atom" lines of packages */
 	/* profiles/license_groups of every tree: group -> "member..." */
 	struct bf_conf	 license_groups;
 	struct bf_strv	 files;		/* names used in messages */
@@ -66,7 +67,7 @@ struct bf_baseprof {
 	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, \
 	BF_STRV_INIT, BF_STRV_INIT, BF_STRV_INIT, { NULL, 0, 0 }, \
 	{ NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, { NULL, 0, 0 }, \
-	{ NULL, 0, 0 }, BF_CONF_INIT, BF_STRV_INIT }
+	{ NULL, 0, 0 }, { NULL, 0, 0 }, BF_CONF_INIT, BF_STRV_INIT }
 
 /*
  * Loads every tree's profiles/package.mask and profiles/license_groups

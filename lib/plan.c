@@ -680,8 +680,8 @@ chain(struct bf_buf *b, const struct pnode *n)
 
 		bf_buf_addf(b, "\n  required by %s", n->pub.cpvstr);
 		if (r->parent == NULL) {
-			bf_buf_addf(b, " (world: %s, %s:%u)", r->atom, r->file,
-			    r->line);
+			bf_buf_addf(b, " (%s: %s, %s:%u)", r->set ? r->set :
+			    "world", r->atom, r->file, r->line);
 			break;
 		}
 		bf_buf_addf(b, " (%s %s)", bf_dep_class_name(r->cls), r->atom);
@@ -1617,8 +1617,11 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 	}
 	if ((rc = setup_profile(pl, e)) < 0)
 		goto out;
-	for (i = 0; i < p->world.n; i++) {
-		const struct bf_pkgent *we = &p->world.v[i];
+	/* world, then @system (the Portage profile's packages), as @world */
+	for (i = 0; i < p->world.n + (p->no_system ? 0 :
+	    pl->base.system.n); i++) {
+		const struct bf_pkgent *we = i < p->world.n ? &p->world.v[i] :
+		    &pl->base.system.v[i - p->world.n];
 
 		bf_buf_reset(&text);
 		bf_atom_format(&we->atom, &text);
@@ -1636,6 +1639,8 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 			rc = bf_err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
+		n->pub.why[n->pub.nwhy - 1].set = i < p->world.n ? "world" :
+		    "system";
 		/* Dependencies in breadth-first order. */
 		while (pl->qhead < pl->qn) {
 			struct work w = pl->q[pl->qhead++];

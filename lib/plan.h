@@ -56,6 +56,7 @@ struct bf_plan_reason {
 	char			*atom;
 	const char		*file;		/* world file, when parent is NULL */
 	unsigned		 line;
+	const char		*set;		/* "world" or "system", when parent is NULL */
 };
 
 struct bf_plan_node {

@@ -281,6 +281,15 @@ ini_cb(void *vctx, const char *file, unsigned line, const char *section,
 		} else if (strcmp(key, "worker-tags") == 0) {
 			bf_strv_release(&p->worker_tags);
 			rc = bf_strv_split(&p->worker_tags, value);
+		} else if (strcmp(key, "system") == 0) {
+			if (strcmp(value, "yes") == 0)
+				p->no_system = 0;
+			else if (strcmp(value, "no") == 0)
+				p->no_system = 1;
+			else
+				return bf_err_set(e, BF_ECONFIG, "%s:%u: system "
+				    "must be yes or no, not '%s'", file, line,
+				    value);
 		} else
 			return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown key "
 			    "'%s' in [profile]", file, line, key);

@@ -69,6 +69,7 @@ struct bf_profile {
 	struct bf_pkglist package_mask;
 	struct bf_pkglist package_license;	/* words are ACCEPT_LICENSE words */
 	char		*portage_profile;
+	int		 no_system;	/* system = no: world without @system */
 	struct bf_strv	 worker_tags;
 	struct bf_repospec *repos;
 	size_t		 nrepos;

@@ -155,6 +155,32 @@ test_expect_success 'use.stable.* and package.use.stable.*: stable packages only
 	tree_commit repo stable-masks-cleanup
 '
 
+test_expect_success '@system from the profiles'"'"' packages files joins world; system = no leaves it out' '
+	tree_ebuild repo sys-apps/base-1 &&
+	tree_ebuild repo sys-apps/gone-1 &&
+	tree_ebuild repo sys-apps/plain-1 &&
+	pfile base/packages "*sys-apps/base" "*sys-apps/gone" "sys-apps/plain" &&
+	pfile p/packages "-*sys-apps/gone" &&
+	tree_commit repo system-set &&
+	mkprof p dev-db/sql:16 &&
+	plan --explain >out &&
+	test_grep " sys-apps/base-1::" out &&
+	test_grep "why: system .sys-apps/base. (gentoo:profiles/base/packages:1)" out &&
+	test_grep "why: world .dev-db/sql:16. (prof/world:1)" out &&
+	! grep "sys-apps/gone" out &&
+	! grep "sys-apps/plain" out &&
+	plan --json >json &&
+	test_grep "\"class\":\"system\",\"atom\":\"sys-apps/base\"" json &&
+	printf "[profile]\nportage-profile = p\nsystem = no\n" >prof/profile.conf &&
+	plan >out &&
+	! grep "sys-apps/base" out &&
+	printf "[profile]\nportage-profile = p\nsystem = maybe\n" >prof/profile.conf &&
+	test_expect_code 2 plan 2>err &&
+	test_grep "prof/profile.conf:3: system must be yes or no, not .maybe." err &&
+	rm repo/profiles/base/packages repo/profiles/p/packages &&
+	tree_commit repo system-set-cleanup
+'
+
 test_expect_success 'package.mask: cascade, -atom unmask, repository-wide masks' '
 	mkprof p dev-libs/lib &&
 	plan >out && test_grep " dev-libs/lib-1::" out &&
