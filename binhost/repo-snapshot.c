@@ -12,13 +12,14 @@
 
 #include "err.h"
 #include "promote.h"
+#include "buf.h"
 #include "repo.h"
 #include "repocli.h"
 #include "banned.h"
 
 static const char snapshot_usage[] =
-    "[-R DIR] --profile P (create [--tree-commit OID] [--tree-repo NAME] "
-    "[--message M] | list | show ID | diff A B)";
+    "[-R DIR] --profile P (create [--tree-commit [NAME=]OID]... "
+    "[--tree-repo NAME] [--message M] | list | show ID | diff A B)";
 
 static const char snapshot_help[] =
     "  create   freeze the working set into a new immutable snapshot\n"
@@ -31,9 +32,11 @@ static const char snapshot_help[] =
     "\n"
     "  -R DIR              the repository (default: $BINFARM_REPO)\n"
     "  -p, --profile P     hw-profile\n"
-    "      --tree-commit OID  ebuild tree commit the packages were built from\n"
-    "                         (REPO_REVISIONS in the Packages header)\n"
-    "      --tree-repo NAME   its repository name (default gentoo)\n"
+    "      --tree-commit [NAME=]OID  commit of ebuild repository NAME (default\n"
+    "                         gentoo) the packages were built from, for\n"
+    "                         REPO_REVISIONS in the Packages header; repeat\n"
+    "                         it for each repository (overlays)\n"
+    "      --tree-repo NAME   the repository of an OID given without NAME\n"
     "  -m, --message M     a note kept with the snapshot\n";
 
 static void
@@ -216,6 +219,77 @@ out:
 	return ret;
 }
 
+struct tree_arg {
+	char		 name[130];
+	const char	*oid;
+};
+
+static int
+tree_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tree_arg *)a)->name,
+	    ((const struct tree_arg *)b)->name);
+}
+
+/*
+ * --tree-commit [NAME=]OID...: REPO_REVISIONS as Portage writes it (JSON
+ * with sorted keys); the first one given is also the snapshot's
+ * tree-commit.  `v` is sorted in place.
+ */
+static int
+tree_header(struct bf_cli *cli, const char **args, struct tree_arg *v, int n,
+    char first[130], struct bf_snapshot_opts *so, struct bf_conf *hdr)
+{
+	struct bf_buf json = BF_BUF_INIT;
+	const char *eq;
+	int i, rc = -1;
+
+	for (i = 0; i < n; i++) {
+		eq = strchr(args[i], '=');
+		v[i].oid = eq != NULL ? eq + 1 : args[i];
+		snprintf(v[i].name, sizeof(v[i].name), "%.*s",
+		    eq != NULL ? (int)(eq - args[i]) : (int)sizeof(v[i].name),
+		    eq != NULL ? args[i] : so->tree_repo != NULL ?
+		    so->tree_repo : "gentoo");
+		if (strlen(v[i].oid) < 7 || strlen(v[i].oid) > 64 ||
+		    strspn(v[i].oid, "0123456789abcdef") != strlen(v[i].oid)) {
+			cli_error(cli, "--tree-commit '%s' is not a hex commit "
+			    "id", args[i]);
+			return -1;
+		}
+		if (!bf_repo_name_valid(v[i].name)) {
+			cli_error(cli, "--tree-commit '%s': invalid repository "
+			    "name '%s'", args[i], v[i].name);
+			return -1;
+		}
+	}
+	so->tree_commit = v[0].oid;
+	snprintf(first, 130, "%s", v[0].name);
+	so->tree_repo = first;
+	qsort(v, (size_t)n, sizeof(*v), tree_cmp);
+	bf_buf_adds(&json, "{");
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
+			cli_error(cli, "--tree-commit: repository '%s' named "
+			    "twice", v[i].name);
+			goto out;
+		}
+		bf_buf_addf(&json, "%s\"%s\": \"%s\"", i ? ", " : "",
+		    v[i].name, v[i].oid);
+	}
+	bf_buf_adds(&json, "}");
+	if (bf_buf_error(&json) < 0 ||
+	    bf_conf_set(hdr, "REPO_REVISIONS", json.buf, "", 0) < 0) {
+		cli_error(cli, "out of memory");
+		goto out;
+	}
+	so->header = hdr;
+	rc = 0;
+out:
+	bf_buf_release(&json);
+	return rc;
+}
+
 int
 cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 {
@@ -229,8 +303,11 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 	};
 	struct bf_snapshot_opts so;
 	struct bf_repo *r;
-	const char *dir = NULL, *profile = NULL, *args[4];
-	int c, nargs = 0, ret = BF_EXIT_ERROR;
+	const char *dir = NULL, *profile = NULL, *args[4], *trees[16];
+	struct tree_arg tv[16];
+	char first[130];
+	struct bf_conf hdr = BF_CONF_INIT;
+	int c, nargs = 0, ntrees = 0, ret = BF_EXIT_ERROR;
 
 	memset(&so, 0, sizeof(so));
 	so.threads = 2;
@@ -244,7 +321,9 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 			profile = optarg;
 			break;
 		case 't':
-			so.tree_commit = optarg;
+			if (ntrees == (int)(sizeof(trees) / sizeof(trees[0])))
+				return cli_usage(cli, snapshot_usage);
+			trees[ntrees++] = optarg;
 			break;
 		case 'T':
 			so.tree_repo = optarg;
@@ -269,19 +348,15 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		cli_error(cli, "invalid profile name '%s'", profile);
 		return BF_EXIT_ERROR;
 	}
-	if (so.tree_commit != NULL && (strlen(so.tree_commit) < 7 ||
-	    strlen(so.tree_commit) > 64 ||
-	    strspn(so.tree_commit, "0123456789abcdef") != strlen(so.tree_commit))) {
-		cli_error(cli, "--tree-commit '%s' is not a hex commit id",
-		    so.tree_commit);
-		return BF_EXIT_ERROR;
-	}
 	if (so.tree_repo != NULL && !bf_repo_name_valid(so.tree_repo)) {
 		cli_error(cli, "invalid --tree-repo '%s'", so.tree_repo);
 		return BF_EXIT_ERROR;
 	}
+	if (ntrees > 0 &&
+	    tree_header(cli, trees, tv, ntrees, first, &so, &hdr) < 0)
+		goto out;
 	if ((r = repocli_open(cli, dir)) == NULL)
-		return BF_EXIT_ERROR;
+		goto out;
 	if (!bf_repo_profile_exists(r, profile)) {
 		cli_error(cli, "no profile '%s' in this repository", profile);
 		ret = BF_EXIT_FAIL;
@@ -297,5 +372,7 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		ret = cli_usage(cli, snapshot_usage);
 	fflush(stdout);
 	bf_repo_free(r);
+out:
+	bf_conf_release(&hdr);
 	return ret;
 }

@@ -202,4 +202,26 @@ test_expect_success 'bad profile names are refused' '
 	test_grep "no profile" err
 '
 
+test_expect_success 'snapshot create --tree-commit NAME=OID for each repository' '
+	binfarm snapshot -R repo -p amd64 create \
+		--tree-commit gentoo=0123456789abcdef \
+		--tree-commit company=fedcba9876543210 >id 2>/dev/null &&
+	s=repo/snapshots/amd64/$(cat id) &&
+	test_grep "^REPO_REVISIONS: {\"company\": \"fedcba9876543210\", \"gentoo\": \"0123456789abcdef\"}$" $s/Packages &&
+	test_grep "^tree-commit: 0123456789abcdef$" $s/SNAPSHOT &&
+	snap_ids amd64 >before &&
+	test_expect_code 2 binfarm snapshot -R repo -p amd64 create \
+		--tree-commit gentoo=0123456789abcdef \
+		--tree-commit gentoo=fedcba9876543210 2>err &&
+	test_grep "repository .gentoo. named twice" err &&
+	test_expect_code 2 binfarm snapshot -R repo -p amd64 create \
+		--tree-commit "bad name=0123456789abcdef" 2>err &&
+	test_grep "invalid repository name .bad name." err &&
+	test_expect_code 2 binfarm snapshot -R repo -p amd64 create \
+		--tree-commit gentoo=xyz 2>err &&
+	test_grep "not a hex commit id" err &&
+	snap_ids amd64 >after &&
+	test_cmp before after
+'
+
 test_done
