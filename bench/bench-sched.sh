@@ -7,14 +7,16 @@
 # the noop driver (each job still packs a real gpkg that the builder
 # verifies and stages).  Reports the builder's CPU time per job (user +
 # system, from /proc, planning included and shown apart), its peak RSS
-# (the queue's memory) and the wall time.
+# (the queue's memory) and the wall time.  With BF_PERF=FILE, records a
+# perf profile of the builder (perf record -g) from the first lease to
+# the end of the snapshot, into FILE.N.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 : "${BF_BUILD_DIR:=$here}"
 PATH=$BF_BUILD_DIR:$PATH
 sizes=${*:-1000 2500 5000}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/bench-sched.XXXXXX")
-trap 'kill $wpid $bpid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $wpid $bpid 2>/dev/null || :; rm -rf "$tmp"' EXIT
 tck=$(getconf CLK_TCK)
 
 cpu() { awk -v t="$tck" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/stat"; }
@@ -55,19 +57,28 @@ for n in $sizes; do
 	binfarm rebuild -s "$d/state" --profile prof >/dev/null
 	t1=$(date +%s.%N)
 	c1=$(cpu $bpid)
+	if [ -n "${BF_PERF:-}" ]; then
+		perf record -q -g -p $bpid -o "$BF_PERF.$n" 2>/dev/null &
+		ppid=$!
+	fi
 	binfarm-worker -s "$d/state" --name w --tags bench --driver noop -j 20 \
 		--workdir "$d/work" --idle-exit 2 2>"$d/workers.log" &
 	wpid=$!
 	while ! grep -q "rebuild 1 complete\|rebuild 1 finished" "$d/builder.log"; do
-		kill -0 $wpid 2>/dev/null || { tail "$d/builder.log" >&2; exit 1; }
+		# The workers may idle out while the snapshot is cut.
+		kill -0 $wpid 2>/dev/null || grep -q "every job done" \
+		    "$d/builder.log" || { tail "$d/builder.log" >&2; exit 1; }
 		sleep 0.2
 	done
 	t2=$(date +%s.%N)
 	c2=$(cpu $bpid)
+	if [ -n "${BF_PERF:-}" ]; then
+		kill -INT $ppid; wait $ppid || :
+	fi
 	rss=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$bpid/status")
 	ing=$(binfarm status -s "$d/state" --json | python3 -c 'import json,sys; s=json.load(sys.stdin); print("%.3f" % (s["ingest_ms"] / max(s["ingested"], 1)))')
 	done_n=$(grep -c ") done:" "$d/builder.log")
-	kill $wpid; wait $wpid 2>/dev/null || :
+	kill $wpid 2>/dev/null || :; wait $wpid 2>/dev/null || :
 	kill $bpid; wait $bpid 2>/dev/null || :
 	awk -v n="$done_n" -v w="$(echo "$t2 - $t0" | bc)" -v p="$(echo "$t1 - $t0" | bc)" \
 	    -v c="$(echo "$c2 - $c0" | bc)" -v s="$(echo "$c2 - $c1" | bc)" \
