@@ -73,6 +73,9 @@ mkdirs(const char *path, struct bf_err *e)
 	size_t i;
 	int rc = 0;
 
+	/* Usually there already, or only the last one is new: one call. */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
 	bf_buf_adds(&b, path);
 	for (i = 1; i <= b.len && rc == 0; i++) {
 		if (b.buf[i] != '/' && b.buf[i] != '\0')
