@@ -315,9 +315,7 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 			pthread_mutex_lock(&b->mu);
 			rc = workers_register(b, name, tags,
 			    slots > 0 ? (int)slots : 1);
-			out = workers_json(b);
 			pthread_mutex_unlock(&b->mu);
-			json_decref(out);
 			log_info("worker %s registered", name);
 			ret = send_json(c, rc == 0 ? 200 : 500, json_pack(
 			    "{s:s, s:i}", "name", name, "lease_timeout",
@@ -337,12 +335,15 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 			goto out;
 		}
 		if (post && strcmp(url, "/v1/jobs/lease") == 0) {
+			/* "deps": false, from drivers that install none. */
+			json_t *wd = json_object_get(in, "deps");
+
 			if (name == NULL) {
 				ret = send_error(c, 400, "lease needs a name");
 				goto out;
 			}
 			pthread_mutex_lock(&b->mu);
-			out = sched_lease(b, name);
+			out = sched_lease(b, name, !json_is_false(wd));
 			pthread_mutex_unlock(&b->mu);
 			if (out == NULL) {
 				struct MHD_Response *r =

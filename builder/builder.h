@@ -90,6 +90,11 @@ struct builder {
 	struct bf_signer	*signer;	/* NULL: unsigned repository */
 	uint64_t		 ingest_ns;	/* time spent verifying uploads */
 	uint64_t		 ingested;
+	struct {
+		const char	*sql;		/* a string literal: its address */
+		sqlite3_stmt	*st;
+	}			 stmts[64];	/* db_stmt()'s cache */
+	size_t			 nstmts;
 };
 
 /* db.c */
@@ -100,6 +105,13 @@ int	db_begin(struct builder *b);
 int	db_commit(struct builder *b);
 void	db_rollback(struct builder *b);
 sqlite3_stmt *db_prep(struct builder *b, const char *sql);
+/*
+ * A prepared statement for `sql`, a string literal, kept until
+ * db_close(): reset and unbound, owned by the cache (never finalize
+ * it; sqlite3_reset() it when done so that it holds no read
+ * transaction).  NULL on error.
+ */
+sqlite3_stmt *db_stmt(struct builder *b, const char *sql);
 long long db_int(struct builder *b, const char *sql, long long dflt);
 long long now_s(void);
 
@@ -107,7 +119,9 @@ long long now_s(void);
 int	sched_rebuild(struct builder *b, const char *profile,
 	    const char *commit, const char *by, json_t **out,
 	    struct bf_err *e);
-json_t *sched_lease(struct builder *b, const char *worker);
+/* A job for `worker`, or NULL; with "deps" (the packages it is built
+ * after) when `want_deps`. */
+json_t *sched_lease(struct builder *b, const char *worker, int want_deps);
 int	sched_fail(struct builder *b, long long job, const char *worker,
 	    const char *lease, const char *why, int count_attempt);
 int	sched_done(struct builder *b, long long job, const char *path,
@@ -130,9 +144,10 @@ int	workers_register(struct builder *b, const char *name, json_t *tags,
 	    int slots);
 json_t *workers_heartbeat(struct builder *b, const char *name,
 	    json_t *jobs);
-/* Whether worker `name` may build `profile`. */
-int	workers_may_build(struct builder *b, const char *name,
-	    const char *profile);
+/* Worker `name`'s tags (the caller's reference), or NULL. */
+json_t *workers_tags(struct builder *b, const char *name);
+/* Whether a worker with `tags` may build `p`. */
+int	workers_tags_may_build(json_t *tags, const struct bcfg_profile *p);
 json_t *workers_json(struct builder *b);
 
 /* ingest.c */

@@ -3,7 +3,8 @@
  * Durable state: one SQLite database, <state>/builder.db, in WAL mode
  * with synchronous=FULL, so that a committed transaction survives
  * kill -9 and power loss.  Every state change of a job is one
- * transaction.
+ * transaction.  The statements of the hot paths (lease, heartbeat,
+ * upload) are prepared once and kept (db_stmt()).
  */
 #include "config.h"
 
@@ -30,13 +31,30 @@ static const char schema[] =
     " attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER DEFAULT 0,"
     " worker TEXT, lease TEXT, lease_expires INTEGER, started INTEGER,"
     " finished INTEGER, reused INTEGER DEFAULT 0, path TEXT, sha256 TEXT,"
-    " size INTEGER, error TEXT);"
+    " size INTEGER, error TEXT, grp INTEGER);"
     "CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(state, profile, ord);"
     "CREATE INDEX IF NOT EXISTS jobs_rebuild ON jobs(rebuild, state);"
     "CREATE INDEX IF NOT EXISTS jobs_cpv ON jobs(cpv);"
+    /*
+     * A group is a strongly connected component of a rebuild's runtime
+     * dependency graph (usually one job).  groups.waiting counts its
+     * jobs not done plus the groups it runtime-depends on (gdeps) that
+     * are not "installable"; at 0 the group and its whole runtime
+     * closure are done.  deps(job, dep): `job` is built after group
+     * `dep` (the group of one of its build dependencies) is installable,
+     * and jobs.waiting counts those groups that are not.  This keeps
+     * the graph linear in the plan's edges, where listing every
+     * package of each runtime closure grew with the square of the DAG.
+     */
+    "CREATE TABLE IF NOT EXISTS groups (id INTEGER PRIMARY KEY,"
+    " rebuild INTEGER NOT NULL, waiting INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS gdeps (grp INTEGER NOT NULL,"
+    " dep INTEGER NOT NULL, PRIMARY KEY(grp, dep)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS gdeps_dep ON gdeps(dep, grp);"
     "CREATE TABLE IF NOT EXISTS deps (job INTEGER NOT NULL,"
     " dep INTEGER NOT NULL, PRIMARY KEY(job, dep)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS deps_dep ON deps(dep, job);"
+    "CREATE INDEX IF NOT EXISTS jobs_grp ON jobs(grp);"
     "CREATE TABLE IF NOT EXISTS built (profile TEXT NOT NULL,"
     " key TEXT NOT NULL, cpv TEXT NOT NULL, path TEXT NOT NULL,"
     " job INTEGER, PRIMARY KEY(profile, key));"
@@ -45,6 +63,20 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY,"
     " tags TEXT NOT NULL, slots INTEGER, registered INTEGER,"
     " last_seen INTEGER);";
+
+/*
+ * Databases of schema version 0 have no groups: deps(job, dep) named
+ * every job of the build-time closure.  Each of their jobs becomes a
+ * group of its own, with the job's id, so that those deps rows keep
+ * their meaning.
+ */
+static const char migrate_1[] =
+    "ALTER TABLE jobs ADD COLUMN grp INTEGER;"
+    "UPDATE jobs SET grp = id;"
+    "INSERT INTO groups(id, rebuild, waiting) SELECT id, rebuild,"
+    " state <> 'done' FROM jobs;";
+
+#define SCHEMA_VERSION	1
 
 long long
 now_s(void)
@@ -110,6 +142,65 @@ db_int(struct builder *b, const char *sql, long long dflt)
 	return v;
 }
 
+/* Creates the schema, or brings an older one up to date, in one go. */
+static int
+db_migrate(struct builder *b)
+{
+	long long v = db_int(b, "PRAGMA user_version", 0);
+	long long old = db_int(b, "SELECT count(*) FROM sqlite_master WHERE "
+	    "type='table' AND name='jobs'", 0);
+	char pragma[64];
+
+	if (v >= SCHEMA_VERSION)
+		return db_exec(b, schema);
+	if (db_begin(b) < 0)
+		return -1;
+	if (old > 0 && v < 1) {
+		/* Old tables first: schema[] would index the missing column. */
+		if (db_exec(b, "CREATE TABLE IF NOT EXISTS groups (id INTEGER "
+		    "PRIMARY KEY, rebuild INTEGER NOT NULL, waiting INTEGER "
+		    "NOT NULL)") < 0 || db_exec(b, migrate_1) < 0)
+			goto fail;
+		log_info("database: every job of older rebuilds is now a group "
+		    "of its own (schema version 1)");
+	}
+	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d",
+	    SCHEMA_VERSION);
+	if (db_exec(b, schema) < 0 || db_exec(b, pragma) < 0 ||
+	    db_commit(b) < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(b);
+	return -1;
+}
+
+sqlite3_stmt *
+db_stmt(struct builder *b, const char *sql)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < b->nstmts; i++)
+		if (b->stmts[i].sql == sql) {
+			st = b->stmts[i].st;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	if ((st = db_prep(b, sql)) == NULL)
+		return NULL;
+	if (b->nstmts == sizeof(b->stmts) / sizeof(b->stmts[0])) {
+		/* Full: a programming error, but keep working, uncached. */
+		log_warnx("database: statement cache full at '%s'", sql);
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	b->stmts[b->nstmts].sql = sql;
+	b->stmts[b->nstmts++].st = st;
+	return st;
+}
+
 int
 db_open(struct builder *b, struct bf_err *e)
 {
@@ -128,7 +219,7 @@ db_open(struct builder *b, struct bf_err *e)
 	if (db_exec(b, "PRAGMA journal_mode=WAL") < 0 ||
 	    db_exec(b, "PRAGMA synchronous=FULL") < 0 ||
 	    db_exec(b, "PRAGMA foreign_keys=ON") < 0 ||
-	    db_exec(b, schema) < 0) {
+	    db_migrate(b) < 0) {
 		rc = bf_err_set(e, BF_ECONFIG, "cannot set up '%s': %s",
 		    path.buf, sqlite3_errmsg(b->db));
 		goto out;
@@ -146,6 +237,11 @@ out:
 void
 db_close(struct builder *b)
 {
+	size_t i;
+
+	for (i = 0; i < b->nstmts; i++)
+		sqlite3_finalize(b->stmts[i].st);
+	b->nstmts = 0;
 	if (b->db != NULL)
 		sqlite3_close(b->db);
 	b->db = NULL;

@@ -73,6 +73,9 @@ mkdirs(const char *path, struct bf_err *e)
 	size_t i;
 	int rc = 0;
 
+	/* Usually there already, or only the last one is new: one call. */
+	if (mkdir(path, 0755) == 0 || errno == EEXIST)
+		return 0;
 	bf_buf_adds(&b, path);
 	for (i = 1; i <= b.len && rc == 0; i++) {
 		if (b.buf[i] != '/' && b.buf[i] != '\0')
@@ -511,10 +514,12 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	struct pubpkg *v = NULL;
 	sqlite3_stmt *st = NULL;
 	char profile[256] = "", snap[32] = "", **keep = NULL;
+	char **staged = NULL;
 	const char *tree_repo = NULL, *tree_commit = NULL;
 	struct bf_conf hdr = BF_CONF_INIT;
 	json_t *trees = NULL, *env = NULL, *t;
 	size_t n = 0, i, nkeep = 0, npkgs = 0, nadded = 0, ndropped = 0;
+	size_t nstaged = 0;
 	int rc, src_rc, have_w = 0, locked = 0;
 
 	memset(&mr, 0, sizeof(mr));
@@ -585,19 +590,28 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	memset(&ao, 0, sizeof(ao));
 	ao.signer = b->signer;
 	ao.mtime = -1;
+	/*
+	 * The working set's paths, sorted: a lookup per package, not a
+	 * scan.  Copies: bf_repo_add() may replace the entries.
+	 */
+	if ((staged = calloc(w.idx.npkgs + 1, sizeof(*staged))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < w.idx.npkgs; i++) {
+		const char *path = bf_pkgindex_get(&w.idx.pkgs[i], "PATH");
+
+		if (path != NULL && (staged[nstaged++] = strdup(path)) == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	qsort(staged, nstaged, sizeof(*staged), cmp_str);
 	for (i = 0; i < n; i++) {
 		struct bf_repo_added res;
-		int staged = 0;
-		size_t k;
 
-		if (v[i].pool != NULL)
-			for (k = 0; k < w.idx.npkgs && !staged; k++) {
-				const char *path = bf_pkgindex_get(&w.idx.pkgs[k],
-				    "PATH");
-
-				staged = path != NULL && strcmp(path, v[i].pool) == 0;
-			}
-		if (staged)
+		if (v[i].pool != NULL && bsearch(&v[i].pool, staged, nstaged,
+		    sizeof(*staged), cmp_str) != NULL)
 			continue;
 		bf_buf_reset(&src);
 		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, profile,
@@ -718,6 +732,9 @@ out:
 	if (locked)
 		bf_repo_unlock(b->repo);
 	bf_move_result_release(&mr);
+	for (i = 0; i < nstaged; i++)
+		free(staged[i]);
+	free(staged);
 	free(keep);
 	pubpkgs_free(v, n);
 	json_decref(trees);

@@ -20,6 +20,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +122,106 @@ rebuild_error(struct builder *b, const char *profile, const char *by,
 	sqlite3_finalize(st);
 }
 
+/*
+ * The runtime groups of a plan: the strongly connected components of
+ * its RDEPEND/IDEPEND graph (Tarjan, iteratively), numbered in the
+ * order Tarjan finds them, so that every group a group runtime-depends
+ * on has a lower number.  of[i] is the group of the plan's node i.
+ */
+static int
+runtime_groups(const struct bf_plan *plan, size_t n, size_t *of,
+    size_t *ngroups)
+{
+	struct frame { size_t v, e; } *fr = NULL;
+	size_t *idx = NULL, *low = NULL, *stk = NULL, nfr = 0, nstk = 0;
+	size_t next = 1, ng = 0, s, i;
+	char *on = NULL;
+	int rc = -ENOMEM;
+
+	/* idx[v] == 0: not yet visited. */
+	if ((idx = calloc(n + 1, sizeof(*idx))) == NULL ||
+	    (low = calloc(n + 1, sizeof(*low))) == NULL ||
+	    (stk = calloc(n + 1, sizeof(*stk))) == NULL ||
+	    (fr = calloc(n + 1, sizeof(*fr))) == NULL ||
+	    (on = calloc(n + 1, 1)) == NULL)
+		goto out;
+	for (s = 0; s < n; s++) {
+		if (idx[s] != 0)
+			continue;
+		idx[s] = low[s] = next++;
+		stk[nstk++] = s;
+		on[s] = 1;
+		fr[nfr].v = s;
+		fr[nfr++].e = 0;
+		while (nfr > 0) {
+			struct frame *f = &fr[nfr - 1];
+			const struct bf_plan_node *nd = bf_plan_node(plan, f->v);
+			size_t v = f->v, w = n;
+
+			while (f->e < nd->nedges && w == n) {
+				const struct bf_plan_edge *ed = &nd->edges[f->e++];
+
+				if (bf_dep_class_runtime(ed->cls) &&
+				    ed->to->order >= 1 && ed->to->order <= n)
+					w = ed->to->order - 1;
+			}
+			if (w < n) {
+				if (idx[w] == 0) {
+					idx[w] = low[w] = next++;
+					stk[nstk++] = w;
+					on[w] = 1;
+					fr[nfr].v = w;
+					fr[nfr++].e = 0;
+				} else if (on[w] && idx[w] < low[v])
+					low[v] = idx[w];
+				continue;
+			}
+			nfr--;
+			if (low[v] == idx[v]) {
+				do {
+					i = stk[--nstk];
+					on[i] = 0;
+					of[i] = ng;
+				} while (i != v);
+				ng++;
+			}
+			if (nfr > 0 && low[v] < low[fr[nfr - 1].v])
+				low[fr[nfr - 1].v] = low[v];
+		}
+	}
+	*ngroups = ng;
+	rc = 0;
+out:
+	free(idx);
+	free(low);
+	free(stk);
+	free(fr);
+	free(on);
+	return rc;
+}
+
+struct gedge {
+	size_t	from, to;
+};
+
+static int
+gedge_cmp(const void *a, const void *b)
+{
+	const struct gedge *x = a, *y = b;
+
+	if (x->from != y->from)
+		return x->from < y->from ? -1 : 1;
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+static int
+size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 int
 sched_rebuild(struct builder *b, const char *profile, const char *commit,
     const char *by, json_t **out, struct bf_err *e)
@@ -131,8 +234,12 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	struct bf_plan *plan = NULL;
 	sqlite3_stmt *st = NULL, *dst = NULL, *bst = NULL;
 	json_t *env = NULL, *jtrees = NULL, *spec, *hdr;
-	long long rid = 0, *ids = NULL;
-	size_t i, j, n, ntrees = 0, nreused = 0;
+	long long rid = 0, *ids = NULL, *gids = NULL;
+	size_t i, j, n = 0, ntrees = 0, nreused = 0, ng = 0, nge = 0;
+	size_t *grp = NULL;
+	size_t *gwait = NULL, *hard = NULL;
+	struct gedge *ge = NULL;
+	char **reused = NULL;
 	int rc, loaded = 0, intx = 0;
 	char *s;
 
@@ -264,26 +371,126 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	rid = sqlite3_last_insert_rowid(b->db);
 
 	n = bf_plan_count(plan);
-	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL) {
+	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL ||
+	    (grp = calloc(n + 1, sizeof(*grp))) == NULL ||
+	    (reused = calloc(n + 1, sizeof(*reused))) == NULL ||
+	    runtime_groups(plan, n, grp, &ng) < 0 ||
+	    (gwait = calloc(ng + 1, sizeof(*gwait))) == NULL ||
+	    (gids = calloc(ng + 1, sizeof(*gids))) == NULL) {
 		rc = bf_err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	st = db_prep(b, "INSERT INTO jobs(rebuild, profile, cpv, key, spec, "
-	    "ord, state, waiting, reused, path, finished) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	dst = db_prep(b, "INSERT OR IGNORE INTO deps(job, dep) VALUES (?, ?)");
+	/* What is already built for the profile is done at once. */
 	bst = db_prep(b, "SELECT path FROM built WHERE profile=? AND key=?");
-	if (st == NULL || dst == NULL || bst == NULL)
+	if (bst == NULL)
 		goto dberr;
 	for (i = 0; i < n; i++) {
 		const struct bf_plan_node *nd = bf_plan_node(plan, i);
-		const char *reused = NULL;
 
 		sqlite3_reset(bst);
 		bind_text(bst, 1, profile);
 		bind_text(bst, 2, nd->key);
-		if (sqlite3_step(bst) == SQLITE_ROW)
-			reused = (const char *)sqlite3_column_text(bst, 0);
+		if (sqlite3_step(bst) == SQLITE_ROW && (reused[i] = strdup(
+		    (const char *)sqlite3_column_text(bst, 0))) == NULL) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+		if (reused[i] == NULL)
+			gwait[grp[i]]++;
+		else
+			nreused++;
+		for (j = 0; j < nd->nedges; j++)
+			if (bf_dep_class_runtime(nd->edges[j].cls))
+				nge++;
+	}
+	/*
+	 * Group edges, deduplicated; then what each group waits for: its
+	 * jobs not done and the groups it needs that are not installable
+	 * (lower numbers, so already counted).
+	 */
+	if ((ge = calloc(nge + 1, sizeof(*ge))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	nge = 0;
+	for (i = 0; i < n; i++) {
+		const struct bf_plan_node *nd = bf_plan_node(plan, i);
+
+		for (j = 0; j < nd->nedges; j++) {
+			size_t k = nd->edges[j].to->order - 1;
+
+			if (bf_dep_class_runtime(nd->edges[j].cls) &&
+			    grp[k] != grp[i]) {
+				ge[nge].from = grp[i];
+				ge[nge++].to = grp[k];
+			}
+		}
+	}
+	qsort(ge, nge, sizeof(*ge), gedge_cmp);
+	for (i = 0, j = 0; i < nge; i++)
+		if (j == 0 || gedge_cmp(&ge[i], &ge[j - 1]) != 0)
+			ge[j++] = ge[i];
+	nge = j;
+	/* Sorted by `from`, and every `to` is lower than its `from`. */
+	for (i = 0; i < nge; i++)
+		if (gwait[ge[i].to] > 0)
+			gwait[ge[i].from]++;
+
+	st = db_prep(b, "INSERT INTO groups(rebuild, waiting) VALUES (?, ?)");
+	if (st == NULL)
+		goto dberr;
+	for (i = 0; i < ng; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, rid);
+		sqlite3_bind_int64(st, 2, (long long)gwait[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+		gids[i] = sqlite3_last_insert_rowid(b->db);
+	}
+	sqlite3_finalize(st);
+	st = db_prep(b, "INSERT INTO gdeps(grp, dep) VALUES (?, ?)");
+	if (st == NULL)
+		goto dberr;
+	for (i = 0; i < nge; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, gids[ge[i].from]);
+		sqlite3_bind_int64(st, 2, gids[ge[i].to]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto dberr;
+	}
+	sqlite3_finalize(st);
+
+	st = db_prep(b, "INSERT INTO jobs(rebuild, profile, cpv, key, spec, "
+	    "ord, state, waiting, reused, path, finished, grp) VALUES "
+	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	dst = db_prep(b, "INSERT INTO deps(job, dep) VALUES (?, ?)");
+	if (st == NULL || dst == NULL)
+		goto dberr;
+	for (i = 0; i < n; i++) {
+		const struct bf_plan_node *nd = bf_plan_node(plan, i);
+		size_t nhard = 0, waiting = 0, k;
+		void *p;
+
+		/* The groups of its build dependencies, each once. */
+		if (reused[i] == NULL && nd->nedges > 0) {
+			if ((p = realloc(hard, nd->nedges * sizeof(*hard))) ==
+			    NULL) {
+				rc = bf_err_set(e, ENOMEM, "out of memory");
+				goto out;
+			}
+			hard = p;
+			for (j = 0; j < nd->nedges; j++)
+				if (bf_dep_class_hard(nd->edges[j].cls))
+					hard[nhard++] =
+					    grp[nd->edges[j].to->order - 1];
+			qsort(hard, nhard, sizeof(*hard), size_cmp);
+			for (j = 0, k = 0; j < nhard; j++)
+				if (k == 0 || hard[j] != hard[k - 1])
+					hard[k++] = hard[j];
+			nhard = k;
+			for (j = 0; j < nhard; j++)
+				waiting += gwait[hard[j]] > 0;
+		}
 		spec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
 		    "cpv", nd->cpvstr, "repo", nd->repo, "slot", nd->slot,
 		    "subslot", nd->subslot, "key", nd->key,
@@ -299,42 +506,26 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 		bind_text(st, 5, s);
 		free(s);
 		sqlite3_bind_int64(st, 6, (long long)nd->order);
-		bind_text(st, 7, reused ? JS_DONE : JS_WAITING);
-		sqlite3_bind_int64(st, 8, 0);
-		sqlite3_bind_int(st, 9, reused != NULL);
-		if (reused) {
-			bind_text(st, 10, reused);
+		bind_text(st, 7, reused[i] ? JS_DONE : waiting > 0 ?
+		    JS_WAITING : JS_READY);
+		sqlite3_bind_int64(st, 8, (long long)waiting);
+		sqlite3_bind_int(st, 9, reused[i] != NULL);
+		if (reused[i]) {
+			bind_text(st, 10, reused[i]);
 			sqlite3_bind_int64(st, 11, now_s());
-			nreused++;
 		}
+		sqlite3_bind_int64(st, 12, gids[grp[i]]);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			goto dberr;
-		ids[nd->order - 1] = sqlite3_last_insert_rowid(b->db);
-		if (reused)
-			continue;
-		for (j = 0; j < nd->nafter; j++) {
-			size_t k = nd->after[j]->order - 1;
-
+		ids[i] = sqlite3_last_insert_rowid(b->db);
+		for (j = 0; j < nhard; j++) {
 			sqlite3_reset(dst);
-			sqlite3_bind_int64(dst, 1, ids[nd->order - 1]);
-			sqlite3_bind_int64(dst, 2, ids[k]);
+			sqlite3_bind_int64(dst, 1, ids[i]);
+			sqlite3_bind_int64(dst, 2, gids[hard[j]]);
 			if (sqlite3_step(dst) != SQLITE_DONE)
 				goto dberr;
 		}
 	}
-	/* Waiting counts: dependencies not yet done. */
-	st = (sqlite3_finalize(st), db_prep(b, "UPDATE jobs SET waiting = "
-	    "(SELECT count(*) FROM deps d JOIN jobs x ON x.id = d.dep WHERE "
-	    "d.job = jobs.id AND x.state <> 'done') WHERE rebuild = ?"));
-	sqlite3_bind_int64(st, 1, rid);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
-	st = db_prep(b, "UPDATE jobs SET state='ready' WHERE rebuild=? AND "
-	    "state='waiting' AND waiting=0");
-	sqlite3_bind_int64(st, 1, rid);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
 	if (db_commit(b) < 0)
 		goto dberr;
 	intx = 0;
@@ -360,7 +551,15 @@ out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(dst);
 	sqlite3_finalize(bst);
+	for (i = 0; reused != NULL && i < n; i++)
+		free(reused[i]);
+	free(reused);
 	free(ids);
+	free(gids);
+	free(grp);
+	free(gwait);
+	free(hard);
+	free(ge);
 	json_decref(env);
 	json_decref(jtrees);
 	bf_plan_free(plan);
@@ -371,6 +570,13 @@ out:
 		bf_profile_release(&prof);
 	bf_pins_release(&pins);
 	bf_buf_release(&path);
+#ifdef __GLIBC__
+	/*
+	 * Give the plan's memory back: every gpg that signing forks at
+	 * publication copies the page tables of what the builder maps.
+	 */
+	malloc_trim(0);
+#endif
 	return rc;
 }
 
@@ -393,25 +599,37 @@ random_hex(char *out, size_t n)
 	out[i] = '\0';
 }
 
+static const char sql_lease_pick[] =
+    "SELECT j.id, j.spec, r.env, r.trees, j.attempts, j.rebuild FROM jobs j "
+    "JOIN rebuilds r ON r.id = j.rebuild WHERE j.state = 'ready' AND "
+    "j.profile = ? AND j.not_before <= ? AND r.state = 'running' ORDER BY "
+    "j.ord, j.id LIMIT 1";
+static const char sql_lease_take[] =
+    "UPDATE jobs SET state='running', worker=?, lease=?, lease_expires=?, "
+    "started=? WHERE id=? AND state='ready'";
+/* Every job of the groups the job is built after and of their closure. */
+static const char sql_lease_deps[] =
+    "WITH RECURSIVE g(id) AS (SELECT dep FROM deps WHERE job = ?1 UNION "
+    "SELECT gd.dep FROM gdeps gd JOIN g ON gd.grp = g.id) SELECT x.id, "
+    "x.cpv FROM jobs x WHERE x.grp IN g ORDER BY x.ord";
+
 json_t *
-sched_lease(struct builder *b, const char *worker)
+sched_lease(struct builder *b, const char *worker, int want_deps)
 {
 	sqlite3_stmt *st = NULL, *up = NULL;
-	json_t *res = NULL, *deps;
+	json_t *res = NULL, *deps, *tags;
 	long long job = 0, now = now_s();
 	char lease[33];
 	size_t i;
 
-	st = db_prep(b, "SELECT j.id, j.spec, r.env, r.trees, j.attempts, "
-	    "j.rebuild FROM jobs j JOIN rebuilds r ON r.id = j.rebuild WHERE "
-	    "j.state = 'ready' AND j.profile = ? AND j.not_before <= ? AND "
-	    "r.state = 'running' ORDER BY j.ord, j.id LIMIT 1");
-	if (st == NULL)
+	if ((st = db_stmt(b, sql_lease_pick)) == NULL)
 		return NULL;
+	tags = workers_tags(b, worker);
 	for (i = 0; i < b->cfg.nprofiles && job == 0; i++) {
 		const char *p = b->cfg.profiles[i].name;
 
-		if (!workers_may_build(b, worker, p))
+		if (tags == NULL || !workers_tags_may_build(tags,
+		    &b->cfg.profiles[i]))
 			continue;
 		sqlite3_reset(st);
 		bind_text(st, 1, p);
@@ -431,36 +649,35 @@ sched_lease(struct builder *b, const char *worker)
 		    json_integer(sqlite3_column_int64(st, 5)));
 		json_object_set_new(res, "profile", json_string(p));
 	}
-	sqlite3_finalize(st);
-	st = NULL;
+	sqlite3_reset(st);
+	json_decref(tags);
 	if (job == 0)
 		return NULL;
 	random_hex(lease, sizeof(lease));
-	if (db_begin(b) < 0)
+	if ((up = db_stmt(b, sql_lease_take)) == NULL || db_begin(b) < 0)
 		goto fail;
-	up = db_prep(b, "UPDATE jobs SET state='running', worker=?, lease=?, "
-	    "lease_expires=?, started=? WHERE id=? AND state='ready'");
 	bind_text(up, 1, worker);
 	bind_text(up, 2, lease);
 	sqlite3_bind_int64(up, 3, now + b->cfg.lease_timeout);
 	sqlite3_bind_int64(up, 4, now);
 	sqlite3_bind_int64(up, 5, job);
 	if (sqlite3_step(up) != SQLITE_DONE || db_commit(b) < 0) {
+		sqlite3_reset(up);
 		db_rollback(b);
 		goto fail;
 	}
-	sqlite3_finalize(up);
-	up = NULL;
-	deps = json_array();
-	st = db_prep(b, "SELECT x.id, x.cpv FROM deps d JOIN jobs x ON "
-	    "x.id = d.dep WHERE d.job = ? ORDER BY x.ord");
-	sqlite3_bind_int64(st, 1, job);
-	while (sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(deps, json_pack("{s:I, s:s}", "job",
-		    (json_int_t)sqlite3_column_int64(st, 0), "cpv",
-		    (const char *)sqlite3_column_text(st, 1)));
-	sqlite3_finalize(st);
-	json_object_set_new(res, "deps", deps);
+	sqlite3_reset(up);
+	if (want_deps) {
+		deps = json_array();
+		st = db_stmt(b, sql_lease_deps);
+		sqlite3_bind_int64(st, 1, job);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(deps, json_pack("{s:I, s:s}",
+			    "job", (json_int_t)sqlite3_column_int64(st, 0),
+			    "cpv", (const char *)sqlite3_column_text(st, 1)));
+		sqlite3_reset(st);
+		json_object_set_new(res, "deps", deps);
+	}
 	json_object_set_new(res, "job", json_integer(job));
 	json_object_set_new(res, "build_id", json_integer(job));
 	json_object_set_new(res, "lease", json_string(lease));
@@ -473,28 +690,201 @@ sched_lease(struct builder *b, const char *worker)
 	    json_string_value(json_object_get(res, "cpv")), worker);
 	return res;
 fail:
-	sqlite3_finalize(up);
 	json_decref(res);
 	return NULL;
+}
+
+/* A set of row ids (open addressing; 0 marks a free slot). */
+struct idset {
+	long long	*v;
+	size_t		 cap, n;
+};
+
+/* 1: added, 0: already there, -1: out of memory. */
+static int
+idset_add(struct idset *s, long long id)
+{
+	size_t i;
+
+	if (2 * (s->n + 1) > s->cap) {
+		struct idset t = { NULL, s->cap ? 2 * s->cap : 64, 0 };
+
+		if ((t.v = calloc(t.cap, sizeof(*t.v))) == NULL)
+			return -1;
+		for (i = 0; i < s->cap; i++)
+			if (s->v[i] != 0)
+				idset_add(&t, s->v[i]);
+		free(s->v);
+		*s = t;
+	}
+	for (i = ((unsigned long long)id * 0x9e3779b97f4a7c15ull) &
+	    (s->cap - 1); s->v[i] != 0; i = (i + 1) & (s->cap - 1))
+		if (s->v[i] == id)
+			return 0;
+	s->v[i] = id;
+	s->n++;
+	return 1;
+}
+
+/* A queue of row ids. */
+struct idq {
+	long long	*v;
+	size_t		 head, n, cap;
+};
+
+static int
+idq_push(struct idq *q, long long id)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? 2 * q->cap : 64;
+		void *p = realloc(q->v, cap * sizeof(*q->v));
+
+		if (p == NULL)
+			return -1;
+		q->v = p;
+		q->cap = cap;
+	}
+	q->v[q->n++] = id;
+	return 0;
+}
+
+/*
+ * Appends to `q` the groups that runtime-depend on group `grp` (those
+ * not yet in `seen`, when it is given, adding them).  -1 on error.
+ */
+static int
+push_needing(struct builder *b, long long grp, struct idset *seen,
+    struct idq *q)
+{
+	static const char sql[] = "SELECT grp FROM gdeps WHERE dep = ?";
+	sqlite3_stmt *st = db_stmt(b, sql);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, grp);
+	while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+		long long g = sqlite3_column_int64(st, 0);
+		int added = seen != NULL ? idset_add(seen, g) : 1;
+
+		if (added < 0 || (added && idq_push(q, g) < 0)) {
+			r = SQLITE_ERROR;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The jobs that need `job` built first, directly or through others:
+ * the jobs built after a group that reaches job's group, and, since
+ * they will not be built either, the jobs that need those.  Appends
+ * them to `out` (each once); -1 on error.
+ */
+static int
+dependents(struct builder *b, long long job, struct idq *out)
+{
+	static const char sql_grp[] = "SELECT grp FROM jobs WHERE id = ?";
+	static const char sql_after[] = "SELECT d.job, j.grp FROM deps d "
+	    "JOIN jobs j ON j.id = d.job WHERE d.dep = ?";
+	struct idset groups = { NULL, 0, 0 }, jobs = { NULL, 0, 0 };
+	struct idq q = { NULL, 0, 0, 0 };
+	sqlite3_stmt *st;
+	int rc = -1, r;
+
+	if ((st = db_stmt(b, sql_grp)) == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, job);
+	r = sqlite3_step(st);
+	if (r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    (idset_add(&groups, sqlite3_column_int64(st, 0)) < 0 ||
+	    idq_push(&q, sqlite3_column_int64(st, 0)) < 0))
+		r = SQLITE_ERROR;
+	sqlite3_reset(st);
+	if (r != SQLITE_ROW && r != SQLITE_DONE)
+		goto out;
+	while (q.head < q.n) {
+		long long g = q.v[q.head++];
+
+		if ((st = db_stmt(b, sql_after)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, g);
+		while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+			long long j = sqlite3_column_int64(st, 0);
+			long long jg = sqlite3_column_int64(st, 1);
+			int added = idset_add(&jobs, j);
+
+			if (added < 0 || (added && idq_push(out, j) < 0) ||
+			    (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+			    (added = idset_add(&groups, jg)) != 0 &&
+			    (added < 0 || idq_push(&q, jg) < 0))) {
+				r = SQLITE_ERROR;
+				break;
+			}
+		}
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE || push_needing(b, g, &groups, &q) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(groups.v);
+	free(jobs.v);
+	free(q.v);
+	return rc;
+}
+
+/*
+ * Sets the jobs that need `job` (dependents()) to state `to`, with
+ * `error`: those waiting or ready when `from_open`, else those blocked.
+ * The number changed, or -1.
+ */
+static int
+set_dependents(struct builder *b, long long job, const char *to,
+    const char *error, int from_open)
+{
+	static const char sql_block[] = "UPDATE jobs SET state=?, error=? "
+	    "WHERE id=? AND state IN ('waiting', 'ready')";
+	static const char sql_unblock[] = "UPDATE jobs SET state=?, error=? "
+	    "WHERE id=? AND state = 'blocked'";
+	struct idq q = { NULL, 0, 0, 0 };
+	sqlite3_stmt *st;
+	size_t i;
+	int n = 0;
+
+	if (dependents(b, job, &q) < 0 ||
+	    (st = db_stmt(b, from_open ? sql_block : sql_unblock)) == NULL) {
+		free(q.v);
+		return -1;
+	}
+	for (i = 0; i < q.n && n >= 0; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, to);
+		if (error != NULL)
+			bind_text(st, 2, error);
+		else
+			sqlite3_bind_null(st, 2);
+		sqlite3_bind_int64(st, 3, q.v[i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			n = -1;
+		else
+			n += sqlite3_changes(b->db);
+	}
+	sqlite3_reset(st);
+	free(q.v);
+	return n;
 }
 
 /* Marks every job after `job` blocked (transitively). */
 static int
 block_dependents(struct builder *b, long long job, const char *cpv)
 {
-	sqlite3_stmt *st;
 	struct bf_buf why = BF_BUF_INIT;
 	int rc;
 
 	bf_buf_addf(&why, "blocked: %s (job %lld) did not build", cpv, job);
-	st = db_prep(b, "WITH RECURSIVE d(id) AS (SELECT job FROM deps WHERE "
-	    "dep = ?1 UNION SELECT deps.job FROM deps JOIN d ON deps.dep = d.id) "
-	    "UPDATE jobs SET state='blocked', error=?2 WHERE id IN d AND "
-	    "state IN ('waiting', 'ready')");
-	sqlite3_bind_int64(st, 1, job);
-	bind_text(st, 2, why.buf);
-	rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
-	sqlite3_finalize(st);
+	rc = set_dependents(b, job, JS_BLOCKED, why.buf, 1);
 	bf_buf_release(&why);
 	return rc;
 }
@@ -502,8 +892,8 @@ block_dependents(struct builder *b, long long job, const char *cpv)
 static long long
 job_rebuild(struct builder *b, long long job, char *cpv, size_t cpvsz)
 {
-	sqlite3_stmt *st = db_prep(b, "SELECT rebuild, cpv FROM jobs WHERE "
-	    "id = ?");
+	static const char sql[] = "SELECT rebuild, cpv FROM jobs WHERE id = ?";
+	sqlite3_stmt *st = db_stmt(b, sql);
 	long long r = -1;
 
 	sqlite3_bind_int64(st, 1, job);
@@ -511,8 +901,72 @@ job_rebuild(struct builder *b, long long job, char *cpv, size_t cpvsz)
 		r = sqlite3_column_int64(st, 0);
 		snprintf(cpv, cpvsz, "%s", sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return r;
+}
+
+/*
+ * One job of group `grp` is done, or one group it needs became
+ * installable: counts it down, and when the group has nothing left to
+ * wait for, releases what is built after it (jobs.waiting) and the
+ * groups that need it, in turn.  Each group gets to 0 once, so a whole
+ * rebuild costs time linear in its edges.  -1 on a database error.
+ */
+static int
+release_group(struct builder *b, long long grp)
+{
+	static const char sql_dec[] = "UPDATE groups SET waiting = waiting - 1 "
+	    "WHERE id = ? AND waiting > 0";
+	static const char sql_left[] = "SELECT waiting FROM groups WHERE id = ?";
+	static const char sql_jobs[] = "UPDATE jobs SET waiting = waiting - 1, "
+	    "state = CASE WHEN waiting = 1 AND state = 'waiting' THEN 'ready' "
+	    "ELSE state END WHERE id IN (SELECT job FROM deps WHERE dep = ?) "
+	    "AND waiting > 0";
+	struct idq q = { NULL, 0, 0, 0 }, up = { NULL, 0, 0, 0 };
+	sqlite3_stmt *st;
+	size_t i;
+	int rc = -1, r;
+
+	if (idq_push(&up, grp) < 0)
+		goto out;
+	for (;;) {
+		/* Count down the groups in `up`; those at 0 go to `q`. */
+		for (i = 0; i < up.n; i++) {
+			if ((st = db_stmt(b, sql_dec)) == NULL)
+				goto out;
+			sqlite3_bind_int64(st, 1, up.v[i]);
+			r = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (r != SQLITE_DONE)
+				goto out;
+			if (sqlite3_changes(b->db) != 1)
+				continue;
+			if ((st = db_stmt(b, sql_left)) == NULL)
+				goto out;
+			sqlite3_bind_int64(st, 1, up.v[i]);
+			r = sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_int64(st, 0) == 0;
+			sqlite3_reset(st);
+			if (r && idq_push(&q, up.v[i]) < 0)
+				goto out;
+		}
+		up.n = 0;
+		if (q.head == q.n)
+			break;
+		grp = q.v[q.head++];
+		if ((st = db_stmt(b, sql_jobs)) == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, grp);
+		r = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (r != SQLITE_DONE || push_needing(b, grp, NULL, &up) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(q.v);
+	free(up.v);
+	return rc;
 }
 
 int
@@ -591,37 +1045,45 @@ int
 sched_done(struct builder *b, long long job, const char *path,
     const char *sha256, long long size)
 {
+	static const char sql_done[] = "UPDATE jobs SET state='done', path=?, "
+	    "sha256=?, size=?, finished=?, worker=NULL, lease=NULL, error=NULL "
+	    "WHERE id=? AND state='running'";
+	static const char sql_built[] = "INSERT OR REPLACE INTO built(profile, "
+	    "key, cpv, path, job) SELECT profile, key, cpv, path, id FROM jobs "
+	    "WHERE id=?";
+	static const char sql_grp[] = "SELECT rebuild, cpv, grp FROM jobs "
+	    "WHERE id = ?";
 	sqlite3_stmt *st;
-	long long rebuild;
-	char cpv[512];
+	long long rebuild = -1, grp = 0;
+	char cpv[512] = "";
 	int ok;
 
-	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
+	if ((st = db_stmt(b, sql_grp)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, job);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		rebuild = sqlite3_column_int64(st, 0);
+		snprintf(cpv, sizeof(cpv), "%s", sqlite3_column_text(st, 1));
+		grp = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
 	if (db_begin(b) < 0)
 		return -EIO;
-	st = db_prep(b, "UPDATE jobs SET state='done', path=?, sha256=?, "
-	    "size=?, finished=?, worker=NULL, lease=NULL, error=NULL "
-	    "WHERE id=? AND state='running'");
+	st = db_stmt(b, sql_done);
 	bind_text(st, 1, path);
 	bind_text(st, 2, sha256);
 	sqlite3_bind_int64(st, 3, size);
 	sqlite3_bind_int64(st, 4, now_s());
 	sqlite3_bind_int64(st, 5, job);
 	ok = sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(b->db) == 1;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (!ok)
 		goto err;
-	st = db_prep(b, "INSERT OR REPLACE INTO built(profile, key, cpv, path, "
-	    "job) SELECT profile, key, cpv, path, id FROM jobs WHERE id=?");
+	st = db_stmt(b, sql_built);
 	sqlite3_bind_int64(st, 1, job);
 	ok = sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	st = db_prep(b, "UPDATE jobs SET waiting = waiting - 1, state = "
-	    "CASE WHEN waiting = 1 AND state = 'waiting' THEN 'ready' ELSE "
-	    "state END WHERE id IN (SELECT job FROM deps WHERE dep = ?)");
-	sqlite3_bind_int64(st, 1, job);
-	ok = ok && sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	ok = ok && release_group(b, grp) == 0;
 	if (!ok || db_commit(b) < 0)
 		goto err;
 	job_log(b, job, "done: %s (%lld bytes, sha256 %s)", path, size, sha256);
@@ -725,20 +1187,12 @@ sched_retry(struct builder *b, long long job, struct bf_err *e)
 	sqlite3_bind_int64(st, 1, job);
 	ok = sqlite3_step(st) == SQLITE_DONE;
 	sqlite3_finalize(st);
-	/* Unblock the dependents; recompute what each still waits for. */
-	st = db_prep(b, "WITH RECURSIVE d(id) AS (SELECT job FROM deps WHERE "
-	    "dep = ?1 UNION SELECT deps.job FROM deps JOIN d ON deps.dep = d.id) "
-	    "UPDATE jobs SET state='waiting', error=NULL WHERE id IN d AND "
-	    "state='blocked'");
-	sqlite3_bind_int64(st, 1, job);
-	ok = ok && sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
-	st = db_prep(b, "UPDATE jobs SET waiting = (SELECT count(*) FROM deps "
-	    "d JOIN jobs x ON x.id = d.dep WHERE d.job = jobs.id AND x.state "
-	    "<> 'done') WHERE rebuild = ? AND state = 'waiting'");
-	sqlite3_bind_int64(st, 1, rebuild);
-	ok = ok && sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+	/*
+	 * Unblock the dependents.  The waiting counts need no recount:
+	 * they follow what is done, and failing or blocking a job leaves
+	 * that unchanged.
+	 */
+	ok = ok && set_dependents(b, job, JS_WAITING, NULL, 0) >= 0;
 	st = db_prep(b, "UPDATE jobs SET state='ready' WHERE rebuild=? AND "
 	    "state='waiting' AND waiting=0");
 	sqlite3_bind_int64(st, 1, rebuild);

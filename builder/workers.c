@@ -36,16 +36,17 @@ workers_register(struct builder *b, const char *name, json_t *tags,
 	return ok ? 0 : -1;
 }
 
-static json_t *
-worker_tags(struct builder *b, const char *name)
+json_t *
+workers_tags(struct builder *b, const char *name)
 {
-	sqlite3_stmt *st = db_prep(b, "SELECT tags FROM workers WHERE name=?");
+	static const char sql[] = "SELECT tags FROM workers WHERE name=?";
+	sqlite3_stmt *st = db_stmt(b, sql);
 	json_t *t = NULL;
 
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		t = json_loads((const char *)sqlite3_column_text(st, 0), 0, NULL);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return t;
 }
 
@@ -61,8 +62,8 @@ has_tag(json_t *tags, const char *tag)
 	return 0;
 }
 
-static int
-may_build(json_t *tags, const struct bcfg_profile *p)
+int
+workers_tags_may_build(json_t *tags, const struct bcfg_profile *p)
 {
 	size_t i;
 
@@ -76,20 +77,6 @@ may_build(json_t *tags, const struct bcfg_profile *p)
 	return 1;
 }
 
-int
-workers_may_build(struct builder *b, const char *name, const char *profile)
-{
-	const struct bcfg_profile *p = bcfg_profile(&b->cfg, profile);
-	json_t *tags;
-	int ok;
-
-	if (p == NULL || (tags = worker_tags(b, name)) == NULL)
-		return 0;
-	ok = may_build(tags, p);
-	json_decref(tags);
-	return ok;
-}
-
 /*
  * A heartbeat: the worker says which jobs it holds.  Their leases are
  * extended; the answer lists those it must abandon (cancelled, or
@@ -98,17 +85,23 @@ workers_may_build(struct builder *b, const char *name, const char *profile)
 json_t *
 workers_heartbeat(struct builder *b, const char *name, json_t *jobs)
 {
+	static const char sql_seen[] = "UPDATE workers SET last_seen=? WHERE "
+	    "name=?";
+	static const char sql_extend[] = "UPDATE jobs SET lease_expires=? "
+	    "WHERE id=? AND state='running' AND worker=? AND lease=?";
 	sqlite3_stmt *st, *up;
 	json_t *abandon = json_array(), *v;
 	size_t i;
+	int tx;
 
-	st = db_prep(b, "UPDATE workers SET last_seen=? WHERE name=?");
+	/* One transaction (one fsync) for the worker and all its leases. */
+	tx = db_begin(b) == 0;
+	st = db_stmt(b, sql_seen);
 	sqlite3_bind_int64(st, 1, now_s());
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
 	sqlite3_step(st);
-	sqlite3_finalize(st);
-	up = db_prep(b, "UPDATE jobs SET lease_expires=? WHERE id=? AND "
-	    "state='running' AND worker=? AND lease=?");
+	sqlite3_reset(st);
+	up = db_stmt(b, sql_extend);
 	json_array_foreach(jobs, i, v) {
 		json_int_t id = json_integer_value(json_object_get(v, "job"));
 		const char *lease = json_string_value(json_object_get(v,
@@ -124,7 +117,9 @@ workers_heartbeat(struct builder *b, const char *name, json_t *jobs)
 		    sqlite3_changes(b->db) != 1)
 			json_array_append_new(abandon, json_integer(id));
 	}
-	sqlite3_finalize(up);
+	sqlite3_reset(up);
+	if (tx && db_commit(b) < 0)
+		db_rollback(b);
 	return json_pack("{s:o, s:i}", "abandon", abandon, "lease_timeout",
 	    b->cfg.lease_timeout);
 }
@@ -144,7 +139,7 @@ workers_json(struct builder *b)
 		long long seen = sqlite3_column_int64(st, 3);
 
 		for (i = 0; tags != NULL && i < b->cfg.nprofiles; i++)
-			if (may_build(tags, &b->cfg.profiles[i]))
+			if (workers_tags_may_build(tags, &b->cfg.profiles[i]))
 				json_array_append_new(may, json_string(
 				    b->cfg.profiles[i].name));
 		json_array_append_new(a, json_pack("{s:s, s:o, s:i, s:I, s:o, "

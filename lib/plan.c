@@ -30,6 +30,18 @@ bf_dep_class_name(enum bf_dep_class c)
 #define IS_HARD(c)	((c) == BF_DEP_DEPEND || (c) == BF_DEP_BDEPEND)
 #define IS_RUNTIME(c)	((c) == BF_DEP_RDEPEND || (c) == BF_DEP_IDEPEND)
 
+int
+bf_dep_class_hard(enum bf_dep_class c)
+{
+	return IS_HARD(c);
+}
+
+int
+bf_dep_class_runtime(enum bf_dep_class c)
+{
+	return IS_RUNTIME(c);
+}
+
 /* A dependency specification, parsed (PMS 8.2). */
 enum { D_ATOM, D_ALL, D_ANY, D_USE };
 
@@ -90,6 +102,7 @@ struct pnode {
 	struct bf_strv	 slotdeps;
 	int		 mark;			/* DFS state */
 	unsigned	 stamp;
+	size_t		 aafter;		/* allocated pub.after */
 };
 
 struct work {
@@ -1354,11 +1367,15 @@ add_after(struct bf_plan *pl, struct pnode *from, struct pnode *n)
 	if (n->stamp == pl->stamp)
 		return 0;
 	n->stamp = pl->stamp;
-	if ((na = realloc(from->pub.after,
-	    (from->pub.nafter + 1) * sizeof(*na))) == NULL)
-		return -ENOMEM;
-	from->pub.after = na;
-	na[from->pub.nafter++] = &n->pub;
+	if (from->pub.nafter == from->aafter) {
+		size_t a = from->aafter ? 2 * from->aafter : 8;
+
+		if ((na = realloc(from->pub.after, a * sizeof(*na))) == NULL)
+			return -ENOMEM;
+		from->pub.after = na;
+		from->aafter = a;
+	}
+	from->pub.after[from->pub.nafter++] = &n->pub;
 	for (i = 0; i < n->pub.nedges; i++)
 		if (IS_RUNTIME(n->pub.edges[i].cls) &&
 		    add_after(pl, from, (struct pnode *)n->pub.edges[i].to) < 0)
@@ -1449,11 +1466,22 @@ visit(struct bf_plan *pl, struct pnode *n, struct pnode **stack, size_t depth,
 	return 0;
 }
 
+/* The order of "KEY CPV" strings, without making them. */
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct bf_plan_node *x = *(struct bf_plan_node *const *)a;
+	const struct bf_plan_node *y = *(struct bf_plan_node *const *)b;
+	int c = strcmp(x->key, y->key);
+
+	return c != 0 ? c : strcmp(x->cpvstr, y->cpvstr);
+}
+
 static int
 compute_key(struct bf_plan *pl, struct pnode *n, struct bf_err *e)
 {
 	const struct bf_profile *p = pl->p;
-	struct bf_strv deps = BF_STRV_INIT;
+	const struct bf_plan_node **deps = NULL;
 	struct bf_buf b = BF_BUF_INIT;
 	struct bf_digest d;
 	size_t i;
@@ -1468,17 +1496,22 @@ compute_key(struct bf_plan *pl, struct pnode *n, struct bf_err *e)
 		bf_buf_addf(&b, " %s", n->pub.use.v[i]);
 	bf_buf_addf(&b, "\nCHOST %s\nCFLAGS %s\nCXXFLAGS %s\nLDFLAGS %s\n",
 	    p->chost, p->cflags, p->cxxflags, p->ldflags);
-	for (i = 0; i < n->pub.nafter; i++) {
-		bf_buf_reset(&pl->tmp);
-		bf_buf_addf(&pl->tmp, "%s %s", n->pub.after[i]->key,
-		    n->pub.after[i]->cpvstr);
-		if (bf_buf_error(&pl->tmp) < 0 ||
-		    bf_strv_push(&deps, pl->tmp.buf) < 0)
+	/*
+	 * "dep KEY CPV" for everything installed, sorted and unique: the
+	 * nodes sorted as those strings would be (keys have one length),
+	 * so that the closure, often thousands of packages, is not copied
+	 * into strings first.
+	 */
+	if (n->pub.nafter > 0) {
+		if ((deps = malloc(n->pub.nafter * sizeof(*deps))) == NULL)
 			goto oom;
+		memcpy(deps, n->pub.after, n->pub.nafter * sizeof(*deps));
+		qsort(deps, n->pub.nafter, sizeof(*deps), key_cmp);
 	}
-	strv_sort_uniq(&deps);
-	for (i = 0; i < deps.n; i++)
-		bf_buf_addf(&b, "dep %s\n", deps.v[i]);
+	for (i = 0; i < n->pub.nafter; i++)
+		if (i == 0 || key_cmp(&deps[i], &deps[i - 1]) != 0)
+			bf_buf_addf(&b, "dep %s %s\n", deps[i]->key,
+			    deps[i]->cpvstr);
 	strv_sort_uniq(&n->slotdeps);
 	for (i = 0; i < n->slotdeps.n; i++)
 		bf_buf_addf(&b, "slotdep %s\n", n->slotdeps.v[i]);
@@ -1489,13 +1522,12 @@ compute_key(struct bf_plan *pl, struct pnode *n, struct bf_err *e)
 		goto out;
 	memcpy(n->pub.key, d.hex[BF_BLAKE2B], 32);
 	n->pub.key[32] = '\0';
-	n->pub.key_input = bf_buf_detach(&b, NULL);
-	rc = n->pub.key_input != NULL ? 0 : -ENOMEM;
+	rc = 0;
 	goto out;
 oom:
 	rc = bf_err_set(e, ENOMEM, "out of memory");
 out:
-	bf_strv_release(&deps);
+	free(deps);
 	bf_buf_release(&b);
 	return rc;
 }
@@ -1682,7 +1714,6 @@ bf_plan_free(struct bf_plan *pl)
 		free(n->pub.why);
 		free(n->pub.after);
 		free(n->pub.cpvstr);
-		free(n->pub.key_input);
 		bf_strv_release(&n->pub.use);
 		bf_strv_release(&n->pub.iuse);
 		bf_strv_release(&n->pub.blockers);

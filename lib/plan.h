@@ -39,6 +39,10 @@ enum bf_dep_class {
 };
 
 const char *bf_dep_class_name(enum bf_dep_class c);
+/* DEPEND and BDEPEND: what a package is built after, with its runtime closure. */
+int	bf_dep_class_hard(enum bf_dep_class c);
+/* RDEPEND and IDEPEND: what the runtime closure follows. */
+int	bf_dep_class_runtime(enum bf_dep_class c);
 
 struct bf_plan_node;
 
@@ -68,7 +72,6 @@ struct bf_plan_node {
 	struct bf_strv		 use;		/* effective USE, sorted */
 	struct bf_strv		 iuse;		/* IUSE names, sorted */
 	char			 key[33];	/* build key, hex */
-	char			*key_input;	/* the text hashed into key */
 	struct bf_plan_edge	*edges;
 	size_t			 nedges;
 	struct bf_plan_reason	*why;

@@ -71,6 +71,7 @@ SHELL_TESTS += \
 	t/t4050-binhost-daemon.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
+	t/t5002-farm-sched.sh \
 	t/t5010-farm-sample.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
