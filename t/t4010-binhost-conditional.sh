@@ -241,6 +241,40 @@ test_expect_success 'cached channel: concurrent requests across promotions' '
 	test_cmp repo/snapshots/amd64/s2/Packages got
 '
 
+test_expect_success 'cached channel: more channels than the cache holds' '
+	for i in $(seq 1 70); do
+		if test $((i % 2)) = 0; then id=s2; else id=s1; fi &&
+		set_channel repo c$i amd64 $id || return 1
+	done &&
+	for round in 1 2; do
+		for i in $(seq 1 70); do
+			if test $((i % 2)) = 0; then id=s2; else id=s1; fi &&
+			curl -fsS -o got "$(bh_url)/c$i/amd64/Packages" &&
+			test_cmp repo/snapshots/amd64/$id/Packages got || return 1
+		done || return 1
+	done &&
+	set_channel repo c1 amd64 s2 &&
+	curl -fsS -o got "$(bh_url)/c1/amd64/Packages" &&
+	test_cmp repo/snapshots/amd64/s2/Packages got
+'
+
+test_expect_success 'more distinct 304 answers than their cache holds' '
+	mkdir -p repo/snapshots/amd64/s1/many &&
+	for i in $(seq 1 40); do
+		echo $i >repo/snapshots/amd64/s1/many/f$i.txt || return 1
+	done &&
+	for round in 1 2; do
+		for i in $(seq 1 40); do
+			p=/snapshots/amd64/s1/many/f$i.txt &&
+			curl -fsS -D h -o /dev/null "$(bh_url)$p" &&
+			curl -sS -D h304 -o /dev/null -H "If-None-Match: $(hdr ETag h)" "$(bh_url)$p" &&
+			head -n 1 h304 | grep -q " 304 " &&
+			test "$(hdr ETag h304)" = "$(hdr ETag h)" &&
+			test "$(hdr Last-Modified h304)" = "$(hdr Last-Modified h)" || return 1
+		done || return 1
+	done
+'
+
 test_expect_success 'the default: a link just replaced is read again on each request' '
 	stop_binhost &&
 	start_binhost --root repo &&
