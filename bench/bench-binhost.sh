@@ -13,11 +13,15 @@
 # better too).  On a machine shared with other work the CPU per request
 # varies much less than requests/s.
 #
+# BENCH_ROUNDS=N (default 1) runs each case N times, the two servers
+# taking turns, and reports the medians.
+#
 # Needs: wrk, nginx (nginx-light), curl.  Usage: bench/bench-binhost.sh
 # from the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
 
 SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-500}
 THREADS=${BENCH_THREADS:-2}
 NPKG=${BENCH_PACKAGES:-20000}
@@ -157,25 +161,48 @@ printf 'binhost vs nginx %s, wrk -t%s -c%s -d%ss, %s cores (%s)\n' \
 	"$(nproc)" "$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
 printf 'Packages: %d packages, %d bytes; package file: 50000000 bytes\n\n' "$NPKG" "$idx_size"
 printf '%-10s %-8s %10s %9s %9s %11s %10s  %s\n' case server req/s MB/s p99_ms cpu_us/req cpu_us/MB non-2xx/3xx
+# median FILE COLUMN: the median of a column of numbers.
+median() {
+	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
+	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 for c in index index304 file; do
 	case $c in
 	index) p=/testing/amd64/Packages ;;
 	index304) p=/testing/amd64/Packages ;;
 	file) p=/testing/amd64/app-misc/big/big-1.0-1.gpkg.tar ;;
 	esac
+	: >"$W/binhost.$c"
+	: >"$W/nginx.$c"
+	# The servers take turns, ROUNDS times, so that both see the same
+	# spells of load from whatever else runs on the machine.
+	r=0
+	while test $r -lt "$ROUNDS"; do
+		r=$((r + 1))
+		for srv in binhost nginx; do
+			if test $srv = binhost; then base=$BH srv_pid=$bh_pid; else base=$NG srv_pid=$ng_pid; fi
+			if test $c = index304; then
+				# Each server's own Last-Modified, as a client would send.
+				set -- $(run "$c" "$base$p" "If-Modified-Since: $(lm "$base$p")")
+			else
+				set -- $(run "$c" "$base$p")
+			fi
+			echo "$@" >>"$W/$srv.$c"
+			test "$ROUNDS" -gt 1 &&
+			printf '%-10s %-8s %10.0f %9.1f %9.2f %11s %10s  %s  (round %d)\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$5" "$6" "$4" $r
+			sleep 1
+		done
+	done
 	for srv in binhost nginx; do
-		if test $srv = binhost; then base=$BH srv_pid=$bh_pid; else base=$NG srv_pid=$ng_pid; fi
-		if test $c = index304; then
-			# Each server's own Last-Modified, as a client would send.
-			set -- $(run "$c" "$base$p" "If-Modified-Since: $(lm "$base$p")")
-		else
-			set -- $(run "$c" "$base$p")
-		fi
-		printf '%-10s %-8s %10.0f %9.1f %9.2f %11s %10s  %s\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$5" "$6" "$4"
+		f=$W/$srv.$c
+		set -- "$(median "$f" 1)" "$(median "$f" 2)" "$(median "$f" 3)" \
+			"$(awk '{ n += $4 } END { print n + 0 }' "$f")" \
+			"$(median "$f" 5)" "$(median "$f" 6)"
+		printf '%-10s %-8s %10.0f %9.1f %9.2f %11s %10s  %s%s\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$5" "$6" "$4" \
+			"$(test "$ROUNDS" -gt 1 && echo "  (median of $ROUNDS)")"
 		# CPU per request for the 304s, per MB for the bodies.
 		if test $c = index304; then cpu=$5; else cpu=$6; fi
 		eval "${c}_${srv}_rps=$1 ${c}_${srv}_bps=$2 ${c}_${srv}_p99=$3 ${c}_${srv}_cpu=$cpu"
-		sleep 1
 	done
 done
 echo
