@@ -5,9 +5,11 @@
  * libmicrohttpd runs a pool of threads, each with its own epoll set;
  * sendfile() moves file bodies, so a slow client costs a socket and a
  * file descriptor, never a thread.  Each request gets a struct req from
- * the URI callback, is answered on the first call of the access handler
- * (GET and HEAD have no body), and is logged and counted in the
- * completion callback.
+ * the URI callback, is answered on the second call of the access
+ * handler (GET and HEAD have no body; see access_cb), and is logged and
+ * counted in the completion callback.  304 answers are shared
+ * responses from a small cache (struct bh_r304_cache), since they are
+ * the same for every client of an index.
  */
 #include "config.h"
 
@@ -441,7 +443,6 @@ r304_get(struct bh_server *s, const struct bh_target *t, struct validators *v)
 	size_t i;
 
 	pthread_mutex_lock(&c->mu);
-	victim = &c->v[0];
 	for (i = 0; i < BH_R304_MAX; i++) {
 		e = &c->v[i];
 		if (r304_match(e, t)) {
@@ -451,9 +452,6 @@ r304_get(struct bh_server *s, const struct bh_target *t, struct validators *v)
 			memcpy(v->cc, e->cc, sizeof(v->cc));
 			return e;
 		}
-		if (victim->resp != NULL && (e->resp == NULL ||
-		    e->used < victim->used))
-			victim = e;
 	}
 	pthread_mutex_unlock(&c->mu);
 
@@ -471,7 +469,7 @@ r304_get(struct bh_server *s, const struct bh_target *t, struct validators *v)
 		return NULL;
 	}
 	pthread_mutex_lock(&c->mu);
-	/* The victim may have changed while unlocked: look again. */
+	/* A free slot, else the least recently used. */
 	victim = &c->v[0];
 	for (i = 0; i < BH_R304_MAX; i++) {
 		e = &c->v[i];
