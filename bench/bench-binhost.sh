@@ -6,15 +6,22 @@
 # BENCH_SECONDS (default 10) per case:
 #   (a) Packages, 200;  (a') Packages, 304 (If-Modified-Since);
 #   (b) the 50 MB package file.
-# Prints requests/s, throughput and p99 latency of each, and the ratios
-# binhost/nginx (higher is better for req/s and throughput; for p99,
-# nginx/binhost, so higher is better too).
+# Prints requests/s, throughput, p99 latency and the server's CPU time
+# per request (user + system of all its threads or processes, from
+# /proc) of each, and the ratios binhost/nginx (higher is better for
+# req/s and throughput; for p99 and CPU, nginx/binhost, so higher is
+# better too).  On a machine shared with other work the CPU per request
+# varies much less than requests/s.
+#
+# BENCH_ROUNDS=N (default 1) runs each case N times, the two servers
+# taking turns, and reports the medians.
 #
 # Needs: wrk, nginx (nginx-light), curl.  Usage: bench/bench-binhost.sh
 # from the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
 
 SECS=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-500}
 THREADS=${BENCH_THREADS:-2}
 NPKG=${BENCH_PACKAGES:-20000}
@@ -104,8 +111,19 @@ curl -sf "$NG/testing/amd64/Packages" | cmp - "$S/Packages"
 
 lm() { curl -sI "$1" | tr -d '\r' | sed -n 's/^Last-Modified: //Ip'; }
 
-# run NAME URL [header]: prints "req/s bytes/s p99_ms"
+# cpu_ticks PID: user + system clock ticks of PID and its children
+# threads or processes (nginx's workers), from /proc.
+cpu_ticks() {
+	for p in $1 $(cat /proc/$1/task/*/children 2>/dev/null); do
+		cat /proc/$p/stat 2>/dev/null
+	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+
+# run NAME URL [header]: prints "req/s bytes/s p99_ms non2xx cpu_us/req
+# cpu_us/MB"
+# for the server whose pid is $srv_pid.
 run() {
+	c0=$(cpu_ticks "$srv_pid")
 	if test $# -ge 3; then
 		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "$3" "$2" >"$W/wrk.out" 2>&1
 	else
@@ -114,7 +132,7 @@ run() {
 	awk '
 	function bytes(s,  v, u) {
 		v = s + 0; u = s; sub(/^[0-9.]+/, "", u)
-		if (u == "KB") v *= 1024; else if (u == "MB") v *= 1048576; else if (u == "GB") v *= 1073741824
+		if (u == "KB") v *= 1024; else if (u == "MB") v *= 1048576; else if (u == "GB") v *= 1073741824; else if (u == "TB") v *= 1099511627776
 		return v
 	}
 	function ms(s,  v) {
@@ -127,37 +145,70 @@ run() {
 	/^ *99%/ { p99 = ms($2) }
 	/Non-2xx or 3xx/ { bad = $NF }
 	/Socket errors/ { err = $0 }
-	END { printf "%s %s %s %s\n", rps, bps, p99, bad + 0 }' "$W/wrk.out"
+	/ requests in / { reqs = $1; rd = $5; sub(/,$/, "", rd); read = bytes(rd) }
+	END { printf "%s %s %s %s %s %s\n", rps, bps, p99, bad + 0, reqs + 0, read + 0 }' "$W/wrk.out" >"$W/run.out"
+	c1=$(cpu_ticks "$srv_pid")
+	# CPU per request, and per MB read (partial transfers of requests
+	# still running at the end count there, not in requests).
+	awk -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '{
+		cpu = (c1 - c0) / hz * 1e6
+		printf "%s %s %s %s %.1f %.1f\n", $1, $2, $3, $4,
+		    ($5 > 0 ? cpu / $5 : 0), ($6 > 0 ? cpu / ($6 / 1048576) : 0) }' "$W/run.out"
 }
 
 printf 'binhost vs nginx %s, wrk -t%s -c%s -d%ss, %s cores (%s)\n' \
 	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNS" "$SECS" \
 	"$(nproc)" "$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
 printf 'Packages: %d packages, %d bytes; package file: 50000000 bytes\n\n' "$NPKG" "$idx_size"
-printf '%-22s %-8s %12s %12s %10s   %s\n' case server req/s MB/s p99_ms non-2xx/3xx
+printf '%-10s %-8s %10s %9s %9s %11s %10s  %s\n' case server req/s MB/s p99_ms cpu_us/req cpu_us/MB non-2xx/3xx
+# median FILE COLUMN: the median of a column of numbers.
+median() {
+	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
+	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 for c in index index304 file; do
 	case $c in
 	index) p=/testing/amd64/Packages ;;
 	index304) p=/testing/amd64/Packages ;;
 	file) p=/testing/amd64/app-misc/big/big-1.0-1.gpkg.tar ;;
 	esac
+	: >"$W/binhost.$c"
+	: >"$W/nginx.$c"
+	# The servers take turns, ROUNDS times, so that both see the same
+	# spells of load from whatever else runs on the machine.
+	r=0
+	while test $r -lt "$ROUNDS"; do
+		r=$((r + 1))
+		for srv in binhost nginx; do
+			if test $srv = binhost; then base=$BH srv_pid=$bh_pid; else base=$NG srv_pid=$ng_pid; fi
+			if test $c = index304; then
+				# Each server's own Last-Modified, as a client would send.
+				set -- $(run "$c" "$base$p" "If-Modified-Since: $(lm "$base$p")")
+			else
+				set -- $(run "$c" "$base$p")
+			fi
+			echo "$@" >>"$W/$srv.$c"
+			test "$ROUNDS" -gt 1 &&
+			printf '%-10s %-8s %10.0f %9.1f %9.2f %11s %10s  %s  (round %d)\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$5" "$6" "$4" $r
+			sleep 1
+		done
+	done
 	for srv in binhost nginx; do
-		if test $srv = binhost; then base=$BH; else base=$NG; fi
-		if test $c = index304; then
-			# Each server's own Last-Modified, as a client would send.
-			set -- $(run "$c" "$base$p" "If-Modified-Since: $(lm "$base$p")")
-		else
-			set -- $(run "$c" "$base$p")
-		fi
-		printf '%-22s %-8s %12.0f %12.1f %10.2f   %s\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$4"
-		eval "${c}_${srv}_rps=$1 ${c}_${srv}_bps=$2 ${c}_${srv}_p99=$3"
-		sleep 1
+		f=$W/$srv.$c
+		set -- "$(median "$f" 1)" "$(median "$f" 2)" "$(median "$f" 3)" \
+			"$(awk '{ n += $4 } END { print n + 0 }' "$f")" \
+			"$(median "$f" 5)" "$(median "$f" 6)"
+		printf '%-10s %-8s %10.0f %9.1f %9.2f %11s %10s  %s%s\n' "$c" $srv "$1" "$(echo "$2" | awk '{print $1/1048576}')" "$3" "$5" "$6" "$4" \
+			"$(test "$ROUNDS" -gt 1 && echo "  (median of $ROUNDS)")"
+		# CPU per request for the 304s, per MB for the bodies.
+		if test $c = index304; then cpu=$5; else cpu=$6; fi
+		eval "${c}_${srv}_rps=$1 ${c}_${srv}_bps=$2 ${c}_${srv}_p99=$3 ${c}_${srv}_cpu=$cpu"
 	done
 done
 echo
-printf '%-22s %10s %10s %12s\n' ratio req/s MB/s "p99 (ng/bh)"
+printf '%-22s %10s %10s %12s %12s\n' ratio req/s MB/s "p99 (ng/bh)" "cpu (ng/bh)"
 for c in index index304 file; do
-	eval "a=\$${c}_binhost_rps b=\$${c}_nginx_rps x=\$${c}_binhost_bps y=\$${c}_nginx_bps p=\$${c}_binhost_p99 q=\$${c}_nginx_p99"
-	awk -v c=$c -v a="$a" -v b="$b" -v x="$x" -v y="$y" -v p="$p" -v q="$q" 'BEGIN {
-		printf "%-22s %9.2fx %9.2fx %11.2fx\n", c " binhost/nginx", a / b, x / y, (p > 0 ? q / p : 0) }'
+	eval "a=\$${c}_binhost_rps b=\$${c}_nginx_rps x=\$${c}_binhost_bps y=\$${c}_nginx_bps p=\$${c}_binhost_p99 q=\$${c}_nginx_p99 u=\$${c}_binhost_cpu v=\$${c}_nginx_cpu"
+	awk -v c=$c -v a="$a" -v b="$b" -v x="$x" -v y="$y" -v p="$p" -v q="$q" -v u="$u" -v v="$v" 'BEGIN {
+		printf "%-22s %9.2fx %9.2fx %11.2fx %11.2fx\n", c " binhost/nginx", a / b, x / y, (p > 0 ? q / p : 0), (u > 0 ? v / u : 0) }'
 done

@@ -124,7 +124,88 @@ int	bh_auth_check(const struct bh_auth *a, const char *user,
 /* "user:$sha256$<salt hex>$<hash hex>" for the auth file. */
 int	bh_auth_hash(const char *user, const char *pass, struct bf_buf *out);
 
-/* The running server: shared read-only by every thread once started. */
+/*
+ * Channel cache: what a channel link resolved to, per (channel,
+ * profile), so that a request does one fstatat() of the link instead of
+ * readlinkat() + fstatat() + opening the index.  An entry is trusted
+ * while the link's lstat (device, inode, size, mtime, ctime) is what it
+ * was when the link was read; a promotion replaces the link (symlink +
+ * rename: a new inode and a new ctime), so the very next request sees
+ * it.  While the link's ctime is less than BH_CHAN_FRESH seconds old the
+ * link text is read again on every request as well: two replacements
+ * within one timestamp tick could otherwise reuse an inode number with
+ * an identical lstat.  The index files' own fstat is remembered for 304
+ * answers (snapshots are immutable) and re-read from the file at least
+ * every BH_CHAN_RECHECK seconds.  Bounded (BH_CHAN_MAX entries, least
+ * recently used replaced), under one mutex.
+ */
+#define BH_CHAN_MAX	64
+#define BH_CHAN_FRESH	2
+#define BH_CHAN_RECHECK	1
+#define BH_SNAP_MAX	(2 * 64 + 16)	/* "snapshots/<profile>/<id>" */
+
+struct bh_chan {
+	char		 channel[64];	/* "" when the slot is free */
+	char		 profile[64];
+	uint64_t	 used;		/* LRU clock */
+	/* The link's lstat when its text was read. */
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+	struct timespec	 mtim, ctim;
+	char		 snap[BH_SNAP_MAX];
+	uint64_t	 snap_hash;
+	struct bh_series *series;
+	/* Packages and Packages.gz: fstat of the last open, and when. */
+	int		 have[2];
+	struct stat	 st[2];
+	time_t		 checked[2];
+};
+
+struct bh_chan_cache {
+	pthread_mutex_t	 mu;
+	int		 fresh;		/* BH_CHAN_FRESH; tests may lower it */
+	struct bh_chan	 v[BH_CHAN_MAX];
+	uint64_t	 clock;
+	uint64_t	 hits, misses;	/* under mu; for /metrics */
+};
+
+/*
+ * Cached 304 answers (http.c): one immutable libmicrohttpd response
+ * per set of validators, queued on any number of connections.  Bounded
+ * (BH_R304_MAX, least recently used replaced), under one mutex.
+ */
+#define BH_R304_MAX	32
+
+struct bh_r304 {
+	void		*resp;		/* struct MHD_Response, or NULL */
+	uint64_t	 used;
+	/* The key: what the validators are made of. */
+	ino_t		 ino;
+	off_t		 size;
+	time_t		 lm;
+	long		 nsec;
+	int		 immutable;
+	char		 etag[96];
+	char		 lm_str[64];
+	char		 cc[96];
+};
+
+struct bh_r304_cache {
+	pthread_mutex_t	 mu;
+	struct bh_r304	 v[BH_R304_MAX];
+	uint64_t	 clock;
+};
+
+int	bh_chan_cache_init(struct bh_chan_cache *c);
+void	bh_chan_cache_release(struct bh_chan_cache *c);
+/* Appends the cache's counters to a Prometheus exposition. */
+void	bh_chan_cache_render(struct bh_chan_cache *c, struct bf_buf *out);
+
+/*
+ * The running server: shared by every thread once started; the caches
+ * and the metrics carry their own locks, the rest is read-only.
+ */
 struct bh_server {
 	const struct bh_conf *conf;
 	int		 root_fd;
@@ -136,6 +217,8 @@ struct bh_server {
 	char		*tls_cert_pem;
 	char		*tls_key_pem;
 	struct bh_metrics metrics;
+	struct bh_chan_cache chans;
+	struct bh_r304_cache r304;
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
 };
 
@@ -154,14 +237,20 @@ enum bh_kind {
 struct bh_target {
 	enum bh_kind	 kind;
 	int		 fd;		/* the open file, or -1 */
+	int		 lazy;		/* 200 with fd -1: st is from the cache */
 	struct stat	 st;
 	int		 index;		/* 0/1: Packages/Packages.gz of a channel, else -1 */
 	int		 immutable;	/* long cache lifetime */
 	time_t		 lm;		/* Last-Modified */
 	uint64_t	 snap_id;	/* identity of the channel's target */
+	time_t		 link_mtime;	/* of the channel link (an index) */
+	uint64_t	 snap_hash;	/* of "snapshots/<profile>/<id>" */
 	const char	*ctype;
+	struct bh_series *series;	/* the channel's, or NULL */
 	char		 channel[64];	/* metric labels, "" when none */
 	char		 profile[64];
+	/* Last: bh_resolve() clears what comes before it. */
+	char		 rel[BH_PATH_MAX + BH_SNAP_MAX + 2];	/* beneath the root */
 };
 
 /*
@@ -171,6 +260,15 @@ struct bh_target {
  * Hostile paths are 400 or 404, never 500.
  */
 int	bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t);
+/*
+ * A channel's index may come back from bh_resolve() as a 200 with
+ * t->lazy set and t->fd == -1: its validators (t->st, t->lm, t->snap_id)
+ * are the cached ones, enough for a 304.  To send the body, this opens
+ * t->rel (the snapshot the request resolved to, whatever the channel
+ * says by now), refreshes t->st and t->lm and the cache from the file,
+ * and returns 200 with t->fd open, or an error status as bh_resolve().
+ */
+int	bh_target_open(struct bh_server *s, struct bh_target *t);
 
 /* Splits and decodes `raw`; exported for the unit test.  0 or a status. */
 int	bh_path_split(const char *raw, char *buf, size_t bufsz,

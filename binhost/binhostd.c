@@ -402,6 +402,7 @@ serve(struct bh_conf *c, int foreground)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	int lfd = -1, rc, sig, ret = 1, port = 0;
+	const char *env;
 
 	memset(&s, 0, sizeof(s));
 	s.conf = c;
@@ -414,6 +415,18 @@ serve(struct bh_conf *c, int foreground)
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
 		return 1;
 	}
+	if (bh_chan_cache_init(&s.chans) < 0) {
+		fprintf(stderr, "%s: cannot initialise the channel cache\n",
+		    PROG);
+		bh_metrics_release(&s.metrics);
+		return 1;
+	}
+	/*
+	 * For tests: how many seconds a replaced channel link is read
+	 * again on every request (-1: never, trust its lstat at once).
+	 */
+	if ((env = getenv("BINFARM_BINHOST_LINK_FRESH")) != NULL)
+		s.chans.fresh = atoi(env);
 	if ((s.root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		rc = bf_err_errno(&e, "cannot open root '%s'", c->root);
 		goto fail;
@@ -540,6 +553,7 @@ out:
 	}
 	if (s.auth_on)
 		bh_auth_release(&s.auth);
+	bh_chan_cache_release(&s.chans);
 	bh_metrics_release(&s.metrics);
 	return ret;
 }

@@ -5,15 +5,18 @@
  * libmicrohttpd runs a pool of threads, each with its own epoll set;
  * sendfile() moves file bodies, so a slow client costs a socket and a
  * file descriptor, never a thread.  Each request gets a struct req from
- * the URI callback, is answered on the first call of the access handler
- * (GET and HEAD have no body), and is logged and counted in the
- * completion callback.
+ * the URI callback, is answered on the second call of the access
+ * handler (GET and HEAD have no body; see access_cb), and is logged and
+ * counted in the completion callback.  304 answers are shared
+ * responses from a small cache (struct bh_r304_cache), since they are
+ * the same for every client of an index.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,59 +395,203 @@ queue_error(struct req *r, struct MHD_Connection *con, int status,
 	return queue(r, con, status, resp, is_head ? 0 : n);
 }
 
+/* The three validator headers of t, as strings. */
+struct validators {
+	char		 etag[96];
+	char		 lm[64];
+	char		 cc[96];
+};
+
+static void
+make_validators(struct bh_server *s, const struct bh_target *t,
+    struct validators *v)
+{
+	snprintf(v->etag, sizeof(v->etag), "\"%llx-%llx-%llx\"",
+	    (unsigned long long)t->st.st_ino,
+	    (unsigned long long)t->st.st_size,
+	    (unsigned long long)t->lm * 1000000000ULL +
+	    (unsigned long long)t->st.st_mtim.tv_nsec);
+	http_date(t->lm, v->lm, sizeof(v->lm));
+	if (t->immutable)
+		snprintf(v->cc, sizeof(v->cc), "public, max-age=%lld, immutable",
+		    s->conf->file_max_age);
+	else
+		snprintf(v->cc, sizeof(v->cc), "public, max-age=%lld",
+		    s->conf->index_max_age);
+}
+
+static int
+r304_match(const struct bh_r304 *e, const struct bh_target *t)
+{
+	return e->resp != NULL && e->ino == t->st.st_ino &&
+	    e->size == t->st.st_size && e->lm == t->lm &&
+	    e->nsec == t->st.st_mtim.tv_nsec && e->immutable == t->immutable;
+}
+
+/*
+ * The validators of t from the 304 cache, or made and cached with a new
+ * 304 response.  Returns the entry with c->mu held (the caller queues
+ * its response and unlocks), or NULL unlocked when a response could not
+ * be made (v is filled in either way).
+ */
+static struct bh_r304 *
+r304_get(struct bh_server *s, const struct bh_target *t, struct validators *v)
+{
+	struct bh_r304_cache *c = &s->r304;
+	struct bh_r304 *e, *victim;
+	struct MHD_Response *resp;
+	size_t i;
+
+	pthread_mutex_lock(&c->mu);
+	for (i = 0; i < BH_R304_MAX; i++) {
+		e = &c->v[i];
+		if (r304_match(e, t)) {
+			e->used = ++c->clock;
+			memcpy(v->etag, e->etag, sizeof(v->etag));
+			memcpy(v->lm, e->lm_str, sizeof(v->lm));
+			memcpy(v->cc, e->cc, sizeof(v->cc));
+			return e;
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+
+	/* Made outside the lock; another thread may store the same. */
+	make_validators(s, t, v);
+	resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return NULL;
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, v->etag) !=
+	    MHD_YES || MHD_add_response_header(resp,
+	    MHD_HTTP_HEADER_LAST_MODIFIED, v->lm) != MHD_YES ||
+	    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    v->cc) != MHD_YES) {
+		MHD_destroy_response(resp);
+		return NULL;
+	}
+	pthread_mutex_lock(&c->mu);
+	/* A free slot, else the least recently used. */
+	victim = &c->v[0];
+	for (i = 0; i < BH_R304_MAX; i++) {
+		e = &c->v[i];
+		if (e->resp == NULL) {
+			victim = e;
+			break;
+		}
+		if (e->used < victim->used)
+			victim = e;
+	}
+	/* Connections it is queued on hold their own references. */
+	if (victim->resp != NULL)
+		MHD_destroy_response(victim->resp);
+	victim->resp = resp;
+	victim->used = ++c->clock;
+	victim->ino = t->st.st_ino;
+	victim->size = t->st.st_size;
+	victim->lm = t->lm;
+	victim->nsec = t->st.st_mtim.tv_nsec;
+	victim->immutable = t->immutable;
+	memcpy(victim->etag, v->etag, sizeof(v->etag));
+	memcpy(victim->lm_str, v->lm, sizeof(v->lm));
+	memcpy(victim->cc, v->cc, sizeof(v->cc));
+	return victim;
+}
+
+static void
+r304_init(struct bh_r304_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->mu, NULL);
+}
+
+static void
+r304_release(struct bh_r304_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < BH_R304_MAX; i++)
+		if (c->v[i].resp != NULL)
+			MHD_destroy_response(c->v[i].resp);
+	pthread_mutex_destroy(&c->mu);
+	memset(c, 0, sizeof(*c));
+}
+
+/* Is the request's If-Modified-Since not earlier than lm? */
+static int
+not_modified_since(const char *ims, time_t lm, const char *lm_str)
+{
+	time_t since;
+
+	/* What a client sends back is most often our own string. */
+	if (strcmp(ims, lm_str) == 0)
+		return 1;
+	return (since = parse_http_date(ims)) != -1 && lm <= since;
+}
+
 static enum MHD_Result
 serve_file(struct bh_server *s, struct req *r, struct MHD_Connection *con,
     struct bh_target *t, int is_head)
 {
-	const struct bh_conf *c = s->conf;
 	struct MHD_Response *resp;
-	char etag[96], lm[64], cc[96], cr[96];
+	struct bh_r304 *e;
+	struct validators v;
+	char cr[96];
 	const char *inm, *ims, *range, *ifr;
-	uint64_t size = (uint64_t)t->st.st_size, off = 0, len = size;
-	int status = 200, rk = RANGE_NONE, fd = t->fd;
-	time_t since;
+	uint64_t size, off = 0, len;
+	int status = 200, rk = RANGE_NONE, fd, rc;
+	enum MHD_Result ret;
 
 	if (t->index >= 0)
 		t->lm = bh_metrics_index_lm(r->series, t->index, t->snap_id,
 		    t->lm);
-	snprintf(etag, sizeof(etag), "\"%llx-%llx-%llx\"",
-	    (unsigned long long)t->st.st_ino, (unsigned long long)size,
-	    (unsigned long long)t->lm * 1000000000ULL +
-	    (unsigned long long)t->st.st_mtim.tv_nsec);
-	http_date(t->lm, lm, sizeof(lm));
-	if (t->immutable)
-		snprintf(cc, sizeof(cc), "public, max-age=%lld, immutable",
-		    c->file_max_age);
-	else
-		snprintf(cc, sizeof(cc), "public, max-age=%lld",
-		    c->index_max_age);
 
 	/* RFC 9110 13.2.2: If-None-Match first, then If-Modified-Since. */
 	inm = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_NONE_MATCH);
-	ims = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-	if ((inm != NULL && etag_match(inm, etag)) || (inm == NULL &&
-	    ims != NULL && (since = parse_http_date(ims)) != -1 &&
-	    t->lm <= since)) {
-		close(fd);
-		t->fd = -1;
-		resp = MHD_create_response_from_buffer(0, NULL,
-		    MHD_RESPMEM_PERSISTENT);
-		if (resp == NULL)
-			return MHD_NO;
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
-		return queue(r, con, 304, resp, 0);
+	ims = inm != NULL ? NULL : MHD_lookup_connection_value(con,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
+	if (inm != NULL || ims != NULL) {
+		/* e, if not NULL, comes with the cache's lock held. */
+		e = r304_get(s, t, &v);
+		if ((inm != NULL && etag_match(inm, v.etag)) ||
+		    (ims != NULL && not_modified_since(ims, t->lm, v.lm))) {
+			if (t->fd >= 0)
+				close(t->fd);
+			t->fd = -1;
+			if (e == NULL)
+				return MHD_NO;
+			r->status = 304;
+			r->bytes = 0;
+			ret = MHD_queue_response(con, MHD_HTTP_NOT_MODIFIED,
+			    e->resp);
+			pthread_mutex_unlock(&s->r304.mu);
+			return ret;
+		}
+		if (e != NULL)
+			pthread_mutex_unlock(&s->r304.mu);
+	} else
+		make_validators(s, t, &v);
+
+	if (t->lazy) {
+		/*
+		 * The body is wanted: open the snapshot this request
+		 * resolved to, and take the validators from the file.
+		 */
+		if ((rc = bh_target_open(s, t)) != 200)
+			return queue_error(r, con, rc, is_head);
+		t->lm = bh_metrics_index_lm(r->series, t->index, t->snap_id,
+		    t->lm);
+		make_validators(s, t, &v);
 	}
+	fd = t->fd;
+	size = (uint64_t)t->st.st_size;
+	len = size;
 
 	range = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_RANGE);
 	ifr = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_IF_RANGE);
-	if (range != NULL && (ifr == NULL || strcmp(ifr, etag) == 0 ||
-	    strcmp(ifr, lm) == 0))
+	if (range != NULL && (ifr == NULL || strcmp(ifr, v.etag) == 0 ||
+	    strcmp(ifr, v.lm) == 0))
 		rk = parse_range(range, size, &off, &len);
 	if (rk == RANGE_UNSAT) {
 		close(fd);
@@ -474,9 +621,9 @@ serve_file(struct bh_server *s, struct req *r, struct MHD_Connection *con,
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, t->ctype);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, lm);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cc);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, v.lm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, v.etag);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, v.cc);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_ACCEPT_RANGES, "bytes");
 	if (status == 206)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
@@ -611,7 +758,9 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		return queue_error(r, con, 400, is_head);
 
 	status = bh_resolve(s, url, &t);
-	if (t.channel[0] != '\0')
+	if (t.series != NULL)
+		r->series = t.series;
+	else if (t.channel[0] != '\0')
 		r->series = bh_metrics_series(&s->metrics, t.channel,
 		    t.profile);
 
@@ -646,6 +795,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		    is_head);
 	case BH_METRICS:
 		bh_metrics_render(&s->metrics, &body, bh_http_connections(s));
+		bh_chan_cache_render(&s->chans, &body);
 		ret = serve_text(r, con, &body,
 		    "text/plain; version=0.0.4; charset=utf-8", is_head);
 		bf_buf_release(&body);
@@ -684,6 +834,14 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_TIMEOUT, c->timeout, NULL);
+	/*
+	 * libmicrohttpd zeroes a connection's whole memory pool between
+	 * two requests of a keep-alive connection: at the default 32 KiB
+	 * that memset was the largest single cost of a 304.  8 KiB holds
+	 * a request head as large as nginx accepts by default (its
+	 * large_client_header_buffers are 8 KiB) and our response head.
+	 */
+	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192, NULL);
 	if (c->max_per_ip > 0)
 		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->max_per_ip, NULL);
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s);
@@ -696,13 +854,16 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	}
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
+	r304_init(&s->r304);
 	d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-	if (d == NULL)
+	if (d == NULL) {
+		r304_release(&s->r304);
 		return bf_err_set(e, EIO, "cannot start the HTTP server "
 		    "(libmicrohttpd refused the options%s)",
 		    s->tls_cert_pem != NULL ? "; check the TLS certificate "
 		    "and key" : "");
+	}
 	s->mhd = d;
 	return 0;
 }
@@ -729,9 +890,12 @@ bh_http_quiesce(struct bh_server *s)
 void
 bh_http_stop(struct bh_server *s)
 {
-	if (s->mhd != NULL)
-		MHD_stop_daemon(s->mhd);
+	if (s->mhd == NULL)
+		return;
+	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	/* No connection holds a response any more. */
+	r304_release(&s->r304);
 }
 
 int

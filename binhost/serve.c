@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #endif
 
 #include "binhost.h"
+#include "buf.h"
 #include "banned.h"
 
 static int
@@ -247,25 +249,24 @@ fnv1a(const char *s, uint64_t h)
 }
 
 /*
- * Reads channels/<channel>/<profile> and checks that it names
+ * Reads the link channels/<channel>/<profile> and checks that it names
  * snapshots/<profile>/<id> under the root.  On success writes
- * "snapshots/<profile>/<id>" to out and the link's mtime to *mtime.
+ * "snapshots/<profile>/<id>" to out.
  */
 static int
 read_channel(struct bh_server *s, const char *channel, const char *profile,
-    char *out, size_t outsz, time_t *mtime)
+    char *out, size_t outsz)
 {
 	char rel[2 * NAME_MAX + 16], target[PATH_MAX];
 	char *stack[8], *p, *comp, *next;
-	struct stat st;
 	size_t depth = 0, rl;
 	ssize_t n;
 
 	/*
-	 * readlinkat() on the whole path: two system calls instead of an
-	 * open of channels/<channel> first.  Should channels/<channel> be
-	 * a symlink, it only changes where the link text is read from;
-	 * the text itself is checked below and whatever it says is then
+	 * readlinkat() on the whole path rather than an open of
+	 * channels/<channel> first.  Should channels/<channel> be a
+	 * symlink, it only changes where the link text is read from; the
+	 * text itself is checked below and whatever it says is then
 	 * opened beneath the root, so nothing outside can be reached.
 	 */
 	snprintf(rel, sizeof(rel), "channels/%s/%s", channel, profile);
@@ -273,11 +274,6 @@ read_channel(struct bh_server *s, const char *channel, const char *profile,
 	if (n < 0 || (size_t)n >= sizeof(target) - 1)
 		return errno == EACCES ? 403 : 404;
 	target[n] = '\0';
-	if (mtime != NULL) {
-		if (fstatat(s->root_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return 404;
-		*mtime = st.st_mtime;
-	}
 
 	p = target;
 	if (*p == '/') {
@@ -308,10 +304,204 @@ read_channel(struct bh_server *s, const char *channel, const char *profile,
 	if (depth != 3 || strcmp(stack[0], "snapshots") != 0 ||
 	    strcmp(stack[1], profile) != 0 || !valid_name(stack[2]))
 		goto bad;
-	snprintf(out, outsz, "snapshots/%s/%s", profile, stack[2]);
+	if ((size_t)snprintf(out, outsz, "snapshots/%s/%s", profile,
+	    stack[2]) >= outsz)
+		goto bad;
 	return 0;
 bad:
 	return 404;
+}
+
+int
+bh_chan_cache_init(struct bh_chan_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->fresh = BH_CHAN_FRESH;
+	return pthread_mutex_init(&c->mu, NULL) != 0 ? -ENOMEM : 0;
+}
+
+void
+bh_chan_cache_release(struct bh_chan_cache *c)
+{
+	pthread_mutex_destroy(&c->mu);
+}
+
+static int
+same_link(const struct bh_chan *e, const struct stat *st)
+{
+	return e->dev == st->st_dev && e->ino == st->st_ino &&
+	    e->size == st->st_size &&
+	    e->mtim.tv_sec == st->st_mtim.tv_sec &&
+	    e->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	    e->ctim.tv_sec == st->st_ctim.tv_sec &&
+	    e->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* The entry of (channel, profile), or NULL; under c->mu. */
+static struct bh_chan *
+chan_find(struct bh_chan_cache *c, const char *channel, const char *profile)
+{
+	size_t i;
+
+	for (i = 0; i < BH_CHAN_MAX; i++)
+		if (c->v[i].channel[0] != '\0' &&
+		    strcmp(c->v[i].channel, channel) == 0 &&
+		    strcmp(c->v[i].profile, profile) == 0)
+			return &c->v[i];
+	return NULL;
+}
+
+/* A slot for a new entry: a free one, else the least recently used. */
+static struct bh_chan *
+chan_slot(struct bh_chan_cache *c)
+{
+	struct bh_chan *victim = &c->v[0];
+	size_t i;
+
+	for (i = 0; i < BH_CHAN_MAX; i++) {
+		if (c->v[i].channel[0] == '\0')
+			return &c->v[i];
+		if (c->v[i].used < victim->used)
+			victim = &c->v[i];
+	}
+	return victim;
+}
+
+/*
+ * Resolves the channel link of (channel, profile) to snap, through the
+ * cache.  `which` is 0 or 1 for Packages or Packages.gz, else -1; for an
+ * index whose fstat the cache holds (and checked less than
+ * BH_CHAN_RECHECK seconds ago), copies it to *ist and sets *have.
+ * Returns 0 or an HTTP status.
+ */
+static int
+resolve_channel(struct bh_server *s, const char *channel,
+    const char *profile, int which, char *snap, size_t snapsz,
+    time_t *link_mtime, uint64_t *snap_hash, struct bh_series **series,
+    struct stat *ist, int *have)
+{
+	struct bh_chan_cache *c = &s->chans;
+	struct bh_chan *e;
+	struct stat lst;
+	char rel[2 * NAME_MAX + 16], fresh[BH_SNAP_MAX];
+	struct bh_series *ser;
+	time_t now = time(NULL);
+	int rc, recent;
+
+	*have = 0;
+	snprintf(rel, sizeof(rel), "channels/%s/%s", channel, profile);
+	/*
+	 * lstat first, then the text: should the link be replaced between
+	 * the two, the entry keeps the older lstat with the newer text and
+	 * the next request, seeing another lstat, reads the link again.
+	 * The other order could pair a new lstat with an old text for good.
+	 */
+	if (fstatat(s->root_fd, rel, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == EACCES ? 403 : 404;
+	if (!S_ISLNK(lst.st_mode))
+		return 404;
+	/* Also a ctime in the future: the clock went back. */
+	recent = lst.st_ctim.tv_sec >= now - c->fresh;
+
+	pthread_mutex_lock(&c->mu);
+	e = chan_find(c, channel, profile);
+	if (e != NULL && same_link(e, &lst) && !recent) {
+		e->used = ++c->clock;
+		c->hits++;
+		snprintf(snap, snapsz, "%s", e->snap);
+		*snap_hash = e->snap_hash;
+		*series = e->series;
+		if (which >= 0 && e->have[which] &&
+		    now - e->checked[which] < BH_CHAN_RECHECK &&
+		    now >= e->checked[which]) {
+			*ist = e->st[which];
+			*have = 1;
+		}
+		pthread_mutex_unlock(&c->mu);
+		*link_mtime = lst.st_mtime;
+		return 0;
+	}
+	c->misses++;
+	pthread_mutex_unlock(&c->mu);
+
+	if ((rc = read_channel(s, channel, profile, fresh, sizeof(fresh))) != 0)
+		return rc;
+	/* Outside the lock: it may create the series. */
+	ser = bh_metrics_series(&s->metrics, channel, profile);
+
+	pthread_mutex_lock(&c->mu);
+	if ((e = chan_find(c, channel, profile)) == NULL) {
+		e = chan_slot(c);
+		memset(e, 0, sizeof(*e));
+		snprintf(e->channel, sizeof(e->channel), "%s", channel);
+		snprintf(e->profile, sizeof(e->profile), "%s", profile);
+	}
+	if (same_link(e, &lst) && strcmp(e->snap, fresh) == 0) {
+		/* Read again (a recent link), and unchanged. */
+		if (which >= 0 && e->have[which] &&
+		    now - e->checked[which] < BH_CHAN_RECHECK &&
+		    now >= e->checked[which]) {
+			*ist = e->st[which];
+			*have = 1;
+		}
+	} else {
+		e->have[0] = e->have[1] = 0;
+		e->dev = lst.st_dev;
+		e->ino = lst.st_ino;
+		e->size = lst.st_size;
+		e->mtim = lst.st_mtim;
+		e->ctim = lst.st_ctim;
+		snprintf(e->snap, sizeof(e->snap), "%s", fresh);
+		e->snap_hash = fnv1a(fresh, 0xcbf29ce484222325ULL);
+	}
+	e->series = ser;
+	e->used = ++c->clock;
+	pthread_mutex_unlock(&c->mu);
+
+	snprintf(snap, snapsz, "%s", fresh);
+	*snap_hash = fnv1a(fresh, 0xcbf29ce484222325ULL);
+	*series = ser;
+	*link_mtime = lst.st_mtime;
+	return 0;
+}
+
+/* Remembers the fstat of index `which` of snapshot `snap` of a channel. */
+static void
+chan_remember(struct bh_server *s, const char *channel, const char *profile,
+    const char *snap, int which, const struct stat *st)
+{
+	struct bh_chan_cache *c = &s->chans;
+	struct bh_chan *e;
+
+	pthread_mutex_lock(&c->mu);
+	/* Only while the entry still names the snapshot that was opened. */
+	if ((e = chan_find(c, channel, profile)) != NULL &&
+	    strcmp(e->snap, snap) == 0) {
+		e->st[which] = *st;
+		e->have[which] = 1;
+		e->checked[which] = time(NULL);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void
+bh_chan_cache_render(struct bh_chan_cache *c, struct bf_buf *out)
+{
+	uint64_t hits, misses;
+
+	pthread_mutex_lock(&c->mu);
+	hits = c->hits;
+	misses = c->misses;
+	pthread_mutex_unlock(&c->mu);
+	bf_buf_addf(out, "# HELP binhost_channel_cache_hits_total Requests "
+	    "whose channel link was resolved from the cache.\n"
+	    "# TYPE binhost_channel_cache_hits_total counter\n"
+	    "binhost_channel_cache_hits_total %llu\n"
+	    "# HELP binhost_channel_cache_misses_total Requests that read "
+	    "the channel link.\n"
+	    "# TYPE binhost_channel_cache_misses_total counter\n"
+	    "binhost_channel_cache_misses_total %llu\n",
+	    (unsigned long long)hits, (unsigned long long)misses);
 }
 
 static int
@@ -353,17 +543,30 @@ open_file(struct bh_server *s, const char *rel, struct bh_target *t)
 	return 200;
 }
 
+/* t->lm and t->snap_id of a channel's index, from t->st. */
+static void
+index_validators(struct bh_target *t)
+{
+	t->lm = t->st.st_mtime;
+	if (t->link_mtime > t->lm)
+		t->lm = t->link_mtime;
+	t->snap_id = t->snap_hash ^ (uint64_t)t->st.st_ino;
+}
+
 int
 bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 {
-	char buf[BH_PATH_MAX + 1], rel[BH_PATH_MAX + 128], snap[PATH_MAX];
+	char buf[BH_PATH_MAX + 1], snap[BH_SNAP_MAX];
 	char rest[BH_PATH_MAX + 1];
 	char *seg[BH_SEG_MAX];
 	size_t n;
 	time_t link_mtime = 0;
-	int rc;
+	uint64_t snap_hash = 0;
+	int rc, have = 0;
 
-	memset(t, 0, sizeof(*t));
+	/* All but the path buffer, which is long and written before use. */
+	memset(t, 0, offsetof(struct bh_target, rel));
+	t->rel[0] = '\0';
 	t->fd = -1;
 	t->index = -1;
 	if ((rc = bh_path_split(raw, buf, sizeof(buf), seg, &n)) != 0)
@@ -404,38 +607,67 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 	if (n < 3 || !valid_name(seg[0]) || !valid_name(seg[1]) ||
 	    strcmp(seg[0], "channels") == 0 || strcmp(seg[0], "pool") == 0)
 		return 404;
-	/* The link's mtime matters only for the index files. */
-	if ((rc = read_channel(s, seg[0], seg[1], snap, sizeof(snap),
-	    n == 3 && strncmp(seg[2], "Packages", 8) == 0 ? &link_mtime :
-	    NULL)) != 0)
+	if (n == 3 && strcmp(seg[2], "Packages") == 0)
+		t->index = 0;
+	else if (n == 3 && strcmp(seg[2], "Packages.gz") == 0)
+		t->index = 1;
+	if ((rc = resolve_channel(s, seg[0], seg[1], t->index, snap,
+	    sizeof(snap), &link_mtime, &snap_hash, &t->series, &t->st,
+	    &have)) != 0)
 		return rc;
 	/* Labels only for channels that exist: bounded cardinality. */
 	snprintf(t->channel, sizeof(t->channel), "%s", seg[0]);
 	snprintf(t->profile, sizeof(t->profile), "%s", seg[1]);
 	if (join(rest, sizeof(rest), seg, 2, n) < 0)
 		return 404;
-	if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", snap, rest) >=
-	    sizeof(rel))
+	if ((size_t)snprintf(t->rel, sizeof(t->rel), "%s/%s", snap, rest) >=
+	    sizeof(t->rel))
 		return 404;
-	if ((rc = open_file(s, rel, t)) != 200)
-		return rc;
 	t->ctype = content_type(seg[n - 1]);
-	if (n == 3 && strcmp(seg[2], "Packages") == 0)
-		t->index = 0;
-	else if (n == 3 && strcmp(seg[2], "Packages.gz") == 0)
-		t->index = 1;
-	if (t->index >= 0) {
-		/*
-		 * Last-Modified of a channel's index: the later of the
-		 * file's mtime (its TIMESTAMP) and the channel link's
-		 * (when it was last promoted), so that a rollback to an
-		 * older snapshot still moves it forward.
-		 */
-		if (link_mtime > t->lm)
-			t->lm = link_mtime;
-		t->snap_id = fnv1a(snap, 0xcbf29ce484222325ULL) ^
-		    (uint64_t)t->st.st_ino;
-	} else
+	if (t->index < 0) {
+		if ((rc = open_file(s, t->rel, t)) != 200)
+			return rc;
 		t->immutable = 1;	/* package files never change */
+		return 200;
+	}
+	/*
+	 * Last-Modified of a channel's index: the later of the file's
+	 * mtime (its TIMESTAMP) and the channel link's (when it was last
+	 * promoted), so that a rollback to an older snapshot still moves
+	 * it forward.
+	 */
+	t->link_mtime = link_mtime;
+	t->snap_hash = snap_hash;
+	if (have) {
+		/* Validators from the cache; the file is opened if needed. */
+		t->lazy = 1;
+		index_validators(t);
+		return 200;
+	}
+	return bh_target_open(s, t);
+}
+
+int
+bh_target_open(struct bh_server *s, struct bh_target *t)
+{
+	char snap[BH_SNAP_MAX], *slash;
+	int rc;
+
+	if (t->fd >= 0)
+		return 200;
+	t->lazy = 0;
+	if ((rc = open_file(s, t->rel, t)) != 200)
+		return rc;
+	if (t->index >= 0) {
+		index_validators(t);
+		/* snapshots/<profile>/<id>/Packages: the snapshot part. */
+		if ((slash = strrchr(t->rel, '/')) != NULL &&
+		    (size_t)(slash - t->rel) < sizeof(snap)) {
+			memcpy(snap, t->rel, (size_t)(slash - t->rel));
+			snap[slash - t->rel] = '\0';
+			chan_remember(s, t->channel, t->profile, snap, t->index,
+			    &t->st);
+		}
+	}
 	return 200;
 }

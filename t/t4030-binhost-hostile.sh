@@ -152,6 +152,15 @@ test_expect_success 'overlong paths and names: 400 or 404, never 500' '
 	code_in /healthz 200
 '
 
+test_expect_success 'request heads up to 7 KB are served; larger ones are 431' '
+	h6=$(head -c 6000 /dev/zero | tr "\0" a) &&
+	test "$(http_code /testing/amd64/Packages -H "X-Long: $h6")" = 200 &&
+	h20=$(head -c 20000 /dev/zero | tr "\0" a) &&
+	code=$(http_code /testing/amd64/Packages -H "X-Long: $h20") &&
+	case $code in 400|431) ;; *) echo >&4 "20 KB head: $code"; false ;; esac &&
+	code_in /healthz 200
+'
+
 test_expect_success 'a storm of hostile URLs: no 5xx, the server stays up' '
 	for p in /%2e%2e /%2F /%00 /%ff%fe /..%c0%af.. /%u002e /%252e%252e/secret \
 		"/testing/amd64/%2e%2e%2f%2e%2e%2fsecret" /snapshots /snapshots/amd64 \

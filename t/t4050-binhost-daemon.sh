@@ -182,8 +182,10 @@ test_expect_success 'max-connections-per-ip limits one client' '
 	printf "root = repo\nmax-connections-per-ip = 2\n" >ip.conf &&
 	start_binhost -f ip.conf || return 1
 	test_when_finished stop_binhost
-	# two keep-alive connections are served and held; a third is refused;
-	# the two are still served (t/helper/per-ip.py)
+	# once the server holds no connection but the one of the helper, a
+	# second one is served and held, a third is refused, the two are
+	# still served, and a slot freed is given again (t/helper/per-ip.py
+	# waits on binhost_connections, never on a timer)
 	python3 "$TEST_DIRECTORY/helper/per-ip.py" "$(cat binhost.port)" 2 >out &&
 	test_grep "^ok$" out
 '
