@@ -347,6 +347,7 @@ set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
 	size_t i, na;
 	int found;
 
+	ent->raw = NULL;	/* the stanza as read no longer says it */
 	i = field_pos(ent, key, &found);
 	if (found) {
 		if (val == NULL) {
@@ -433,6 +434,9 @@ bf_pkgindex_add_copy(struct bf_pkgindex *idx,
 		return NULL;
 	memcpy(copy.f, src->f, src->n * sizeof(*copy.f));
 	copy.alloc = src->n ? src->n : 1;
+	/* Its stanza was checked against another header. */
+	copy.raw = NULL;
+	copy.rawlen = 0;
 	for (i = 0; i < copy.n; i++) {
 		copy.f[i].key = intern_key(idx, copy.f[i].key,
 		    strlen(copy.f[i].key));
@@ -516,25 +520,45 @@ u8len(unsigned char c)
 	return 4;
 }
 
+/* A header value as the writer's inheritance sees it: NULL if empty. */
+static const char *
+inherit_val(const char *v)
+{
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /*
  * PackageIndex._readpkgindex: one stanza into `ent`.  Values point into
  * the reader's copy of the text.
+ *
+ * *canon is set to whether bf_pkgindex_format_packages() would write
+ * the package entry back as these very bytes, given the header values
+ * hchost and hrepo (inherit_val()) and a text without "\r" or NUL: each
+ * line an allowed key under its written name, in the writer's order
+ * (so no duplicates), then ": " and a value that is neither empty, nor
+ * the default, nor the inherited header value; and an empty line at the
+ * end rather than the end of the text.
  */
 static int
 read_stanza(struct bf_pkgindex *idx, struct reader *r,
-    struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags)
+    struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags,
+    const char *hchost, const char *hrepo, int *canon)
 {
-	const struct keyinfo *ki;
+	const struct keyinfo *ki, *prev = NULL;
 	char *line, *colon, *v;
-	const char *k;
+	const char *k, *hv;
 	size_t len, klen, vlen, skip;
-	int rc;
+	int rc, ended = 0, ok = 1;
 
 	while (next_line(r, &line, &len)) {
-		if (len == 0)
+		if (len == 0) {
+			ended = 1;
 			break;
-		if ((colon = memchr(line, ':', len)) == NULL)
+		}
+		if ((colon = memchr(line, ':', len)) == NULL) {
+			ok = 0;
 			continue;
+		}
 		klen = (size_t)(colon - line);
 		v = colon + 1;
 		vlen = len - klen - 1;
@@ -550,8 +574,20 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 		 * Translate (DESC -> DESCRIPTION, ...), then keep only the
 		 * allowed keys in package stanzas.
 		 */
-		if ((ki = key_find(line, klen)) != NULL && ki->internal >= 0)
+		if ((ki = key_find(line, klen)) != NULL && ki->external != NULL)
+			ok = 0;		/* an internal name: DESCRIPTION, _mtime_ */
+		if (ki != NULL && ki->internal >= 0)
 			ki = &keyinfo[ki->internal];
+		if (ok && (ki == NULL || (prev != NULL && ki <= prev) || vlen == 0 ||
+		    colon[1] != ' ' ||
+		    (ki->def != NULL && strcmp(v, ki->def) == 0)))
+			ok = 0;
+		if (ok && ki->inherited) {
+			hv = ki->name[0] == 'C' ? hchost : hrepo;
+			if (hv != NULL && strcmp(v, hv) == 0)
+				ok = 0;
+		}
+		prev = ki;
 		if (ki != NULL)
 			k = ki->name;
 		else if (pkg_entry && !(flags & BF_PKGINDEX_KEEP_UNKNOWN))
@@ -561,6 +597,7 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 		if ((rc = set_field(ent, k, vlen > 0 ? v : "")) < 0)
 			return rc;
 	}
+	*canon = ok && ended;
 	return 0;
 }
 
@@ -568,12 +605,12 @@ int
 bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
     unsigned flags, struct bf_err *e)
 {
-	struct bf_pkgindex_entry ent = { NULL, 0, 0 }, *np;
+	struct bf_pkgindex_entry ent = BF_PKGINDEX_ENTRY_INIT, *np;
 	struct bf_buf clean = BF_BUF_INIT;
 	struct reader r;
-	const char *cpv;
-	char *copy;
-	int rc = 0;
+	const char *cpv, *hchost = NULL, *hrepo = NULL;
+	char *copy, *start, *pristine = NULL;
+	int rc = 0, canon;
 
 	/* open(..., encoding="utf-8", errors="replace") */
 	if (!bf_utf8_valid(data, len)) {
@@ -593,10 +630,33 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	r.p = copy;
 	r.end = copy + len;
 	r.has_cr = memchr(copy, '\r', len) != NULL;
-	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags)) < 0)
+	/*
+	 * Kept stanzas are the bytes as read (after the UTF-8 repair), so
+	 * they need a copy the reader does not cut into C strings.  Line
+	 * ends other than "\n", and NUL bytes (which end a value early),
+	 * never give the writer's bytes back: keep nothing then.
+	 */
+	if ((flags & BF_PKGINDEX_KEEP_STANZAS) && !r.has_cr &&
+	    memchr(copy, '\0', len) == NULL) {
+		if ((pristine = arena_alloc(idx, len + 1)) == NULL) {
+			rc = -ENOMEM;
+			goto oom;
+		}
+		memcpy(pristine, copy, len + 1);
+	}
+	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags, NULL, NULL,
+	    &canon)) < 0)
 		goto oom;
+	if (pristine != NULL) {
+		hchost = inherit_val(bf_pkgindex_get(&idx->header, "CHOST"));
+		hrepo = inherit_val(bf_pkgindex_get(&idx->header, "repository"));
+		idx->raw_chost = hchost;
+		idx->raw_repo = hrepo;
+	}
 	for (;;) {
-		if ((rc = read_stanza(idx, &r, &ent, 1, flags)) < 0)
+		start = r.p;
+		if ((rc = read_stanza(idx, &r, &ent, 1, flags, hchost, hrepo,
+		    &canon)) < 0)
 			goto oom;
 		/* readBody: "if not d: break" */
 		if (ent.n == 0)
@@ -611,6 +671,10 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 			goto oom;
 		}
 		*np = ent;
+		if (pristine != NULL && canon) {
+			np->raw = pristine + (start - copy);
+			np->rawlen = (size_t)(r.p - start);
+		}
 		memset(&ent, 0, sizeof(ent));
 	}
 	free(ent.f);
@@ -686,6 +750,14 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 	return bf_pkgindex_format_packages(idx, out);
 }
 
+static int
+same_inherit(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 int
 bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 {
@@ -695,11 +767,14 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 	struct sort_item *items = NULL;
 	const char *hchost, *hrepo, *hv;
 	size_t i, j;
-	int sorted = 1;
+	int sorted = 1, raw_ok;
 
 	/* _pkgindex_inherited_keys: CHOST, repository */
 	hchost = bf_pkgindex_get(&idx->header, "CHOST");
 	hrepo = bf_pkgindex_get(&idx->header, "repository");
+	/* Kept stanzas hold only while what they inherit is the same. */
+	raw_ok = same_inherit(inherit_val(hchost), idx->raw_chost) &&
+	    same_inherit(inherit_val(hrepo), idx->raw_repo);
 
 	if (idx->npkgs > 0 &&
 	    (items = malloc(idx->npkgs * sizeof(*items))) == NULL)
@@ -718,6 +793,10 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 
 	for (j = 0; j < idx->npkgs; j++) {
 		ent = &idx->pkgs[items[j].i];
+		if (ent->raw != NULL && raw_ok) {
+			bf_buf_add(out, ent->raw, ent->rawlen);
+			continue;
+		}
 		for (i = 0; i < ent->n; i++) {
 			f = &ent->f[i];
 			if (*f->val == '\0')

@@ -33,6 +33,13 @@ struct bf_pkgindex_entry {
 	struct bf_pkgindex_field *f;	/* sorted by key (strcmp) */
 	size_t			  n;
 	size_t			  alloc;
+	/*
+	 * With BF_PKGINDEX_KEEP_STANZAS: the stanza's bytes as read, when
+	 * they are exactly what the writer makes of the entry (else NULL).
+	 * Setting a key clears it.  Borrowed from the index.
+	 */
+	const char		 *raw;
+	size_t			  rawlen;
 };
 
 struct bf_pkgindex_arena;
@@ -43,9 +50,16 @@ struct bf_pkgindex {
 	size_t				  npkgs;
 	size_t				  alloc;
 	struct bf_pkgindex_arena	 *arena;
+	/*
+	 * The header's CHOST and repository when the stanzas were kept:
+	 * a kept stanza is written as it is only while they are unchanged.
+	 */
+	const char			 *raw_chost;
+	const char			 *raw_repo;
 };
 
-#define BF_PKGINDEX_INIT { { NULL, 0, 0 }, NULL, 0, 0, NULL }
+#define BF_PKGINDEX_ENTRY_INIT { NULL, 0, 0, NULL, 0 }
+#define BF_PKGINDEX_INIT { BF_PKGINDEX_ENTRY_INIT, NULL, 0, 0, NULL, NULL, NULL }
 
 enum {
 	/*
@@ -54,6 +68,15 @@ enum {
 	 * does.  For faithful round trips of foreign files only.
 	 */
 	BF_PKGINDEX_KEEP_UNKNOWN = 1 << 0,
+	/*
+	 * Keep each package stanza's bytes (entry->raw) when the writer
+	 * would write the entry back byte for byte: a line per key, in the
+	 * writer's order and names, ": " between key and value, no empty,
+	 * default or inherited value, "\n" line ends, no NUL, ended by an
+	 * empty line.  bf_pkgindex_format_packages() then copies it instead
+	 * of formatting the entry, for the same bytes at less cost.
+	 */
+	BF_PKGINDEX_KEEP_STANZAS = 1 << 1,
 };
 
 void	bf_pkgindex_init(struct bf_pkgindex *idx);
