@@ -287,8 +287,7 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - l->headers[i]),
 		    l->headers[i]);
-		if (bf_pkgindex_set(idx, &idx->header,
-		    bf_pkgindex_key_internal(key),
+		if (bf_pkgindex_set_header(idx, bf_pkgindex_key_internal(key),
 		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
 			return bf_err_set(e, ENOMEM, "out of memory");
 	}

@@ -258,6 +258,8 @@ is_inherited(const char *key)
 	return r != NULL && r->inherited;
 }
 
+static const char *inherit_val(const char *v);
+
 /* ------------------------------------------------------------------ */
 /* Entries */
 
@@ -402,6 +404,25 @@ bf_pkgindex_set(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
     const char *key, const char *val)
 {
 	return bf_pkgindex_setn(idx, ent, key, val, val != NULL ? strlen(val) : 0);
+}
+
+int
+bf_pkgindex_set_header(struct bf_pkgindex *idx, const char *key,
+    const char *val)
+{
+	const char *k = allowed_key(key), *old;
+	size_t i;
+
+	if (k != NULL && is_inherited(k)) {
+		old = inherit_val(bf_pkgindex_get(&idx->header, k));
+		if (old != NULL && (val == NULL || strcmp(old, val) != 0)) {
+			for (i = 0; i < idx->npkgs; i++)
+				if (bf_pkgindex_get(&idx->pkgs[i], k) == NULL &&
+				    set_field(&idx->pkgs[i], k, old) < 0)
+					return -ENOMEM;
+		}
+	}
+	return bf_pkgindex_set(idx, &idx->header, key, val);
 }
 
 struct bf_pkgindex_entry *

@@ -124,6 +124,15 @@ const char *bf_pkgindex_value(const struct bf_pkgindex *idx,
  */
 int	bf_pkgindex_set(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
 	    const char *key, const char *val);
+/*
+ * Sets header key `key` as bf_pkgindex_set() does.  When `key` is one
+ * the packages inherit (CHOST, repository) and its value changes, each
+ * package without the key first gets the old value: Portage's reader
+ * gives every package the header's value as it reads the index, so a
+ * new header value is not inherited by entries already read.
+ */
+int	bf_pkgindex_set_header(struct bf_pkgindex *idx, const char *key,
+	    const char *val);
 /* Same, with a value that is not NUL-terminated. */
 int	bf_pkgindex_setn(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
 	    const char *key, const char *val, size_t len);

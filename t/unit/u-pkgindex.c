@@ -305,6 +305,32 @@ test_keep_stanzas(void)
 		bf_pkgindex_release(&idx);
 		bf_pkgindex_release(&other);
 	}
+	{
+		struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+		struct bf_err e = BF_ERR_INIT;
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1,
+		    BF_PKGINDEX_KEEP_STANZAS, &e);
+		ok(bf_pkgindex_set_header(&idx, "CHOST", "x86_64") == 0 &&
+		    idx.pkgs[0].raw != NULL && bf_pkgindex_get(&idx.pkgs[0],
+		    "CHOST") == NULL, "same header CHOST: nothing changes");
+		ok(bf_pkgindex_set_header(&idx, "TTL", "5") == 0 &&
+		    idx.pkgs[0].raw != NULL, "a key not inherited: nothing changes");
+		ok(bf_pkgindex_set_header(&idx, "CHOST", "new") == 0, "new CHOST");
+		is_str(bf_pkgindex_get(&idx.pkgs[0], "CHOST"), "x86_64",
+		    "an entry read without CHOST keeps the one it inherited");
+		is_str(bf_pkgindex_get(&idx.pkgs[1], "CHOST"), "other",
+		    "its own CHOST stays");
+		ok(bf_pkgindex_set_header(&idx, "repository", NULL) == 0 &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[2], "repository"),
+		    "gentoo") == 0, "REPO removed: entries keep theirs");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(strstr(b.buf, "CHOST: x86_64\nCPV: a/a-1\n") != NULL &&
+		    strstr(b.buf, "CPV: c/c-1\nKEYWORDS: \303\251\nREPO: gentoo\n") != NULL &&
+		    strncmp(b.buf, "CHOST: new\n", 11) == 0, "and they are written");
+		bf_pkgindex_release(&idx);
+	}
 	bf_buf_release(&t);
 	bf_buf_release(&a);
 	bf_buf_release(&b);
