@@ -622,6 +622,137 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 	return 0;
 }
 
+/* Sets `key` of `ent` to a copy of val[0..n). */
+static int
+set_copy(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
+    const char *key, const char *val, size_t n)
+{
+	const char *v = arena_strndup(idx, val, n);
+
+	return v == NULL ? -ENOMEM : set_field(ent, key, v);
+}
+
+/*
+ * BF_PKGINDEX_PARTIAL: the header in full, then per stanza its bytes
+ * and its CPV, PATH and BUILD_ID lines, found by their first bytes
+ * (the text is canonical, so each key is written once, under its
+ * written name).  -EINVAL if the text is not laid out so after all.
+ */
+static int
+parse_partial(struct bf_pkgindex *idx, const char *data, size_t len,
+    struct bf_err *e)
+{
+	const char *k_bid = allowed_key("BUILD_ID"), *k_cpv = allowed_key("CPV");
+	const char *k_path = allowed_key("PATH");
+	struct bf_pkgindex_entry ent = BF_PKGINDEX_ENTRY_INIT, *np;
+	struct reader r;
+	const char *p, *end, *nl, *start, *copy = data;
+	char *hcopy;
+	size_t hlen;
+	int rc, canon;
+
+	/* Stanzas stay in `data`; only the header is copied, to be cut. */
+	end = copy + len;
+	/* The header stanza, up to and with its empty line. */
+	for (p = copy; p < end && *p != '\n'; p = nl + 1)
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return bf_err_set(e, EINVAL, "torn header");
+	if (p == end)
+		return bf_err_set(e, EINVAL, "no end of header");
+	hlen = (size_t)(p + 1 - copy);
+	if ((hcopy = arena_alloc(idx, hlen + 1)) == NULL)
+		goto oom;
+	memcpy(hcopy, copy, hlen);
+	hcopy[hlen] = '\0';
+	r.p = hcopy;
+	r.end = hcopy + hlen;
+	r.has_cr = 0;
+	if ((rc = read_stanza(idx, &r, &idx->header, 0, 0, NULL, NULL,
+	    &canon)) < 0)
+		goto oom;
+	idx->raw_chost = inherit_val(bf_pkgindex_get(&idx->header, "CHOST"));
+	idx->raw_repo = inherit_val(bf_pkgindex_get(&idx->header,
+	    "repository"));
+
+	for (p = copy + hlen; p < end && *p != '\n'; ) {
+		start = p;
+		/* Three fields at most: no room for the other twenty. */
+		if ((ent.f = malloc(3 * sizeof(*ent.f))) == NULL)
+			goto oom;
+		ent.alloc = 3;
+		for (; p < end && *p != '\n'; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+				rc = bf_err_set(e, EINVAL, "torn stanza");
+				goto fail;
+			}
+			rc = 0;
+			if (*p == 'B' && nl - p > 10 &&
+			    memcmp(p, "BUILD_ID: ", 10) == 0)
+				rc = set_copy(idx, &ent, k_bid, p + 10,
+				    (size_t)(nl - p - 10));
+			else if (*p == 'C' && nl - p > 5 && memcmp(p, "CPV: ", 5) == 0)
+				rc = set_copy(idx, &ent, k_cpv, p + 5,
+				    (size_t)(nl - p - 5));
+			else if (*p == 'P' && nl - p > 6 &&
+			    memcmp(p, "PATH: ", 6) == 0)
+				rc = set_copy(idx, &ent, k_path, p + 6,
+				    (size_t)(nl - p - 6));
+			if (rc < 0)
+				goto oom;
+		}
+		if (p == end || bf_pkgindex_get(&ent, k_cpv) == NULL) {
+			rc = bf_err_set(e, EINVAL, "stanza without CPV or end");
+			goto fail;
+		}
+		p++;		/* the empty line */
+		if ((np = bf_pkgindex_add(idx)) == NULL)
+			goto oom;
+		*np = ent;
+		np->raw = start;
+		np->rawlen = (size_t)(p - start);
+		np->partial = 1;
+		memset(&ent, 0, sizeof(ent));
+	}
+	return 0;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory reading the package index");
+fail:
+	free(ent.f);
+	return rc;
+}
+
+int
+bf_pkgindex_complete(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent)
+{
+	struct bf_pkgindex_entry full = BF_PKGINDEX_ENTRY_INIT;
+	struct reader r;
+	char *copy;
+	int rc, canon;
+
+	if (!ent->partial)
+		return 0;
+	if ((copy = arena_alloc(idx, ent->rawlen + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(copy, ent->raw, ent->rawlen);
+	copy[ent->rawlen] = '\0';
+	r.p = copy;
+	r.end = copy + ent->rawlen;
+	r.has_cr = 0;
+	if ((rc = read_stanza(idx, &r, &full, 1, 0, idx->raw_chost,
+	    idx->raw_repo, &canon)) < 0) {
+		free(full.f);
+		return rc;
+	}
+	free(ent->f);
+	ent->f = full.f;
+	ent->n = full.n;
+	ent->alloc = full.alloc;
+	if (!canon)
+		ent->raw = NULL;
+	ent->partial = 0;
+	return 0;
+}
+
 int
 bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
     unsigned flags, struct bf_err *e)
@@ -630,8 +761,12 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	struct bf_buf clean = BF_BUF_INIT;
 	struct reader r;
 	const char *cpv, *hchost = NULL, *hrepo = NULL;
-	char *copy, *start, *pristine = NULL;
+	char *copy, *start;
+	const char *pristine = NULL;
 	int rc = 0, canon;
+
+	if (flags & BF_PKGINDEX_PARTIAL)
+		return parse_partial(idx, data, len, e);
 
 	/* open(..., encoding="utf-8", errors="replace") */
 	if (!bf_utf8_valid(data, len)) {
@@ -659,11 +794,17 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	 */
 	if ((flags & BF_PKGINDEX_KEEP_STANZAS) && !r.has_cr &&
 	    memchr(copy, '\0', len) == NULL) {
-		if ((pristine = arena_alloc(idx, len + 1)) == NULL) {
+		char *pc;
+
+		if (data != clean.buf)
+			pristine = data;	/* the caller's, kept unchanged */
+		else if ((pc = arena_alloc(idx, len + 1)) == NULL) {
 			rc = -ENOMEM;
 			goto oom;
+		} else {
+			memcpy(pc, copy, len + 1);
+			pristine = pc;
 		}
-		memcpy(pristine, copy, len + 1);
 	}
 	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags, NULL, NULL,
 	    &canon)) < 0)
@@ -779,6 +920,38 @@ same_inherit(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* Kept stanzas hold only while what they inherit is the same. */
+static int
+raw_usable(const struct bf_pkgindex *idx)
+{
+	return same_inherit(inherit_val(bf_pkgindex_get(&idx->header, "CHOST")),
+	    idx->raw_chost) && same_inherit(inherit_val(bf_pkgindex_get(
+	    &idx->header, "repository")), idx->raw_repo);
+}
+
+int
+bf_pkgindex_text_canonical(const struct bf_pkgindex *idx, const char *text,
+    size_t len)
+{
+	const struct bf_pkgindex_entry *ent;
+	int raw_ok = raw_usable(idx);
+	size_t i, j;
+
+	if (memchr(text, '\r', len) != NULL || memchr(text, '\0', len) != NULL ||
+	    !bf_utf8_valid(text, len))
+		return 0;
+	/* Formatted stanzas: a value with a line break makes two lines. */
+	for (i = 0; i < idx->npkgs; i++) {
+		ent = &idx->pkgs[i];
+		if (ent->raw != NULL && raw_ok)
+			continue;
+		for (j = 0; j < ent->n; j++)
+			if (strchr(ent->f[j].val, '\n') != NULL)
+				return 0;
+	}
+	return 1;
+}
+
 int
 bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 {
@@ -793,9 +966,7 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 	/* _pkgindex_inherited_keys: CHOST, repository */
 	hchost = bf_pkgindex_get(&idx->header, "CHOST");
 	hrepo = bf_pkgindex_get(&idx->header, "repository");
-	/* Kept stanzas hold only while what they inherit is the same. */
-	raw_ok = same_inherit(inherit_val(hchost), idx->raw_chost) &&
-	    same_inherit(inherit_val(hrepo), idx->raw_repo);
+	raw_ok = raw_usable(idx);
 
 	if (idx->npkgs > 0 &&
 	    (items = malloc(idx->npkgs * sizeof(*items))) == NULL)
@@ -817,6 +988,10 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 		if (ent->raw != NULL && raw_ok) {
 			bf_buf_add(out, ent->raw, ent->rawlen);
 			continue;
+		}
+		if (ent->partial) {
+			free(items);
+			return -EINVAL;
 		}
 		for (i = 0; i < ent->n; i++) {
 			f = &ent->f[i];
@@ -978,6 +1153,7 @@ struct segment {
 	size_t		 coff;		/* in the .gz */
 	size_t		 clen;
 	uint32_t	 zcrc;		/* CRC-32 of the compressed bytes */
+	uint32_t	 key;		/* for finding equal segments */
 	/* New segments only: */
 	long		 reuse;		/* old segment index, or -1 */
 	struct bf_buf	 z;		/* compressed bytes, when not reused */
@@ -1177,7 +1353,38 @@ out:
 	return ok;
 }
 
-/* Hash table from (length, CRC) to old segments. */
+/*
+ * Do the old segments lie end to end over the old text, and do their
+ * CRCs combine to the whole text's?
+ */
+static int
+gzidx_tiles(const struct gzidx *g, size_t len)
+{
+	size_t i, off = 0;
+	uint32_t crc = 0;
+
+	for (i = 0; i < g->nseg; i++) {
+		if (g->seg[i].uoff != off)
+			return 0;
+		crc = i == 0 ? g->seg[i].crc : (uint32_t)crc32_combine(crc,
+		    g->seg[i].crc, (z_off_t)g->seg[i].ulen);
+		off += g->seg[i].ulen;
+	}
+	return off == len && g->nseg > 0 && crc == g->text_crc;
+}
+
+/* A cheap hash of a segment's length, head and tail. */
+static uint32_t
+content_key(const char *p, size_t n)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL ^ n, p, n < 256 ? n : 256);
+
+	if (n > 256)
+		h = fnv1a(h, p + n - 64, 64);
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Hash table from (length, key) to old segments. */
 struct segmap {
 	long	*slot;
 	size_t	 mask;
@@ -1205,7 +1412,7 @@ segmap_build(struct segmap *m, const struct gzidx *g)
 	for (i = 0; i < n; i++)
 		m->slot[i] = -1;
 	for (i = 0; i < g->nseg; i++) {
-		h = segmap_hash(g->seg[i].ulen, g->seg[i].crc) & m->mask;
+		h = segmap_hash(g->seg[i].ulen, g->seg[i].key) & m->mask;
 		while (m->slot[h] != -1)
 			h = (h + 1) & m->mask;
 		m->slot[h] = (long)i;
@@ -1217,7 +1424,7 @@ static long
 segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
     const char *oldgz, const char *text, const struct segment *s)
 {
-	size_t h = segmap_hash(s->ulen, s->crc) & m->mask;
+	size_t h = segmap_hash(s->ulen, s->key) & m->mask;
 	const struct segment *o;
 	long i;
 
@@ -1227,7 +1434,7 @@ segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
 		 * The text must match byte for byte, and the compressed
 		 * bytes must be the ones recorded for it.
 		 */
-		if (o->ulen == s->ulen && o->crc == s->crc &&
+		if (o->ulen == s->ulen && o->key == s->key &&
 		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0 &&
 		    crc32_big(0, oldgz + o->coff, o->clen) == o->zcrc)
 			return i;
@@ -1308,7 +1515,8 @@ compress_segments(const char *text, struct segment *seg, size_t nseg,
 static int
 build_segmented(int dirfd, const char *text, size_t len,
     const struct bf_pkgindex_write_opts *o, struct bf_buf *gz,
-    struct bf_buf *side, struct bf_pkgindex_write_stats *st)
+    struct bf_buf *side, struct bf_pkgindex_write_stats *st,
+    uint32_t *text_crc)
 {
 	struct gzidx old;
 	struct bf_buf oldgz = BF_BUF_INIT;
@@ -1317,15 +1525,34 @@ build_segmented(int dirfd, const char *text, size_t len,
 	size_t nseg = 0, i;
 	unsigned char h[10], t[8];
 	uint32_t crc = 0;
-	int have_old = 0, rc;
+	int have_old = 0, trusted, rc;
 
 	memset(&old, 0, sizeof(old));
 	if ((rc = cut_segments(text, len, &seg, &nseg)) < 0)
 		goto out;
-	for (i = 0; i < nseg; i++)
-		seg[i].crc = crc32_big(0, text + seg[i].uoff, seg[i].ulen);
-
 	have_old = gzidx_load(dirfd, o->old_text, o->old_len, &old, &oldgz);
+	/*
+	 * Segments are found by their CRC-32, which proves them equal to
+	 * what was compressed.  When the caller knows the old text's CRC
+	 * and the recorded segment CRCs add up to it, the recorded ones are
+	 * those of the old text's bytes: then an unchanged segment (equal
+	 * bytes, found by a cheaper hash) takes its recorded CRC, and only
+	 * new text is run through CRC-32.
+	 */
+	trusted = have_old && o->old_crc_known && old.text_crc == o->old_crc &&
+	    gzidx_tiles(&old, o->old_len);
+	for (i = 0; trusted && i < old.nseg; i++)
+		old.seg[i].key = content_key(o->old_text + old.seg[i].uoff,
+		    old.seg[i].ulen);
+	for (i = 0; i < nseg; i++) {
+		if (trusted)
+			seg[i].key = content_key(text + seg[i].uoff, seg[i].ulen);
+		else
+			seg[i].key = seg[i].crc = crc32_big(0, text + seg[i].uoff,
+			    seg[i].ulen);
+	}
+	for (i = 0; !trusted && have_old && i < old.nseg; i++)
+		old.seg[i].key = old.seg[i].crc;
 	if (have_old) {
 		if ((rc = segmap_build(&map, &old)) < 0)
 			goto out;
@@ -1333,6 +1560,9 @@ build_segmented(int dirfd, const char *text, size_t len,
 			seg[i].reuse = segmap_find(&map, &old, o->old_text,
 			    oldgz.buf, text, &seg[i]);
 	}
+	for (i = 0; trusted && i < nseg; i++)
+		seg[i].crc = seg[i].reuse >= 0 ? old.seg[seg[i].reuse].crc :
+		    crc32_big(0, text + seg[i].uoff, seg[i].ulen);
 	if ((rc = compress_segments(text, seg, nseg, o->threads)) < 0)
 		goto out;
 
@@ -1368,6 +1598,7 @@ build_segmented(int dirfd, const char *text, size_t len,
 		    seg[i].ulen, (unsigned long)seg[i].crc, seg[i].coff,
 		    seg[i].clen, (unsigned long)seg[i].zcrc);
 	st->segments = nseg;
+	*text_crc = crc;
 	if ((rc = bf_buf_error(gz)) == 0)
 		rc = bf_buf_error(side);
 out:
@@ -1410,12 +1641,20 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
     struct bf_pkgindex_write_stats *st, struct bf_err *e)
 {
 	struct bf_pkgindex_write_stats dummy;
-	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT;
+	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT, canon = BF_BUF_INIT;
+	uint32_t crc = 0;
 	int rc = 0;
 
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	/*
+	 * The sidecar vouching for the old text goes first: a crash from
+	 * here on must not leave it beside a text it does not describe
+	 * (it would not match one anyway: length, CRC and TIMESTAMP).
+	 */
+	if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_CANONFILE, e)) < 0)
+		goto out;
 	if (o->flags & BF_PKGINDEX_NO_GZ) {
 		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0 ||
 		    (rc = unlink_quiet(dirfd, "Packages.gz", e)) < 0)
@@ -1428,7 +1667,7 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0)
 			goto out;
 	} else {
-		rc = build_segmented(dirfd, text, len, o, &gz, &side, st);
+		rc = build_segmented(dirfd, text, len, o, &gz, &side, st, &crc);
 		if (rc < 0) {
 			rc = bf_err_set(e, rc, "cannot compress the package index");
 			goto out;
@@ -1453,10 +1692,57 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	if (side.len > 0 && (rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf,
 	    side.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
 		goto out;
+	/* Unsynced too: bf_pkgindex_canonical() checks it against the text. */
+	if (o->flags & BF_PKGINDEX_CANON) {
+		if (side.len == 0)
+			crc = crc32_big(0, text, len);
+		bf_buf_addf(&canon, "binfarm-canonical 1\n%zu %lu %lld\n", len,
+		    (unsigned long)crc, o->timestamp);
+		if ((rc = bf_buf_error(&canon)) < 0 ||
+		    (rc = write_one(dirfd, BF_PKGINDEX_CANONFILE, canon.buf,
+		    canon.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
+			goto out;
+	}
 	/* One directory sync makes all three renames durable. */
 	rc = bf_fsync_dir(dirfd, "Packages", e);
 out:
 	bf_buf_release(&gz);
 	bf_buf_release(&side);
+	bf_buf_release(&canon);
 	return rc;
+}
+
+int
+bf_pkgindex_canonical(int dirfd, const char *text, size_t len, uint32_t *crc)
+{
+	unsigned long long l, c;
+	long long ts;
+	const char *hend;
+	char buf[256], line[64];
+	ssize_t n;
+	int fd, k;
+
+	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "binfarm-canonical 1\n%llu %llu %lld\n", &l, &c,
+	    &ts) != 3 || l != len)
+		return 0;
+	/* TIMESTAMP in the header, whose end is the first empty line. */
+	if ((hend = memmem(text, len, "\n\n", 2)) == NULL)
+		return 0;
+	k = snprintf(line, sizeof(line), "\nTIMESTAMP: %lld\n", ts);
+	if (k <= 0 || (size_t)k >= sizeof(line) || (size_t)k > len ||
+	    (memcmp(text, line + 1, (size_t)k - 1) != 0 &&
+	    memmem(text, (size_t)(hend + 2 - text), line, (size_t)k) == NULL))
+		return 0;
+	if (crc32_big(0, text, len) != (uint32_t)c)
+		return 0;
+	if (crc != NULL)
+		*crc = (uint32_t)c;
+	return 1;
 }

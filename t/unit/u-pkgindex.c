@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,56 @@ test_keep_stanzas(void)
 		ok(strstr(b.buf, "CHOST: x86_64\nCPV: a/a-1\n") != NULL &&
 		    strstr(b.buf, "CPV: c/c-1\nKEYWORDS: \303\251\nREPO: gentoo\n") != NULL &&
 		    strncmp(b.buf, "CHOST: new\n", 11) == 0, "and they are written");
+		bf_pkgindex_release(&idx);
+	}
+	{
+		struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+		struct bf_err e = BF_ERR_INIT;
+		int all;
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1,
+		    BF_PKGINDEX_PARTIAL, &e);
+		for (i = 0, all = 1; i < idx.npkgs; i++)
+			all &= idx.pkgs[i].partial && idx.pkgs[i].raw != NULL;
+		ok(idx.npkgs == 3 && all && idx.pkgs[0].n == 2 &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[0], "PATH"),
+		    "a/a/a-1-1.gpkg.tar") == 0, "partial: CPV and PATH only");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		is_str(b.buf, canon_text, "partial: the same bytes back");
+		ok(bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "our output is canonical");
+		ok(bf_pkgindex_complete(&idx, &idx.pkgs[1]) == 0 &&
+		    !idx.pkgs[1].partial &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[1], "DESCRIPTION"), "d: e") == 0,
+		    "complete reads the rest");
+		bf_pkgindex_set(&idx, &idx.pkgs[2], "SLOT", "2");
+		ok(bf_pkgindex_format(&idx, &a) == -EINVAL,
+		    "a partial entry that was changed cannot be written");
+		bf_pkgindex_release(&idx);
+
+		bf_buf_reset(&t);
+		bf_buf_add(&t, canon_text, sizeof(canon_text) - 1);
+		bf_buf_setlen(&t, t.len - 1);
+		ok(bf_pkgindex_parse(&idx, t.buf, t.len, BF_PKGINDEX_PARTIAL,
+		    &e) == -EINVAL, "partial: a torn text is refused");
+		bf_pkgindex_release(&idx);
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1, 0, &e);
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "formatted: canonical");
+		bf_pkgindex_set(&idx, &idx.pkgs[0], "PATH", "a\nb");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(!bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "a value with a line break: not canonical");
+		bf_pkgindex_set(&idx, &idx.pkgs[0], "PATH", "a\377");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(!bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "invalid UTF-8: not canonical");
 		bf_pkgindex_release(&idx);
 	}
 	bf_buf_release(&t);
