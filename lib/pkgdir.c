@@ -852,6 +852,19 @@ sort_entries(struct bf_pkgindex *idx, const struct bf_pkgdir_opts *o,
 	/* Each is compared with the last one kept (es[last]), never a dropped one. */
 	for (i = k = last = 0; i < idx->npkgs; i++) {
 		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
+		    (es[i].ent.partial || es[last].ent.partial)) {
+			/* Partial entries lack what same_instance() compares. */
+			if (bf_pkgindex_complete(idx, &es[i].ent) < 0 ||
+			    bf_pkgindex_complete(idx, &es[last].ent) < 0) {
+				for (; i < idx->npkgs; i++)
+					idx->pkgs[k++] = es[i].ent;
+				idx->npkgs = k;
+				free(es);
+				return -ENOMEM;
+			}
+			idx->pkgs[k - 1] = es[last].ent;
+		}
+		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
 		    same_instance(idx, &es[i].ent, &es[last].ent)) {
 			bf_buf_reset(&msg);
 			bf_buf_addf(&msg, "same CPV, BUILD_ID, BUILD_TIME, "
@@ -1239,3 +1252,136 @@ out:
 	return rc;
 }
 
+/*
+ * Why the walk would not find `path` (relative to dirfd) as a package
+ * file to read, or NULL: it must be below the top, through real
+ * directories (os.walk() follows no symbolic link), and pass
+ * file_problem().
+ */
+static const char *
+named_problem(int dirfd, const char *path, struct bf_buf *why)
+{
+	const char *p, *slash, *base;
+	size_t extlen, depth = 0;
+	struct stat st;
+	char dir[4096];
+
+	bf_buf_reset(why);
+	base = strrchr(path, '/');
+	base = base != NULL ? base + 1 : path;
+	if (name_format(base, &extlen) == FMT_NONE)
+		return "not a binary package name (.gpkg.tar, .xpak or .tbz2)";
+	if (base == path)
+		return not_at_top;
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		if (slash == p || (slash - p == 1 && p[0] == '.') ||
+		    (slash - p == 2 && p[0] == '.' && p[1] == '.') || *p == '/')
+			return "not a plain path below the package directory";
+		if (++depth > 64)
+			return "directory tree too deep";
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return "path too long";
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (fstatat(dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			bf_buf_addf(why, "'%s' is not a directory (symbolic "
+			    "links are not followed)", dir);
+			return bf_buf_error(why) < 0 ? "not a directory" : NULL;
+		}
+	}
+	bf_buf_reset(why);
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		bf_buf_addf(why, "cannot stat: %s", strerror(errno));
+		return bf_buf_error(why) < 0 ? "cannot stat" : NULL;
+	}
+	return file_problem(&st, path, strlen(path));
+}
+
+int
+bf_pkgdir_add(int dirfd, struct bf_pkgindex *idx, const char *const *paths,
+    size_t npaths, const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
+    struct bf_err *e)
+{
+	struct bf_pkgdir_stats dummy;
+	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_buf why = BF_BUF_INIT, tbz = BF_BUF_INIT;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *msg, *p;
+	unsigned char *named = NULL;
+	struct bf_err re;
+	size_t i, j, k;
+	int rc = 0;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (npaths > 0 && (named = calloc(npaths, 1)) == NULL)
+		goto oom;
+	for (i = 0; i < npaths; i++) {
+		for (j = 0; j < i && strcmp(paths[j], paths[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;	/* named twice */
+		named[i] = 1;
+		st->files++;
+		if ((msg = named_problem(dirfd, paths[i], &why)) == NULL &&
+		    why.len > 0)
+			msg = why.buf;
+		if (msg == NULL) {
+			bf_err_clear(&re);
+			if ((rc = bf_pkgdir_read_entry(dirfd, paths[i], &scratch,
+			    &re)) == -ENOMEM)
+				goto oom;
+			st->read++;
+			if (rc < 0)
+				msg = bf_err_msg(&re, rc);
+		}
+		if (msg != NULL) {
+			st->bad++;
+			st->files--;
+			named[i] = 0;
+			if (o != NULL && o->report != NULL)
+				o->report(o->report_arg, paths[i], msg);
+		}
+	}
+	rc = 0;
+
+	/* The named files' old entries go (PATH, else CPV.tbz2). */
+	for (i = k = 0; i < idx->npkgs; i++) {
+		if ((p = bf_pkgindex_get(&idx->pkgs[i], k_path)) == NULL ||
+		    *p == '\0') {
+			bf_buf_reset(&tbz);
+			p = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
+			bf_buf_addf(&tbz, "%s.tbz2", p != NULL ? p : "");
+			if (bf_buf_error(&tbz) < 0)
+				goto oom;
+			p = tbz.buf;
+		}
+		for (j = 0; j < npaths && !(named[j] && strcmp(paths[j], p) == 0);
+		    j++)
+			;
+		if (j < npaths) {
+			free(idx->pkgs[i].f);
+			st->dropped++;
+			continue;
+		}
+		idx->pkgs[k++] = idx->pkgs[i];
+	}
+	idx->npkgs = k;
+	for (i = 0; i < scratch.npkgs; i++)
+		if (bf_pkgindex_add_copy(idx, &scratch.pkgs[i]) == NULL)
+			goto oom;
+	if (sort_entries(idx, o, st) < 0)
+		goto oom;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	free(named);
+	bf_pkgindex_release(&scratch);
+	bf_buf_release(&why);
+	bf_buf_release(&tbz);
+	return rc;
+}
