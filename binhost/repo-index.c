@@ -296,7 +296,8 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 	if (l->have_old) {
 		/* Unchanged entries are then written as the bytes read. */
 		if ((!l->partial && (rc = bf_pkgindex_parse(idx, l->oldtext->buf,
-		    l->oldtext->len, BF_PKGINDEX_KEEP_STANZAS, e)) < 0) || (ctx->check && (rc = bf_pkgindex_parse(l->old,
+		    l->oldtext->len, BF_PKGINDEX_KEEP_STANZAS, e)) < 0) ||
+		    (ctx->check && (rc = bf_pkgindex_parse(l->old,
 		    l->oldtext->buf, l->oldtext->len, 0, e)) < 0))
 			return rc;
 		l->oldts = header_timestamp(idx);
