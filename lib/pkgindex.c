@@ -934,20 +934,31 @@ bf_pkgindex_text_canonical(const struct bf_pkgindex *idx, const char *text,
     size_t len)
 {
 	const struct bf_pkgindex_entry *ent;
+	const char *hend, *v;
 	int raw_ok = raw_usable(idx);
-	size_t i, j;
+	size_t i, j, hlen;
 
-	if (memchr(text, '\r', len) != NULL || memchr(text, '\0', len) != NULL ||
-	    !bf_utf8_valid(text, len))
+	/*
+	 * Copied stanzas are known good: the reader keeps none from a text
+	 * with "\r" or NUL, and its copy is valid UTF-8 (repaired if need
+	 * be); partial ones come from a text this function passed.  So only
+	 * the header and the formatted stanzas are looked at.
+	 */
+	hend = memmem(text, len, "\n\n", 2);
+	hlen = hend != NULL ? (size_t)(hend - text) + 2 : len;
+	if (memchr(text, '\r', hlen) != NULL || memchr(text, '\0', hlen) != NULL ||
+	    !bf_utf8_valid(text, hlen))
 		return 0;
-	/* Formatted stanzas: a value with a line break makes two lines. */
 	for (i = 0; i < idx->npkgs; i++) {
 		ent = &idx->pkgs[i];
 		if (ent->raw != NULL && raw_ok)
 			continue;
-		for (j = 0; j < ent->n; j++)
-			if (strchr(ent->f[j].val, '\n') != NULL)
+		/* A value with a line break would make two lines. */
+		for (j = 0; j < ent->n; j++) {
+			v = ent->f[j].val;
+			if (strpbrk(v, "\n\r") != NULL || !bf_utf8_valid(v, strlen(v)))
 				return 0;
+		}
 	}
 	return 1;
 }
