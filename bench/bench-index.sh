@@ -1,6 +1,7 @@
 #!/bin/sh
 # Benchmark: `binfarm index` over N synthetic gpkgs (default 20000), from
-# scratch, as a no-op and after adding one package; and, when Portage's
+# scratch, as a no-op and after adding one package (by a walk, and with
+# --add); and, when Portage's
 # source and Python are at hand, Portage's own `emaint binhost --fix` on
 # the same kind of tree, in the same run.
 #
@@ -69,7 +70,7 @@ extra() { gen "$1" 999999 1000000; }
 run_binfarm() {
 	d=$W/pkgs
 	rm -f "$d/Packages" "$d/Packages.gz" "$d/.Packages.gz.idx" "$d/.Packages.dircache"
-	rm -rf "$d/cat-0/pkg999999"
+	rm -rf "$d/cat-99/pkg999999"
 	cat "$d"/cat-*/*/*.gpkg.tar >/dev/null	# warm the page cache
 	t0=$(now_ms); "$BINFARM" index -q "$d"; t1=$(now_ms)
 	BF_SCRATCH=$((t1 - t0))
@@ -80,7 +81,16 @@ run_binfarm() {
 	BF_ADD=$((t1 - t0))
 	"$BINFARM" index -v "$d" 2>&1 | sed 's/^/  /' >&2
 	test "$(grep -c '^CPV: ' "$d/Packages")" = $((N + 1))
-	rm -rf "$d/cat-0/pkg999999"
+	rm -rf "$d/cat-99/pkg999999"
+	"$BINFARM" index -q "$d"
+	# The same package again, named: no walk.
+	extra "$d"
+	f=$(echo "$d"/cat-99/pkg999999/*.gpkg.tar)
+	t0=$(now_ms); "$BINFARM" index -q --add "$d" "$f"; t1=$(now_ms)
+	BF_ADDF=$((t1 - t0))
+	"$BINFARM" index -v "$d" 2>&1 | grep -q 'is up to date' ||
+		{ echo "--add did not give the bytes of a full re-index" >&2; exit 1; }
+	rm -rf "$d/cat-99/pkg999999"
 }
 
 run_portage() {
@@ -102,7 +112,7 @@ run_portage() {
 		touch "$d/.complete-$PN"
 	fi
 	rm -f "$d/Packages" "$d/Packages.gz"
-	rm -rf "$d/cat-0/pkg999999"
+	rm -rf "$d/cat-99/pkg999999"
 	cfg=$W/portage-cfg
 	mkdir -p "$cfg/etc/portage" "$cfg/root"
 	printf 'PKGDIR="%s"\nFEATURES="-sandbox -usersandbox -userpriv"\n' "$d" \
@@ -119,7 +129,7 @@ run_portage() {
 	extra "$d"
 	t0=$(now_ms); emaint; t1=$(now_ms)
 	PT_ADD=$((t1 - t0))
-	rm -rf "$d/cat-0/pkg999999"
+	rm -rf "$d/cat-99/pkg999999"
 	return 0
 }
 
@@ -132,6 +142,7 @@ echo "binfarm index, $N packages:"
 echo "  from scratch   $BF_SCRATCH ms   ($(perpkg "$BF_SCRATCH" "$N") ms/pkg)"
 echo "  no-op          $BF_NOOP ms"
 echo "  add one        $BF_ADD ms"
+echo "  add one --add  $BF_ADDF ms"
 if run_portage; then
 	echo "Portage emaint binhost --fix (git HEAD, CPython $(python3 -c 'import platform; print(platform.python_version())')), $PN packages:"
 	echo "  from scratch   $PT_SCRATCH ms   ($(perpkg "$PT_SCRATCH" "$PN") ms/pkg)"

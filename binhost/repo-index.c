@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,13 +29,18 @@
 
 static const char usage_str[] =
     "[-qv] [--check] [-j N] [--header KEY=VALUE]... [--portage-gzip]\n"
-    "       [--no-gzip] [--no-dir-cache] PKGDIR";
+    "       [--no-gzip] [--no-dir-cache] PKGDIR\n"
+    "       binfarm index [-qv] [--header KEY=VALUE]... [--portage-gzip]\n"
+    "       [--no-gzip] --add PKGDIR FILE...";
 
 static const char help_str[] =
     "Writes PKGDIR/Packages and Packages.gz for the binary packages under\n"
     "PKGDIR, byte for byte as Portage does.  Entries of unchanged files\n"
     "are reused; bad files are reported and left out.\n"
     "\n"
+    "  --add               update the entries of the package files FILE...\n"
+    "                      (under PKGDIR) only, without walking PKGDIR;\n"
+    "                      writes nothing if one of them is bad\n"
     "  --check             report differences between the index and the\n"
     "                      files; write nothing\n"
     "  -j, --jobs N        threads reading packages (default: CPUs)\n"
@@ -242,6 +248,10 @@ struct load_ctx {
 	struct bf_pkgindex *old;	/* a second parse, for --check */
 	int		 have_old;
 	long long	 oldts;
+	int		 unsupported;	/* the old index was dropped */
+	int		 partial_ok;	/* may read it with BF_PKGINDEX_PARTIAL */
+	int		 partial;	/* and did */
+	uint32_t	 crc;		/* the old text's CRC-32, if partial */
 	int		 failed;	/* and said why */
 };
 
@@ -266,13 +276,33 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 		return rc;
 	}
 	l->have_old = rc == 0;
+	/*
+	 * --add reads only what it needs of each stanza of a text we wrote
+	 * canonical; anything unexpected there, and it reads it all.
+	 */
+	if (l->have_old && l->partial_ok &&
+	    bf_pkgindex_canonical(l->dirfd, l->oldtext->buf, l->oldtext->len,
+	    &l->crc)) {
+		rc = bf_pkgindex_parse(idx, l->oldtext->buf, l->oldtext->len,
+		    BF_PKGINDEX_PARTIAL, e);
+		if (rc == -ENOMEM)
+			return rc;
+		l->partial = rc == 0;
+		if (rc < 0) {
+			bf_pkgindex_release(idx);
+			bf_err_clear(e);
+		}
+	}
 	if (l->have_old) {
-		if ((rc = bf_pkgindex_parse(idx, l->oldtext->buf, l->oldtext->len,
-		    0, e)) < 0 || (ctx->check && (rc = bf_pkgindex_parse(l->old,
+		/* Unchanged entries are then written as the bytes read. */
+		if ((!l->partial && (rc = bf_pkgindex_parse(idx, l->oldtext->buf,
+		    l->oldtext->len, BF_PKGINDEX_KEEP_STANZAS, e)) < 0) ||
+		    (ctx->check && (rc = bf_pkgindex_parse(l->old,
 		    l->oldtext->buf, l->oldtext->len, 0, e)) < 0))
 			return rc;
 		l->oldts = header_timestamp(idx);
 		if (!version_supported(idx)) {
+			l->unsupported = 1;
 			cli_warn(ctx->cli, "'%s/Packages' has no supported "
 			    "VERSION; indexing from scratch", ctx->pkgdir);
 			bf_pkgindex_release(idx);
@@ -286,8 +316,7 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 
 		snprintf(key, sizeof(key), "%.*s", (int)(eq - l->headers[i]),
 		    l->headers[i]);
-		if (bf_pkgindex_set(idx, &idx->header,
-		    bf_pkgindex_key_internal(key),
+		if (bf_pkgindex_set_header(idx, bf_pkgindex_key_internal(key),
 		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
 			return bf_err_set(e, ENOMEM, "out of memory");
 	}
@@ -424,10 +453,115 @@ out:
 	return ndiff;
 }
 
+/*
+ * FILE as a path relative to the PKGDIR whose real path is `root`:
+ * its directory is resolved (as the walk would reach it), its name is
+ * kept.  NULL, with a message, if it is not under the PKGDIR.
+ */
+static char *
+relative_to(const char *root, const char *file, struct bf_buf *why)
+{
+	struct bf_buf dir = BF_BUF_INIT, rel = BF_BUF_INIT;
+	const char *slash = strrchr(file, '/'), *base;
+	char real[PATH_MAX];
+	size_t rl = strlen(root);
+
+	bf_buf_reset(why);
+	base = slash != NULL ? slash + 1 : file;
+	if (slash == NULL)
+		bf_buf_adds(&dir, ".");
+	else if (slash == file)
+		bf_buf_adds(&dir, "/");
+	else
+		bf_buf_add(&dir, file, (size_t)(slash - file));
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		bf_buf_adds(why, "not a file name");
+	else if (bf_buf_error(&dir) < 0 || realpath(dir.buf, real) == NULL)
+		bf_buf_addf(why, "cannot resolve '%s': %s", dir.buf,
+		    strerror(errno));
+	else if (strcmp(real, root) == 0)
+		bf_buf_adds(&rel, base);
+	else if (strncmp(real, root, rl) == 0 && (real[rl] == '/' ||
+	    (rl == 1 && root[0] == '/')))
+		bf_buf_addf(&rel, "%s/%s", real + (rl == 1 ? 1 : rl + 1), base);
+	else
+		bf_buf_adds(why, "not under the package directory");
+	bf_buf_release(&dir);
+	if (why->len > 0 || bf_buf_error(&rel) < 0) {
+		bf_buf_release(&rel);
+		return NULL;
+	}
+	return bf_buf_detach(&rel, NULL);
+}
+
+/*
+ * --add: the previous index, which must be there, with the entries of
+ * the named files updated.  Returns 0, a negative error not yet
+ * reported, or 1 when it has said what is wrong.
+ */
+static int
+add_files(struct index_ctx *ctx, int dirfd, char **files, size_t nfiles,
+    struct load_ctx *ld, struct bf_pkgindex *idx,
+    const struct bf_pkgdir_opts *po, struct bf_pkgdir_stats *ps,
+    struct bf_err *e)
+{
+	struct bf_buf why = BF_BUF_INIT;
+	char root[PATH_MAX], **rels = NULL;
+	size_t i, n = 0;
+	int rc;
+
+	/* A new CHOST or REPO changes stanzas: then read them all. */
+	ld->partial_ok = 1;
+	for (i = 0; i < ld->nheaders; i++) {
+		const char *eq = strchr(ld->headers[i], '=');
+		size_t kl = (size_t)(eq - ld->headers[i]);
+
+		if ((kl == 5 && memcmp(ld->headers[i], "CHOST", 5) == 0) ||
+		    (kl == 4 && memcmp(ld->headers[i], "REPO", 4) == 0) ||
+		    (kl == 10 && memcmp(ld->headers[i], "repository", 10) == 0))
+			ld->partial_ok = 0;
+	}
+	if ((rc = load_old(ld, idx, e)) < 0)
+		return ld->failed ? 1 : rc;
+	if (!ld->have_old || ld->unsupported) {
+		cli_error(ctx->cli, "'%s/Packages' %s; index the whole directory "
+		    "first", ctx->pkgdir, ld->have_old ? "is not usable" :
+		    "does not exist");
+		return 1;
+	}
+	if (realpath(ctx->pkgdir, root) == NULL) {
+		cli_error(ctx->cli, "cannot resolve '%s': %s", ctx->pkgdir,
+		    strerror(errno));
+		return 1;
+	}
+	if ((rels = calloc(nfiles, sizeof(*rels))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	for (i = 0; i < nfiles; i++) {
+		if ((rels[n] = relative_to(root, files[i], &why)) != NULL) {
+			n++;
+			continue;
+		}
+		if (bf_buf_error(&why) < 0) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+		ctx->nbad++;
+		cli_warn(ctx->cli, "'%s': %s", files[i], why.buf);
+	}
+	rc = bf_pkgdir_add(dirfd, idx, (const char *const *)rels, n, po, ps, e);
+out:
+	for (i = 0; i < n; i++)
+		free(rels[i]);
+	free(rels);
+	bf_buf_release(&why);
+	return rc;
+}
+
 int
 cmd_index(struct bf_cli *cli, int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "add", no_argument, NULL, 'A' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "header", required_argument, NULL, 'H' },
@@ -443,7 +577,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	struct load_ctx ld;
 	struct bf_pkgindex idx = BF_PKGINDEX_INIT, old = BF_PKGINDEX_INIT;
 	struct bf_buf oldtext = BF_BUF_INIT, text = BF_BUF_INIT;
-	struct bf_buf body = BF_BUF_INIT;
+	struct bf_buf hdr = BF_BUF_INIT;
 	struct bf_pkgdir_opts po;
 	struct bf_pkgdir_stats ps;
 	struct bf_pkgindex_write_opts wo;
@@ -453,9 +587,10 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	char **headers = NULL;
 	size_t nheaders = 0;
 	long long jobs = 0, ts, oldts = -1, now;
+	size_t hlen;
 	unsigned wflags = 0;
 	int ch, rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
-	int unchanged, dircache = 1;
+	int unchanged, dircache = 1, add = 0;
 	double t0, t1, t2;
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -463,6 +598,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "j:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			add = 1;
+			break;
 		case 'c':
 			ctx.check = 1;
 			break;
@@ -514,7 +652,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (argc - optind != 1) {
+	if (add ? argc - optind < 2 || ctx.check : argc - optind != 1) {
+		if (add && ctx.check)
+			cli_error(cli, "--add and --check do not go together");
 		ret = cli_usage(cli, usage_str);
 		goto out;
 	}
@@ -549,9 +689,16 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	ld.st = &st;
 	ld.old = &old;
 	ld.oldts = -1;
-	po.load = load_old;
-	po.load_arg = &ld;
-	rc = bf_pkgdir_update(dirfd, &idx, &po, &ps, &e);
+	if (add) {
+		rc = add_files(&ctx, dirfd, argv + optind + 1,
+		    (size_t)(argc - optind - 1), &ld, &idx, &po, &ps, &e);
+		if (rc == 1)
+			goto out;	/* said why */
+	} else {
+		po.load = load_old;
+		po.load_arg = &ld;
+		rc = bf_pkgdir_update(dirfd, &idx, &po, &ps, &e);
+	}
 	t1 = ms_now();
 	have_old = ld.have_old;
 	oldts = ld.oldts;
@@ -565,20 +712,35 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
 		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
 		    ps.bad, ps.dropped);
-	if (cli->verbose)
+	if (cli->verbose && !add)
 		cli_info(cli, "%zu directories listed, %zu from the cache%s",
 		    ps.dirs_listed, ps.dirs_cached,
 		    ps.cache_written ? "; cache updated" : "");
+	if (cli->verbose && add)
+		cli_info(cli, "previous index read %s", ld.partial ?
+		    "in part (it is the canonical text we wrote)" : "in full");
+	if (add && ctx.nbad > 0) {
+		cli_error(cli, "'%s/Packages' left as it was", ctx.pkgdir);
+		ret = BF_EXIT_FAIL;
+		goto out;
+	}
 
-	/* Same content as before, TIMESTAMP aside? */
-	if (bf_pkgindex_format_packages(&idx, &body) < 0 ||
-	    bf_buf_grow(&text, body.len + 4096) < 0 ||
+	/*
+	 * Same content as before, TIMESTAMP aside?  The stanzas are
+	 * formatted once, behind the header with the old TIMESTAMP.
+	 */
+	if (bf_buf_grow(&text, oldtext.len + 65536) < 0 ||
 	    set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
 	    bf_pkgindex_format_header(&idx, &text) < 0)
 		goto oom;
-	bf_buf_add(&text, body.buf, body.len);
-	if (bf_buf_error(&text) < 0)
-		goto oom;
+	hlen = text.len;
+	if ((rc = bf_pkgindex_format_packages(&idx, &text)) < 0) {
+		if (rc == -ENOMEM)
+			goto oom;
+		cli_error(cli, "cannot format '%s/Packages': %s", ctx.pkgdir,
+		    strerror(-rc));
+		goto out;
+	}
 	t2 = ms_now();
 	unchanged = have_old && text.len == oldtext.len &&
 	    memcmp(text.buf, oldtext.buf, text.len) == 0;
@@ -609,13 +771,16 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		ts = now;
 		if (oldts >= 0 && ts <= oldts)
 			ts = oldts + 1;
-		bf_buf_reset(&text);
+		/* The new header in place of the old one. */
 		if (set_counts(&idx, ts) < 0 ||
-		    bf_pkgindex_format_header(&idx, &text) < 0)
+		    bf_pkgindex_format_header(&idx, &hdr) < 0 ||
+		    bf_buf_grow(&text, hdr.len) < 0)
 			goto oom;
-		bf_buf_add(&text, body.buf, body.len);
-		if (bf_buf_error(&text) < 0)
-			goto oom;
+		if (hdr.len != hlen) {
+			memmove(text.buf + hdr.len, text.buf + hlen, text.len - hlen);
+			bf_buf_setlen(&text, text.len - hlen + hdr.len);
+		}
+		memcpy(text.buf, hdr.buf, hdr.len);
 		memset(&wo, 0, sizeof(wo));
 		wo.flags = wflags;
 		wo.threads = jobs > 0 ? (int)jobs : 0;
@@ -624,8 +789,12 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 
 			wo.threads = n < 1 ? 1 : n > 8 ? 8 : (int)n;
 		}
+		if (bf_pkgindex_text_canonical(&idx, text.buf, text.len))
+			wo.flags |= BF_PKGINDEX_CANON;
 		wo.timestamp = ts;
 		wo.old_text = have_old ? oldtext.buf : NULL;
+		wo.old_crc_known = ld.partial;
+		wo.old_crc = ld.crc;
 		wo.old_len = oldtext.len;
 		if (bf_pkgindex_write(dirfd, text.buf, text.len, &wo, &ws, &e) < 0) {
 			cli_error(cli, "cannot write '%s/Packages': %s", ctx.pkgdir,
@@ -640,8 +809,9 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		    ctx.pkgdir, idx.npkgs, ts);
 	}
 	if (cli->verbose > 1)
-		cli_info(cli, "times: walk and load %.1f ms, format %.1f ms, "
-		    "write %.1f ms", t1 - t0, t2 - t1, ms_now() - t2);
+		cli_info(cli, "times: %s %.1f ms, format %.1f ms, "
+		    "write %.1f ms", add ? "load and read" : "walk and load",
+		    t1 - t0, t2 - t1, ms_now() - t2);
 	ret = ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
 	goto out;
 oom:
@@ -652,7 +822,7 @@ out:
 	bf_pkgindex_release(&old);
 	bf_buf_release(&oldtext);
 	bf_buf_release(&text);
-	bf_buf_release(&body);
+	bf_buf_release(&hdr);
 	free(headers);
 	if (lockfd >= 0)
 		close(lockfd);

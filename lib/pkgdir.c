@@ -34,6 +34,9 @@
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+static const char not_at_top[] =
+    "package files belong in 'cat/', 'cat/pn/' or 'All/', not at the top";
+
 /* ------------------------------------------------------------------ */
 /* Names: versions.py _pkgsplit() and dbapi._category_re, via lib/atom. */
 
@@ -467,12 +470,31 @@ struct walker {
 #define WALK_DBUF	32768
 
 /*
+ * Why a file named like a package, lstat()ed as `st`, is left out
+ * without being read; NULL if it is to be read.
+ */
+static const char *
+file_problem(const struct stat *st, const char *path, size_t len)
+{
+	if (S_ISDIR(st->st_mode))
+		return "is a directory, not a package file";
+	if (S_ISLNK(st->st_mode))
+		return "is a symbolic link; Portage indexes regular files only";
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (!bf_utf8_valid(path, len))
+		return "file name is not UTF-8; Portage skips it";
+	return NULL;
+}
+
+/*
  * One name that looks like a package, `name` relative to `dfd`, `path`
  * relative to the PKGDIR.  Portage uses os.lstat().
  */
 static int
 walk_file(struct walker *w, int dfd, const char *name, const struct bf_buf *path)
 {
+	const char *why;
 	struct stat st;
 
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -480,18 +502,8 @@ walk_file(struct walker *w, int dfd, const char *name, const struct bf_buf *path
 			return 0;	/* removed meanwhile */
 		return cand_add(&w->found, path->buf, 0, 0, "cannot stat");
 	}
-	if (S_ISDIR(st.st_mode))
-		return cand_add(&w->found, path->buf, 0, 0,
-		    "is a directory, not a package file");
-	if (S_ISLNK(st.st_mode))
-		return cand_add(&w->found, path->buf, 0, 0,
-		    "is a symbolic link; Portage indexes regular files only");
-	if (!S_ISREG(st.st_mode))
-		return cand_add(&w->found, path->buf, 0, 0,
-		    "not a regular file");
-	if (!bf_utf8_valid(path->buf, path->len))
-		return cand_add(&w->found, path->buf, 0, 0,
-		    "file name is not UTF-8; Portage skips it");
+	if ((why = file_problem(&st, path->buf, path->len)) != NULL)
+		return cand_add(&w->found, path->buf, 0, 0, why);
 	return cand_add(&w->found, path->buf, (long long)st.st_size,
 	    (long long)st.st_mtime, NULL);
 }
@@ -804,6 +816,78 @@ same_instance(const struct bf_pkgindex *idx, const struct bf_pkgindex_entry *a,
 	return 1;
 }
 
+/*
+ * Sorts the entries of `idx` by CPV, BUILD_ID, PATH, and drops (and
+ * reports) every entry of an instance already seen: the order and the
+ * choice do not depend on the order of the previous index or of
+ * readdir().  Returns 0 or -ENOMEM.
+ */
+static int
+sort_entries(struct bf_pkgindex *idx, const struct bf_pkgdir_opts *o,
+    struct bf_pkgdir_stats *st)
+{
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *k_bid = bf_pkgindex_key("BUILD_ID");
+	struct bf_buf msg = BF_BUF_INIT;
+	struct ent_sort *es;
+	const char *p, *cpv;
+	size_t i, k, last;
+
+	if (idx->npkgs == 0)
+		return 0;
+	if ((es = malloc(idx->npkgs * sizeof(*es))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < idx->npkgs; i++) {
+		es[i].ent = idx->pkgs[i];
+		cpv = bf_pkgindex_get(&es[i].ent, k_cpv);
+		es[i].cpv = cpv ? cpv : "";
+		p = bf_pkgindex_get(&es[i].ent, k_path);
+		es[i].path = p ? p : "";
+		p = bf_pkgindex_get(&es[i].ent, k_bid);
+		if (p == NULL || bf_pyint(p, &es[i].bid) < 0)
+			es[i].bid = -1;
+	}
+	qsort(es, idx->npkgs, sizeof(*es), cmp_ent);
+	/* Each is compared with the last one kept (es[last]), never a dropped one. */
+	for (i = k = last = 0; i < idx->npkgs; i++) {
+		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
+		    (es[i].ent.partial || es[last].ent.partial)) {
+			/* Partial entries lack what same_instance() compares. */
+			if (bf_pkgindex_complete(idx, &es[i].ent) < 0 ||
+			    bf_pkgindex_complete(idx, &es[last].ent) < 0) {
+				for (; i < idx->npkgs; i++)
+					idx->pkgs[k++] = es[i].ent;
+				idx->npkgs = k;
+				free(es);
+				return -ENOMEM;
+			}
+			idx->pkgs[k - 1] = es[last].ent;
+		}
+		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
+		    same_instance(idx, &es[i].ent, &es[last].ent)) {
+			bf_buf_reset(&msg);
+			bf_buf_addf(&msg, "same CPV, BUILD_ID, BUILD_TIME, "
+			    "SIZE and MTIME as '%s'; Portage keeps only "
+			    "one of them", es[last].path);
+			if (o != NULL && o->report != NULL)
+				o->report(o->report_arg, es[i].path,
+				    bf_buf_error(&msg) ? "duplicate" :
+				    msg.buf);
+			st->bad++;
+			st->files--;
+			free(es[i].ent.f);
+			continue;
+		}
+		idx->pkgs[k++] = es[i].ent;
+		last = i;
+	}
+	idx->npkgs = k;
+	free(es);
+	bf_buf_release(&msg);
+	return 0;
+}
+
 struct loader {
 	int		(*fn)(void *, struct bf_pkgindex *, struct bf_err *);
 	void		*arg;
@@ -840,7 +924,6 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	struct candlist all = { NULL, 0, 0 }, top = { NULL, 0, 0 };
 	struct bf_buf msg = BF_BUF_INIT;
 	struct pathmap map = { NULL, 0, NULL };
-	struct ent_sort *es = NULL;
 	struct bf_dircache dc = BF_DIRCACHE_INIT;
 	struct bf_dircache_writer dw = BF_DIRCACHE_WRITER_INIT;
 	struct bf_buf cache = BF_BUF_INIT;
@@ -853,13 +936,12 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	const char *k_size = bf_pkgindex_key("SIZE");
 	const char *k_md5 = bf_pkgindex_key("MD5");
 	const char *k_sha1 = bf_pkgindex_key("SHA1");
-	const char *k_bid = bf_pkgindex_key("BUILD_ID");
 	size_t recorded = 0, cached = 0;
 	char **dirs = NULL, buf[32768];
 	struct dirent64 *de;
 	struct stat sb;
 	unsigned char *keep = NULL, type;
-	size_t ndirs = 0, adirs = 0, i, k, h, nkeep, extlen;
+	size_t ndirs = 0, adirs = 0, i, h, nkeep, extlen;
 	long long v;
 	const char *p, *ms, *ss, *cpv;
 	ssize_t n, off;
@@ -930,8 +1012,7 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 				if (cand_add(&top, de->d_name, 0, 0,
 				    type == DT_DIR ?
 				    "is a directory, not a package file" :
-				    "package files belong in 'cat/', 'cat/pn/' "
-				    "or 'All/', not at the top") < 0)
+				    not_at_top) < 0)
 					goto oom;
 				continue;
 			}
@@ -1137,40 +1218,8 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	}
 
 	/* Sort by CPV, BUILD_ID, PATH; spot duplicate instances. */
-	if (idx->npkgs > 0) {
-		if ((es = malloc(idx->npkgs * sizeof(*es))) == NULL)
-			goto oom;
-		for (i = 0; i < idx->npkgs; i++) {
-			es[i].ent = idx->pkgs[i];
-			cpv = bf_pkgindex_get(&es[i].ent, k_cpv);
-			es[i].cpv = cpv ? cpv : "";
-			p = bf_pkgindex_get(&es[i].ent, k_path);
-			es[i].path = p ? p : "";
-			p = bf_pkgindex_get(&es[i].ent, k_bid);
-			if (p == NULL || bf_pyint(p, &es[i].bid) < 0)
-				es[i].bid = -1;
-		}
-		qsort(es, idx->npkgs, sizeof(*es), cmp_ent);
-		for (i = k = 0; i < idx->npkgs; i++) {
-			if (k > 0 && strcmp(es[i].cpv, es[k - 1].cpv) == 0 &&
-			    same_instance(idx, &es[i].ent, &es[k - 1].ent)) {
-				bf_buf_reset(&msg);
-				bf_buf_addf(&msg, "same CPV, BUILD_ID, BUILD_TIME, "
-				    "SIZE and MTIME as '%s'; Portage keeps only "
-				    "one of them", es[k - 1].path);
-				if (o != NULL && o->report != NULL)
-					o->report(o->report_arg, es[i].path,
-					    bf_buf_error(&msg) ? "duplicate" :
-					    msg.buf);
-				st->bad++;
-				st->files--;
-				free(es[i].ent.f);
-				continue;
-			}
-			idx->pkgs[k++] = es[i].ent;
-		}
-		idx->npkgs = k;
-	}
+	if (sort_entries(idx, o, st) < 0)
+		goto oom;
 	goto out;
 oom:
 	rc = bf_err_set(e, ENOMEM, "out of memory");
@@ -1199,7 +1248,140 @@ out:
 	free(map.slot);
 	free(map.key);
 	free(keep);
-	free(es);
 	bf_buf_release(&msg);
+	return rc;
+}
+
+/*
+ * Why the walk would not find `path` (relative to dirfd) as a package
+ * file to read, or NULL: it must be below the top, through real
+ * directories (os.walk() follows no symbolic link), and pass
+ * file_problem().
+ */
+static const char *
+named_problem(int dirfd, const char *path, struct bf_buf *why)
+{
+	const char *p, *slash, *base;
+	size_t extlen, depth = 0;
+	struct stat st;
+	char dir[4096];
+
+	bf_buf_reset(why);
+	base = strrchr(path, '/');
+	base = base != NULL ? base + 1 : path;
+	if (name_format(base, &extlen) == FMT_NONE)
+		return "not a binary package name (.gpkg.tar, .xpak or .tbz2)";
+	if (base == path)
+		return not_at_top;
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		if (slash == p || (slash - p == 1 && p[0] == '.') ||
+		    (slash - p == 2 && p[0] == '.' && p[1] == '.') || *p == '/')
+			return "not a plain path below the package directory";
+		if (++depth > 64)
+			return "directory tree too deep";
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return "path too long";
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (fstatat(dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			bf_buf_addf(why, "'%s' is not a directory (symbolic "
+			    "links are not followed)", dir);
+			return bf_buf_error(why) < 0 ? "not a directory" : NULL;
+		}
+	}
+	bf_buf_reset(why);
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		bf_buf_addf(why, "cannot stat: %s", strerror(errno));
+		return bf_buf_error(why) < 0 ? "cannot stat" : NULL;
+	}
+	return file_problem(&st, path, strlen(path));
+}
+
+int
+bf_pkgdir_add(int dirfd, struct bf_pkgindex *idx, const char *const *paths,
+    size_t npaths, const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
+    struct bf_err *e)
+{
+	struct bf_pkgdir_stats dummy;
+	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_buf why = BF_BUF_INIT, tbz = BF_BUF_INIT;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *msg, *p;
+	unsigned char *named = NULL;
+	struct bf_err re;
+	size_t i, j, k;
+	int rc = 0;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (npaths > 0 && (named = calloc(npaths, 1)) == NULL)
+		goto oom;
+	for (i = 0; i < npaths; i++) {
+		for (j = 0; j < i && strcmp(paths[j], paths[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;	/* named twice */
+		named[i] = 1;
+		st->files++;
+		if ((msg = named_problem(dirfd, paths[i], &why)) == NULL &&
+		    why.len > 0)
+			msg = why.buf;
+		if (msg == NULL) {
+			bf_err_clear(&re);
+			if ((rc = bf_pkgdir_read_entry(dirfd, paths[i], &scratch,
+			    &re)) == -ENOMEM)
+				goto oom;
+			st->read++;
+			if (rc < 0)
+				msg = bf_err_msg(&re, rc);
+		}
+		if (msg != NULL) {
+			st->bad++;
+			st->files--;
+			named[i] = 0;
+			if (o != NULL && o->report != NULL)
+				o->report(o->report_arg, paths[i], msg);
+		}
+	}
+	rc = 0;
+
+	/* The named files' old entries go (PATH, else CPV.tbz2). */
+	for (i = k = 0; i < idx->npkgs; i++) {
+		if ((p = bf_pkgindex_get(&idx->pkgs[i], k_path)) == NULL ||
+		    *p == '\0') {
+			bf_buf_reset(&tbz);
+			p = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
+			bf_buf_addf(&tbz, "%s.tbz2", p != NULL ? p : "");
+			if (bf_buf_error(&tbz) < 0)
+				goto oom;
+			p = tbz.buf;
+		}
+		for (j = 0; j < npaths && !(named[j] && strcmp(paths[j], p) == 0);
+		    j++)
+			;
+		if (j < npaths) {
+			free(idx->pkgs[i].f);
+			st->dropped++;
+			continue;
+		}
+		idx->pkgs[k++] = idx->pkgs[i];
+	}
+	idx->npkgs = k;
+	for (i = 0; i < scratch.npkgs; i++)
+		if (bf_pkgindex_add_copy(idx, &scratch.pkgs[i]) == NULL)
+			goto oom;
+	if (sort_entries(idx, o, st) < 0)
+		goto oom;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	free(named);
+	bf_pkgindex_release(&scratch);
+	bf_buf_release(&why);
+	bf_buf_release(&tbz);
 	return rc;
 }

@@ -118,4 +118,22 @@ int	bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	    const struct bf_pkgdir_opts *opts, struct bf_pkgdir_stats *st,
 	    struct bf_err *e);
 
+/*
+ * What bf_pkgdir_update() does for the named files only, without a walk,
+ * as bintree.inject() does for a new package: each of `paths` (relative
+ * to `dirfd`, as PATH records it) is read, and its entry replaces any
+ * entry with that PATH; the other entries are kept without looking at
+ * their files.  Then entries are sorted and duplicate instances dropped
+ * as bf_pkgdir_update() does, so when `idx` was current the result is
+ * what bf_pkgdir_update() gives.  A file the walk would not index
+ * (below a symbolic link, at the top, not a regular file) or that
+ * Portage could not read is reported through opts->report and counted
+ * in st->bad, and left out; its old entry, if any, stays.  opts->threads,
+ * flags and load are not used.  Returns 0, or -ENOMEM.
+ */
+int	bf_pkgdir_add(int dirfd, struct bf_pkgindex *idx,
+	    const char *const *paths, size_t npaths,
+	    const struct bf_pkgdir_opts *opts, struct bf_pkgdir_stats *st,
+	    struct bf_err *e);
+
 #endif

@@ -258,6 +258,8 @@ is_inherited(const char *key)
 	return r != NULL && r->inherited;
 }
 
+static const char *inherit_val(const char *v);
+
 /* ------------------------------------------------------------------ */
 /* Entries */
 
@@ -347,6 +349,7 @@ set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
 	size_t i, na;
 	int found;
 
+	ent->raw = NULL;	/* the stanza as read no longer says it */
 	i = field_pos(ent, key, &found);
 	if (found) {
 		if (val == NULL) {
@@ -403,6 +406,25 @@ bf_pkgindex_set(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
 	return bf_pkgindex_setn(idx, ent, key, val, val != NULL ? strlen(val) : 0);
 }
 
+int
+bf_pkgindex_set_header(struct bf_pkgindex *idx, const char *key,
+    const char *val)
+{
+	const char *k = allowed_key(key), *old;
+	size_t i;
+
+	if (k != NULL && is_inherited(k)) {
+		old = inherit_val(bf_pkgindex_get(&idx->header, k));
+		if (old != NULL && (val == NULL || strcmp(old, val) != 0)) {
+			for (i = 0; i < idx->npkgs; i++)
+				if (bf_pkgindex_get(&idx->pkgs[i], k) == NULL &&
+				    set_field(&idx->pkgs[i], k, old) < 0)
+					return -ENOMEM;
+		}
+	}
+	return bf_pkgindex_set(idx, &idx->header, key, val);
+}
+
 struct bf_pkgindex_entry *
 bf_pkgindex_add(struct bf_pkgindex *idx)
 {
@@ -433,6 +455,9 @@ bf_pkgindex_add_copy(struct bf_pkgindex *idx,
 		return NULL;
 	memcpy(copy.f, src->f, src->n * sizeof(*copy.f));
 	copy.alloc = src->n ? src->n : 1;
+	/* Its stanza was checked against another header. */
+	copy.raw = NULL;
+	copy.rawlen = 0;
 	for (i = 0; i < copy.n; i++) {
 		copy.f[i].key = intern_key(idx, copy.f[i].key,
 		    strlen(copy.f[i].key));
@@ -516,25 +541,45 @@ u8len(unsigned char c)
 	return 4;
 }
 
+/* A header value as the writer's inheritance sees it: NULL if empty. */
+static const char *
+inherit_val(const char *v)
+{
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 /*
  * PackageIndex._readpkgindex: one stanza into `ent`.  Values point into
  * the reader's copy of the text.
+ *
+ * *canon is set to whether bf_pkgindex_format_packages() would write
+ * the package entry back as these very bytes, given the header values
+ * hchost and hrepo (inherit_val()) and a text without "\r" or NUL: each
+ * line an allowed key under its written name, in the writer's order
+ * (so no duplicates), then ": " and a value that is neither empty, nor
+ * the default, nor the inherited header value; and an empty line at the
+ * end rather than the end of the text.
  */
 static int
 read_stanza(struct bf_pkgindex *idx, struct reader *r,
-    struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags)
+    struct bf_pkgindex_entry *ent, int pkg_entry, unsigned flags,
+    const char *hchost, const char *hrepo, int *canon)
 {
-	const struct keyinfo *ki;
+	const struct keyinfo *ki, *prev = NULL;
 	char *line, *colon, *v;
-	const char *k;
+	const char *k, *hv;
 	size_t len, klen, vlen, skip;
-	int rc;
+	int rc, ended = 0, ok = 1;
 
 	while (next_line(r, &line, &len)) {
-		if (len == 0)
+		if (len == 0) {
+			ended = 1;
 			break;
-		if ((colon = memchr(line, ':', len)) == NULL)
+		}
+		if ((colon = memchr(line, ':', len)) == NULL) {
+			ok = 0;
 			continue;
+		}
 		klen = (size_t)(colon - line);
 		v = colon + 1;
 		vlen = len - klen - 1;
@@ -550,8 +595,20 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 		 * Translate (DESC -> DESCRIPTION, ...), then keep only the
 		 * allowed keys in package stanzas.
 		 */
-		if ((ki = key_find(line, klen)) != NULL && ki->internal >= 0)
+		if ((ki = key_find(line, klen)) != NULL && ki->external != NULL)
+			ok = 0;		/* an internal name: DESCRIPTION, _mtime_ */
+		if (ki != NULL && ki->internal >= 0)
 			ki = &keyinfo[ki->internal];
+		if (ok && (ki == NULL || (prev != NULL && ki <= prev) || vlen == 0 ||
+		    colon[1] != ' ' ||
+		    (ki->def != NULL && strcmp(v, ki->def) == 0)))
+			ok = 0;
+		if (ok && ki->inherited) {
+			hv = ki->name[0] == 'C' ? hchost : hrepo;
+			if (hv != NULL && strcmp(v, hv) == 0)
+				ok = 0;
+		}
+		prev = ki;
 		if (ki != NULL)
 			k = ki->name;
 		else if (pkg_entry && !(flags & BF_PKGINDEX_KEEP_UNKNOWN))
@@ -561,6 +618,138 @@ read_stanza(struct bf_pkgindex *idx, struct reader *r,
 		if ((rc = set_field(ent, k, vlen > 0 ? v : "")) < 0)
 			return rc;
 	}
+	*canon = ok && ended;
+	return 0;
+}
+
+/* Sets `key` of `ent` to a copy of val[0..n). */
+static int
+set_copy(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
+    const char *key, const char *val, size_t n)
+{
+	const char *v = arena_strndup(idx, val, n);
+
+	return v == NULL ? -ENOMEM : set_field(ent, key, v);
+}
+
+/*
+ * BF_PKGINDEX_PARTIAL: the header in full, then per stanza its bytes
+ * and its CPV, PATH and BUILD_ID lines, found by their first bytes
+ * (the text is canonical, so each key is written once, under its
+ * written name).  -EINVAL if the text is not laid out so after all.
+ */
+static int
+parse_partial(struct bf_pkgindex *idx, const char *data, size_t len,
+    struct bf_err *e)
+{
+	const char *k_bid = allowed_key("BUILD_ID"), *k_cpv = allowed_key("CPV");
+	const char *k_path = allowed_key("PATH");
+	struct bf_pkgindex_entry ent = BF_PKGINDEX_ENTRY_INIT, *np;
+	struct reader r;
+	const char *p, *end, *nl, *start, *copy = data;
+	char *hcopy;
+	size_t hlen;
+	int rc, canon;
+
+	/* Stanzas stay in `data`; only the header is copied, to be cut. */
+	end = copy + len;
+	/* The header stanza, up to and with its empty line. */
+	for (p = copy; p < end && *p != '\n'; p = nl + 1)
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return bf_err_set(e, EINVAL, "torn header");
+	if (p == end)
+		return bf_err_set(e, EINVAL, "no end of header");
+	hlen = (size_t)(p + 1 - copy);
+	if ((hcopy = arena_alloc(idx, hlen + 1)) == NULL)
+		goto oom;
+	memcpy(hcopy, copy, hlen);
+	hcopy[hlen] = '\0';
+	r.p = hcopy;
+	r.end = hcopy + hlen;
+	r.has_cr = 0;
+	if ((rc = read_stanza(idx, &r, &idx->header, 0, 0, NULL, NULL,
+	    &canon)) < 0)
+		goto oom;
+	idx->raw_chost = inherit_val(bf_pkgindex_get(&idx->header, "CHOST"));
+	idx->raw_repo = inherit_val(bf_pkgindex_get(&idx->header,
+	    "repository"));
+
+	for (p = copy + hlen; p < end && *p != '\n'; ) {
+		start = p;
+		/* Three fields at most: no room for the other twenty. */
+		if ((ent.f = malloc(3 * sizeof(*ent.f))) == NULL)
+			goto oom;
+		ent.alloc = 3;
+		for (; p < end && *p != '\n'; p = nl + 1) {
+			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+				rc = bf_err_set(e, EINVAL, "torn stanza");
+				goto fail;
+			}
+			rc = 0;
+			if (*p == 'B' && nl - p > 10 &&
+			    memcmp(p, "BUILD_ID: ", 10) == 0)
+				rc = set_copy(idx, &ent, k_bid, p + 10,
+				    (size_t)(nl - p - 10));
+			else if (*p == 'C' && nl - p > 5 && memcmp(p, "CPV: ", 5) == 0)
+				rc = set_copy(idx, &ent, k_cpv, p + 5,
+				    (size_t)(nl - p - 5));
+			else if (*p == 'P' && nl - p > 6 &&
+			    memcmp(p, "PATH: ", 6) == 0)
+				rc = set_copy(idx, &ent, k_path, p + 6,
+				    (size_t)(nl - p - 6));
+			if (rc < 0)
+				goto oom;
+		}
+		if (p == end || bf_pkgindex_get(&ent, k_cpv) == NULL) {
+			rc = bf_err_set(e, EINVAL, "stanza without CPV or end");
+			goto fail;
+		}
+		p++;		/* the empty line */
+		if ((np = bf_pkgindex_add(idx)) == NULL)
+			goto oom;
+		*np = ent;
+		np->raw = start;
+		np->rawlen = (size_t)(p - start);
+		np->partial = 1;
+		memset(&ent, 0, sizeof(ent));
+	}
+	return 0;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory reading the package index");
+fail:
+	free(ent.f);
+	return rc;
+}
+
+int
+bf_pkgindex_complete(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent)
+{
+	struct bf_pkgindex_entry full = BF_PKGINDEX_ENTRY_INIT;
+	struct reader r;
+	char *copy;
+	int rc, canon;
+
+	if (!ent->partial)
+		return 0;
+	if ((copy = arena_alloc(idx, ent->rawlen + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(copy, ent->raw, ent->rawlen);
+	copy[ent->rawlen] = '\0';
+	r.p = copy;
+	r.end = copy + ent->rawlen;
+	r.has_cr = 0;
+	if ((rc = read_stanza(idx, &r, &full, 1, 0, idx->raw_chost,
+	    idx->raw_repo, &canon)) < 0) {
+		free(full.f);
+		return rc;
+	}
+	free(ent->f);
+	ent->f = full.f;
+	ent->n = full.n;
+	ent->alloc = full.alloc;
+	if (!canon)
+		ent->raw = NULL;
+	ent->partial = 0;
 	return 0;
 }
 
@@ -568,12 +757,16 @@ int
 bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
     unsigned flags, struct bf_err *e)
 {
-	struct bf_pkgindex_entry ent = { NULL, 0, 0 }, *np;
+	struct bf_pkgindex_entry ent = BF_PKGINDEX_ENTRY_INIT, *np;
 	struct bf_buf clean = BF_BUF_INIT;
 	struct reader r;
-	const char *cpv;
-	char *copy;
-	int rc = 0;
+	const char *cpv, *hchost = NULL, *hrepo = NULL;
+	char *copy, *start;
+	const char *pristine = NULL;
+	int rc = 0, canon;
+
+	if (flags & BF_PKGINDEX_PARTIAL)
+		return parse_partial(idx, data, len, e);
 
 	/* open(..., encoding="utf-8", errors="replace") */
 	if (!bf_utf8_valid(data, len)) {
@@ -593,10 +786,39 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	r.p = copy;
 	r.end = copy + len;
 	r.has_cr = memchr(copy, '\r', len) != NULL;
-	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags)) < 0)
+	/*
+	 * Kept stanzas are the bytes as read (after the UTF-8 repair), so
+	 * they need a copy the reader does not cut into C strings.  Line
+	 * ends other than "\n", and NUL bytes (which end a value early),
+	 * never give the writer's bytes back: keep nothing then.
+	 */
+	if ((flags & BF_PKGINDEX_KEEP_STANZAS) && !r.has_cr &&
+	    memchr(copy, '\0', len) == NULL) {
+		char *pc;
+
+		if (data != clean.buf)
+			pristine = data;	/* the caller's, kept unchanged */
+		else if ((pc = arena_alloc(idx, len + 1)) == NULL) {
+			rc = -ENOMEM;
+			goto oom;
+		} else {
+			memcpy(pc, copy, len + 1);
+			pristine = pc;
+		}
+	}
+	if ((rc = read_stanza(idx, &r, &idx->header, 0, flags, NULL, NULL,
+	    &canon)) < 0)
 		goto oom;
+	if (pristine != NULL) {
+		hchost = inherit_val(bf_pkgindex_get(&idx->header, "CHOST"));
+		hrepo = inherit_val(bf_pkgindex_get(&idx->header, "repository"));
+		idx->raw_chost = hchost;
+		idx->raw_repo = hrepo;
+	}
 	for (;;) {
-		if ((rc = read_stanza(idx, &r, &ent, 1, flags)) < 0)
+		start = r.p;
+		if ((rc = read_stanza(idx, &r, &ent, 1, flags, hchost, hrepo,
+		    &canon)) < 0)
 			goto oom;
 		/* readBody: "if not d: break" */
 		if (ent.n == 0)
@@ -611,6 +833,10 @@ bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 			goto oom;
 		}
 		*np = ent;
+		if (pristine != NULL && canon) {
+			np->raw = pristine + (start - copy);
+			np->rawlen = (size_t)(r.p - start);
+		}
 		memset(&ent, 0, sizeof(ent));
 	}
 	free(ent.f);
@@ -686,6 +912,57 @@ bf_pkgindex_format(const struct bf_pkgindex *idx, struct bf_buf *out)
 	return bf_pkgindex_format_packages(idx, out);
 }
 
+static int
+same_inherit(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+/* Kept stanzas hold only while what they inherit is the same. */
+static int
+raw_usable(const struct bf_pkgindex *idx)
+{
+	return same_inherit(inherit_val(bf_pkgindex_get(&idx->header, "CHOST")),
+	    idx->raw_chost) && same_inherit(inherit_val(bf_pkgindex_get(
+	    &idx->header, "repository")), idx->raw_repo);
+}
+
+int
+bf_pkgindex_text_canonical(const struct bf_pkgindex *idx, const char *text,
+    size_t len)
+{
+	const struct bf_pkgindex_entry *ent;
+	const char *hend, *v;
+	int raw_ok = raw_usable(idx);
+	size_t i, j, hlen;
+
+	/*
+	 * Copied stanzas are known good: the reader keeps none from a text
+	 * with "\r" or NUL, and its copy is valid UTF-8 (repaired if need
+	 * be); partial ones come from a text this function passed.  So only
+	 * the header and the formatted stanzas are looked at.
+	 */
+	hend = memmem(text, len, "\n\n", 2);
+	hlen = hend != NULL ? (size_t)(hend - text) + 2 : len;
+	if (memchr(text, '\r', hlen) != NULL || memchr(text, '\0', hlen) != NULL ||
+	    !bf_utf8_valid(text, hlen))
+		return 0;
+	for (i = 0; i < idx->npkgs; i++) {
+		ent = &idx->pkgs[i];
+		if (ent->raw != NULL && raw_ok)
+			continue;
+		/* A value with a line break would make two lines. */
+		for (j = 0; j < ent->n; j++) {
+			v = ent->f[j].val;
+			if (strpbrk(v, "\n\r") != NULL || !bf_utf8_valid(v, strlen(v)))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 int
 bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 {
@@ -695,11 +972,12 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 	struct sort_item *items = NULL;
 	const char *hchost, *hrepo, *hv;
 	size_t i, j;
-	int sorted = 1;
+	int sorted = 1, raw_ok;
 
 	/* _pkgindex_inherited_keys: CHOST, repository */
 	hchost = bf_pkgindex_get(&idx->header, "CHOST");
 	hrepo = bf_pkgindex_get(&idx->header, "repository");
+	raw_ok = raw_usable(idx);
 
 	if (idx->npkgs > 0 &&
 	    (items = malloc(idx->npkgs * sizeof(*items))) == NULL)
@@ -718,6 +996,14 @@ bf_pkgindex_format_packages(const struct bf_pkgindex *idx, struct bf_buf *out)
 
 	for (j = 0; j < idx->npkgs; j++) {
 		ent = &idx->pkgs[items[j].i];
+		if (ent->raw != NULL && raw_ok) {
+			bf_buf_add(out, ent->raw, ent->rawlen);
+			continue;
+		}
+		if (ent->partial) {
+			free(items);
+			return -EINVAL;
+		}
 		for (i = 0; i < ent->n; i++) {
 			f = &ent->f[i];
 			if (*f->val == '\0')
@@ -878,6 +1164,7 @@ struct segment {
 	size_t		 coff;		/* in the .gz */
 	size_t		 clen;
 	uint32_t	 zcrc;		/* CRC-32 of the compressed bytes */
+	uint32_t	 key;		/* for finding equal segments */
 	/* New segments only: */
 	long		 reuse;		/* old segment index, or -1 */
 	struct bf_buf	 z;		/* compressed bytes, when not reused */
@@ -1077,7 +1364,38 @@ out:
 	return ok;
 }
 
-/* Hash table from (length, CRC) to old segments. */
+/*
+ * Do the old segments lie end to end over the old text, and do their
+ * CRCs combine to the whole text's?
+ */
+static int
+gzidx_tiles(const struct gzidx *g, size_t len)
+{
+	size_t i, off = 0;
+	uint32_t crc = 0;
+
+	for (i = 0; i < g->nseg; i++) {
+		if (g->seg[i].uoff != off)
+			return 0;
+		crc = i == 0 ? g->seg[i].crc : (uint32_t)crc32_combine(crc,
+		    g->seg[i].crc, (z_off_t)g->seg[i].ulen);
+		off += g->seg[i].ulen;
+	}
+	return off == len && g->nseg > 0 && crc == g->text_crc;
+}
+
+/* A cheap hash of a segment's length, head and tail. */
+static uint32_t
+content_key(const char *p, size_t n)
+{
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL ^ n, p, n < 256 ? n : 256);
+
+	if (n > 256)
+		h = fnv1a(h, p + n - 64, 64);
+	return (uint32_t)(h ^ h >> 32);
+}
+
+/* Hash table from (length, key) to old segments. */
 struct segmap {
 	long	*slot;
 	size_t	 mask;
@@ -1105,7 +1423,7 @@ segmap_build(struct segmap *m, const struct gzidx *g)
 	for (i = 0; i < n; i++)
 		m->slot[i] = -1;
 	for (i = 0; i < g->nseg; i++) {
-		h = segmap_hash(g->seg[i].ulen, g->seg[i].crc) & m->mask;
+		h = segmap_hash(g->seg[i].ulen, g->seg[i].key) & m->mask;
 		while (m->slot[h] != -1)
 			h = (h + 1) & m->mask;
 		m->slot[h] = (long)i;
@@ -1117,7 +1435,7 @@ static long
 segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
     const char *oldgz, const char *text, const struct segment *s)
 {
-	size_t h = segmap_hash(s->ulen, s->crc) & m->mask;
+	size_t h = segmap_hash(s->ulen, s->key) & m->mask;
 	const struct segment *o;
 	long i;
 
@@ -1127,7 +1445,7 @@ segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
 		 * The text must match byte for byte, and the compressed
 		 * bytes must be the ones recorded for it.
 		 */
-		if (o->ulen == s->ulen && o->crc == s->crc &&
+		if (o->ulen == s->ulen && o->key == s->key &&
 		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0 &&
 		    crc32_big(0, oldgz + o->coff, o->clen) == o->zcrc)
 			return i;
@@ -1208,7 +1526,8 @@ compress_segments(const char *text, struct segment *seg, size_t nseg,
 static int
 build_segmented(int dirfd, const char *text, size_t len,
     const struct bf_pkgindex_write_opts *o, struct bf_buf *gz,
-    struct bf_buf *side, struct bf_pkgindex_write_stats *st)
+    struct bf_buf *side, struct bf_pkgindex_write_stats *st,
+    uint32_t *text_crc)
 {
 	struct gzidx old;
 	struct bf_buf oldgz = BF_BUF_INIT;
@@ -1217,15 +1536,34 @@ build_segmented(int dirfd, const char *text, size_t len,
 	size_t nseg = 0, i;
 	unsigned char h[10], t[8];
 	uint32_t crc = 0;
-	int have_old = 0, rc;
+	int have_old = 0, trusted, rc;
 
 	memset(&old, 0, sizeof(old));
 	if ((rc = cut_segments(text, len, &seg, &nseg)) < 0)
 		goto out;
-	for (i = 0; i < nseg; i++)
-		seg[i].crc = crc32_big(0, text + seg[i].uoff, seg[i].ulen);
-
 	have_old = gzidx_load(dirfd, o->old_text, o->old_len, &old, &oldgz);
+	/*
+	 * Segments are found by their CRC-32, which proves them equal to
+	 * what was compressed.  When the caller knows the old text's CRC
+	 * and the recorded segment CRCs add up to it, the recorded ones are
+	 * those of the old text's bytes: then an unchanged segment (equal
+	 * bytes, found by a cheaper hash) takes its recorded CRC, and only
+	 * new text is run through CRC-32.
+	 */
+	trusted = have_old && o->old_crc_known && old.text_crc == o->old_crc &&
+	    gzidx_tiles(&old, o->old_len);
+	for (i = 0; trusted && i < old.nseg; i++)
+		old.seg[i].key = content_key(o->old_text + old.seg[i].uoff,
+		    old.seg[i].ulen);
+	for (i = 0; i < nseg; i++) {
+		if (trusted)
+			seg[i].key = content_key(text + seg[i].uoff, seg[i].ulen);
+		else
+			seg[i].key = seg[i].crc = crc32_big(0, text + seg[i].uoff,
+			    seg[i].ulen);
+	}
+	for (i = 0; !trusted && have_old && i < old.nseg; i++)
+		old.seg[i].key = old.seg[i].crc;
 	if (have_old) {
 		if ((rc = segmap_build(&map, &old)) < 0)
 			goto out;
@@ -1233,6 +1571,9 @@ build_segmented(int dirfd, const char *text, size_t len,
 			seg[i].reuse = segmap_find(&map, &old, o->old_text,
 			    oldgz.buf, text, &seg[i]);
 	}
+	for (i = 0; trusted && i < nseg; i++)
+		seg[i].crc = seg[i].reuse >= 0 ? old.seg[seg[i].reuse].crc :
+		    crc32_big(0, text + seg[i].uoff, seg[i].ulen);
 	if ((rc = compress_segments(text, seg, nseg, o->threads)) < 0)
 		goto out;
 
@@ -1268,6 +1609,7 @@ build_segmented(int dirfd, const char *text, size_t len,
 		    seg[i].ulen, (unsigned long)seg[i].crc, seg[i].coff,
 		    seg[i].clen, (unsigned long)seg[i].zcrc);
 	st->segments = nseg;
+	*text_crc = crc;
 	if ((rc = bf_buf_error(gz)) == 0)
 		rc = bf_buf_error(side);
 out:
@@ -1310,12 +1652,20 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
     struct bf_pkgindex_write_stats *st, struct bf_err *e)
 {
 	struct bf_pkgindex_write_stats dummy;
-	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT;
+	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT, canon = BF_BUF_INIT;
+	uint32_t crc = 0;
 	int rc = 0;
 
 	if (st == NULL)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
+	/*
+	 * The sidecar vouching for the old text goes first: a crash from
+	 * here on must not leave it beside a text it does not describe
+	 * (it would not match one anyway: length, CRC and TIMESTAMP).
+	 */
+	if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_CANONFILE, e)) < 0)
+		goto out;
 	if (o->flags & BF_PKGINDEX_NO_GZ) {
 		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0 ||
 		    (rc = unlink_quiet(dirfd, "Packages.gz", e)) < 0)
@@ -1328,7 +1678,7 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 		if ((rc = unlink_quiet(dirfd, BF_PKGINDEX_GZIDX, e)) < 0)
 			goto out;
 	} else {
-		rc = build_segmented(dirfd, text, len, o, &gz, &side, st);
+		rc = build_segmented(dirfd, text, len, o, &gz, &side, st, &crc);
 		if (rc < 0) {
 			rc = bf_err_set(e, rc, "cannot compress the package index");
 			goto out;
@@ -1353,10 +1703,57 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	if (side.len > 0 && (rc = write_one(dirfd, BF_PKGINDEX_GZIDX, side.buf,
 	    side.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
 		goto out;
+	/* Unsynced too: bf_pkgindex_canonical() checks it against the text. */
+	if (o->flags & BF_PKGINDEX_CANON) {
+		if (side.len == 0)
+			crc = crc32_big(0, text, len);
+		bf_buf_addf(&canon, "binfarm-canonical 1\n%zu %lu %lld\n", len,
+		    (unsigned long)crc, o->timestamp);
+		if ((rc = bf_buf_error(&canon)) < 0 ||
+		    (rc = write_one(dirfd, BF_PKGINDEX_CANONFILE, canon.buf,
+		    canon.len, -1, BF_LOCKFILE_NO_SYNC, e)) < 0)
+			goto out;
+	}
 	/* One directory sync makes all three renames durable. */
 	rc = bf_fsync_dir(dirfd, "Packages", e);
 out:
 	bf_buf_release(&gz);
 	bf_buf_release(&side);
+	bf_buf_release(&canon);
 	return rc;
+}
+
+int
+bf_pkgindex_canonical(int dirfd, const char *text, size_t len, uint32_t *crc)
+{
+	unsigned long long l, c;
+	long long ts;
+	const char *hend;
+	char buf[256], line[64];
+	ssize_t n;
+	int fd, k;
+
+	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "binfarm-canonical 1\n%llu %llu %lld\n", &l, &c,
+	    &ts) != 3 || l != len)
+		return 0;
+	/* TIMESTAMP in the header, whose end is the first empty line. */
+	if ((hend = memmem(text, len, "\n\n", 2)) == NULL)
+		return 0;
+	k = snprintf(line, sizeof(line), "\nTIMESTAMP: %lld\n", ts);
+	if (k <= 0 || (size_t)k >= sizeof(line) || (size_t)k > len ||
+	    (memcmp(text, line + 1, (size_t)k - 1) != 0 &&
+	    memmem(text, (size_t)(hend + 2 - text), line, (size_t)k) == NULL))
+		return 0;
+	if (crc32_big(0, text, len) != (uint32_t)c)
+		return 0;
+	if (crc != NULL)
+		*crc = (uint32_t)c;
+	return 1;
 }

@@ -33,6 +33,18 @@ struct bf_pkgindex_entry {
 	struct bf_pkgindex_field *f;	/* sorted by key (strcmp) */
 	size_t			  n;
 	size_t			  alloc;
+	/*
+	 * With BF_PKGINDEX_KEEP_STANZAS: the stanza's bytes as read, when
+	 * they are exactly what the writer makes of the entry (else NULL).
+	 * Setting a key clears it.  Borrowed from the index.
+	 */
+	const char		 *raw;
+	size_t			  rawlen;
+	/*
+	 * Read with BF_PKGINDEX_PARTIAL: only CPV, PATH and BUILD_ID are
+	 * held, and the entry can only be written through `raw`.
+	 */
+	int			  partial;
 };
 
 struct bf_pkgindex_arena;
@@ -43,9 +55,16 @@ struct bf_pkgindex {
 	size_t				  npkgs;
 	size_t				  alloc;
 	struct bf_pkgindex_arena	 *arena;
+	/*
+	 * The header's CHOST and repository when the stanzas were kept:
+	 * a kept stanza is written as it is only while they are unchanged.
+	 */
+	const char			 *raw_chost;
+	const char			 *raw_repo;
 };
 
-#define BF_PKGINDEX_INIT { { NULL, 0, 0 }, NULL, 0, 0, NULL }
+#define BF_PKGINDEX_ENTRY_INIT { NULL, 0, 0, NULL, 0, 0 }
+#define BF_PKGINDEX_INIT { BF_PKGINDEX_ENTRY_INIT, NULL, 0, 0, NULL, NULL, NULL }
 
 enum {
 	/*
@@ -54,6 +73,27 @@ enum {
 	 * does.  For faithful round trips of foreign files only.
 	 */
 	BF_PKGINDEX_KEEP_UNKNOWN = 1 << 0,
+	/*
+	 * Keep each package stanza's bytes (entry->raw) when the writer
+	 * would write the entry back byte for byte: a line per key, in the
+	 * writer's order and names, ": " between key and value, no empty,
+	 * default or inherited value, "\n" line ends, no NUL, ended by an
+	 * empty line.  bf_pkgindex_format_packages() then copies it instead
+	 * of formatting the entry, for the same bytes at less cost.
+	 * The stanzas are not copied: `data` must stay as it is for as
+	 * long as the index is used (this flag and the next).
+	 */
+	BF_PKGINDEX_KEEP_STANZAS = 1 << 1,
+	/*
+	 * For a text bf_pkgindex_canonical() vouches for only: the header
+	 * is read in full, each package stanza is kept (as with
+	 * KEEP_STANZAS) with only its CPV, PATH and BUILD_ID, which makes
+	 * reading a large index several times faster.  bf_pkgindex_complete()
+	 * reads the rest of an entry.  Formatting fails with -EINVAL if a
+	 * partial entry cannot be copied (a key was set, or the header's
+	 * CHOST or REPO changed).
+	 */
+	BF_PKGINDEX_PARTIAL = 1 << 2,
 };
 
 void	bf_pkgindex_init(struct bf_pkgindex *idx);
@@ -66,10 +106,36 @@ void	bf_pkgindex_release(struct bf_pkgindex *idx);
  * without ':' ignored, the body ends at the first empty stanza, stanzas
  * without CPV skipped, keys outside the allowed set dropped, later
  * duplicates win, and invalid UTF-8 replaced by U+FFFD.  `data` is
- * copied.  Never fails on content; only -ENOMEM.
+ * copied (but see BF_PKGINDEX_KEEP_STANZAS).  Never fails on content;
+ * only -ENOMEM (and -EINVAL for BF_PKGINDEX_PARTIAL).
  */
 int	bf_pkgindex_parse(struct bf_pkgindex *idx, const char *data, size_t len,
 	    unsigned flags, struct bf_err *e);
+
+/*
+ * Reads the rest of a partial entry of `idx` from its stanza.  Returns
+ * 0 or -ENOMEM.
+ */
+int	bf_pkgindex_complete(struct bf_pkgindex *idx,
+	    struct bf_pkgindex_entry *ent);
+
+/*
+ * Whether `text`, the output of bf_pkgindex_format() for `idx`, is in
+ * the form BF_PKGINDEX_PARTIAL needs: every package stanza is what the
+ * writer makes of its entry (no value holds a line break), no "\r",
+ * valid UTF-8.  bf_pkgindex_write() records it with BF_PKGINDEX_CANON.
+ */
+int	bf_pkgindex_text_canonical(const struct bf_pkgindex *idx,
+	    const char *text, size_t len);
+
+/*
+ * Is `text`, the Packages of directory `dirfd`, the very text a
+ * bf_pkgindex_write() with BF_PKGINDEX_CANON wrote (same length, CRC-32
+ * and TIMESTAMP as recorded in the sidecar BF_PKGINDEX_CANONFILE)?
+ * Returns 1 or 0; with 1, sets *crc (if not NULL) to the text's CRC-32.
+ */
+int	bf_pkgindex_canonical(int dirfd, const char *text, size_t len,
+	    uint32_t *crc);
 
 /*
  * The index's own copy of an allowed key (internal name), or NULL.
@@ -101,6 +167,15 @@ const char *bf_pkgindex_value(const struct bf_pkgindex *idx,
  */
 int	bf_pkgindex_set(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
 	    const char *key, const char *val);
+/*
+ * Sets header key `key` as bf_pkgindex_set() does.  When `key` is one
+ * the packages inherit (CHOST, repository) and its value changes, each
+ * package without the key first gets the old value: Portage's reader
+ * gives every package the header's value as it reads the index, so a
+ * new header value is not inherited by entries already read.
+ */
+int	bf_pkgindex_set_header(struct bf_pkgindex *idx, const char *key,
+	    const char *val);
 /* Same, with a value that is not NUL-terminated. */
 int	bf_pkgindex_setn(struct bf_pkgindex *idx, struct bf_pkgindex_entry *ent,
 	    const char *key, const char *val, size_t len);
@@ -160,9 +235,15 @@ int	bf_pkgindex_gzip(const void *data, size_t len, long long mtime,
 enum {
 	BF_PKGINDEX_GZ_PORTAGE = 1 << 0,
 	BF_PKGINDEX_NO_GZ = 1 << 1,	/* remove Packages.gz (no compress-index) */
+	/*
+	 * The text is bf_pkgindex_text_canonical(): record so in
+	 * BF_PKGINDEX_CANONFILE (else that sidecar is removed).
+	 */
+	BF_PKGINDEX_CANON = 1 << 2,
 };
 
 #define BF_PKGINDEX_GZIDX	".Packages.gz.idx"
+#define BF_PKGINDEX_CANONFILE	".Packages.canonical"
 
 struct bf_pkgindex_write_opts {
 	unsigned	 flags;
@@ -171,6 +252,9 @@ struct bf_pkgindex_write_opts {
 	/* Previous Packages text of this directory, for segment reuse. */
 	const char	*old_text;
 	size_t		 old_len;
+	/* Its CRC-32, if known (bf_pkgindex_canonical() gives it). */
+	int		 old_crc_known;
+	uint32_t	 old_crc;
 };
 
 struct bf_pkgindex_write_stats {

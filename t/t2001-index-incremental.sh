@@ -101,6 +101,23 @@ test_expect_success 'a tampered gz sidecar or gz file is not trusted' '
 	gzip -dc seg/Packages.gz | cmp - text2
 '
 
+test_expect_success 'a new --header CHOST or REPO is not inherited by entries read before' '
+	# PackageIndex gives each stanza the header CHOST and REPO as it reads.
+	binfarm index -q --header CHOST=x86_64-pc-linux-gnu --header REPO=gentoo repo &&
+	test "$(grep -c "^CHOST: " repo/Packages)" = 1 &&
+	binfarm index -q --header CHOST=aarch64-unknown-linux-gnu --header REPO=other repo &&
+	test "$(grep -c "^CHOST: x86_64-pc-linux-gnu$" repo/Packages)" = 5 &&
+	test "$(grep -c "^REPO: gentoo$" repo/Packages)" = 5 &&
+	rm -rf fresh && mkdir fresh && cp -a repo/dev-libs fresh/ &&
+	binfarm index -q --header CHOST=aarch64-unknown-linux-gnu --header REPO=other fresh &&
+	stable_index repo/Packages >inc && stable_index fresh/Packages >full &&
+	test_cmp full inc &&
+	binfarm index -q --header CHOST= --header REPO= repo &&
+	binfarm index -q --header CHOST= --header REPO= fresh &&
+	stable_index repo/Packages >inc && stable_index fresh/Packages >full &&
+	test_cmp full inc
+'
+
 test_expect_success '--check: a current index passes and nothing is written' '
 	cp -p repo/Packages before &&
 	binfarm index --check repo >out 2>err &&

@@ -170,6 +170,21 @@ test_expect_success 'two files of one instance: the second is reported' '
 	rm -r repo/dev-libs/dup
 '
 
+test_expect_success 'a duplicate instance followed by more builds of the CPV' '
+	# Each is compared with the last kept entry, never with a dropped one.
+	mkpkg repo/dev-libs/dup/dup-1.0-1.gpkg.tar dev-libs dup-1.0 1 &&
+	cp repo/dev-libs/dup/dup-1.0-1.gpkg.tar repo/dev-libs/dup/dup-1.0-3.gpkg.tar &&
+	touch -d @1700000000 repo/dev-libs/dup/*.gpkg.tar &&
+	mkpkg repo/dev-libs/dup/dup-1.0-2.gpkg.tar dev-libs dup-1.0 2 &&
+	mkpkg repo/dev-libs/dup/dup-1.0-10.gpkg.tar dev-libs dup-1.0 10 &&
+	test_expect_code 1 binfarm index -q repo 2>err &&
+	test_grep "dup-1.0-3.gpkg.tar.: same CPV, BUILD_ID" err &&
+	test "$(grep -c "" err)" = 1 &&
+	stanza "^CPV: dev-libs/dup-1.0$" repo/Packages >dup &&
+	test "$(sed -n "s/^BUILD_ID: //p" dup | tr "\n" " ")" = "1 2 10 " &&
+	rm -r repo/dev-libs/dup
+'
+
 test_expect_success 'a corrupt existing Packages is rebuilt from the files' '
 	binfarm index -q repo &&
 	head -c 100 /dev/urandom >repo/Packages &&

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,219 @@ test_parse(void)
 	is_str(out.buf, "\n", "empty index: one empty header stanza");
 	bf_pkgindex_release(&idx);
 	bf_buf_release(&out);
+}
+
+/* Formats `text` parsed with `flags`; returns the number of kept stanzas. */
+static int
+format_with(const char *text, size_t len, unsigned flags, const char *chost,
+    struct bf_buf *out)
+{
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	size_t i;
+	int nraw = 0;
+
+	bf_buf_reset(out);
+	if (bf_pkgindex_parse(&idx, text, len, flags, &e) < 0)
+		return -1;
+	for (i = 0; i < idx.npkgs; i++)
+		nraw += idx.pkgs[i].raw != NULL;
+	if (chost != NULL)
+		bf_pkgindex_set(&idx, &idx.header, "CHOST", *chost ? chost : NULL);
+	bf_pkgindex_format(&idx, out);
+	bf_pkgindex_release(&idx);
+	return nraw;
+}
+
+static const char canon_text[] =
+	"CHOST: x86_64\nTIMESTAMP: 5\nVERSION: 0\nREPO: gentoo\n\n"
+	"CPV: a/a-1\nEAPI: 8\nPATH: a/a/a-1-1.gpkg.tar\nSIZE: 1\nMTIME: 2\n\n"
+	"CHOST: other\nCPV: b/b-1\nDESC: d: e\nSLOT: 1\nREPO: x\n\n"
+	"CPV: c/c-1\nKEYWORDS: \303\251\n\n";
+
+static void
+test_keep_stanzas(void)
+{
+	/* Each breaks one stanza (the second) of canon_text's form. */
+	static const struct {
+		const char *name;
+		const char *pkg;
+	} bad[] = {
+		{ "internal name DESCRIPTION", "CPV: b/b-1\nDESCRIPTION: d\n\n" },
+		{ "internal name _mtime_", "CPV: b/b-1\n_mtime_: 3\n\n" },
+		{ "internal name repository", "CPV: b/b-1\nrepository: x\n\n" },
+		{ "default EAPI", "CPV: b/b-1\nEAPI: 0\n\n" },
+		{ "default SLOT", "CPV: b/b-1\nSLOT: 0\n\n" },
+		{ "inherited CHOST", "CHOST: x86_64\nCPV: b/b-1\n\n" },
+		{ "inherited REPO", "CPV: b/b-1\nREPO: gentoo\n\n" },
+		{ "empty value", "CPV: b/b-1\nIUSE: \n\n" },
+		{ "no value", "CPV: b/b-1\nIUSE:\n\n" },
+		{ "no space", "CPV:b/b-1\n\n" },
+		{ "tab", "CPV:\tb/b-1\n\n" },
+		{ "keys out of order", "SLOT: 1\nCPV: b/b-1\n\n" },
+		{ "MTIME before SIZE", "CPV: b/b-1\nMTIME: 1\nSIZE: 2\n\n" },
+		{ "duplicate key", "CPV: b/b-1\nSLOT: 1\nSLOT: 2\n\n" },
+		{ "unknown key", "CPV: b/b-1\nSHA256: x\n\n" },
+		{ "line without colon", "CPV: b/b-1\nnonsense\n\n" },
+		{ "multi-byte first character", "CPV:\303\251b/b-1\n\n" },
+	};
+	struct bf_buf t = BF_BUF_INIT, a = BF_BUF_INIT, b = BF_BUF_INIT;
+	char what[128];
+	size_t i;
+	int n;
+
+	n = format_with(canon_text, sizeof(canon_text) - 1,
+	    BF_PKGINDEX_KEEP_STANZAS, NULL, &a);
+	is_int(n, 3, "canonical text: every stanza kept");
+	is_str(a.buf, canon_text, "and written back as it is");
+	n = format_with(canon_text, sizeof(canon_text) - 1,
+	    BF_PKGINDEX_KEEP_STANZAS, "other", &b);
+	format_with(canon_text, sizeof(canon_text) - 1, 0, "other", &a);
+	ok(n == 3 && strcmp(a.buf, b.buf) == 0 &&
+	    strstr(b.buf, "CHOST: other\nCPV: b/b-1") == NULL,
+	    "header CHOST changed: stanzas formatted again");
+	format_with(canon_text, sizeof(canon_text) - 1, 0, "", &a);
+	format_with(canon_text, sizeof(canon_text) - 1,
+	    BF_PKGINDEX_KEEP_STANZAS, "", &b);
+	is_str(b.buf, a.buf, "header CHOST removed: the same");
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bf_buf_reset(&t);
+		bf_buf_addf(&t, "CHOST: x86_64\nVERSION: 0\nREPO: gentoo\n\n"
+		    "CPV: a/a-1\n\n%sCPV: c/c-1\n\n", bad[i].pkg);
+		format_with(t.buf, t.len, 0, NULL, &a);
+		n = format_with(t.buf, t.len, BF_PKGINDEX_KEEP_STANZAS, NULL, &b);
+		snprintf(what, sizeof(what), "%s: not kept, same bytes",
+		    bad[i].name);
+		ok(n == 2 && strcmp(a.buf, b.buf) == 0, what);
+	}
+
+	/* Whole-text cases. */
+	n = format_with(tricky, sizeof(tricky) - 1, BF_PKGINDEX_KEEP_STANZAS,
+	    NULL, &b);
+	ok(n == 0 && strcmp(b.buf, tricky_portage) == 0,
+	    "text with CR: nothing kept, Portage's bytes");
+	n = format_with(tricky_portage, sizeof(tricky_portage) - 1,
+	    BF_PKGINDEX_KEEP_STANZAS, NULL, &b);
+	ok(n == 4 && strcmp(b.buf, tricky_portage) == 0,
+	    "Portage's own output (a value with a leading space too): all kept");
+	bf_buf_reset(&t);
+	bf_buf_add(&t, canon_text, sizeof(canon_text) - 1);
+	bf_buf_setlen(&t, t.len - 2);
+	format_with(t.buf, t.len, 0, NULL, &a);
+	n = format_with(t.buf, t.len, BF_PKGINDEX_KEEP_STANZAS, NULL, &b);
+	ok(n == 2 && strcmp(a.buf, b.buf) == 0,
+	    "truncated text: the cut stanza is formatted");
+	bf_buf_reset(&t);
+	bf_buf_add(&t, canon_text, sizeof(canon_text) - 1);
+	t.buf[t.len - 4] = '\0';
+	format_with(t.buf, t.len, 0, NULL, &a);
+	n = format_with(t.buf, t.len, BF_PKGINDEX_KEEP_STANZAS, NULL, &b);
+	ok(n == 0 && strcmp(a.buf, b.buf) == 0, "NUL byte: nothing kept");
+	bf_buf_reset(&t);
+	bf_buf_adds(&t, "VERSION: 0\n\nCPV: a/a-1\nLICENSE: \377x\n\n");
+	format_with(t.buf, t.len, 0, NULL, &a);
+	n = format_with(t.buf, t.len, BF_PKGINDEX_KEEP_STANZAS, NULL, &b);
+	ok(n == 1 && strcmp(a.buf, b.buf) == 0 &&
+	    strstr(b.buf, "LICENSE: \357\277\275x\n") != NULL,
+	    "invalid UTF-8: kept as repaired");
+
+	{
+		struct bf_pkgindex idx = BF_PKGINDEX_INIT, other = BF_PKGINDEX_INIT;
+		struct bf_pkgindex_entry *c;
+		struct bf_err e = BF_ERR_INIT;
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1,
+		    BF_PKGINDEX_KEEP_STANZAS, &e);
+		bf_pkgindex_set(&idx, &idx.pkgs[0], "SIZE", "99");
+		ok(idx.pkgs[0].raw == NULL && idx.pkgs[1].raw != NULL,
+		    "setting a key drops the kept stanza");
+		bf_pkgindex_format(&idx, &b);
+		ok(strstr(b.buf, "SIZE: 99\n") != NULL, "and the new value is written");
+		c = bf_pkgindex_add_copy(&other, &idx.pkgs[1]);
+		ok(c != NULL && c->raw == NULL, "a copy into another index keeps none");
+		bf_pkgindex_release(&idx);
+		bf_pkgindex_release(&other);
+	}
+	{
+		struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+		struct bf_err e = BF_ERR_INIT;
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1,
+		    BF_PKGINDEX_KEEP_STANZAS, &e);
+		ok(bf_pkgindex_set_header(&idx, "CHOST", "x86_64") == 0 &&
+		    idx.pkgs[0].raw != NULL && bf_pkgindex_get(&idx.pkgs[0],
+		    "CHOST") == NULL, "same header CHOST: nothing changes");
+		ok(bf_pkgindex_set_header(&idx, "TTL", "5") == 0 &&
+		    idx.pkgs[0].raw != NULL, "a key not inherited: nothing changes");
+		ok(bf_pkgindex_set_header(&idx, "CHOST", "new") == 0, "new CHOST");
+		is_str(bf_pkgindex_get(&idx.pkgs[0], "CHOST"), "x86_64",
+		    "an entry read without CHOST keeps the one it inherited");
+		is_str(bf_pkgindex_get(&idx.pkgs[1], "CHOST"), "other",
+		    "its own CHOST stays");
+		ok(bf_pkgindex_set_header(&idx, "repository", NULL) == 0 &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[2], "repository"),
+		    "gentoo") == 0, "REPO removed: entries keep theirs");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(strstr(b.buf, "CHOST: x86_64\nCPV: a/a-1\n") != NULL &&
+		    strstr(b.buf, "CPV: c/c-1\nKEYWORDS: \303\251\nREPO: gentoo\n") != NULL &&
+		    strncmp(b.buf, "CHOST: new\n", 11) == 0, "and they are written");
+		bf_pkgindex_release(&idx);
+	}
+	{
+		struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+		struct bf_err e = BF_ERR_INIT;
+		int all;
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1,
+		    BF_PKGINDEX_PARTIAL, &e);
+		for (i = 0, all = 1; i < idx.npkgs; i++)
+			all &= idx.pkgs[i].partial && idx.pkgs[i].raw != NULL;
+		ok(idx.npkgs == 3 && all && idx.pkgs[0].n == 2 &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[0], "PATH"),
+		    "a/a/a-1-1.gpkg.tar") == 0, "partial: CPV and PATH only");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		is_str(b.buf, canon_text, "partial: the same bytes back");
+		ok(bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "our output is canonical");
+		ok(bf_pkgindex_complete(&idx, &idx.pkgs[1]) == 0 &&
+		    !idx.pkgs[1].partial &&
+		    strcmp(bf_pkgindex_get(&idx.pkgs[1], "DESCRIPTION"), "d: e") == 0,
+		    "complete reads the rest");
+		bf_pkgindex_set(&idx, &idx.pkgs[2], "SLOT", "2");
+		ok(bf_pkgindex_format(&idx, &a) == -EINVAL,
+		    "a partial entry that was changed cannot be written");
+		bf_pkgindex_release(&idx);
+
+		bf_buf_reset(&t);
+		bf_buf_add(&t, canon_text, sizeof(canon_text) - 1);
+		bf_buf_setlen(&t, t.len - 1);
+		ok(bf_pkgindex_parse(&idx, t.buf, t.len, BF_PKGINDEX_PARTIAL,
+		    &e) == -EINVAL, "partial: a torn text is refused");
+		bf_pkgindex_release(&idx);
+
+		bf_pkgindex_parse(&idx, canon_text, sizeof(canon_text) - 1, 0, &e);
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "formatted: canonical");
+		bf_pkgindex_set(&idx, &idx.pkgs[0], "PATH", "a\nb");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(!bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "a value with a line break: not canonical");
+		bf_pkgindex_set(&idx, &idx.pkgs[0], "PATH", "a\377");
+		bf_buf_reset(&b);
+		bf_pkgindex_format(&idx, &b);
+		ok(!bf_pkgindex_text_canonical(&idx, b.buf, b.len),
+		    "invalid UTF-8: not canonical");
+		bf_pkgindex_release(&idx);
+	}
+	bf_buf_release(&t);
+	bf_buf_release(&a);
+	bf_buf_release(&b);
 }
 
 static void
@@ -374,6 +588,7 @@ int
 main(void)
 {
 	test_parse();
+	test_keep_stanzas();
 	test_edit();
 	test_gzip();
 	test_segments();
