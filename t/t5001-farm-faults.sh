@@ -17,7 +17,7 @@ test_expect_success 'a worker killed mid-job: the lease expires, another worker 
 	mkdir -p work-w1 && echo 30 >work-w1/slow &&
 	farm_worker w1 &&
 	i=0 && until binfarm log --no-follow app-misc/solo 2>/dev/null | grep -q "sleeping 30"; do
-		i=$((i + 1)); test $i -lt 100 || exit 1; sleep 0.1; done &&
+		i=$((i + 1)); test $i -lt 100 || break; sleep 0.1; done && test $i -lt 100 &&
 	kill -9 $(cat worker-w1.pid) && rm worker-w1.pid &&
 	farm_worker w2 &&
 	farm_wait_rebuild complete 60 &&
@@ -36,7 +36,7 @@ test_expect_success 'an upload with a wrong checksum is refused and retried; not
 	binfarm rebuild --profile p >/dev/null &&
 	(BINFARM_WORKER_BAD_CHECKSUM=1 && export BINFARM_WORKER_BAD_CHECKSUM && farm_worker bad) &&
 	i=0 && until grep -q "checksum mismatch" builder.log; do
-		i=$((i + 1)); test $i -lt 100 || exit 1; sleep 0.1; done &&
+		i=$((i + 1)); test $i -lt 100 || break; sleep 0.1; done && test $i -lt 100 &&
 	binfarm status >st &&
 	test_grep "solo-1 \[p\] on bad" st &&
 	test_grep "upload from bad rejected: checksum mismatch: the header says SHA256 0000" builder.log &&
@@ -101,7 +101,7 @@ test_expect_success 'builder killed (-9) and restarted mid-plan: nothing lost, n
 	test_grep "3 to build" out &&
 	farm_worker w1 &&
 	i=0 && until grep -q "libhello-1.0) done" builder.log; do
-		i=$((i + 1)); test $i -lt 200 || exit 1; sleep 0.05; done &&
+		i=$((i + 1)); test $i -lt 200 || break; sleep 0.05; done && test $i -lt 200 &&
 	farm_kill &&
 	sleep 1 &&
 	farm_start &&
