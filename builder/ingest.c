@@ -457,7 +457,7 @@ cmp_str(const void *a, const void *b)
  * commit of every tree, as JSON with sorted keys as Portage writes it.
  */
 static int
-index_header(json_t *env, json_t *trees, struct bf_conf *hdr,
+snapshot_header(json_t *env, json_t *trees, struct bf_conf *hdr,
     struct bf_err *e)
 {
 	json_t *rev, *t, *v;
@@ -699,7 +699,7 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	}
 	if (msg.len == 0)
 		bf_buf_addf(&msg, "rebuild %lld", rebuild);
-	if ((rc = index_header(env, trees, &hdr, e)) < 0)
+	if ((rc = snapshot_header(env, trees, &hdr, e)) < 0)
 		goto out;
 	memset(&so, 0, sizeof(so));
 	so.header = &hdr;
