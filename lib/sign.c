@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "err.h"
 #include "fsutil.h"
 #include "lockfile.h"
@@ -39,26 +41,149 @@ err_gpg(struct bf_err *e, gpgme_error_t ge, const char *what)
 	return bf_err_set(e, BF_ESIGNATURE, "%s: %s", what, gpgme_strerror(ge));
 }
 
+/* The longest socket gpg-agent makes in its home: "S.gpg-agent.browser". */
+#define GPG_SOCKET_NAME_MAX	(sizeof("/S.gpg-agent.browser") - 1)
+
+static int
+gpg_home_fits(const char *path)
+{
+	struct sockaddr_un sun;
+
+	return strlen(path) + GPG_SOCKET_NAME_MAX < sizeof(sun.sun_path);
+}
+
+/*
+ * gpg-agent listens on a Unix socket in the GnuPG home, and a socket
+ * path has at most 107 bytes: a repository deep in the file system
+ * (a CI checkout, a long mount point) could never sign ("No agent
+ * running").  gpg only moves sockets to /run/user/UID/gnupg, which a
+ * daemon started without a login session often lacks.  So a long home
+ * is reached through a short, stable symbolic link that gpg uses as
+ * its home: RUNDIR/binfarm-gpg-UID/<hash of the real path>, where
+ * RUNDIR is $XDG_RUNTIME_DIR, /run/user/UID, $TMPDIR or /tmp.  The
+ * directory is private (0700, ours, not a link) and the link is
+ * replaced atomically when it does not point at `home`; it stays, so
+ * every process of the repository shares one agent.  The sockets still
+ * live in the real home.
+ */
+static int
+gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
+{
+	struct bf_buf dir = BF_BUF_INIT, link = BF_BUF_INIT, tmp = BF_BUF_INIT;
+	struct bf_digest d;
+	struct stat st;
+	const char *base;
+	char *real = NULL, cur[4096];
+	ssize_t n;
+	int rc = 0;
+
+	if ((real = realpath(home, NULL)) == NULL)
+		return bf_err_errno(e, "cannot use GnuPG home '%s'", home);
+	if (gpg_home_fits(real)) {
+		bf_buf_adds(out, real);
+		goto out;
+	}
+	base = getenv("XDG_RUNTIME_DIR");
+	if (base == NULL || *base != '/') {
+		bf_buf_addf(&tmp, "/run/user/%lu", (unsigned long)geteuid());
+		if (bf_buf_error(&tmp) == 0 && stat(tmp.buf, &st) == 0 &&
+		    S_ISDIR(st.st_mode))
+			base = tmp.buf;
+		else if ((base = getenv("TMPDIR")) == NULL || *base != '/')
+			base = "/tmp";
+	}
+	bf_buf_addf(&dir, "%s/binfarm-gpg-%lu", base, (unsigned long)geteuid());
+	if ((rc = bf_buf_error(&dir)) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(dir.buf, 0700) < 0 && errno != EEXIST) {
+		rc = bf_err_errno(e, "cannot create '%s'", dir.buf);
+		goto out;
+	}
+	if (lstat(dir.buf, &st) < 0) {
+		rc = bf_err_errno(e, "cannot use '%s'", dir.buf);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "'%s' is not a private directory "
+		    "of this user: it would hold the link to the GnuPG home '%s', "
+		    "whose path is too long for gpg-agent's socket", dir.buf, real);
+		goto out;
+	}
+	if ((rc = bf_digest_mem(&d, BF_DIGEST_BIT(BF_SHA256), real,
+	    strlen(real), e)) < 0)
+		goto out;
+	bf_buf_addf(&link, "%s/%.16s", dir.buf, d.hex[BF_SHA256]);
+	if ((rc = bf_buf_error(&link)) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!gpg_home_fits(link.buf)) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "the GnuPG home '%s' has too "
+		    "long a path for gpg-agent's socket, and so has '%s'; set "
+		    "TMPDIR to a short directory", real, link.buf);
+		goto out;
+	}
+	n = readlink(link.buf, cur, sizeof(cur) - 1);
+	if (n < 0 || (size_t)n != strlen(real) || memcmp(cur, real, (size_t)n) != 0) {
+		bf_buf_reset(&tmp);
+		bf_buf_addf(&tmp, "%s.%ld.tmp", link.buf, (long)getpid());
+		if ((rc = bf_buf_error(&tmp)) < 0) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+		(void)unlink(tmp.buf);
+		if (symlink(real, tmp.buf) < 0) {
+			rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
+			goto out;
+		}
+		if (rename(tmp.buf, link.buf) < 0) {
+			rc = bf_err_errno(e, "cannot create '%s'", link.buf);
+			(void)unlink(tmp.buf);
+			goto out;
+		}
+	}
+	bf_buf_adds(out, link.buf);
+out:
+	if (rc == 0 && bf_buf_error(out) < 0)
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+	free(real);
+	bf_buf_release(&dir);
+	bf_buf_release(&link);
+	bf_buf_release(&tmp);
+	return rc;
+}
+
 static int
 ctx_new(gpgme_ctx_t *ctx, const char *home, struct bf_err *e)
 {
+	struct bf_buf path = BF_BUF_INIT;
 	gpgme_error_t ge;
+	int rc;
 
 	/* Idempotent process-wide initialisation gpgme requires. */
 	if (gpgme_check_version("1.7.0") == NULL)
 		return bf_err_set(e, BF_ESIGNATURE, "gpgme is older than 1.7.0");
 	if ((ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0)
 		return err_gpg(e, ge, "no usable gpg");
-	if ((ge = gpgme_new(ctx)) != 0)
+	if ((rc = gpg_home_path(home, &path, e)) < 0)
+		return rc;
+	if ((ge = gpgme_new(ctx)) != 0) {
+		bf_buf_release(&path);
 		return err_gpg(e, ge, "cannot create a gpgme context");
+	}
 	if ((ge = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
 	    (ge = gpgme_ctx_set_engine_info(*ctx, GPGME_PROTOCOL_OpenPGP, NULL,
-	    home)) != 0 ||
+	    path.buf)) != 0 ||
 	    (ge = gpgme_set_pinentry_mode(*ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
+		bf_buf_release(&path);
 		gpgme_release(*ctx);
 		*ctx = NULL;
 		return err_gpg(e, ge, "cannot set up gpgme");
 	}
+	bf_buf_release(&path);
 	gpgme_set_armor(*ctx, 1);
 	gpgme_set_offline(*ctx, 1);
 	return 0;

@@ -130,10 +130,51 @@ test_expect_success 'add --require-signature takes a trusted signed package and 
 	binfarm verify --keyring repo/keys/binfarm.asc repo/pool/amd64/app-misc/foo/foo-1.0-2.gpkg.tar
 '
 
+# gpg-agent's socket lives in the GnuPG home and a socket path has at
+# most 107 bytes: a repository deeper than that signs through a short
+# link in a private directory under TMPDIR (or /run/user/UID).
+DEEP=$(pwd -P)/deep/$(printf "%0120d" 0)
+LINKS="$GH/binfarm-gpg-$(id -u) /run/user/$(id -u)/binfarm-gpg-$(id -u)"
+deep_link() {
+	for dl_d in $LINKS; do
+		test -d "$dl_d" || continue
+		find "$dl_d" -maxdepth 1 -lname "$DEEP/repo/keys/gnupg" || return 1
+	done
+}
+trap 'gpg_stop "$TRASH_DIRECTORY/repo/keys/gnupg"; gpg_stop "$GH/node"; gpg_stop "$GH/other";
+	for l in $(deep_link); do gpg_stop "$l"; done; rm -rf "$GH"' EXIT
+
+test_expect_success 'a repository too deep for a socket path still signs' '
+	mkdir -p "$DEEP" &&
+	test $(printf %s "$DEEP/repo/keys/gnupg/S.gpg-agent" | wc -c) -gt 108 &&
+	(unset XDG_RUNTIME_DIR && TMPDIR=$GH && export TMPDIR &&
+	 binfarm repo init "$DEEP/repo" 2>err &&
+	 binfarm add -R "$DEEP/repo" -p amd64 in/foo-1.0.gpkg.tar >out) &&
+	test_grep "made signing key" err &&
+	binfarm verify --keyring "$DEEP/repo/keys/binfarm.asc" \
+		"$DEEP/repo/pool/amd64/app-misc/foo/foo-1.0-1.gpkg.tar" &&
+	deep_link >link && test "$(wc -l <link)" = 1 &&
+	test "$(stat -c %a "$(dirname "$(cat link)")")" = 700
+'
+
+test_expect_success 'a link directory open to others is refused, with the reason' '
+	d=$GH/binfarm-gpg-$(id -u) &&
+	if test -d "$d"; then
+		chmod 755 "$d" &&
+		test_when_finished "chmod 700 \"$d\"" &&
+		(unset XDG_RUNTIME_DIR && TMPDIR=$GH && export TMPDIR &&
+		 test_must_fail binfarm add -R "$DEEP/repo" -p amd64 in/foo-1.0.gpkg.tar 2>err) &&
+		test_grep "is not a private directory" err &&
+		test_path_is_missing "$DEEP/repo/pool/amd64/app-misc/foo/foo-1.0-2.gpkg.tar"
+	fi
+'
+
 test_expect_success 'fsck checks signatures in a signed repository' '
 	binfarm snapshot -R repo -p amd64 create >id &&
 	binfarm fsck -R repo >out &&
 	test_grep "^clean$" out
 '
 
+# the agent of the deep home is reached through its link only
+for l in $(deep_link); do gpg_stop "$l"; done
 test_done
