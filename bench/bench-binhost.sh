@@ -14,7 +14,9 @@
 # varies much less than requests/s.
 #
 # BENCH_ROUNDS=N (default 1) runs each case N times, the two servers
-# taking turns, and reports the medians.
+# taking turns, and reports the medians.  BENCH_CASES picks cases
+# (default "index index304 file"); BINHOST_ARGS adds binfarm-binhost
+# options (e.g. "--threads 4").
 #
 # Needs: wrk, nginx (nginx-light), curl.  Usage: bench/bench-binhost.sh
 # from the build directory (or with BINHOST=path/to/binfarm-binhost).
@@ -24,6 +26,7 @@ SECS=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-1}
 CONNS=${BENCH_CONNECTIONS:-500}
 THREADS=${BENCH_THREADS:-2}
+CASES=${BENCH_CASES:-index index304 file}
 NPKG=${BENCH_PACKAGES:-20000}
 here=$(cd "$(dirname "$0")/.." && pwd)
 BINHOST=${BINHOST:-$PWD/binfarm-binhost}
@@ -72,7 +75,7 @@ idx_size=$(wc -c <"$S/Packages")
 
 # binfarm-binhost: no access log (nginx's is off too), one thread per CPU.
 "$BINHOST" -d --root "$R" --listen 127.0.0.1:0 --port-file "$W/bh.port" \
-	2>"$W/bh.err" &
+	${BINHOST_ARGS:-} 2>"$W/bh.err" &
 bh_pid=$!
 n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done
 BH=http://127.0.0.1:$(cat "$W/bh.port")
@@ -166,7 +169,7 @@ median() {
 	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
 	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-for c in index index304 file; do
+for c in $CASES; do
 	case $c in
 	index) p=/testing/amd64/Packages ;;
 	index304) p=/testing/amd64/Packages ;;
@@ -207,7 +210,7 @@ for c in index index304 file; do
 done
 echo
 printf '%-22s %10s %10s %12s %12s\n' ratio req/s MB/s "p99 (ng/bh)" "cpu (ng/bh)"
-for c in index index304 file; do
+for c in $CASES; do
 	eval "a=\$${c}_binhost_rps b=\$${c}_nginx_rps x=\$${c}_binhost_bps y=\$${c}_nginx_bps p=\$${c}_binhost_p99 q=\$${c}_nginx_p99 u=\$${c}_binhost_cpu v=\$${c}_nginx_cpu"
 	awk -v c=$c -v a="$a" -v b="$b" -v x="$x" -v y="$y" -v p="$p" -v q="$q" -v u="$u" -v v="$v" 'BEGIN {
 		printf "%-22s %9.2fx %9.2fx %11.2fx %11.2fx\n", c " binhost/nginx", a / b, x / y, (p > 0 ? q / p : 0), (u > 0 ? v / u : 0) }'
