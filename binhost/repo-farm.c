@@ -201,13 +201,14 @@ cmd_rebuild(struct bf_cli *cli, int argc, char **argv)
 		case 'p': profile = optarg; break;
 		case 'c': commit = optarg; break;
 		case 'h':
-			fputs(conn_help, stdout);
-			return cli_help(cli, usage, "Plans the hw-profile at "
+			ret = cli_help(cli, usage, "Plans the hw-profile at "
 			    "the pinned commit (or --commit) and queues its "
 			    "builds.\n\n  --profile P     the profile, as the "
 			    "builder's config names it\n  --commit C      a "
 			    "commit or ref of the first repository, or "
 			    "REPO=C\n");
+			fputs(conn_help, stdout);
+			return ret;
 		default:
 			return cli_usage(cli, usage);
 		}

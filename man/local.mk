@@ -32,3 +32,30 @@ check-man:
 		if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 		echo "man pages: mandoc -Tlint clean"; \
 	else echo "mandoc not installed; man pages not linted"; fi
+
+# 'man binfarm-<command>' for the commands documented on a shared page
+# (binfarm(1) sends users there): links installed beside the page.
+BF_MAN_LINKS = \
+	binfarm-promote.1:binfarm-rollback.1 \
+	binfarm-promote.1:binfarm-history.1 \
+	binfarm-promote.1:binfarm-waves.1 \
+	binfarm-rebuild.1:binfarm-status.1 \
+	binfarm-rebuild.1:binfarm-log.1 \
+	binfarm-rebuild.1:binfarm-retry.1 \
+	binfarm-rebuild.1:binfarm-cancel.1
+
+install-data-hook: install-man-links
+install-man-links:
+	@for l in $(BF_MAN_LINKS); do \
+		t=$${l%%:*}; n=$${l#*:}; \
+		echo " ln -sf $$t '$(DESTDIR)$(man1dir)/$$n'"; \
+		ln -sf "$$t" "$(DESTDIR)$(man1dir)/$$n" || exit 1; \
+	done
+
+uninstall-hook: uninstall-man-links
+uninstall-man-links:
+	@for l in $(BF_MAN_LINKS); do \
+		rm -f "$(DESTDIR)$(man1dir)/$${l#*:}"; \
+	done
+
+.PHONY: install-man-links uninstall-man-links

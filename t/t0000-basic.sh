@@ -14,6 +14,20 @@ test_expect_success 'binfarm --help lists the commands' '
 	test_grep "^   plan " out
 '
 
+test_expect_success 'every command has --help and a manual page' '
+	binfarm --help | awk "/^   [a-z]/ { print \$1 }" >cmds &&
+	test $(wc -l <cmds) -ge 20 &&
+	while read -r c; do
+		binfarm $c --help >out 2>err || { echo >&4 "$c --help failed"; return 1; }
+		head -n 1 out | grep -q "^usage: binfarm $c" ||
+			{ echo >&4 "$c --help: no usage line first"; return 1; }
+		test_must_be_empty err &&
+		{ test -f "$TEST_DIRECTORY/../man/binfarm-$c.1" ||
+		  grep -q ":binfarm-$c.1" "$TEST_DIRECTORY/../man/local.mk"; } ||
+			{ echo >&4 "no manual page binfarm-$c.1"; return 1; }
+	done <cmds
+'
+
 test_expect_success 'an unknown command is a usage error' '
 	test_expect_code 2 binfarm no-such-command 2>err &&
 	test_grep "not a binfarm command" err
