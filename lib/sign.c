@@ -8,11 +8,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gpgme.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -25,9 +30,12 @@
 #include "banned.h"
 
 struct bf_signer {
-	gpgme_ctx_t	 ctx;
+	char		*gpg;	/* the gpg program gpgme uses */
+	char		*home;	/* GnuPG home as gpg is given it */
 	char		*fpr;
 };
+
+extern char **environ;
 
 struct bf_verifier {
 	gpgme_ctx_t	 ctx;
@@ -359,6 +367,9 @@ int
 bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 {
 	struct bf_signer *s;
+	struct bf_buf path = BF_BUF_INIT;
+	gpgme_ctx_t ctx = NULL;
+	gpgme_engine_info_t ei;
 	gpgme_key_t key = NULL;
 	gpgme_error_t ge;
 	int rc;
@@ -366,31 +377,44 @@ bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 	*sp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return bf_err_set(e, ENOMEM, "out of memory");
-	if ((rc = ctx_new(&s->ctx, home, e)) < 0)
+	if ((rc = ctx_new(&ctx, home, e)) < 0)
 		goto fail;
-	if ((ge = gpgme_op_keylist_start(s->ctx, NULL, 1)) != 0 ||
-	    (ge = gpgme_op_keylist_next(s->ctx, &key)) != 0) {
-		gpgme_op_keylist_end(s->ctx);
+	if ((ge = gpgme_op_keylist_start(ctx, NULL, 1)) != 0 ||
+	    (ge = gpgme_op_keylist_next(ctx, &key)) != 0) {
+		gpgme_op_keylist_end(ctx);
 		rc = gpgme_err_code(ge) == GPG_ERR_EOF ?
 		    bf_err_set(e, BF_ENOTFOUND, "no secret key in '%s'", home) :
 		    err_gpg(e, ge, "cannot list keys");
 		goto fail;
 	}
-	gpgme_op_keylist_end(s->ctx);
-	if (key->fpr == NULL || (s->fpr = strdup(key->fpr)) == NULL) {
+	gpgme_op_keylist_end(ctx);
+	if ((rc = key->fpr == NULL || key->can_sign == 0 ? bf_err_set(e,
+	    BF_ESIGNATURE, "the key in '%s' cannot sign", home) : 0) < 0)
+		goto fail;
+	for (ei = gpgme_ctx_get_engine_info(ctx); ei != NULL; ei = ei->next)
+		if (ei->protocol == GPGME_PROTOCOL_OpenPGP)
+			break;
+	if (ei == NULL || ei->file_name == NULL) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "gpgme names no gpg program");
+		goto fail;
+	}
+	if ((rc = gpg_home_path(home, &path, e)) < 0)
+		goto fail;
+	s->home = bf_buf_detach(&path, NULL);
+	if ((s->fpr = strdup(key->fpr)) == NULL ||
+	    (s->gpg = strdup(ei->file_name)) == NULL || s->home == NULL) {
 		rc = bf_err_set(e, ENOMEM, "out of memory");
 		goto fail;
 	}
-	if ((ge = gpgme_signers_add(s->ctx, key)) != 0) {
-		rc = err_gpg(e, ge, "cannot use the signing key");
-		goto fail;
-	}
 	gpgme_key_unref(key);
+	gpgme_release(ctx);
 	*sp = s;
 	return 0;
 fail:
 	if (key != NULL)
 		gpgme_key_unref(key);
+	if (ctx != NULL)
+		gpgme_release(ctx);
 	bf_signer_free(s);
 	return rc;
 }
@@ -400,8 +424,8 @@ bf_signer_free(struct bf_signer *s)
 {
 	if (s == NULL)
 		return;
-	if (s->ctx != NULL)
-		gpgme_release(s->ctx);
+	free(s->gpg);
+	free(s->home);
 	free(s->fpr);
 	free(s);
 }
@@ -412,27 +436,169 @@ bf_signer_fpr(const struct bf_signer *s)
 	return s->fpr;
 }
 
-static int
-sign_data(struct bf_signer *s, gpgme_data_t in, gpgme_sig_mode_t mode,
-    struct bf_buf *out, struct bf_err *e)
-{
-	gpgme_data_t sig = NULL;
-	gpgme_sign_result_t res;
-	gpgme_error_t ge;
-	int rc;
+/* What gpg reads: `len` bytes of `fd` from `off`, or of `mem`. */
+struct sign_input {
+	int		 fd;
+	off_t		 off;
+	const char	*mem;
+	uint64_t	 len;
+};
 
-	if ((ge = gpgme_data_new(&sig)) != 0)
-		return err_gpg(e, ge, "cannot sign");
-	if ((ge = gpgme_op_sign(s->ctx, in, sig, mode)) != 0) {
-		gpgme_data_release(sig);
-		return err_gpg(e, ge, "cannot sign");
+/*
+ * Signs by running gpg (the program gpgme found) with posix_spawn: gpgme
+ * forks the calling process twice per operation, which copies the page
+ * tables of everything a large process (binfarm-builder with its queue)
+ * maps, three operations per package; a vfork-style spawn copies none.
+ * The options are the ones gpgme gives gpg, with the key's fingerprint
+ * as --local-user; the home's gpg.conf asks for SHA512.  The input goes
+ * through a socket (send with MSG_NOSIGNAL: a gpg that dies early is an
+ * error, not a SIGPIPE), and standard output and error are read while
+ * it is written, so a clear-signed text larger than a pipe cannot
+ * deadlock.
+ */
+static int
+spawn_sign(struct bf_signer *s, const char *mode, const char *armor,
+    const struct sign_input *in, struct bf_buf *out, struct bf_err *e)
+{
+	const char *argv[] = { s->gpg, "--batch", "--no-tty", "--quiet",
+	    "--no-auto-check-trustdb", "--homedir", s->home,
+	    "--pinentry-mode", "loopback", "--local-user", s->fpr, "--armor",
+	    mode, NULL };
+	posix_spawn_file_actions_t fa;
+	struct bf_buf err = BF_BUF_INIT;
+	struct pollfd pf[3];
+	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
+	char buf[65536];
+	size_t before = out->len, have = 0, at = 0;
+	uint64_t sent = 0;
+	pid_t pid = -1;
+	int rc = 0, st, n, i;
+	ssize_t r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		rc = bf_err_errno(e, "cannot run gpg");
+		goto out;
 	}
-	res = gpgme_op_sign_result(s->ctx);
-	if (res == NULL || res->invalid_signers != NULL || res->signatures == NULL) {
-		gpgme_data_release(sig);
-		return bf_err_set(e, BF_ESIGNATURE, "gpg made no signature");
+	if ((errno = posix_spawn_file_actions_init(&fa)) != 0) {
+		rc = bf_err_errno(e, "cannot run gpg");
+		goto out;
 	}
-	rc = data_to_buf(sig, out, e);
+	if ((errno = posix_spawn_file_actions_adddup2(&fa, sv[1], 0)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, po[1], 1)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, pe[1], 2)) != 0 ||
+	    (errno = posix_spawn(&pid, s->gpg, &fa, NULL,
+	    (char *const *)argv, environ)) != 0) {
+		pid = -1;
+		rc = bf_err_errno(e, "cannot run '%s'", s->gpg);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(sv[1]);
+	close(po[1]);
+	close(pe[1]);
+	sv[1] = po[1] = pe[1] = -1;
+	if (rc < 0)
+		goto out;
+	if (in->len == 0)
+		shutdown(sv[0], SHUT_WR);
+	while (po[0] >= 0 || pe[0] >= 0) {
+		pf[0].fd = sent < in->len ? sv[0] : -1;
+		pf[0].events = POLLOUT;
+		pf[1].fd = po[0];
+		pf[1].events = POLLIN;
+		pf[2].fd = pe[0];
+		pf[2].events = POLLIN;
+		for (i = 0; i < 3; i++)
+			pf[i].revents = 0;
+		if ((n = poll(pf, 3, 120 * 1000)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			rc = n == 0 ? bf_err_set(e, BF_ESIGNATURE, "gpg did not "
+			    "answer in 120 s") : bf_err_errno(e, "poll");
+			goto out;
+		}
+		if (pf[0].revents != 0) {
+			if (at == have) {
+				size_t want = sizeof(buf);
+
+				if (want > in->len - sent)
+					want = (size_t)(in->len - sent);
+				if (in->mem != NULL) {
+					memcpy(buf, in->mem + sent, want);
+					r = (ssize_t)want;
+				} else if ((r = bf_pread_full(in->fd, buf, want,
+				    in->off + (off_t)sent)) <= 0) {
+					rc = r < 0 ? (errno = (int)-r,
+					    bf_err_errno(e, "cannot read what to "
+					    "sign")) : bf_err_set(e, EIO, "the file "
+					    "to sign is shorter than expected");
+					goto out;
+				}
+				have = (size_t)r;
+				at = 0;
+			}
+			r = send(sv[0], buf + at, have - at, MSG_NOSIGNAL);
+			if (r < 0 && errno != EINTR && errno != EAGAIN) {
+				/* gpg went away: its status says why */
+				sent = in->len;
+			} else if (r > 0) {
+				at += (size_t)r;
+				sent += (uint64_t)r;
+			}
+			if (sent == in->len)
+				shutdown(sv[0], SHUT_WR);
+		}
+		for (i = 1; i < 3; i++) {
+			int *fdp = i == 1 ? &po[0] : &pe[0];
+
+			if (pf[i].revents == 0)
+				continue;
+			r = read(*fdp, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(*fdp);
+				*fdp = -1;
+			} else if (i == 1) {
+				bf_buf_add(out, buf, (size_t)r);
+			} else if (err.len < 4096) {
+				bf_buf_add(&err, buf, (size_t)r);
+			}
+		}
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			rc = bf_err_errno(e, "waitpid");
+			pid = -1;
+			goto out;
+		}
+	}
+	pid = -1;
+	bf_buf_rtrim(&err);
+	if ((rc = bf_buf_error(out)) < 0)
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
+	    out->len - before < strlen(armor) ||
+	    memcmp(out->buf + before, armor, strlen(armor)) != 0) {
+		bf_buf_setlen(out, before);
+		rc = bf_err_set(e, BF_ESIGNATURE, "gpg made no signature%s%s",
+		    err.len > 0 ? ": " : "", err.len > 0 ? err.buf : "");
+	}
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	for (i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	bf_buf_release(&err);
 	return rc;
 }
 
@@ -440,31 +606,20 @@ int
 bf_signer_detached(struct bf_signer *s, int fd, off_t off, uint64_t len,
     struct bf_buf *out, struct bf_err *e)
 {
-	struct fdrange r = { fd, off, len, 0 };
-	gpgme_data_t in = NULL;
-	gpgme_error_t ge;
-	int rc;
+	struct sign_input in = { fd, off, NULL, len };
 
-	if ((ge = gpgme_data_new_from_cbs(&in, &fdrange_cbs, &r)) != 0)
-		return err_gpg(e, ge, "cannot sign");
-	rc = sign_data(s, in, GPGME_SIG_MODE_DETACH, out, e);
-	gpgme_data_release(in);
-	return rc;
+	return spawn_sign(s, "--detach-sign", "-----BEGIN PGP SIGNATURE-----",
+	    &in, out, e);
 }
 
 int
 bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
     struct bf_buf *out, struct bf_err *e)
 {
-	gpgme_data_t in = NULL;
-	gpgme_error_t ge;
-	int rc;
+	struct sign_input in = { -1, 0, text, len };
 
-	if ((ge = gpgme_data_new_from_mem(&in, text, len, 0)) != 0)
-		return err_gpg(e, ge, "cannot sign");
-	rc = sign_data(s, in, GPGME_SIG_MODE_CLEAR, out, e);
-	gpgme_data_release(in);
-	return rc;
+	return spawn_sign(s, "--clearsign",
+	    "-----BEGIN PGP SIGNED MESSAGE-----", &in, out, e);
 }
 
 /* ------------------------------------------------------------------ */
