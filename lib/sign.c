@@ -383,7 +383,9 @@ bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 	    (ge = gpgme_op_keylist_next(ctx, &key)) != 0) {
 		gpgme_op_keylist_end(ctx);
 		rc = gpgme_err_code(ge) == GPG_ERR_EOF ?
-		    bf_err_set(e, BF_ENOTFOUND, "no secret key in '%s'", home) :
+		    bf_err_set(e, BF_ENOTFOUND, "no secret key in '%s' (or gpg "
+		    "cannot use that home: 'gpg --homedir %s -K' says why)",
+		    home, home) :
 		    err_gpg(e, ge, "cannot list keys");
 		goto fail;
 	}

@@ -169,6 +169,16 @@ test_expect_success 'a link directory open to others is refused, with the reason
 	fi
 '
 
+test_expect_success 'a GnuPG home gpg cannot use: add refuses, says where to look, stages nothing' '
+	cp repo/keys/gnupg/gpg.conf gpg.conf.good &&
+	test_when_finished "cp gpg.conf.good repo/keys/gnupg/gpg.conf" &&
+	sed -i "s/^digest-algo SHA512/digest-algo NO-SUCH-DIGEST/" repo/keys/gnupg/gpg.conf &&
+	mkpkg in/baz-1.gpkg.tar dev-libs baz-1 &&
+	test_must_fail binfarm add -R repo -p amd64 in/baz-1.gpkg.tar 2>err &&
+	test_grep "gpg --homedir .*repo/keys/gnupg -K" err &&
+	test_path_is_missing repo/pool/amd64/dev-libs/baz
+'
+
 test_expect_success 'fsck checks signatures in a signed repository' '
 	binfarm snapshot -R repo -p amd64 create >id &&
 	binfarm fsck -R repo >out &&
