@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A small HTTP/1.1 client over sockets: one request per connection.
+ * A small HTTP/1.1 client over sockets: one request per connection, or
+ * a kept-alive connection per struct bf_http_conn.
  */
 #include "config.h"
 
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,6 +136,13 @@ dial(const struct bf_url *u, int timeout_ms, struct bf_err *e)
 		return bf_err_errno(e, "cannot connect to %s:%s", u->host,
 		    u->port);
 	}
+	/*
+	 * A request goes out as a header and then a body: on a kept-alive
+	 * connection, where the peer delays its ACKs, Nagle's algorithm
+	 * would hold the body back for up to 40 ms.
+	 */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
+	    sizeof(int));
 	return fd;
 }
 
@@ -222,13 +232,24 @@ find_header(const char *hdr, const char *name)
 	return NULL;
 }
 
-int
-bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
-    struct bf_http_resp *resp, struct bf_err *e)
+/*
+ * One request and its response on `fd`, which stays open.  With `keep`
+ * the request asks for a persistent connection, and *reusable says
+ * whether the response left the connection fit for the next request:
+ * HTTP/1.1, no "Connection: close", a body delimited by Content-Length
+ * (or none) and nothing after it.  *early says the connection broke
+ * before a byte of the response came back: on a kept-alive connection
+ * that is the server having closed it while idle, and the request may
+ * go again on a new one.
+ */
+static int
+exchange(const struct bf_url *u, const struct bf_http_req *rq,
+    struct bf_http_resp *resp, int fd, int keep, int *reusable, int *early,
+    struct bf_err *e)
 {
 	struct bf_buf hdr = BF_BUF_INIT, in = BF_BUF_INIT;
-	int fd, rc, tmo = rq->timeout_ms > 0 ? rq->timeout_ms : 30000;
-	int chunked = 0, i;
+	int rc, tmo = rq->timeout_ms > 0 ? rq->timeout_ms : 30000;
+	int chunked = 0, http11, i;
 	long long clen = -1, body_len = (long long)rq->body_len;
 	struct stat st;
 	const char *v, *eoh;
@@ -236,6 +257,8 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 	ssize_t r;
 	char fbuf[65536];
 
+	*reusable = 0;
+	*early = 0;
 	resp->status = 0;
 	resp->body_bytes = 0;
 	bf_buf_reset(&resp->body);
@@ -246,11 +269,10 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 			return bf_err_errno(e, "cannot rewind the request body");
 		body_len = (long long)st.st_size;
 	}
-	if ((fd = dial(u, tmo, e)) < 0)
-		return fd;
 	bf_buf_addf(&hdr, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
-	    "User-Agent: binfarm/" PACKAGE_VERSION "\r\nConnection: close\r\n",
-	    rq->method, u->prefix, rq->path, u->host, u->port);
+	    "User-Agent: binfarm/" PACKAGE_VERSION "\r\n%s",
+	    rq->method, u->prefix, rq->path, u->host, u->port,
+	    keep ? "" : "Connection: close\r\n");
 	if (rq->bearer != NULL)
 		bf_buf_addf(&hdr, "Authorization: Bearer %s\r\n", rq->bearer);
 	if (rq->content_type != NULL)
@@ -262,6 +284,8 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 	bf_buf_adds(&hdr, "\r\n");
 	if ((rc = bf_buf_error(&hdr)) < 0)
 		goto out;
+	/* A failure from here until the first response byte is "early". */
+	*early = 1;
 	if ((rc = send_all(fd, hdr.buf, hdr.len, tmo)) < 0)
 		goto neterr;
 	if (rq->body_fd >= 0) {
@@ -270,6 +294,7 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 				if (errno == EINTR)
 					continue;
 				rc = bf_err_errno(e, "cannot read the request body");
+				*early = 0;	/* ours, not the connection's */
 				goto out;
 			}
 			if ((rc = send_all(fd, fbuf, (size_t)r, tmo)) < 0)
@@ -295,7 +320,9 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 			    "closed before a response", u->host, u->port);
 			goto out;
 		}
+		*early = 0;
 	}
+	*early = 0;
 	hlen = (size_t)(eoh - in.buf) + 4;
 	if (strncmp(in.buf, "HTTP/1.", 7) != 0 || in.len < 12 ||
 	    (resp->status = atoi(in.buf + 9)) < 100 || resp->status > 599) {
@@ -303,7 +330,11 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 		    u->host, u->port);
 		goto out;
 	}
+	http11 = strncmp(in.buf, "HTTP/1.1", 8) == 0;
 	in.buf[hlen - 2] = '\0';
+	if ((v = find_header(in.buf, "Connection")) != NULL &&
+	    strncasecmp(v, "close", 5) == 0)
+		http11 = 0;
 	if ((v = find_header(in.buf, "Content-Length")) != NULL)
 		clen = strtoll(v, NULL, 10);
 	if ((v = find_header(in.buf, "Transfer-Encoding")) != NULL &&
@@ -311,8 +342,10 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 		chunked = 1;
 	pos = hlen;
 	if (strcmp(rq->method, "HEAD") == 0 || resp->status == 204 ||
-	    resp->status == 304)
+	    resp->status == 304) {
+		*reusable = keep && http11 && in.len == hlen;
 		goto done;
+	}
 
 	if (!chunked) {
 		for (;;) {
@@ -323,10 +356,14 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 			if (have > 0 && (rc = deliver(rq, resp, in.buf + pos,
 			    have)) < 0)
 				goto out;
+			if (clen >= 0 && (long long)resp->body_bytes >= clen) {
+				*reusable = keep && http11 &&
+				    in.len - pos == have;
+				bf_buf_reset(&in);
+				break;
+			}
 			bf_buf_reset(&in);
 			pos = 0;
-			if (clen >= 0 && (long long)resp->body_bytes >= clen)
-				break;
 			if ((r = recv_some(fd, &in, tmo)) < 0) {
 				rc = (int)r;
 				goto neterr;
@@ -393,8 +430,56 @@ neterr:
 	errno = -rc;
 	rc = bf_err_errno(e, "%s:%s", u->host, u->port);
 out:
-	close(fd);
+	if (rc < 0)
+		*reusable = 0;
 	bf_buf_release(&hdr);
 	bf_buf_release(&in);
+	return rc;
+}
+
+void
+bf_http_conn_close(struct bf_http_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int
+bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
+    struct bf_http_resp *resp, struct bf_err *e)
+{
+	struct bf_http_conn *c = rq->conn;
+	struct bf_err first = BF_ERR_INIT;
+	int fd, rc, reusable, early;
+
+	if (c != NULL && c->fd >= 0 && (strcmp(c->host, u->host) != 0 ||
+	    strcmp(c->port, u->port) != 0))
+		bf_http_conn_close(c);	/* the builder moved */
+	if (c != NULL && c->fd >= 0) {
+		fd = c->fd;
+		c->fd = -1;
+		rc = exchange(u, rq, resp, fd, 1, &reusable, &early, &first);
+		if (rc == 0 || !early) {
+			if (reusable)
+				c->fd = fd;
+			else
+				close(fd);
+			if (rc < 0 && e != NULL)
+				*e = first;
+			return rc;
+		}
+		/* Closed by the server while idle: once more, on a new one. */
+		close(fd);
+	}
+	if ((fd = dial(u, rq->timeout_ms > 0 ? rq->timeout_ms : 30000, e)) < 0)
+		return fd;
+	rc = exchange(u, rq, resp, fd, c != NULL, &reusable, &early, e);
+	if (c != NULL && reusable) {
+		c->fd = fd;
+		memcpy(c->host, u->host, sizeof(c->host));
+		memcpy(c->port, u->port, sizeof(c->port));
+	} else
+		close(fd);
 	return rc;
 }

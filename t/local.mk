@@ -47,6 +47,7 @@ SHELL_TESTS = \
 	t/t0050-sample.sh \
 	t/t0060-portage-profile.sh \
 	t/t0070-license-required-use.sh \
+	t/t0090-http-client.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
 	t/t1200-inspect.sh \
@@ -78,7 +79,8 @@ SHELL_TESTS += \
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
-	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py
+	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py \
+	t/helper/http-peer.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh

@@ -196,6 +196,7 @@ fetch_deps(struct worker *w, json_t *job, const char *jobdir,
 		rq.path = url.buf;
 		rq.bearer = w->token;
 		rq.out_fd = fd;
+		rq.conn = &w->conn;
 		rc = bf_http_request(&w->url, &rq, &resp, e);
 		close(fd);
 		if (rc == 0 && resp.status != 200)

@@ -112,6 +112,7 @@ upload_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		rq.headers = hdrs;
 		rq.body_fd = fd;
 		rq.timeout_ms = 120000;
+		rq.conn = &w->conn;
 		rc = bf_http_request(&w->url, &rq, &resp, &ue);
 		if (rc == 0 && resp.status == 200) {
 			say(logfd, "binfarm-worker: upload accepted\n");

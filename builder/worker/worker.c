@@ -49,8 +49,9 @@ on_signal(int sig)
 }
 
 int
-w_call(struct worker *w, const char *method, const char *path, json_t *body,
-    json_t **out, int *status, struct bf_err *e)
+w_call(struct worker *w, struct bf_http_conn *conn, const char *method,
+    const char *path, json_t *body, json_t **out, int *status,
+    struct bf_err *e)
 {
 	struct bf_http_req rq = BF_HTTP_REQ_INIT;
 	struct bf_http_resp resp;
@@ -66,6 +67,7 @@ w_call(struct worker *w, const char *method, const char *path, json_t *body,
 	rq.content_type = body ? "application/json" : NULL;
 	rq.body = s;
 	rq.body_len = s ? strlen(s) : 0;
+	rq.conn = conn;
 	rc = bf_http_request(&w->url, &rq, &resp, e);
 	free(s);
 	if (rc == 0) {
@@ -89,8 +91,8 @@ w_call(struct worker *w, const char *method, const char *path, json_t *body,
 
 /* Sends the log written since the last call. */
 static void
-send_log(struct worker *w, long long job, const char *lease, int fd,
-    off_t *sent)
+send_log(struct worker *w, struct bf_http_conn *conn, long long job,
+    const char *lease, int fd, off_t *sent)
 {
 	struct bf_http_req rq = BF_HTTP_REQ_INIT;
 	struct bf_http_resp resp;
@@ -122,6 +124,7 @@ send_log(struct worker *w, long long job, const char *lease, int fd,
 	rq.headers = hdrs;
 	rq.body = data.buf;
 	rq.body_len = data.len;
+	rq.conn = conn;
 	if (bf_http_request(&w->url, &rq, &resp, NULL) == 0 &&
 	    resp.status == 200)
 		*sent += r;
@@ -137,6 +140,7 @@ static void *
 heartbeat_main(void *arg)
 {
 	struct worker *w = arg;
+	struct bf_http_conn conn = BF_HTTP_CONN_INIT;
 	struct bf_buf p = BF_BUF_INIT;
 	time_t last = 0;
 
@@ -156,7 +160,7 @@ heartbeat_main(void *arg)
 		sent = cur_logsent;
 		pthread_mutex_unlock(&cur_mu);
 		if (job > 0) {
-			send_log(w, job, lease, logfd, &sent);
+			send_log(w, &conn, job, lease, logfd, &sent);
 			pthread_mutex_lock(&cur_mu);
 			if (cur_job == job)
 				cur_logsent = sent;
@@ -174,7 +178,7 @@ heartbeat_main(void *arg)
 				json_array_append_new(json_object_get(body,
 				    "jobs"), json_pack("{s:I, s:s}", "job",
 				    (json_int_t)job, "lease", lease));
-			if (w_call(w, "POST", "/v1/workers/heartbeat", body,
+			if (w_call(w, &conn, "POST", "/v1/workers/heartbeat", body,
 			    &out, &status, &e) == 0 && status == 200) {
 				ab = json_object_get(out, "abandon");
 				json_array_foreach(ab, i, v) {
@@ -199,6 +203,7 @@ heartbeat_main(void *arg)
 			json_decref(out);
 		}
 	}
+	bf_http_conn_close(&conn);
 	bf_buf_release(&p);
 	return NULL;
 }
@@ -247,7 +252,8 @@ do_register(struct worker *w)
 		struct bf_err e = BF_ERR_INIT;
 
 		status = 0;
-		rc = w_call(w, "POST", "/v1/workers/register", body, &out,
+		rc = w_call(w, &w->conn, "POST", "/v1/workers/register", body,
+		    &out,
 		    &status, &e);
 		if (rc == 0 && status == 200) {
 			json_int_t lt = json_integer_value(json_object_get(out,
@@ -328,7 +334,7 @@ run_job(struct worker *w, json_t *job)
 		dprintf(logfd, "binfarm-worker: build finished; packing and "
 		    "uploading\n");
 		pthread_mutex_lock(&cur_mu);
-		send_log(w, id, cur_lease, logfd, &cur_logsent);
+		send_log(w, &w->conn, id, cur_lease, logfd, &cur_logsent);
 		pthread_mutex_unlock(&cur_mu);
 		rc = upload_job(w, job, dir.buf, logfd, &e);
 	}
@@ -339,11 +345,11 @@ run_job(struct worker *w, json_t *job)
 		dprintf(logfd, "binfarm-worker: build failed: %s\n",
 		    bf_err_msg(&e, rc));
 		pthread_mutex_lock(&cur_mu);
-		send_log(w, id, cur_lease, logfd, &cur_logsent);
+		send_log(w, &w->conn, id, cur_lease, logfd, &cur_logsent);
 		pthread_mutex_unlock(&cur_mu);
 		bf_buf_reset(&p);
 		bf_buf_addf(&p, "/v1/jobs/%lld/fail", id);
-		w_call(w, "POST", p.buf, body, NULL, &status, NULL);
+		w_call(w, &w->conn, "POST", p.buf, body, NULL, &status, NULL);
 		json_decref(body);
 		log_warnx("job %lld (%s) failed: %s", id, cpv,
 		    bf_err_msg(&e, rc));
@@ -383,8 +389,8 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 		    strcmp(w->driver, "noop") != 0), *job = NULL;
 		int status = 0, rc;
 
-		rc = w_call(w, "POST", "/v1/jobs/lease", body, &job, &status,
-		    &e);
+		rc = w_call(w, &w->conn, "POST", "/v1/jobs/lease", body, &job,
+		    &status, &e);
 		json_decref(body);
 		if (rc < 0 || status >= 500) {
 			backoff_sleep(&delay, "the builder is away", &e);
@@ -421,6 +427,7 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 	}
 	quit = 1;
 	pthread_join(hb, NULL);
+	bf_http_conn_close(&w->conn);
 	return 0;
 }
 
@@ -478,6 +485,7 @@ main(int argc, char **argv)
 	pid_t *kids = NULL;
 
 	memset(&w, 0, sizeof(w));
+	w.conn.fd = -1;
 	w.driver = "sandbox";
 	if (getenv("BINFARM_WORKER_TOKEN") != NULL)
 		token = strdup(getenv("BINFARM_WORKER_TOKEN"));

@@ -19,6 +19,7 @@ struct worker {
 	const char	*sandbox;	/* the sandbox script */
 	int		 keep;		/* keep build directories */
 	const char	*statedir;	/* -s: re-read builder.url on failure */
+	struct bf_http_conn conn;	/* the main thread's kept-alive connection */
 };
 
 /* With -s, re-reads the builder's URL (it changes when it restarts on an
@@ -30,7 +31,8 @@ void	w_refresh_url(struct worker *w);
 extern volatile pid_t w_child;
 
 /* worker.c */
-int	w_call(struct worker *w, const char *method, const char *path,
+int	w_call(struct worker *w, struct bf_http_conn *conn, const char *method,
+	    const char *path,
 	    json_t *body, json_t **out, int *status, struct bf_err *e);
 
 /* build.c: prepares the job directory and runs the driver; 0 on success. */

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "depstr.h"
 #include "digest.h"
 #include "err.h"
+#include "http.h"
 #include "profile.h"
 #include "banned.h"
 
@@ -164,6 +166,58 @@ cmd_depstr(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * http URL N PATH...: N rounds of GET (or POST of the path's own name
+ * when the path starts with "post:") of each PATH over one kept-alive
+ * struct bf_http_conn; prints "STATUS BODY" per request.
+ */
+static int
+cmd_http(int argc, char **argv)
+{
+	struct bf_http_conn conn = BF_HTTP_CONN_INIT;
+	struct bf_url u;
+	struct bf_err e = BF_ERR_INIT;
+	int i, n, round, rc = 0;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: bf-test-tool http URL ROUNDS PATH...\n");
+		return 2;
+	}
+	if (bf_url_parse(&u, argv[1], &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 2;
+	}
+	n = atoi(argv[2]);
+	for (round = 0; round < n && rc == 0; round++) {
+		for (i = 3; i < argc; i++) {
+			struct bf_http_req rq = BF_HTTP_REQ_INIT;
+			struct bf_http_resp resp;
+			int post = strncmp(argv[i], "post:", 5) == 0;
+
+			bf_http_resp_init(&resp);
+			rq.method = post ? "POST" : "GET";
+			rq.path = post ? argv[i] + 5 : argv[i];
+			if (post) {
+				rq.body = rq.path;
+				rq.body_len = strlen(rq.path);
+			}
+			rq.timeout_ms = 5000;
+			rq.conn = &conn;
+			if ((rc = bf_http_request(&u, &rq, &resp, &e)) < 0)
+				fprintf(stderr, "%s\n", e.msg);
+			else
+				printf("%d %.*s\n", resp.status,
+				    (int)resp.body.len,
+				    resp.body.len ? resp.body.buf : "");
+			bf_http_resp_release(&resp);
+			if (rc < 0)
+				break;
+		}
+	}
+	bf_http_conn_close(&conn);
+	return rc < 0 ? 1 : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -172,6 +226,7 @@ static const struct {
 	{ "vercmp", cmd_vercmp },
 	{ "profile", cmd_profile },
 	{ "depstr", cmd_depstr },
+	{ "http", cmd_http },
 };
 
 int
