@@ -253,8 +253,7 @@ do_register(struct worker *w)
 
 		status = 0;
 		rc = w_call(w, &w->conn, "POST", "/v1/workers/register", body,
-		    &out,
-		    &status, &e);
+		    &out, &status, &e);
 		if (rc == 0 && status == 200) {
 			json_int_t lt = json_integer_value(json_object_get(out,
 			    "lease_timeout"));
