@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <gpgme.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -137,7 +138,9 @@ gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
 	n = readlink(link.buf, cur, sizeof(cur) - 1);
 	if (n < 0 || (size_t)n != strlen(real) || memcmp(cur, real, (size_t)n) != 0) {
 		bf_buf_reset(&tmp);
-		bf_buf_addf(&tmp, "%s.%ld.tmp", link.buf, (long)getpid());
+		/* unique per process and thread: two may mend it at once */
+		bf_buf_addf(&tmp, "%s.%ld.%lx.tmp", link.buf, (long)getpid(),
+		    (unsigned long)pthread_self());
 		if ((rc = bf_buf_error(&tmp)) < 0) {
 			rc = bf_err_set(e, ENOMEM, "out of memory");
 			goto out;
