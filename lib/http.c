@@ -28,6 +28,13 @@
 
 #define HTTP_MAX_HEADER	(64 * 1024)
 
+/* The request's per read/write timeout; 0 means 30 s. */
+static int
+timeout_of(const struct bf_http_req *rq)
+{
+	return rq->timeout_ms > 0 ? rq->timeout_ms : 30000;
+}
+
 int
 bf_url_parse(struct bf_url *u, const char *s, struct bf_err *e)
 {
@@ -248,7 +255,7 @@ exchange(const struct bf_url *u, const struct bf_http_req *rq,
     struct bf_err *e)
 {
 	struct bf_buf hdr = BF_BUF_INIT, in = BF_BUF_INIT;
-	int rc, tmo = rq->timeout_ms > 0 ? rq->timeout_ms : 30000;
+	int rc, tmo = timeout_of(rq);
 	int chunked = 0, http11, i;
 	long long clen = -1, body_len = (long long)rq->body_len;
 	struct stat st;
@@ -322,7 +329,6 @@ exchange(const struct bf_url *u, const struct bf_http_req *rq,
 		}
 		*early = 0;
 	}
-	*early = 0;
 	hlen = (size_t)(eoh - in.buf) + 4;
 	if (strncmp(in.buf, "HTTP/1.", 7) != 0 || in.len < 12 ||
 	    (resp->status = atoi(in.buf + 9)) < 100 || resp->status > 599) {
@@ -472,7 +478,7 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 		/* Closed by the server while idle: once more, on a new one. */
 		close(fd);
 	}
-	if ((fd = dial(u, rq->timeout_ms > 0 ? rq->timeout_ms : 30000, e)) < 0)
+	if ((fd = dial(u, timeout_of(rq), e)) < 0)
 		return fd;
 	rc = exchange(u, rq, resp, fd, c != NULL, &reusable, &early, e);
 	if (c != NULL && reusable) {

@@ -167,6 +167,10 @@ out:
 	return rc;
 }
 
+/*
+ * A gpgme context on the GnuPG home `home`, through its short link when
+ * its path is long (gpg_home_path()): the engine info's home_dir.
+ */
 static int
 ctx_new(gpgme_ctx_t *ctx, const char *home, struct bf_err *e)
 {
@@ -180,24 +184,25 @@ ctx_new(gpgme_ctx_t *ctx, const char *home, struct bf_err *e)
 	if ((ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP)) != 0)
 		return err_gpg(e, ge, "no usable gpg");
 	if ((rc = gpg_home_path(home, &path, e)) < 0)
-		return rc;
+		goto out;
 	if ((ge = gpgme_new(ctx)) != 0) {
-		bf_buf_release(&path);
-		return err_gpg(e, ge, "cannot create a gpgme context");
+		rc = err_gpg(e, ge, "cannot create a gpgme context");
+		goto out;
 	}
 	if ((ge = gpgme_set_protocol(*ctx, GPGME_PROTOCOL_OpenPGP)) != 0 ||
 	    (ge = gpgme_ctx_set_engine_info(*ctx, GPGME_PROTOCOL_OpenPGP, NULL,
 	    path.buf)) != 0 ||
 	    (ge = gpgme_set_pinentry_mode(*ctx, GPGME_PINENTRY_MODE_LOOPBACK)) != 0) {
-		bf_buf_release(&path);
 		gpgme_release(*ctx);
 		*ctx = NULL;
-		return err_gpg(e, ge, "cannot set up gpgme");
+		rc = err_gpg(e, ge, "cannot set up gpgme");
+		goto out;
 	}
-	bf_buf_release(&path);
 	gpgme_set_armor(*ctx, 1);
 	gpgme_set_offline(*ctx, 1);
-	return 0;
+out:
+	bf_buf_release(&path);
+	return rc;
 }
 
 /* Moves the contents of a gpgme memory data object to `out`. */
@@ -370,7 +375,6 @@ int
 bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 {
 	struct bf_signer *s;
-	struct bf_buf path = BF_BUF_INIT;
 	gpgme_ctx_t ctx = NULL;
 	gpgme_engine_info_t ei;
 	gpgme_key_t key = NULL;
@@ -399,15 +403,13 @@ bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 	for (ei = gpgme_ctx_get_engine_info(ctx); ei != NULL; ei = ei->next)
 		if (ei->protocol == GPGME_PROTOCOL_OpenPGP)
 			break;
-	if (ei == NULL || ei->file_name == NULL) {
+	if (ei == NULL || ei->file_name == NULL || ei->home_dir == NULL) {
 		rc = bf_err_set(e, BF_ESIGNATURE, "gpgme names no gpg program");
 		goto fail;
 	}
-	if ((rc = gpg_home_path(home, &path, e)) < 0)
-		goto fail;
-	s->home = bf_buf_detach(&path, NULL);
 	if ((s->fpr = strdup(key->fpr)) == NULL ||
-	    (s->gpg = strdup(ei->file_name)) == NULL || s->home == NULL) {
+	    (s->gpg = strdup(ei->file_name)) == NULL ||
+	    (s->home = strdup(ei->home_dir)) == NULL) {
 		rc = bf_err_set(e, ENOMEM, "out of memory");
 		goto fail;
 	}
