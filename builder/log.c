@@ -12,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "banned.h"
 
 void	log_init(int foreground, const char *prog);
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 
 static int log_stderr = 1;
 static int log_verbose;
@@ -34,12 +36,15 @@ log_init(int foreground, const char *prog)
 static void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char ts[32];
+	char ts[32], raw[2048], msg[sizeof(raw) * 4];
 	struct tm tm;
 	time_t t;
 
+	/* Names, URLs and gpg's output come from outside: one line each. */
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	bf_escape_line(msg, sizeof(msg), raw);
 	if (!log_stderr) {
-		vsyslog(pri, fmt, ap);
+		syslog(pri, "%s", msg);
 		return;
 	}
 	t = time(NULL);
@@ -47,7 +52,7 @@ vlog(int pri, const char *fmt, va_list ap)
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	flockfile(stderr);
 	fprintf(stderr, "%s %s", ts, pri == LOG_WARNING ? "warning: " : "");
-	vfprintf(stderr, fmt, ap);
+	fputs(msg, stderr);
 	fputc('\n', stderr);
 	funlockfile(stderr);
 	fflush(stderr);

@@ -167,3 +167,29 @@ bf_buf_error(const struct bf_buf *b)
 {
 	return b->oom ? -ENOMEM : 0;
 }
+
+void
+bf_escape_line(char *dst, size_t len, const char *src)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	size_t n = 0;
+
+	if (len == 0)
+		return;
+	for (p = (const unsigned char *)src; *p != '\0'; p++) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			if (n + 1 >= len)
+				break;
+			dst[n++] = (char)*p;
+			continue;
+		}
+		if (n + 4 >= len)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[*p >> 4];
+		dst[n++] = hex[*p & 0xf];
+	}
+	dst[n] = '\0';
+}

@@ -45,4 +45,13 @@ char   *bf_buf_detach(struct bf_buf *b, size_t *len);
 /* 0, or -ENOMEM if any earlier operation failed to allocate. */
 int	bf_buf_error(const struct bf_buf *b);
 
+/*
+ * Copies `src` to `dst` (`len` bytes, NUL included, cut short to fit)
+ * with every byte outside printable ASCII written as \xHH, so that
+ * nothing a client sends (a newline, an escape sequence) can start a
+ * line of its own or reach an operator's terminal.  Every message
+ * of log.h goes through it.
+ */
+void	bf_escape_line(char *dst, size_t len, const char *src);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "buf.h"
 #include "log.h"
 #include "banned.h"
 
@@ -44,14 +45,15 @@ log_getverbose(void)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char msg[2048];
+	char raw[2048], msg[sizeof(raw) * 4];
 	size_t n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (suffix != NULL) {
-		n = strlen(msg);
-		snprintf(msg + n, sizeof(msg) - n, ": %s", suffix);
+		n = strlen(raw);
+		snprintf(raw + n, sizeof(raw) - n, ": %s", suffix);
 	}
+	bf_escape_line(msg, sizeof(msg), raw);
 	if (log_foreground) {
 		/* One fprintf per line: stdio locks the stream. */
 		fprintf(stderr, "%s: %s\n", log_ident, msg);

@@ -11,7 +11,7 @@ int
 main(void)
 {
 	struct bf_buf b = BF_BUF_INIT;
-	char *s;
+	char *s, esc[16];
 	size_t len;
 	int i;
 
@@ -36,5 +36,12 @@ main(void)
 	free(s);
 	ok(bf_buf_error(&b) == 0, "no sticky error");
 	bf_buf_release(&b);
+
+	bf_escape_line(esc, sizeof(esc), "a\nb\033[2J");
+	is_str(esc, "a\\x0Ab\\x1B[2J", "escape_line: newline and ESC as \\xHH");
+	bf_escape_line(esc, sizeof(esc), "caf\xc3\xa9\x7f\t");
+	is_str(esc, "caf\\xC3\\xA9\\x7F", "escape_line: high bytes, DEL; cut short whole");
+	bf_escape_line(esc, 4, "abcdef");
+	is_str(esc, "abc", "escape_line: fits the buffer");
 	return tap_done();
 }
