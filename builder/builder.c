@@ -252,6 +252,7 @@ main(int argc, char **argv)
 	bf_buf_addf(&url, "%s/logs", b.cfg.state);
 	mkdir(url.buf, 0755);
 	pthread_mutex_init(&b.mu, NULL);
+	pthread_mutex_init(&b.plan_mu, NULL);
 	if ((rc = db_open(&b, &e)) < 0) {
 		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
 		goto out;

@@ -83,6 +83,11 @@ struct builder {
 	struct bcfg		 cfg;
 	sqlite3			*db;
 	pthread_mutex_t		 mu;	/* the database and everything below */
+	/*
+	 * Held (without `mu`) while a rebuild fetches its trees and plans:
+	 * one at a time, as they share the git mirrors.
+	 */
+	pthread_mutex_t		 plan_mu;
 	struct MHD_Daemon	*mhd;
 	int			 port;
 	volatile sig_atomic_t	 stop;

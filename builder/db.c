@@ -62,7 +62,10 @@ static const char schema[] =
     " path TEXT NOT NULL, pool TEXT NOT NULL, PRIMARY KEY(profile, path));"
     "CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY,"
     " tags TEXT NOT NULL, slots INTEGER, registered INTEGER,"
-    " last_seen INTEGER);";
+    " last_seen INTEGER);"
+    /* At most one rebuild of a profile runs (sched_rebuild checks too). */
+    "CREATE UNIQUE INDEX IF NOT EXISTS rebuilds_one_running ON"
+    " rebuilds(profile) WHERE state IN ('running', 'publishing');";
 
 /*
  * Databases of schema version 0 have no groups: deps(job, dep) named
@@ -76,7 +79,26 @@ static const char migrate_1[] =
     "INSERT INTO groups(id, rebuild, waiting) SELECT id, rebuild,"
     " state <> 'done' FROM jobs;";
 
-#define SCHEMA_VERSION	1
+/*
+ * Version 2 forbids two open rebuilds of one profile.  A database that
+ * already has them (sched_rebuild could start a second one while the
+ * first was planning) keeps the newest; the older ones are cancelled
+ * as an engineer's cancel would.
+ */
+static const char migrate_2[] =
+    "CREATE TEMP TABLE stale AS SELECT id FROM rebuilds r WHERE state IN"
+    " ('running', 'publishing') AND EXISTS (SELECT 1 FROM rebuilds n WHERE"
+    " n.profile = r.profile AND n.id > r.id AND n.state IN ('running',"
+    " 'publishing'));"
+    "UPDATE jobs SET state='cancelled', worker=NULL, lease=NULL,"
+    " error='rebuild cancelled' WHERE rebuild IN (SELECT id FROM stale)"
+    " AND state IN ('waiting', 'ready', 'running');"
+    "UPDATE rebuilds SET state='cancelled', error='cancelled on upgrade:"
+    " a newer rebuild of the profile was running; testing not moved'"
+    " WHERE id IN (SELECT id FROM stale);"
+    "DROP TABLE stale;";
+
+#define SCHEMA_VERSION	2
 
 long long
 now_s(void)
@@ -163,6 +185,13 @@ db_migrate(struct builder *b)
 			goto fail;
 		log_info("database: every job of older rebuilds is now a group "
 		    "of its own (schema version 1)");
+	}
+	if (old > 0 && v < 2) {
+		if (db_exec(b, migrate_2) < 0)
+			goto fail;
+		if (sqlite3_changes(b->db) > 0)
+			log_info("database: older of two running rebuilds of one "
+			    "profile cancelled (schema version 2)");
 	}
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d",
 	    SCHEMA_VERSION);

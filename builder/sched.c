@@ -222,6 +222,26 @@ size_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* BF_ECONFLICT when `profile` has a rebuild running or publishing. */
+static int
+rebuild_in_progress(struct builder *b, const char *profile, struct bf_err *e)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	st = db_prep(b, "SELECT id FROM rebuilds WHERE state IN "
+	    "('running', 'publishing') AND profile=?");
+	if (st == NULL)
+		return bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
+	bind_text(st, 1, profile);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		rc = bf_err_set(e, BF_ECONFLICT, "profile '%s' has a rebuild "
+		    "in progress (rebuild %lld); cancel it first", profile,
+		    sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int
 sched_rebuild(struct builder *b, const char *profile, const char *commit,
     const char *by, json_t **out, struct bf_err *e)
@@ -247,20 +267,8 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	if (cp == NULL)
 		return bf_err_set(e, BF_ENOTFOUND, "no profile '%s' in %s",
 		    profile, b->cfg.file);
-	if (db_int(b, "SELECT count(*) FROM rebuilds WHERE state IN "
-	    "('running', 'publishing')", 0) > 0) {
-		st = db_prep(b, "SELECT id FROM rebuilds WHERE state IN "
-		    "('running', 'publishing') AND profile=?");
-		bind_text(st, 1, profile);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			rc = bf_err_set(e, BF_ECONFLICT, "profile '%s' has a "
-			    "rebuild in progress (rebuild %lld); cancel it "
-			    "first", profile, sqlite3_column_int64(st, 0));
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
+	if ((rc = rebuild_in_progress(b, profile, e)) < 0)
+		return rc;
 	if ((rc = bf_profile_load(&prof, cp->dir, e)) < 0)
 		goto fail;
 	loaded = 1;
@@ -314,8 +322,21 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 			goto fail;
 		}
 	}
-	/* Fetch and resolve without the lock: it may take a while. */
+	/*
+	 * Fetch and plan without the lock (it may take a while), one
+	 * rebuild at a time; a request that waited here for another of
+	 * the same profile is refused once that one has started.
+	 */
 	pthread_mutex_unlock(&b->mu);
+	pthread_mutex_lock(&b->plan_mu);
+	pthread_mutex_lock(&b->mu);
+	rc = rebuild_in_progress(b, profile, e);
+	pthread_mutex_unlock(&b->mu);
+	if (rc < 0) {
+		pthread_mutex_unlock(&b->plan_mu);
+		pthread_mutex_lock(&b->mu);
+		goto out;
+	}
 	rc = bf_pins_resolve(&pins, b->cfg.mirrors, e);
 	if (rc == 0 && (trees = calloc(pins.n, sizeof(*trees))) == NULL)
 		rc = bf_err_set(e, ENOMEM, "out of memory");
@@ -328,9 +349,13 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	}
 	if (rc == 0)
 		rc = bf_plan_run(&plan, &prof, trees, ntrees, e);
+	pthread_mutex_unlock(&b->plan_mu);
 	pthread_mutex_lock(&b->mu);
 	if (rc < 0)
 		goto fail;
+	/* Another request may have started one while the lock was down. */
+	if ((rc = rebuild_in_progress(b, profile, e)) < 0)
+		goto out;
 
 	env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 	    "profile", profile, "chost", prof.chost, "cflags", prof.cflags,
