@@ -61,7 +61,15 @@ test_expect_success 'the packages are signed, and were built with the profile fl
 	test_grep "^REPO_REVISIONS: {\"gentoo\": \"$g\"}$" meta &&
 	shop=$(ls state/repo/channels/testing/$PROF/www-apps/shopfront/*.gpkg.tar) &&
 	binfarm inspect "$shop" >smeta &&
-	test_grep "^REPO_REVISIONS: {\"company\": \"$c\", \"gentoo\": \"$g\"}$" smeta
+	test_grep "^REPO_REVISIONS: {\"company\": \"$c\", \"gentoo\": \"$g\"}$" smeta &&
+	# USE-conditional USE deps evaluated, as Portage writes build-info,
+	# and the package agrees with its index entry.
+	test_grep "^RDEPEND: .*dev-lang/tinyphp:8.3\[fpm,postgres\]" smeta &&
+	! grep "^[A-Z]*DEPEND: .*?[],]" smeta &&
+	sed -n "s/^RDEPEND: //p" smeta >pkg-rdep &&
+	awk "/^CPV: www-apps\/shopfront-/ { s = 1 } s && /^RDEPEND: / { sub(/^RDEPEND: /, \"\"); print; exit }" \
+		state/repo/channels/testing/$PROF/Packages >idx-rdep &&
+	test_cmp idx-rdep pkg-rdep
 '
 
 test_expect_success 'the index header carries the build configuration, as Portage writes it' '

@@ -197,6 +197,39 @@ usereduce() {
 	echo "${out[*]}"
 }
 
+# USE-conditional USE dependencies evaluated with the package's USE, as
+# Portage's use_reduce(..., token_class=Atom) does for the build-info it
+# writes (_use_dep.evaluate_conditionals): "x?" -> "x" or dropped,
+# "!x?" -> "-x" or dropped, "x=" -> "x" or "-x", "!x=" -> "-x" or "x";
+# a default "(+)"/"(-)" stays with the flag; "[]" left empty goes.
+evaluse() {
+	local tok out=() base ud t flag def op res uds
+	for tok in $1; do
+		if [[ $tok != *\[*\] ]]; then
+			out+=("$tok")
+			continue
+		fi
+		base=${tok%%\[*} ud=${tok#*\[} ud=${ud%\]} res=
+		IFS=, read -ra uds <<<"$ud"
+		for t in "${uds[@]}"; do
+			op= def=
+			[[ $t == !* ]] && { op='!'; t=${t#!}; }
+			[[ $t == *[?=] ]] && { op+=${t: -1}; t=${t%?}; }
+			[[ $t == *\([+-]\) ]] && { def=${t: -3}; t=${t%???}; }
+			flag=$t
+			case $op in
+			'?')	use "$flag" && res+=,$flag$def ;;
+			'!?')	use "$flag" || res+=,-$flag$def ;;
+			'=')	if use "$flag"; then res+=,$flag$def; else res+=,-$flag$def; fi ;;
+			'!=')	if use "$flag"; then res+=,-$flag$def; else res+=,$flag$def; fi ;;
+			*)	res+=,$op$flag$def ;;
+			esac
+		done
+		if [[ -n $res ]]; then out+=("$base[${res#,}]"); else out+=("$base"); fi
+	done
+	echo "${out[*]}"
+}
+
 # Slot operators, as Portage's evaluate_slot_operator_equal_deps records
 # them at build time: "cat/pn:=" and "cat/pn:SLOT=" become
 # "cat/pn:SLOT/SUBSLOT=" of the package built against (the dependency
@@ -240,7 +273,7 @@ put IUSE_EFFECTIVE "$(echo $BF_IUSE $ARCH | tr ' ' '\n' | sort -u | tr '\n' ' ')
 put KEYWORDS "$(echo ${KEYWORDS-})"
 put LICENSE "$(usereduce "${LICENSE-}")"
 for k in DEPEND RDEPEND BDEPEND PDEPEND IDEPEND; do
-	put "$k" "$(slotop "$(usereduce "${!k}")")"
+	put "$k" "$(slotop "$(evaluse "$(usereduce "${!k}")")")"
 done
 put RESTRICT "$(usereduce "${RESTRICT-}")"
 put PROPERTIES "$(usereduce "${PROPERTIES-}")"
