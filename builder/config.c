@@ -402,7 +402,7 @@ bcfg_generate(const char *state, const char *listen, char *const *profiles,
 		struct bf_buf fpr = BF_BUF_INIT;
 
 		if ((rc = bf_repo_lock(r, NULL, NULL, e)) == 0)
-			rc = bf_repo_keygen(r, NULL, NULL, &fpr, e);
+			rc = bf_repo_keygen(r, NULL, NULL, NULL, &fpr, e);
 		bf_buf_release(&fpr);
 	}
 out:
@@ -416,7 +416,6 @@ out:
 int
 builder_open_repo(struct builder *b, struct bf_err *e)
 {
-	char *home;
 	int rc;
 
 	if ((rc = bf_repo_open(&b->repo, b->cfg.repository, e)) < 0) {
@@ -433,13 +432,5 @@ builder_open_repo(struct builder *b, struct bf_err *e)
 		    b->cfg.repository);
 		return 0;
 	}
-	if (faccessat(b->repo->root_fd, BF_REPO_PUBKEY, F_OK, 0) < 0)
-		return bf_err_set(e, BF_ECONFIG, "repository '%s' is signed "
-		    "but has no key; run 'binfarm -R %s key init'",
-		    b->cfg.repository, b->cfg.repository);
-	if ((home = bf_repo_path(b->repo, BF_REPO_GNUPG)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
-	rc = bf_signer_open(&b->signer, home, e);
-	free(home);
-	return rc;
+	return bf_repo_signer_open(b->repo, &b->signer, e);
 }
