@@ -121,6 +121,8 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			return set_str(key[0] == 'w' ? &c->worker_token :
 			    &c->engineer_token, value, file, line, key, e);
 		}
+		if (strcmp(key, "user") == 0)
+			return set_str(&c->user, value, file, line, key, e);
 		if (strcmp(key, "lease-timeout") == 0)
 			return set_int(&c->lease_timeout, value, 1, 86400, file,
 			    line, key, e);
@@ -301,6 +303,7 @@ bcfg_release(struct bcfg *c)
 	free(c->repository);
 	free(c->worker_token);
 	free(c->engineer_token);
+	free(c->user);
 	for (i = 0; i < c->nprofiles; i++) {
 		free(c->profiles[i].name);
 		free(c->profiles[i].dir);
@@ -432,5 +435,19 @@ builder_open_repo(struct builder *b, struct bf_err *e)
 		    b->cfg.repository);
 		return 0;
 	}
-	return bf_repo_signer_open(b->repo, &b->signer, e);
+	{
+		struct bf_buf why = BF_BUF_INIT;
+
+		if ((rc = bf_repo_key_problem(b->repo, &why, e)) > 0)
+			rc = bf_err_set(e, BF_EUNSAFE, "refusing to sign: %s",
+			    why.buf);
+		bf_buf_release(&why);
+		if (rc < 0)
+			return rc;
+	}
+	if (b->repo->signing_key == NULL)
+		return bf_err_set(e, BF_ECONFIG, "repository '%s' is signed "
+		    "but has no key; run 'binfarm -R %s key init'",
+		    b->cfg.repository, b->cfg.repository);
+	return 0;
 }

@@ -35,6 +35,9 @@ struct bf_signer {
 	char		*gpg;	/* the gpg program gpgme uses */
 	char		*home;	/* GnuPG home as gpg is given it */
 	char		*fpr;
+	/* A signer in another process (bf_signer_remote()): -1 if not. */
+	int		 fd;
+	pthread_mutex_t	 mu;	/* one request at a time on fd */
 };
 
 extern char **environ;
@@ -388,6 +391,7 @@ bf_signer_open(struct bf_signer **sp, const char *home, const char *fpr,
 	*sp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return bf_err_set(e, ENOMEM, "out of memory");
+	s->fd = -1;
 	if ((rc = ctx_new(&ctx, home, e)) < 0)
 		goto fail;
 	if ((ge = gpgme_op_keylist_start(ctx, fpr, 1)) != 0 ||
@@ -442,6 +446,10 @@ bf_signer_free(struct bf_signer *s)
 {
 	if (s == NULL)
 		return;
+	if (s->fd >= 0) {
+		close(s->fd);
+		pthread_mutex_destroy(&s->mu);
+	}
 	free(s->gpg);
 	free(s->home);
 	free(s->fpr);
@@ -620,12 +628,21 @@ out:
 	return rc;
 }
 
+static int remote_sign(struct bf_signer *s, int op, int fd, off_t off,
+    const char *mem, uint64_t len, struct bf_buf *out, struct bf_err *e);
+
+#define SIGNER_DETACHED		1
+#define SIGNER_CLEARSIGN	2
+#define SIGNER_TEXT_MAX		(16u << 20)	/* a Manifest: a few KiB */
+
 int
 bf_signer_detached(struct bf_signer *s, int fd, off_t off, uint64_t len,
     struct bf_buf *out, struct bf_err *e)
 {
 	struct sign_input in = { fd, off, NULL, len };
 
+	if (s->fd >= 0)
+		return remote_sign(s, SIGNER_DETACHED, fd, off, NULL, len, out, e);
 	return spawn_sign(s, "--detach-sign", "-----BEGIN PGP SIGNATURE-----",
 	    &in, out, e);
 }
@@ -636,8 +653,317 @@ bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
 {
 	struct sign_input in = { -1, 0, text, len };
 
+	if (s->fd >= 0)
+		return remote_sign(s, SIGNER_CLEARSIGN, -1, 0, text, len, out, e);
 	return spawn_sign(s, "--clearsign",
 	    "-----BEGIN PGP SIGNED MESSAGE-----", &in, out, e);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * A signer in another process, for privilege separation: only the
+ * signing process opens the GnuPG home; the others hold a struct
+ * bf_signer whose operations are requests over a Unix stream socket.
+ *
+ *	request:  struct sreq, then `len` bytes of text (clearsign), or
+ *	          with the file to sign passed as SCM_RIGHTS (detached:
+ *	          `len` bytes from `off`)
+ *	answer:   struct sans, then `len` bytes: the armored signature
+ *	          (rc 0) or an error message (rc < 0)
+ *
+ * The signing process first sends one answer: the key's fingerprint,
+ * or why it cannot sign.
+ */
+struct sreq {
+	uint32_t	 op;
+	uint32_t	 pad;
+	uint64_t	 off;
+	uint64_t	 len;
+};
+
+struct sans {
+	int32_t		 rc;
+	uint32_t	 pad;
+	uint64_t	 len;
+};
+
+static int
+send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = send(fd, c, n, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* 0, -errno, or -EPIPE at end of file. */
+static int
+recv_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = recv(fd, c, n, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EPIPE;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+send_answer(int fd, int rc, const char *p, size_t n)
+{
+	struct sans a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.rc = rc;
+	a.len = n;
+	if ((r = send_all(fd, &a, sizeof(a))) < 0)
+		return r;
+	return n > 0 ? send_all(fd, p, n) : 0;
+}
+
+/* Reads an answer: appends its body to `out` (rc 0) or returns the error. */
+static int
+recv_answer(int fd, struct bf_buf *out, struct bf_err *e)
+{
+	struct bf_buf msg = BF_BUF_INIT;
+	struct sans a;
+	int r;
+
+	if ((r = recv_all(fd, &a, sizeof(a))) < 0)
+		goto gone;
+	if (a.len > SIGNER_TEXT_MAX || a.rc > 0)
+		return bf_err_set(e, BF_ESIGNATURE, "the signing process sent "
+		    "a malformed answer");
+	if (a.rc == 0) {
+		if (bf_buf_grow(out, (size_t)a.len) < 0)
+			return bf_err_set(e, ENOMEM, "out of memory");
+		if ((r = recv_all(fd, out->buf + out->len, (size_t)a.len)) < 0)
+			goto gone;
+		bf_buf_setlen(out, out->len + (size_t)a.len);
+		return 0;
+	}
+	if (bf_buf_grow(&msg, (size_t)a.len + 1) < 0)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	if ((r = recv_all(fd, msg.buf, (size_t)a.len)) < 0) {
+		bf_buf_release(&msg);
+		goto gone;
+	}
+	bf_buf_setlen(&msg, (size_t)a.len);
+	r = bf_err_set(e, -a.rc, "%s", msg.buf);
+	bf_buf_release(&msg);
+	return r < 0 ? r : -BF_ESIGNATURE;
+gone:
+	return bf_err_set(e, BF_ESIGNATURE, "the signing process is gone (%s): "
+	    "nothing can be signed", r == -EPIPE ? "end of file" :
+	    strerror(-r));
+}
+
+static int
+remote_sign(struct bf_signer *s, int op, int fd, off_t off, const char *mem,
+    uint64_t len, struct bf_buf *out, struct bf_err *e)
+{
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct sreq q;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	size_t before = out->len;
+	ssize_t r;
+	int rc;
+
+	if (op == SIGNER_CLEARSIGN && len > SIGNER_TEXT_MAX)
+		return bf_err_set(e, BF_ESIGNATURE, "%llu bytes to clearsign: "
+		    "too many", (unsigned long long)len);
+	memset(&q, 0, sizeof(q));
+	q.op = (uint32_t)op;
+	q.off = (uint64_t)off;
+	q.len = len;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &q;
+	iov.iov_len = sizeof(q);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (op == SIGNER_DETACHED) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	pthread_mutex_lock(&s->mu);
+	while ((r = sendmsg(s->fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (r < 0 || (size_t)r != sizeof(q)) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "the signing process is gone "
+		    "(%s): nothing can be signed", r < 0 ? strerror(errno) :
+		    "short write");
+		goto out;
+	}
+	if (op == SIGNER_CLEARSIGN && len > 0 &&
+	    (rc = send_all(s->fd, mem, (size_t)len)) < 0) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "the signing process is gone "
+		    "(%s): nothing can be signed", strerror(-rc));
+		goto out;
+	}
+	rc = recv_answer(s->fd, out, e);
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0)
+		bf_buf_setlen(out, before);
+	return rc;
+}
+
+int
+bf_signer_remote(struct bf_signer **sp, int fd, struct bf_err *e)
+{
+	struct bf_signer *s;
+	struct bf_buf fpr = BF_BUF_INIT;
+	int rc;
+
+	*sp = NULL;
+	if ((rc = recv_answer(fd, &fpr, e)) < 0)
+		goto fail;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->fd = fd;
+	s->fpr = bf_buf_detach(&fpr, NULL);
+	*sp = s;
+	return 0;
+fail:
+	bf_buf_release(&fpr);
+	return rc;
+}
+
+int
+bf_signer_serve_error(int fd, const char *msg)
+{
+	return send_answer(fd, -BF_ESIGNATURE, msg, strlen(msg));
+}
+
+int
+bf_signer_serve(struct bf_signer *s, int fd, struct bf_err *e)
+{
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct bf_buf out = BF_BUF_INIT, text = BF_BUF_INIT;
+	struct bf_err se;
+	struct sreq q;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	struct stat st;
+	ssize_t r;
+	int rc = 0, pfd;
+
+	if ((rc = send_answer(fd, 0, s->fpr, strlen(s->fpr))) < 0)
+		return bf_err_set(e, -rc, "cannot answer: %s", strerror(-rc));
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		memset(&cm, 0, sizeof(cm));
+		iov.iov_base = &q;
+		iov.iov_len = sizeof(q);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		while ((r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 &&
+		    errno == EINTR)
+			;
+		if (r == 0) {
+			rc = 0;		/* the other end closed: done */
+			break;
+		}
+		pfd = -1;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&pfd, CMSG_DATA(c), sizeof(int));
+		if (r < 0 || (size_t)r != sizeof(q) ||
+		    (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0) {
+			if (pfd >= 0)
+				close(pfd);
+			rc = bf_err_set(e, BF_ESIGNATURE, "a malformed request");
+			break;
+		}
+		bf_err_clear(&se);
+		bf_buf_reset(&out);
+		if (q.op == SIGNER_DETACHED && pfd >= 0) {
+			/* A range of a regular file, and nothing beyond it. */
+			if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    q.off > (uint64_t)st.st_size ||
+			    q.len > (uint64_t)st.st_size - q.off)
+				rc = bf_err_set(&se, BF_ESIGNATURE, "the signing "
+				    "process was asked to sign beyond a file");
+			else
+				rc = bf_signer_detached(s, pfd, (off_t)q.off,
+				    q.len, &out, &se);
+			close(pfd);
+		} else if (q.op == SIGNER_CLEARSIGN && pfd < 0 &&
+		    q.len <= SIGNER_TEXT_MAX) {
+			bf_buf_reset(&text);
+			if (bf_buf_grow(&text, (size_t)q.len + 1) < 0) {
+				rc = bf_err_set(e, ENOMEM, "out of memory");
+				break;
+			}
+			if ((rc = recv_all(fd, text.buf, (size_t)q.len)) < 0) {
+				rc = bf_err_set(e, -rc, "cannot read a request");
+				break;
+			}
+			bf_buf_setlen(&text, (size_t)q.len);
+			rc = bf_signer_clearsign(s, text.buf, text.len, &out, &se);
+		} else {
+			if (pfd >= 0)
+				close(pfd);
+			rc = bf_err_set(e, BF_ESIGNATURE, "a malformed request");
+			break;
+		}
+		if (rc < 0)
+			rc = send_answer(fd, rc, se.msg, strlen(se.msg));
+		else
+			rc = send_answer(fd, 0, out.buf, out.len);
+		if (rc < 0) {
+			rc = bf_err_set(e, -rc, "cannot answer: %s", strerror(-rc));
+			break;
+		}
+	}
+	bf_buf_release(&out);
+	bf_buf_release(&text);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -99,6 +99,27 @@ int	bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
 	    struct bf_buf *out, struct bf_err *e);
 
 /*
+ * Privilege separation (binfarm-builder(8)): a signing process holds
+ * the real signer and answers requests over a Unix stream socket
+ * (bf_signer_serve()); the other process holds a signer made with
+ * bf_signer_remote() on the other end, whose bf_signer_detached() and
+ * bf_signer_clearsign() are requests (the file to sign is passed as a
+ * descriptor, so the signing process needs no access to it by path).
+ * Requests are serialised (one at a time per remote signer).  When the
+ * signing process is gone, every operation fails with a message that
+ * says so.
+ *
+ * bf_signer_remote() waits for the signing process's first answer: the
+ * key's fingerprint, or the error bf_signer_serve_error() sent.  It
+ * takes `fd` (closed by bf_signer_free()) only on success.
+ * bf_signer_serve() answers until the other end closes (0) or a
+ * request is malformed (an error).
+ */
+int	bf_signer_remote(struct bf_signer **sp, int fd, struct bf_err *e);
+int	bf_signer_serve(struct bf_signer *s, int fd, struct bf_err *e);
+int	bf_signer_serve_error(int fd, const char *msg);
+
+/*
  * A verifier.  `keyring` is either
  *  - a GnuPG home directory (such as /etc/portage/gnupg): a signature
  *    counts only if gpg reports it good (GOODSIG) and the key's

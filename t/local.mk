@@ -76,7 +76,8 @@ SHELL_TESTS += \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
-	t/t5010-farm-sample.sh
+	t/t5010-farm-sample.sh \
+	t/t5050-builder-signer.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
