@@ -51,6 +51,9 @@ for n in $sizes; do
 	printf 'CHOST="x86_64-pc-linux-gnu"\nCFLAGS="-O2"\nACCEPT_KEYWORDS="amd64"\nACCEPT_LICENSE="*"\n' >"$d/prof/make.conf"
 	printf '[profile]\nworker-tags = bench\n[repo bench]\nuri = %s\nref = main\n' "$d/tree" >"$d/prof/profile.conf"
 	i=1; while [ $i -le "$n" ]; do echo "bench/pkg$i"; i=$((i + 1)); done >"$d/prof/world"
+	# the signing key's home: this run's own, not /var/lib/binfarm/gnupg
+	BINFARM_GNUPG_HOME=$d/gnupg
+	export BINFARM_GNUPG_HOME
 	binfarm-builder --init "$d/state" -l 127.0.0.1:0 -P "$d/prof" >/dev/null
 	printf '[builder]\nlease-timeout = 120\nbackoff = 0\nmax-attempts = 1\n' >>"$d/state/builder.conf"
 	binfarm-builder -d -s "$d/state" 2>"$d/builder.log" &
@@ -91,7 +94,7 @@ for n in $sizes; do
 	done_n=$(grep -c ") done:" "$d/builder.log")
 	kill $wpid 2>/dev/null || :; wait $wpid 2>/dev/null || :
 	kill $bpid; wait $bpid 2>/dev/null || :
-	gpgconf --homedir "$d/state/repo/keys/gnupg" --kill gpg-agent 2>/dev/null || :
+	gpgconf --homedir "$d/gnupg" --kill gpg-agent 2>/dev/null || :
 	awk -v n="$done_n" -v w="$(echo "$t2 - $t0" | bc)" -v p="$(echo "$t1 - $t0" | bc)" \
 	    -v c="$(echo "$c2 - $c0" | bc)" -v s="$(echo "$c3 - $c1" | bc)" \
 	    -v u="$(echo "$c2 - $c3" | bc)" -v i="$ing" -v q="$q" -v db="${db:-?}" \

@@ -134,17 +134,7 @@ cmd_add(struct bf_cli *cli, int argc, char **argv)
 	if ((r = repocli_open(cli, dir)) == NULL)
 		return BF_EXIT_ERROR;
 	if (r->signed_repo) {
-		char *home = bf_repo_path(r, BF_REPO_GNUPG);
-
-		if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) < 0) {
-			cli_error(cli, "the repository is signed but has no key; "
-			    "run 'binfarm key init'");
-			free(home);
-			goto out;
-		}
-		rc = bf_signer_open(&signer, home, &e);
-		free(home);
-		if (rc < 0) {
+		if ((rc = bf_repo_signer_open(r, &signer, &e)) < 0) {
 			cli_error(cli, "%s", bf_err_msg(&e, rc));
 			goto out;
 		}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "err.h"
 #include "promote.h"
 #include "repo.h"
@@ -26,7 +27,8 @@ static const char fsck_help[] =
     "link of the pool file, has the indexed size, MD5 and SHA1, passes\n"
     "the container checks, and in a signed repository is signed and its\n"
     "signatures verify against the repository key; every channel link;\n"
-    "and leftover temporary files.\n"
+    "leftover temporary files; and that no GnuPG home or secret key\n"
+    "material lies inside the repository (binfarm key migrate moves it out).\n"
     "\n"
     "  -R DIR            the repository (default: $BINFARM_REPO)\n"
     "      --no-digests  check sizes only (fast)\n"
@@ -56,8 +58,9 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_verifier *ver = NULL;
 	struct bf_repo *r;
+	struct bf_buf why = BF_BUF_INIT;
 	const char *dir = NULL;
-	int c, rc, nosig = 0, ret = BF_EXIT_ERROR;
+	int c, rc, kp, nosig = 0, ret = BF_EXIT_ERROR;
 
 	memset(&fo, 0, sizeof(fo));
 	while ((c = getopt_long(argc, argv, "R:qh", longopts, NULL)) != -1) {
@@ -105,6 +108,15 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;
 	}
+	/* The secret key must never be where a server of the tree reaches. */
+	if ((kp = bf_repo_key_problem(r, &why, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, kp));
+		goto out;
+	}
+	if (kp > 0) {
+		printf("problem: %s\n", why.buf);
+		rc++;
+	}
 	if (!r->signed_repo)
 		cli_info(cli, "note: the repository is unsigned");
 	if (rc > 0) {
@@ -117,6 +129,7 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 	}
 out:
 	fflush(stdout);
+	bf_buf_release(&why);
 	bf_verifier_free(ver);
 	bf_repo_free(r);
 	return ret;

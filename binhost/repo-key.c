@@ -20,14 +20,22 @@
 #include "sign.h"
 #include "banned.h"
 
-static const char key_usage[] = "[-R DIR] (init [--name UID] [--algo ALGO] | export)";
+static const char key_usage[] = "[-R DIR] (init [--gnupg-home HOME] [--name UID] "
+    "[--algo ALGO] | export | migrate [--gnupg-home HOME])";
 
 static const char key_help[] =
-    "  init      make the repository's signing key (no passphrase) in\n"
-    "            DIR/keys/gnupg and write the public key to DIR/keys/binfarm.asc\n"
+    "  init      make the repository's signing key (no passphrase) in the\n"
+    "            GnuPG home HOME, outside the repository, record it in\n"
+    "            DIR/binfarm-repo.conf and write the public key to\n"
+    "            DIR/keys/binfarm.asc\n"
     "  export    print the public key (ASCII armor)\n"
+    "  migrate   move a GnuPG home kept inside the repository (DIR/keys/gnupg,\n"
+    "            the old layout) out to HOME, and delete it from the tree\n"
     "\n"
     "  -R DIR          the repository (default: $BINFARM_REPO)\n"
+    "      --gnupg-home HOME  the GnuPG home (default: $BINFARM_GNUPG_HOME,\n"
+    "                  else /var/lib/binfarm/gnupg as root, else\n"
+    "                  ${XDG_STATE_HOME:-~/.local/state}/binfarm/gnupg)\n"
     "      --name UID  user id of the new key\n"
     "                  (default: \"binfarm repository <hostname>\")\n"
     "      --algo ALGO key algorithm as gpg --quick-gen-key takes it\n"
@@ -39,17 +47,18 @@ static const char key_help[] =
     "(or set its ownertrust); see binfarm-key(1).\n";
 
 int
-repocli_key_init(const struct bf_cli *cli, struct bf_repo *r, const char *name,
-    const char *algo)
+repocli_key_init(const struct bf_cli *cli, struct bf_repo *r, const char *home,
+    const char *name, const char *algo)
 {
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_buf fpr = BF_BUF_INIT;
 	int rc;
 
-	if ((rc = bf_repo_keygen(r, name, algo, &fpr, &e)) < 0)
+	if ((rc = bf_repo_keygen(r, home, name, algo, &fpr, &e)) < 0)
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 	else {
-		cli_info(cli, "made signing key %s", fpr.buf);
+		cli_info(cli, "made signing key %s in '%s'", fpr.buf,
+		    r->gnupg_home);
 		cli_info(cli, "public key: %s/%s", r->root, BF_REPO_PUBKEY);
 	}
 	bf_buf_release(&fpr);
@@ -62,10 +71,11 @@ cmd_key(struct bf_cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "algo", required_argument, NULL, 'a' },
+		{ "gnupg-home", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *name = NULL, *algo = NULL, *sub;
+	const char *dir = NULL, *name = NULL, *algo = NULL, *home = NULL, *sub;
 	struct bf_repo *r = NULL;
 	int c, ret = BF_EXIT_ERROR;
 
@@ -80,6 +90,9 @@ cmd_key(struct bf_cli *cli, int argc, char **argv)
 		case 'a':
 			algo = optarg;
 			break;
+		case 'g':
+			home = optarg;
+			break;
 		case 'h':
 			return cli_help(cli, key_usage, key_help);
 		default:
@@ -93,8 +106,22 @@ cmd_key(struct bf_cli *cli, int argc, char **argv)
 		return BF_EXIT_ERROR;
 	if (strcmp(sub, "init") == 0) {
 		if (repocli_lock(cli, r) == 0 &&
-		    repocli_key_init(cli, r, name, algo) == 0)
+		    repocli_key_init(cli, r, home, name, algo) == 0)
 			ret = BF_EXIT_OK;
+	} else if (strcmp(sub, "migrate") == 0) {
+		struct bf_err e = BF_ERR_INIT;
+		struct bf_buf msg = BF_BUF_INIT;
+		int rc;
+
+		if (repocli_lock(cli, r) < 0)
+			;
+		else if ((rc = bf_repo_key_migrate(r, home, &msg, &e)) < 0)
+			cli_error(cli, "%s", bf_err_msg(&e, rc));
+		else {
+			cli_info(cli, "%s", msg.buf);
+			ret = BF_EXIT_OK;
+		}
+		bf_buf_release(&msg);
 	} else if (strcmp(sub, "export") == 0) {
 		struct bf_err e = BF_ERR_INIT;
 		char *text = NULL;

@@ -14,7 +14,8 @@
 #include "banned.h"
 
 static const char repo_usage[] =
-    "init [--unsigned] [--no-key] [--key-name UID] [--key-algo ALGO] DIR";
+    "init [--unsigned] [--no-key] [--gnupg-home HOME] [--key-name UID] "
+    "[--key-algo ALGO] DIR";
 
 static const char repo_help[] =
     "Creates an empty binfarm repository in DIR (pool/, snapshots/,\n"
@@ -25,6 +26,10 @@ static const char repo_help[] =
     "      --unsigned        packages are published unsigned (every\n"
     "                        publishing command then warns)\n"
     "      --no-key          signed, but make the key later with binfarm key init\n"
+    "      --gnupg-home HOME the GnuPG home of the key, outside DIR (default:\n"
+    "                        $BINFARM_GNUPG_HOME, else /var/lib/binfarm/gnupg\n"
+    "                        as root, else\n"
+    "                        ${XDG_STATE_HOME:-~/.local/state}/binfarm/gnupg)\n"
     "      --key-name UID    user id of the key\n"
     "      --key-algo ALGO   key algorithm (default ed25519)\n";
 
@@ -36,12 +41,13 @@ cmd_repo(struct bf_cli *cli, int argc, char **argv)
 		{ "no-key", no_argument, NULL, 'k' },
 		{ "key-name", required_argument, NULL, 'n' },
 		{ "key-algo", required_argument, NULL, 'a' },
+		{ "gnupg-home", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_repo *r;
-	const char *name = NULL, *algo = NULL, *dir;
+	const char *name = NULL, *algo = NULL, *home = NULL, *dir;
 	unsigned flags = 0;
 	int c, rc, nokey = 0;
 
@@ -67,6 +73,9 @@ cmd_repo(struct bf_cli *cli, int argc, char **argv)
 		case 'a':
 			algo = optarg;
 			break;
+		case 'g':
+			home = optarg;
+			break;
 		case 'h':
 			return cli_help(cli, repo_usage, repo_help);
 		default:
@@ -87,8 +96,8 @@ cmd_repo(struct bf_cli *cli, int argc, char **argv)
 	repocli_warn_unsigned(cli, r);
 	rc = 0;
 	if (r->signed_repo && !nokey)
-		rc = repocli_lock(cli, r) < 0 ? -1 : repocli_key_init(cli, r, name,
-		    algo);
+		rc = repocli_lock(cli, r) < 0 ? -1 : repocli_key_init(cli, r, home,
+		    name, algo);
 	bf_repo_free(r);
 	return rc < 0 ? BF_EXIT_ERROR : BF_EXIT_OK;
 }

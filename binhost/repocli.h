@@ -28,7 +28,7 @@ long long repocli_duration(const char *s);
 
 /* Makes the repository's signing key (binfarm key init). */
 int	repocli_key_init(const struct bf_cli *cli, struct bf_repo *r,
-	    const char *name, const char *algo);
+	    const char *home, const char *name, const char *algo);
 
 int	cmd_repo(struct bf_cli *cli, int argc, char **argv);
 int	cmd_key(struct bf_cli *cli, int argc, char **argv);

@@ -3,7 +3,7 @@
  * URL path to file descriptor, beneath the repository root.
  *
  * The path is decoded once, strictly: a '%' must be followed by two hex
- * digits; NUL, control bytes and backslashes are a 400; an encoded '/',
+ * digits; NUL and control bytes are a 400; a backslash, an encoded '/',
  * an empty component (a doubled slash), "." and ".." and any component
  * starting with '.' are a 404.  What is left is opened relative to the
  * root's fd with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), or, on a
@@ -11,6 +11,21 @@
  * symbolic link ever followed is a channel link, by hand: its target is
  * read, resolved lexically, and must be snapshots/<profile>/<id> under
  * the root.
+ *
+ * What is served is an allow-list, checked on the decoded components
+ * before anything is opened (no system call for a refused name):
+ *
+ *	/<channel>/<profile>/Packages, Packages.gz, <PATH>
+ *	/snapshots/<profile>/<id>/Packages, Packages.gz, <PATH>
+ *	/keys/binfarm.asc
+ *	/healthz, /metrics
+ *
+ * where <PATH> has one of the forms Portage gives a package's PATH:
+ * CAT/PF.EXT or CAT/PN/PN-<version...>.EXT, EXT being .gpkg.tar, .tbz2
+ * or .xpak, each component a Portage name.  Everything else is a 404,
+ * whatever the files in the tree and whoever runs the server: the
+ * repository's configuration, history, SNAPSHOT metadata, work/, tmp/,
+ * pool/, and anything under keys/ but the public key.
  */
 #include "config.h"
 
@@ -96,8 +111,10 @@ bh_path_split(const char *raw, char *buf, size_t bufsz, char **seg,
 				return 400;
 		} else
 			p++;
-		if (c < 0x20 || c == 0x7f || c == '\\')
+		if (c < 0x20 || c == 0x7f)
 			return 400;
+		if (c == '\\')
+			return 404;	/* no file we serve has one */
 		if (len + 1 >= bufsz)
 			return 400;
 		buf[len++] = (char)c;
@@ -120,6 +137,80 @@ valid_name(const char *s)
 		    *p == '-' || *p == '+'))
 			return 0;
 	return p - s < 64;
+}
+
+/* A Portage name of any length (NAME_MAX is checked when splitting). */
+static int
+portage_name(const char *s)
+{
+	const char *p;
+
+	if (*s == '\0' || *s == '.' || *s == '-')
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		    *p == '-' || *p == '+'))
+			return 0;
+	return 1;
+}
+
+static int
+has_suffix(const char *s, size_t n, const char *suf, size_t k)
+{
+	return n > k && memcmp(s + n - k, suf, k) == 0;
+}
+
+/*
+ * A package file name: a Portage name ending in .gpkg.tar,
+ * .tbz2 or .xpak, with a version ("-" and a digit) in its stem.  With
+ * `pn`, the stem must start with "<pn>-".
+ */
+static int
+pkg_file_ok(const char *f, const char *pn)
+{
+	size_t n = strlen(f), stem, k;
+	const char *p;
+
+	if (!portage_name(f))
+		return 0;
+	if (has_suffix(f, n, ".gpkg.tar", 9))
+		stem = n - 9;
+	else if (has_suffix(f, n, ".tbz2", 5))
+		stem = n - 5;
+	else if (has_suffix(f, n, ".xpak", 5))
+		stem = n - 5;
+	else
+		return 0;
+	if (pn != NULL) {
+		k = strlen(pn);
+		if (stem <= k + 1 || memcmp(f, pn, k) != 0 || f[k] != '-')
+			return 0;
+	}
+	for (p = f; p + 1 < f + stem; p++)
+		if (p[0] == '-' && p[1] >= '0' && p[1] <= '9')
+			return 1;
+	return 0;
+}
+
+/*
+ * The part of a URL after <channel>/<profile>/ or snapshots/<profile>/
+ * <id>/: 0 or 1 for Packages or Packages.gz, 2 for a package PATH, -1
+ * for anything else.
+ */
+static int
+allowed_rest(char **seg, size_t n)
+{
+	if (n == 1 && strcmp(seg[0], "Packages") == 0)
+		return 0;
+	if (n == 1 && strcmp(seg[0], "Packages.gz") == 0)
+		return 1;
+	if (n == 2 && portage_name(seg[0]) && pkg_file_ok(seg[1], NULL))
+		return 2;
+	if (n == 3 && portage_name(seg[0]) && portage_name(seg[1]) &&
+	    pkg_file_ok(seg[2], seg[1]))
+		return 2;
+	return -1;
 }
 
 #ifdef HAVE_LINUX_OPENAT2_H
@@ -579,18 +670,20 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 		t->kind = BH_METRICS;
 		return 200;
 	}
-	if (n >= 2 && strcmp(seg[0], "keys") == 0) {
+	if (strcmp(seg[0], "keys") == 0) {
+		/* The public key; never anything else under keys/. */
 		t->kind = BH_KEY;
-		if (join(rest, sizeof(rest), seg, 0, n) < 0)
+		if (n != 2 || strcmp(seg[1], "binfarm.asc") != 0)
 			return 404;
-		if ((rc = open_file(s, rest, t)) != 200)
+		if ((rc = open_file(s, "keys/binfarm.asc", t)) != 200)
 			return rc;
 		t->ctype = content_type(seg[n - 1]);
 		return 200;
 	}
 	if (strcmp(seg[0], "snapshots") == 0) {
 		t->kind = BH_SNAPSHOT;
-		if (n < 4 || !valid_name(seg[1]) || !valid_name(seg[2]))
+		if (n < 4 || !valid_name(seg[1]) || !valid_name(seg[2]) ||
+		    allowed_rest(seg + 3, n - 3) < 0)
 			return 404;
 		if (join(rest, sizeof(rest), seg, 0, n) < 0)
 			return 404;
@@ -605,12 +698,11 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 	/* /<channel>/<profile>/<PATH> */
 	t->kind = BH_CHANNEL;
 	if (n < 3 || !valid_name(seg[0]) || !valid_name(seg[1]) ||
-	    strcmp(seg[0], "channels") == 0 || strcmp(seg[0], "pool") == 0)
+	    strcmp(seg[0], "channels") == 0 || strcmp(seg[0], "pool") == 0 ||
+	    (rc = allowed_rest(seg + 2, n - 2)) < 0)
 		return 404;
-	if (n == 3 && strcmp(seg[2], "Packages") == 0)
-		t->index = 0;
-	else if (n == 3 && strcmp(seg[2], "Packages.gz") == 0)
-		t->index = 1;
+	if (rc < 2)
+		t->index = rc;
 	if ((rc = resolve_channel(s, seg[0], seg[1], t->index, snap,
 	    sizeof(snap), &link_mtime, &snap_hash, &t->series, &t->st,
 	    &have)) != 0)

@@ -38,7 +38,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: binfarm-builder [-dt] [-f FILE | -s STATEDIR] [-l HOST:PORT]\n"
+	    "usage: binfarm-builder [-dt] [-f FILE | -s STATEDIR] [-l HOST:PORT] [-u USER]\n"
 	    "       binfarm-builder --init STATEDIR [-l HOST:PORT] [-P PROFILEDIR]...\n"
 	    "                       [-r NAME=URI[@REF]]... [--unsigned]\n\n"
 	    "  -f FILE       configuration (binfarm-builder.conf(5))\n"
@@ -48,6 +48,8 @@ usage(FILE *f)
 	    "  -d            stay in the foreground, log to stderr\n"
 	    "  -l HOST:PORT  listen there (port 0: any free port; the URL is\n"
 	    "                written to STATE/builder.url)\n"
+	    "  -u USER       started as root: serve as USER, the signing key\n"
+	    "                staying with the signing process (builder.conf user)\n"
 	    "  --init DIR    write DIR/builder.conf with fresh tokens, make the\n"
 	    "                repository DIR/repo (signed, with a new key), exit\n"
 	    "  --unsigned    with --init: an unsigned repository (not for nodes\n"
@@ -146,15 +148,20 @@ main(int argc, char **argv)
 	struct bf_buf cf = BF_BUF_INIT, url = BF_BUF_INIT;
 	struct sigaction sa;
 	const char *file = NULL, *statedir = NULL, *init = NULL, *listen = NULL;
+	const char *user = NULL;
+	char *uhome = NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	char **profiles = NULL, **repos = NULL;
 	size_t nprofiles = 0, nrepos = 0;
 	int c, check = 0, fg = 0, rc, ret = 2, loaded = 0, unsig = 0;
 	struct stat st;
 
 	memset(&b, 0, sizeof(b));
+	b.signer_pid = -1;
 	profiles = calloc((size_t)argc, sizeof(*profiles));
 	repos = calloc((size_t)argc, sizeof(*repos));
-	while ((c = getopt_long(argc, argv, "f:s:tdl:P:r:h", longopts,
+	while ((c = getopt_long(argc, argv, "f:s:tdl:P:r:u:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -177,6 +184,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			repos[nrepos++] = optarg;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'I':
 			init = optarg;
@@ -236,28 +246,37 @@ main(int argc, char **argv)
 		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
 		goto out;
 	}
+	if (user == NULL)
+		user = b.cfg.user;
+	if (user != NULL && (rc = privsep_lookup(user, &uid, &gid, &uhome, &e)) < 0) {
+		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
+		goto out;
+	}
 	if (check) {
+		/* The signing key works (here, not in a signing process). */
+		if (b.repo->signed_repo) {
+			struct bf_signer *s = NULL;
+
+			rc = bf_repo_signer_open(b.repo, &s, &e);
+			bf_signer_free(s);
+			if (rc < 0) {
+				fprintf(stderr, "binfarm-builder: %s\n",
+				    bf_err_msg(&e, rc));
+				goto out;
+			}
+		}
 		printf("%s: configuration OK (%zu profiles, %zu repositories, "
 		    "publishing to %s)\n", file, b.cfg.nprofiles, b.cfg.nrepos,
 		    b.cfg.repository);
 		ret = 0;
 		goto out;
 	}
-	if (mkdir(b.cfg.state, 0755) < 0 && errno != EEXIST) {
-		fprintf(stderr, "binfarm-builder: cannot create '%s': %s\n",
-		    b.cfg.state, strerror(errno));
-		goto out;
-	}
-	bf_buf_reset(&url);
-	bf_buf_addf(&url, "%s/logs", b.cfg.state);
-	mkdir(url.buf, 0755);
-	pthread_mutex_init(&b.mu, NULL);
-	pthread_mutex_init(&b.plan_mu, NULL);
-	if ((rc = db_open(&b, &e)) < 0) {
-		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
-		goto out;
-	}
-	ingest_cleanup(&b);
+	/*
+	 * The signing process is forked by the process that stays (after
+	 * daemon(): it dies with its parent), before any thread and before
+	 * the network; then this process drops to USER, and creates its
+	 * state as USER.
+	 */
 	if (!fg && daemon(1, 0) < 0) {
 		fprintf(stderr, "binfarm-builder: daemon: %s\n", strerror(errno));
 		goto out;
@@ -268,6 +287,36 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	if (b.repo->signed_repo && (rc = signer_start(&b, &e)) < 0) {
+		log_warnx("%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	if (user != NULL) {
+		if ((rc = privsep_drop(uid, gid, uhome, &e)) < 0) {
+			log_warnx("%s", bf_err_msg(&e, rc));
+			goto out;
+		}
+		log_info("serving as user %s (uid %lu); the signing key stays "
+		    "with the signing process", user, (unsigned long)uid);
+	} else if (geteuid() == 0 && b.repo->signed_repo)
+		log_warnx("running as root without -u USER: the process that "
+		    "serves HTTP could read the signing key itself (see "
+		    "binfarm-builder(8), TRUST MODEL)");
+	if (mkdir(b.cfg.state, 0755) < 0 && errno != EEXIST) {
+		log_warnx("cannot create '%s': %s", b.cfg.state,
+		    strerror(errno));
+		goto out;
+	}
+	bf_buf_reset(&url);
+	bf_buf_addf(&url, "%s/logs", b.cfg.state);
+	mkdir(url.buf, 0755);
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_mutex_init(&b.plan_mu, NULL);
+	if ((rc = db_open(&b, &e)) < 0) {
+		log_warnx("%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	ingest_cleanup(&b);
 	if ((rc = api_start(&b, &e)) < 0) {
 		log_warnx("%s", bf_err_msg(&e, rc));
 		goto out;
@@ -310,6 +359,10 @@ main(int argc, char **argv)
 		struct timespec ts = { 0, 250 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
+		if (!signer_alive(&b)) {
+			ret = 1;
+			break;
+		}
 		pthread_mutex_lock(&b.mu);
 		sched_expire(&b);
 		pthread_mutex_unlock(&b.mu);
@@ -317,10 +370,12 @@ main(int argc, char **argv)
 	}
 	log_info("binfarm-builder stopping");
 	api_stop(&b);
+	if (!quit)
+		goto out;
 	ret = 0;
 out:
 	db_close(&b);
-	bf_signer_free(b.signer);
+	signer_stop(&b);
 	bf_repo_free(b.repo);
 	if (loaded)
 		bcfg_release(&b.cfg);
@@ -328,5 +383,6 @@ out:
 	bf_buf_release(&url);
 	free(profiles);
 	free(repos);
+	free(uhome);
 	return ret;
 }

@@ -2,6 +2,8 @@
 #ifndef BF_BUILDER_H
 #define BF_BUILDER_H
 
+#include <sys/types.h>
+
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -45,6 +47,7 @@ struct bcfg {
 	char			*repository;	/* default: <state>/repo */
 	char			*worker_token;
 	char			*engineer_token;
+	char			*user;		/* drop to it (started as root) */
 	int			 lease_timeout;	/* seconds */
 	int			 max_attempts;
 	int			 backoff;	/* base seconds, doubled per try */
@@ -67,7 +70,10 @@ const struct bcfg_profile *bcfg_profile(const struct bcfg *c,
 int	bcfg_generate(const char *state, const char *listen,
 	    char *const *profiles, size_t nprofiles, int unsigned_repo,
 	    struct bf_err *e);
-/* Opens the configured repository and, if it is signed, its signer. */
+/*
+ * Opens the configured repository; if it is signed, checks that its key
+ * is configured and outside the tree (the signing process opens it).
+ */
 int	builder_open_repo(struct builder *b, struct bf_err *e);
 
 /* Job states. */
@@ -92,7 +98,9 @@ struct builder {
 	int			 port;
 	volatile sig_atomic_t	 stop;
 	struct bf_repo		*repo;	/* where rebuilds are published */
-	struct bf_signer	*signer;	/* NULL: unsigned repository */
+	struct bf_signer	*signer;	/* NULL: unsigned repository;
+						   else the signing process's */
+	pid_t			 signer_pid;	/* -1: none */
 	uint64_t		 ingest_ns;	/* time spent verifying uploads */
 	uint64_t		 ingested;
 	struct {
@@ -176,6 +184,19 @@ int	publish_snapshot(struct builder *b, long long rebuild,
 void	publish_pending(struct builder *b);
 /* Removes leftovers of a killed builder in incoming/. */
 void	ingest_cleanup(struct builder *b);
+
+/* signer.c: the signing process; privilege separation */
+/* Forks the signing process (before any thread); b->signer talks to it. */
+int	signer_start(struct builder *b, struct bf_err *e);
+/* 1 while it runs; 0 (logged) when it has died. */
+int	signer_alive(struct builder *b);
+/* Closes its socket (it exits) and waits for it. */
+void	signer_stop(struct builder *b);
+/* USER's ids and home directory (*home malloc'd); refuses root, non-root. */
+int	privsep_lookup(const char *user, uid_t *uid, gid_t *gid, char **home,
+	    struct bf_err *e);
+/* setgroups, setresgid, setresuid to USER for good; HOME=home. */
+int	privsep_drop(uid_t uid, gid_t gid, const char *home, struct bf_err *e);
 
 /* api.c */
 int	api_start(struct builder *b, struct bf_err *e);

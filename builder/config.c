@@ -121,6 +121,8 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			return set_str(key[0] == 'w' ? &c->worker_token :
 			    &c->engineer_token, value, file, line, key, e);
 		}
+		if (strcmp(key, "user") == 0)
+			return set_str(&c->user, value, file, line, key, e);
 		if (strcmp(key, "lease-timeout") == 0)
 			return set_int(&c->lease_timeout, value, 1, 86400, file,
 			    line, key, e);
@@ -301,6 +303,7 @@ bcfg_release(struct bcfg *c)
 	free(c->repository);
 	free(c->worker_token);
 	free(c->engineer_token);
+	free(c->user);
 	for (i = 0; i < c->nprofiles; i++) {
 		free(c->profiles[i].name);
 		free(c->profiles[i].dir);
@@ -402,7 +405,7 @@ bcfg_generate(const char *state, const char *listen, char *const *profiles,
 		struct bf_buf fpr = BF_BUF_INIT;
 
 		if ((rc = bf_repo_lock(r, NULL, NULL, e)) == 0)
-			rc = bf_repo_keygen(r, NULL, NULL, &fpr, e);
+			rc = bf_repo_keygen(r, NULL, NULL, NULL, &fpr, e);
 		bf_buf_release(&fpr);
 	}
 out:
@@ -416,7 +419,6 @@ out:
 int
 builder_open_repo(struct builder *b, struct bf_err *e)
 {
-	char *home;
 	int rc;
 
 	if ((rc = bf_repo_open(&b->repo, b->cfg.repository, e)) < 0) {
@@ -433,13 +435,19 @@ builder_open_repo(struct builder *b, struct bf_err *e)
 		    b->cfg.repository);
 		return 0;
 	}
-	if (faccessat(b->repo->root_fd, BF_REPO_PUBKEY, F_OK, 0) < 0)
+	{
+		struct bf_buf why = BF_BUF_INIT;
+
+		if ((rc = bf_repo_key_problem(b->repo, &why, e)) > 0)
+			rc = bf_err_set(e, BF_EUNSAFE, "refusing to sign: %s",
+			    why.buf);
+		bf_buf_release(&why);
+		if (rc < 0)
+			return rc;
+	}
+	if (b->repo->signing_key == NULL)
 		return bf_err_set(e, BF_ECONFIG, "repository '%s' is signed "
 		    "but has no key; run 'binfarm -R %s key init'",
 		    b->cfg.repository, b->cfg.repository);
-	if ((home = bf_repo_path(b->repo, BF_REPO_GNUPG)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
-	rc = bf_signer_open(&b->signer, home, e);
-	free(home);
-	return rc;
+	return 0;
 }

@@ -15,6 +15,7 @@ binfarm_builder_SOURCES = \
 	builder/ingest.c \
 	builder/log.c \
 	builder/sched.c \
+	builder/signer.c \
 	builder/workers.c
 
 sbin_PROGRAMS += binfarm-worker

@@ -37,6 +37,19 @@ static const char *const layout_dirs[] = {
 	"pool", "snapshots", "channels", "work", "tmp", "keys",
 };
 
+/* A fingerprint: 40 (v4) or 64 (v5) hex digits. */
+static int
+fpr_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'A' &&
+		    s[n] <= 'F') || (s[n] >= 'a' && s[n] <= 'f')))
+			return 0;
+	return n == 40 || n == 64;
+}
+
 int
 bf_repo_name_valid(const char *s)
 {
@@ -50,6 +63,150 @@ bf_repo_path(const struct bf_repo *r, const char *rel)
 
 	bf_buf_addf(&b, "%s/%s", r->root, rel);
 	return bf_buf_detach(&b, NULL);
+}
+
+int
+bf_repo_gnupg_default(struct bf_buf *out, struct bf_err *e)
+{
+	const char *v;
+
+	if ((v = getenv("BINFARM_GNUPG_HOME")) != NULL && *v != '\0')
+		bf_buf_adds(out, v);
+	else if (geteuid() == 0)
+		bf_buf_adds(out, "/var/lib/binfarm/gnupg");
+	else if ((v = getenv("XDG_STATE_HOME")) != NULL && *v == '/')
+		bf_buf_addf(out, "%s/binfarm/gnupg", v);
+	else if ((v = getenv("HOME")) != NULL && *v == '/')
+		bf_buf_addf(out, "%s/.local/state/binfarm/gnupg", v);
+	else
+		return bf_err_set(e, BF_ECONFIG, "no GnuPG home given and none "
+		    "to default to (HOME is not set); use --gnupg-home DIR or "
+		    "set BINFARM_GNUPG_HOME");
+	return bf_buf_error(out) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+}
+
+int
+bf_repo_contains(const struct bf_repo *r, const char *path)
+{
+	char *root, *p;
+	size_t n;
+	int in = 0;
+
+	if ((root = realpath(r->root, NULL)) == NULL)
+		return 0;
+	if ((p = realpath(path, NULL)) != NULL) {
+		n = strlen(root);
+		in = strncmp(p, root, n) == 0 && (p[n] == '/' || p[n] == '\0' ||
+		    n == 1);
+	}
+	free(root);
+	free(p);
+	return in;
+}
+
+int
+bf_repo_key_problem(const struct bf_repo *r, struct bf_buf *why,
+    struct bf_err *e)
+{
+	struct stat st;
+
+	if (fstatat(r->root_fd, BF_REPO_GNUPG, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (r->gnupg_home != NULL && !bf_repo_contains(r, r->gnupg_home))
+			bf_buf_addf(why, "secret key material is left inside the "
+			    "repository ('%s/%s'), where anything that serves "
+			    "the directory hands it out; remove it with "
+			    "'binfarm -R %s key migrate'", r->root,
+			    BF_REPO_GNUPG, r->root);
+		else
+			bf_buf_addf(why, "the GnuPG home with the secret signing "
+			    "key is inside the repository ('%s/%s'), where "
+			    "anything that serves the directory hands it out; "
+			    "move it out with 'binfarm -R %s key migrate "
+			    "[--gnupg-home DIR]'", r->root, BF_REPO_GNUPG,
+			    r->root);
+	} else if (errno != ENOENT && errno != ENOTDIR) {
+		return bf_err_errno(e, "cannot check '%s/%s'", r->root,
+		    BF_REPO_GNUPG);
+	} else if (r->gnupg_home != NULL && bf_repo_contains(r, r->gnupg_home)) {
+		bf_buf_addf(why, "the GnuPG home '%s' with the secret signing "
+		    "key is inside the repository '%s', where anything that "
+		    "serves the directory hands it out; move it out with "
+		    "'binfarm -R %s key migrate [--gnupg-home DIR]'",
+		    r->gnupg_home, r->root, r->root);
+	} else
+		return 0;
+	return bf_buf_error(why) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 1;
+}
+
+/* Whether `line` sets `key` ("key = ..."). */
+static int
+line_sets(const char *line, size_t len, const char *key)
+{
+	size_t k = strlen(key);
+
+	while (len > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		len--;
+	}
+	if (len < k || memcmp(line, key, k) != 0)
+		return 0;
+	for (line += k, len -= k; len > 0 && (*line == ' ' || *line == '\t');
+	    line++, len--)
+		;
+	return len > 0 && *line == '=';
+}
+
+int
+bf_repo_set_key(struct bf_repo *r, const char *home, const char *fpr,
+    struct bf_err *e)
+{
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	struct bf_buf b = BF_BUF_INIT;
+	char *text = NULL, *line, *nl, *h = NULL, *f = NULL;
+	size_t len, n;
+	int rc;
+
+	if (home[0] != '/' || !fpr_valid(fpr))
+		return bf_err_set(e, BF_EUSAGE, "bad GnuPG home '%s' or "
+		    "fingerprint '%s'", home, fpr);
+	if ((rc = bf_read_file(r->root_fd, BF_REPO_CONF, &text, &len, e)) < 0)
+		return rc;
+	for (line = text; line < text + len; line = nl) {
+		if ((nl = memchr(line, '\n', (size_t)(text + len - line))) == NULL)
+			nl = text + len;
+		else
+			nl++;
+		n = (size_t)(nl - line);
+		if (line_sets(line, n, "gnupg-home") ||
+		    line_sets(line, n, "signing-key"))
+			continue;
+		bf_buf_add(&b, line, n);
+		if (n > 0 && line[n - 1] != '\n')
+			bf_buf_addch(&b, '\n');
+	}
+	bf_buf_addf(&b, "gnupg-home = %s\nsigning-key = %s\n", home, fpr);
+	if (bf_buf_error(&b) < 0 || (h = strdup(home)) == NULL ||
+	    (f = strdup(fpr)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_CONF, 0644, e)) < 0)
+		goto out;
+	bf_lockfile_write(&lf, b.buf, b.len);
+	if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0)
+		goto out;
+	free(r->gnupg_home);
+	free(r->signing_key);
+	r->gnupg_home = h;
+	r->signing_key = f;
+	h = f = NULL;
+out:
+	bf_lockfile_rollback(&lf);
+	free(text);
+	free(h);
+	free(f);
+	bf_buf_release(&b);
+	return rc;
 }
 
 static int
@@ -169,21 +326,48 @@ out:
 }
 
 static int
-parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
+set_str(char **dst, const char *v, struct bf_err *e)
 {
-	char *line, *save = NULL, *eq, *k, *v, *end;
-	int lineno = 0, rc;
+	char *p;
 
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
+	if ((p = strdup(v)) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	free(*dst);
+	*dst = p;
+	return 0;
+}
+
+/*
+ * binfarm-repo.conf: "key = value" lines, '#' comments.  `path` names
+ * the file in messages.  The file must say "format = 1"; a NUL byte
+ * anywhere is refused (a value cut short at it would be read as
+ * something else).
+ */
+static int
+parse_conf(struct bf_repo *r, char *text, size_t len, const char *path,
+    struct bf_err *e)
+{
+	char *line, *next, *eq, *k, *v, *end, *nul;
+	int lineno = 0, rc, have_format = 0;
+
+	if ((nul = memchr(text, '\0', len)) != NULL) {
+		for (next = text, lineno = 1; next < nul; next++)
+			if (*next == '\n')
+				lineno++;
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: a NUL byte",
+		    path, lineno);
+	}
+	for (line = text; line != NULL && *line != '\0'; line = next) {
 		lineno++;
-		while (*line == ' ' || *line == '\t')
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		while (*line == ' ' || *line == '\t' || *line == '\r')
 			line++;
 		if (*line == '#' || *line == '\0')
 			continue;
 		if ((eq = strchr(line, '=')) == NULL)
 			return bf_err_set(e, BF_ECONFIG, "%s: line %d: no '='",
-			    BF_REPO_CONF, lineno);
+			    path, lineno);
 		k = line;
 		v = eq + 1;
 		for (end = eq; end > k && (end[-1] == ' ' || end[-1] == '\t'); end--)
@@ -197,8 +381,9 @@ parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 		*end = '\0';
 		if (strcmp(k, "format") == 0) {
 			if (strcmp(v, "1") != 0)
-				return bf_err_set(e, BF_ECONFIG, "%s: unsupported "
-				    "format '%s'", BF_REPO_CONF, v);
+				return bf_err_set(e, BF_ECONFIG, "%s: line %d: "
+				    "unsupported format '%s'", path, lineno, v);
+			have_format = 1;
 		} else if (strcmp(k, "signing") == 0) {
 			if (strcmp(v, "yes") == 0)
 				r->signed_repo = 1;
@@ -206,7 +391,21 @@ parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 				r->signed_repo = 0;
 			else
 				return bf_err_set(e, BF_ECONFIG, "%s: line %d: "
-				    "signing must be yes or no", BF_REPO_CONF, lineno);
+				    "signing must be yes or no", path, lineno);
+		} else if (strcmp(k, "gnupg-home") == 0) {
+			if (v[0] != '/')
+				return bf_err_set(e, BF_ECONFIG, "%s: line %d: "
+				    "gnupg-home must be an absolute path, not '%s'",
+				    path, lineno, v);
+			if ((rc = set_str(&r->gnupg_home, v, e)) < 0)
+				return rc;
+		} else if (strcmp(k, "signing-key") == 0) {
+			if (!fpr_valid(v))
+				return bf_err_set(e, BF_ECONFIG, "%s: line %d: "
+				    "signing-key must be a key fingerprint (40 or "
+				    "64 hex digits), not '%s'", path, lineno, v);
+			if ((rc = set_str(&r->signing_key, v, e)) < 0)
+				return rc;
 		} else if (strcmp(k, "keep") == 0 || strcmp(k, "grace") == 0) {
 			char *ep;
 			long long n;
@@ -215,7 +414,7 @@ parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 			n = strtoll(v, &ep, 10);
 			if (errno != 0 || ep == v || *ep != '\0' || n < 0)
 				return bf_err_set(e, BF_ECONFIG, "%s: line %d: '%s' "
-				    "is not a number", BF_REPO_CONF, lineno, v);
+				    "is not a number", path, lineno, v);
 			if (k[0] == 'k')
 				r->keep = n;
 			else
@@ -225,8 +424,19 @@ parse_conf(struct bf_repo *r, char *text, struct bf_err *e)
 				return rc;
 		} else
 			return bf_err_set(e, BF_ECONFIG, "%s: line %d: unknown "
-			    "key '%s'", BF_REPO_CONF, lineno, k);
+			    "key '%s'", path, lineno, k);
 	}
+	if (lineno == 0)
+		return bf_err_set(e, BF_ECONFIG, "%s: line 1: empty file (a "
+		    "repository's configuration says at least 'format = 1'; "
+		    "see binfarm-repository(5))", path);
+	if (!have_format)
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: end of file "
+		    "without 'format = 1' (see binfarm-repository(5))", path,
+		    lineno + 1);
+	if ((r->gnupg_home == NULL) != (r->signing_key == NULL))
+		return bf_err_set(e, BF_ECONFIG, "%s: gnupg-home and signing-key "
+		    "go together: one is set without the other", path);
 	return 0;
 }
 
@@ -234,7 +444,7 @@ int
 bf_repo_open(struct bf_repo **rp, const char *dir, struct bf_err *e)
 {
 	struct bf_repo *r;
-	char *text = NULL;
+	char *text = NULL, *conf = NULL;
 	size_t len;
 	int rc;
 
@@ -257,13 +467,20 @@ bf_repo_open(struct bf_repo **rp, const char *dir, struct bf_err *e)
 		    "(no %s; see binfarm repo init)", dir, BF_REPO_CONF);
 		goto fail;
 	}
-	if ((rc = bf_read_file(r->root_fd, BF_REPO_CONF, &text, &len, e)) < 0 ||
-	    (rc = parse_conf(r, text, e)) < 0)
+	if ((rc = bf_read_file(r->root_fd, BF_REPO_CONF, &text, &len, e)) < 0)
 		goto fail;
+	if ((conf = bf_repo_path(r, BF_REPO_CONF)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = parse_conf(r, text, len, conf, e)) < 0)
+		goto fail;
+	free(conf);
 	free(text);
 	*rp = r;
 	return 0;
 fail:
+	free(conf);
 	free(text);
 	bf_repo_free(r);
 	return rc;
@@ -278,6 +495,8 @@ bf_repo_free(struct bf_repo *r)
 	if (r->root_fd > 0)
 		close(r->root_fd);
 	free(r->root);
+	free(r->gnupg_home);
+	free(r->signing_key);
 	bf_conf_release(&r->waves);
 	free(r);
 }

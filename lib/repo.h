@@ -10,6 +10,7 @@
 #include "pkgindex.h"
 #include "strmap.h"
 
+struct bf_buf;
 struct bf_err;
 struct bf_signer;
 struct bf_verifier;
@@ -17,10 +18,11 @@ struct bf_verifier;
 /*
  * The repository on disk (man/binfarm-repository.5):
  *
- *	binfarm-repo.conf                       format, signing, gc defaults
+ *	binfarm-repo.conf                       format, signing, gc defaults,
+ *	                                        gnupg-home and signing-key
  *	.lock                                   flock()ed by every writer
  *	history.log                             one line per channel move
- *	keys/binfarm.asc, keys/gnupg/           public key; GnuPG home (0700)
+ *	keys/binfarm.asc                        the public key
  *	tmp/                                    writers' scratch space
  *	work/<profile>/Packages                 the working set (staged)
  *	pool/<profile>/<cat>/<pn>/<pf>-<n>.gpkg.tar    immutable
@@ -30,6 +32,13 @@ struct bf_verifier;
  * Every write is atomic (temporary name, fsync, rename, fsync of the
  * directory); writers build in tmp/, which bf_repo_lock() empties, so
  * a writer killed at any instant leaves nothing a reader can see.
+ *
+ * The GnuPG home that holds the secret signing key is never in the
+ * tree: binfarm-repo.conf names it (gnupg-home, an absolute path in a
+ * state directory, possibly shared by several repositories) and the
+ * key in it (signing-key, a fingerprint).  Repositories made before
+ * kept it in keys/gnupg; bf_repo_key_problem() tells, and
+ * bf_repo_key_migrate() (sign.h) moves it out.
  */
 struct bf_repo {
 	int		 root_fd;
@@ -39,12 +48,14 @@ struct bf_repo {
 	long long	 keep;		/* gc: newest snapshots kept per profile */
 	long long	 grace;		/* gc: seconds */
 	unsigned long	 tmpseq;
+	char		*gnupg_home;	/* absolute, or NULL when not set */
+	char		*signing_key;	/* fingerprint, or NULL */
 	/* waves.<channel> = <wave>...: channel -> its waves, in order */
 	struct bf_conf	 waves;
 };
 
 #define BF_REPO_CONF		"binfarm-repo.conf"
-#define BF_REPO_GNUPG		"keys/gnupg"
+#define BF_REPO_GNUPG		"keys/gnupg"	/* legacy: must not exist */
 #define BF_REPO_PUBKEY		"keys/binfarm.asc"
 #define BF_REPO_HISTORY		"history.log"
 #define BF_SNAPSHOT_META	"SNAPSHOT"
@@ -60,6 +71,31 @@ int	bf_repo_open(struct bf_repo **rp, const char *dir, struct bf_err *e);
 void	bf_repo_free(struct bf_repo *r);
 /* "<root>/<rel>", malloc'd. */
 char   *bf_repo_path(const struct bf_repo *r, const char *rel);
+
+/*
+ * The GnuPG home used when none is given: $BINFARM_GNUPG_HOME if set,
+ * else /var/lib/binfarm/gnupg for root, else
+ * ${XDG_STATE_HOME:-$HOME/.local/state}/binfarm/gnupg.  Appended to
+ * `out`; not created.
+ */
+int	bf_repo_gnupg_default(struct bf_buf *out, struct bf_err *e);
+/*
+ * Whether the secret key material of `r` lies inside its tree: a
+ * keys/gnupg directory (the old layout), or a gnupg-home under the
+ * root.  Returns 1 and appends to `why` a sentence naming the command
+ * that fixes it (binfarm key migrate), 0 when not, or a negative error.
+ */
+int	bf_repo_key_problem(const struct bf_repo *r, struct bf_buf *why,
+	    struct bf_err *e);
+/* 1 if `path` (which must exist) is the root of `r` or beneath it. */
+int	bf_repo_contains(const struct bf_repo *r, const char *path);
+/*
+ * Records gnupg-home and signing-key in binfarm-repo.conf (replacing
+ * any previous values, keeping every other line), atomically, and in
+ * `r`.  The lock must be held.
+ */
+int	bf_repo_set_key(struct bf_repo *r, const char *home, const char *fpr,
+	    struct bf_err *e);
 
 /*
  * Takes the writer lock (waiting for it), then cleans what killed
@@ -104,7 +140,6 @@ int	bf_workset_remove(struct bf_workset *w, const char *atom,
 	    void *arg, struct bf_err *e);
 
 /* "cat/pn:slot" of a package entry, appended to `out`. */
-struct bf_buf;
 int	bf_pkg_slotkey(const struct bf_pkgindex *idx,
 	    const struct bf_pkgindex_entry *ent, struct bf_buf *out);
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -34,6 +35,9 @@ struct bf_signer {
 	char		*gpg;	/* the gpg program gpgme uses */
 	char		*home;	/* GnuPG home as gpg is given it */
 	char		*fpr;
+	/* A signer in another process (bf_signer_remote()): -1 if not. */
+	int		 fd;
+	pthread_mutex_t	 mu;	/* one request at a time on fd */
 };
 
 extern char **environ;
@@ -342,7 +346,8 @@ out:
 }
 
 int
-bf_sign_export(const char *home, struct bf_buf *out, struct bf_err *e)
+bf_sign_export(const char *home, const char *fpr, struct bf_buf *out,
+    struct bf_err *e)
 {
 	gpgme_ctx_t ctx = NULL;
 	gpgme_data_t d = NULL;
@@ -356,14 +361,15 @@ bf_sign_export(const char *home, struct bf_buf *out, struct bf_err *e)
 		rc = err_gpg(e, ge, "cannot export");
 		goto out;
 	}
-	if ((ge = gpgme_op_export(ctx, NULL, 0, d)) != 0) {
+	if ((ge = gpgme_op_export(ctx, fpr, 0, d)) != 0) {
 		rc = err_gpg(e, ge, "cannot export the public key");
 		goto out;
 	}
 	rc = data_to_buf(d, out, e);
 	d = NULL;
 	if (rc == 0 && out->len == before)
-		rc = bf_err_set(e, BF_ENOTFOUND, "no key in '%s'", home);
+		rc = bf_err_set(e, BF_ENOTFOUND, "no key%s%s in '%s'",
+		    fpr != NULL ? " " : "", fpr != NULL ? fpr : "", home);
 out:
 	if (d != NULL)
 		gpgme_data_release(d);
@@ -372,7 +378,8 @@ out:
 }
 
 int
-bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
+bf_signer_open(struct bf_signer **sp, const char *home, const char *fpr,
+    struct bf_err *e)
 {
 	struct bf_signer *s;
 	gpgme_ctx_t ctx = NULL;
@@ -384,19 +391,27 @@ bf_signer_open(struct bf_signer **sp, const char *home, struct bf_err *e)
 	*sp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return bf_err_set(e, ENOMEM, "out of memory");
+	s->fd = -1;
 	if ((rc = ctx_new(&ctx, home, e)) < 0)
 		goto fail;
-	if ((ge = gpgme_op_keylist_start(ctx, NULL, 1)) != 0 ||
+	if ((ge = gpgme_op_keylist_start(ctx, fpr, 1)) != 0 ||
 	    (ge = gpgme_op_keylist_next(ctx, &key)) != 0) {
 		gpgme_op_keylist_end(ctx);
 		rc = gpgme_err_code(ge) == GPG_ERR_EOF ?
-		    bf_err_set(e, BF_ENOTFOUND, "no secret key in '%s' (or gpg "
-		    "cannot use that home: 'gpg --homedir %s -K' says why)",
-		    home, home) :
+		    bf_err_set(e, BF_ENOTFOUND, "no secret key%s%s in '%s' (or "
+		    "gpg cannot use that home: 'gpg --homedir %s -K' says why)",
+		    fpr != NULL ? " " : "", fpr != NULL ? fpr : "", home, home) :
 		    err_gpg(e, ge, "cannot list keys");
 		goto fail;
 	}
 	gpgme_op_keylist_end(ctx);
+	/* A pattern matches user ids and sub-keys too: exactly this key. */
+	if (fpr != NULL && (key->fpr == NULL || strcasecmp(key->fpr, fpr) != 0)) {
+		rc = bf_err_set(e, BF_ENOTFOUND, "no secret key %s in '%s' (gpg "
+		    "found %s for it)", fpr, home, key->fpr != NULL ? key->fpr :
+		    "another key");
+		goto fail;
+	}
 	if ((rc = key->fpr == NULL || key->can_sign == 0 ? bf_err_set(e,
 	    BF_ESIGNATURE, "the key in '%s' cannot sign", home) : 0) < 0)
 		goto fail;
@@ -431,6 +446,10 @@ bf_signer_free(struct bf_signer *s)
 {
 	if (s == NULL)
 		return;
+	if (s->fd >= 0) {
+		close(s->fd);
+		pthread_mutex_destroy(&s->mu);
+	}
 	free(s->gpg);
 	free(s->home);
 	free(s->fpr);
@@ -609,12 +628,21 @@ out:
 	return rc;
 }
 
+static int remote_sign(struct bf_signer *s, int op, int fd, off_t off,
+    const char *mem, uint64_t len, struct bf_buf *out, struct bf_err *e);
+
+#define SIGNER_DETACHED		1
+#define SIGNER_CLEARSIGN	2
+#define SIGNER_TEXT_MAX		(16u << 20)	/* a Manifest: a few KiB */
+
 int
 bf_signer_detached(struct bf_signer *s, int fd, off_t off, uint64_t len,
     struct bf_buf *out, struct bf_err *e)
 {
 	struct sign_input in = { fd, off, NULL, len };
 
+	if (s->fd >= 0)
+		return remote_sign(s, SIGNER_DETACHED, fd, off, NULL, len, out, e);
 	return spawn_sign(s, "--detach-sign", "-----BEGIN PGP SIGNATURE-----",
 	    &in, out, e);
 }
@@ -625,8 +653,317 @@ bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
 {
 	struct sign_input in = { -1, 0, text, len };
 
+	if (s->fd >= 0)
+		return remote_sign(s, SIGNER_CLEARSIGN, -1, 0, text, len, out, e);
 	return spawn_sign(s, "--clearsign",
 	    "-----BEGIN PGP SIGNED MESSAGE-----", &in, out, e);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * A signer in another process, for privilege separation: only the
+ * signing process opens the GnuPG home; the others hold a struct
+ * bf_signer whose operations are requests over a Unix stream socket.
+ *
+ *	request:  struct sreq, then `len` bytes of text (clearsign), or
+ *	          with the file to sign passed as SCM_RIGHTS (detached:
+ *	          `len` bytes from `off`)
+ *	answer:   struct sans, then `len` bytes: the armored signature
+ *	          (rc 0) or an error message (rc < 0)
+ *
+ * The signing process first sends one answer: the key's fingerprint,
+ * or why it cannot sign.
+ */
+struct sreq {
+	uint32_t	 op;
+	uint32_t	 pad;
+	uint64_t	 off;
+	uint64_t	 len;
+};
+
+struct sans {
+	int32_t		 rc;
+	uint32_t	 pad;
+	uint64_t	 len;
+};
+
+static int
+send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = send(fd, c, n, MSG_NOSIGNAL)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* 0, -errno, or -EPIPE at end of file. */
+static int
+recv_all(int fd, void *p, size_t n)
+{
+	char *c = p;
+	ssize_t r;
+
+	while (n > 0) {
+		if ((r = recv(fd, c, n, 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EPIPE;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+send_answer(int fd, int rc, const char *p, size_t n)
+{
+	struct sans a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.rc = rc;
+	a.len = n;
+	if ((r = send_all(fd, &a, sizeof(a))) < 0)
+		return r;
+	return n > 0 ? send_all(fd, p, n) : 0;
+}
+
+/* Reads an answer: appends its body to `out` (rc 0) or returns the error. */
+static int
+recv_answer(int fd, struct bf_buf *out, struct bf_err *e)
+{
+	struct bf_buf msg = BF_BUF_INIT;
+	struct sans a;
+	int r;
+
+	if ((r = recv_all(fd, &a, sizeof(a))) < 0)
+		goto gone;
+	if (a.len > SIGNER_TEXT_MAX || a.rc > 0)
+		return bf_err_set(e, BF_ESIGNATURE, "the signing process sent "
+		    "a malformed answer");
+	if (a.rc == 0) {
+		if (bf_buf_grow(out, (size_t)a.len) < 0)
+			return bf_err_set(e, ENOMEM, "out of memory");
+		if ((r = recv_all(fd, out->buf + out->len, (size_t)a.len)) < 0)
+			goto gone;
+		bf_buf_setlen(out, out->len + (size_t)a.len);
+		return 0;
+	}
+	if (bf_buf_grow(&msg, (size_t)a.len + 1) < 0)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	if ((r = recv_all(fd, msg.buf, (size_t)a.len)) < 0) {
+		bf_buf_release(&msg);
+		goto gone;
+	}
+	bf_buf_setlen(&msg, (size_t)a.len);
+	r = bf_err_set(e, -a.rc, "%s", msg.buf);
+	bf_buf_release(&msg);
+	return r < 0 ? r : -BF_ESIGNATURE;
+gone:
+	return bf_err_set(e, BF_ESIGNATURE, "the signing process is gone (%s): "
+	    "nothing can be signed", r == -EPIPE ? "end of file" :
+	    strerror(-r));
+}
+
+static int
+remote_sign(struct bf_signer *s, int op, int fd, off_t off, const char *mem,
+    uint64_t len, struct bf_buf *out, struct bf_err *e)
+{
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct sreq q;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	size_t before = out->len;
+	ssize_t r;
+	int rc;
+
+	if (op == SIGNER_CLEARSIGN && len > SIGNER_TEXT_MAX)
+		return bf_err_set(e, BF_ESIGNATURE, "%llu bytes to clearsign: "
+		    "too many", (unsigned long long)len);
+	memset(&q, 0, sizeof(q));
+	q.op = (uint32_t)op;
+	q.off = (uint64_t)off;
+	q.len = len;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &q;
+	iov.iov_len = sizeof(q);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (op == SIGNER_DETACHED) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	pthread_mutex_lock(&s->mu);
+	while ((r = sendmsg(s->fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (r < 0 || (size_t)r != sizeof(q)) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "the signing process is gone "
+		    "(%s): nothing can be signed", r < 0 ? strerror(errno) :
+		    "short write");
+		goto out;
+	}
+	if (op == SIGNER_CLEARSIGN && len > 0 &&
+	    (rc = send_all(s->fd, mem, (size_t)len)) < 0) {
+		rc = bf_err_set(e, BF_ESIGNATURE, "the signing process is gone "
+		    "(%s): nothing can be signed", strerror(-rc));
+		goto out;
+	}
+	rc = recv_answer(s->fd, out, e);
+out:
+	pthread_mutex_unlock(&s->mu);
+	if (rc < 0)
+		bf_buf_setlen(out, before);
+	return rc;
+}
+
+int
+bf_signer_remote(struct bf_signer **sp, int fd, struct bf_err *e)
+{
+	struct bf_signer *s;
+	struct bf_buf fpr = BF_BUF_INIT;
+	int rc;
+
+	*sp = NULL;
+	if ((rc = recv_answer(fd, &fpr, e)) < 0)
+		goto fail;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s);
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->fd = fd;
+	s->fpr = bf_buf_detach(&fpr, NULL);
+	*sp = s;
+	return 0;
+fail:
+	bf_buf_release(&fpr);
+	return rc;
+}
+
+int
+bf_signer_serve_error(int fd, const char *msg)
+{
+	return send_answer(fd, -BF_ESIGNATURE, msg, strlen(msg));
+}
+
+int
+bf_signer_serve(struct bf_signer *s, int fd, struct bf_err *e)
+{
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct bf_buf out = BF_BUF_INIT, text = BF_BUF_INIT;
+	struct bf_err se;
+	struct sreq q;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *c;
+	struct stat st;
+	ssize_t r;
+	int rc = 0, pfd;
+
+	if ((rc = send_answer(fd, 0, s->fpr, strlen(s->fpr))) < 0)
+		return bf_err_set(e, -rc, "cannot answer: %s", strerror(-rc));
+	for (;;) {
+		memset(&mh, 0, sizeof(mh));
+		memset(&cm, 0, sizeof(cm));
+		iov.iov_base = &q;
+		iov.iov_len = sizeof(q);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		while ((r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 &&
+		    errno == EINTR)
+			;
+		if (r == 0) {
+			rc = 0;		/* the other end closed: done */
+			break;
+		}
+		pfd = -1;
+		for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS &&
+			    c->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(&pfd, CMSG_DATA(c), sizeof(int));
+		if (r < 0 || (size_t)r != sizeof(q) ||
+		    (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0) {
+			if (pfd >= 0)
+				close(pfd);
+			rc = bf_err_set(e, BF_ESIGNATURE, "a malformed request");
+			break;
+		}
+		bf_err_clear(&se);
+		bf_buf_reset(&out);
+		if (q.op == SIGNER_DETACHED && pfd >= 0) {
+			/* A range of a regular file, and nothing beyond it. */
+			if (fstat(pfd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    q.off > (uint64_t)st.st_size ||
+			    q.len > (uint64_t)st.st_size - q.off)
+				rc = bf_err_set(&se, BF_ESIGNATURE, "the signing "
+				    "process was asked to sign beyond a file");
+			else
+				rc = bf_signer_detached(s, pfd, (off_t)q.off,
+				    q.len, &out, &se);
+			close(pfd);
+		} else if (q.op == SIGNER_CLEARSIGN && pfd < 0 &&
+		    q.len <= SIGNER_TEXT_MAX) {
+			bf_buf_reset(&text);
+			if (bf_buf_grow(&text, (size_t)q.len + 1) < 0) {
+				rc = bf_err_set(e, ENOMEM, "out of memory");
+				break;
+			}
+			if ((rc = recv_all(fd, text.buf, (size_t)q.len)) < 0) {
+				rc = bf_err_set(e, -rc, "cannot read a request");
+				break;
+			}
+			bf_buf_setlen(&text, (size_t)q.len);
+			rc = bf_signer_clearsign(s, text.buf, text.len, &out, &se);
+		} else {
+			if (pfd >= 0)
+				close(pfd);
+			rc = bf_err_set(e, BF_ESIGNATURE, "a malformed request");
+			break;
+		}
+		if (rc < 0)
+			rc = send_answer(fd, rc, se.msg, strlen(se.msg));
+		else
+			rc = send_answer(fd, 0, out.buf, out.len);
+		if (rc < 0) {
+			rc = bf_err_set(e, -rc, "cannot answer: %s", strerror(-rc));
+			break;
+		}
+	}
+	bf_buf_release(&out);
+	bf_buf_release(&text);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -795,19 +1132,144 @@ out:
 	return rc;
 }
 
+/*
+ * Stops the gpg-agent of `home`, if one runs: gpg starts one on demand
+ * for every secret-key operation and it stays, one per home, for ever.
+ * Runs gpgconf (the one gpgme knows) --kill gpg-agent, which never
+ * starts an agent, on the path gpg was given (the short link of a long
+ * home).
+ */
 int
-bf_repo_keygen(struct bf_repo *r, const char *uid, const char *algo,
-    struct bf_buf *fpr, struct bf_err *e)
+bf_sign_agent_stop(const char *home, struct bf_err *e)
 {
-	struct bf_buf pub = BF_BUF_INIT, name = BF_BUF_INIT;
-	struct bf_lockfile lf = BF_LOCKFILE_INIT;
-	char host[256], *home = NULL;
+	struct bf_buf path = BF_BUF_INIT;
+	gpgme_engine_info_t ei;
+	posix_spawn_file_actions_t fa;
+	const char *argv[] = { "gpgconf", "--homedir", NULL, "--kill",
+	    "gpg-agent", NULL };
+	pid_t pid;
+	int rc, st;
+
+	if (gpgme_check_version("1.7.0") == NULL)
+		return bf_err_set(e, BF_ESIGNATURE, "gpgme is older than 1.7.0");
+	if (gpgme_get_engine_info(&ei) != 0)
+		return bf_err_set(e, BF_ESIGNATURE, "gpgme knows no gpgconf");
+	for (; ei != NULL; ei = ei->next)
+		if (ei->protocol == GPGME_PROTOCOL_GPGCONF)
+			break;
+	if (ei == NULL || ei->file_name == NULL)
+		return bf_err_set(e, BF_ESIGNATURE, "gpgme knows no gpgconf");
+	if ((rc = gpg_home_path(home, &path, e)) < 0)
+		return rc;
+	argv[2] = path.buf;
+	if ((errno = posix_spawn_file_actions_init(&fa)) != 0) {
+		rc = bf_err_errno(e, "cannot run gpgconf");
+		goto out;
+	}
+	if ((errno = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDONLY, 0)) != 0 ||
+	    (errno = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null",
+	    O_WRONLY, 0)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, 1, 2)) != 0 ||
+	    (errno = posix_spawn(&pid, ei->file_name, &fa, NULL,
+	    (char *const *)argv, environ)) != 0) {
+		rc = bf_err_errno(e, "cannot run '%s'", ei->file_name);
+		posix_spawn_file_actions_destroy(&fa);
+		goto out;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			rc = bf_err_errno(e, "waitpid");
+			goto out;
+		}
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		rc = bf_err_set(e, BF_ESIGNATURE, "'%s --homedir %s --kill "
+		    "gpg-agent' failed", ei->file_name, path.buf);
+out:
+	bf_buf_release(&path);
+	return rc;
+}
+
+/*
+ * Creates the GnuPG home `home` (0700; missing parents 0755) and
+ * appends its absolute, resolved path to `abs`.
+ */
+static int
+make_home(const char *home, struct bf_buf *abs, struct bf_err *e)
+{
+	struct bf_buf parent = BF_BUF_INIT;
+	const char *slash;
+	char *real;
+	int rc = 0;
+
+	if ((slash = strrchr(home, '/')) != NULL && slash != home) {
+		bf_buf_add(&parent, home, (size_t)(slash - home));
+		if (bf_buf_error(&parent) < 0)
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+		else
+			rc = bf_mkdirs(AT_FDCWD, parent.buf, 0755, NULL, e);
+		bf_buf_release(&parent);
+		if (rc < 0)
+			return rc;
+	}
+	if (mkdir(home, 0700) < 0 && errno != EEXIST)
+		return bf_err_errno(e, "cannot create GnuPG home '%s'", home);
+	if ((real = realpath(home, NULL)) == NULL)
+		return bf_err_errno(e, "cannot use GnuPG home '%s'", home);
+	bf_buf_adds(abs, real);
+	free(real);
+	return bf_buf_error(abs) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+}
+
+/* `home` given, or the default; made, resolved, and outside `r`. */
+static int
+outside_home(struct bf_repo *r, const char *home, struct bf_buf *abs,
+    struct bf_err *e)
+{
+	struct bf_buf def = BF_BUF_INIT;
 	int rc;
 
-	if (faccessat(r->root_fd, BF_REPO_PUBKEY, F_OK, 0) == 0)
+	if (home == NULL) {
+		if ((rc = bf_repo_gnupg_default(&def, e)) < 0)
+			goto out;
+		home = def.buf;
+	}
+	if ((rc = make_home(home, abs, e)) < 0)
+		goto out;
+	if (bf_repo_contains(r, abs->buf))
+		rc = bf_err_set(e, BF_EUNSAFE, "the GnuPG home '%s' is inside "
+		    "the repository '%s', where anything that serves the "
+		    "directory would hand out the secret key; choose a state "
+		    "directory outside it (--gnupg-home DIR)", abs->buf, r->root);
+out:
+	bf_buf_release(&def);
+	return rc;
+}
+
+int
+bf_repo_keygen(struct bf_repo *r, const char *home, const char *uid,
+    const char *algo, struct bf_buf *fpr, struct bf_err *e)
+{
+	struct bf_buf pub = BF_BUF_INIT, name = BF_BUF_INIT, abs = BF_BUF_INIT;
+	struct bf_buf why = BF_BUF_INIT;
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	struct bf_err e2 = BF_ERR_INIT;
+	char host[256];
+	size_t before = fpr->len;
+	int rc, made = 0;
+
+	if (r->signing_key != NULL)
 		return bf_err_set(e, BF_ECONFLICT, "the repository already has "
-		    "a key (%s/%s); binfarm never replaces it", r->root,
-		    BF_REPO_PUBKEY);
+		    "a key (%s in '%s'); binfarm never replaces it",
+		    r->signing_key, r->gnupg_home);
+	if ((rc = bf_repo_key_problem(r, &why, e)) != 0) {
+		if (rc > 0)
+			rc = bf_err_set(e, BF_ECONFLICT, "the repository already "
+			    "has a key: %s", why.buf);
+		goto out;
+	}
 	if (uid == NULL) {
 		if (gethostname(host, sizeof(host)) < 0)
 			snprintf(host, sizeof(host), "localhost");
@@ -815,20 +1277,190 @@ bf_repo_keygen(struct bf_repo *r, const char *uid, const char *algo,
 		bf_buf_addf(&name, "binfarm repository %s", host);
 		uid = name.buf;
 	}
-	if ((home = bf_repo_path(r, BF_REPO_GNUPG)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+	if ((rc = outside_home(r, home, &abs, e)) < 0)
 		goto out;
-	}
-	if ((rc = bf_sign_keygen(home, uid, algo, fpr, e)) < 0 ||
-	    (rc = bf_sign_export(home, &pub, e)) < 0 ||
+	made = 1;
+	if ((rc = bf_sign_keygen(abs.buf, uid, algo, fpr, e)) < 0 ||
+	    (rc = bf_sign_export(abs.buf, fpr->buf + before, &pub, e)) < 0 ||
 	    (rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_PUBKEY, 0644,
 	    e)) < 0)
 		goto out;
 	bf_lockfile_write(&lf, pub.buf, pub.len);
-	rc = bf_lockfile_commit(&lf, -1, e);
+	/* The public key first: binfarm-repo.conf then says it is done. */
+	if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0 ||
+	    (rc = bf_repo_set_key(r, abs.buf, fpr->buf + before, e)) < 0)
+		goto out;
 out:
-	free(home);
+	/* The agent keygen started: nothing else of ours needs it now. */
+	if (made && (bf_sign_agent_stop(abs.buf, &e2)) < 0 && rc == 0)
+		rc = bf_err_set(e, BF_ESIGNATURE, "%s", e2.msg);
+	bf_lockfile_rollback(&lf);
 	bf_buf_release(&pub);
 	bf_buf_release(&name);
+	bf_buf_release(&abs);
+	bf_buf_release(&why);
+	return rc;
+}
+
+int
+bf_repo_signer_open(struct bf_repo *r, struct bf_signer **sp,
+    struct bf_err *e)
+{
+	struct bf_buf why = BF_BUF_INIT;
+	int rc;
+
+	*sp = NULL;
+	if ((rc = bf_repo_key_problem(r, &why, e)) > 0)
+		rc = bf_err_set(e, BF_EUNSAFE, "refusing to sign: %s", why.buf);
+	bf_buf_release(&why);
+	if (rc < 0)
+		return rc;
+	if (r->signing_key == NULL)
+		return bf_err_set(e, BF_ENOTFOUND, "the repository is signed but "
+		    "has no key; run 'binfarm -R %s key init'", r->root);
+	return bf_signer_open(sp, r->gnupg_home, r->signing_key, e);
+}
+
+/* Copies the secret key `fpr` of home `from` into home `to`. */
+static int
+copy_secret(const char *from, const char *to, const char *fpr,
+    struct bf_err *e)
+{
+	gpgme_ctx_t src = NULL, dst = NULL;
+	gpgme_data_t d = NULL;
+	gpgme_import_result_t ir;
+	gpgme_error_t ge;
+	int rc;
+
+	if ((rc = ctx_new(&src, from, e)) < 0 ||
+	    (rc = ctx_new(&dst, to, e)) < 0)
+		goto out;
+	if ((ge = gpgme_data_new(&d)) != 0 ||
+	    (ge = gpgme_op_export(src, fpr, GPGME_EXPORT_MODE_SECRET, d)) != 0) {
+		rc = err_gpg(e, ge, "cannot export the secret key");
+		goto out;
+	}
+	if (gpgme_data_seek(d, 0, SEEK_SET) != 0) {
+		rc = bf_err_errno(e, "cannot export the secret key");
+		goto out;
+	}
+	if ((ge = gpgme_op_import(dst, d)) != 0) {
+		rc = err_gpg(e, ge, "cannot import the secret key");
+		goto out;
+	}
+	ir = gpgme_op_import_result(dst);
+	if (ir == NULL || ir->secret_imported + ir->secret_unchanged == 0)
+		rc = bf_err_set(e, BF_ESIGNATURE, "gpg imported no secret key "
+		    "from '%s' into '%s'", from, to);
+out:
+	if (d != NULL)
+		gpgme_data_release(d);
+	if (src != NULL)
+		gpgme_release(src);
+	if (dst != NULL)
+		gpgme_release(dst);
+	return rc;
+}
+
+int
+bf_repo_key_migrate(struct bf_repo *r, const char *home, struct bf_buf *msg,
+    struct bf_err *e)
+{
+	struct bf_buf src = BF_BUF_INIT, abs = BF_BUF_INIT, gone = BF_BUF_INIT;
+	struct bf_buf fpr = BF_BUF_INIT;
+	struct bf_signer *s = NULL;
+	struct bf_err e2 = BF_ERR_INIT;
+	struct stat st;
+	char *real;
+	int rc = 0, legacy;
+
+	legacy = fstatat(r->root_fd, BF_REPO_GNUPG, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0;
+	if (legacy)
+		bf_buf_addf(&src, "%s/%s", r->root, BF_REPO_GNUPG);
+	if (r->gnupg_home != NULL && !bf_repo_contains(r, r->gnupg_home)) {
+		if (!legacy) {
+			bf_buf_addf(msg, "nothing to migrate: the GnuPG home is "
+			    "'%s', outside the repository", r->gnupg_home);
+			goto out;
+		}
+		/* Moved before, but killed before the old home was gone. */
+		if ((rc = bf_signer_open(&s, r->gnupg_home, r->signing_key,
+		    e)) < 0) {
+			bf_err_prefix(e, "not removing '%s'", src.buf);
+			goto out;
+		}
+		bf_buf_addf(&abs, "%s", r->gnupg_home);
+		goto remove;
+	}
+	if (!legacy) {
+		if (r->gnupg_home == NULL) {
+			bf_buf_addf(msg, "nothing to migrate: the repository has "
+			    "no key (binfarm key init makes one)");
+			goto out;
+		}
+		bf_buf_adds(&src, r->gnupg_home);
+	}
+	if (bf_buf_error(&src) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = bf_signer_open(&s, src.buf, r->signing_key, e)) < 0)
+		goto out;
+	bf_buf_adds(&fpr, bf_signer_fpr(s));
+	bf_signer_free(s);
+	s = NULL;
+	if ((rc = outside_home(r, home, &abs, e)) < 0 ||
+	    (rc = copy_secret(src.buf, abs.buf, fpr.buf, e)) < 0 ||
+	    (rc = bf_signer_open(&s, abs.buf, fpr.buf, e)) < 0)
+		goto stop;
+	/* Durable before binfarm-repo.conf names it. */
+	if ((rc = bf_fsync_path(AT_FDCWD, abs.buf, e)) < 0)
+		goto stop;
+	sync();
+	if ((rc = bf_repo_set_key(r, abs.buf, fpr.buf, e)) < 0)
+		goto stop;
+remove:
+	bf_buf_addf(msg, "the signing key %s is in '%s'", r->signing_key,
+	    r->gnupg_home);
+	(void)bf_sign_agent_stop(src.buf, &e2);
+	/*
+	 * Out of the served name at once (a rename), then deleted: should
+	 * this be killed, keys/gnupg is already gone, and what is left in
+	 * tmp/ goes at the next bf_repo_lock().
+	 */
+	bf_buf_addf(&gone, "%s/tmp/gnupg-old.%ld", r->root, (long)getpid());
+	if (bf_buf_error(&gone) < 0 || bf_buf_error(msg) < 0) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto stop;
+	}
+	(void)bf_rmtree(AT_FDCWD, gone.buf, NULL);
+	if (rename(src.buf, gone.buf) < 0) {
+		rc = bf_err_errno(e, "cannot move '%s' out of the way", src.buf);
+		goto stop;
+	}
+	if ((real = strrchr(src.buf, '/')) != NULL) {
+		*real = '\0';
+		rc = bf_fsync_path(AT_FDCWD, src.buf, e);
+		*real = '/';
+		if (rc < 0)
+			goto stop;
+	}
+	if ((rc = bf_rmtree(AT_FDCWD, gone.buf, e)) < 0)
+		goto stop;
+	bf_buf_addf(msg, "; removed '%s'", src.buf);
+stop:
+	if (abs.len > 0)
+		(void)bf_sign_agent_stop(abs.buf, &e2);
+	if (legacy && rc < 0)
+		(void)bf_sign_agent_stop(src.buf, &e2);
+out:
+	bf_signer_free(s);
+	bf_buf_release(&src);
+	bf_buf_release(&abs);
+	bf_buf_release(&gone);
+	bf_buf_release(&fpr);
+	if (rc == 0 && bf_buf_error(msg) < 0)
+		rc = bf_err_set(e, ENOMEM, "out of memory");
 	return rc;
 }

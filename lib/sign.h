@@ -32,22 +32,59 @@ struct bf_verifier;
  */
 int	bf_sign_keygen(const char *home, const char *uid, const char *algo,
 	    struct bf_buf *fpr, struct bf_err *e);
-/* Appends the ASCII-armored public key(s) of `home` to `out`. */
-int	bf_sign_export(const char *home, struct bf_buf *out, struct bf_err *e);
+/*
+ * Appends the ASCII-armored public key `fpr` of `home` (NULL: all its
+ * keys) to `out`.
+ */
+int	bf_sign_export(const char *home, const char *fpr, struct bf_buf *out,
+	    struct bf_err *e);
+/*
+ * Stops the gpg-agent of `home` if one runs (gpgconf --kill gpg-agent):
+ * gpg starts one for every secret-key operation and it stays.
+ */
+int	bf_sign_agent_stop(const char *home, struct bf_err *e);
 
 /*
- * Makes the signing key of repository `r` (bf_sign_keygen in its
- * keys/gnupg) and writes the public key to keys/binfarm.asc, atomically.
- * Refuses (BF_ECONFLICT) when the repository already has a key.  `uid`
- * NULL: "binfarm repository <hostname>".  The lock must be held.
+ * Makes the signing key of repository `r` in the GnuPG home `home`
+ * (NULL: bf_repo_gnupg_default(); created 0700; it must lie outside the
+ * repository and may hold other repositories' keys), writes the public
+ * key to keys/binfarm.asc, then records gnupg-home and signing-key in
+ * binfarm-repo.conf, each atomically, and stops the gpg-agent keygen
+ * started.  Refuses (BF_ECONFLICT) when the repository already has a
+ * key.  `uid` NULL: "binfarm repository <hostname>".  The lock must be
+ * held.
  */
 struct bf_repo;
-int	bf_repo_keygen(struct bf_repo *r, const char *uid, const char *algo,
-	    struct bf_buf *fpr, struct bf_err *e);
-
-/* A signer on the first secret key of `home`. */
-int	bf_signer_open(struct bf_signer **sp, const char *home,
+int	bf_repo_keygen(struct bf_repo *r, const char *home, const char *uid,
+	    const char *algo, struct bf_buf *fpr, struct bf_err *e);
+/*
+ * A signer on the key binfarm-repo.conf names (signing-key in
+ * gnupg-home).  Refuses while the GnuPG home or any secret key
+ * material lies inside the repository (bf_repo_key_problem()), naming
+ * the command that fixes it.
+ */
+int	bf_repo_signer_open(struct bf_repo *r, struct bf_signer **sp,
 	    struct bf_err *e);
+/*
+ * Moves the GnuPG home of `r` out of its tree (keys/gnupg, or a
+ * gnupg-home inside the root) into `home` (NULL: the default): copies
+ * the signing key there (gpg export and import, so the target may hold
+ * other keys), checks that it signs from there, records gnupg-home and
+ * signing-key in binfarm-repo.conf atomically, then renames the old
+ * home into tmp/ and deletes it.  Killed at any point, it is run again
+ * (and fsck says so): before the configuration names the new home
+ * nothing has changed; after, only the removal is left.  Appends what
+ * it did to `msg`.  The lock must be held.
+ */
+int	bf_repo_key_migrate(struct bf_repo *r, const char *home,
+	    struct bf_buf *msg, struct bf_err *e);
+
+/*
+ * A signer on the secret key `fpr` of `home` (NULL: its first secret
+ * key).
+ */
+int	bf_signer_open(struct bf_signer **sp, const char *home,
+	    const char *fpr, struct bf_err *e);
 void	bf_signer_free(struct bf_signer *s);
 /* The signing key's fingerprint (borrowed). */
 const char *bf_signer_fpr(const struct bf_signer *s);
@@ -60,6 +97,27 @@ int	bf_signer_detached(struct bf_signer *s, int fd, off_t off, uint64_t len,
 /* Appends the cleartext-signed form of `text` (gpg --clear-sign). */
 int	bf_signer_clearsign(struct bf_signer *s, const char *text, size_t len,
 	    struct bf_buf *out, struct bf_err *e);
+
+/*
+ * Privilege separation (binfarm-builder(8)): a signing process holds
+ * the real signer and answers requests over a Unix stream socket
+ * (bf_signer_serve()); the other process holds a signer made with
+ * bf_signer_remote() on the other end, whose bf_signer_detached() and
+ * bf_signer_clearsign() are requests (the file to sign is passed as a
+ * descriptor, so the signing process needs no access to it by path).
+ * Requests are serialised (one at a time per remote signer).  When the
+ * signing process is gone, every operation fails with a message that
+ * says so.
+ *
+ * bf_signer_remote() waits for the signing process's first answer: the
+ * key's fingerprint, or the error bf_signer_serve_error() sent.  It
+ * takes `fd` (closed by bf_signer_free()) only on success.
+ * bf_signer_serve() answers until the other end closes (0) or a
+ * request is malformed (an error).
+ */
+int	bf_signer_remote(struct bf_signer **sp, int fd, struct bf_err *e);
+int	bf_signer_serve(struct bf_signer *s, int fd, struct bf_err *e);
+int	bf_signer_serve_error(int fd, const char *msg);
 
 /*
  * A verifier.  `keyring` is either

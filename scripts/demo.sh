@@ -40,14 +40,21 @@ bf=$top/binfarm
 PATH=$top:$PATH
 export PATH
 
+# The secret signing key's GnuPG home: the demo's own, outside the
+# served repository (not /var/lib/binfarm/gnupg).
+BINFARM_GNUPG_HOME=$out/gnupg
+export BINFARM_GNUPG_HOME
 pids=
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || :; done
 	for p in $pids; do wait "$p" 2>/dev/null || :; done
+	# the gpg-agent that signing started
+	gpgconf --homedir "$BINFARM_GNUPG_HOME" --kill gpg-agent 2>/dev/null || :
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+cleanup
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -176,6 +183,7 @@ Done.  Both hw-profiles were built by the farm and are in production.
                         BINFARM_BUILDER_STATE=$out/state)
   repository:           $repo
                         (binfarm -R $repo snapshot --profile web-x86-64-v3 list)
+  signing key (secret): $BINFARM_GNUPG_HOME, outside the served tree
   build plans, reasons: $out/plan-*.txt
 
 To serve it to the fleet:

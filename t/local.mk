@@ -60,6 +60,7 @@ SHELL_TESTS = \
 SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \
+	t/t3110-key-home.sh \
 	t/t3200-promote.sh \
 	t/t3210-promote-waves.sh \
 	t/t3300-gc-fsck.sh \
@@ -71,11 +72,13 @@ SHELL_TESTS += \
 	t/t4030-binhost-hostile.sh \
 	t/t4040-binhost-auth-tls.sh \
 	t/t4050-binhost-daemon.sh \
+	t/t4060-binhost-allowlist.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
 	t/t5010-farm-sample.sh \
-	t/t5020-builder-hostile.sh
+	t/t5020-builder-hostile.sh \
+	t/t5050-builder-signer.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

@@ -9,13 +9,16 @@ fi
 
 # Short GnuPG homes: agent socket paths must stay under 108 bytes.
 GH=$(mktemp -d /tmp/bf-t3100.XXXXXX)
-trap 'gpg_stop "$TRASH_DIRECTORY/repo/keys/gnupg"; gpg_stop "$GH/node"; gpg_stop "$GH/other"; rm -rf "$GH"' EXIT
+trap 'gpg_stop "$BINFARM_GNUPG_HOME"; gpg_stop "$GH/node"; gpg_stop "$GH/other"; rm -rf "$GH"' EXIT
 
-test_expect_success 'repo init makes a signing key; key export prints it' '
+test_expect_success 'repo init makes a signing key outside the tree; key export prints it' '
 	binfarm repo init repo 2>err &&
 	test_grep "made signing key" err &&
-	test "$(stat -c %a repo/keys/gnupg)" = 700 &&
-	find repo/keys/gnupg/private-keys-v1.d -type f -name "*.key" >keys &&
+	test_path_is_missing repo/keys/gnupg &&
+	test "$(stat -c %a "$BINFARM_GNUPG_HOME")" = 700 &&
+	grep "^gnupg-home = $BINFARM_GNUPG_HOME$" repo/binfarm-repo.conf &&
+	grep "^signing-key = [0-9A-F]\{40\}$" repo/binfarm-repo.conf &&
+	find "$BINFARM_GNUPG_HOME/private-keys-v1.d" -type f -name "*.key" >keys &&
 	test -s keys &&
 	while read -r k; do test "$(stat -c %a "$k")" = 600 || return 1; done <keys &&
 	binfarm key -R repo export >pub.asc &&
@@ -138,17 +141,17 @@ LINKS="$GH/binfarm-gpg-$(id -u) /run/user/$(id -u)/binfarm-gpg-$(id -u)"
 deep_link() {
 	for dl_d in $LINKS; do
 		test -d "$dl_d" || continue
-		find "$dl_d" -maxdepth 1 -lname "$DEEP/repo/keys/gnupg" || return 1
+		find "$dl_d" -maxdepth 1 -lname "$DEEP/gnupg" || return 1
 	done
 }
-trap 'gpg_stop "$TRASH_DIRECTORY/repo/keys/gnupg"; gpg_stop "$GH/node"; gpg_stop "$GH/other";
+trap 'gpg_stop "$BINFARM_GNUPG_HOME"; gpg_stop "$GH/node"; gpg_stop "$GH/other";
 	for l in $(deep_link); do gpg_stop "$l"; done; rm -rf "$GH"' EXIT
 
 test_expect_success 'a repository too deep for a socket path still signs' '
 	mkdir -p "$DEEP" &&
-	test $(printf %s "$DEEP/repo/keys/gnupg/S.gpg-agent" | wc -c) -gt 108 &&
+	test $(printf %s "$DEEP/gnupg/S.gpg-agent" | wc -c) -gt 108 &&
 	(unset XDG_RUNTIME_DIR && TMPDIR=$GH && export TMPDIR &&
-	 binfarm repo init "$DEEP/repo" 2>err &&
+	 binfarm repo init --gnupg-home "$DEEP/gnupg" "$DEEP/repo" 2>err &&
 	 binfarm add -R "$DEEP/repo" -p amd64 in/foo-1.0.gpkg.tar >out) &&
 	test_grep "made signing key" err &&
 	binfarm verify --keyring "$DEEP/repo/keys/binfarm.asc" \
@@ -170,12 +173,12 @@ test_expect_success 'a link directory open to others is refused, with the reason
 '
 
 test_expect_success 'a GnuPG home gpg cannot use: add refuses, says where to look, stages nothing' '
-	cp repo/keys/gnupg/gpg.conf gpg.conf.good &&
-	test_when_finished "cp gpg.conf.good repo/keys/gnupg/gpg.conf" &&
-	sed -i "s/^digest-algo SHA512/digest-algo NO-SUCH-DIGEST/" repo/keys/gnupg/gpg.conf &&
+	cp "$BINFARM_GNUPG_HOME/gpg.conf" gpg.conf.good &&
+	test_when_finished "cp gpg.conf.good \"$BINFARM_GNUPG_HOME/gpg.conf\"" &&
+	sed -i "s/^digest-algo SHA512/digest-algo NO-SUCH-DIGEST/" "$BINFARM_GNUPG_HOME/gpg.conf" &&
 	mkpkg in/baz-1.gpkg.tar dev-libs baz-1 &&
 	test_must_fail binfarm add -R repo -p amd64 in/baz-1.gpkg.tar 2>err &&
-	test_grep "gpg --homedir .*repo/keys/gnupg -K" err &&
+	test_grep "gpg --homedir $BINFARM_GNUPG_HOME -K" err &&
 	test_path_is_missing repo/pool/amd64/dev-libs/baz
 '
 

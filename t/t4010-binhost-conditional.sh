@@ -93,15 +93,15 @@ test_expect_success 'a rollback to an older snapshot still moves Last-Modified f
 test_expect_success 'a request in flight finishes on the snapshot it started with' '
 	set_channel repo testing amd64 s2 &&
 	mkdir -p repo/snapshots/amd64/s2/big &&
-	head -c 3000000 /dev/urandom >repo/snapshots/amd64/s2/big/file.bin &&
-	curl -fsS --limit-rate 1M -o slow "$(bh_url)/testing/amd64/big/file.bin" &
+	head -c 3000000 /dev/urandom >repo/snapshots/amd64/s2/big/file-1-1.gpkg.tar &&
+	curl -fsS --limit-rate 1M -o slow "$(bh_url)/testing/amd64/big/file-1-1.gpkg.tar" &
 	cpid=$! &&
 	wait_size slow &&
-	mv repo/snapshots/amd64/s2/big/file.bin old.bin &&
+	mv repo/snapshots/amd64/s2/big/file-1-1.gpkg.tar old.bin &&
 	set_channel repo testing amd64 s1 &&
 	wait $cpid &&
 	cmp slow old.bin &&
-	test "$(http_code /testing/amd64/big/file.bin)" = 404
+	test "$(http_code /testing/amd64/big/file-1-1.gpkg.tar)" = 404
 '
 
 test_expect_success 'stop' '
@@ -261,11 +261,11 @@ test_expect_success 'cached channel: more channels than the cache holds' '
 test_expect_success 'more distinct 304 answers than their cache holds' '
 	mkdir -p repo/snapshots/amd64/s1/many &&
 	for i in $(seq 1 40); do
-		echo $i >repo/snapshots/amd64/s1/many/f$i.txt || return 1
+		echo $i >repo/snapshots/amd64/s1/many/f$i-1.tbz2 || return 1
 	done &&
 	for round in 1 2; do
 		for i in $(seq 1 40); do
-			p=/snapshots/amd64/s1/many/f$i.txt &&
+			p=/snapshots/amd64/s1/many/f$i-1.tbz2 &&
 			curl -fsS -D h -o /dev/null "$(bh_url)$p" &&
 			curl -sS -D h304 -o /dev/null -H "If-None-Match: $(hdr ETag h)" "$(bh_url)$p" &&
 			head -n 1 h304 | grep -q " 304 " &&

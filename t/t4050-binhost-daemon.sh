@@ -9,7 +9,8 @@ test_expect_success 'setup' '
 	make_repo repo &&
 	mkdir -p repo/snapshots/amd64/s1 &&
 	printf "VERSION: 0\nTIMESTAMP: 1700000000\n\n" >repo/snapshots/amd64/s1/Packages &&
-	head -c 4000000 /dev/urandom >repo/snapshots/amd64/s1/big.bin &&
+	mkdir -p repo/snapshots/amd64/s1/app-misc &&
+	head -c 4000000 /dev/urandom >repo/snapshots/amd64/s1/app-misc/big-1.gpkg.tar &&
 	set_channel repo testing amd64 s1
 '
 
@@ -101,14 +102,14 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 	binfarm-binhost -d --root repo --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
-	curl -fsS --limit-rate 2M -o slow "http://127.0.0.1:$(cat port)/testing/amd64/big.bin" &
+	curl -fsS --limit-rate 2M -o slow "http://127.0.0.1:$(cat port)/testing/amd64/app-misc/big-1.gpkg.tar" &
 	cpid=$! &&
 	# in flight: the first bytes have arrived
 	n=0 && while ! test -s slow && test $n -lt 200; do sleep 0.05; n=$((n + 1)); done &&
 	test -s slow &&
 	kill -TERM $pid &&
 	wait $cpid &&
-	cmp slow repo/snapshots/amd64/s1/big.bin &&
+	cmp slow repo/snapshots/amd64/s1/app-misc/big-1.gpkg.tar &&
 	wait $pid &&
 	test_grep "stopping" err &&
 	test_grep "stopped" err &&
@@ -121,13 +122,13 @@ test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-ti
 	binfarm-binhost -d -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
-	# A client that asks for big.bin, sees the response start, then
+	# A client that asks for a big package, sees the response start, then
 	# stops reading: the server is stuck sending to it.
 	python3 -c "
 import socket, sys, time
 s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.sendall(b\"GET /testing/amd64/big.bin HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
+s.sendall(b\"GET /testing/amd64/app-misc/big-1.gpkg.tar HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
 buf = b\"\"
 while b\"\\r\\n\\r\\n\" not in buf:
     buf += s.recv(1024)

@@ -22,6 +22,9 @@ LC_ALL=C
 TZ=UTC
 export PATH LC_ALL TZ TEST_DIRECTORY TRASH_DIRECTORY REFERENCE_DIR
 unset BINFARM_REPO SOURCE_DATE_EPOCH
+# Signing keys go to a GnuPG home of the test's own, never /var/lib or ~.
+BINFARM_GNUPG_HOME=$TRASH_DIRECTORY/gnupg
+export BINFARM_GNUPG_HOME
 
 test_count=0
 test_failed=0
@@ -173,6 +176,8 @@ test_path_is_missing() {
 }
 
 test_done() {
+	test -d "$BINFARM_GNUPG_HOME" &&
+		gpgconf --homedir "$BINFARM_GNUPG_HOME" --kill gpg-agent >/dev/null 2>&1
 	if test -n "$test_skip_all"; then
 		say "1..0 # SKIP $test_skip_all"
 		exit 0
