@@ -973,7 +973,8 @@ struct reader {
 	struct bf_meta		*meta;
 	int			 meta_seen;
 	struct bf_digest	*dg;
-	unsigned char		*ibuf;
+	unsigned char		*ibuf;	/* compressed input of an inner tar */
+	unsigned char		*obuf;	/* what is read out of an inner tar */
 	struct bf_err		 ierr;	/* first problem inside an inner tar */
 	struct strset		 seen;
 	struct strset		 symlinks;
@@ -1071,14 +1072,18 @@ meta_entry(struct reader *r, struct archive *in, struct archive_entry *ent,
 	if (r->meta != NULL && bf_meta_find(r->meta, name + 9) != NULL)
 		return inner_fail(r, BF_EUNSAFE, "%s: duplicate member '%s'",
 		    member, name);
-	while ((n = archive_read_data(in, r->ibuf, IO_CHUNK)) > 0) {
+	/*
+	 * Not into ibuf: libarchive's decompressor may still be reading
+	 * compressed input from it (inner_read_cb hands it out).
+	 */
+	while ((n = archive_read_data(in, r->obuf, IO_CHUNK)) > 0) {
 		*total += (uint64_t)n;
 		if (*total > META_MAX) {
 			rc = inner_fail(r, BF_EFORMAT, "%s: metadata larger than %u MiB",
 			    member, META_MAX >> 20);
 			goto out;
 		}
-		bf_buf_add(&val, r->ibuf, (size_t)n);
+		bf_buf_add(&val, r->obuf, (size_t)n);
 	}
 	if (n < 0) {
 		const char *s = archive_error_string(in);
@@ -1346,6 +1351,7 @@ reader_release(struct reader *r)
 		free(r->m[i].name);
 	free(r->m);
 	free(r->ibuf);
+	free(r->obuf);
 	bf_buf_release(&r->manifest);
 	strset_release(&r->seen);
 	strset_release(&r->symlinks);
@@ -1369,6 +1375,7 @@ walk(struct reader *r)
 	if ((rc = check_magic(r)) < 0)
 		return rc;
 	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
+	    (r->obuf = malloc(IO_CHUNK)) == NULL ||
 	    (r->outer = archive_read_new()) == NULL)
 		return bf_err_set(r->e, ENOMEM, "out of memory");
 	archive_read_support_format_tar(r->outer);

@@ -50,6 +50,7 @@ SHELL_TESTS = \
 	t/t0090-http-client.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
+	t/t1110-verify-big.sh \
 	t/t1200-inspect.sh \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \

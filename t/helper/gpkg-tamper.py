@@ -16,6 +16,7 @@ action is about the Manifest, so that only the named defect remains):
   rename-raw OLD NEWPATH    rename a member to a full path (e.g. ../x, /x, x)
   v7                        write the container as a V7 tar (no ustar magic)
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
+  replace MEMBER FILE       MEMBER's data becomes FILE's bytes
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
@@ -178,6 +179,11 @@ def main():
                 off += 512 + (size + 511) // 512 * 512
             f.seek(0)
             f.write(data)
+    elif action == "replace":
+        m = find(args[0])
+        with open(args[1], "rb") as f:
+            m[1] = f.read()
+        write(out, members)
     elif action == "swap-hashes":
         write(out, members, swap=True)
     elif action.startswith("image-"):
