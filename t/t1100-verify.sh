@@ -181,6 +181,15 @@ test_expect_success PYTHON 'a device node in the image' '
 	expect_bad idev.gpkg.tar "device file"
 '
 
+for kv in "SLOT=../../x" "SLOT=0/../x" "CATEGORY=.." "CATEGORY=a/b" "PF=../../foo-1.0"; do
+	test_expect_success PYTHON "metadata $kv is refused" '
+		"$TAMPER" good.gpkg.tar bm.gpkg.tar meta "${kv%%=*}" "${kv#*=}" &&
+		expect_bad bm.gpkg.tar "invalid ${kv%%=*} " &&
+		binfarm verify --metadata-only bm.gpkg.tar >out; test $? = 1 &&
+		test_grep "invalid ${kv%%=*} " out
+	'
+done
+
 test_expect_success PYTHON '--metadata-only does not read the image' '
 	"$TAMPER" good.gpkg.tar fi2.gpkg.tar flip image.tar.zst &&
 	binfarm verify --metadata-only fi2.gpkg.tar

@@ -171,7 +171,8 @@ test_expect_success 'add refuses a truncated package' '
 	test_grep "REFUSED: cannot open" out
 '
 
-for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape image-device "rename-raw gpkg-1 ../x" "extra evil" "dup metadata.tar.zst" v7; do
+for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape image-device "rename-raw gpkg-1 ../x" "extra evil" "dup metadata.tar.zst" v7 \
+    "meta SLOT ../../x" "meta CATEGORY .." "meta PF ../baz-3"; do
 	test_expect_success PYTHON "add refuses a hostile package ($action)" '
 		python3 "$TAMPER" in/baz-3.gpkg.tar hostile.gpkg.tar '"$action"' &&
 		cp repo/work/amd64/Packages before &&

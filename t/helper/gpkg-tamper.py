@@ -17,6 +17,7 @@ action is about the Manifest, so that only the named defect remains):
   v7                        write the container as a V7 tar (no ustar magic)
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
   replace MEMBER FILE       MEMBER's data becomes FILE's bytes
+  meta KEY VALUE            metadata KEY becomes VALUE (a new metadata.tar.zst)
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
@@ -105,6 +106,22 @@ def hostile_image(members, kind):
     members[idx][1] = zstd(buf.getvalue())
 
 
+def set_meta(members, key, value):
+    idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("metadata.tar")][0]
+    src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)), mode="r")
+    items = {m.name: src.extractfile(m).read() for m in src.getmembers()}
+    items["metadata/" + key] = value.encode() + b"\n"
+    buf = io.BytesIO()
+    dst = tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT)
+    for name in sorted(items):
+        ti = tarfile.TarInfo(name)
+        ti.size = len(items[name])
+        ti.mtime = 1700000000
+        dst.addfile(ti, io.BytesIO(items[name]))
+    dst.close()
+    members[idx][1] = zstd(buf.getvalue())
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -183,6 +200,9 @@ def main():
         m = find(args[0])
         with open(args[1], "rb") as f:
             m[1] = f.read()
+        write(out, members)
+    elif action == "meta":
+        set_meta(members, args[0], args[1])
         write(out, members)
     elif action == "swap-hashes":
         write(out, members, swap=True)
