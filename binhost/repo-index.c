@@ -82,17 +82,33 @@ report_bad(void *arg, const char *path, const char *msg)
 	cli_warn(c->cli, "'%s/%s': %s", c->pkgdir, path, msg);
 }
 
-/* Reads a whole file relative to dirfd; -ENOENT if it does not exist. */
+/* read_file() on a FIFO, device or directory: refused, never blocked on. */
+#define ENOTREG		(BF_ELAST + 1)
+
+static const char *
+read_strerror(int rc)
+{
+	return rc == -ENOTREG ? "not a regular file" : strerror(-rc);
+}
+
+/*
+ * Reads a whole file relative to dirfd; -ENOENT if it does not exist,
+ * -ENOTREG if it is not a regular file (opened without blocking).
+ */
 static int
 read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 {
 	ssize_t n;
 	int fd, rc = 0;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -errno;
 	if (fstat(fd, st) < 0) {
 		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		rc = -ENOTREG;
 		goto out;
 	}
 	/* Straight into the buffer; it may have grown since the fstat. */
@@ -207,7 +223,7 @@ gz_matches(int dirfd, const char *text, size_t len, struct bf_buf *why)
 		bf_buf_release(&gz);
 		if (rc == -ENOENT)
 			return -1;
-		bf_buf_addf(why, "cannot read Packages.gz: %s", strerror(-rc));
+		bf_buf_addf(why, "cannot read Packages.gz: %s", read_strerror(rc));
 		return 0;
 	}
 	memset(&z, 0, sizeof(z));
@@ -271,7 +287,7 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 	rc = read_file(l->dirfd, "Packages", l->oldtext, l->st);
 	if (rc < 0 && rc != -ENOENT) {
 		cli_error(ctx->cli, "cannot read '%s/Packages': %s", ctx->pkgdir,
-		    strerror(-rc));
+		    read_strerror(rc));
 		l->failed = 1;
 		return rc;
 	}

@@ -92,7 +92,8 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 		struct bf_err e = BF_ERR_INIT;
 		int fd, rc;
 
-		fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO must not block the open; verify refuses it. */
+		fd = open(argv[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			rc = bf_err_errno(&e, "cannot open");
 			memset(&res, 0, sizeof(res));

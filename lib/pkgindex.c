@@ -1282,7 +1282,8 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 	memset(g, 0, sizeof(*g));
 	if (old_text == NULL)
 		return 0;
-	if ((fd = openat(dirfd, BF_PKGINDEX_GZIDX, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, BF_PKGINDEX_GZIDX, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
 		bf_buf_add(&side, tmp, (size_t)n);
@@ -1332,8 +1333,8 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 	    memmem(old_text, old_len, tsline.buf, tsline.len) == NULL)
 		goto out;
 	/* And the gz file too. */
-	if ((fd = openat(dirfd, "Packages.gz", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) < 0 || (size_t)st.st_size != g->gz_size ||
+	if ((fd = openat(dirfd, "Packages.gz", O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != g->gz_size ||
 	    g->gz_size < 18)
 		goto out;
 	bf_buf_reset(gz);
@@ -1733,7 +1734,8 @@ bf_pkgindex_canonical(int dirfd, const char *text, size_t len, uint32_t *crc)
 	ssize_t n;
 	int fd, k;
 
-	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

@@ -687,7 +687,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 
 	memset(res, 0, sizeof(*res));
 	memset(&d, 0, sizeof(d));
-	if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((in = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		rc = bf_err_errno(e, "cannot open '%s'", file);
 		goto out;
 	}

@@ -55,6 +55,14 @@ test_expect_success 'a directory given as a file' '
 	test_grep "dir.gpkg.tar: FAILED: is a directory" out
 '
 
+test_expect_success 'a FIFO is refused at once, not waited on' '
+	mkfifo fifo.gpkg.tar &&
+	test_expect_code 1 timeout 20 binfarm verify fifo.gpkg.tar >out &&
+	test_grep "fifo.gpkg.tar: FAILED: is not a regular file" out &&
+	test_expect_code 2 timeout 20 binfarm inspect fifo.gpkg.tar 2>err &&
+	test_grep "is not a regular file" err
+'
+
 test_expect_success 'a missing file' '
 	test_expect_code 1 binfarm verify nothere.gpkg.tar >out &&
 	test_grep "nothere.gpkg.tar: FAILED: cannot open: No such file" out

@@ -54,6 +54,14 @@ test_expect_success 'a directory named like a package' '
 	rm -r repo/dev-libs/dir
 '
 
+test_expect_success 'a FIFO named like a package is reported, not waited on' '
+	mkdir -p repo/dev-libs/fifo && mkfifo repo/dev-libs/fifo/fifo-1.0-1.gpkg.tar &&
+	test_expect_code 1 timeout 20 binfarm index -q repo 2>err &&
+	test_grep "^binfarm index: warning: .repo/dev-libs/fifo/fifo-1.0-1.gpkg.tar.: not a regular file" err &&
+	test_grep "^PACKAGES: 3$" repo/Packages &&
+	rm -r repo/dev-libs/fifo
+'
+
 test_expect_success 'a symbolic link named like a package' '
 	ln -s ../../app-misc/old-1.tbz2 repo/dev-libs/link-1.tbz2 &&
 	check_bad dev-libs/link-1.tbz2 "is a symbolic link" &&
@@ -183,6 +191,16 @@ test_expect_success 'a duplicate instance followed by more builds of the CPV' '
 	stanza "^CPV: dev-libs/dup-1.0$" repo/Packages >dup &&
 	test "$(sed -n "s/^BUILD_ID: //p" dup | tr "\n" " ")" = "1 2 10 " &&
 	rm -r repo/dev-libs/dup
+'
+
+test_expect_success 'a FIFO as Packages is refused, not waited on' '
+	cp -R repo fifo-repo && rm fifo-repo/Packages && mkfifo fifo-repo/Packages &&
+	test_must_fail timeout 20 binfarm index -q fifo-repo 2>err &&
+	test_grep "cannot read .fifo-repo/Packages.: not a regular file" err &&
+	test -p fifo-repo/Packages &&
+	rm fifo-repo/Packages.gz && mkfifo fifo-repo/Packages.gz &&
+	test_must_fail timeout 20 binfarm index --check fifo-repo 2>err &&
+	rm -r fifo-repo
 '
 
 test_expect_success 'a corrupt existing Packages is rebuilt from the files' '

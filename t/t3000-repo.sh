@@ -183,6 +183,14 @@ for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape 
 	'
 done
 
+test_expect_success 'add refuses a FIFO at once' '
+	mkfifo fifo.gpkg.tar &&
+	cp repo/work/amd64/Packages before &&
+	test_expect_code 1 timeout 20 binfarm add -R repo -p amd64 fifo.gpkg.tar >out &&
+	test_grep "fifo.gpkg.tar: REFUSED: .fifo.gpkg.tar. is not a regular file" out &&
+	test_cmp before repo/work/amd64/Packages
+'
+
 test_expect_success 'a batch adds the good files and reports the bad ones' '
 	test_expect_code 1 binfarm add -R repo -p amd64 trunc.gpkg.tar in/baz-3.gpkg.tar >out &&
 	test_grep "trunc.gpkg.tar: REFUSED" out &&
