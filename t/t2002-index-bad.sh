@@ -235,6 +235,28 @@ test_expect_success 'a stanza without CPV or a torn last stanza is tolerated' '
 	test_cmp a b
 '
 
+test -x /usr/bin/time && test_set_prereq GNUTIME
+
+# stale_stanzas N: N package stanzas whose files do not exist.
+stale_stanzas() {
+	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++)
+		printf "BUILD_ID: 1\nBUILD_TIME: 1700000000\nCPV: app-misc/p%d-1.0\nDEFINED_PHASES: install\nEAPI: 8\nKEYWORDS: amd64\nLICENSE: MIT\nMD5: d41d8cd98f00b204e9800998ecf8427e\nMTIME: 1700000000\nPATH: app-misc/p%d/p%d-1.0-1.gpkg.tar\nSHA1: da39a3ee5e6b4b0d3255bfef95601890afd80709\nSIZE: 10240\nSLOT: 0\nUSE: abi_x86_64 amd64\n\n", i, i, i }'
+}
+
+test_expect_success GNUTIME 'an old Packages of 200,000 stale stanzas costs no memory' '
+	binfarm index -q repo &&
+	cp repo/Packages good-now &&
+	{ cat good-now && stale_stanzas 200000; } >repo/Packages &&
+	size=$(wc -c <repo/Packages) &&
+	/usr/bin/time -f "%M" -o rss binfarm index -v repo 2>err &&
+	test_grep "3 reused, 0 read, 0 bad; 200000 old entries dropped" err &&
+	stable_index good-now >a && stable_index repo/Packages >b &&
+	test_cmp a b &&
+	gzip -dc repo/Packages.gz | cmp - repo/Packages &&
+	# it used to hold the text and all its entries: 3.5 times its size
+	test $(tail -n 1 rss) -lt $((size / 1024 / 2))
+'
+
 test_expect_success 'bad files are never removed or changed' '
 	mkdir -p repo/dev-libs/empty && : >repo/dev-libs/empty/empty-1-1.gpkg.tar &&
 	test_expect_code 1 binfarm index -q repo 2>err &&
