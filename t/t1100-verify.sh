@@ -198,6 +198,30 @@ for kv in "SLOT=../../x" "SLOT=0/../x" "CATEGORY=.." "CATEGORY=a/b" "PF=../../fo
 	'
 done
 
+test_expect_success PYTHON 'an image of more entries than --max-entries is refused' '
+	"$TAMPER" good.gpkg.tar many.gpkg.tar image-many 200 &&
+	binfarm verify many.gpkg.tar &&
+	binfarm verify --max-entries 250 many.gpkg.tar &&
+	cp many.gpkg.tar many.orig &&
+	test_expect_code 1 binfarm verify --max-entries 150 many.gpkg.tar >out &&
+	test_grep "^many.gpkg.tar: FAILED: image.tar.zst: more than 150 entries (the limit)$" out &&
+	cmp many.gpkg.tar many.orig &&
+	binfarm verify --max-entries 150 --metadata-only many.gpkg.tar &&
+	test_expect_code 2 binfarm verify --max-entries 0 many.gpkg.tar 2>err &&
+	test_grep "max-entries" err &&
+	test_expect_code 2 binfarm verify --max-entries x many.gpkg.tar 2>err
+'
+
+test_expect_success PYTHON 'metadata of more than 4096 keys is refused' '
+	"$TAMPER" good.gpkg.tar mm.gpkg.tar meta-many 4100 &&
+	expect_bad mm.gpkg.tar "metadata.tar.zst: more than 4096 members"
+'
+
+test_expect_success PYTHON 'a container of more than 64 members is refused early' '
+	"$TAMPER" good.gpkg.tar cm.gpkg.tar extra-many 70 &&
+	expect_bad cm.gpkg.tar "more than 64 container members"
+'
+
 test_expect_success PYTHON '--metadata-only does not read the image' '
 	"$TAMPER" good.gpkg.tar fi2.gpkg.tar flip image.tar.zst &&
 	binfarm verify --metadata-only fi2.gpkg.tar

@@ -191,6 +191,15 @@ test_expect_success 'add refuses a FIFO at once' '
 	test_cmp before repo/work/amd64/Packages
 '
 
+test_expect_success PYTHON 'add --max-entries refuses a package of more image entries' '
+	python3 "$TAMPER" in/baz-3.gpkg.tar many.gpkg.tar image-many 120 &&
+	cp repo/work/amd64/Packages before &&
+	test_expect_code 1 binfarm add -R repo -p amd64 --max-entries 100 many.gpkg.tar >out &&
+	test_grep "many.gpkg.tar: REFUSED: image.tar.zst: more than 100 entries (the limit)" out &&
+	test_cmp before repo/work/amd64/Packages &&
+	test_path_is_missing repo/pool/amd64/sys-apps/baz/baz-3-2.gpkg.tar
+'
+
 test_expect_success 'a batch adds the good files and reports the bad ones' '
 	test_expect_code 1 binfarm add -R repo -p amd64 trunc.gpkg.tar in/baz-3.gpkg.tar >out &&
 	test_grep "trunc.gpkg.tar: REFUSED" out &&

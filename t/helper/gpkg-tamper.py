@@ -18,9 +18,12 @@ action is about the Manifest, so that only the named defect remains):
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
   replace MEMBER FILE       MEMBER's data becomes FILE's bytes
   meta KEY VALUE            metadata KEY becomes VALUE (a new metadata.tar.zst)
+  meta-many N               N more metadata keys, X0..X<N-1>
+  extra-many N              N more members, extra0..extra<N-1> (unlisted)
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
+  image-many N              N more empty files, image/many/<i>
 """
 import hashlib
 import io
@@ -69,7 +72,7 @@ def write(path, members, fmt=tarfile.USTAR_FORMAT, manifest=True, skip=(),
             t.addfile(ti, io.BytesIO(data))
 
 
-def hostile_image(members, kind):
+def hostile_image(members, kind, args=()):
     idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("image.tar")][0]
     raw = zstd(members[idx][1], decompress=True)
     src = tarfile.open(fileobj=io.BytesIO(raw), mode="r")
@@ -97,6 +100,10 @@ def hostile_image(members, kind):
         add("image/usr/evil", tarfile.LNKTYPE, "/etc/shadow")
     elif kind == "image-device":
         add("image/dev-null", tarfile.CHRTYPE)
+    elif kind == "image-many":
+        add("image/many", tarfile.DIRTYPE)
+        for i in range(int(args[0])):
+            add(f"image/many/{i}", data=b"")
     elif kind == "image-below-symlink":
         add("image/lnk", tarfile.SYMTYPE, "/etc")
         add("image/lnk/cron.d/evil")
@@ -106,11 +113,14 @@ def hostile_image(members, kind):
     members[idx][1] = zstd(buf.getvalue())
 
 
-def set_meta(members, key, value):
+def set_meta(members, key, value, many=0):
     idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("metadata.tar")][0]
     src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)), mode="r")
     items = {m.name: src.extractfile(m).read() for m in src.getmembers()}
-    items["metadata/" + key] = value.encode() + b"\n"
+    if key is not None:
+        items["metadata/" + key] = value.encode() + b"\n"
+    for i in range(many):
+        items[f"metadata/X{i}"] = b""
     buf = io.BytesIO()
     dst = tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT)
     for name in sorted(items):
@@ -201,13 +211,20 @@ def main():
         with open(args[1], "rb") as f:
             m[1] = f.read()
         write(out, members)
+    elif action == "meta-many":
+        set_meta(members, None, None, int(args[0]))
+        write(out, members)
+    elif action == "extra-many":
+        for i in range(int(args[0])):
+            members.insert(-1, [f"{base}/extra{i}", b""])
+        write(out, members, manifest=False)
     elif action == "meta":
         set_meta(members, args[0], args[1])
         write(out, members)
     elif action == "swap-hashes":
         write(out, members, swap=True)
     elif action.startswith("image-"):
-        hostile_image(members, action)
+        hostile_image(members, action, args)
         write(out, members)
     else:
         sys.exit(f"unknown action {action}")
