@@ -831,6 +831,18 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (!ctx.check && (lockfd = lock_index(cli, dirfd, ctx.pkgdir)) < 0)
 		goto out;
+	/* With the lock held, temporaries of ours are a killed run's. */
+	if (!ctx.check) {
+		int nt = bf_pkgindex_remove_temps(dirfd, &e);
+
+		if (nt < 0) {
+			cli_error(cli, "'%s': %s", ctx.pkgdir, bf_err_msg(&e, nt));
+			goto out;
+		}
+		if (nt > 0 && cli->verbose)
+			cli_info(cli, "removed %d temporary files of an "
+			    "interrupted run", nt);
+	}
 
 	memset(&po, 0, sizeof(po));
 	po.threads = (int)jobs;

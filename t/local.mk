@@ -57,7 +57,8 @@ SHELL_TESTS = \
 	t/t2002-index-bad.sh \
 	t/t2003-index-dircache.sh \
 	t/t2004-index-usereduce.sh \
-	t/t2005-index-add.sh
+	t/t2005-index-add.sh \
+	t/t2006-index-kill.sh
 SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \
