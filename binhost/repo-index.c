@@ -405,7 +405,8 @@ struct load_ctx {
 	uint32_t	 crc;		/* the old text's CRC-32, if partial */
 	int		 failed;	/* and said why */
 	int		 live_only;	/* read only stanzas of existing files */
-	size_t		 dropped;	/* stanzas it left out */
+	size_t		 dropped;	/* entries it left out */
+	int		 altered;	/* oldtext is not the file's text */
 };
 
 /*
@@ -426,9 +427,12 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 	 * are dropped anyway: left unread, they cost no memory.  --check
 	 * must see them, --add keeps them.
 	 */
-	if (l->live_only)
+	if (l->live_only) {
 		rc = read_packages_live(l->dirfd, l->oldtext, l->st, &l->dropped);
-	else
+		/* stanzas left out, counted or not (no CPV) */
+		l->altered = rc == 0 &&
+		    l->oldtext->len != (size_t)l->st->st_size;
+	} else
 		rc = read_file(l->dirfd, "Packages", l->oldtext, l->st);
 	if (rc < 0 && rc != -ENOENT) {
 		cli_error(ctx->cli, "cannot read '%s/Packages': %s", ctx->pkgdir,
@@ -916,7 +920,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	t2 = ms_now();
-	unchanged = have_old && text.len == oldtext.len &&
+	unchanged = have_old && !ld.altered && text.len == oldtext.len &&
 	    memcmp(text.buf, oldtext.buf, text.len) == 0;
 
 	if (ctx.check) {
@@ -967,7 +971,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 			wo.flags |= BF_PKGINDEX_CANON;
 		wo.timestamp = ts;
 		/* A text with stanzas left out is not the file's. */
-		wo.old_text = have_old && ld.dropped == 0 ? oldtext.buf : NULL;
+		wo.old_text = have_old && !ld.altered ? oldtext.buf : NULL;
 		wo.old_crc_known = ld.partial;
 		wo.old_crc = ld.crc;
 		wo.old_len = oldtext.len;

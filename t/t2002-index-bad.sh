@@ -257,6 +257,20 @@ test_expect_success GNUTIME 'an old Packages of 200,000 stale stanzas costs no m
 	test $(tail -n 1 rss) -lt $((size / 1024 / 2))
 '
 
+test_expect_success 'stale stanzas go even when the times say nothing changed' '
+	binfarm index -q repo &&
+	cp repo/Packages good-now &&
+	ts=$(sed -n "s/^TIMESTAMP: //p" repo/Packages) &&
+	{ cat good-now && stale_stanzas 2 && printf "PATH: y\n\n"; } >repo/Packages &&
+	touch -d "@$ts" repo/Packages repo/Packages.gz &&
+	binfarm index -v repo 2>err &&
+	test_grep "2 old entries dropped" err &&
+	test_grep "wrote .repo/Packages." err &&
+	stable_index good-now >a && stable_index repo/Packages >b &&
+	test_cmp a b &&
+	gzip -dc repo/Packages.gz | cmp - repo/Packages
+'
+
 test_expect_success 'bad files are never removed or changed' '
 	mkdir -p repo/dev-libs/empty && : >repo/dev-libs/empty/empty-1-1.gpkg.tar &&
 	test_expect_code 1 binfarm index -q repo 2>err &&
