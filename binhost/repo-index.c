@@ -138,8 +138,9 @@ out:
 /*
  * Does the package stanza at s (len bytes, its lines ending in '\n')
  * name a file that exists under dirfd?  By PATH, else by CPV and the
- * names Portage gives a package without PATH.  1: it does; 0: it does
- * not; -1: no CPV, so not an entry Portage would read at all.
+ * names Portage gives a package without PATH (never outside dirfd: no
+ * leading '/', no "..").  1: it does; 0: it does not; -1: no CPV, so not
+ * an entry Portage would read at all.
  */
 static int
 stanza_live(int dirfd, const char *s, size_t len)
@@ -166,10 +167,12 @@ stanza_live(int dirfd, const char *s, size_t len)
 	if (pth != NULL)
 		return pthlen < sizeof(path) &&
 		    snprintf(path, sizeof(path), "%.*s", (int)pthlen, pth) > 0 &&
+		    path[0] != '/' && strstr(path, "..") == NULL &&
 		    fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
 		if (snprintf(path, sizeof(path), "%.*s%s", (int)cpvlen, cpv,
-		    ext[i]) < (int)sizeof(path) &&
+		    ext[i]) < (int)sizeof(path) && path[0] != '/' &&
+		    strstr(path, "..") == NULL &&
 		    fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return 1;
 	}
