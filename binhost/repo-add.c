@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "banned.h"
 
 static const char add_usage[] =
-    "[-R DIR] --profile P [--require-signature --keyring K] [-q] "
+    "[-R DIR] --profile P [--require-signature --keyring K] [--max-entries N] [-q] "
     "(FILE... | --files-from LIST)";
 
 static const char add_help[] =
@@ -34,6 +35,8 @@ static const char add_help[] =
     "      --require-signature  refuse packages not signed by a key of K\n"
     "      --keyring K          GnuPG home (trust as Portage) or key file\n"
     "      --files-from LIST    read file names from LIST, one a line (- = stdin)\n"
+    "      --max-entries N      refuse an image of more than N entries\n"
+    "                           (default 1000000)\n"
     "  -q, --quiet              print only errors\n"
     "\n"
     "Exit status: 0 if all were added, 1 if any was refused, 2 on errors.\n";
@@ -72,11 +75,12 @@ cmd_add(struct bf_cli *cli, int argc, char **argv)
 		{ "require-signature", no_argument, NULL, 's' },
 		{ "keyring", required_argument, NULL, 'k' },
 		{ "files-from", required_argument, NULL, 'f' },
+		{ "max-entries", required_argument, NULL, 'n' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bf_repo_add_opts ao = { NULL, NULL, -1 };
+	struct bf_repo_add_opts ao = { NULL, NULL, -1, 0 };
 	struct bf_workset w;
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_repo *r = NULL;
@@ -84,7 +88,7 @@ cmd_add(struct bf_cli *cli, int argc, char **argv)
 	struct bf_verifier *ver = NULL;
 	const char *dir = NULL, *profile = NULL, *keyring = NULL, *list = NULL;
 	int c, i, rc, require = 0, bad = 0, ret = BF_EXIT_ERROR, have_w = 0;
-	long long sde;
+	long long sde, max;
 
 	while ((c = getopt_long(argc, argv, "R:p:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -102,6 +106,12 @@ cmd_add(struct bf_cli *cli, int argc, char **argv)
 			break;
 		case 'f':
 			list = optarg;
+			break;
+		case 'n':
+			if (cli_parse_ll(cli, "--max-entries", optarg, 1,
+			    LLONG_MAX, &max) < 0)
+				return cli_usage(cli, add_usage);
+			ao.max_entries = (uint64_t)max;
 			break;
 		case 'q':
 			cli->quiet = 1;

@@ -82,17 +82,33 @@ report_bad(void *arg, const char *path, const char *msg)
 	cli_warn(c->cli, "'%s/%s': %s", c->pkgdir, path, msg);
 }
 
-/* Reads a whole file relative to dirfd; -ENOENT if it does not exist. */
+/* read_file() on a FIFO, device or directory: refused, never blocked on. */
+#define ENOTREG		(BF_ELAST + 1)
+
+static const char *
+read_strerror(int rc)
+{
+	return rc == -ENOTREG ? "not a regular file" : strerror(-rc);
+}
+
+/*
+ * Reads a whole file relative to dirfd; -ENOENT if it does not exist,
+ * -ENOTREG if it is not a regular file (opened without blocking).
+ */
 static int
 read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 {
 	ssize_t n;
 	int fd, rc = 0;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -errno;
 	if (fstat(fd, st) < 0) {
 		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		rc = -ENOTREG;
 		goto out;
 	}
 	/* Straight into the buffer; it may have grown since the fstat. */
@@ -115,6 +131,144 @@ read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 	}
 	rc = bf_buf_error(out);
 out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Does the package stanza at s (len bytes, its lines ending in '\n')
+ * name a file that exists under dirfd?  By PATH, else by CPV and the
+ * names Portage gives a package without PATH (never outside dirfd: no
+ * leading '/', no "..").  1: it does; 0: it does not; -1: no CPV, so not
+ * an entry Portage would read at all.
+ */
+static int
+stanza_live(int dirfd, const char *s, size_t len)
+{
+	static const char *const ext[] = { ".tbz2", ".xpak", ".gpkg.tar" };
+	const char *p = s, *end = s + len, *nl, *cpv = NULL, *pth = NULL;
+	size_t cpvlen = 0, pthlen = 0, i;
+	char path[PATH_MAX];
+	struct stat st;
+
+	for (; p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if ((size_t)(nl - p) > 6 && memcmp(p, "PATH: ", 6) == 0) {
+			pth = p + 6;
+			pthlen = (size_t)(nl - pth);
+		} else if ((size_t)(nl - p) > 5 && memcmp(p, "CPV: ", 5) == 0) {
+			cpv = p + 5;
+			cpvlen = (size_t)(nl - cpv);
+		}
+	}
+	if (cpv == NULL)
+		return -1;
+	if (pth != NULL)
+		return pthlen < sizeof(path) &&
+		    snprintf(path, sizeof(path), "%.*s", (int)pthlen, pth) > 0 &&
+		    path[0] != '/' && strstr(path, "..") == NULL &&
+		    fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+		if (snprintf(path, sizeof(path), "%.*s%s", (int)cpvlen, cpv,
+		    ext[i]) < (int)sizeof(path) && path[0] != '/' &&
+		    strstr(path, "..") == NULL &&
+		    fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Reads Packages as read_file() does, keeping only the header and the
+ * stanzas whose file exists: the old index is a cache of what the files
+ * say, so memory follows the package files present, not what an old
+ * (or hostile) Packages claims.  The file is read in chunks; *dropped
+ * counts the stanzas left out (then `out` is not the file's text).
+ */
+static int
+read_packages_live(int dirfd, struct bf_buf *out, struct stat *st,
+    size_t *dropped)
+{
+	struct bf_buf chunk = BF_BUF_INIT;
+	size_t start = 0, at, keep;	/* at: where the search goes on */
+	int fd, rc = 0, header = 1, eof = 0, live = 0;
+	ssize_t n;
+	char *nl;
+
+	*dropped = 0;
+	if ((fd = openat(dirfd, "Packages", O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		rc = -ENOTREG;
+		goto out;
+	}
+	/*
+	 * chunk holds the unfinished stanza at chunk.buf + start; a stanza
+	 * ends at a line that is empty.
+	 */
+	at = 0;
+	while (!eof) {
+		if (start > 0) {
+			memmove(chunk.buf, chunk.buf + start, chunk.len - start);
+			bf_buf_setlen(&chunk, chunk.len - start);
+			at -= start;
+			start = 0;
+		}
+		if (bf_buf_grow(&chunk, 1 << 20) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		n = read(fd, chunk.buf + chunk.len, chunk.alloc - chunk.len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			eof = 1;
+		bf_buf_setlen(&chunk, chunk.len + (size_t)n);
+		for (;;) {
+			/* the end of the stanza: "\n\n", or the end of the file */
+			nl = NULL;
+			while (at < chunk.len && (nl = memchr(chunk.buf + at, '\n',
+			    chunk.len - at)) != NULL) {
+				at = (size_t)(nl - chunk.buf) + 1;
+				if (at < chunk.len && chunk.buf[at] == '\n')
+					break;
+				nl = NULL;
+			}
+			if (nl != NULL)
+				keep = at + 1 - start;	/* with the empty line */
+			else if (eof && start < chunk.len)
+				keep = chunk.len - start;
+			else {
+				/* Read on; look again at the last byte only. */
+				at = chunk.len > start ? chunk.len - 1 : start;
+				break;
+			}
+			if (header || (live = stanza_live(dirfd,
+			    chunk.buf + start, keep)) > 0)
+				bf_buf_add(out, chunk.buf + start, keep);
+			else if (live == 0)
+				(*dropped)++;
+			header = 0;
+			start += keep;
+			at = start;
+		}
+		if (bf_buf_error(out) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+out:
+	bf_buf_release(&chunk);
 	close(fd);
 	return rc;
 }
@@ -207,7 +361,7 @@ gz_matches(int dirfd, const char *text, size_t len, struct bf_buf *why)
 		bf_buf_release(&gz);
 		if (rc == -ENOENT)
 			return -1;
-		bf_buf_addf(why, "cannot read Packages.gz: %s", strerror(-rc));
+		bf_buf_addf(why, "cannot read Packages.gz: %s", read_strerror(rc));
 		return 0;
 	}
 	memset(&z, 0, sizeof(z));
@@ -253,6 +407,9 @@ struct load_ctx {
 	int		 partial;	/* and did */
 	uint32_t	 crc;		/* the old text's CRC-32, if partial */
 	int		 failed;	/* and said why */
+	int		 live_only;	/* read only stanzas of existing files */
+	size_t		 dropped;	/* entries it left out */
+	int		 altered;	/* oldtext is not the file's text */
 };
 
 /*
@@ -268,10 +425,21 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 	size_t i;
 	int rc;
 
-	rc = read_file(l->dirfd, "Packages", l->oldtext, l->st);
+	/*
+	 * Indexing the whole PKGDIR, the stanzas of files that are gone
+	 * are dropped anyway: left unread, they cost no memory.  --check
+	 * must see them, --add keeps them.
+	 */
+	if (l->live_only) {
+		rc = read_packages_live(l->dirfd, l->oldtext, l->st, &l->dropped);
+		/* stanzas left out, counted or not (no CPV) */
+		l->altered = rc == 0 &&
+		    l->oldtext->len != (size_t)l->st->st_size;
+	} else
+		rc = read_file(l->dirfd, "Packages", l->oldtext, l->st);
 	if (rc < 0 && rc != -ENOENT) {
 		cli_error(ctx->cli, "cannot read '%s/Packages': %s", ctx->pkgdir,
-		    strerror(-rc));
+		    read_strerror(rc));
 		l->failed = 1;
 		return rc;
 	}
@@ -670,6 +838,18 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (!ctx.check && (lockfd = lock_index(cli, dirfd, ctx.pkgdir)) < 0)
 		goto out;
+	/* With the lock held, temporaries of ours are a killed run's. */
+	if (!ctx.check) {
+		int nt = bf_pkgindex_remove_temps(dirfd, &e);
+
+		if (nt < 0) {
+			cli_error(cli, "'%s': %s", ctx.pkgdir, bf_err_msg(&e, nt));
+			goto out;
+		}
+		if (nt > 0 && cli->verbose)
+			cli_info(cli, "removed %d temporary files of an "
+			    "interrupted run", nt);
+	}
 
 	memset(&po, 0, sizeof(po));
 	po.threads = (int)jobs;
@@ -697,6 +877,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	} else {
 		po.load = load_old;
 		po.load_arg = &ld;
+		ld.live_only = !ctx.check;
 		rc = bf_pkgdir_update(dirfd, &idx, &po, &ps, &e);
 	}
 	t1 = ms_now();
@@ -711,7 +892,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	if (cli->verbose)
 		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
 		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
-		    ps.bad, ps.dropped);
+		    ps.bad, ps.dropped + ld.dropped);
 	if (cli->verbose && !add)
 		cli_info(cli, "%zu directories listed, %zu from the cache%s",
 		    ps.dirs_listed, ps.dirs_cached,
@@ -742,7 +923,7 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	t2 = ms_now();
-	unchanged = have_old && text.len == oldtext.len &&
+	unchanged = have_old && !ld.altered && text.len == oldtext.len &&
 	    memcmp(text.buf, oldtext.buf, text.len) == 0;
 
 	if (ctx.check) {
@@ -792,7 +973,8 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		if (bf_pkgindex_text_canonical(&idx, text.buf, text.len))
 			wo.flags |= BF_PKGINDEX_CANON;
 		wo.timestamp = ts;
-		wo.old_text = have_old ? oldtext.buf : NULL;
+		/* A text with stanzas left out is not the file's. */
+		wo.old_text = have_old && !ld.altered ? oldtext.buf : NULL;
 		wo.old_crc_known = ld.partial;
 		wo.old_crc = ld.crc;
 		wo.old_len = oldtext.len;

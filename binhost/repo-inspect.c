@@ -124,7 +124,7 @@ cmd_inspect(struct bf_cli *cli, int argc, char **argv)
 	if (optind + 1 != argc || (list && key != NULL))
 		return cli_usage(cli, inspect_usage);
 	file = argv[optind];
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		rc = bf_err_errno(&e, "cannot open '%s'", file);
 		cli_error(cli, "%s", e.msg);
 		return BF_EXIT_ERROR;

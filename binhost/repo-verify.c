@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +20,8 @@
 #include "sign.h"
 #include "banned.h"
 
-static const char verify_usage[] = "[--metadata-only] [--keyring K] [-q] FILE...";
+static const char verify_usage[] =
+    "[--metadata-only] [--keyring K] [--max-entries N] [-q] FILE...";
 
 static const char verify_help[] =
     "Checks each .gpkg.tar as Portage does before it installs it (tar format,\n"
@@ -37,6 +39,8 @@ static const char verify_help[] =
     "                         (GOODSIG and full or ultimate trust needed,\n"
     "                         e.g. /etc/portage/gnupg) or a file of public\n"
     "                         keys, all trusted (binfarm key export)\n"
+    "      --max-entries N    refuse an image of more than N entries\n"
+    "                         (default 1000000)\n"
     "  -q, --quiet            print only failures\n"
     "\n"
     "Prints one line per file.  Exit status: 0 if every file passes, 1 if\n"
@@ -49,18 +53,27 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 		{ "metadata-only", no_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "keyring", required_argument, NULL, 'k' },
+		{ "max-entries", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned flags = 0;
+	struct bf_gpkg_verify_opts vo;
+	long long max;
 	int c, i, bad = 0;
 	const char *keyring = NULL;
 	struct bf_verifier *ver = NULL;
 
+	memset(&vo, 0, sizeof(vo));
 	while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			flags |= BF_GPKG_VERIFY_METADATA_ONLY;
+			vo.flags |= BF_GPKG_VERIFY_METADATA_ONLY;
+			break;
+		case 'n':
+			if (cli_parse_ll(cli, "--max-entries", optarg, 1,
+			    LLONG_MAX, &max) < 0)
+				return cli_usage(cli, verify_usage);
+			vo.max_entries = (uint64_t)max;
 			break;
 		case 'q':
 			cli->quiet = 1;
@@ -92,12 +105,13 @@ cmd_verify(struct bf_cli *cli, int argc, char **argv)
 		struct bf_err e = BF_ERR_INIT;
 		int fd, rc;
 
-		fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO must not block the open; verify refuses it. */
+		fd = open(argv[i], O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			rc = bf_err_errno(&e, "cannot open");
 			memset(&res, 0, sizeof(res));
 		} else {
-			rc = bf_gpkg_verify(fd, argv[i], flags, &res, &e);
+			rc = bf_gpkg_verify_ext(fd, argv[i], &vo, &res, &e);
 			if (rc == 0 && ver != NULL)
 				rc = bf_gpkg_check_signatures(fd, argv[i], ver, &e);
 			close(fd);

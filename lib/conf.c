@@ -296,8 +296,19 @@ lex_expand(struct lexer *lx, struct bf_buf *out)
 	}
 	memcpy(name, n, len);
 	name[len] = '\0';
-	if ((val = bf_conf_get(lx->conf, name)) != NULL)
+	if ((val = bf_conf_get(lx->conf, name)) != NULL) {
+		/*
+		 * A few lines of A1="${A0}${A0}" double a value each time;
+		 * a real make.conf never comes near this.
+		 */
+		if (out->len > BF_CONF_VALUE_MAX ||
+		    strlen(val) > BF_CONF_VALUE_MAX - out->len)
+			return bf_err_set(lx->e, BF_ECONFIG,
+			    "%s:%u: value longer than %u MiB after expanding "
+			    "'%s'", lx->name, lx->line, BF_CONF_VALUE_MAX >> 20,
+			    name);
 		bf_buf_adds(out, val);
+	}
 	lx->p = s;
 	return 0;
 }
@@ -461,11 +472,23 @@ int
 bf_conf_read_file(const char *path, struct bf_buf *out, struct bf_err *e)
 {
 	char tmp[8192];
+	struct stat st;
 	ssize_t n;
 	int fd, rc = 0;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO must not block the open before we refuse it. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1)
 		return bf_err_errno(e, "cannot open '%s'", path);
+	if (fstat(fd, &st) == -1) {
+		rc = bf_err_errno(e, "cannot stat '%s'", path);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return bf_err_set(e, BF_ECONFIG, "'%s' is not a regular file",
+		    path);
+	}
 	for (;;) {
 		n = read(fd, tmp, sizeof(tmp));
 		if (n == -1 && errno == EINTR)

@@ -43,8 +43,12 @@ void	bf_strv_release(struct bf_strv *sv);
  * backslash-newline continuations, values spanning lines inside quotes,
  * and # comments.  Variables expand from those already set in the same
  * struct bf_conf (the file itself, or what the caller set first); an
- * unset variable expands to "".  Errors name file:line.
+ * unset variable expands to "".  Errors name file:line.  A value may not
+ * grow beyond BF_CONF_VALUE_MAX bytes by expansion (doubling a variable
+ * on each of a few lines would otherwise eat all memory).
  */
+#define BF_CONF_VALUE_MAX	(1u << 20)
+
 struct bf_conf_var {
 	char		*key;
 	char		*val;

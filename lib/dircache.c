@@ -173,7 +173,8 @@ read_all(int dirfd, const char *name, char **data, size_t *len)
 	char *p = NULL;
 	int fd, rc = 0;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK)) < 0)
 		return 0;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 1 ||
 	    st.st_size > (off_t)1 << 31)

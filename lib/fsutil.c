@@ -107,10 +107,15 @@ bf_read_file(int dirfd, const char *path, char **data, size_t *len,
 
 	*data = NULL;
 	*len = 0;
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: a FIFO must not block the open before we refuse it. */
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return bf_err_errno(e, "cannot open '%s'", path);
 	if (fstat(fd, &st) < 0) {
 		rc = bf_err_errno(e, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = bf_err_set(e, BF_EFORMAT, "'%s' is not a regular file", path);
 		goto out;
 	}
 	cap = (size_t)st.st_size + 1;

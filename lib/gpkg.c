@@ -50,6 +50,13 @@
 #define USTAR_MAXSIZE	077777777777ULL
 #define META_MAX	(64u << 20)	/* metadata.tar uncompressed limit */
 #define MANIFEST_MAX	(1u << 20)
+/*
+ * A gpkg has gpkg-1, metadata, image, Manifest and a few .sig members;
+ * Portage's metadata has well under 100 keys.  Far above both, these
+ * stop a hostile container from making us hold millions of names.
+ */
+#define MEMBERS_MAX	64
+#define META_ENTRIES_MAX 4096
 #define IO_CHUNK	(1u << 20)
 
 static int
@@ -973,11 +980,16 @@ struct reader {
 	struct bf_meta		*meta;
 	int			 meta_seen;
 	struct bf_digest	*dg;
-	unsigned char		*ibuf;
+	unsigned char		*ibuf;	/* compressed input of an inner tar */
+	unsigned char		*obuf;	/* what is read out of an inner tar */
 	struct bf_err		 ierr;	/* first problem inside an inner tar */
 	struct strset		 seen;
 	struct strset		 symlinks;
 	uint64_t		 entries;
+	uint64_t		 max_entries;	/* image entries allowed */
+	uint64_t		 name_bytes;	/* held in seen and symlinks */
+	uint64_t		 max_name_bytes;
+	uint64_t		 meta_entries;
 	int			(*list_cb)(void *, const struct bf_gpkg_entry *);
 	void			*list_arg;
 	int			 list_rc;
@@ -1061,6 +1073,9 @@ meta_entry(struct reader *r, struct archive *in, struct archive_entry *ent,
 	la_ssize_t n;
 	int rc = 0;
 
+	if (++r->meta_entries > META_ENTRIES_MAX)
+		return inner_fail(r, BF_EUNSAFE, "%s: more than %u members",
+		    member, META_ENTRIES_MAX);
 	if (name == NULL || strncmp(name, "metadata/", 9) != 0 ||
 	    !valid_member_name(name + 9))
 		return inner_fail(r, BF_EUNSAFE, "%s: unexpected member '%s'",
@@ -1071,14 +1086,18 @@ meta_entry(struct reader *r, struct archive *in, struct archive_entry *ent,
 	if (r->meta != NULL && bf_meta_find(r->meta, name + 9) != NULL)
 		return inner_fail(r, BF_EUNSAFE, "%s: duplicate member '%s'",
 		    member, name);
-	while ((n = archive_read_data(in, r->ibuf, IO_CHUNK)) > 0) {
+	/*
+	 * Not into ibuf: libarchive's decompressor may still be reading
+	 * compressed input from it (inner_read_cb hands it out).
+	 */
+	while ((n = archive_read_data(in, r->obuf, IO_CHUNK)) > 0) {
 		*total += (uint64_t)n;
 		if (*total > META_MAX) {
 			rc = inner_fail(r, BF_EFORMAT, "%s: metadata larger than %u MiB",
 			    member, META_MAX >> 20);
 			goto out;
 		}
-		bf_buf_add(&val, r->ibuf, (size_t)n);
+		bf_buf_add(&val, r->obuf, (size_t)n);
 	}
 	if (n < 0) {
 		const char *s = archive_error_string(in);
@@ -1140,7 +1159,9 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	size_t len;
 	int rc = 0;
 
-	r->entries++;
+	if (++r->entries > r->max_entries)
+		return inner_fail(r, BF_EUNSAFE, "%s: more than %llu entries "
+		    "(the limit)", member, (unsigned long long)r->max_entries);
 	if (name == NULL || *name == '\0')
 		return inner_fail(r, BF_EUNSAFE, "%s: member without a name", member);
 	if (name[0] == '/')
@@ -1183,6 +1204,13 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	if (sl != NULL && symlink_escapes(prefix.buf, sl)) {
 		rc = inner_fail(r, BF_EUNSAFE, "%s: symlink '%s' -> '%s' leaves the image",
 		    member, name, sl);
+		goto out;
+	}
+	r->name_bytes += prefix.len + 1 + (sl != NULL ? prefix.len + 1 : 0);
+	if (r->name_bytes > r->max_name_bytes) {
+		rc = inner_fail(r, BF_EUNSAFE, "%s: entry names take more than "
+		    "%llu MiB", member,
+		    (unsigned long long)(r->max_name_bytes >> 20));
 		goto out;
 	}
 	switch (strset_add(&r->seen, prefix.buf)) {
@@ -1346,6 +1374,7 @@ reader_release(struct reader *r)
 		free(r->m[i].name);
 	free(r->m);
 	free(r->ibuf);
+	free(r->obuf);
 	bf_buf_release(&r->manifest);
 	strset_release(&r->seen);
 	strset_release(&r->symlinks);
@@ -1369,6 +1398,7 @@ walk(struct reader *r)
 	if ((rc = check_magic(r)) < 0)
 		return rc;
 	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
+	    (r->obuf = malloc(IO_CHUNK)) == NULL ||
 	    (r->outer = archive_read_new()) == NULL)
 		return bf_err_set(r->e, ENOMEM, "out of memory");
 	archive_read_support_format_tar(r->outer);
@@ -1400,6 +1430,11 @@ walk(struct reader *r)
 		if (r->nm > 0 && (strncmp(r->m[0].name, name, (size_t)(slash - name) + 1) != 0)) {
 			rc = walk_fail_format(r, "container members '%s' and '%s' are "
 			    "not in one directory", r->m[0].name, name);
+			goto out;
+		}
+		if (r->nm >= MEMBERS_MAX) {
+			rc = walk_fail_format(r, "more than %d container members",
+			    MEMBERS_MAX);
 			goto out;
 		}
 		if ((rc = strset_add(&names, name)) <= 0) {
@@ -1626,15 +1661,38 @@ bf_gpkg_verify_result_release(struct bf_gpkg_verify_result *res)
 	bf_meta_release(&res->meta);
 }
 
+static void
+reader_limits(struct reader *r, const struct bf_gpkg_verify_opts *opts)
+{
+	r->max_entries = opts != NULL && opts->max_entries > 0 ?
+	    opts->max_entries : BF_GPKG_MAX_ENTRIES;
+	r->max_name_bytes = opts != NULL && opts->max_name_bytes > 0 ?
+	    opts->max_name_bytes : BF_GPKG_MAX_NAME_BYTES;
+}
+
 int
 bf_gpkg_verify(int fd, const char *path, unsigned flags,
     struct bf_gpkg_verify_result *res, struct bf_err *e)
 {
+	struct bf_gpkg_verify_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.flags = flags;
+	return bf_gpkg_verify_ext(fd, path, &opts, res, e);
+}
+
+int
+bf_gpkg_verify_ext(int fd, const char *path,
+    const struct bf_gpkg_verify_opts *opts,
+    struct bf_gpkg_verify_result *res, struct bf_err *e)
+{
 	struct reader r;
 	const struct member *first = NULL;
+	unsigned flags = opts->flags;
 	int rc, n;
 
 	memset(&r, 0, sizeof(r));
+	reader_limits(&r, opts);
 	memset(res, 0, sizeof(*res));
 	bf_buf_init(&r.manifest);
 	bf_meta_init(&res->meta);
@@ -1680,6 +1738,7 @@ bf_gpkg_read_metadata(int fd, const char *path, struct bf_meta *meta,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	reader_limits(&r, NULL);
 	bf_buf_init(&r.manifest);
 	r.fd = fd;
 	r.path = path;
@@ -1714,6 +1773,7 @@ bf_gpkg_list(int fd, const char *path,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
+	reader_limits(&r, NULL);
 	bf_buf_init(&r.manifest);
 	r.fd = fd;
 	r.path = path;

@@ -106,6 +106,31 @@ void	bf_gpkg_verify_result_release(struct bf_gpkg_verify_result *r);
 int	bf_gpkg_verify(int fd, const char *path, unsigned flags,
 	    struct bf_gpkg_verify_result *res, struct bf_err *e);
 
+/*
+ * Bounds on what reading a package may hold, so that a small hostile
+ * file (millions of empty entries compress to a few MB) cannot take the
+ * reader's memory.  The largest Gentoo packages have about 100,000
+ * image entries (sys-kernel/gentoo-sources: ~95,000; texlive and
+ * firmware packages fewer), so the default leaves ten times that.
+ * Beyond a limit the package is refused (-BF_EUNSAFE, "more than N
+ * entries").  bf_gpkg_verify(), bf_gpkg_read_metadata() and
+ * bf_gpkg_list() use the defaults; the container may hold at most 64
+ * members and the metadata 4096 keys whatever the options.
+ */
+#define BF_GPKG_MAX_ENTRIES	1000000
+#define BF_GPKG_MAX_NAME_BYTES	(256ull << 20)	/* entry names held */
+
+struct bf_gpkg_verify_opts {
+	unsigned	 flags;		/* BF_GPKG_VERIFY_* */
+	uint64_t	 max_entries;	/* image entries; 0: BF_GPKG_MAX_ENTRIES */
+	uint64_t	 max_name_bytes; /* 0: BF_GPKG_MAX_NAME_BYTES */
+};
+
+/* bf_gpkg_verify() with limits of the caller's; `opts` is required. */
+int	bf_gpkg_verify_ext(int fd, const char *path,
+	    const struct bf_gpkg_verify_opts *opts,
+	    struct bf_gpkg_verify_result *res, struct bf_err *e);
+
 /* Calls `cb` for every entry of the image (decompressing it). */
 struct bf_gpkg_entry {
 	const char	*path;		/* as in the tar, "image/..." */

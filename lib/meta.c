@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atom.h"
 #include "buf.h"
 #include "err.h"
 #include "meta.h"
@@ -202,33 +203,65 @@ out:
 	return rc;
 }
 
+/* SLOT[/SUBSLOT], PMS 3.1.3 and 7.2. */
+static int
+slot_value_valid(const char *s, size_t len)
+{
+	const char *sl = memchr(s, '/', len);
+
+	if (sl == NULL)
+		return bf_slot_valid(s, len);
+	return bf_slot_valid(s, (size_t)(sl - s)) &&
+	    bf_slot_valid(sl + 1, len - (size_t)(sl - s) - 1);
+}
+
 int
 bf_meta_check_required(const struct bf_meta *m, struct bf_err *e)
 {
 	static const char *const req[] = { "CATEGORY", "PF", "SLOT" };
-	struct bf_buf v = BF_BUF_INIT;
-	size_t i, j;
+	struct bf_buf v[3] = { BF_BUF_INIT, BF_BUF_INIT, BF_BUF_INIT };
+	struct bf_cpv cpv = BF_CPV_INIT;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
-		bf_buf_reset(&v);
-		if (!bf_meta_get(m, req[i], &v) || v.len == 0) {
+		if (!bf_meta_get(m, req[i], &v[i]) || v[i].len == 0) {
 			rc = bf_err_set(e, BF_EMETADATA,
 			    "missing metadata key %s", req[i]);
 			goto out;
 		}
-		for (j = 0; j < v.len; j++) {
-			if (v.buf[j] == ' ' || v.buf[j] == '/' ||
-			    (unsigned char)v.buf[j] < 0x20) {
-				if (v.buf[j] == '/' && strcmp(req[i], "SLOT") == 0)
-					continue;
-				rc = bf_err_set(e, BF_EMETADATA,
-				    "invalid %s '%s'", req[i], v.buf);
-				goto out;
-			}
+		if ((rc = bf_buf_error(&v[i])) < 0) {
+			rc = bf_err_set(e, ENOMEM, "out of memory");
+			goto out;
+		}
+		/* The values name files and directories: NUL or
+		 * control bytes, '/' or ".." must never get that far. */
+		if (strlen(v[i].buf) != v[i].len) {
+			rc = bf_err_set(e, BF_EMETADATA,
+			    "invalid %s: contains a NUL byte", req[i]);
+			goto out;
 		}
 	}
+	if (!bf_category_valid(v[0].buf, v[0].len)) {
+		rc = bf_err_set(e, BF_EMETADATA, "invalid CATEGORY '%s': not a "
+		    "category name ([A-Za-z0-9+_.-], not starting with '-', '.' "
+		    "or '+')", v[0].buf);
+		goto out;
+	}
+	if (bf_pf_split(&cpv, v[1].buf, NULL) < 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "invalid PF '%s': not a package "
+		    "name and version", v[1].buf);
+		goto out;
+	}
+	if (!slot_value_valid(v[2].buf, v[2].len)) {
+		rc = bf_err_set(e, BF_EMETADATA, "invalid SLOT '%s': not a slot "
+		    "name ([A-Za-z0-9+_.-], not starting with '-', '.' or '+') "
+		    "with an optional /subslot", v[2].buf);
+		goto out;
+	}
 out:
-	bf_buf_release(&v);
+	bf_cpv_release(&cpv);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		bf_buf_release(&v[i]);
 	return rc;
 }

@@ -48,7 +48,11 @@ void	bf_meta_sort(struct bf_meta *m);
  * an error.
  */
 int	bf_meta_load_dir(struct bf_meta *m, const char *dir, struct bf_err *e);
-/* Checks that CATEGORY, PF and SLOT are present and plausible. */
+/*
+ * Checks that CATEGORY, PF and SLOT are present and valid as PMS 3.1
+ * defines them: a category name, a package name and version, and a slot
+ * with an optional /subslot.  Nothing else may reach a path.
+ */
 int	bf_meta_check_required(const struct bf_meta *m, struct bf_err *e);
 
 #endif

@@ -347,7 +347,8 @@ bf_pkgdir_read_entry(int dirfd, const char *relpath, struct bf_pkgindex *idx,
 	    relpath, &extlen);
 	if (fmt == FMT_NONE)
 		return bf_err_set(e, BF_EFORMAT, "not a binary package name");
-	if ((fd = openat(dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
 		return bf_err_errno(e, "cannot open");
 	if (fstat(fd, &st) < 0) {
 		rc = bf_err_errno(e, "cannot stat");

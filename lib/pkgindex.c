@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -1282,7 +1283,8 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 	memset(g, 0, sizeof(*g));
 	if (old_text == NULL)
 		return 0;
-	if ((fd = openat(dirfd, BF_PKGINDEX_GZIDX, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, BF_PKGINDEX_GZIDX, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		goto out;
 	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
 		bf_buf_add(&side, tmp, (size_t)n);
@@ -1332,8 +1334,8 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 	    memmem(old_text, old_len, tsline.buf, tsline.len) == NULL)
 		goto out;
 	/* And the gz file too. */
-	if ((fd = openat(dirfd, "Packages.gz", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) < 0 || (size_t)st.st_size != g->gz_size ||
+	if ((fd = openat(dirfd, "Packages.gz", O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != g->gz_size ||
 	    g->gz_size < 18)
 		goto out;
 	bf_buf_reset(gz);
@@ -1638,6 +1640,30 @@ write_one(int dirfd, const char *name, const void *p, size_t n,
 	    flags | BF_LOCKFILE_NO_DIRSYNC, e);
 }
 
+/*
+ * Writes and syncs `name`'s temporary file, ready for
+ * bf_lockfile_commit_flags(..., BF_LOCKFILE_NO_SYNC); nothing when
+ * `want` is 0 (lf->name stays NULL).
+ */
+static int
+stage_one(struct bf_lockfile *lf, int dirfd, const char *name, const void *p,
+    size_t n, int want, struct bf_err *e)
+{
+	int rc;
+
+	if (!want)
+		return 0;
+	if ((rc = bf_lockfile_open(lf, dirfd, name, 0644, e)) < 0)
+		return rc;
+	if ((rc = bf_lockfile_write(lf, p, n)) < 0) {
+		errno = -rc;
+		return bf_err_errno(e, "cannot write '%s'", name);
+	}
+	if (fsync(lf->fd) < 0)
+		return bf_err_errno(e, "cannot sync '%s'", name);
+	return 0;
+}
+
 static int
 unlink_quiet(int dirfd, const char *name, struct bf_err *e)
 {
@@ -1646,12 +1672,70 @@ unlink_quiet(int dirfd, const char *name, struct bf_err *e)
 	return 0;
 }
 
+/* Is `name` ".<target>.tmp-XXXXXX", as bf_lockfile_open() makes it? */
+static int
+temp_of(const char *name, const char *target)
+{
+	size_t tl = strlen(target), i;
+
+	if (name[0] != '.' || strncmp(name + 1, target, tl) != 0 ||
+	    strncmp(name + 1 + tl, ".tmp-", 5) != 0 ||
+	    strlen(name + 1 + tl + 5) != 6)
+		return 0;
+	for (i = 1 + tl + 5; name[i] != '\0'; i++)
+		if (!((name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= '0' && name[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+int
+bf_pkgindex_remove_temps(int dirfd, struct bf_err *e)
+{
+	static const char *const targets[] = {
+		"Packages", "Packages.gz", BF_PKGINDEX_GZIDX,
+		BF_PKGINDEX_CANONFILE, ".Packages.dircache",
+	};
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+	int fd, n = 0, rc = 0;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open the index directory");
+	if ((d = fdopendir(fd)) == NULL) {
+		rc = bf_err_errno(e, "cannot open the index directory");
+		close(fd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			continue;
+		for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+			if (temp_of(de->d_name, targets[i]))
+				break;
+		if (i == sizeof(targets) / sizeof(targets[0]))
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) < 0) {
+			if (errno == ENOENT)
+				continue;
+			rc = bf_err_errno(e, "cannot remove '%s'", de->d_name);
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	return rc < 0 ? rc : n;
+}
+
 int
 bf_pkgindex_write(int dirfd, const char *text, size_t len,
     const struct bf_pkgindex_write_opts *o,
     struct bf_pkgindex_write_stats *st, struct bf_err *e)
 {
 	struct bf_pkgindex_write_stats dummy;
+	struct bf_lockfile lgz = BF_LOCKFILE_INIT, ltext = BF_LOCKFILE_INIT;
 	struct bf_buf gz = BF_BUF_INIT, side = BF_BUF_INIT, canon = BF_BUF_INIT;
 	uint32_t crc = 0;
 	int rc = 0;
@@ -1686,15 +1770,21 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	}
 	st->gz_bytes = gz.len;
 	/*
+	 * Both files are written and synced under temporary names first,
+	 * then renamed one right after the other, so that a kill leaves
+	 * them out of step only in the instant between two rename()s (and
+	 * the next run, seeing their mtimes differ, writes them again).
 	 * Packages.gz first: Portage >= 3.0.69 asks for it first, and a
 	 * reader that sees the new Packages.gz already sees the new text.
 	 */
-	if (!(o->flags & BF_PKGINDEX_NO_GZ) &&
-	    (rc = write_one(dirfd, "Packages.gz", gz.buf, gz.len, o->timestamp,
-	    0, e)) < 0)
+	if ((rc = stage_one(&lgz, dirfd, "Packages.gz", gz.buf, gz.len,
+	    !(o->flags & BF_PKGINDEX_NO_GZ), e)) < 0 ||
+	    (rc = stage_one(&ltext, dirfd, "Packages", text, len, 1, e)) < 0)
 		goto out;
-	if ((rc = write_one(dirfd, "Packages", text, len, o->timestamp, 0,
-	    e)) < 0)
+	if ((lgz.name != NULL && (rc = bf_lockfile_commit_flags(&lgz,
+	    o->timestamp, BF_LOCKFILE_NO_SYNC | BF_LOCKFILE_NO_DIRSYNC,
+	    e)) < 0) || (rc = bf_lockfile_commit_flags(&ltext, o->timestamp,
+	    BF_LOCKFILE_NO_SYNC | BF_LOCKFILE_NO_DIRSYNC, e)) < 0)
 		goto out;
 	/*
 	 * The sidecar needs no fsync: gzidx_load() checks it against
@@ -1717,6 +1807,8 @@ bf_pkgindex_write(int dirfd, const char *text, size_t len,
 	/* One directory sync makes all three renames durable. */
 	rc = bf_fsync_dir(dirfd, "Packages", e);
 out:
+	bf_lockfile_rollback(&lgz);
+	bf_lockfile_rollback(&ltext);
 	bf_buf_release(&gz);
 	bf_buf_release(&side);
 	bf_buf_release(&canon);
@@ -1733,7 +1825,8 @@ bf_pkgindex_canonical(int dirfd, const char *text, size_t len, uint32_t *crc)
 	ssize_t n;
 	int fd, k;
 
-	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_CLOEXEC)) < 0)
+	if ((fd = openat(dirfd, BF_PKGINDEX_CANONFILE, O_RDONLY | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
 		return 0;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);

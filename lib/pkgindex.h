@@ -245,6 +245,16 @@ enum {
 #define BF_PKGINDEX_GZIDX	".Packages.gz.idx"
 #define BF_PKGINDEX_CANONFILE	".Packages.canonical"
 
+/*
+ * Removes what a killed writer left in the index directory `dirfd`:
+ * the temporary files (bf_lockfile names, ".<name>.tmp-XXXXXX") of
+ * Packages, Packages.gz, BF_PKGINDEX_GZIDX, BF_PKGINDEX_CANONFILE and
+ * the directory cache ".Packages.dircache", and nothing else.  The
+ * caller must hold the index's lock, so no live writer owns them.
+ * Returns the number removed, or -errno.
+ */
+int	bf_pkgindex_remove_temps(int dirfd, struct bf_err *e);
+
 struct bf_pkgindex_write_opts {
 	unsigned	 flags;
 	int		 threads;	/* compression threads; 0 or 1: none */

@@ -897,6 +897,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 	struct bf_buf dir = BF_BUF_INIT, tmp = BF_BUF_INIT, name = BF_BUF_INIT;
 	struct bf_buf rel = BF_BUF_INIT, key = BF_BUF_INIT, cpv = BF_BUF_INIT;
 	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_gpkg_verify_opts vo;
 	struct bf_digest d;
 	struct stat st;
 	uint64_t size;
@@ -906,7 +907,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 
 	memset(res, 0, sizeof(*res));
 	memset(&d, 0, sizeof(d));
-	if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+	if ((in = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		rc = bf_err_errno(e, "cannot open '%s'", file);
 		goto out;
 	}
@@ -914,7 +915,9 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 		rc = bf_err_set(e, BF_EUSAGE, "'%s' is not a regular file", file);
 		goto out;
 	}
-	if ((rc = bf_gpkg_verify(in, file, 0, &vin, e)) < 0) {
+	memset(&vo, 0, sizeof(vo));
+	vo.max_entries = opts->max_entries;
+	if ((rc = bf_gpkg_verify_ext(in, file, &vo, &vin, e)) < 0) {
 		have_in = 1;
 		goto out;
 	}

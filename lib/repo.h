@@ -148,6 +148,8 @@ struct bf_repo_add_opts {
 	struct bf_verifier	*require;	/* incoming packages must be
 						   signed by a key of this */
 	long long		 mtime;		/* container mtime, < 0: now */
+	uint64_t		 max_entries;	/* image entries allowed;
+						   0: BF_GPKG_MAX_ENTRIES */
 };
 
 struct bf_repo_added {

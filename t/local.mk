@@ -50,13 +50,15 @@ SHELL_TESTS = \
 	t/t0090-http-client.sh \
 	t/t1000-pack.sh \
 	t/t1100-verify.sh \
+	t/t1110-verify-big.sh \
 	t/t1200-inspect.sh \
 	t/t2000-index.sh \
 	t/t2001-index-incremental.sh \
 	t/t2002-index-bad.sh \
 	t/t2003-index-dircache.sh \
 	t/t2004-index-usereduce.sh \
-	t/t2005-index-add.sh
+	t/t2005-index-add.sh \
+	t/t2006-index-kill.sh
 SHELL_TESTS += \
 	t/t3000-repo.sh \
 	t/t3100-sign.sh \

@@ -111,6 +111,50 @@ test_expect_success 'errors name the file and line' '
 	test_grep "p/profile.conf: \[repo x\] has no uri" err
 '
 
+test_expect_success 'a FIFO as make.conf, world or profile.conf is refused at once' '
+	mkprofile p &&
+	rm p/make.conf && mkfifo p/make.conf &&
+	test_must_fail timeout 20 bf-test-tool profile p 2>err &&
+	test_grep "p/make.conf. is not a regular file" err &&
+	mkprofile p &&
+	rm p/world && mkfifo p/world &&
+	test_must_fail timeout 20 bf-test-tool profile p 2>err &&
+	test_grep "p/world. is not a regular file" err &&
+	mkprofile p &&
+	mkfifo p/profile.conf &&
+	test_must_fail timeout 20 bf-test-tool profile p 2>err &&
+	test_grep "p/profile.conf. is not a regular file" err &&
+	mkprofile p &&
+	mkdir p/package.use && mkfifo p/package.use/fifo &&
+	test_must_fail timeout 20 bf-test-tool profile p 2>err &&
+	test_grep "p/package.use/fifo. is not a regular file" err
+'
+
+test_expect_success 'make.conf doubling a variable stops at 1 MiB with a clear error' '
+	mkprofile p &&
+	{
+		echo "A0=\"0123456789abcdef\"" &&
+		i=1 && while test $i -le 30; do
+			echo "A$i=\"\${A$((i - 1))}\${A$((i - 1))}\"" && i=$((i + 1))
+		done &&
+		echo "CHOST=x ACCEPT_KEYWORDS=amd64"
+	} >p/make.conf &&
+	test_must_fail timeout 20 bf-test-tool profile p 2>err &&
+	test_grep "p/make.conf:18: value longer than 1 MiB after expanding .A16." err
+'
+
+test_expect_success 'a value of almost 1 MiB is still fine' '
+	mkprofile p &&
+	{
+		echo "A0=\"0123456789abcdef\"" &&
+		i=1 && while test $i -le 15; do
+			echo "A$i=\"\${A$((i - 1))}\${A$((i - 1))}\"" && i=$((i + 1))
+		done &&
+		echo "CHOST=x" && echo "ACCEPT_KEYWORDS=amd64"
+	} >p/make.conf &&
+	bf-test-tool profile p >out
+'
+
 test_expect_success 'missing CHOST, ACCEPT_KEYWORDS, world are errors' '
 	mkprofile p &&
 	printf "ACCEPT_KEYWORDS=amd64\n" >p/make.conf &&

@@ -141,6 +141,24 @@ for key in CATEGORY PF SLOT; do
 	"
 done
 
+for kv in "CATEGORY=.." "CATEGORY=../../etc" "CATEGORY=-x" "PF=../foo-1.0" \
+    "PF=foo" "PF=foo-1.0/x" "SLOT=../../x" "SLOT=0/" "SLOT=.hidden" "SLOT=a/b/c"; do
+	test_expect_success "an invalid value $kv in build-info is refused" '
+		k=${kv%%=*} &&
+		rm -rf bad && cp -r info bad && printf "%s\n" "${kv#*=}" >bad/$k &&
+		test_expect_code 2 binfarm pack -i img -b bad -o bad.gpkg.tar 2>err &&
+		test_grep "invalid $k " err &&
+		test_path_is_missing bad.gpkg.tar &&
+		! ls .bad.gpkg.tar.tmp-* 2>/dev/null
+	'
+done
+
+test_expect_success 'a slot with a subslot is a valid SLOT' '
+	rm -rf sub && cp -r info sub && echo "2/2.1+b_c.d-e" >sub/SLOT &&
+	binfarm pack -q -i img -b sub -o sub.gpkg.tar &&
+	binfarm verify sub.gpkg.tar
+'
+
 test_expect_success 'an existing output survives a failed pack' '
 	cp foo.gpkg.tar keep.gpkg.tar &&
 	rm -rf bad && cp -r info bad && rm bad/PF &&

@@ -55,6 +55,14 @@ test_expect_success 'a directory given as a file' '
 	test_grep "dir.gpkg.tar: FAILED: is a directory" out
 '
 
+test_expect_success 'a FIFO is refused at once, not waited on' '
+	mkfifo fifo.gpkg.tar &&
+	test_expect_code 1 timeout 20 binfarm verify fifo.gpkg.tar >out &&
+	test_grep "fifo.gpkg.tar: FAILED: is not a regular file" out &&
+	test_expect_code 2 timeout 20 binfarm inspect fifo.gpkg.tar 2>err &&
+	test_grep "is not a regular file" err
+'
+
 test_expect_success 'a missing file' '
 	test_expect_code 1 binfarm verify nothere.gpkg.tar >out &&
 	test_grep "nothere.gpkg.tar: FAILED: cannot open: No such file" out
@@ -179,6 +187,39 @@ test_expect_success PYTHON 'an image member outside image/' '
 test_expect_success PYTHON 'a device node in the image' '
 	"$TAMPER" good.gpkg.tar idev.gpkg.tar image-device &&
 	expect_bad idev.gpkg.tar "device file"
+'
+
+for kv in "SLOT=../../x" "SLOT=0/../x" "CATEGORY=.." "CATEGORY=a/b" "PF=../../foo-1.0"; do
+	test_expect_success PYTHON "metadata $kv is refused" '
+		"$TAMPER" good.gpkg.tar bm.gpkg.tar meta "${kv%%=*}" "${kv#*=}" &&
+		expect_bad bm.gpkg.tar "invalid ${kv%%=*} " &&
+		binfarm verify --metadata-only bm.gpkg.tar >out; test $? = 1 &&
+		test_grep "invalid ${kv%%=*} " out
+	'
+done
+
+test_expect_success PYTHON 'an image of more entries than --max-entries is refused' '
+	"$TAMPER" good.gpkg.tar many.gpkg.tar image-many 200 &&
+	binfarm verify many.gpkg.tar &&
+	binfarm verify --max-entries 250 many.gpkg.tar &&
+	cp many.gpkg.tar many.orig &&
+	test_expect_code 1 binfarm verify --max-entries 150 many.gpkg.tar >out &&
+	test_grep "^many.gpkg.tar: FAILED: image.tar.zst: more than 150 entries (the limit)$" out &&
+	cmp many.gpkg.tar many.orig &&
+	binfarm verify --max-entries 150 --metadata-only many.gpkg.tar &&
+	test_expect_code 2 binfarm verify --max-entries 0 many.gpkg.tar 2>err &&
+	test_grep "max-entries" err &&
+	test_expect_code 2 binfarm verify --max-entries x many.gpkg.tar 2>err
+'
+
+test_expect_success PYTHON 'metadata of more than 4096 keys is refused' '
+	"$TAMPER" good.gpkg.tar mm.gpkg.tar meta-many 4100 &&
+	expect_bad mm.gpkg.tar "metadata.tar.zst: more than 4096 members"
+'
+
+test_expect_success PYTHON 'a container of more than 64 members is refused early' '
+	"$TAMPER" good.gpkg.tar cm.gpkg.tar extra-many 70 &&
+	expect_bad cm.gpkg.tar "more than 64 container members"
 '
 
 test_expect_success PYTHON '--metadata-only does not read the image' '

@@ -54,6 +54,14 @@ test_expect_success 'a directory named like a package' '
 	rm -r repo/dev-libs/dir
 '
 
+test_expect_success 'a FIFO named like a package is reported, not waited on' '
+	mkdir -p repo/dev-libs/fifo && mkfifo repo/dev-libs/fifo/fifo-1.0-1.gpkg.tar &&
+	test_expect_code 1 timeout 20 binfarm index -q repo 2>err &&
+	test_grep "^binfarm index: warning: .repo/dev-libs/fifo/fifo-1.0-1.gpkg.tar.: not a regular file" err &&
+	test_grep "^PACKAGES: 3$" repo/Packages &&
+	rm -r repo/dev-libs/fifo
+'
+
 test_expect_success 'a symbolic link named like a package' '
 	ln -s ../../app-misc/old-1.tbz2 repo/dev-libs/link-1.tbz2 &&
 	check_bad dev-libs/link-1.tbz2 "is a symbolic link" &&
@@ -185,6 +193,16 @@ test_expect_success 'a duplicate instance followed by more builds of the CPV' '
 	rm -r repo/dev-libs/dup
 '
 
+test_expect_success 'a FIFO as Packages is refused, not waited on' '
+	cp -R repo fifo-repo && rm fifo-repo/Packages && mkfifo fifo-repo/Packages &&
+	test_must_fail timeout 20 binfarm index -q fifo-repo 2>err &&
+	test_grep "cannot read .fifo-repo/Packages.: not a regular file" err &&
+	test -p fifo-repo/Packages &&
+	rm fifo-repo/Packages.gz && mkfifo fifo-repo/Packages.gz &&
+	test_must_fail timeout 20 binfarm index --check fifo-repo 2>err &&
+	rm -r fifo-repo
+'
+
 test_expect_success 'a corrupt existing Packages is rebuilt from the files' '
 	binfarm index -q repo &&
 	head -c 100 /dev/urandom >repo/Packages &&
@@ -215,6 +233,42 @@ test_expect_success 'a stanza without CPV or a torn last stanza is tolerated' '
 	test_grep "1 old entries dropped" err &&
 	stable_index good-index >a && stable_index repo/Packages >b &&
 	test_cmp a b
+'
+
+test -x /usr/bin/time && test_set_prereq GNUTIME
+
+# stale_stanzas N: N package stanzas whose files do not exist.
+stale_stanzas() {
+	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++)
+		printf "BUILD_ID: 1\nBUILD_TIME: 1700000000\nCPV: app-misc/p%d-1.0\nDEFINED_PHASES: install\nEAPI: 8\nKEYWORDS: amd64\nLICENSE: MIT\nMD5: d41d8cd98f00b204e9800998ecf8427e\nMTIME: 1700000000\nPATH: app-misc/p%d/p%d-1.0-1.gpkg.tar\nSHA1: da39a3ee5e6b4b0d3255bfef95601890afd80709\nSIZE: 10240\nSLOT: 0\nUSE: abi_x86_64 amd64\n\n", i, i, i }'
+}
+
+test_expect_success GNUTIME 'an old Packages of 200,000 stale stanzas costs no memory' '
+	binfarm index -q repo &&
+	cp repo/Packages good-now &&
+	{ cat good-now && stale_stanzas 200000; } >repo/Packages &&
+	size=$(wc -c <repo/Packages) &&
+	/usr/bin/time -f "%M" -o rss binfarm index -v repo 2>err &&
+	test_grep "3 reused, 0 read, 0 bad; 200000 old entries dropped" err &&
+	stable_index good-now >a && stable_index repo/Packages >b &&
+	test_cmp a b &&
+	gzip -dc repo/Packages.gz | cmp - repo/Packages &&
+	# it used to hold the text and all its entries: 3.5 times its size
+	test $(tail -n 1 rss) -lt $((size / 1024 / 2))
+'
+
+test_expect_success 'stale stanzas go even when the times say nothing changed' '
+	binfarm index -q repo &&
+	cp repo/Packages good-now &&
+	ts=$(sed -n "s/^TIMESTAMP: //p" repo/Packages) &&
+	{ cat good-now && stale_stanzas 2 && printf "PATH: y\n\n"; } >repo/Packages &&
+	touch -d "@$ts" repo/Packages repo/Packages.gz &&
+	binfarm index -v repo 2>err &&
+	test_grep "2 old entries dropped" err &&
+	test_grep "wrote .repo/Packages." err &&
+	stable_index good-now >a && stable_index repo/Packages >b &&
+	test_cmp a b &&
+	gzip -dc repo/Packages.gz | cmp - repo/Packages
 '
 
 test_expect_success 'bad files are never removed or changed' '

@@ -171,7 +171,8 @@ test_expect_success 'add refuses a truncated package' '
 	test_grep "REFUSED: cannot open" out
 '
 
-for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape image-device "rename-raw gpkg-1 ../x" "extra evil" "dup metadata.tar.zst" v7; do
+for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape image-device "rename-raw gpkg-1 ../x" "extra evil" "dup metadata.tar.zst" v7 \
+    "meta SLOT ../../x" "meta CATEGORY .." "meta PF ../baz-3"; do
 	test_expect_success PYTHON "add refuses a hostile package ($action)" '
 		python3 "$TAMPER" in/baz-3.gpkg.tar hostile.gpkg.tar '"$action"' &&
 		cp repo/work/amd64/Packages before &&
@@ -181,6 +182,23 @@ for action in image-abs image-dotdot image-symlink-escape image-hardlink-escape 
 		test_path_is_missing repo/pool/amd64/sys-apps/baz/baz-3-2.gpkg.tar
 	'
 done
+
+test_expect_success 'add refuses a FIFO at once' '
+	mkfifo fifo.gpkg.tar &&
+	cp repo/work/amd64/Packages before &&
+	test_expect_code 1 timeout 20 binfarm add -R repo -p amd64 fifo.gpkg.tar >out &&
+	test_grep "fifo.gpkg.tar: REFUSED: .fifo.gpkg.tar. is not a regular file" out &&
+	test_cmp before repo/work/amd64/Packages
+'
+
+test_expect_success PYTHON 'add --max-entries refuses a package of more image entries' '
+	python3 "$TAMPER" in/baz-3.gpkg.tar many.gpkg.tar image-many 120 &&
+	cp repo/work/amd64/Packages before &&
+	test_expect_code 1 binfarm add -R repo -p amd64 --max-entries 100 many.gpkg.tar >out &&
+	test_grep "many.gpkg.tar: REFUSED: image.tar.zst: more than 100 entries (the limit)" out &&
+	test_cmp before repo/work/amd64/Packages &&
+	test_path_is_missing repo/pool/amd64/sys-apps/baz/baz-3-2.gpkg.tar
+'
 
 test_expect_success 'a batch adds the good files and reports the bad ones' '
 	test_expect_code 1 binfarm add -R repo -p amd64 trunc.gpkg.tar in/baz-3.gpkg.tar >out &&

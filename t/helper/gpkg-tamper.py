@@ -16,9 +16,14 @@ action is about the Manifest, so that only the named defect remains):
   rename-raw OLD NEWPATH    rename a member to a full path (e.g. ../x, /x, x)
   v7                        write the container as a V7 tar (no ustar magic)
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
+  replace MEMBER FILE       MEMBER's data becomes FILE's bytes
+  meta KEY VALUE            metadata KEY becomes VALUE (a new metadata.tar.zst)
+  meta-many N               N more metadata keys, X0..X<N-1>
+  extra-many N              N more members, extra0..extra<N-1> (unlisted)
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
+  image-many N              N more empty files, image/many/<i>
 """
 import hashlib
 import io
@@ -67,7 +72,7 @@ def write(path, members, fmt=tarfile.USTAR_FORMAT, manifest=True, skip=(),
             t.addfile(ti, io.BytesIO(data))
 
 
-def hostile_image(members, kind):
+def hostile_image(members, kind, args=()):
     idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("image.tar")][0]
     raw = zstd(members[idx][1], decompress=True)
     src = tarfile.open(fileobj=io.BytesIO(raw), mode="r")
@@ -95,11 +100,34 @@ def hostile_image(members, kind):
         add("image/usr/evil", tarfile.LNKTYPE, "/etc/shadow")
     elif kind == "image-device":
         add("image/dev-null", tarfile.CHRTYPE)
+    elif kind == "image-many":
+        add("image/many", tarfile.DIRTYPE)
+        for i in range(int(args[0])):
+            add(f"image/many/{i}", data=b"")
     elif kind == "image-below-symlink":
         add("image/lnk", tarfile.SYMTYPE, "/etc")
         add("image/lnk/cron.d/evil")
     else:
         sys.exit(f"unknown image action {kind}")
+    dst.close()
+    members[idx][1] = zstd(buf.getvalue())
+
+
+def set_meta(members, key, value, many=0):
+    idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("metadata.tar")][0]
+    src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)), mode="r")
+    items = {m.name: src.extractfile(m).read() for m in src.getmembers()}
+    if key is not None:
+        items["metadata/" + key] = value.encode() + b"\n"
+    for i in range(many):
+        items[f"metadata/X{i}"] = b""
+    buf = io.BytesIO()
+    dst = tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT)
+    for name in sorted(items):
+        ti = tarfile.TarInfo(name)
+        ti.size = len(items[name])
+        ti.mtime = 1700000000
+        dst.addfile(ti, io.BytesIO(items[name]))
     dst.close()
     members[idx][1] = zstd(buf.getvalue())
 
@@ -178,10 +206,25 @@ def main():
                 off += 512 + (size + 511) // 512 * 512
             f.seek(0)
             f.write(data)
+    elif action == "replace":
+        m = find(args[0])
+        with open(args[1], "rb") as f:
+            m[1] = f.read()
+        write(out, members)
+    elif action == "meta-many":
+        set_meta(members, None, None, int(args[0]))
+        write(out, members)
+    elif action == "extra-many":
+        for i in range(int(args[0])):
+            members.insert(-1, [f"{base}/extra{i}", b""])
+        write(out, members, manifest=False)
+    elif action == "meta":
+        set_meta(members, args[0], args[1])
+        write(out, members)
     elif action == "swap-hashes":
         write(out, members, swap=True)
     elif action.startswith("image-"):
-        hostile_image(members, action)
+        hostile_image(members, action, args)
         write(out, members)
     else:
         sys.exit(f"unknown action {action}")
