@@ -88,6 +88,10 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 	struct bcfg *c = x->c;
 	void *p;
 
+	/* The INI parser hands a line without '=' over with no value. */
+	if (value == NULL)
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: '%s' has no value; "
+		    "expected KEY = VALUE", file, line, key);
 	if (strcmp(section, "builder") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strchr(value, ':') == NULL)

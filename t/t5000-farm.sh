@@ -21,6 +21,12 @@ test_expect_success '-t names file and line of a bad config' '
 	printf "[builder]\nbogus = 1\n" >bad3.conf &&
 	test_must_fail binfarm-builder -t -f bad3.conf 2>err &&
 	test_grep "bad3.conf:2: unknown key .bogus." err &&
+	printf "[builder]\nlisten\n" >bad5.conf &&
+	test_expect_code 2 binfarm-builder -t -f bad5.conf 2>err &&
+	test_grep "bad5.conf:2: .listen. has no value; expected KEY = VALUE" err &&
+	printf "[profile q]\ndir\n" >bad6.conf &&
+	test_expect_code 2 binfarm-builder -t -f bad6.conf 2>err &&
+	test_grep "bad6.conf:2: .dir. has no value" err &&
 	printf "[builder]\nstate = x\nrepository = norepo\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n" >bad4.conf &&
 	test_must_fail binfarm-builder -t -f bad4.conf 2>err &&
 	test_grep "norepo.*binfarm repo init" err &&
