@@ -224,6 +224,7 @@ w_refresh_url(struct worker *w)
 	    (strcmp(u.host, w->url.host) || strcmp(u.port, w->url.port))) {
 		log_info("the builder is now at %s", s);
 		pthread_mutex_lock(&cur_mu);
+		u.cacert = w->url.cacert;
 		w->url = u;
 		pthread_mutex_unlock(&cur_mu);
 	}
@@ -484,7 +485,6 @@ main(int argc, char **argv)
 	pid_t *kids = NULL;
 
 	memset(&w, 0, sizeof(w));
-	w.conn.fd = -1;
 	w.driver = "sandbox";
 	if (getenv("BINFARM_WORKER_TOKEN") != NULL)
 		token = strdup(getenv("BINFARM_WORKER_TOKEN"));
