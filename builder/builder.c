@@ -278,7 +278,8 @@ main(int argc, char **argv)
 
 		snprintf(host, sizeof(host), "%.*s", (int)(colon -
 		    b.cfg.listen), b.cfg.listen);
-		bf_buf_addf(&url, "http://%s:%d\n", strcmp(host, "*") == 0 ||
+		bf_buf_addf(&url, "%s://%s:%d\n", b.cfg.tls_cert != NULL ?
+		    "https" : "http", strcmp(host, "*") == 0 ||
 		    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, b.port);
 	}
 	if ((rc = write_file(b.cfg.state, "builder.url", url.buf, &e)) < 0)

@@ -306,10 +306,16 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 			goto oom;
 		hl = n;
 	}
-	/* curl's default "Expect: 100-continue" costs a round trip. */
-	if ((n = curl_slist_append(hl, "Expect:")) == NULL)
-		goto oom;
-	hl = n;
+	/*
+	 * curl's "Expect: 100-continue" (for bodies over 1 MiB) costs a
+	 * round trip: worth it only for a file, which the server may
+	 * refuse (413) before a byte of it is sent.
+	 */
+	if (rq->body_fd < 0) {
+		if ((n = curl_slist_append(hl, "Expect:")) == NULL)
+			goto oom;
+		hl = n;
+	}
 	if ((rc = bf_buf_error(&url)) < 0)
 		goto out;
 

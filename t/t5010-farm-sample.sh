@@ -14,6 +14,8 @@ test_expect_success 'setup: sample trees, a builder state for the shipped profil
 		-r gentoo="$PWD/trees/gentoo@main" \
 		-r company="$PWD/trees/company@main" >/dev/null &&
 	printf "[builder]\nmax-attempts = 1\nbackoff = 0\n" >>state/builder.conf &&
+	farm_add_worker a "tags = x86-64-v3 web" &&
+	farm_add_worker b "tags = x86-64-v3 web" &&
 	binfarm-builder -t -s state >out &&
 	test_grep "publishing to .*state/repo" out &&
 	test -f state/repo/keys/binfarm.asc
