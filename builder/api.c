@@ -32,6 +32,7 @@
 
 #define MAX_JSON_BODY	(1 << 20)
 #define MAX_LOG_CHUNK	(16 << 20)
+#define TOO_BIG_SLACK	(8ULL << 20)	/* read past a limit, for a 413 */
 
 enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER };
 
@@ -672,6 +673,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct req *rq = *con_cls;
 	enum auth who;
 	const char *rest, *name, *cl;
+	unsigned long long limit;
 	long long job;
 	int put = strcmp(method, "PUT") == 0, status;
 
@@ -685,6 +687,18 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		if (strcmp(url, "/healthz") == 0)
 			return MHD_YES;
 		who = rq->who = authenticate(b, c, &rq->worker);
+		if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
+		    strtoull(cl, NULL, 10) > (unsigned long long)
+		    (put ? b->cfg.max_upload_size : MAX_LOG_CHUNK)) {
+			/* Before a byte of the body, whoever asks. */
+			log_warnx("refused %s %s from %s: Content-Length %s is "
+			    "over the limit", method, printable(url),
+			    who == AUTH_WORKER ? rq->worker->name :
+			    who == AUTH_ENGINEER ? "an engineer" :
+			    "an unauthenticated client", printable(cl));
+			return send_too_big(b, c, put);
+		}
 		if (who == AUTH_NONE) {
 			const char *ip = "?";
 			const union MHD_ConnectionInfo *ci =
@@ -702,17 +716,6 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			    "wrong token" : "no token");
 			rq->status = 401;
 			return MHD_YES;
-		}
-		if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
-		    strtoull(cl, NULL, 10) > (unsigned long long)
-		    (put ? b->cfg.max_upload_size : MAX_LOG_CHUNK)) {
-			/* Before a byte of the body: nothing is written. */
-			log_warnx("refused %s %s from worker %s: %s bytes is "
-			    "over the limit", method, printable(url),
-			    who == AUTH_WORKER ? rq->worker->name : "-",
-			    printable(cl));
-			return send_too_big(b, c, put);
 		}
 		if (put) {
 			if (who != AUTH_WORKER ||
@@ -748,32 +751,37 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (*upload_data_size > 0) {
 		rq->received += *upload_data_size;
-		if (rq->status == 0 && rq->ingest != NULL &&
-		    rq->received > (unsigned long long)b->cfg.max_upload_size) {
+		limit = (unsigned long long)(put ? b->cfg.max_upload_size :
+		    MAX_LOG_CHUNK);
+		if (rq->received > limit && rq->status != 413) {
 			/*
-			 * A chunked body past the limit: answer now and drop
-			 * what was written (ingest_free() unlinks it); MHD
-			 * closes the connection after the answer.
+			 * A chunked body past the limit (or one longer than its
+			 * Content-Length said): nothing more is written, and
+			 * what was is removed (ingest_free() unlinks it).
+			 * libmicrohttpd cannot answer before the body has
+			 * been read: the rest is read and dropped, and the
+			 * answer is 413; a body going on for more than
+			 * TOO_BIG_SLACK past the limit loses its connection.
 			 */
-			log_warnx("refused an upload from worker %s: more than "
-			    "%lld bytes (max-upload-size)", rq->worker->name,
-			    b->cfg.max_upload_size);
+			log_warnx("refused %s %s from %s: body over %llu bytes",
+			    method, printable(url), rq->who == AUTH_WORKER ?
+			    rq->worker->name : rq->who == AUTH_ENGINEER ?
+			    "an engineer" : "an unauthenticated client", limit);
 			ingest_free(rq->ingest);
 			rq->ingest = NULL;
 			rq->status = 413;
+		}
+		if (rq->status == 413) {
 			*upload_data_size = 0;
-			return send_too_big(b, c, 1);
+			return rq->received > limit + TOO_BIG_SLACK ? MHD_NO :
+			    MHD_YES;
 		}
 		if (rq->status == 0 && rq->ingest != NULL) {
 			if (ingest_data(rq->ingest, upload_data,
 			    *upload_data_size, &rq->err) < 0)
 				rq->status = 500;
 		} else if (rq->status == 0) {
-			if (rq->body.len + *upload_data_size > MAX_LOG_CHUNK)
-				rq->status = 413;
-			else
-				bf_buf_add(&rq->body, upload_data,
-				    *upload_data_size);
+			bf_buf_add(&rq->body, upload_data, *upload_data_size);
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -796,7 +804,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return ret;
 	}
 	if (rq->status == 413)
-		return send_error(c, 413, "request body too large");
+		return send_too_big(b, c, put);
 	if (rq->status != 0)
 		return send_error(c, (unsigned)rq->status,
 		    rq->err.code ? rq->err.msg : "refused");
