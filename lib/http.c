@@ -233,8 +233,13 @@ curl_error(const struct bf_url *u, const struct xfer *x, CURLcode cc,
 		return bf_err_set(e, cc == CURLE_GOT_NOTHING ? ECONNRESET :
 		    BF_EFORMAT, "%s:%s: connection closed before a response: "
 		    "%s", u->host, u->port, w);
-	case CURLE_PARTIAL_FILE:
 	case CURLE_RECV_ERROR:
+		if (!u->tls && x->resp->body_bytes == 0)
+			return bf_err_set(e, ECONNRESET, "%s:%s: connection "
+			    "broken before a response: %s; if it speaks TLS, "
+			    "use an https:// URL", u->host, u->port, w);
+		/* FALLTHROUGH */
+	case CURLE_PARTIAL_FILE:
 	case CURLE_SEND_ERROR:
 		return bf_err_set(e, ECONNRESET, "%s:%s: connection broken: %s",
 		    u->host, u->port, w);
