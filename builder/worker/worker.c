@@ -385,8 +385,10 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 	int done = 0, delay = 1;
 	long poll_ms = 200;
 
-	if (do_register(w) < 0)
+	if (do_register(w) < 0) {
+		bf_http_conn_close(&w->conn);	/* its curl handle */
 		return 1;
+	}
 	pthread_create(&hb, NULL, heartbeat_main, w);
 	while (!quit && (max_jobs <= 0 || done < max_jobs)) {
 		struct bf_err e = BF_ERR_INIT;
