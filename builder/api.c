@@ -517,9 +517,33 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 		}
 		if (post && strcmp(url, "/v1/jobs/lease") == 0) {
 			/* "deps": false, from drivers that install none. */
-			json_t *wd = json_object_get(in, "deps");
+			json_t *wd = json_object_get(in, "deps"), *reg, *ok;
+			const char *bad = NULL;
 
 			pthread_mutex_lock(&b->mu);
+			/*
+			 * Tags registered before builder.conf changed (or by
+			 * an older builder, which took them from the worker)
+			 * must still be allowed.
+			 */
+			reg = workers_tags(b, name);
+			ok = reg != NULL ? workers_allowed_tags(rq->worker, reg,
+			    &bad) : NULL;
+			if (reg != NULL && ok == NULL) {
+				struct bf_buf m = BF_BUF_INIT;
+
+				pthread_mutex_unlock(&b->mu);
+				bf_buf_addf(&m, "worker %s is registered for '%s', "
+				    "which its [worker %s] section does not allow; "
+				    "register again", name, bad ? bad : "?",
+				    rq->worker->name);
+				json_decref(reg);
+				ret = send_error(c, 403, m.buf);
+				bf_buf_release(&m);
+				goto out;
+			}
+			json_decref(reg);
+			json_decref(ok);
 			out = sched_lease(b, name, !json_is_false(wd));
 			pthread_mutex_unlock(&b->mu);
 			if (out == NULL) {

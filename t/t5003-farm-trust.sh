@@ -149,7 +149,14 @@ test_expect_success 'a worker claiming a profile it is not configured for is ref
 		--workdir work-arm --idle-exit 2 2>werr &&
 	test_grep "worker arm is not configured for .p.: builder.conf.s \[worker arm\] sets" werr &&
 	test_grep "refused to register worker arm: it is not configured for .p." builder.log &&
-	test "$(running)" = 0
+	test "$(running)" = 0 &&
+	# registered by an older builder, which took the tags from the worker
+	wapi "$w1" /v1/workers/register "{\"name\":\"w1\",\"tags\":[]}" >out &&
+	test_grep "^200$" out &&
+	sqlite3 state/builder.db "UPDATE workers SET tags=\"[\"\"farm-test\"\",\"\"p\"\"]\" WHERE name=\"w1\"" &&
+	wapi "$w1" /v1/jobs/lease "{\"name\":\"w1\"}" >out &&
+	test_grep "^403$" out &&
+	test_grep "worker w1 is registered for .p., which its \[worker w1\] section does not allow; register again" out
 '
 
 test_expect_success 'worker tokens cannot make engineer calls, nor the engineer token worker calls' '
