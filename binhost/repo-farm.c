@@ -53,6 +53,8 @@ read_trim(const char *path)
 	return bf_buf_detach(&b, NULL);
 }
 
+static void farm_close(struct farm *f);
+
 static int
 farm_open(struct bf_cli *cli, struct farm *f, const char *url,
     const char *token, const char *cacert, const char *state)
@@ -99,14 +101,17 @@ farm_open(struct bf_cli *cli, struct farm *f, const char *url,
 	if (url == NULL || f->token == NULL) {
 		cli_error(cli, "which builder? give --builder URL and --token, "
 		    "or -s STATEDIR");
+		farm_close(f);
 		return -1;
 	}
 	if (bf_url_parse(&f->url, url, &e) < 0) {
 		cli_error(cli, "%s", e.msg);
+		farm_close(f);
 		return -1;
 	}
 	if (f->cacert != NULL && access(f->cacert, R_OK) < 0) {
 		cli_error(cli, "--cacert '%s': %s", f->cacert, strerror(errno));
+		farm_close(f);
 		return -1;
 	}
 	f->url.cacert = f->cacert;
@@ -119,6 +124,7 @@ farm_close(struct farm *f)
 	free(f->token);
 	free(f->urlbuf);
 	free(f->cacert);
+	memset(f, 0, sizeof(*f));
 }
 
 /* Returns the HTTP status, or -1 after printing why there was none. */
