@@ -29,13 +29,16 @@ struct farm {
 	struct bf_url	 url;
 	char		*token;
 	char		*urlbuf;
+	char		*cacert;
 };
 
 static const char conn_help[] =
     "  --builder URL   the builder (or BINFARM_BUILDER)\n"
     "  --token TOKEN   the engineer token (or BINFARM_TOKEN)\n"
+    "  --cacert FILE   the CA that signed an https:// builder's certificate\n"
+    "                  (or BINFARM_CACERT; default: the system's CAs)\n"
     "  -s STATEDIR     read both from the builder's state directory\n"
-    "                  (or BINFARM_BUILDER_STATE)\n";
+    "                  and its CA, tls/ca.pem (or BINFARM_BUILDER_STATE)\n";
 
 static char *
 read_trim(const char *path)
@@ -50,9 +53,11 @@ read_trim(const char *path)
 	return bf_buf_detach(&b, NULL);
 }
 
+static void farm_close(struct farm *f);
+
 static int
 farm_open(struct bf_cli *cli, struct farm *f, const char *url,
-    const char *token, const char *state)
+    const char *token, const char *cacert, const char *state)
 {
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_buf p = BF_BUF_INIT, t = BF_BUF_INIT;
@@ -65,7 +70,15 @@ farm_open(struct bf_cli *cli, struct farm *f, const char *url,
 		token = getenv("BINFARM_TOKEN");
 	if (state == NULL)
 		state = getenv("BINFARM_BUILDER_STATE");
+	if (cacert == NULL)
+		cacert = getenv("BINFARM_CACERT");
+	if (cacert != NULL)
+		f->cacert = strdup(cacert);
 	if (state != NULL) {
+		bf_buf_addf(&p, "%s/tls/ca.pem", state);
+		if (f->cacert == NULL && access(p.buf, R_OK) == 0)
+			f->cacert = strdup(p.buf);
+		bf_buf_reset(&p);
 		bf_buf_addf(&p, "%s/builder.url", state);
 		if (url == NULL)
 			url = f->urlbuf = read_trim(p.buf);
@@ -88,12 +101,20 @@ farm_open(struct bf_cli *cli, struct farm *f, const char *url,
 	if (url == NULL || f->token == NULL) {
 		cli_error(cli, "which builder? give --builder URL and --token, "
 		    "or -s STATEDIR");
+		farm_close(f);
 		return -1;
 	}
 	if (bf_url_parse(&f->url, url, &e) < 0) {
 		cli_error(cli, "%s", e.msg);
+		farm_close(f);
 		return -1;
 	}
+	if (f->cacert != NULL && access(f->cacert, R_OK) < 0) {
+		cli_error(cli, "--cacert '%s': %s", f->cacert, strerror(errno));
+		farm_close(f);
+		return -1;
+	}
+	f->url.cacert = f->cacert;
 	return 0;
 }
 
@@ -102,6 +123,8 @@ farm_close(struct farm *f)
 {
 	free(f->token);
 	free(f->urlbuf);
+	free(f->cacert);
+	memset(f, 0, sizeof(*f));
 }
 
 /* Returns the HTTP status, or -1 after printing why there was none. */
@@ -172,6 +195,7 @@ http_fail(struct bf_cli *cli, int status, json_t *out)
 #define CONN_OPTS \
 	{ "builder", required_argument, NULL, 'B' }, \
 	{ "token", required_argument, NULL, 'T' }, \
+	{ "cacert", required_argument, NULL, 'A' }, \
 	{ "help", no_argument, NULL, 'h' }
 
 int
@@ -185,7 +209,8 @@ cmd_rebuild(struct bf_cli *cli, int argc, char **argv)
 	};
 	static const char usage[] = "--profile P [--commit [REPO=]C] "
 	    "[--builder URL --token T | -s STATEDIR]";
-	const char *url = NULL, *token = NULL, *state = NULL, *profile = NULL,
+	const char *url = NULL, *token = NULL, *cacert = NULL, *state = NULL,
+	    *profile = NULL,
 	    *commit = NULL, *user = getenv("USER");
 	struct farm f;
 	json_t *body, *out = NULL, *t;
@@ -197,6 +222,7 @@ cmd_rebuild(struct bf_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'B': url = optarg; break;
 		case 'T': token = optarg; break;
+		case 'A': cacert = optarg; break;
 		case 's': state = optarg; break;
 		case 'p': profile = optarg; break;
 		case 'c': commit = optarg; break;
@@ -215,7 +241,7 @@ cmd_rebuild(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (profile == NULL || optind != argc)
 		return cli_usage(cli, usage);
-	if (farm_open(cli, &f, url, token, state) < 0)
+	if (farm_open(cli, &f, url, token, cacert, state) < 0)
 		return BF_EXIT_ERROR;
 	body = json_pack("{s:s, s:s}", "profile", profile, "by",
 	    user ? user : "engineer");
@@ -340,7 +366,7 @@ cmd_status(struct bf_cli *cli, int argc, char **argv)
 	};
 	static const char usage[] = "[--json] [--builder URL --token T | -s "
 	    "STATEDIR]";
-	const char *url = NULL, *token = NULL, *state = NULL;
+	const char *url = NULL, *token = NULL, *cacert = NULL, *state = NULL;
 	struct bf_buf raw = BF_BUF_INIT;
 	struct farm f;
 	json_t *out = NULL;
@@ -351,6 +377,7 @@ cmd_status(struct bf_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'B': url = optarg; break;
 		case 'T': token = optarg; break;
+		case 'A': cacert = optarg; break;
 		case 's': state = optarg; break;
 		case 'j': json = 1; break;
 		case 'h':
@@ -362,7 +389,7 @@ cmd_status(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli, usage);
-	if (farm_open(cli, &f, url, token, state) < 0)
+	if (farm_open(cli, &f, url, token, cacert, state) < 0)
 		return BF_EXIT_ERROR;
 	st = farm_call(cli, &f, "GET", "/v1/status", NULL, &out, &raw, NULL,
 	    NULL, 0);
@@ -417,7 +444,8 @@ cmd_log(struct bf_cli *cli, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char usage[] = "[--profile P] [--no-follow] JOB|CPV";
-	const char *url = NULL, *token = NULL, *state = NULL, *profile = NULL;
+	const char *url = NULL, *token = NULL, *cacert = NULL, *state = NULL,
+	    *profile = NULL;
 	struct farm f;
 	long long id, off = 0;
 	int c, follow = 1, ret = BF_EXIT_ERROR;
@@ -427,6 +455,7 @@ cmd_log(struct bf_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'B': url = optarg; break;
 		case 'T': token = optarg; break;
+		case 'A': cacert = optarg; break;
 		case 's': state = optarg; break;
 		case 'p': profile = optarg; break;
 		case 'f': follow = 1; break;
@@ -440,7 +469,7 @@ cmd_log(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli, usage);
-	if (farm_open(cli, &f, url, token, state) < 0)
+	if (farm_open(cli, &f, url, token, cacert, state) < 0)
 		return BF_EXIT_ERROR;
 	if ((id = find_job(cli, &f, argv[optind], profile)) < 0)
 		goto out;
@@ -501,7 +530,8 @@ job_action(struct bf_cli *cli, int argc, char **argv, const char *action)
 		{ "profile", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *url = NULL, *token = NULL, *state = NULL, *profile = NULL;
+	const char *url = NULL, *token = NULL, *cacert = NULL, *state = NULL,
+	    *profile = NULL;
 	const char *usage = strcmp(action, "cancel") == 0 ?
 	    "JOB|CPV... | --profile P (the whole running rebuild)" :
 	    "[--profile P] JOB|CPV...";
@@ -516,6 +546,7 @@ job_action(struct bf_cli *cli, int argc, char **argv, const char *action)
 		switch (c) {
 		case 'B': url = optarg; break;
 		case 'T': token = optarg; break;
+		case 'A': cacert = optarg; break;
 		case 's': state = optarg; break;
 		case 'p': profile = optarg; break;
 		case 'h':
@@ -529,7 +560,7 @@ job_action(struct bf_cli *cli, int argc, char **argv, const char *action)
 	}
 	if (optind == argc && !(profile && strcmp(action, "cancel") == 0))
 		return cli_usage(cli, usage);
-	if (farm_open(cli, &f, url, token, state) < 0)
+	if (farm_open(cli, &f, url, token, cacert, state) < 0)
 		return BF_EXIT_ERROR;
 	if (optind == argc) {
 		body = json_pack("{s:s}", "profile", profile);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The builder's HTTP API (libmicrohttpd, JSON bodies).  Every call but
- * /healthz carries "Authorization: Bearer TOKEN": the worker token for
- * the calls workers make, the engineer token for the calls people make;
- * GET /v1/status and the logs accept either.  See binfarm-builder(8).
+ * The builder's HTTP API (libmicrohttpd, JSON bodies, TLS when
+ * tls-cert and tls-key are set).  Every call but /healthz carries
+ * "Authorization: Bearer TOKEN": a worker's own token ([worker NAME])
+ * for the calls workers make, which then act as that worker whatever
+ * name the request claims; the engineer token for the calls people
+ * make.  Neither opens the other's calls.  See binfarm-builder(8).
  */
 #include "config.h"
 
@@ -14,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,16 +25,145 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "err.h"
 #include "builder.h"
 #include "banned.h"
 
 #define MAX_JSON_BODY	(1 << 20)
 #define MAX_LOG_CHUNK	(16 << 20)
+#define TOO_BIG_SLACK	(8ULL << 20)	/* read past a limit, for a 413 */
 
 enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER };
 
+/*
+ * Every open connection, for the request-head deadline: a connection
+ * that has not sent a whole request head `request-timeout` seconds after
+ * it opened (or after its previous request) is shut down by the
+ * watchdog thread, however slowly it trickles bytes; MHD's own timeout
+ * only closes connections that send nothing at all.
+ */
+struct hconn {
+	struct hconn	*prev, *next;
+	int		 fd;
+	long long	 deadline;	/* ms; 0 while a request is handled */
+};
+
+struct api_state {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct hconn	 list;		/* circular, list.next: oldest */
+	pthread_t	 watchdog;
+	int		 running;
+	int		 stop;
+	char		*cert_pem;
+	char		*key_pem;
+	unsigned long long closed;	/* by the deadline */
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+set_deadline(struct builder *b, struct MHD_Connection *c, int on)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct hconn *h = ci != NULL ? ci->socket_context : NULL;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&b->api->mu);
+	h->deadline = on ? now_ms() + 1000LL * b->cfg.request_timeout : 0;
+	pthread_mutex_unlock(&b->api->mu);
+}
+
+static void
+notify_conn_cb(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct builder *b = cls;
+	struct api_state *a = b->api;
+	struct hconn *h = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		if ((h = calloc(1, sizeof(*h))) == NULL)
+			return;
+		ci = MHD_get_connection_info(c,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		h->fd = ci != NULL ? ci->connect_fd : -1;
+		pthread_mutex_lock(&a->mu);
+		h->deadline = now_ms() + 1000LL * b->cfg.request_timeout;
+		h->prev = a->list.prev;
+		h->next = &a->list;
+		a->list.prev->next = h;
+		a->list.prev = h;
+		pthread_mutex_unlock(&a->mu);
+		*socket_context = h;
+		return;
+	}
+	/* MHD_CONNECTION_NOTIFY_CLOSED comes before MHD closes the fd. */
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&a->mu);
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	pthread_mutex_unlock(&a->mu);
+	free(h);
+	*socket_context = NULL;
+}
+
+static void *
+watchdog_main(void *arg)
+{
+	struct builder *b = arg;
+	struct api_state *a = b->api;
+	struct timespec ts;
+	struct hconn *h;
+	long long now;
+	unsigned n;
+
+	pthread_mutex_lock(&a->mu);
+	while (!a->stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+		now = now_ms();
+		n = 0;
+		for (h = a->list.next; h != &a->list; h = h->next)
+			if (h->deadline != 0 && now > h->deadline &&
+			    h->fd >= 0) {
+				/* Wakes the connection's thread: it closes. */
+				shutdown(h->fd, SHUT_RDWR);
+				h->deadline = 0;
+				n++;
+			}
+		if (n > 0) {
+			a->closed += n;
+			log_warnx("closed %u connection%s that sent no complete "
+			    "request head within %d s (request-timeout)", n,
+			    n == 1 ? "" : "s", b->cfg.request_timeout);
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
 struct req {
+	enum auth	 who;
+	unsigned long long received;	/* request body bytes */
+	const struct bcfg_worker *worker;	/* AUTH_WORKER: whose token */
 	struct bf_buf	 body;
 	struct ingest	*ingest;
 	int		 too_big;
@@ -39,31 +171,57 @@ struct req {
 	struct bf_err	 err;
 };
 
-static int
-tok_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), i;
-	unsigned char d = la != lb;
-
-	for (i = 0; i < la && i < lb; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
+/* Who presents the request's bearer token; *w: the worker's section. */
 static enum auth
-authenticate(struct builder *b, struct MHD_Connection *c)
+authenticate(struct builder *b, struct MHD_Connection *c,
+    const struct bcfg_worker **w)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	int eng;
 
+	*w = NULL;
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return AUTH_NONE;
 	h += 7;
-	if (tok_eq(h, b->cfg.worker_token))
+	/* Both comparisons always run, each in constant time. */
+	*w = bcfg_worker_by_token(&b->cfg, h);
+	eng = bcfg_token_eq(h, b->cfg.engineer_token);
+	if (*w != NULL)
 		return AUTH_WORKER;
-	if (tok_eq(h, b->cfg.engineer_token))
-		return AUTH_ENGINEER;
-	return AUTH_NONE;
+	return eng ? AUTH_ENGINEER : AUTH_NONE;
+}
+
+/* `s` for a log line: itself if printable ASCII, else a placeholder. */
+static const char *
+printable(const char *s)
+{
+	const char *p;
+
+	if (s == NULL)
+		return "(none)";
+	for (p = s; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			return "(unprintable)";
+	return p - s > 64 ? "(too long)" : s;
+}
+
+/*
+ * The name a worker's request acts under: its token's worker (or the
+ * NAME-N it claims, for binfarm-worker -j), or NULL after logging a
+ * claim its token does not allow.
+ */
+static const char *
+worker_name(struct builder *b, const struct bcfg_worker *w,
+    const char *claimed, const char *what)
+{
+	if (claimed == NULL || *claimed == '\0')
+		return w->name;
+	if (workers_name_ok(&b->cfg, w, claimed))
+		return claimed;
+	log_warnx("refused %s: the token of worker %s claims to be '%s'",
+	    what, w->name, printable(claimed));
+	return NULL;
 }
 
 static enum MHD_Result
@@ -238,10 +396,8 @@ get_package(struct builder *b, struct MHD_Connection *c, long long job)
 
 static enum MHD_Result
 append_log(struct builder *b, struct MHD_Connection *c, long long job,
-    const struct bf_buf *body)
+    const char *w, const struct bf_buf *body)
 {
-	const char *w = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    "X-Binfarm-Worker");
 	const char *l = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "X-Binfarm-Lease");
 	struct bf_buf p = BF_BUF_INIT;
@@ -292,7 +448,7 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 	if (in == NULL)
 		in = json_object();
 
-	if (get && strcmp(url, "/v1/status") == 0) {
+	if (get && strcmp(url, "/v1/status") == 0 && who == AUTH_ENGINEER) {
 		pthread_mutex_lock(&b->mu);
 		out = sched_status(b);
 		pthread_mutex_unlock(&b->mu);
@@ -300,33 +456,58 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 		goto out;
 	}
 	if (who == AUTH_WORKER) {
-		const char *name = jstr(in, "name");
+		/* The builder's name for it, not the one it claims. */
+		const char *name = worker_name(b, rq->worker,
+		    (job = job_path(url, &rest)) > 0 && strcmp(rest, "log") == 0 ?
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    "X-Binfarm-Worker") : jstr(in, "name"), url);
 
+		if (name == NULL) {
+			struct bf_buf m = BF_BUF_INIT;
+
+			bf_buf_addf(&m, "this token is worker %s's: it cannot "
+			    "act as another worker", rq->worker->name);
+			ret = send_error(c, 403, m.buf);
+			bf_buf_release(&m);
+			goto out;
+		}
 		if (post && strcmp(url, "/v1/workers/register") == 0) {
-			json_t *tags = json_object_get(in, "tags");
+			json_t *tags = json_object_get(in, "tags"), *allowed;
 			json_int_t slots = json_integer_value(
 			    json_object_get(in, "slots"));
+			const char *bad = NULL;
 
-			if (name == NULL || *name == '\0' || !json_is_array(tags)) {
-				ret = send_error(c, 400, "register needs a name "
-				    "and a list of tags");
+			if (tags != NULL && !json_is_array(tags)) {
+				ret = send_error(c, 400, "register's tags must "
+				    "be a list");
+				goto out;
+			}
+			if ((allowed = workers_allowed_tags(rq->worker, tags,
+			    &bad)) == NULL) {
+				struct bf_buf m = BF_BUF_INIT;
+
+				log_warnx("refused to register worker %s: it is "
+				    "not configured for '%s'", name,
+				    printable(bad));
+				bf_buf_addf(&m, "worker %s is not configured for "
+				    "'%s': builder.conf's [worker %s] sets the "
+				    "profiles and tags it may build", name, bad,
+				    rq->worker->name);
+				ret = send_error(c, 403, m.buf);
+				bf_buf_release(&m);
 				goto out;
 			}
 			pthread_mutex_lock(&b->mu);
-			rc = workers_register(b, name, tags,
-			    slots > 0 ? (int)slots : 1);
+			rc = workers_register(b, name, allowed,
+			    slots > 0 && slots < 1024 ? (int)slots : 1);
 			pthread_mutex_unlock(&b->mu);
 			log_info("worker %s registered", name);
 			ret = send_json(c, rc == 0 ? 200 : 500, json_pack(
-			    "{s:s, s:i}", "name", name, "lease_timeout",
-			    b->cfg.lease_timeout));
+			    "{s:s, s:i, s:o}", "name", name, "lease_timeout",
+			    b->cfg.lease_timeout, "tags", allowed));
 			goto out;
 		}
 		if (post && strcmp(url, "/v1/workers/heartbeat") == 0) {
-			if (name == NULL) {
-				ret = send_error(c, 400, "heartbeat needs a name");
-				goto out;
-			}
 			pthread_mutex_lock(&b->mu);
 			out = workers_heartbeat(b, name,
 			    json_object_get(in, "jobs"));
@@ -336,13 +517,33 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 		}
 		if (post && strcmp(url, "/v1/jobs/lease") == 0) {
 			/* "deps": false, from drivers that install none. */
-			json_t *wd = json_object_get(in, "deps");
+			json_t *wd = json_object_get(in, "deps"), *reg, *ok;
+			const char *bad = NULL;
 
-			if (name == NULL) {
-				ret = send_error(c, 400, "lease needs a name");
+			pthread_mutex_lock(&b->mu);
+			/*
+			 * Tags registered before builder.conf changed (or by
+			 * an older builder, which took them from the worker)
+			 * must still be allowed.
+			 */
+			reg = workers_tags(b, name);
+			ok = reg != NULL ? workers_allowed_tags(rq->worker, reg,
+			    &bad) : NULL;
+			if (reg != NULL && ok == NULL) {
+				struct bf_buf m = BF_BUF_INIT;
+
+				pthread_mutex_unlock(&b->mu);
+				bf_buf_addf(&m, "worker %s is registered for '%s', "
+				    "which its [worker %s] section does not allow; "
+				    "register again", name, bad ? bad : "?",
+				    rq->worker->name);
+				json_decref(reg);
+				ret = send_error(c, 403, m.buf);
+				bf_buf_release(&m);
 				goto out;
 			}
-			pthread_mutex_lock(&b->mu);
+			json_decref(reg);
+			json_decref(ok);
 			out = sched_lease(b, name, !json_is_false(wd));
 			pthread_mutex_unlock(&b->mu);
 			if (out == NULL) {
@@ -359,7 +560,7 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 		}
 		if ((job = job_path(url, &rest)) > 0) {
 			if (post && strcmp(rest, "log") == 0) {
-				ret = append_log(b, c, job, &rq->body);
+				ret = append_log(b, c, job, name, &rq->body);
 				goto out;
 			}
 			if (post && strcmp(rest, "fail") == 0) {
@@ -367,7 +568,7 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 				struct bf_buf w = BF_BUF_INIT;
 
 				bf_buf_addf(&w, "build failed on %s: %s",
-				    name ? name : "?", why ? why : "no reason given");
+				    name, why ? why : "no reason given");
 				pthread_mutex_lock(&b->mu);
 				rc = sched_fail(b, job, name, jstr(in, "lease"),
 				    w.buf, 1);
@@ -471,6 +672,23 @@ out:
 }
 
 static enum MHD_Result
+send_too_big(struct builder *b, struct MHD_Connection *c, int upload)
+{
+	struct bf_buf m = BF_BUF_INIT;
+	enum MHD_Result ret;
+
+	if (upload)
+		bf_buf_addf(&m, "upload larger than max-upload-size (%lld "
+		    "bytes)", b->cfg.max_upload_size);
+	else
+		bf_buf_addf(&m, "request body larger than %d bytes",
+		    MAX_LOG_CHUNK);
+	ret = send_error(c, 413, m.buf);
+	bf_buf_release(&m);
+	return ret;
+}
+
+static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *c, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_data_size, void **con_cls)
@@ -478,7 +696,8 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct builder *b = cls;
 	struct req *rq = *con_cls;
 	enum auth who;
-	const char *rest;
+	const char *rest, *name, *cl;
+	unsigned long long limit;
 	long long job;
 	int put = strcmp(method, "PUT") == 0, status;
 
@@ -488,9 +707,22 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		bf_buf_init(&rq->body);
 		*con_cls = rq;
+		set_deadline(b, c, 0);	/* the head is in */
 		if (strcmp(url, "/healthz") == 0)
 			return MHD_YES;
-		who = authenticate(b, c);
+		who = rq->who = authenticate(b, c, &rq->worker);
+		if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
+		    strtoull(cl, NULL, 10) > (unsigned long long)
+		    (put ? b->cfg.max_upload_size : MAX_LOG_CHUNK)) {
+			/* Before a byte of the body, whoever asks. */
+			log_warnx("refused %s %s from %s: Content-Length %s is "
+			    "over the limit", method, printable(url),
+			    who == AUTH_WORKER ? rq->worker->name :
+			    who == AUTH_ENGINEER ? "an engineer" :
+			    "an unauthenticated client", printable(cl));
+			return send_too_big(b, c, put);
+		}
 		if (who == AUTH_NONE) {
 			const char *ip = "?";
 			const union MHD_ConnectionInfo *ci =
@@ -516,11 +748,17 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 				rq->status = who != AUTH_WORKER ? 403 : 404;
 				return MHD_YES;
 			}
-			pthread_mutex_lock(&b->mu);
-			if (ingest_start(b, &rq->ingest, job,
+			if ((name = worker_name(b, rq->worker,
 			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-			    "X-Binfarm-Worker") ? MHD_lookup_connection_value(c,
-			    MHD_HEADER_KIND, "X-Binfarm-Worker") : "",
+			    "X-Binfarm-Worker"), "an upload")) == NULL) {
+				rq->status = 403;
+				bf_err_set(&rq->err, EPERM, "this token is worker "
+				    "%s's: it cannot act as another worker",
+				    rq->worker->name);
+				return MHD_YES;
+			}
+			pthread_mutex_lock(&b->mu);
+			if (ingest_start(b, &rq->ingest, job, name,
 			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 			    "X-Binfarm-Lease"), MHD_lookup_connection_value(c,
 			    MHD_HEADER_KIND, "X-Binfarm-Checksum"), &status,
@@ -536,16 +774,38 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		rq->received += *upload_data_size;
+		limit = (unsigned long long)(put ? b->cfg.max_upload_size :
+		    MAX_LOG_CHUNK);
+		if (rq->received > limit && rq->status != 413) {
+			/*
+			 * A chunked body past the limit (or one longer than its
+			 * Content-Length said): nothing more is written, and
+			 * what was is removed (ingest_free() unlinks it).
+			 * libmicrohttpd cannot answer before the body has
+			 * been read: the rest is read and dropped, and the
+			 * answer is 413; a body going on for more than
+			 * TOO_BIG_SLACK past the limit loses its connection.
+			 */
+			log_warnx("refused %s %s from %s: body over %llu bytes",
+			    method, printable(url), rq->who == AUTH_WORKER ?
+			    rq->worker->name : rq->who == AUTH_ENGINEER ?
+			    "an engineer" : "an unauthenticated client", limit);
+			ingest_free(rq->ingest);
+			rq->ingest = NULL;
+			rq->status = 413;
+		}
+		if (rq->status == 413) {
+			*upload_data_size = 0;
+			return rq->received > limit + TOO_BIG_SLACK ? MHD_NO :
+			    MHD_YES;
+		}
 		if (rq->status == 0 && rq->ingest != NULL) {
 			if (ingest_data(rq->ingest, upload_data,
 			    *upload_data_size, &rq->err) < 0)
 				rq->status = 500;
 		} else if (rq->status == 0) {
-			if (rq->body.len + *upload_data_size > MAX_LOG_CHUNK)
-				rq->status = 413;
-			else
-				bf_buf_add(&rq->body, upload_data,
-				    *upload_data_size);
+			bf_buf_add(&rq->body, upload_data, *upload_data_size);
 		}
 		*upload_data_size = 0;
 		return MHD_YES;
@@ -568,7 +828,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		return ret;
 	}
 	if (rq->status == 413)
-		return send_error(c, 413, "request body too large");
+		return send_too_big(b, c, put);
 	if (rq->status != 0)
 		return send_error(c, (unsigned)rq->status,
 		    rq->err.code ? rq->err.msg : "refused");
@@ -580,7 +840,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(method, "POST") == 0 && rq->body.len > MAX_JSON_BODY &&
 	    strstr(url, "/log") == NULL)
 		return send_error(c, 413, "request body too large");
-	return handle(b, c, method, url, rq, authenticate(b, c));
+	return handle(b, c, method, url, rq, rq->who);
 }
 
 static void
@@ -589,15 +849,79 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	struct req *rq = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)toe;
 	if (rq == NULL)
 		return;
+	set_deadline(cls, c, 1);	/* for the next request's head */
 	ingest_free(rq->ingest);
 	bf_buf_release(&rq->body);
 	free(rq);
 	*con_cls = NULL;
+}
+
+static void
+api_state_free(struct api_state *a)
+{
+	if (a == NULL)
+		return;
+	free(a->cert_pem);
+	if (a->key_pem != NULL) {
+		explicit_bzero(a->key_pem, strlen(a->key_pem));
+		free(a->key_pem);
+	}
+	pthread_mutex_destroy(&a->mu);
+	pthread_cond_destroy(&a->cv);
+	free(a);
+}
+
+static int
+read_pem(const char *path, const char *key, char **out, struct bf_err *e)
+{
+	struct bf_buf pem = BF_BUF_INIT;
+	int rc;
+
+	if ((rc = bf_conf_read_file(path, &pem, e)) < 0) {
+		bf_err_prefix(e, "[builder] %s", key);
+		bf_buf_release(&pem);
+		return rc;
+	}
+	if ((*out = bf_buf_detach(&pem, NULL)) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	return 0;
+}
+
+/*
+ * What the API needs that a user the builder drops to may not read (the
+ * TLS key): called before privsep_drop(); api_start() calls it when it
+ * was not.
+ */
+int
+api_init(struct builder *b, struct bf_err *e)
+{
+	struct api_state *a;
+	int rc;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	a->list.next = a->list.prev = &a->list;
+	if (b->cfg.tls_cert != NULL) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			rc = bf_err_set(e, BF_ECONFIG, "tls-cert: this "
+			    "libmicrohttpd has no TLS support");
+			goto fail;
+		}
+		if ((rc = read_pem(b->cfg.tls_cert, "tls-cert", &a->cert_pem,
+		    e)) < 0 || (rc = read_pem(b->cfg.tls_key, "tls-key",
+		    &a->key_pem, e)) < 0)
+			goto fail;
+	}
+	b->api = a;
+	return 0;
+fail:
+	api_state_free(a);
+	return rc;
 }
 
 int
@@ -605,40 +929,90 @@ api_start(struct builder *b, struct bf_err *e)
 {
 	struct sockaddr_in sin;
 	const union MHD_DaemonInfo *di;
+	struct MHD_OptionItem opts[16];
+	struct api_state *a;
 	char host[256];
 	const char *colon = strrchr(b->cfg.listen, ':');
-	size_t hl = (size_t)(colon - b->cfg.listen);
+	size_t hl = (size_t)(colon - b->cfg.listen), n = 0;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+	int rc;
 
-	if (hl >= sizeof(host))
-		return bf_err_set(e, BF_ECONFIG, "bad listen '%s'",
+	if (b->api == NULL && (rc = api_init(b, e)) < 0)
+		return rc;
+	a = b->api;
+	if (a->cert_pem != NULL)
+		flags |= MHD_USE_TLS;
+	if (hl >= sizeof(host)) {
+		rc = bf_err_set(e, BF_ECONFIG, "bad listen '%s'",
 		    b->cfg.listen);
+		goto fail;
+	}
 	memcpy(host, b->cfg.listen, hl);
 	host[hl] = '\0';
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)atoi(colon + 1));
 	if (inet_pton(AF_INET, strcmp(host, "*") == 0 ? "0.0.0.0" : host,
-	    &sin.sin_addr) != 1)
-		return bf_err_set(e, BF_ECONFIG, "listen: '%s' is not an IPv4 "
+	    &sin.sin_addr) != 1) {
+		rc = bf_err_set(e, BF_ECONFIG, "listen: '%s' is not an IPv4 "
 		    "address", host);
-	b->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    access_cb, b, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-	    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, b,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_END);
-	if (b->mhd == NULL)
-		return bf_err_set(e, EADDRINUSE, "cannot listen on %s",
-		    b->cfg.listen);
+		goto fail;
+	}
+#define OPT(o, v, p) do { opts[n].option = (o); \
+	opts[n].value = (intptr_t)(v); opts[n].ptr_value = (p); n++; } while (0)
+	OPT(MHD_OPTION_SOCK_ADDR, 0, &sin);
+	OPT(MHD_OPTION_NOTIFY_COMPLETED, completed_cb, b);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, notify_conn_cb, b);
+	/* Both limits apply at accept(), before any token is read. */
+	OPT(MHD_OPTION_CONNECTION_LIMIT, b->cfg.max_connections, NULL);
+	if (b->cfg.max_connections_per_ip > 0)
+		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    b->cfg.max_connections_per_ip, NULL);
+	/* Idle: no byte at all; the head deadline is the watchdog's. */
+	OPT(MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL);
+	if (a->cert_pem != NULL) {
+		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, a->cert_pem);
+		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, a->key_pem);
+	}
+	OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+	b->mhd = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, b,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (b->mhd == NULL) {
+		rc = bf_err_set(e, EADDRINUSE, "cannot listen on %s%s",
+		    b->cfg.listen, a->cert_pem != NULL ? " (or libmicrohttpd "
+		    "refused the TLS certificate and key)" : "");
+		goto fail;
+	}
+	if (pthread_create(&a->watchdog, NULL, watchdog_main, b) == 0)
+		a->running = 1;
 	di = MHD_get_daemon_info(b->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	b->port = di ? di->port : atoi(colon + 1);
 	return 0;
+fail:
+	b->api = NULL;
+	api_state_free(a);
+	return rc;
 }
 
 void
 api_stop(struct builder *b)
 {
+	struct api_state *a = b->api;
+
 	if (b->mhd != NULL)
 		MHD_stop_daemon(b->mhd);
 	b->mhd = NULL;
+	if (a == NULL)
+		return;
+	if (a->running) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->watchdog, NULL);
+	}
+	b->api = NULL;
+	api_state_free(a);
 }

@@ -291,6 +291,11 @@ main(int argc, char **argv)
 		log_warnx("%s", bf_err_msg(&e, rc));
 		goto out;
 	}
+	/* The TLS key is read while we may still read it. */
+	if ((rc = api_init(&b, &e)) < 0) {
+		log_warnx("%s", bf_err_msg(&e, rc));
+		goto out;
+	}
 	if (user != NULL) {
 		if ((rc = privsep_drop(uid, gid, uhome, &e)) < 0) {
 			log_warnx("%s", bf_err_msg(&e, rc));
@@ -328,7 +333,8 @@ main(int argc, char **argv)
 
 		snprintf(host, sizeof(host), "%.*s", (int)(colon -
 		    b.cfg.listen), b.cfg.listen);
-		bf_buf_addf(&url, "http://%s:%d\n", strcmp(host, "*") == 0 ||
+		bf_buf_addf(&url, "%s://%s:%d\n", b.cfg.tls_cert != NULL ?
+		    "https" : "http", strcmp(host, "*") == 0 ||
 		    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, b.port);
 	}
 	if ((rc = write_file(b.cfg.state, "builder.url", url.buf, &e)) < 0)
@@ -374,6 +380,7 @@ main(int argc, char **argv)
 		goto out;
 	ret = 0;
 out:
+	api_stop(&b);	/* again: an api_init() before a failed start */
 	db_close(&b);
 	signer_stop(&b);
 	bf_repo_free(b.repo);

@@ -19,6 +19,7 @@ struct bf_err;
 struct bf_repo;
 struct bf_signer;
 struct builder;
+struct api_state;
 
 /*
  * binfarm-builder: configuration (builder.conf, binfarm-builder.conf(5)),
@@ -33,6 +34,21 @@ struct bcfg_profile {
 	struct bf_strv	 tags;		/* profile.conf worker-tags */
 };
 
+/*
+ * [worker NAME]: one worker's credentials and what it may build.  The
+ * builder, not the worker, decides its name and its tags: a worker
+ * presenting `token` acts as NAME (or NAME-N for the N-th process of
+ * binfarm-worker -j), and may build the hw-profiles in `profiles` and
+ * those whose worker-tags `tags` covers.
+ */
+struct bcfg_worker {
+	char		*name;
+	char		*token;
+	struct bf_strv	 profiles;
+	struct bf_strv	 tags;
+	unsigned	 line;
+};
+
 struct bcfg_repo {
 	char		*name;
 	char		*uri;
@@ -45,9 +61,16 @@ struct bcfg {
 	char			*state;		/* state directory */
 	char			*mirrors;	/* default: <state>/mirrors */
 	char			*repository;	/* default: <state>/repo */
-	char			*worker_token;
 	char			*engineer_token;
 	char			*user;		/* drop to it (started as root) */
+	char			*tls_cert;	/* PEM files: TLS when both set */
+	char			*tls_key;
+	int			 max_connections;	/* all addresses */
+	int			 max_connections_per_ip;
+	int			 request_timeout;	/* s, for a request head */
+	long long		 max_upload_size;	/* bytes */
+	struct bcfg_worker	*workers;
+	size_t			 nworkers;
 	int			 lease_timeout;	/* seconds */
 	int			 max_attempts;
 	int			 backoff;	/* base seconds, doubled per try */
@@ -62,6 +85,11 @@ int	bcfg_load(struct bcfg *c, const char *file, struct bf_err *e);
 void	bcfg_release(struct bcfg *c);
 const struct bcfg_profile *bcfg_profile(const struct bcfg *c,
 	    const char *name);
+/* The worker whose token is `token` (compared in constant time), or NULL. */
+const struct bcfg_worker *bcfg_worker_by_token(const struct bcfg *c,
+	    const char *token);
+/* Whether `a` and `b` are equal, in time independent of where they differ. */
+int	bcfg_token_eq(const char *a, const char *b);
 /*
  * Writes a fresh builder.conf with random tokens into `state`, and
  * makes its repository, <state>/repo, when there is none: signed with
@@ -95,6 +123,7 @@ struct builder {
 	 */
 	pthread_mutex_t		 plan_mu;
 	struct MHD_Daemon	*mhd;
+	struct api_state	*api;	/* api.c's: TLS, the head deadline */
 	int			 port;
 	volatile sig_atomic_t	 stop;
 	struct bf_repo		*repo;	/* where rebuilds are published */
@@ -159,6 +188,21 @@ json_t *workers_heartbeat(struct builder *b, const char *name,
 	    json_t *jobs);
 /* Worker `name`'s tags (the caller's reference), or NULL. */
 json_t *workers_tags(struct builder *b, const char *name);
+/*
+ * Whether worker `w` (by its token) may act under the name `claimed`:
+ * its own name, or NAME-N (digits) that names no other configured
+ * worker.
+ */
+int	workers_name_ok(const struct bcfg *c, const struct bcfg_worker *w,
+	    const char *claimed);
+/*
+ * The tags worker `w` registers with: `declared` (the worker's own
+ * list) when every one of them is among the profiles and tags its
+ * section allows, else NULL with *bad set to the first one that is not;
+ * all it allows when `declared` is empty.  A new reference.
+ */
+json_t *workers_allowed_tags(const struct bcfg_worker *w, json_t *declared,
+	    const char **bad);
 /* Whether a worker with `tags` may build `p`. */
 int	workers_tags_may_build(json_t *tags, const struct bcfg_profile *p);
 json_t *workers_json(struct builder *b);
@@ -199,6 +243,7 @@ int	privsep_lookup(const char *user, uid_t *uid, gid_t *gid, char **home,
 int	privsep_drop(uid_t uid, gid_t gid, const char *home, struct bf_err *e);
 
 /* api.c */
+int	api_init(struct builder *b, struct bf_err *e);
 int	api_start(struct builder *b, struct bf_err *e);
 void	api_stop(struct builder *b);
 

@@ -5,8 +5,13 @@
  *	[builder]
  *	listen = 127.0.0.1:8470
  *	state = /var/lib/binfarm-builder
- *	worker-token = ...
  *	engineer-token = ...
+ *	tls-cert = tls/server.pem
+ *	tls-key = tls/server.key
+ *	[worker build1]
+ *	token = ...
+ *	profiles = web-x86-64-v3
+ *	tags = web
  *	[profile web-x86-64-v3]
  *	dir = /etc/binfarm/profiles/web-x86-64-v3
  *	[repo gentoo]
@@ -16,10 +21,14 @@
 #include "config.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +89,98 @@ set_int(int *dst, const char *v, int min, int max, const char *file,
 	return 0;
 }
 
+/* A byte count with an optional K, M or G (binary) suffix. */
+static int
+set_size(long long *dst, const char *v, long long min, const char *file,
+    unsigned line, const char *key, struct bf_err *e)
+{
+	char *end;
+	long long l;
+	int shift = 0;
+
+	errno = 0;
+	l = strtoll(v, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift != 0)
+		end++;
+	if (errno != 0 || end == v || *end != '\0' || l < 0 ||
+	    l > (LLONG_MAX >> shift) || (l << shift) < min)
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: %s: expected a size "
+		    "of at least %lld bytes (with K, M or G), not '%s'", file,
+		    line, key, min, v);
+	*dst = l << shift;
+	return 0;
+}
+
+static int
+valid_worker_name(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
+
+	return n > 0 && n <= 64 && s[n] == '\0' && s[0] != '.' && s[0] != '-';
+}
+
+static int
+worker_section(struct cfgctx *x, const char *file, unsigned line,
+    const char *section, const char *name, const char *key,
+    const char *value, struct bf_err *e)
+{
+	struct bcfg *c = x->c;
+	struct bcfg_worker *w = NULL;
+	struct bf_strv *sv;
+	size_t i;
+	char *t, *q;
+	void *p;
+	int rc;
+
+	if (!valid_worker_name(name))
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: bad worker name '%s' "
+		    "(letters, digits, '.', '_', '-'; at most 64)", file, line,
+		    name);
+	for (i = 0; i < c->nworkers; i++)
+		if (strcmp(c->workers[i].name, name) == 0)
+			w = &c->workers[i];
+	if (w == NULL) {
+		p = realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
+		if (p == NULL)
+			return bf_err_set(e, ENOMEM, "out of memory");
+		c->workers = p;
+		w = &c->workers[c->nworkers++];
+		memset(w, 0, sizeof(*w));
+		w->line = line;
+		if ((w->name = strdup(name)) == NULL)
+			return bf_err_set(e, ENOMEM, "out of memory");
+	}
+	if (strcmp(key, "token") == 0) {
+		if (strlen(value) < 16)
+			return bf_err_set(e, BF_ECONFIG, "%s:%u: token: too "
+			    "short; use at least 16 characters", file, line);
+		return set_str(&w->token, value, file, line, key, e);
+	}
+	if (strcmp(key, "profiles") == 0)
+		sv = &w->profiles;
+	else if (strcmp(key, "tags") == 0)
+		sv = &w->tags;
+	else
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown key '%s' in "
+		    "[%s]", file, line, key, section);
+	if ((t = strdup(value)) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	for (q = t; *q != '\0'; q++)
+		if (*q == ',')
+			*q = ' ';
+	bf_strv_release(sv);
+	rc = bf_strv_split(sv, t);
+	free(t);
+	return rc < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+}
+
 static int
 cfg_cb(void *arg, const char *file, unsigned line, const char *section,
     const char *key, const char *value, struct bf_err *e)
@@ -88,6 +189,10 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 	struct bcfg *c = x->c;
 	void *p;
 
+	/* The INI parser hands a line without '=' over with no value. */
+	if (value == NULL)
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: '%s' has no value; "
+		    "expected KEY = VALUE", file, line, key);
 	if (strcmp(section, "builder") == 0) {
 		if (strcmp(key, "listen") == 0) {
 			if (strchr(value, ':') == NULL)
@@ -112,17 +217,42 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			return (c->mirrors = abspath(x->dir, value)) ? 0 :
 			    bf_err_set(e, ENOMEM, "out of memory");
 		}
-		if (strcmp(key, "worker-token") == 0 ||
-		    strcmp(key, "engineer-token") == 0) {
+		if (strcmp(key, "worker-token") == 0)
+			return bf_err_set(e, BF_ECONFIG, "%s:%u: worker-token: "
+			    "one token for every worker is no longer accepted; "
+			    "give each worker a [worker NAME] section with its "
+			    "own token, profiles and tags (binfarm-builder.conf(5))",
+			    file, line);
+		if (strcmp(key, "engineer-token") == 0) {
 			if (strlen(value) < 16)
 				return bf_err_set(e, BF_ECONFIG, "%s:%u: %s: "
 				    "too short; use at least 16 characters",
 				    file, line, key);
-			return set_str(key[0] == 'w' ? &c->worker_token :
-			    &c->engineer_token, value, file, line, key, e);
+			return set_str(&c->engineer_token, value, file, line,
+			    key, e);
 		}
 		if (strcmp(key, "user") == 0)
 			return set_str(&c->user, value, file, line, key, e);
+		if (strcmp(key, "tls-cert") == 0 ||
+		    strcmp(key, "tls-key") == 0) {
+			char **dst = key[4] == 'c' ? &c->tls_cert : &c->tls_key;
+
+			free(*dst);
+			return (*dst = abspath(x->dir, value)) ? 0 :
+			    bf_err_set(e, ENOMEM, "out of memory");
+		}
+		if (strcmp(key, "max-connections") == 0)
+			return set_int(&c->max_connections, value, 4, 100000,
+			    file, line, key, e);
+		if (strcmp(key, "max-connections-per-ip") == 0)
+			return set_int(&c->max_connections_per_ip, value, 0,
+			    100000, file, line, key, e);
+		if (strcmp(key, "request-timeout") == 0)
+			return set_int(&c->request_timeout, value, 1, 3600,
+			    file, line, key, e);
+		if (strcmp(key, "max-upload-size") == 0)
+			return set_size(&c->max_upload_size, value, 1024, file,
+			    line, key, e);
 		if (strcmp(key, "lease-timeout") == 0)
 			return set_int(&c->lease_timeout, value, 1, 86400, file,
 			    line, key, e);
@@ -170,6 +300,9 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			return bf_err_set(e, ENOMEM, "out of memory");
 		return 0;
 	}
+	if (strncmp(section, "worker ", 7) == 0)
+		return worker_section(x, file, line, section, section + 7, key,
+		    value, e);
 	if (strncmp(section, "repo ", 5) == 0) {
 		const char *name = section + 5;
 		struct bcfg_repo *r = NULL;
@@ -218,6 +351,10 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 	c->max_attempts = 3;
 	c->backoff = 10;
 	c->backoff_max = 600;
+	c->max_connections = 512;
+	c->max_connections_per_ip = 64;
+	c->request_timeout = 30;
+	c->max_upload_size = 2LL << 30;
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	if ((c->file = strdup(file)) == NULL || (x.dir = strdup(file)) == NULL)
@@ -235,15 +372,46 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 		bf_err_set(e, BF_ECONFIG, "%s: [builder] state is not set", file);
 		goto out;
 	}
-	if (c->worker_token == NULL || c->engineer_token == NULL) {
-		bf_err_set(e, BF_ECONFIG, "%s: [builder] worker-token and "
-		    "engineer-token must both be set", file);
+	if (c->engineer_token == NULL) {
+		bf_err_set(e, BF_ECONFIG, "%s: [builder] engineer-token is not "
+		    "set", file);
 		goto out;
 	}
-	if (strcmp(c->worker_token, c->engineer_token) == 0) {
-		bf_err_set(e, BF_ECONFIG, "%s: worker-token and engineer-token "
-		    "must differ", file);
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		bf_err_set(e, BF_ECONFIG, "%s: [builder] tls-cert and tls-key "
+		    "go together", file);
 		goto out;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		const struct bcfg_worker *w = &c->workers[i];
+		size_t k;
+
+		if (w->token == NULL) {
+			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] has no "
+			    "token", file, w->line, w->name);
+			goto out;
+		}
+		if (bcfg_token_eq(w->token, c->engineer_token)) {
+			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: its token "
+			    "is the engineer-token; they must differ", file,
+			    w->line, w->name);
+			goto out;
+		}
+		for (k = 0; k < i; k++)
+			if (bcfg_token_eq(w->token, c->workers[k].token)) {
+				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] "
+				    "has the token of [worker %s]; each worker "
+				    "needs its own", file, w->line, w->name,
+				    c->workers[k].name);
+				goto out;
+			}
+		for (k = 0; k < w->profiles.n; k++)
+			if (bcfg_profile(c, w->profiles.v[k]) == NULL) {
+				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: "
+				    "no [profile %s]", file, w->line, w->name,
+				    w->profiles.v[k]);
+				goto out;
+			}
 	}
 	if (c->listen == NULL && (c->listen = strdup("127.0.0.1:8470")) == NULL)
 		goto oom;
@@ -301,9 +469,20 @@ bcfg_release(struct bcfg *c)
 	free(c->state);
 	free(c->mirrors);
 	free(c->repository);
-	free(c->worker_token);
 	free(c->engineer_token);
 	free(c->user);
+	free(c->tls_cert);
+	free(c->tls_key);
+	for (i = 0; i < c->nworkers; i++) {
+		free(c->workers[i].name);
+		if (c->workers[i].token != NULL)
+			explicit_bzero(c->workers[i].token,
+			    strlen(c->workers[i].token));
+		free(c->workers[i].token);
+		bf_strv_release(&c->workers[i].profiles);
+		bf_strv_release(&c->workers[i].tags);
+	}
+	free(c->workers);
 	for (i = 0; i < c->nprofiles; i++) {
 		free(c->profiles[i].name);
 		free(c->profiles[i].dir);
@@ -330,6 +509,31 @@ bcfg_profile(const struct bcfg *c, const char *name)
 	return NULL;
 }
 
+int
+bcfg_token_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	/* Every byte of `a`, whatever matched: no early exit. */
+	for (i = 0; i < la; i++)
+		d |= (unsigned char)(a[i] ^ b[i < lb ? i : 0]);
+	return d == 0;
+}
+
+const struct bcfg_worker *
+bcfg_worker_by_token(const struct bcfg *c, const char *token)
+{
+	const struct bcfg_worker *found = NULL;
+	size_t i;
+
+	/* Compare with every worker's: the time does not say which. */
+	for (i = 0; i < c->nworkers; i++)
+		if (bcfg_token_eq(token, c->workers[i].token) && found == NULL)
+			found = &c->workers[i];
+	return found;
+}
+
 static int
 random_token(char out[65], struct bf_err *e)
 {
@@ -353,6 +557,123 @@ random_token(char out[65], struct bf_err *e)
 	return 0;
 }
 
+/* Runs `argv` (openssl) with its output to /dev/null; 0 if it exits 0. */
+static int
+run_quiet(const char *const *argv, struct bf_buf *out, struct bf_err *e)
+{
+	int p[2], st;
+	pid_t pid;
+	char buf[4096];
+	ssize_t r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return bf_err_errno(e, "pipe");
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return bf_err_errno(e, "fork");
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execvp(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(p[1]);
+	while ((r = read(p[0], buf, sizeof(buf))) > 0 || (r < 0 && errno == EINTR))
+		if (r > 0)
+			bf_buf_add(out, buf, (size_t)r);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		bf_buf_rtrim(out);
+		return bf_err_set(e, BF_ECRYPTO, "'%s %s' failed%s%s", argv[0],
+		    argv[1], out->len ? ": " : "", out->buf);
+	}
+	return 0;
+}
+
+/*
+ * <state>/tls: a self-signed CA (ca.pem, ca.key) and a server
+ * certificate it signs (server.pem, server.key) for `listen`'s host,
+ * 127.0.0.1 and localhost, made with the openssl command.  For a demo
+ * or a first setup: a site with its own CA replaces the server files.
+ */
+static int
+make_tls(const char *state, const char *listen, struct bf_err *e)
+{
+	struct bf_buf d = BF_BUF_INIT, ca = BF_BUF_INIT, cak = BF_BUF_INIT,
+	    crt = BF_BUF_INIT, key = BF_BUF_INIT, san = BF_BUF_INIT,
+	    cn = BF_BUF_INIT, out = BF_BUF_INIT;
+	const char *colon = strrchr(listen, ':');
+	struct in_addr ia;
+	char host[256];
+	int rc;
+
+	snprintf(host, sizeof(host), "%.*s", colon ? (int)(colon - listen) :
+	    (int)strlen(listen), listen);
+	bf_buf_addf(&d, "%s/tls", state);
+	if (mkdir(d.buf, 0700) < 0 && errno != EEXIST) {
+		rc = bf_err_errno(e, "cannot create '%s'", d.buf);
+		goto out;
+	}
+	bf_buf_addf(&ca, "%s/ca.pem", d.buf);
+	bf_buf_addf(&cak, "%s/ca.key", d.buf);
+	bf_buf_addf(&crt, "%s/server.pem", d.buf);
+	bf_buf_addf(&key, "%s/server.key", d.buf);
+	bf_buf_adds(&san, "subjectAltName=IP:127.0.0.1,DNS:localhost");
+	if (strcmp(host, "*") != 0 && strcmp(host, "0.0.0.0") != 0 &&
+	    strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0)
+		bf_buf_addf(&san, ",%s:%s", inet_pton(AF_INET, host, &ia) == 1 ?
+		    "IP" : "DNS", host);
+	else if (gethostname(host, sizeof(host)) == 0 &&
+	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-") == strlen(host) && host[0] != '\0')
+		bf_buf_addf(&san, ",DNS:%s", host);
+	else
+		snprintf(host, sizeof(host), "localhost");
+	bf_buf_addf(&cn, "/CN=%s", host);
+	{
+		const char *ca_argv[] = { "openssl", "req", "-x509", "-newkey", "ec",
+		    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		    "-keyout", cak.buf, "-out", ca.buf, "-days", "3650",
+		    "-subj", "/CN=binfarm-builder CA", "-addext",
+		    "basicConstraints=critical,CA:TRUE", "-addext",
+		    "keyUsage=critical,keyCertSign,cRLSign", NULL };
+		const char *srv_argv[] = { "openssl", "req", "-x509", "-newkey", "ec",
+		    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+		    "-keyout", key.buf, "-out", crt.buf, "-days", "825",
+		    "-CA", ca.buf, "-CAkey", cak.buf, "-subj", cn.buf,
+		    "-addext", san.buf, "-addext",
+		    "basicConstraints=critical,CA:FALSE", "-addext",
+		    "extendedKeyUsage=serverAuth", NULL };
+
+		if ((rc = bf_buf_error(&san)) < 0 ||
+		    (rc = run_quiet(ca_argv, &out, e)) < 0)
+			goto out;
+		bf_buf_reset(&out);
+		if ((rc = run_quiet(srv_argv, &out, e)) < 0)
+			goto out;
+	}
+	(void)chmod(cak.buf, 0600);
+	(void)chmod(key.buf, 0600);
+	rc = 0;
+out:
+	bf_buf_release(&d);
+	bf_buf_release(&ca);
+	bf_buf_release(&cak);
+	bf_buf_release(&crt);
+	bf_buf_release(&key);
+	bf_buf_release(&san);
+	bf_buf_release(&cn);
+	bf_buf_release(&out);
+	return rc;
+}
+
 int
 bcfg_generate(const char *state, const char *listen, char *const *profiles,
     size_t nprofiles, int unsigned_repo, struct bf_err *e)
@@ -361,17 +682,22 @@ bcfg_generate(const char *state, const char *listen, char *const *profiles,
 	struct bf_buf b = BF_BUF_INIT, path = BF_BUF_INIT;
 	struct bf_repo *r = NULL;
 	char wt[65], et[65], rp[PATH_MAX];
+	struct bf_buf workers = BF_BUF_INIT;
 	size_t i;
 	int rc;
 
 	if (mkdir(state, 0700) < 0 && errno != EEXIST)
 		return bf_err_errno(e, "cannot create '%s'", state);
-	if ((rc = random_token(wt, e)) < 0 || (rc = random_token(et, e)) < 0)
+	if ((rc = random_token(et, e)) < 0 || (rc = make_tls(state, listen,
+	    e)) < 0)
 		return rc;
 	bf_buf_addf(&b, "# binfarm-builder.conf(5), generated by "
 	    "binfarm-builder --init\n[builder]\nlisten = %s\nstate = .\n"
-	    "repository = repo\nworker-token = %s\nengineer-token = %s\n",
-	    listen, wt, et);
+	    "repository = repo\nengineer-token = %s\n"
+	    "# TLS: a server certificate signed by tls/ca.pem, the CA file\n"
+	    "# workers and engineers verify the builder with (--cacert)\n"
+	    "tls-cert = tls/server.pem\ntls-key = tls/server.key\n",
+	    listen, et);
 	for (i = 0; i < nprofiles; i++) {
 		const char *base = strrchr(profiles[i], '/');
 		size_t bl;
@@ -386,7 +712,13 @@ bcfg_generate(const char *state, const char *listen, char *const *profiles,
 			bl--;
 		base = strrchr(rp, '/') + 1;
 		bf_buf_addf(&b, "\n[profile %s]\ndir = %s\n", base, rp);
+		/* A worker for it: binfarm-worker --name BASE-1. */
+		if ((rc = random_token(wt, e)) < 0)
+			goto out;
+		bf_buf_addf(&workers, "\n[worker %s-1]\ntoken = %s\n"
+		    "profiles = %s\n", base, wt, base);
 	}
+	bf_buf_add(&b, workers.buf, workers.len);
 	bf_buf_addf(&path, "%s/builder.conf", state);
 	if ((rc = bf_lockfile_open(&lf, AT_FDCWD, path.buf, 0600, e)) < 0)
 		goto out;
@@ -411,6 +743,7 @@ bcfg_generate(const char *state, const char *listen, char *const *profiles,
 out:
 	bf_repo_free(r);
 	bf_lockfile_rollback(&lf);
+	bf_buf_release(&workers);
 	bf_buf_release(&b);
 	bf_buf_release(&path);
 	return rc;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The worker registry: name, tags, slots, last heartbeat.  A worker may
+ * The worker registry: name, tags, slots, last heartbeat.  The tags a
+ * worker registers with are bounded by its [worker NAME] section (the
+ * profiles and tags it may build).  A worker may
  * build hw-profile P when it carries the tag "P" or every tag of P's
  * worker-tags (profile.conf).
  */
@@ -152,4 +154,66 @@ workers_json(struct builder *b)
 	}
 	sqlite3_finalize(st);
 	return a;
+}
+
+int
+workers_name_ok(const struct bcfg *c, const struct bcfg_worker *w,
+    const char *claimed)
+{
+	size_t n = strlen(w->name), i;
+
+	if (strcmp(claimed, w->name) == 0)
+		return 1;
+	/* NAME-N: binfarm-worker -j N's processes share NAME's token. */
+	if (strncmp(claimed, w->name, n) != 0 || claimed[n] != '-' ||
+	    claimed[n + 1] == '\0' || claimed[n + 1] == '0' ||
+	    strspn(claimed + n + 1, "0123456789") != strlen(claimed + n + 1) ||
+	    strlen(claimed + n + 1) > 4)
+		return 0;
+	for (i = 0; i < c->nworkers; i++)
+		if (strcmp(c->workers[i].name, claimed) == 0)
+			return 0;
+	return 1;
+}
+
+static int
+strv_has(const struct bf_strv *sv, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+json_t *
+workers_allowed_tags(const struct bcfg_worker *w, json_t *declared,
+    const char **bad)
+{
+	json_t *t = json_array(), *v;
+	size_t i;
+
+	*bad = NULL;
+	if (t == NULL)
+		return NULL;
+	if (json_array_size(declared) == 0) {
+		for (i = 0; i < w->profiles.n; i++)
+			json_array_append_new(t, json_string(w->profiles.v[i]));
+		for (i = 0; i < w->tags.n; i++)
+			json_array_append_new(t, json_string(w->tags.v[i]));
+		return t;
+	}
+	json_array_foreach(declared, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s == NULL || (!strv_has(&w->profiles, s) &&
+		    !strv_has(&w->tags, s))) {
+			*bad = s ? s : "(not a string)";
+			json_decref(t);
+			return NULL;
+		}
+		json_array_append_new(t, json_string(s));
+	}
+	return t;
 }

@@ -1,24 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * A small HTTP/1.1 client over sockets: one request per connection, or
- * a kept-alive connection per struct bf_http_conn.
+ * The HTTP client: libcurl's easy interface, one easy handle per
+ * kept-alive connection.  This is the only file that includes curl.h.
  */
 #include "config.h"
 
 #include <sys/types.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
+
+#include <curl/curl.h>
 
 #include "buf.h"
 #include "err.h"
@@ -26,9 +23,7 @@
 #include "lockfile.h"
 #include "banned.h"
 
-#define HTTP_MAX_HEADER	(64 * 1024)
-
-/* The request's per read/write timeout; 0 means 30 s. */
+/* The request's connect and stall timeout; 0 means 30 s. */
 static int
 timeout_of(const struct bf_http_req *rq)
 {
@@ -42,16 +37,21 @@ bf_url_parse(struct bf_url *u, const char *s, struct bf_err *e)
 	size_t hl, pl;
 
 	memset(u, 0, sizeof(*u));
-	if (strncmp(s, "http://", 7) != 0)
+	if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else if (strncmp(s, "https://", 8) == 0) {
+		h = s + 8;
+		u->tls = 1;
+	} else
 		return bf_err_set(e, BF_EUSAGE, "'%s': only http://HOST:PORT "
-		    "URLs are supported", s);
-	h = s + 7;
+		    "and https://HOST:PORT URLs are supported", s);
 	slash = strchr(h, '/');
 	if (slash == NULL)
 		slash = h + strlen(h);
 	colon = memchr(h, ':', (size_t)(slash - h));
 	hl = (size_t)((colon ? colon : slash) - h);
-	if (hl == 0 || hl >= sizeof(u->host))
+	if (hl == 0 || hl >= sizeof(u->host) ||
+	    strcspn(h, "@?#[] \t\r\n") < hl)
 		return bf_err_set(e, BF_EUSAGE, "'%s': bad host", s);
 	memcpy(u->host, h, hl);
 	if (colon != NULL) {
@@ -62,12 +62,12 @@ bf_url_parse(struct bf_url *u, const char *s, struct bf_err *e)
 			return bf_err_set(e, BF_EUSAGE, "'%s': bad port", s);
 		memcpy(u->port, p, pl);
 	} else
-		memcpy(u->port, "80", 3);
+		memcpy(u->port, u->tls ? "443" : "80", u->tls ? 4 : 3);
 	pl = strlen(slash);
 	while (pl > 0 && slash[pl - 1] == '/')
 		pl--;
-	if (pl >= sizeof(u->prefix))
-		return bf_err_set(e, BF_EUSAGE, "'%s': path too long", s);
+	if (pl >= sizeof(u->prefix) || strcspn(slash, "?# \t\r\n") < pl)
+		return bf_err_set(e, BF_EUSAGE, "'%s': bad path", s);
 	memcpy(u->prefix, slash, pl);
 	return 0;
 }
@@ -86,369 +86,167 @@ bf_http_resp_release(struct bf_http_resp *r)
 	bf_buf_release(&r->body);
 }
 
-static int
-wait_fd(int fd, short ev, int timeout_ms)
-{
-	struct pollfd pfd = { fd, ev, 0 };
-	int n;
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;	/* written once, under global_once */
 
-	do
-		n = poll(&pfd, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -ETIMEDOUT;
+static void
+global_init(void)
+{
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int
+bf_http_global_init(struct bf_err *e)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return bf_err_set(e, BF_EUSAGE, "cannot initialise libcurl: %s",
+		    curl_easy_strerror(global_rc));
 	return 0;
-}
-
-static int
-dial(const struct bf_url *u, int timeout_ms, struct bf_err *e)
-{
-	struct addrinfo hints, *res = NULL, *ai;
-	int fd = -1, rc, gai, soerr;
-	socklen_t sl;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((gai = getaddrinfo(u->host, u->port, &hints, &res)) != 0)
-		return bf_err_set(e, EHOSTUNREACH, "cannot resolve '%s': %s",
-		    u->host, gai_strerror(gai));
-	rc = -ECONNREFUSED;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			rc = -errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		if (errno == EINPROGRESS &&
-		    (rc = wait_fd(fd, POLLOUT, timeout_ms)) == 0) {
-			sl = sizeof(soerr);
-			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-			    soerr == 0)
-				break;
-			rc = -(soerr ? soerr : errno);
-		} else if (errno != EINPROGRESS)
-			rc = -errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		errno = -rc;
-		return bf_err_errno(e, "cannot connect to %s:%s", u->host,
-		    u->port);
-	}
-	/*
-	 * A request goes out as a header and then a body: on a kept-alive
-	 * connection, where the peer delays its ACKs, Nagle's algorithm
-	 * would hold the body back for up to 40 ms.
-	 */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 },
-	    sizeof(int));
-	return fd;
-}
-
-static int
-send_all(int fd, const void *p, size_t n, int timeout_ms)
-{
-	const char *c = p;
-	ssize_t w;
-	int rc;
-
-	while (n > 0) {
-		w = send(fd, c, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				if ((rc = wait_fd(fd, POLLOUT, timeout_ms)) < 0)
-					return rc;
-				continue;
-			}
-			return -errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Reads some bytes into `b`; returns the count, 0 at EOF, or -errno. */
-static ssize_t
-recv_some(int fd, struct bf_buf *b, int timeout_ms)
-{
-	ssize_t r;
-	int rc;
-
-	if (bf_buf_grow(b, 65536) < 0)
-		return -ENOMEM;
-	for (;;) {
-		r = recv(fd, b->buf + b->len, 65536, 0);
-		if (r >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if ((rc = wait_fd(fd, POLLIN, timeout_ms)) < 0)
-				return rc;
-			continue;
-		}
-		return -errno;
-	}
-	bf_buf_setlen(b, b->len + (size_t)r);
-	return r;
-}
-
-static int
-deliver(const struct bf_http_req *rq, struct bf_http_resp *resp,
-    const char *p, size_t n)
-{
-	int rc;
-
-	resp->body_bytes += n;
-	if (rq->out_fd >= 0) {
-		if ((rc = bf_write_full(rq->out_fd, p, n)) < 0)
-			return rc;
-		return 0;
-	}
-	bf_buf_add(&resp->body, p, n);
-	return bf_buf_error(&resp->body);
-}
-
-static const char *
-find_header(const char *hdr, const char *name)
-{
-	const char *l = strstr(hdr, "\r\n");
-	size_t nl = strlen(name);
-
-	while (l != NULL && l[2] != '\r' && l[2] != '\0') {
-		l += 2;
-		if (strncasecmp(l, name, nl) == 0 && l[nl] == ':') {
-			l += nl + 1;
-			while (*l == ' ' || *l == '\t')
-				l++;
-			return l;
-		}
-		l = strstr(l, "\r\n");
-	}
-	return NULL;
-}
-
-/*
- * One request and its response on `fd`, which stays open.  With `keep`
- * the request asks for a persistent connection, and *reusable says
- * whether the response left the connection fit for the next request:
- * HTTP/1.1, no "Connection: close", a body delimited by Content-Length
- * (or none) and nothing after it.  *early says the connection broke
- * before a byte of the response came back: on a kept-alive connection
- * that is the server having closed it while idle, and the request may
- * go again on a new one.
- */
-static int
-exchange(const struct bf_url *u, const struct bf_http_req *rq,
-    struct bf_http_resp *resp, int fd, int keep, int *reusable, int *early,
-    struct bf_err *e)
-{
-	struct bf_buf hdr = BF_BUF_INIT, in = BF_BUF_INIT;
-	int rc, tmo = timeout_of(rq);
-	int chunked = 0, http11, i;
-	long long clen = -1, body_len = (long long)rq->body_len;
-	struct stat st;
-	const char *v, *eoh;
-	size_t hlen, pos;
-	ssize_t r;
-	char fbuf[65536];
-
-	*reusable = 0;
-	*early = 0;
-	resp->status = 0;
-	resp->body_bytes = 0;
-	bf_buf_reset(&resp->body);
-	if (rq->body_fd >= 0) {
-		if (fstat(rq->body_fd, &st) < 0)
-			return bf_err_errno(e, "cannot stat the request body");
-		if (lseek(rq->body_fd, 0, SEEK_SET) < 0)
-			return bf_err_errno(e, "cannot rewind the request body");
-		body_len = (long long)st.st_size;
-	}
-	bf_buf_addf(&hdr, "%s %s%s HTTP/1.1\r\nHost: %s:%s\r\n"
-	    "User-Agent: binfarm/" PACKAGE_VERSION "\r\n%s",
-	    rq->method, u->prefix, rq->path, u->host, u->port,
-	    keep ? "" : "Connection: close\r\n");
-	if (rq->bearer != NULL)
-		bf_buf_addf(&hdr, "Authorization: Bearer %s\r\n", rq->bearer);
-	if (rq->content_type != NULL)
-		bf_buf_addf(&hdr, "Content-Type: %s\r\n", rq->content_type);
-	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++)
-		bf_buf_addf(&hdr, "%s\r\n", rq->headers[i]);
-	if (body_len > 0 || strcmp(rq->method, "GET") != 0)
-		bf_buf_addf(&hdr, "Content-Length: %lld\r\n", body_len);
-	bf_buf_adds(&hdr, "\r\n");
-	if ((rc = bf_buf_error(&hdr)) < 0)
-		goto out;
-	/* A failure from here until the first response byte is "early". */
-	*early = 1;
-	if ((rc = send_all(fd, hdr.buf, hdr.len, tmo)) < 0)
-		goto neterr;
-	if (rq->body_fd >= 0) {
-		while ((r = read(rq->body_fd, fbuf, sizeof(fbuf))) != 0) {
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
-				rc = bf_err_errno(e, "cannot read the request body");
-				*early = 0;	/* ours, not the connection's */
-				goto out;
-			}
-			if ((rc = send_all(fd, fbuf, (size_t)r, tmo)) < 0)
-				goto neterr;
-		}
-	} else if (rq->body_len > 0 &&
-	    (rc = send_all(fd, rq->body, rq->body_len, tmo)) < 0)
-		goto neterr;
-
-	/* Status line and headers. */
-	while ((eoh = strstr(in.buf, "\r\n\r\n")) == NULL) {
-		if (in.len > HTTP_MAX_HEADER) {
-			rc = bf_err_set(e, BF_EFORMAT, "%s:%s: response header "
-			    "too long", u->host, u->port);
-			goto out;
-		}
-		if ((r = recv_some(fd, &in, tmo)) < 0) {
-			rc = (int)r;
-			goto neterr;
-		}
-		if (r == 0) {
-			rc = bf_err_set(e, ECONNRESET, "%s:%s: connection "
-			    "closed before a response", u->host, u->port);
-			goto out;
-		}
-		*early = 0;
-	}
-	hlen = (size_t)(eoh - in.buf) + 4;
-	if (strncmp(in.buf, "HTTP/1.", 7) != 0 || in.len < 12 ||
-	    (resp->status = atoi(in.buf + 9)) < 100 || resp->status > 599) {
-		rc = bf_err_set(e, BF_EFORMAT, "%s:%s: not an HTTP response",
-		    u->host, u->port);
-		goto out;
-	}
-	http11 = strncmp(in.buf, "HTTP/1.1", 8) == 0;
-	in.buf[hlen - 2] = '\0';
-	if ((v = find_header(in.buf, "Connection")) != NULL &&
-	    strncasecmp(v, "close", 5) == 0)
-		http11 = 0;
-	if ((v = find_header(in.buf, "Content-Length")) != NULL)
-		clen = strtoll(v, NULL, 10);
-	if ((v = find_header(in.buf, "Transfer-Encoding")) != NULL &&
-	    strncasecmp(v, "chunked", 7) == 0)
-		chunked = 1;
-	pos = hlen;
-	if (strcmp(rq->method, "HEAD") == 0 || resp->status == 204 ||
-	    resp->status == 304) {
-		*reusable = keep && http11 && in.len == hlen;
-		goto done;
-	}
-
-	if (!chunked) {
-		for (;;) {
-			size_t have = in.len - pos;
-
-			if (clen >= 0 && (long long)have > clen - (long long)resp->body_bytes)
-				have = (size_t)(clen - (long long)resp->body_bytes);
-			if (have > 0 && (rc = deliver(rq, resp, in.buf + pos,
-			    have)) < 0)
-				goto out;
-			if (clen >= 0 && (long long)resp->body_bytes >= clen) {
-				*reusable = keep && http11 &&
-				    in.len - pos == have;
-				bf_buf_reset(&in);
-				break;
-			}
-			bf_buf_reset(&in);
-			pos = 0;
-			if ((r = recv_some(fd, &in, tmo)) < 0) {
-				rc = (int)r;
-				goto neterr;
-			}
-			if (r == 0) {
-				if (clen >= 0) {
-					rc = bf_err_set(e, ECONNRESET, "%s:%s: "
-					    "response body cut short", u->host,
-					    u->port);
-					goto out;
-				}
-				break;
-			}
-		}
-		goto done;
-	}
-	/* Chunked. */
-	for (;;) {
-		char *nl, *end;
-		unsigned long long csz;
-
-		while ((nl = strstr(in.buf + pos, "\r\n")) == NULL) {
-			if ((r = recv_some(fd, &in, tmo)) <= 0) {
-				rc = r < 0 ? (int)r : bf_err_set(e, ECONNRESET,
-				    "%s:%s: chunked body cut short", u->host,
-				    u->port);
-				if (r < 0)
-					goto neterr;
-				goto out;
-			}
-		}
-		csz = strtoull(in.buf + pos, &end, 16);
-		if (end == in.buf + pos) {
-			rc = bf_err_set(e, BF_EFORMAT, "%s:%s: bad chunk size",
-			    u->host, u->port);
-			goto out;
-		}
-		pos = (size_t)(nl - in.buf) + 2;
-		if (csz == 0)
-			break;
-		while (in.len - pos < csz + 2) {
-			if ((r = recv_some(fd, &in, tmo)) <= 0) {
-				rc = r < 0 ? (int)r : bf_err_set(e, ECONNRESET,
-				    "%s:%s: chunked body cut short", u->host,
-				    u->port);
-				if (r < 0)
-					goto neterr;
-				goto out;
-			}
-		}
-		if ((rc = deliver(rq, resp, in.buf + pos, (size_t)csz)) < 0)
-			goto out;
-		pos += (size_t)csz + 2;
-		if (pos > 65536) {
-			memmove(in.buf, in.buf + pos, in.len - pos);
-			bf_buf_setlen(&in, in.len - pos);
-			pos = 0;
-		}
-	}
-done:
-	rc = bf_buf_error(&resp->body);
-	goto out;
-neterr:
-	errno = -rc;
-	rc = bf_err_errno(e, "%s:%s", u->host, u->port);
-out:
-	if (rc < 0)
-		*reusable = 0;
-	bf_buf_release(&hdr);
-	bf_buf_release(&in);
-	return rc;
 }
 
 void
 bf_http_conn_close(struct bf_http_conn *c)
 {
-	if (c->fd >= 0)
-		close(c->fd);
-	c->fd = -1;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	c->curl = NULL;
+}
+
+/* One request's state, for curl's callbacks. */
+struct xfer {
+	const struct bf_http_req *rq;
+	struct bf_http_resp	*resp;
+	long long		 pos;	/* of the request body */
+	long long		 len;
+	int			 err;	/* -errno from a callback */
+	int			 reading; /* err is the request body's */
+};
+
+static size_t
+write_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	int rc;
+
+	n *= size;
+	x->resp->body_bytes += n;
+	if (x->rq->out_fd >= 0)
+		rc = bf_write_full(x->rq->out_fd, p, n);
+	else {
+		bf_buf_add(&x->resp->body, p, n);
+		rc = bf_buf_error(&x->resp->body);
+	}
+	if (rc < 0) {
+		x->err = rc;
+		return 0;
+	}
+	return n;
+}
+
+static size_t
+read_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct xfer *x = arg;
+	ssize_t r;
+
+	n *= size;
+	if ((long long)n > x->len - x->pos)
+		n = (size_t)(x->len - x->pos);
+	if (n == 0)
+		return 0;
+	if (x->rq->body_fd < 0) {
+		memcpy(p, (const char *)x->rq->body + x->pos, n);
+		x->pos += (long long)n;
+		return n;
+	}
+	if ((r = bf_pread_full(x->rq->body_fd, p, n, (off_t)x->pos)) <= 0) {
+		x->err = r < 0 ? -errno : -EIO;
+		x->reading = 1;
+		return CURL_READFUNC_ABORT;
+	}
+	x->pos += r;
+	return (size_t)r;
+}
+
+/* Rewinds the request body when curl sends it again on a new connection. */
+static int
+seek_cb(void *arg, curl_off_t off, int origin)
+{
+	struct xfer *x = arg;
+
+	if (origin != SEEK_SET || off < 0 || off > x->len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->pos = off;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* Turns curl's `cc` into -errno or -BF_E* with a message saying what to do. */
+static int
+curl_error(const struct bf_url *u, const struct xfer *x, CURLcode cc,
+    const char *why, struct bf_err *e)
+{
+	const char *w = why[0] ? why : curl_easy_strerror(cc);
+
+	switch (cc) {
+	case CURLE_WRITE_ERROR:
+	case CURLE_READ_ERROR:
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (x->err < 0) {
+			errno = -x->err;
+			return bf_err_errno(e, x->reading ? "cannot read the "
+			    "request body" : "cannot store the response from "
+			    "%s:%s", u->host, u->port);
+		}
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return bf_err_set(e, EHOSTUNREACH, "cannot resolve '%s': %s",
+		    u->host, w);
+	case CURLE_COULDNT_CONNECT:
+		return bf_err_set(e, ECONNREFUSED, "cannot connect to %s:%s: %s",
+		    u->host, u->port, w);
+	case CURLE_OPERATION_TIMEDOUT:
+		return bf_err_set(e, ETIMEDOUT, "%s:%s: %s", u->host, u->port,
+		    w);
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return bf_err_set(e, BF_ECRYPTO, "TLS: cannot verify the "
+		    "certificate of %s:%s%s%s: %s", u->host, u->port,
+		    u->cacert ? " against " : "", u->cacert ? u->cacert : "", w);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+		return bf_err_set(e, BF_ECRYPTO, "TLS with %s:%s failed: %s "
+		    "(does it speak TLS? use http:// if it does not)",
+		    u->host, u->port, w);
+	case CURLE_GOT_NOTHING:
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		if (!u->tls)
+			return bf_err_set(e, BF_EFORMAT, "%s:%s: no HTTP "
+			    "response (%s); if it speaks TLS, use an https:// "
+			    "URL", u->host, u->port, w);
+		return bf_err_set(e, cc == CURLE_GOT_NOTHING ? ECONNRESET :
+		    BF_EFORMAT, "%s:%s: connection closed before a response: "
+		    "%s", u->host, u->port, w);
+	case CURLE_RECV_ERROR:
+		if (!u->tls && x->resp->body_bytes == 0)
+			return bf_err_set(e, ECONNRESET, "%s:%s: connection "
+			    "broken before a response: %s; if it speaks TLS, "
+			    "use an https:// URL", u->host, u->port, w);
+		/* FALLTHROUGH */
+	case CURLE_PARTIAL_FILE:
+	case CURLE_SEND_ERROR:
+		return bf_err_set(e, ECONNRESET, "%s:%s: connection broken: %s",
+		    u->host, u->port, w);
+	default:
+		break;
+	}
+	return bf_err_set(e, EIO, "%s:%s: %s", u->host, u->port, w);
 }
 
 int
@@ -456,36 +254,138 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
     struct bf_http_resp *resp, struct bf_err *e)
 {
 	struct bf_http_conn *c = rq->conn;
-	struct bf_err first = BF_ERR_INIT;
-	int fd, rc, reusable, early;
+	struct curl_slist *hl = NULL, *n;
+	struct bf_buf url = BF_BUF_INIT, h = BF_BUF_INIT;
+	struct xfer x;
+	char why[CURL_ERROR_SIZE];
+	CURL *cu;
+	CURLcode cc;
+	long status = 0, tmo = timeout_of(rq);
+	int rc, i, get = strcmp(rq->method, "GET") == 0,
+	    head = strcmp(rq->method, "HEAD") == 0;
+	off_t end;
 
-	if (c != NULL && c->fd >= 0 && (strcmp(c->host, u->host) != 0 ||
-	    strcmp(c->port, u->port) != 0))
-		bf_http_conn_close(c);	/* the builder moved */
-	if (c != NULL && c->fd >= 0) {
-		fd = c->fd;
-		c->fd = -1;
-		rc = exchange(u, rq, resp, fd, 1, &reusable, &early, &first);
-		if (rc == 0 || !early) {
-			if (reusable)
-				c->fd = fd;
-			else
-				close(fd);
-			if (rc < 0 && e != NULL)
-				*e = first;
-			return rc;
-		}
-		/* Closed by the server while idle: once more, on a new one. */
-		close(fd);
+	if ((rc = bf_http_global_init(e)) < 0)
+		return rc;
+	memset(&x, 0, sizeof(x));
+	x.rq = rq;
+	x.resp = resp;
+	x.len = (long long)rq->body_len;
+	resp->status = 0;
+	resp->body_bytes = 0;
+	bf_buf_reset(&resp->body);
+	if (rq->body_fd >= 0) {
+		if ((end = lseek(rq->body_fd, 0, SEEK_END)) < 0)
+			return bf_err_errno(e, "cannot size the request body");
+		x.len = (long long)end;
 	}
-	if ((fd = dial(u, timeout_of(rq), e)) < 0)
-		return fd;
-	rc = exchange(u, rq, resp, fd, c != NULL, &reusable, &early, e);
-	if (c != NULL && reusable) {
-		c->fd = fd;
-		memcpy(c->host, u->host, sizeof(c->host));
-		memcpy(c->port, u->port, sizeof(c->port));
-	} else
-		close(fd);
+	if (c != NULL && c->curl != NULL) {
+		cu = c->curl;
+		curl_easy_reset(cu);	/* keeps its open connection */
+	} else if ((cu = curl_easy_init()) == NULL)
+		return bf_err_set(e, ENOMEM, "cannot create a curl handle");
+	if (c != NULL)
+		c->curl = cu;
+
+	bf_buf_addf(&url, "%s://%s:%s%s%s", u->tls ? "https" : "http",
+	    u->host, u->port, u->prefix, rq->path);
+	if (rq->bearer != NULL) {
+		bf_buf_addf(&h, "Authorization: Bearer %s", rq->bearer);
+		if ((rc = bf_buf_error(&h)) < 0)
+			goto out;
+		if ((n = curl_slist_append(hl, h.buf)) == NULL)
+			goto oom;
+		hl = n;
+	}
+	if (rq->content_type != NULL) {
+		bf_buf_reset(&h);
+		bf_buf_addf(&h, "Content-Type: %s", rq->content_type);
+		if ((rc = bf_buf_error(&h)) < 0)
+			goto out;
+		if ((n = curl_slist_append(hl, h.buf)) == NULL)
+			goto oom;
+		hl = n;
+	}
+	for (i = 0; rq->headers != NULL && rq->headers[i] != NULL; i++) {
+		if ((n = curl_slist_append(hl, rq->headers[i])) == NULL)
+			goto oom;
+		hl = n;
+	}
+	/*
+	 * curl's "Expect: 100-continue" (for bodies over 1 MiB) costs a
+	 * round trip: worth it only for a file, which the server may
+	 * refuse (413) before a byte of it is sent.
+	 */
+	if (rq->body_fd < 0) {
+		if ((n = curl_slist_append(hl, "Expect:")) == NULL)
+			goto oom;
+		hl = n;
+	}
+	if ((rc = bf_buf_error(&url)) < 0)
+		goto out;
+
+	why[0] = '\0';
+	curl_easy_setopt(cu, CURLOPT_URL, url.buf);
+	curl_easy_setopt(cu, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(cu, CURLOPT_PROXY, "");
+	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(cu, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, why);
+	curl_easy_setopt(cu, CURLOPT_USERAGENT, "binfarm/" PACKAGE_VERSION);
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, hl);
+	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, tmo);
+	/* A stall: less than a byte a second for the whole timeout. */
+	curl_easy_setopt(cu, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(cu, CURLOPT_LOW_SPEED_TIME, tmo >= 2000 ?
+	    tmo / 1000 : 1L);
+	curl_easy_setopt(cu, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(cu, CURLOPT_FORBID_REUSE, c == NULL ? 1L : 0L);
+	curl_easy_setopt(cu, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(cu, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (u->cacert != NULL) {
+		/* Only this CA: not also every public one. */
+		curl_easy_setopt(cu, CURLOPT_CAINFO, u->cacert);
+		curl_easy_setopt(cu, CURLOPT_CAPATH, NULL);
+	}
+	curl_easy_setopt(cu, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(cu, CURLOPT_WRITEDATA, &x);
+	if (head)
+		curl_easy_setopt(cu, CURLOPT_NOBODY, 1L);
+	else if (get && x.len == 0)
+		curl_easy_setopt(cu, CURLOPT_HTTPGET, 1L);
+	else {
+		curl_easy_setopt(cu, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(cu, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)x.len);
+		curl_easy_setopt(cu, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(cu, CURLOPT_READDATA, &x);
+		curl_easy_setopt(cu, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(cu, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(cu, CURLOPT_CUSTOMREQUEST, rq->method);
+	}
+	if ((cc = curl_easy_perform(cu)) != CURLE_OK) {
+		rc = curl_error(u, &x, cc, why, e);
+		goto out;
+	}
+	curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 100 || status > 599) {
+		rc = bf_err_set(e, BF_EFORMAT, "%s:%s: not an HTTP response",
+		    u->host, u->port);
+		goto out;
+	}
+	resp->status = (int)status;
+	rc = 0;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	/* The handle keeps pointers to these: drop them before freeing. */
+	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(cu, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(hl);
+	bf_buf_release(&url);
+	bf_buf_release(&h);
+	if (c == NULL)
+		curl_easy_cleanup(cu);
 	return rc;
 }

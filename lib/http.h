@@ -10,41 +10,54 @@
 struct bf_err;
 
 /*
- * A small HTTP/1.1 client over plain TCP sockets, for binfarm-worker and
- * the engineer commands talking to binfarm-builder's API.  One request
- * per connection ("Connection: close"), or, with a struct bf_http_conn,
- * one kept-alive connection for a caller's successive requests (a
- * request that finds it closed by the server goes once more on a new
- * connection, as browsers and curl do); bodies from memory or from a
- * file descriptor; responses with Content-Length, chunked encoding or
- * read to end of stream.  No TLS: put the builder behind a TLS proxy or
- * an SSH tunnel when workers are not on a trusted network.
+ * The HTTP/1.1 client of binfarm-worker and of the engineer commands
+ * talking to binfarm-builder's API: libcurl, over http:// or https://
+ * (the server's certificate checked against the system's CAs, or a CA
+ * file of the caller's).  One request per connection, or, with a struct
+ * bf_http_conn, one kept-alive connection for a caller's successive
+ * requests (one CURL easy handle, reused; a request that finds its
+ * connection closed by the server goes once more on a new one, as curl
+ * does); bodies from memory or from a file descriptor.  Proxy variables
+ * (http_proxy, ...) are ignored: the builder is reached directly.
  *
- * libcurl would do all this and more, but it is not one of the project's
- * libraries, and the API needs only this much.
+ * libcurl wants curl_global_init() once per process before any thread
+ * uses it: bf_http_request() calls it through pthread_once(), the only
+ * process-wide state this module has; a program may call
+ * bf_http_global_init() in main() before it starts threads.
  */
 
 struct bf_url {
-	char	host[256];
-	char	port[8];
-	char	prefix[256];	/* path prefix without trailing '/', or "" */
+	int	 tls;		/* https:// */
+	char	 host[256];
+	char	 port[8];
+	char	 prefix[256];	/* path prefix without trailing '/', or "" */
+	/*
+	 * CA file (PEM) that must have signed an https:// server's
+	 * certificate, or NULL: the system's CAs.  Borrowed; set it after
+	 * bf_url_parse(), which clears it.
+	 */
+	const char *cacert;
 };
-
-/* Parses "http://HOST[:PORT][/PREFIX]"; -BF_EUSAGE on anything else. */
-int	bf_url_parse(struct bf_url *u, const char *s, struct bf_err *e);
 
 /*
- * A persistent connection, owned by one thread at a time.  fd -1 until
- * a response leaves it open; bf_http_request() reconnects when the URL's
- * host or port changes.
+ * Parses "http://HOST[:PORT][/PREFIX]" or "https://..." (port 80 or 443
+ * by default); -BF_EUSAGE on anything else.
+ */
+int	bf_url_parse(struct bf_url *u, const char *s, struct bf_err *e);
+
+/* Calls curl_global_init() unless done already; 0 or -BF_EUSAGE. */
+int	bf_http_global_init(struct bf_err *e);
+
+/*
+ * A persistent connection, owned by one thread at a time: a CURL easy
+ * handle (NULL until the first request), which keeps the connection
+ * open between requests.  It follows the URL when it changes.
  */
 struct bf_http_conn {
-	int	fd;
-	char	host[256];
-	char	port[8];
+	void	*curl;
 };
 
-#define BF_HTTP_CONN_INIT { -1, "", "" }
+#define BF_HTTP_CONN_INIT { NULL }
 
 void	bf_http_conn_close(struct bf_http_conn *c);
 
@@ -58,7 +71,7 @@ struct bf_http_req {
 	size_t		  body_len;
 	int		  body_fd;	/* ... from this fd when >= 0 */
 	int		  out_fd;	/* response body to this fd when >= 0 */
-	int		  timeout_ms;	/* per read/write; 0: 30 s */
+	int		  timeout_ms;	/* connect, and longest stall; 0: 30 s */
 	struct bf_http_conn *conn;	/* keep-alive connection, or NULL */
 };
 
@@ -76,8 +89,10 @@ void	bf_http_resp_release(struct bf_http_resp *r);
 /*
  * Sends the request and reads the whole response.  Returns 0 when a
  * response was read (whatever its status), -errno (-ECONNREFUSED,
- * -ETIMEDOUT, ...) when the server could not be reached or the
- * connection broke, -BF_EFORMAT on a malformed response.
+ * -ETIMEDOUT, -ECONNRESET, ...) when the server could not be reached or
+ * the connection broke, -BF_ECRYPTO when TLS failed (the server's
+ * certificate could not be verified, or the server does not speak TLS),
+ * -BF_EFORMAT on a malformed response (a TLS server asked for http://).
  */
 int	bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 	    struct bf_http_resp *resp, struct bf_err *e);

@@ -82,15 +82,17 @@ pids="$pids $!"
 started "$out/state/builder.url" "$out/builder.log" binfarm-builder
 BINFARM_BUILDER_STATE=$out/state
 export BINFARM_BUILDER_STATE
-echo "    API at $(cat "$out/state/builder.url"), log $out/builder.log"
+echo "    API at $(cat "$out/state/builder.url") (TLS, CA $out/state/tls/ca.pem), log $out/builder.log"
 
 step "starting two workers (sandbox driver: scaffolding, not Portage)"
+# Each is the [worker $p-1] that --init wrote: its own token, and the
+# builder lets it build $p only; -s finds the token and the CA
+# (state/tls/ca.pem) the worker verifies the builder with.
 for p in $profiles; do
-	class=${p#web-}
-	binfarm-worker -s "$out/state" --name "worker-$class" --tags "$class,web" --driver sandbox \
-		--workdir "$out/worker-$class" >"$out/worker-$class.log" 2>&1 &
+	binfarm-worker -s "$out/state" --name "$p-1" --driver sandbox \
+		--workdir "$out/worker-$p" >"$out/worker-$p.log" 2>&1 &
 	pids="$pids $!"
-	echo "    worker-$class (tags $class,web), log $out/worker-$class.log"
+	echo "    $p-1 (builds $p), log $out/worker-$p.log"
 done
 
 step "rebuilding both hw-profiles"

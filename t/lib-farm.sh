@@ -7,8 +7,14 @@
 #                          app-misc/solo (no deps), app-misc/broken
 #                          (fails to compile) and app-misc/needs-broken
 #   farm_profile DIR WORLD...   a hw-profile building WORLD
-#   farm_init              state/ with builder.conf (profile "p")
-#   farm_start             starts the builder; waits for builder.url
+#   farm_init              state/ with builder.conf (profile "p"), TLS
+#                          (state/tls/ca.pem, as binfarm-builder --init
+#                          makes it) and the test workers' sections
+#   farm_add_worker NAME [LINE...]  a [worker NAME] section with a fresh
+#                          token and LINEs ("tags = farm-test" if none)
+#   farm_worker_token NAME the token of [worker NAME]
+#   farm_start             starts the builder; waits for builder.url;
+#                          exports CURL_CA_BUNDLE for the curl tool
 #   farm_stop / farm_kill  SIGTERM / SIGKILL the builder
 #   farm_worker NAME [ARGS]  starts a worker in the background
 #   farm_wait_state CPV STATE [SECONDS]
@@ -173,12 +179,35 @@ farm_profile() {
 
 farm_init() {
 	binfarm-builder --init state -l 127.0.0.1:0 -P prof/p >/dev/null &&
-	cat >>state/builder.conf <<-\EOT
+	cat >>state/builder.conf <<-\EOT &&
 	[builder]
 	lease-timeout = 3
 	max-attempts = 2
 	backoff = 0
 	EOT
+	farm_add_workers
+}
+
+# The workers the t5xxx tests start, each with its own token.
+farm_add_workers() {
+	for _w in w1 w2 w3 bad evil liar
+	do
+		farm_add_worker $_w || return 1
+	done &&
+	farm_add_worker arm "tags = arm64"
+}
+
+farm_add_worker() {
+	_n=$1
+	shift
+	test $# -gt 0 || set -- "tags = farm-test"
+	printf '\n[worker %s]\ntoken = %s\n' "$_n" \
+		"$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')" >>state/builder.conf &&
+	printf '%s\n' "$@" >>state/builder.conf
+}
+
+farm_worker_token() {
+	sed -n "/^\[worker $1\]/,/^\[/s/^token = //p" state/builder.conf
 }
 
 farm_start() {
@@ -193,7 +222,8 @@ farm_start() {
 		sleep 0.1
 	done
 	BINFARM_BUILDER_STATE=$PWD/state
-	export BINFARM_BUILDER_STATE
+	CURL_CA_BUNDLE=$PWD/state/tls/ca.pem
+	export BINFARM_BUILDER_STATE CURL_CA_BUNDLE
 }
 
 farm_stop() {

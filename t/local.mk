@@ -78,6 +78,7 @@ SHELL_TESTS += \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
+	t/t5003-farm-trust.sh \
 	t/t5010-farm-sample.sh \
 	t/t5020-builder-hostile.sh \
 	t/t5050-builder-signer.sh
@@ -86,7 +87,7 @@ TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
 	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py \
-	t/helper/http-peer.py
+	t/helper/http-peer.py t/helper/conns.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh

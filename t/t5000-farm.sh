@@ -12,20 +12,26 @@ test_expect_success 'setup: tree, profile, builder config' '
 '
 
 test_expect_success '-t names file and line of a bad config' '
-	printf "[builder]\nstate = x\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\nlease-timeout = soon\n" >bad.conf &&
+	printf "[builder]\nstate = x\nengineer-token = bbbbbbbbbbbbbbbb\nlease-timeout = soon\n" >bad.conf &&
 	test_must_fail binfarm-builder -t -f bad.conf 2>err &&
-	test_grep "bad.conf:5: lease-timeout: expected a number" err &&
-	printf "[builder]\nstate = x\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n[profile q]\ndir = nowhere\n" >bad2.conf &&
+	test_grep "bad.conf:4: lease-timeout: expected a number" err &&
+	printf "[builder]\nstate = x\nengineer-token = bbbbbbbbbbbbbbbb\n[profile q]\ndir = nowhere\n" >bad2.conf &&
 	test_must_fail binfarm-builder -t -f bad2.conf 2>err &&
-	test_grep "bad2.conf:6: profile .q.: no make.conf" err &&
+	test_grep "bad2.conf:5: profile .q.: no make.conf" err &&
 	printf "[builder]\nbogus = 1\n" >bad3.conf &&
 	test_must_fail binfarm-builder -t -f bad3.conf 2>err &&
 	test_grep "bad3.conf:2: unknown key .bogus." err &&
-	printf "[builder]\nstate = x\nrepository = norepo\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n" >bad4.conf &&
+	printf "[builder]\nlisten\n" >bad5.conf &&
+	test_expect_code 2 binfarm-builder -t -f bad5.conf 2>err &&
+	test_grep "bad5.conf:2: .listen. has no value; expected KEY = VALUE" err &&
+	printf "[profile q]\ndir\n" >bad6.conf &&
+	test_expect_code 2 binfarm-builder -t -f bad6.conf 2>err &&
+	test_grep "bad6.conf:2: .dir. has no value" err &&
+	printf "[builder]\nstate = x\nrepository = norepo\nengineer-token = bbbbbbbbbbbbbbbb\n" >bad4.conf &&
 	test_must_fail binfarm-builder -t -f bad4.conf 2>err &&
 	test_grep "norepo.*binfarm repo init" err &&
 	binfarm repo init --unsigned unsigned-repo 2>/dev/null &&
-	printf "[builder]\nstate = x\nrepository = unsigned-repo\nworker-token = aaaaaaaaaaaaaaaa\nengineer-token = bbbbbbbbbbbbbbbb\n" >u.conf &&
+	printf "[builder]\nstate = x\nrepository = unsigned-repo\nengineer-token = bbbbbbbbbbbbbbbb\n" >u.conf &&
 	binfarm-builder -t -f u.conf >out 2>err &&
 	test_grep "publishing to .*unsigned-repo" out &&
 	test_grep "UNSIGNED" err
@@ -37,7 +43,7 @@ test_expect_success 'no token and a wrong token are refused, and logged' '
 	url=$(cat state/builder.url) &&
 	test_must_fail binfarm status --builder "$url" --token wrong-token-0000000 2>err &&
 	test_grep "missing or wrong bearer token (HTTP 401)" err &&
-	binfarm-worker --builder "$url" --token nope-nope-nope-nope --name intruder \
+	binfarm-worker --builder "$url" --cacert state/tls/ca.pem --token nope-nope-nope-nope --name intruder \
 		--idle-exit 1 2>werr;
 	test_grep "refused this worker" werr &&
 	test_grep "refused POST /v1/workers/register from 127.0.0.1: wrong token" builder.log &&
@@ -50,7 +56,7 @@ test_expect_success 'the engineer token cannot lease jobs; the worker token cann
 	test_when_finished "farm_stop" &&
 	url=$(cat state/builder.url) &&
 	et=$(sed -n "s/^engineer-token = //p" state/builder.conf) &&
-	wt=$(sed -n "s/^worker-token = //p" state/builder.conf) &&
+	wt=$(farm_worker_token w1) &&
 	curl -s -o /dev/null -w "%{http_code}" -X POST -H "Authorization: Bearer $et" \
 		-d "{\"name\":\"x\"}" "$url/v1/jobs/lease" >code &&
 	test "$(cat code)" = 403 &&

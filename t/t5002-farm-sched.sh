@@ -31,9 +31,10 @@ sched_tree() {
 sched_env() {
 	url=$(cat state/builder.url) &&
 	et=$(sed -n "s/^engineer-token = //p" state/builder.conf) &&
-	wt=$(sed -n "s/^worker-token = //p" state/builder.conf) &&
+	wt=$(farm_worker_token fake) &&
 	BINFARM_BUILDER_STATE=$PWD/state &&
-	export BINFARM_BUILDER_STATE
+	CURL_CA_BUNDLE=$PWD/state/tls/ca.pem &&
+	export BINFARM_BUILDER_STATE CURL_CA_BUNDLE
 }
 
 # The state of the job building CPV.
@@ -69,7 +70,9 @@ test_expect_success 'setup' '
 	farm_profile prof/p t/a t/e t/f &&
 	binfarm-builder --init state -l 127.0.0.1:0 -P prof/p >/dev/null &&
 	printf "[builder]\nlease-timeout = 60\nmax-attempts = 1\nbackoff = 0\n" \
-		>>state/builder.conf
+		>>state/builder.conf &&
+	farm_add_workers &&
+	farm_add_worker fake
 '
 
 test_expect_success 'what waits and what is ready follows the runtime closure' '

@@ -14,6 +14,8 @@ test_expect_success 'setup: sample trees, a builder state for the shipped profil
 		-r gentoo="$PWD/trees/gentoo@main" \
 		-r company="$PWD/trees/company@main" >/dev/null &&
 	printf "[builder]\nmax-attempts = 1\nbackoff = 0\n" >>state/builder.conf &&
+	farm_add_worker a "tags = x86-64-v3 web" &&
+	farm_add_worker b "tags = x86-64-v3 web" &&
 	binfarm-builder -t -s state >out &&
 	test_grep "publishing to .*state/repo" out &&
 	test -f state/repo/keys/binfarm.asc
@@ -102,7 +104,7 @@ test_expect_success 'environment.bz2 holds the build, not the worker' '
 	test_grep "^declare -[-a-z]* CFLAGS=.*x86-64-v3" env &&
 	! grep -E "^declare -[-a-z]* (BF_|_BF_|BINFARM|JOBDIR=)" env &&
 	! grep -E "^(die|inherit|emake|doins|usereduce|slotop|put) \(\)" env &&
-	! grep "worker-token\|engineer-token" env &&
+	! grep -e "engineer-token" -e "$(farm_worker_token a)" -e "$(farm_worker_token b)" env &&
 	# it is restorable as Portage sources it: every line, no errors
 	bash -euc ". ./env; declare -F tinyc_src_compile >/dev/null; test -n \"\$CFLAGS\"" 2>err &&
 	test_must_be_empty err

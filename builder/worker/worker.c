@@ -224,6 +224,7 @@ w_refresh_url(struct worker *w)
 	    (strcmp(u.host, w->url.host) || strcmp(u.port, w->url.port))) {
 		log_info("the builder is now at %s", s);
 		pthread_mutex_lock(&cur_mu);
+		u.cacert = w->url.cacert;
 		w->url = u;
 		pthread_mutex_unlock(&cur_mu);
 	}
@@ -270,6 +271,12 @@ do_register(struct worker *w)
 		if (rc == 0 && (status == 401 || status == 403)) {
 			log_warnx("the builder refused this worker: %s",
 			    e.msg);
+			json_decref(body);
+			return -1;
+		}
+		if (rc == -BF_ECRYPTO || rc == -BF_EFORMAT) {
+			/* A wrong CA or scheme: retrying will not mend it. */
+			log_warnx("cannot register with the builder: %s", e.msg);
 			json_decref(body);
 			return -1;
 		}
@@ -378,8 +385,10 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 	int done = 0, delay = 1;
 	long poll_ms = 200;
 
-	if (do_register(w) < 0)
+	if (do_register(w) < 0) {
+		bf_http_conn_close(&w->conn);	/* its curl handle */
 		return 1;
+	}
 	pthread_create(&hb, NULL, heartbeat_main, w);
 	while (!quit && (max_jobs <= 0 || done < max_jobs)) {
 		struct bf_err e = BF_ERR_INIT;
@@ -435,6 +444,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: binfarm-worker [-s STATEDIR | --builder URL --token TOKEN]\n"
+	    "       [--cacert FILE]\n"
 	    "       [--name NAME] [--tags TAG,...] [--driver sandbox|ebuild|noop]\n"
 	    "       [--workdir DIR] [--profiles DIR] [-j N] [--max-jobs N]\n"
 	    "       [--idle-exit SECONDS] [--keep]\n\n"
@@ -457,12 +467,35 @@ read_trim(const char *path)
 	return bf_buf_detach(&b, NULL);
 }
 
+struct tokfind {
+	const char	*name;
+	char		*token;
+};
+
+/* builder.conf's [worker NAME] token, for a worker on the builder's host. */
+static int
+find_token(void *arg, const char *file, unsigned line, const char *section,
+    const char *key, const char *value, struct bf_err *e)
+{
+	struct tokfind *tf = arg;
+
+	(void)file;
+	(void)line;
+	(void)e;
+	if (strncmp(section, "worker ", 7) == 0 &&
+	    strcmp(section + 7, tf->name) == 0 && strcmp(key, "token") == 0 &&
+	    value != NULL && tf->token == NULL)
+		tf->token = strdup(value);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "builder", required_argument, NULL, 'b' },
 		{ "token", required_argument, NULL, 'T' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "tags", required_argument, NULL, 'g' },
 		{ "driver", required_argument, NULL, 'D' },
@@ -479,15 +512,21 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	const char *url = getenv("BINFARM_BUILDER"), *statedir = NULL;
 	const char *tags = NULL, *workdir = "binfarm-worker";
+	char *cacert = NULL;
 	char *token = NULL, *urlbuf = NULL, host[256], rp[PATH_MAX];
-	int c, n = 1, max_jobs = 0, idle_exit = 0, i, ret = 2;
+	int c, n = 1, max_jobs = 0, idle_exit = 0, i, ret = 2, rc;
 	pid_t *kids = NULL;
 
 	memset(&w, 0, sizeof(w));
-	w.conn.fd = -1;
 	w.driver = "sandbox";
 	if (getenv("BINFARM_WORKER_TOKEN") != NULL)
 		token = strdup(getenv("BINFARM_WORKER_TOKEN"));
+	/* Never into a build driver's environment (the ebuild driver
+	 * inherits the worker's). */
+	unsetenv("BINFARM_WORKER_TOKEN");
+	unsetenv("BINFARM_TOKEN");
+	if (getenv("BINFARM_CACERT") != NULL)
+		cacert = strdup(getenv("BINFARM_CACERT"));
 	while ((c = getopt_long(argc, argv, "s:j:dh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -499,6 +538,12 @@ main(int argc, char **argv)
 		case 'T':
 			free(token);
 			token = strdup(optarg);
+			/* Nor in /proc/PID/cmdline, which builds can read. */
+			memset(optarg, 'x', strlen(optarg));
+			break;
+		case 'C':
+			free(cacert);
+			cacert = strdup(optarg);
 			break;
 		case 'n':
 			w.name = strdup(optarg);
@@ -548,23 +593,34 @@ main(int argc, char **argv)
 	if (statedir != NULL) {
 		/* The builder's generated state: its URL and the token. */
 		struct bf_buf p = BF_BUF_INIT, t = BF_BUF_INIT;
-		char *s, *l;
 
 		bf_buf_addf(&p, "%s/builder.url", statedir);
 		if (url == NULL)
 			url = urlbuf = read_trim(p.buf);
+		if (w.name == NULL) {
+			gethostname(host, sizeof(host));
+			host[sizeof(host) - 1] = '\0';
+			w.name = strdup(host);
+		}
 		bf_buf_reset(&p);
 		bf_buf_addf(&p, "%s/builder.conf", statedir);
-		if (token == NULL && bf_conf_read_file(p.buf, &t, NULL) == 0 &&
-		    (s = strstr(t.buf, "\nworker-token")) != NULL &&
-		    (s = strchr(s, '=')) != NULL) {
-			s++;
-			while (*s == ' ')
-				s++;
-			if ((l = strchr(s, '\n')) != NULL)
-				*l = '\0';
-			token = strdup(s);
+		if (token == NULL && bf_conf_read_file(p.buf, &t, NULL) == 0) {
+			struct tokfind tf = { w.name, NULL };
+
+			bf_conf_parse_ini(p.buf, t.buf, t.len, find_token, &tf,
+			    NULL);
+			if ((token = tf.token) == NULL) {
+				fprintf(stderr, "binfarm-worker: %s has no "
+				    "[worker %s] with a token\n", p.buf, w.name);
+				bf_buf_release(&p);
+				bf_buf_release(&t);
+				goto out;
+			}
 		}
+		bf_buf_reset(&p);
+		bf_buf_addf(&p, "%s/tls/ca.pem", statedir);
+		if (cacert == NULL && access(p.buf, R_OK) == 0)
+			cacert = strdup(p.buf);
 		bf_buf_release(&p);
 		bf_buf_release(&t);
 	}
@@ -579,6 +635,16 @@ main(int argc, char **argv)
 		goto out;
 	}
 	w.token = token;
+	w.url.cacert = cacert;
+	if (cacert != NULL && access(cacert, R_OK) < 0) {
+		fprintf(stderr, "binfarm-worker: --cacert '%s': %s\n", cacert,
+		    strerror(errno));
+		goto out;
+	}
+	if ((rc = bf_http_global_init(&e)) < 0) {
+		fprintf(stderr, "binfarm-worker: %s\n", e.msg);
+		goto out;
+	}
 	w.tags = json_array();
 	if (tags != NULL) {
 		struct bf_strv sv = BF_STRV_INIT;
@@ -655,7 +721,10 @@ main(int argc, char **argv)
 	}
 out:
 	free(kids);
+	if (token != NULL)
+		explicit_bzero(token, strlen(token));
 	free(token);
+	free(cacert);
 	free(urlbuf);
 	free(w.name);
 	free(w.workdir);

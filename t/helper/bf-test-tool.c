@@ -169,7 +169,8 @@ cmd_depstr(int argc, char **argv)
 /*
  * http URL N PATH...: N rounds of GET (or POST of the path's own name
  * when the path starts with "post:") of each PATH over one kept-alive
- * struct bf_http_conn; prints "STATUS BODY" per request.
+ * struct bf_http_conn; prints "STATUS BODY" per request.  An https:// URL
+ * is verified against $BF_TEST_CACERT when set.
  */
 static int
 cmd_http(int argc, char **argv)
@@ -187,6 +188,7 @@ cmd_http(int argc, char **argv)
 		fprintf(stderr, "%s\n", e.msg);
 		return 2;
 	}
+	u.cacert = getenv("BF_TEST_CACERT");	/* for https:// */
 	n = atoi(argv[2]);
 	for (round = 0; round < n && rc == 0; round++) {
 		for (i = 3; i < argc; i++) {
