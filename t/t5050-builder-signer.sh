@@ -53,6 +53,9 @@ test_expect_success ROOT 'as root without -u, the builder says the separation is
 
 test_expect_success ROOT 'setup: the state belongs to nobody; the GnuPG home stays root'\''s' '
 	chown -R nobody:nogroup state &&
+	# the TLS key stays root'\''s too: read before the builder drops
+	chown root:root state/tls/server.key &&
+	chmod 600 state/tls/server.key &&
 	# the fixture tree is root'\''s; the builder, as nobody, fetches it
 	mkdir -p xdg/git &&
 	printf "[safe]\n\tdirectory = %s\n" "$PWD/gentoo" >xdg/git/config &&
