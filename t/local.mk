@@ -78,6 +78,7 @@ SHELL_TESTS += \
 	t/t5002-farm-sched.sh \
 	t/t5010-farm-sample.sh \
 	t/t5020-builder-hostile.sh \
+	t/t5030-ingest-fidelity.sh \
 	t/t5050-builder-signer.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)

@@ -16,6 +16,10 @@ action is about the Manifest, so that only the named defect remains):
   rename-raw OLD NEWPATH    rename a member to a full path (e.g. ../x, /x, x)
   v7                        write the container as a V7 tar (no ustar magic)
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
+Actions on the metadata (a new metadata.tar.zst, Manifest rewritten, as
+a worker building with another configuration would upload):
+  meta KEY VALUE            set build-info KEY to VALUE (a line, as Portage)
+  meta-drop KEY             remove build-info KEY
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
@@ -104,6 +108,30 @@ def hostile_image(members, kind):
     members[idx][1] = zstd(buf.getvalue())
 
 
+def edit_meta(members, key, value):
+    idx = [i for i, m in enumerate(members)
+           if m[0].split("/")[-1].startswith("metadata.tar")][0]
+    src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)),
+                       mode="r")
+    items = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isreg()}
+    name = f"metadata/{key}"
+    if value is None:
+        if name not in items:
+            sys.exit(f"no metadata key {key}")
+        del items[name]
+    else:
+        items[name] = value.encode() + b"\n"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as dst:
+        for n in sorted(items):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(items[n])
+            ti.mode = 0o644
+            ti.mtime = 1700000000
+            dst.addfile(ti, io.BytesIO(items[n]))
+    members[idx][1] = zstd(buf.getvalue())
+
+
 def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
@@ -180,6 +208,12 @@ def main():
             f.write(data)
     elif action == "swap-hashes":
         write(out, members, swap=True)
+    elif action == "meta":
+        edit_meta(members, args[0], args[1])
+        write(out, members)
+    elif action == "meta-drop":
+        edit_meta(members, args[0], None)
+        write(out, members)
     elif action.startswith("image-"):
         hostile_image(members, action)
         write(out, members)
