@@ -47,8 +47,11 @@ test_expect_success X86_64_V3 'setup: a profile for x86-64-v3' '
 	git -C gentoo rev-parse HEAD >pin
 '
 
-# refused NAME: a rebuild whose uploads all carry the tampered value;
-# the job is refused on every attempt and fails; nothing is stored.
+# refused PATTERN: a rebuild whose uploads all carry the tampered value;
+# each attempt is refused with a message matching PATTERN (in the
+# builder's log, the job's log and the status), the job fails after its
+# two attempts, and nothing is stored: no package in the working set or
+# the pool, nothing left in incoming/.
 refused() {
 	farm_up &&
 	n=$(wc -l <builder.log) &&
@@ -59,6 +62,8 @@ refused() {
 	binfarm status >st &&
 	test_grep "FAILED after 2 attempts: upload rejected: $1" st &&
 	test_grep "upload from w1 rejected: $1" log &&
+	test_expect_code 1 binfarm log --no-follow app-misc/solo >jlog 2>/dev/null &&
+	test_grep "upload rejected: $1" jlog &&
 	{ find state/pkgdir state/repo/pool -type f >stored 2>/dev/null || :; } &&
 	test_must_be_empty stored &&
 	ls state/incoming >inc && test_must_be_empty inc
@@ -162,6 +167,25 @@ test_expect_success X86_64_V3 'LDFLAGS changed by the ebuild (--as-needed filter
 	f=$(ls -t state/pkgdir/p/app-misc/solo/*.gpkg.tar | head -n 1) &&
 	binfarm inspect --key LDFLAGS "$f" >out &&
 	echo "-Wl,-O1 -Wl,-z,lazy" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success X86_64_V3 'the noop driver writes what ingest checks: accepted' '
+	test_when_finished "farm_stop_workers; farm_stop" &&
+	sed -i "s/-O2 -g -pipe/-O3 -pipe/" prof/p/make.conf &&
+	farm_start &&
+	farm_worker n1 --driver noop &&
+	binfarm rebuild --profile p >/dev/null &&
+	farm_wait_rebuild complete 60 &&
+	f=$(ls -t state/pkgdir/p/app-misc/solo/*.gpkg.tar | head -n 1) &&
+	binfarm inspect --key REPO_REVISIONS "$f" >out &&
+	echo "{\"gentoo\": \"$(cat pin)\"}" >expect &&
+	test_cmp expect out &&
+	binfarm inspect --key CXXFLAGS "$f" >out &&
+	echo "-O3 -pipe -march=x86-64-v3" >expect &&
+	test_cmp expect out &&
+	binfarm inspect --key LDFLAGS "$f" >out &&
+	echo "-Wl,-O1 -Wl,--as-needed" >expect &&
 	test_cmp expect out
 '
 
