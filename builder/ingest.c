@@ -3,7 +3,8 @@
  * Ingest: an upload is streamed into <state>/incoming/, hashed on the
  * way, then verified (the checksum the worker sent, every check of
  * bf_gpkg_verify(), and metadata matching the job: CATEGORY/PF, BUILD_ID,
- * CHOST and USE) before it is renamed into the profile's working set,
+ * CHOST, USE, the machine flags of CFLAGS/CXXFLAGS/LDFLAGS, repository
+ * and REPO_REVISIONS) before it is renamed into the profile's working set,
  * <state>/pkgdir/<profile>/<cat>/<pn>/<pf>-<build_id>.gpkg.tar, and the
  * job is marked done in one transaction.  Nothing unverified is ever
  * placed there.
@@ -49,6 +50,7 @@ struct ingest {
 	char		*profile;
 	json_t		*spec;
 	json_t		*env;
+	json_t		*trees;		/* the rebuild's pins [{name, commit}] */
 	int		 alg;		/* BF_SHA256 or BF_BLAKE2B */
 	char		 want[BF_DIGEST_HEXMAX];
 	struct bf_digest d;
@@ -103,6 +105,7 @@ ingest_free(struct ingest *in)
 	bf_digest_release(&in->d);
 	json_decref(in->spec);
 	json_decref(in->env);
+	json_decref(in->trees);
 	free(in->worker);
 	free(in->lease);
 	free(in->profile);
@@ -174,8 +177,8 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 	}
 	memcpy(in->want, colon + 1, hl + 1);
 	st = db_prep(b, "SELECT j.state, j.worker, j.lease, j.spec, r.env, "
-	    "j.profile FROM jobs j JOIN rebuilds r ON r.id = j.rebuild WHERE "
-	    "j.id = ?");
+	    "j.profile, r.trees FROM jobs j JOIN rebuilds r ON r.id = "
+	    "j.rebuild WHERE j.id = ?");
 	sqlite3_bind_int64(st, 1, job);
 	if (sqlite3_step(st) != SQLITE_ROW) {
 		sqlite3_finalize(st);
@@ -198,11 +201,13 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 	in->spec = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
 	in->env = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
 	in->profile = strdup((const char *)sqlite3_column_text(st, 5));
+	in->trees = json_loads((const char *)sqlite3_column_text(st, 6), 0,
+	    NULL);
 	sqlite3_finalize(st);
 	in->worker = strdup(worker);
 	in->lease = strdup(lease);
 	if (in->spec == NULL || in->env == NULL || in->profile == NULL ||
-	    in->worker == NULL || in->lease == NULL) {
+	    in->trees == NULL || in->worker == NULL || in->lease == NULL) {
 		*http_status = 500;
 		rc = bf_err_set(e, ENOMEM, "out of memory");
 		goto fail;
@@ -242,6 +247,15 @@ ingest_data(struct ingest *in, const char *data, size_t n, struct bf_err *e)
 	return 0;
 }
 
+/* A string member of a JSON object, or "" (the builder's own JSON). */
+static const char *
+jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "";
+}
+
 /* The USE flags of `words` that are in IUSE, as a sorted set check. */
 static int
 use_matches(const char *meta_use, json_t *spec, struct bf_buf *why)
@@ -270,6 +284,137 @@ use_matches(const char *meta_use, json_t *spec, struct bf_buf *why)
 	}
 	bf_strv_release(&got);
 	return ok;
+}
+
+/*
+ * The options of a compiler or linker command line that choose the
+ * instruction set, the CPU tuned for or the ABI: a package built with
+ * others than the plan's may not run on the profile's machines (or not
+ * as planned), whatever else an ebuild changes.
+ */
+static const char *const machine_opts[] = {
+	"-march=", "-mtune=", "-mcpu=", "-mabi=", "-mfpu=", "-mfloat-abi=",
+	NULL
+};
+
+/* The machine options of the words of `flags`, in order, space separated. */
+static void
+machine_words(const char *flags, struct bf_buf *out)
+{
+	struct bf_strv w = BF_STRV_INIT;
+	size_t i, k;
+
+	bf_strv_split(&w, flags);
+	for (i = 0; i < w.n; i++)
+		for (k = 0; machine_opts[k] != NULL; k++)
+			if (strncmp(w.v[i], machine_opts[k],
+			    strlen(machine_opts[k])) == 0) {
+				bf_buf_addf(out, "%s%s", out->len ? " " : "",
+				    w.v[i]);
+				break;
+			}
+	bf_strv_release(&w);
+}
+
+/*
+ * CFLAGS, CXXFLAGS, LDFLAGS: as Portage writes them (__dyn_install: the
+ * words of the final value, only when not empty) they carry what the
+ * ebuild did to them with flag-o-matic (append-flags, filter-flags,
+ * replace-flags, filter-lto, ...), so they are not compared word for
+ * word with the plan's.  The machine options (machine_opts) must be the
+ * plan's, the same words in the same order: none dropped, none added,
+ * none replaced.
+ */
+static int
+flags_match(const struct bf_meta *m, const char *key, const char *plan,
+    struct bf_err *e)
+{
+	struct bf_buf got = BF_BUF_INIT, mg = BF_BUF_INIT, mp = BF_BUF_INIT;
+	int rc = 0, have;
+
+	have = bf_meta_get(m, key, &got);
+	machine_words(got.buf, &mg);
+	machine_words(plan, &mp);
+	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&mg)) < 0 ||
+	    (rc = bf_buf_error(&mp)) < 0)
+		rc = bf_err_set(e, -rc, "out of memory");
+	else if (strcmp(mg.buf, mp.buf) != 0)
+		rc = bf_err_set(e, BF_EMETADATA, "%s is %s%s%s, the plan's is "
+		    "'%s': the machine flags are %s%s%s where the plan has "
+		    "%s%s%s", key, have ? "'" : "", have ? got.buf : "not set",
+		    have ? "'" : "", plan,
+		    mg.len ? "'" : "", mg.len ? mg.buf : "none",
+		    mg.len ? "'" : "", mp.len ? "'" : "",
+		    mp.len ? mp.buf : "none", mp.len ? "'" : "");
+	bf_buf_release(&got);
+	bf_buf_release(&mg);
+	bf_buf_release(&mp);
+	return rc;
+}
+
+/*
+ * REPO_REVISIONS, as Portage's EbuildPhase writes it: a JSON object with
+ * the commit of the package's repository and of the repositories of its
+ * eclasses.  Required: every repository it names is a tree the rebuild
+ * pins, at the pinned commit, and the package's own repository is named.
+ */
+static int
+revisions_match(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
+{
+	struct bf_buf got = BF_BUF_INIT, pins = BF_BUF_INIT;
+	const char *repo = jstr(in->spec, "repo");
+	const char *k, *pin;
+	json_t *revs = NULL, *v, *t;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(in->trees, i, t)
+		bf_buf_addf(&pins, "%s%s=%s", i ? " " : "", jstr(t, "name"),
+		    jstr(t, "commit"));
+	if (!bf_meta_get(m, "REPO_REVISIONS", &got)) {
+		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is missing: "
+		    "the package does not say which trees it was built from "
+		    "(the rebuild pins %s)", pins.buf);
+		goto out;
+	}
+	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&pins)) < 0) {
+		rc = bf_err_set(e, -rc, "out of memory");
+		goto out;
+	}
+	if ((revs = json_loads(got.buf, JSON_REJECT_DUPLICATES, NULL)) ==
+	    NULL || !json_is_object(revs)) {
+		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is '%s', not a "
+		    "JSON object (the rebuild pins %s)", got.buf, pins.buf);
+		goto out;
+	}
+	json_object_foreach(revs, k, v) {
+		pin = NULL;
+		json_array_foreach(in->trees, i, t)
+			if (strcmp(jstr(t, "name"), k) == 0)
+				pin = jstr(t, "commit");
+		if (pin == NULL) {
+			rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is "
+			    "'%s', the rebuild pins %s: repository '%s' is not "
+			    "a tree of the rebuild", got.buf, pins.buf, k);
+			goto out;
+		}
+		if (!json_is_string(v) || strcmp(json_string_value(v), pin)
+		    != 0) {
+			rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is "
+			    "'%s', the rebuild pins %s: %s is not at the pinned "
+			    "commit %s", got.buf, pins.buf, k, pin);
+			goto out;
+		}
+	}
+	if (json_object_get(revs, repo) == NULL)
+		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is '%s', the "
+		    "rebuild pins %s: the package's repository '%s' is not "
+		    "named", got.buf, pins.buf, repo);
+out:
+	json_decref(revs);
+	bf_buf_release(&got);
+	bf_buf_release(&pins);
+	return rc;
 }
 
 static int
@@ -310,6 +455,19 @@ check_meta(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
 		    "%s", why.buf);
 		goto out;
 	}
+	if ((rc = flags_match(m, "CFLAGS", jstr(in->env, "cflags"), e)) < 0 ||
+	    (rc = flags_match(m, "CXXFLAGS", jstr(in->env, "cxxflags"), e)) < 0 ||
+	    (rc = flags_match(m, "LDFLAGS", jstr(in->env, "ldflags"), e)) < 0)
+		goto out;
+	/* Portage writes it when the ebuild came from a repository. */
+	bf_buf_reset(&v);
+	if (bf_meta_get(m, "repository", &v) &&
+	    strcmp(v.buf, jstr(in->spec, "repo")) != 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "repository is '%s', the plan "
+		    "builds %s from '%s'", v.buf, cpv, jstr(in->spec, "repo"));
+		goto out;
+	}
+	rc = revisions_match(in, m, e);
 out:
 	bf_buf_release(&cat);
 	bf_buf_release(&pf);

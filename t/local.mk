@@ -81,6 +81,7 @@ SHELL_TESTS += \
 	t/t5003-farm-trust.sh \
 	t/t5010-farm-sample.sh \
 	t/t5020-builder-hostile.sh \
+	t/t5030-ingest-fidelity.sh \
 	t/t5050-builder-signer.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)

@@ -219,8 +219,9 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
     struct bf_err *e)
 {
 	struct bf_buf d = BF_BUF_INIT, v = BF_BUF_INIT;
-	json_t *env = json_object_get(job, "env");
-	char num[32];
+	json_t *env = json_object_get(job, "env"), *revs = NULL, *t;
+	char num[32], *s = NULL;
+	size_t i;
 	int rc;
 
 	bf_buf_addf(&d, "%s/image/usr", jobdir);
@@ -244,7 +245,13 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 	PUT("SLOT", js(job, "slot"));
 	PUT("EAPI", "8");
 	PUT("CHOST", js(env, "chost"));
-	PUT("CFLAGS", js(env, "cflags"));
+	/* As __dyn_install: the flags only when not empty. */
+	if (*js(env, "cflags") != '\0')
+		PUT("CFLAGS", js(env, "cflags"));
+	if (*js(env, "cxxflags") != '\0')
+		PUT("CXXFLAGS", js(env, "cxxflags"));
+	if (*js(env, "ldflags") != '\0')
+		PUT("LDFLAGS", js(env, "ldflags"));
 	PUT("KEYWORDS", js(env, "arch"));
 	bf_buf_reset(&v);
 	words(&v, json_object_get(job, "use"));
@@ -260,8 +267,25 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 	PUT("BUILD_TIME", num);
 	PUT("repository", js(job, "repo"));
 	PUT("SIZE", "0");
+	/*
+	 * REPO_REVISIONS as Portage's EbuildPhase writes it (sorted keys,
+	 * Python's separators): the commit of the package's repository (a
+	 * noop build inherits no eclass); the builder requires it.
+	 */
+	revs = json_object();
+	json_array_foreach(json_object_get(job, "trees"), i, t)
+		if (strcmp(js(t, "name"), js(job, "repo")) == 0)
+			json_object_set(revs, js(t, "name"),
+			    json_object_get(t, "commit"));
+	if (revs == NULL || (s = json_dumps(revs, JSON_SORT_KEYS)) == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	PUT("REPO_REVISIONS", s);
 #undef PUT
 out:
+	free(s);
+	json_decref(revs);
 	bf_buf_release(&d);
 	bf_buf_release(&v);
 	return rc;

@@ -17,9 +17,12 @@ action is about the Manifest, so that only the named defect remains):
   v7                        write the container as a V7 tar (no ustar magic)
   swap-hashes               write SHA512 before BLAKE2B in the Manifest
   replace MEMBER FILE       MEMBER's data becomes FILE's bytes
-  meta KEY VALUE            metadata KEY becomes VALUE (a new metadata.tar.zst)
   meta-many N               N more metadata keys, X0..X<N-1>
   extra-many N              N more members, extra0..extra<N-1> (unlisted)
+Actions on the metadata (a new metadata.tar.zst, Manifest rewritten, as
+a worker building with another configuration would upload):
+  meta KEY VALUE            set build-info KEY to VALUE (a line, as Portage)
+  meta-drop KEY             remove build-info KEY
 Actions on the image (a new image.tar.zst with one hostile entry added):
   image-abs | image-dotdot | image-outside | image-symlink-escape |
   image-hardlink-escape | image-device | image-below-symlink
@@ -113,22 +116,33 @@ def hostile_image(members, kind, args=()):
     members[idx][1] = zstd(buf.getvalue())
 
 
-def set_meta(members, key, value, many=0):
-    idx = [i for i, m in enumerate(members) if m[0].split("/")[-1].startswith("metadata.tar")][0]
-    src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)), mode="r")
-    items = {m.name: src.extractfile(m).read() for m in src.getmembers()}
+def edit_meta(members, key, value, many=0, drop=False):
+    """metadata KEY becomes VALUE (or goes, with drop), plus `many` keys
+    X0..X<many-1>: a new metadata.tar.zst, as a worker building with
+    another configuration would upload."""
+    idx = [i for i, m in enumerate(members)
+           if m[0].split("/")[-1].startswith("metadata.tar")][0]
+    src = tarfile.open(fileobj=io.BytesIO(zstd(members[idx][1], decompress=True)),
+                       mode="r")
+    items = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isreg()}
     if key is not None:
-        items["metadata/" + key] = value.encode() + b"\n"
+        name = f"metadata/{key}"
+        if drop:
+            if name not in items:
+                sys.exit(f"no metadata key {key}")
+            del items[name]
+        else:
+            items[name] = value.encode() + b"\n"
     for i in range(many):
         items[f"metadata/X{i}"] = b""
     buf = io.BytesIO()
-    dst = tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT)
-    for name in sorted(items):
-        ti = tarfile.TarInfo(name)
-        ti.size = len(items[name])
-        ti.mtime = 1700000000
-        dst.addfile(ti, io.BytesIO(items[name]))
-    dst.close()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as dst:
+        for n in sorted(items):
+            ti = tarfile.TarInfo(n)
+            ti.size = len(items[n])
+            ti.mode = 0o644
+            ti.mtime = 1700000000
+            dst.addfile(ti, io.BytesIO(items[n]))
     members[idx][1] = zstd(buf.getvalue())
 
 
@@ -212,17 +226,20 @@ def main():
             m[1] = f.read()
         write(out, members)
     elif action == "meta-many":
-        set_meta(members, None, None, int(args[0]))
+        edit_meta(members, None, None, int(args[0]))
         write(out, members)
     elif action == "extra-many":
         for i in range(int(args[0])):
             members.insert(-1, [f"{base}/extra{i}", b""])
         write(out, members, manifest=False)
-    elif action == "meta":
-        set_meta(members, args[0], args[1])
-        write(out, members)
     elif action == "swap-hashes":
         write(out, members, swap=True)
+    elif action == "meta":
+        edit_meta(members, args[0], args[1])
+        write(out, members)
+    elif action == "meta-drop":
+        edit_meta(members, args[0], None, drop=True)
+        write(out, members)
     elif action.startswith("image-"):
         hostile_image(members, action, args)
         write(out, members)
