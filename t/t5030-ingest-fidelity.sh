@@ -174,7 +174,7 @@ test_expect_success X86_64_V3 'the noop driver writes what ingest checks: accept
 	test_when_finished "farm_stop_workers; farm_stop" &&
 	sed -i "s/-O2 -g -pipe/-O3 -pipe/" prof/p/make.conf &&
 	farm_start &&
-	farm_worker n1 --driver noop &&
+	farm_worker w1 --driver noop &&
 	binfarm rebuild --profile p >/dev/null &&
 	farm_wait_rebuild complete 60 &&
 	f=$(ls -t state/pkgdir/p/app-misc/solo/*.gpkg.tar | head -n 1) &&
