@@ -31,6 +31,7 @@
 #include "binhost.h"
 #include "buf.h"
 #include "err.h"
+#include "httpcheck.h"
 #include "log.h"
 #include "banned.h"
 
@@ -728,7 +729,25 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	 */
 	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (!r->seen) {
+		const char *why;
+
 		r->seen = 1;
+		/*
+		 * Framing a proxy in front could read otherwise (request
+		 * smuggling): 400 and close, before any body is read.
+		 */
+		if ((status = bf_httpcheck(con, version, &why)) != 0) {
+			r->method = is_get ? (method[0] == 'G' ? "GET" :
+			    "HEAD") : "-";
+			r->version = strcmp(version, "HTTP/1.1") == 0 ?
+			    "HTTP/1.1" : strcmp(version, "HTTP/1.0") == 0 ?
+			    "HTTP/1.0" : "-";
+			r->status = status;
+			r->bytes = strlen(why) + 5;
+			r->series = &s->metrics.other;
+			return (enum MHD_Result)bf_httpcheck_refuse(con, status,
+			    why);
+		}
 		if (is_get)
 			return MHD_YES;
 		/* Other methods: refuse now, before reading any body. */
