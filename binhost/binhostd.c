@@ -168,15 +168,39 @@ conf_set(struct bh_conf *c, const char *file, unsigned line,
 	return 0;
 }
 
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* The file being read: where each key was set, to refuse a second one. */
+struct ini_ctx {
+	struct bh_conf	*c;
+	unsigned	 line[NKEYS];	/* 0: not set in the file yet */
+};
+
 static int
 ini_cb(void *ctx, const char *file, unsigned line, const char *section,
     const char *key, const char *value, struct bf_err *e)
 {
+	struct ini_ctx *x = ctx;
+	size_t i;
+
 	if (*section != '\0' && strcmp(section, "binhost") != 0)
 		return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown section "
 		    "'[%s]' (settings go at the top or under [binhost])", file,
 		    line, section);
-	return conf_set(ctx, file, line, key, value, e);
+	/*
+	 * A key given twice is a mistake whichever was meant (a second
+	 * 'root' silently winning would serve another tree): say both.
+	 */
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, key) != 0)
+			continue;
+		if (x->line[i] != 0)
+			return bf_err_set(e, BF_ECONFIG, "%s:%u: '%s' is set "
+			    "twice: at %s:%u and at %s:%u (keep one)", file,
+			    line, key, file, x->line[i], file, line);
+		x->line[i] = line;
+	}
+	return conf_set(x->c, file, line, key, value, e);
 }
 
 static int
@@ -623,9 +647,14 @@ main(int argc, char **argv)
 	}
 	log_init(foreground || test, verbose, PROG);
 
-	if (c.file != NULL && (rc = bf_conf_load_ini(c.file, ini_cb, &c,
-	    &e)) < 0)
-		goto fail;
+	if (c.file != NULL) {
+		struct ini_ctx x;
+
+		memset(&x, 0, sizeof(x));
+		x.c = &c;
+		if ((rc = bf_conf_load_ini(c.file, ini_cb, &x, &e)) < 0)
+			goto fail;
+	}
 	for (i = 0; i < nflags; i++)
 		if ((rc = conf_set(&c, NULL, 0, flags[i].key, flags[i].val,
 		    &e)) < 0)

@@ -72,6 +72,7 @@ SHELL_TESTS += \
 	t/t4040-binhost-auth-tls.sh \
 	t/t4050-binhost-daemon.sh \
 	t/t4060-http-framing.sh \
+	t/t4065-binhost-conf-twice.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
