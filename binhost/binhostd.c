@@ -62,6 +62,8 @@ bh_conf_init(struct bh_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->max_connections = 4096;
 	c->timeout = 30;
+	c->request_timeout = 10;
+	c->max_per_ip = 64;
 	c->index_max_age = 60;
 	c->file_max_age = 31536000;
 	c->shutdown_timeout = 10;
@@ -109,6 +111,7 @@ static const struct key {
 	N("max-connections", max_connections, 1, 1000000),
 	N("max-connections-per-ip", max_per_ip, 0, 1000000),
 	N("connection-timeout", timeout, 1, 86400),
+	N("request-timeout", request_timeout, 1, 3600),
 	N("index-max-age", index_max_age, 0, 31536000),
 	N("file-max-age", file_max_age, 0, 315360000),
 	N("shutdown-timeout", shutdown_timeout, 0, 3600),
@@ -522,6 +525,10 @@ serve(struct bh_conf *c, int foreground)
 	log_info("serving '%s' on %s (port %d)%s%s", s.root_real, c->listen,
 	    port, s.tls_cert_pem != NULL ? ", TLS" : "",
 	    s.auth_on ? ", Basic auth" : "");
+	log_info("limits: %lld connections, %s%lld per address, a whole "
+	    "request within %lld s, idle %lld s", c->max_connections,
+	    c->max_per_ip > 0 ? "" : "no limit (0) ", c->max_per_ip,
+	    c->request_timeout, c->timeout);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)

@@ -48,7 +48,7 @@ test_expect_success '-t on broken configurations names file:line and the problem
 	bad_conf "root = repo\ntls-cert = nope.pem\n" "TLS needs both" &&
 	bad_conf "root = repo\ntls-cert = nope.pem\ntls-key = nope.pem\n" "bad.conf:3: cannot read .nope.pem." &&
 	bad_conf "root = repo\nuser = no-such-user-here\n" "bad.conf:2: no such user .no-such-user-here." &&
-	bad_conf "root = repo\nroot =\n" "bad.conf:2: .root. needs a value" &&
+	bad_conf "listen = :1\nroot =\n" "bad.conf:2: .root. needs a value" &&
 	bad_conf "listen = :1\n" "no repository root"
 '
 
@@ -146,7 +146,7 @@ time.sleep(30)
 '
 
 test_expect_success PYTHON 'slow clients do not starve fast ones; idle ones time out' '
-	printf "root = repo\nthreads = 1\nconnection-timeout = 2\n" >slow.conf &&
+	printf "root = repo\nthreads = 1\nconnection-timeout = 2\nmax-connections-per-ip = 0\n" >slow.conf &&
 	start_binhost -f slow.conf || return 1
 	test_when_finished stop_binhost
 	port=$(cat binhost.port)
