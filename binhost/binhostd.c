@@ -53,6 +53,7 @@ static const char usage_text[] =
     "      --pid-file FILE      write the process id there\n"
     "      --access-log FILE    combined-format access log, or 'stderr'\n"
     "  -u, --user USER          user to switch to when started as root\n"
+    "                           (required as root; -u root keeps root)\n"
     "      --threads N          worker threads (0: one per CPU)\n"
     "  -V, --version            print the version\n";
 
@@ -354,6 +355,22 @@ drop_privileges(const char *user, struct bf_err *e)
 	return 0;
 }
 
+/*
+ * A network-facing server left running as root by accident is the
+ * mistake to prevent; root on purpose (a container whose root is
+ * already unprivileged) is said with -u root.
+ */
+static int
+root_check(const struct bh_conf *c, struct bf_err *e)
+{
+	if (geteuid() != 0 || c->user != NULL)
+		return 0;
+	return bf_err_set(e, BF_ECONFIG, "refusing to serve as root: name "
+	    "an unprivileged user to switch to with 'user' in the "
+	    "configuration or -u USER (e.g. -u binfarm; -u root keeps root "
+	    "on purpose)");
+}
+
 static void
 print_err(struct bf_err *e, int rc)
 {
@@ -502,12 +519,15 @@ serve(struct bh_conf *c, int foreground)
 			goto fail;
 	}
 	if (geteuid() == 0) {
-		if (c->user != NULL) {
-			if ((rc = drop_privileges(c->user, &e)) < 0)
-				goto fail;
-		} else
-			log_warnx("running as root; set 'user' in the "
-			    "configuration to drop privileges");
+		/* main() saw to it that root names a user. */
+		struct passwd *pw = c->user != NULL ? getpwnam(c->user) : NULL;
+
+		if (pw != NULL && pw->pw_uid == 0)
+			log_warnx("%s: serving as root, as asked ('%s'): a "
+			    "flaw in this server would be a flaw of root",
+			    c->where_user, c->user);
+		else if ((rc = drop_privileges(c->user, &e)) < 0)
+			goto fail;
 	} else if (c->user != NULL)
 		log_debug("not root: ignoring 'user %s'", c->user);
 
@@ -690,10 +710,14 @@ main(int argc, char **argv)
 			if (rc < 0)
 				goto fail;
 		}
+		if ((rc = root_check(&c, &e)) < 0)
+			goto fail;
 		fprintf(stderr, "%s: configuration OK\n", PROG);
 		ret = 0;
 		goto out;
 	}
+	if ((rc = root_check(&c, &e)) < 0)
+		goto fail;
 	ret = serve(&c, foreground);
 	goto out;
 oom:

@@ -24,7 +24,7 @@ test_expect_success '-t accepts a good configuration' '
 	connection-timeout = 5
 	index-max-age = 30
 	EOF
-	binfarm-binhost -t -f good.conf 2>err &&
+	binfarm-binhost -t -u root -f good.conf 2>err &&
 	test_grep "configuration OK" err
 '
 
@@ -64,7 +64,7 @@ test_expect_success 'a missing config file and bad flags are errors' '
 
 test_expect_success 'flags override the file' '
 	printf "root = nowhere\n" >over.conf &&
-	binfarm-binhost -t -f over.conf --root repo 2>err &&
+	binfarm-binhost -t -u root -f over.conf --root repo 2>err &&
 	test_grep "configuration OK" err
 '
 
@@ -72,7 +72,7 @@ test_expect_success 'a port already in use is an error naming the address' '
 	start_binhost --root repo &&
 	test_when_finished stop_binhost &&
 	port=$(cat binhost.port) &&
-	test_expect_code 1 binfarm-binhost -d --root repo --listen 127.0.0.1:$port 2>err &&
+	test_expect_code 1 binfarm-binhost -d -u root --root repo --listen 127.0.0.1:$port 2>err &&
 	test_grep "cannot listen on .127.0.0.1:$port.: Address already in use" err
 '
 
@@ -98,7 +98,7 @@ test_expect_success 'SIGHUP reopens the access log (rotation)' '
 
 test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 	rm -f port || return 1
-	binfarm-binhost -d --root repo --listen 127.0.0.1:0 --port-file port 2>err &
+	binfarm-binhost -d -u root --root repo --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
 	curl -fsS --limit-rate 2M -o slow "http://127.0.0.1:$(cat port)/testing/amd64/big.bin" &
@@ -118,7 +118,7 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-timeout' '
 	printf "root = repo\nshutdown-timeout = 1\n" >st.conf &&
 	rm -f port ready || return 1
-	binfarm-binhost -d -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
+	binfarm-binhost -d -u root -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
 	# A client that asks for big.bin, sees the response start, then
@@ -192,7 +192,7 @@ test_expect_success 'max-connections-per-ip limits one client' '
 
 test_expect_success 'without -d: detaches, writes the pid file, logs to syslog' '
 	rm -f port &&
-	binfarm-binhost --root repo --listen 127.0.0.1:0 --port-file "$PWD/port" --pid-file "$PWD/bh.pid" &&
+	binfarm-binhost -u root --root repo --listen 127.0.0.1:0 --port-file "$PWD/port" --pid-file "$PWD/bh.pid" &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done &&
 	pid=$(cat bh.pid) &&
 	echo $pid >>"$BINHOST_PIDS" &&

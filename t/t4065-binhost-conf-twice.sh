@@ -28,9 +28,9 @@ test_expect_success 'any key: listen, user, a number, in the same section' '
 
 test_expect_success 'each key once is fine, and a flag still overrides the file' '
 	printf "root = other\nlisten = 127.0.0.1:0\nthreads = 2\n" >once.conf &&
-	binfarm-binhost -t -f once.conf 2>err &&
+	binfarm-binhost -t -u root -f once.conf 2>err &&
 	test_grep "configuration OK" err &&
-	binfarm-binhost -t -f once.conf --root repo --threads 1 2>err &&
+	binfarm-binhost -t -u root -f once.conf --root repo --threads 1 2>err &&
 	test_grep "configuration OK" err
 '
 
