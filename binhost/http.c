@@ -193,9 +193,12 @@ reaper_main(void *arg)
 		if (n > 0) {
 			__atomic_add_fetch(&s->metrics.request_timeouts, n,
 			    __ATOMIC_RELAXED);
+			/* Not under the lock: connections come and go. */
+			pthread_mutex_unlock(&cs->mu);
 			log_debug("request-timeout: closed %u connection(s) "
 			    "that sent no whole request in %lld s", n,
 			    (long long)(cs->limit_ms / 1000));
+			pthread_mutex_lock(&cs->mu);
 		}
 	}
 	pthread_mutex_unlock(&cs->mu);
@@ -358,16 +361,17 @@ completed_cb(void *cls, struct MHD_Connection *con, void **con_cls,
 	struct timespec t1;
 	uint64_t ns;
 
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (c != NULL) {
 		/* The next request's deadline runs from here. */
-		__atomic_store_n(&c->since, now_ms(), __ATOMIC_RELAXED);
+		__atomic_store_n(&c->since, (int64_t)t1.tv_sec * 1000 +
+		    t1.tv_nsec / 1000000, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
 	}
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
 	if (r->status != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ns = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000ULL +
 		    (uint64_t)(t1.tv_nsec - r->t0.tv_nsec);
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
