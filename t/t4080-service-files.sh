@@ -70,6 +70,15 @@ test_expect_success 'the builder runs as binfarm (-u), the worker as root, with 
 	test_grep "runs as root" "$I/conf.d/binfarm-worker"
 '
 
+test_expect_success 'the worker unit will not start without WORKER_OPTS, and says what to set' '
+	unit binfarm-worker &&
+	test_expect_code 1 python3 "$TEST_DIRECTORY/helper/unit-exec.py" binfarm-worker.service \
+		ExecStartPre "$I/conf.d/binfarm-worker" 2>err &&
+	test_grep "set WORKER_OPTS (--builder URL, credentials, --name, --tags)" err &&
+	echo "WORKER_OPTS=\"--builder http://127.0.0.1:1 --name w1\"" >wenv &&
+	python3 "$TEST_DIRECTORY/helper/unit-exec.py" binfarm-worker.service ExecStartPre wenv
+'
+
 test_expect_success 'setup: a repository and the settings a site would write' '
 	make_repo repo &&
 	mkdir -p repo/snapshots/amd64/s1 &&

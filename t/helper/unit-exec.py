@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """unit-exec.py UNIT KEY [ENVFILE] [--without-user]: runs the command of
 the systemd unit file UNIT's KEY line (ExecStart, ExecStartPre) as
-systemd would: the unit's Environment= assignments, then ENVFILE as its
+systemd would: words as systemd splits them (quotes), the unit's
+Environment= assignments, then ENVFILE as its
 EnvironmentFile= (NAME=value lines, quotes removed, # comments), then
 "${NAME}" replaced by the value as one word and a "$NAME" word by the
 value split at white space (systemd.service(5), "Command lines").  The
@@ -42,17 +43,18 @@ if envfile is not None:
         env[k.strip()] = v
 cmd = cmd.lstrip("-@:+!")
 words = []
-for w in cmd.split():
+for w in shlex.split(cmd):
     m = re.fullmatch(r"\$([A-Za-z_][A-Za-z0-9_]*)", w)
     if m:
         words += env.get(m.group(1), "").split()
         continue
-    words.append(re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-                        lambda m: env.get(m.group(1), ""), w))
+    w = re.sub(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
+               lambda m: env.get(m.group(1), ""), w)
+    words.append(w.replace("$$", "$"))
 if "--without-user" in flags:
     i = words.index("-u")
     del words[i:i + 2]
 if "--print" in flags:
     print("\n".join(words))
     sys.exit(0)
-os.execv(words[0], words)
+os.execve(words[0], words, dict(os.environ, **env))
