@@ -117,8 +117,9 @@ test_expect_success ROOT 'systemd: ExecStartPre and ExecStart as the unit runs t
 
 test_expect_success ROOT 'systemd: the same without -u is refused, clearly, and serves nothing' '
 	rm -f port &&
-	test_expect_code 1 python3 "$TEST_DIRECTORY/helper/unit-exec.py" binfarm-binhost.service \
-		ExecStart confd --without-user 2>err &&
+	# bounded: a binhost that did start would be stopped after 10 s
+	test_expect_code 1 timeout 10 python3 "$TEST_DIRECTORY/helper/unit-exec.py" \
+		binfarm-binhost.service ExecStart confd --without-user 2>err &&
 	test_grep "refusing to serve as root: name an unprivileged user" err &&
 	test_path_is_missing port &&
 	test_expect_code 1 python3 "$TEST_DIRECTORY/helper/unit-exec.py" binfarm-binhost.service \
