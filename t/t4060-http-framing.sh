@@ -104,4 +104,6 @@ test_expect_success 'the builder is still up and answers' '
 	farm_stop
 '
 
+# The builder is stopped even when a test above failed.
+farm_stop
 test_done
