@@ -123,7 +123,9 @@ int
 bf_httpcheck(struct MHD_Connection *c, const char *version, const char **why)
 {
 	struct scan s;
-	int http11 = version != NULL && strcmp(version, "HTTP/1.1") == 0;
+	/* HTTP/1.1, and any later 1.x libmicrohttpd takes as 1.1. */
+	int http11 = version != NULL && strncmp(version, "HTTP/1.", 7) == 0 &&
+	    strcmp(version, "HTTP/1.0") != 0;
 
 	memset(&s, 0, sizeof(s));
 	MHD_get_connection_values_n(c, MHD_HEADER_KIND, scan_cb, &s);
