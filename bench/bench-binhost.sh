@@ -73,8 +73,15 @@ ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
 touch -h -d @$TS "$R/channels/testing/amd64"
 idx_size=$(wc -c <"$S/Packages")
 
-# binfarm-binhost: no access log (nginx's is off too), one thread per CPU.
-"$BINHOST" -d --root "$R" --listen 127.0.0.1:0 --port-file "$W/bh.port" \
+# binfarm-binhost: no access log (nginx's is off too), one thread per CPU,
+# its limits on (request-timeout at its default), as nobody when started
+# as root (nginx's workers are unprivileged too).  wrk's connections all
+# come from 127.0.0.1, as a fleet behind one NAT address would: the
+# per-address limit (default 64) is raised above them, as such a site
+# would raise it.
+printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
+"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
+	--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
 	${BINHOST_ARGS:-} 2>"$W/bh.err" &
 bh_pid=$!
 n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done

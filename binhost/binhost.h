@@ -39,6 +39,7 @@ struct bh_conf {
 	long long	 max_connections;
 	long long	 max_per_ip;	/* 0: no limit */
 	long long	 timeout;	/* idle connection timeout, seconds */
+	long long	 request_timeout; /* a whole request in this long, seconds */
 	long long	 index_max_age;
 	long long	 file_max_age;
 	long long	 shutdown_timeout;
@@ -80,6 +81,7 @@ struct bh_metrics {
 	size_t		 n;
 	struct bh_series other;		/* requests outside any channel */
 	time_t		 started;
+	uint64_t	 request_timeouts; /* connections closed by the deadline */
 };
 
 int	bh_metrics_init(struct bh_metrics *m);
@@ -203,6 +205,40 @@ void	bh_chan_cache_release(struct bh_chan_cache *c);
 void	bh_chan_cache_render(struct bh_chan_cache *c, struct bf_buf *out);
 
 /*
+ * The request deadline (http.c): every open connection, from
+ * libmicrohttpd's connection notifications.  A connection must deliver
+ * a whole request (head, and body if any) within request-timeout
+ * seconds of its start or of the end of its previous response; a
+ * reaper thread shuts down, once a second, the sockets of those that
+ * did not (libmicrohttpd's own timeout counts from the last byte
+ * received, so a client sending one byte every few seconds would hold
+ * its connection for ever).  A connection whose request is in and whose
+ * response is being sent is never cut by it: a slow download is the
+ * idle timeout's business.  `since` and `busy` are written by the
+ * connection's thread with atomics; the list and `fd` under `mu`, which
+ * the close notification takes before libmicrohttpd closes the fd, so
+ * the reaper never shuts down a descriptor that was reused.
+ */
+struct bh_conn {
+	struct bh_conn	*prev, *next;
+	int		 fd;
+	int		 busy;		/* a request is in, its answer not done */
+	int		 reaped;
+	int64_t		 since;		/* monotonic ms: start or last answer */
+};
+
+struct bh_conns {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct bh_conn	*head;
+	size_t		 n;
+	int64_t		 limit_ms;	/* request-timeout */
+	int		 stop;
+	int		 running;	/* the reaper thread was started */
+	pthread_t	 reaper;
+};
+
+/*
  * The running server: shared by every thread once started; the caches
  * and the metrics carry their own locks, the rest is read-only.
  */
@@ -219,6 +255,7 @@ struct bh_server {
 	struct bh_metrics metrics;
 	struct bh_chan_cache chans;
 	struct bh_r304_cache r304;
+	struct bh_conns	 conns;
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
 };
 

@@ -53,6 +53,7 @@ static const char usage_text[] =
     "      --pid-file FILE      write the process id there\n"
     "      --access-log FILE    combined-format access log, or 'stderr'\n"
     "  -u, --user USER          user to switch to when started as root\n"
+    "                           (required as root; -u root keeps root)\n"
     "      --threads N          worker threads (0: one per CPU)\n"
     "  -V, --version            print the version\n";
 
@@ -62,6 +63,8 @@ bh_conf_init(struct bh_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->max_connections = 4096;
 	c->timeout = 30;
+	c->request_timeout = 10;
+	c->max_per_ip = 64;
 	c->index_max_age = 60;
 	c->file_max_age = 31536000;
 	c->shutdown_timeout = 10;
@@ -109,6 +112,7 @@ static const struct key {
 	N("max-connections", max_connections, 1, 1000000),
 	N("max-connections-per-ip", max_per_ip, 0, 1000000),
 	N("connection-timeout", timeout, 1, 86400),
+	N("request-timeout", request_timeout, 1, 3600),
 	N("index-max-age", index_max_age, 0, 31536000),
 	N("file-max-age", file_max_age, 0, 315360000),
 	N("shutdown-timeout", shutdown_timeout, 0, 3600),
@@ -168,15 +172,39 @@ conf_set(struct bh_conf *c, const char *file, unsigned line,
 	return 0;
 }
 
+#define NKEYS	(sizeof(keys) / sizeof(keys[0]))
+
+/* The file being read: where each key was set, to refuse a second one. */
+struct ini_ctx {
+	struct bh_conf	*c;
+	unsigned	 line[NKEYS];	/* 0: not set in the file yet */
+};
+
 static int
 ini_cb(void *ctx, const char *file, unsigned line, const char *section,
     const char *key, const char *value, struct bf_err *e)
 {
+	struct ini_ctx *x = ctx;
+	size_t i;
+
 	if (*section != '\0' && strcmp(section, "binhost") != 0)
 		return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown section "
 		    "'[%s]' (settings go at the top or under [binhost])", file,
 		    line, section);
-	return conf_set(ctx, file, line, key, value, e);
+	/*
+	 * A key given twice is a mistake whichever was meant (a second
+	 * 'root' silently winning would serve another tree): say both.
+	 */
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, key) != 0)
+			continue;
+		if (x->line[i] != 0)
+			return bf_err_set(e, BF_ECONFIG, "%s:%u: '%s' is set "
+			    "twice: at %s:%u and at %s:%u (keep one)", file,
+			    line, key, file, x->line[i], file, line);
+		x->line[i] = line;
+	}
+	return conf_set(x->c, file, line, key, value, e);
 }
 
 static int
@@ -327,6 +355,22 @@ drop_privileges(const char *user, struct bf_err *e)
 	return 0;
 }
 
+/*
+ * A network-facing server left running as root by accident is the
+ * mistake to prevent; root on purpose (a container whose root is
+ * already unprivileged) is said with -u root.
+ */
+static int
+root_check(const struct bh_conf *c, struct bf_err *e)
+{
+	if (geteuid() != 0 || c->user != NULL)
+		return 0;
+	return bf_err_set(e, BF_ECONFIG, "refusing to serve as root: name "
+	    "an unprivileged user to switch to with 'user' in the "
+	    "configuration or -u USER (e.g. -u binfarm; -u root keeps root "
+	    "on purpose)");
+}
+
 static void
 print_err(struct bf_err *e, int rc)
 {
@@ -475,12 +519,15 @@ serve(struct bh_conf *c, int foreground)
 			goto fail;
 	}
 	if (geteuid() == 0) {
-		if (c->user != NULL) {
-			if ((rc = drop_privileges(c->user, &e)) < 0)
-				goto fail;
-		} else
-			log_warnx("running as root; set 'user' in the "
-			    "configuration to drop privileges");
+		/* main() saw to it that root names a user. */
+		struct passwd *pw = c->user != NULL ? getpwnam(c->user) : NULL;
+
+		if (pw != NULL && pw->pw_uid == 0)
+			log_warnx("%s: serving as root, as asked ('%s'): a "
+			    "flaw in this server would be a flaw of root",
+			    c->where_user, c->user);
+		else if ((rc = drop_privileges(c->user, &e)) < 0)
+			goto fail;
 	} else if (c->user != NULL)
 		log_debug("not root: ignoring 'user %s'", c->user);
 
@@ -498,6 +545,10 @@ serve(struct bh_conf *c, int foreground)
 	log_info("serving '%s' on %s (port %d)%s%s", s.root_real, c->listen,
 	    port, s.tls_cert_pem != NULL ? ", TLS" : "",
 	    s.auth_on ? ", Basic auth" : "");
+	log_info("limits: %lld connections, %s%lld per address, a whole "
+	    "request within %lld s, idle %lld s", c->max_connections,
+	    c->max_per_ip > 0 ? "" : "no limit (0) ", c->max_per_ip,
+	    c->request_timeout, c->timeout);
 
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
@@ -623,9 +674,14 @@ main(int argc, char **argv)
 	}
 	log_init(foreground || test, verbose, PROG);
 
-	if (c.file != NULL && (rc = bf_conf_load_ini(c.file, ini_cb, &c,
-	    &e)) < 0)
-		goto fail;
+	if (c.file != NULL) {
+		struct ini_ctx x;
+
+		memset(&x, 0, sizeof(x));
+		x.c = &c;
+		if ((rc = bf_conf_load_ini(c.file, ini_cb, &x, &e)) < 0)
+			goto fail;
+	}
 	for (i = 0; i < nflags; i++)
 		if ((rc = conf_set(&c, NULL, 0, flags[i].key, flags[i].val,
 		    &e)) < 0)
@@ -654,10 +710,14 @@ main(int argc, char **argv)
 			if (rc < 0)
 				goto fail;
 		}
+		if ((rc = root_check(&c, &e)) < 0)
+			goto fail;
 		fprintf(stderr, "%s: configuration OK\n", PROG);
 		ret = 0;
 		goto out;
 	}
+	if ((rc = root_check(&c, &e)) < 0)
+		goto fail;
 	ret = serve(&c, foreground);
 	goto out;
 oom:

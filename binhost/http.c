@@ -31,6 +31,7 @@
 #include "binhost.h"
 #include "buf.h"
 #include "err.h"
+#include "httpcheck.h"
 #include "log.h"
 #include "banned.h"
 
@@ -82,6 +83,171 @@ req_free(struct req *r)
 	free(r->referer);
 	free(r->agent);
 	free(r);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The struct bh_conn of `con`, or NULL (none could be allocated). */
+static struct bh_conn *
+conn_of(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* The request on `con` is in: the deadline stops until it is answered. */
+static void
+conn_busy(struct MHD_Connection *con)
+{
+	struct bh_conn *c = conn_of(con);
+
+	if (c != NULL)
+		__atomic_store_n(&c->busy, 1, __ATOMIC_RELEASE);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection opens or closes. */
+static void
+notify_cb(void *cls, struct MHD_Connection *con, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct bh_conns *cs = &((struct bh_server *)cls)->conns;
+	const union MHD_ConnectionInfo *ci;
+	struct bh_conn *c;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without memory: no deadline, only the idle timeout. */
+		ci = MHD_get_connection_info(con,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->fd = ci->connect_fd;
+		c->since = now_ms();
+		pthread_mutex_lock(&cs->mu);
+		c->next = cs->head;
+		if (cs->head != NULL)
+			cs->head->prev = c;
+		cs->head = c;
+		cs->n++;
+		pthread_mutex_unlock(&cs->mu);
+		*socket_context = c;
+		return;
+	}
+	if ((c = *socket_context) == NULL)
+		return;
+	/* Before libmicrohttpd closes the fd: the reaper must not see it. */
+	pthread_mutex_lock(&cs->mu);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		cs->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	cs->n--;
+	pthread_mutex_unlock(&cs->mu);
+	*socket_context = NULL;
+	free(c);
+}
+
+/*
+ * The reaper: once a second, shuts down the socket of every connection
+ * whose request is overdue; libmicrohttpd's thread then sees the
+ * connection end and closes it as its own.
+ */
+static void *
+reaper_main(void *arg)
+{
+	struct bh_server *s = arg;
+	struct bh_conns *cs = &s->conns;
+	struct bh_conn *c;
+	struct timespec ts;
+	int64_t now;
+	unsigned n;
+
+	pthread_mutex_lock(&cs->mu);
+	while (!cs->stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&cs->cv, &cs->mu, &ts);
+		if (cs->stop)
+			break;
+		now = now_ms();
+		n = 0;
+		for (c = cs->head; c != NULL; c = c->next) {
+			if (c->reaped || __atomic_load_n(&c->busy,
+			    __ATOMIC_ACQUIRE) || now - __atomic_load_n(&c->since,
+			    __ATOMIC_RELAXED) < cs->limit_ms)
+				continue;
+			shutdown(c->fd, SHUT_RDWR);
+			c->reaped = 1;
+			n++;
+		}
+		if (n > 0) {
+			__atomic_add_fetch(&s->metrics.request_timeouts, n,
+			    __ATOMIC_RELAXED);
+			/* Not under the lock: connections come and go. */
+			pthread_mutex_unlock(&cs->mu);
+			log_debug("request-timeout: closed %u connection(s) "
+			    "that sent no whole request in %lld s", n,
+			    (long long)(cs->limit_ms / 1000));
+			pthread_mutex_lock(&cs->mu);
+		}
+	}
+	pthread_mutex_unlock(&cs->mu);
+	return NULL;
+}
+
+static int
+conns_start(struct bh_server *s)
+{
+	struct bh_conns *cs = &s->conns;
+	pthread_condattr_t ca;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->limit_ms = (int64_t)s->conf->request_timeout * 1000;
+	if (pthread_mutex_init(&cs->mu, NULL) != 0)
+		return -1;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&cs->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		pthread_mutex_destroy(&cs->mu);
+		return -1;
+	}
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&cs->reaper, NULL, reaper_main, s) != 0) {
+		pthread_cond_destroy(&cs->cv);
+		pthread_mutex_destroy(&cs->mu);
+		return -1;
+	}
+	cs->running = 1;
+	return 0;
+}
+
+/* After libmicrohttpd has stopped: every connection is gone. */
+static void
+conns_stop(struct bh_server *s)
+{
+	struct bh_conns *cs = &s->conns;
+
+	if (!cs->running)
+		return;
+	pthread_mutex_lock(&cs->mu);
+	cs->stop = 1;
+	pthread_cond_signal(&cs->cv);
+	pthread_mutex_unlock(&cs->mu);
+	pthread_join(cs->reaper, NULL);
+	pthread_cond_destroy(&cs->cv);
+	pthread_mutex_destroy(&cs->mu);
+	cs->running = 0;
 }
 
 /* MHD_OPTION_URI_LOG_CALLBACK: once per request, before the headers. */
@@ -191,14 +357,21 @@ completed_cb(void *cls, struct MHD_Connection *con, void **con_cls,
 {
 	struct bh_server *s = cls;
 	struct req *r = *con_cls;
+	struct bh_conn *c = conn_of(con);
 	struct timespec t1;
 	uint64_t ns;
 
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (c != NULL) {
+		/* The next request's deadline runs from here. */
+		__atomic_store_n(&c->since, (int64_t)t1.tv_sec * 1000 +
+		    t1.tv_nsec / 1000000, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+	}
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
 	if (r->status != 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ns = (uint64_t)(t1.tv_sec - r->t0.tv_sec) * 1000000000ULL +
 		    (uint64_t)(t1.tv_nsec - r->t0.tv_nsec);
 		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
@@ -728,7 +901,26 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	 */
 	is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	if (!r->seen) {
+		const char *why;
+
 		r->seen = 1;
+		/*
+		 * Framing a proxy in front could read otherwise (request
+		 * smuggling): 400 and close, before any body is read.
+		 */
+		if ((status = bf_httpcheck(con, version, &why)) != 0) {
+			r->method = is_get ? (method[0] == 'G' ? "GET" :
+			    "HEAD") : "-";
+			r->version = strcmp(version, "HTTP/1.1") == 0 ?
+			    "HTTP/1.1" : strcmp(version, "HTTP/1.0") == 0 ?
+			    "HTTP/1.0" : "-";
+			r->status = status;
+			r->bytes = strlen(why) + 5;
+			r->series = &s->metrics.other;
+			conn_busy(con);
+			return (enum MHD_Result)bf_httpcheck_refuse(con, status,
+			    why);
+		}
 		if (is_get)
 			return MHD_YES;
 		/* Other methods: refuse now, before reading any body. */
@@ -736,6 +928,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		*upload_data_size = 0;	/* a body on a GET: ignore it */
 		return MHD_YES;
 	}
+	/* The whole request is in, in time: it is answered now. */
+	conn_busy(con);
 	r->method = strcmp(method, "GET") == 0 ? "GET" :
 	    strcmp(method, "HEAD") == 0 ? "HEAD" : "-";
 	r->version = strcmp(version, "HTTP/1.1") == 0 ? "HTTP/1.1" :
@@ -809,7 +1003,7 @@ int
 bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 {
 	const struct bh_conf *c = s->conf;
-	struct MHD_OptionItem opts[16];
+	struct MHD_OptionItem opts[20];
 	unsigned int flags;
 	size_t n = 0;
 	long long threads = c->threads;
@@ -829,6 +1023,8 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	}
 #define OPT(o, v, p) do { opts[n].option = (o); opts[n].value = (intptr_t)(v); \
 	opts[n].ptr_value = (p); n++; } while (0)
+	/* First, so that libmicrohttpd's complaints about options come here. */
+	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s);
 	OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
 	if (threads > 1)	/* 1: MHD's single internal thread */
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
@@ -847,7 +1043,7 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	OPT(MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s);
 	OPT(MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, s);
 	OPT(MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s);
-	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s);
+	OPT(MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s);
 	if (s->tls_cert_pem != NULL) {
 		OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem);
 		OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem);
@@ -855,9 +1051,15 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
 	r304_init(&s->r304);
+	if (conns_start(s) < 0) {
+		r304_release(&s->r304);
+		return bf_err_set(e, ENOMEM, "cannot start the request "
+		    "deadline's thread");
+	}
 	d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, s,
 	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (d == NULL) {
+		conns_stop(s);
 		r304_release(&s->r304);
 		return bf_err_set(e, EIO, "cannot start the HTTP server "
 		    "(libmicrohttpd refused the options%s)",
@@ -894,6 +1096,7 @@ bh_http_stop(struct bh_server *s)
 		return;
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	conns_stop(s);
 	/* No connection holds a response any more. */
 	r304_release(&s->r304);
 }

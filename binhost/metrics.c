@@ -203,6 +203,12 @@ bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 	bf_buf_addf(out, "# HELP binhost_connections Open client connections.\n"
 	    "# TYPE binhost_connections gauge\n"
 	    "binhost_connections %u\n", connections);
+	bf_buf_addf(out, "# HELP binhost_request_timeouts_total Connections "
+	    "closed because a request did not arrive whole within "
+	    "request-timeout.\n"
+	    "# TYPE binhost_request_timeouts_total counter\n"
+	    "binhost_request_timeouts_total %llu\n",
+	    (unsigned long long)ld(&m->request_timeouts));
 	bf_buf_addf(out, "# HELP binhost_start_time_seconds When the server "
 	    "started, unix time.\n"
 	    "# TYPE binhost_start_time_seconds gauge\n"

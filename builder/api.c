@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "err.h"
 #include "builder.h"
+#include "httpcheck.h"
 #include "banned.h"
 
 #define MAX_JSON_BODY	(1 << 20)
@@ -701,7 +702,14 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	long long job;
 	int put = strcmp(method, "PUT") == 0, status;
 
-	(void)version;
+	if (rq == NULL) {
+		/* Ambiguous framing (request smuggling): 400 and close. */
+		const char *why;
+		int bad = bf_httpcheck(c, version, &why);
+
+		if (bad != 0)
+			return (enum MHD_Result)bf_httpcheck_refuse(c, bad, why);
+	}
 	if (rq == NULL) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;

@@ -14,6 +14,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/gpkg.c lib/gpkg.h \
 	lib/gpkgsign.c lib/gpkgsign.h \
 	lib/http.c lib/http.h \
+	lib/httpcheck.c lib/httpcheck.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/log.c lib/log.h \
 	lib/manifest.c lib/manifest.h \

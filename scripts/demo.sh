@@ -135,7 +135,9 @@ esac
 
 repo=$out/state/repo
 step "serving the repository with binfarm-binhost on 127.0.0.1"
+# as root it must be told whom to run as: nobody, read access is enough
 binfarm-binhost -d -r "$repo" -l 127.0.0.1:0 --port-file "$out/binhost.port" \
+	$(test "$(id -u)" = 0 && echo "-u nobody") \
 	--access-log "$out/binhost-access.log" 2>"$out/binhost.log" &
 pids="$pids $!"
 started "$out/binhost.port" "$out/binhost.log" binfarm-binhost
@@ -190,7 +192,9 @@ Done.  Both hw-profiles were built by the farm and are in production.
 
 To serve it to the fleet:
 
-  binfarm-binhost -r $repo -l :8080
+  binfarm-binhost -r $repo -l :8080 -u binfarm
+  (as root: it switches to the unprivileged user binfarm, which needs read
+  access only; README.md "Operations" installs it as a service)
 
 Trust the repository key ($repo/keys/binfarm.asc, also served at
 http://<this host>:8080/keys/binfarm.asc) in /etc/portage/gnupg as

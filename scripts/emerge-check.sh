@@ -76,6 +76,7 @@ log "sample tree"
 # --- 2. serve the repository -----------------------------------------------
 log "binfarm-binhost"
 "$BINFARM_SRC/binfarm-binhost" -d -r "$REPO" -l 127.0.0.1:0 \
+	$( [ "$(id -u)" = 0 ] && echo "-u nobody") \
 	--port-file "$WORK/port" --access-log "$WORK/access.log" \
 	>"$WORK/binhost.log" 2>&1 &
 BINHOST_PID=$!

@@ -36,10 +36,29 @@ binhost_cleanup_() {
 }
 trap binhost_cleanup_ EXIT
 
+# As root, binfarm-binhost wants a user to switch to; tests that name
+# none (no -u, no config file with a user line) keep root on purpose.
+bh_as_root_() {
+	test "$(id -u)" = 0 || return 1
+	_prev=
+	for _a in "$@"; do
+		case $_a in
+		-u|--user|--user=*) return 1 ;;
+		esac
+		case $_prev in
+		-f|--config) grep -q "^[[:space:]]*user[[:space:]]*=" "$_a" && return 1 ;;
+		esac
+		_prev=$_a
+	done
+	return 0
+}
+
 start_binhost() {
 	rm -f binhost.port binhost.pid
+	_root=
+	bh_as_root_ "$@" && _root="-u root"
 	binfarm-binhost -d --listen 127.0.0.1:0 --port-file "$PWD/binhost.port" \
-		"$@" 2>>binhost.err &
+		$_root "$@" 2>>binhost.err &
 	echo $! >binhost.pid
 	echo $! >>"$BINHOST_PIDS"
 	n=0

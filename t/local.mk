@@ -75,6 +75,10 @@ SHELL_TESTS += \
 	t/t4040-binhost-auth-tls.sh \
 	t/t4050-binhost-daemon.sh \
 	t/t4060-binhost-allowlist.sh \
+	t/t4062-http-framing.sh \
+	t/t4065-binhost-conf-twice.sh \
+	t/t4070-binhost-slow-clients.sh \
+	t/t4080-service-files.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
@@ -87,7 +91,8 @@ SHELL_TESTS += \
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
-	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py \
+	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py t/helper/http-frame.py \
+	t/helper/slowloris.py t/helper/unit-exec.py \
 	t/helper/http-peer.py t/helper/conns.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh

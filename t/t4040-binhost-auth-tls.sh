@@ -89,7 +89,7 @@ test_expect_success OPENSSL 'TLS with auth: 401 then 200' '
 test_expect_success OPENSSL 'TLS: a key that does not parse is an error at start' '
 	echo garbage >bad.pem &&
 	printf "root = repo\ntls-cert = cert.pem\ntls-key = bad.pem\n" >badtls.conf &&
-	test_must_fail binfarm-binhost -d -f badtls.conf -l 127.0.0.1:0 2>err &&
+	test_must_fail binfarm-binhost -d -u root -f badtls.conf -l 127.0.0.1:0 2>err &&
 	test_grep "TLS certificate" err
 '
 

@@ -25,7 +25,7 @@ test_expect_success '-t accepts a good configuration' '
 	connection-timeout = 5
 	index-max-age = 30
 	EOF
-	binfarm-binhost -t -f good.conf 2>err &&
+	binfarm-binhost -t -u root -f good.conf 2>err &&
 	test_grep "configuration OK" err
 '
 
@@ -49,7 +49,7 @@ test_expect_success '-t on broken configurations names file:line and the problem
 	bad_conf "root = repo\ntls-cert = nope.pem\n" "TLS needs both" &&
 	bad_conf "root = repo\ntls-cert = nope.pem\ntls-key = nope.pem\n" "bad.conf:3: cannot read .nope.pem." &&
 	bad_conf "root = repo\nuser = no-such-user-here\n" "bad.conf:2: no such user .no-such-user-here." &&
-	bad_conf "root = repo\nroot =\n" "bad.conf:2: .root. needs a value" &&
+	bad_conf "listen = :1\nroot =\n" "bad.conf:2: .root. needs a value" &&
 	bad_conf "listen = :1\n" "no repository root"
 '
 
@@ -65,7 +65,7 @@ test_expect_success 'a missing config file and bad flags are errors' '
 
 test_expect_success 'flags override the file' '
 	printf "root = nowhere\n" >over.conf &&
-	binfarm-binhost -t -f over.conf --root repo 2>err &&
+	binfarm-binhost -t -u root -f over.conf --root repo 2>err &&
 	test_grep "configuration OK" err
 '
 
@@ -73,7 +73,7 @@ test_expect_success 'a port already in use is an error naming the address' '
 	start_binhost --root repo &&
 	test_when_finished stop_binhost &&
 	port=$(cat binhost.port) &&
-	test_expect_code 1 binfarm-binhost -d --root repo --listen 127.0.0.1:$port 2>err &&
+	test_expect_code 1 binfarm-binhost -d -u root --root repo --listen 127.0.0.1:$port 2>err &&
 	test_grep "cannot listen on .127.0.0.1:$port.: Address already in use" err
 '
 
@@ -99,7 +99,7 @@ test_expect_success 'SIGHUP reopens the access log (rotation)' '
 
 test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 	rm -f port || return 1
-	binfarm-binhost -d --root repo --listen 127.0.0.1:0 --port-file port 2>err &
+	binfarm-binhost -d -u root --root repo --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
 	curl -fsS --limit-rate 2M -o slow "http://127.0.0.1:$(cat port)/testing/amd64/app-misc/big-1.gpkg.tar" &
@@ -119,7 +119,7 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-timeout' '
 	printf "root = repo\nshutdown-timeout = 1\n" >st.conf &&
 	rm -f port ready || return 1
-	binfarm-binhost -d -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
+	binfarm-binhost -d -u root -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done || return 1
 	# A client that asks for a big package, sees the response start, then
@@ -147,7 +147,7 @@ time.sleep(30)
 '
 
 test_expect_success PYTHON 'slow clients do not starve fast ones; idle ones time out' '
-	printf "root = repo\nthreads = 1\nconnection-timeout = 2\n" >slow.conf &&
+	printf "root = repo\nthreads = 1\nconnection-timeout = 2\nmax-connections-per-ip = 0\n" >slow.conf &&
 	start_binhost -f slow.conf || return 1
 	test_when_finished stop_binhost
 	port=$(cat binhost.port)
@@ -193,7 +193,7 @@ test_expect_success 'max-connections-per-ip limits one client' '
 
 test_expect_success 'without -d: detaches, writes the pid file, logs to syslog' '
 	rm -f port &&
-	binfarm-binhost --root repo --listen 127.0.0.1:0 --port-file "$PWD/port" --pid-file "$PWD/bh.pid" &&
+	binfarm-binhost -u root --root repo --listen 127.0.0.1:0 --port-file "$PWD/port" --pid-file "$PWD/bh.pid" &&
 	n=0 && while ! test -s port && test $n -lt 100; do sleep 0.05; n=$((n + 1)); done &&
 	pid=$(cat bh.pid) &&
 	echo $pid >>"$BINHOST_PIDS" &&
