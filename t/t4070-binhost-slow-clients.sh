@@ -19,7 +19,8 @@ test_expect_success 'setup' '
 	make_repo repo &&
 	mkdir -p repo/snapshots/amd64/s1 &&
 	printf "VERSION: 0\nTIMESTAMP: 1700000000\n\n" >repo/snapshots/amd64/s1/Packages &&
-	head -c 4000000 /dev/urandom >repo/snapshots/amd64/s1/big.bin &&
+	mkdir -p repo/snapshots/amd64/s1/app-misc/big &&
+	head -c 4000000 /dev/urandom >repo/snapshots/amd64/s1/app-misc/big/big-1-1.gpkg.tar &&
 	set_channel repo testing amd64 s1
 '
 
@@ -96,8 +97,8 @@ test_expect_success 'a slow download is not cut by the request deadline' '
 	start_binhost -f rt1.conf &&
 	test_when_finished stop_binhost &&
 	# about 4 s at 1 MB/s, four times the deadline
-	curl -fsS --limit-rate 1M -o got "$(bh_url)/testing/amd64/big.bin" &&
-	cmp got repo/snapshots/amd64/s1/big.bin &&
+	curl -fsS --limit-rate 1M -o got "$(bh_url)/testing/amd64/app-misc/big/big-1-1.gpkg.tar" &&
+	cmp got repo/snapshots/amd64/s1/app-misc/big/big-1-1.gpkg.tar &&
 	test "$(metric binhost_request_timeouts_total)" = 0
 '
 
