@@ -218,8 +218,6 @@ init_main(const struct root_spec *r, char *const argv[], char *const envp[],
 	if ((cmd = fork()) < 0)
 		die_child(logfd, "fork");
 	if (cmd == 0) {
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
 		close(logfd);
@@ -286,7 +284,18 @@ root_spawn(const struct root_spec *r, char *const argv[], char *const envp[],
 		*pidp = pid;
 		return 0;
 	}
-	/* A */
+	/* A: the worker's signal handlers must not keep it alive (a
+	 * SIGTERM to the process group abandons the job). */
+	{
+		sigset_t all;
+		int sig;
+
+		for (sig = 1; sig < NSIG; sig++)
+			if (sig != SIGKILL && sig != SIGSTOP)
+				signal(sig, SIG_DFL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+	}
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
