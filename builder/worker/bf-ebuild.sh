@@ -1,10 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# bf-ebuild.sh: binfarm-worker's "ebuild" build driver, run INSIDE the
-# job's disposable build root (binfarm-worker(8), "BUILD ROOT") as the
-# only command, with a clean environment (PATH, HOME, TERM, LANG).
-# Every command it runs, in order:
+# bf-ebuild.sh [build|fetch]: binfarm-worker's "ebuild" build driver, run
+# INSIDE the job's disposable build root (binfarm-worker(8), "BUILD ROOT")
+# as the only command, with a clean environment (PATH, HOME, TERM, LANG).
+#
+# "fetch" (in a root of its own that has the network, the distfiles cache
+# read-write): step 1, then
+#      ebuild REPO/CAT/PN/PF.ebuild fetch
+#   which downloads what is missing from GENTOO_MIRRORS / SRC_URI and
+#   checks every distfile against the Manifest.
+#
+# "build" (no network, the distfiles read-only); every command, in order:
 #
 #   1. /etc/portage from the hw-profile directory (all of it), plus the
 #      driver's lines at the end of make.conf; make.profile and repos.conf
@@ -24,6 +31,7 @@
 # exported: nothing of the worker reaches Portage or environment.bz2).
 
 set -e
+mode=${1:-build}
 B=/var/lib/binfarm
 J=$B/job
 . "$J/job.vars"
@@ -77,6 +85,13 @@ EMERGE_WARNING_DELAY="0"
 EOF
 cat /etc/portage/repos.conf/binfarm.conf
 mkdir -p "$J/pkgdir" /var/tmp /var/db/pkg /var/cache/edb
+ebuild=$B/repos/$repo/$category/$pn/$pf.ebuild
+
+if [ "$mode" = fetch ]; then
+	say "ebuild $ebuild fetch"
+	ebuild "$ebuild" fetch
+	exit 0
+fi
 
 # --- 2. the farm's packages, as Portage's bintree wants them ---------------
 say "emaint binhost --fix"
@@ -107,7 +122,6 @@ if grep -q '^\[binary' "$J/pretend.out"; then
 fi
 
 # --- 5. build and package, as Portage does ----------------------------------
-ebuild=$B/repos/$repo/$category/$pn/$pf.ebuild
 say "ebuild $ebuild clean package"
 ebuild "$ebuild" clean package
 

@@ -210,6 +210,63 @@ remove_old_roots(const char *roots, int logfd)
 	bf_buf_release(&p);
 }
 
+/*
+ * Does the package need distfiles?  Its md5-cache entry says (no entry:
+ * ask Portage anyway).
+ */
+static int
+has_src_uri(const char *checkout, const struct bf_cpv *cpv)
+{
+	struct bf_buf p = BF_BUF_INIT, c = BF_BUF_INIT;
+	int yes = 1;
+
+	bf_buf_addf(&p, "%s/metadata/md5-cache/%s/%s", checkout, cpv->cat,
+	    cpv->pf);
+	if (bf_conf_read_file(p.buf, &c, NULL) == 0)
+		yes = strncmp(c.buf, "SRC_URI=", 8) == 0 ||
+		    strstr(c.buf, "\nSRC_URI=") != NULL;
+	bf_buf_release(&p);
+	bf_buf_release(&c);
+	return yes;
+}
+
+/* Runs bf-ebuild.sh MODE in a new root at dir; 0 or the exit status. */
+static int
+run_root(struct root_spec *rs, const char *mode, int logfd, int *code,
+    struct bf_err *e)
+{
+	char *argv[4], *envp[5];
+	pid_t pid;
+	int rc, status;
+	size_t i;
+
+	dprintf(logfd, "binfarm-worker: %s root %s: overlay of", mode,
+	    rs->dir);
+	for (i = 0; i < rs->nlayers; i++)
+		dprintf(logfd, " %s", rs->layers[i]);
+	dprintf(logfd, " %s; namespaces mount, pid, ipc, uts%s\n", rs->base,
+	    rs->net ? " (with the network)" : ", net");
+	argv[0] = (char *)"/bin/bash";
+	argv[1] = (char *)IN "/bf-ebuild.sh";
+	argv[2] = (char *)mode;
+	argv[3] = NULL;
+	envp[0] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+	    "/usr/bin:/sbin:/bin";
+	envp[1] = (char *)"HOME=/root";
+	envp[2] = (char *)"TERM=dumb";
+	envp[3] = (char *)"LANG=C.UTF-8";
+	envp[4] = NULL;
+	if ((rc = root_spawn(rs, argv, envp, logfd, &pid, e)) < 0)
+		return rc;
+	w_child = pid;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	w_child = 0;
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	return 0;
+}
+
 int
 ebuild_job(struct worker *w, json_t *job, const char *jobdir,
     const struct bf_cpv *cpv, int logfd, struct bf_err *e)
@@ -224,9 +281,9 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	json_t *je = json_object_get(job, "env");
 	const char *profile = js(je, "profile"), *base, *layers[2];
 	size_t i, ntrees = json_array_size(trees), nb = 0, ns = 0;
-	char *argv[3], *envp[5];
-	pid_t pid;
-	int rc = 0, status;
+	const char *repo_co = NULL;
+	size_t dist_bind;
+	int rc = 0, code;
 
 	memset(&rs, 0, sizeof(rs));
 	if (!safe_name(profile))
@@ -247,7 +304,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	rs.base = base;
 	rs.layers = layers;
 
-	binds = calloc(ntrees * 2 + 4, sizeof(*binds));
+	binds = calloc(ntrees * 2 + 5, sizeof(*binds));
 	strs = calloc(ntrees * 4 + 2, sizeof(*strs));
 	if (binds == NULL || strs == NULL) {
 		rc = bf_err_set(e, ENOMEM, "out of memory");
@@ -285,6 +342,8 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		bf_tree_mirror_path(mdir.buf, name, mir);
 		if ((rc = checkout(w, tr, mir->buf, co, logfd, e)) < 0)
 			goto out;
+		if (strcmp(name, js(job, "repo")) == 0)
+			repo_co = co->buf;
 		bf_buf_addf(din, IN "/repos/%s", name);
 		bf_buf_addf(gin, IN "/git/%s.git", name);
 		binds[nb++] = (struct root_bind){ co->buf, din->buf, 1 };
@@ -328,14 +387,21 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	if ((rc = write_file(t.buf, vars.buf, e)) < 0)
 		goto out;
 
+	if (repo_co == NULL) {
+		rc = bf_err_set(e, EINVAL, "the job's repository '%s' is not "
+		    "among its trees", js(job, "repo"));
+		goto out;
+	}
+	/* The distfiles cache: --distfiles, or the work directory's. */
 	if (w->distfiles != NULL)
 		bf_buf_adds(&dist, w->distfiles);
 	else {
-		bf_buf_addf(&dist, "%s/distfiles", jobdir);
+		bf_buf_addf(&dist, "%s/distfiles", w->workdir);
 		mkdir(dist.buf, 0755);
 	}
 	binds[nb++] = (struct root_bind){ jobdir, IN "/job", 0 };
 	binds[nb++] = (struct root_bind){ prof.buf, IN "/profile", 1 };
+	dist_bind = nb;
 	binds[nb++] = (struct root_bind){ dist.buf, IN "/distfiles", 1 };
 	binds[nb++] = (struct root_bind){ w->ebuild_driver,
 	    IN "/bf-ebuild.sh", 1 };
@@ -352,31 +418,42 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	    json_integer_value(json_object_get(job, "job")));
 	rs.dir = rdir.buf;
 
-	dprintf(logfd, "binfarm-worker: build root %s: overlay of", rdir.buf);
-	for (i = 0; i < rs.nlayers; i++)
-		dprintf(logfd, " %s", layers[i]);
-	dprintf(logfd, " %s; namespaces mount, pid, ipc, uts, net\n", base);
-	argv[0] = (char *)"/bin/bash";
-	argv[1] = (char *)IN "/bf-ebuild.sh";
-	argv[2] = NULL;
-	envp[0] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
-	    "/usr/bin:/sbin:/bin";
-	envp[1] = (char *)"HOME=/root";
-	envp[2] = (char *)"TERM=dumb";
-	envp[3] = (char *)"LANG=C.UTF-8";
-	envp[4] = NULL;
-	if ((rc = root_spawn(&rs, argv, envp, logfd, &pid, e)) < 0)
+	/* Distfiles: fetched (by Portage, which checks them against the
+	 * Manifest) in a root of their own that has the network, into the
+	 * cache that the build root gets read-only. */
+	if (has_src_uri(repo_co, cpv)) {
+		struct bf_buf fdir = BF_BUF_INIT;
+		struct bf_err re = BF_ERR_INIT;
+
+		bf_buf_addf(&fdir, "%s-fetch", rdir.buf);
+		rs.dir = fdir.buf;
+		rs.net = 1;
+		binds[dist_bind].ro = 0;
+		if (access("/etc/resolv.conf", R_OK) == 0)
+			binds[rs.nbinds++] = (struct root_bind){
+			    "/etc/resolv.conf", "/etc/resolv.conf", 1 };
+		rc = run_root(&rs, "fetch", logfd, &code, e);
+		if (root_remove(fdir.buf, &re) < 0)
+			dprintf(logfd, "binfarm-worker: %s\n", re.msg);
+		bf_buf_release(&fdir);
+		if (rc < 0)
+			goto out;
+		if (code != 0) {
+			rc = bf_err_set(e, EIO, "the ebuild driver could not "
+			    "fetch the distfiles (status %d; see the log)",
+			    code);
+			goto out;
+		}
+		rs.nbinds = nb;
+		rs.net = 0;
+		binds[dist_bind].ro = 1;
+		rs.dir = rdir.buf;
+	}
+	if ((rc = run_root(&rs, "build", logfd, &code, e)) < 0)
 		goto out;
-	w_child = pid;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	w_child = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (code == 0)
 		rc = 0;
-	else if (WIFSIGNALED(status))
-		rc = bf_err_set(e, EIO, "the ebuild driver was killed by "
-		    "signal %d", WTERMSIG(status));
-	else if (WEXITSTATUS(status) == 4) {
+	else if (code == 4) {
 		/* bf-ebuild.sh wrote what emerge would have compiled. */
 		bf_buf_reset(&t);
 		bf_buf_addf(&t, "%s/not-from-farm", jobdir);
@@ -386,10 +463,12 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		rc = bf_err_set(e, EIO, "dependencies not built by the farm "
 		    "(emerge would compile them; nothing was built): %s",
 		    vars.len ? vars.buf : "(see the log)");
-	}
+	} else if (code > 128)
+		rc = bf_err_set(e, EIO, "the ebuild driver was killed by "
+		    "signal %d", code - 128);
 	else
 		rc = bf_err_set(e, EIO, "the ebuild driver exited with "
-		    "status %d (see the log)", WEXITSTATUS(status));
+		    "status %d (see the log)", code);
 	if (!w->keep) {
 		struct bf_err re = BF_ERR_INIT;
 

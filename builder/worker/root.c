@@ -301,7 +301,7 @@ root_spawn(const struct root_spec *r, char *const argv[], char *const envp[],
 	if (getppid() != parent)
 		_exit(126);
 	if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-	    CLONE_NEWNET) < 0)
+	    (r->net ? 0 : CLONE_NEWNET)) < 0)
 		die_child(logfd, "unshare (mount, PID, IPC, UTS and network "
 		    "namespaces; the worker must run as root)");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

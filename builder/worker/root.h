@@ -17,7 +17,7 @@ struct root_bind {
  * A disposable build root: an overlay whose lower layers are `layers`
  * (topmost first) over `base`, whose upper layer is dir/upper; mounted
  * at dir/merged in a private mount namespace, with new PID, IPC, UTS
- * and network namespaces; /proc, a minimal /dev, /tmp and /run made
+ * and (unless `net`) network namespaces; /proc, a minimal /dev, /tmp and /run made
  * inside; `binds` mounted in.  Nothing of it outlives the process tree
  * but the files under `dir`, which root_remove() deletes.
  */
@@ -29,6 +29,7 @@ struct root_spec {
 	const struct root_bind	*binds;
 	size_t			 nbinds;
 	const char		*hostname;
+	int			 net;	/* keep the worker's network */
 };
 
 /*
