@@ -39,6 +39,9 @@ J=$B/job
 export -n category pf pn repo portage_profile repo_names repo_uris 2>/dev/null || :
 
 say() { printf 'binfarm-worker: %s\n' "$*"; }
+# bench/bench-root.sh reads the times ("at" lines).
+say "$mode driver starts at $EPOCHREALTIME"
+trap 'say "$mode driver ends at $EPOCHREALTIME"' EXIT
 for t in emerge ebuild emaint git; do
 	if ! command -v $t >/dev/null 2>&1; then
 		say "the build root has no '$t' (is the base root a Gentoo stage3, or" \
@@ -122,8 +125,9 @@ if grep -q '^\[binary' "$J/pretend.out"; then
 fi
 
 # --- 5. build and package, as Portage does ----------------------------------
-say "ebuild $ebuild clean package"
+say "ebuild $ebuild clean package (at $EPOCHREALTIME)"
 ebuild "$ebuild" clean package
+say "ebuild clean package done at $EPOCHREALTIME"
 
 # --- 6. the package phase's output, for the worker to pack --------------------
 set -- "$J/pkgdir/$category/$pn/$pf"-*.gpkg.tar

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "atom.h"
@@ -232,9 +233,10 @@ has_src_uri(const char *checkout, const struct bf_cpv *cpv)
 
 /* Runs bf-ebuild.sh MODE in a new root at dir; 0 or the exit status. */
 static int
-run_root(struct root_spec *rs, const char *mode, int logfd, int *code,
-    struct bf_err *e)
+run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
+    int *code, struct bf_err *e)
 {
+	struct timespec t0, t1, t2;
 	char *argv[4], *envp[5];
 	pid_t pid;
 	int rc, status;
@@ -256,6 +258,7 @@ run_root(struct root_spec *rs, const char *mode, int logfd, int *code,
 	envp[2] = (char *)"TERM=dumb";
 	envp[3] = (char *)"LANG=C.UTF-8";
 	envp[4] = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = root_spawn(rs, argv, envp, logfd, &pid, e)) < 0)
 		return rc;
 	w_child = pid;
@@ -264,6 +267,21 @@ run_root(struct root_spec *rs, const char *mode, int logfd, int *code,
 	w_child = 0;
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		struct bf_err re = BF_ERR_INIT;
+
+		if (!keep && root_remove(rs->dir, &re) < 0)
+			dprintf(logfd, "binfarm-worker: %s\n", re.msg);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	/* bench/bench-root.sh reads this line. */
+	dprintf(logfd, "binfarm-worker: %s root: %.3f s from fork to the "
+	    "driver's exit, %.3f s to remove it\n", mode,
+	    (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    (double)(t2.tv_sec - t1.tv_sec) +
+	    (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
 	return 0;
 }
 
@@ -423,7 +441,6 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	 * cache that the build root gets read-only. */
 	if (has_src_uri(repo_co, cpv)) {
 		struct bf_buf fdir = BF_BUF_INIT;
-		struct bf_err re = BF_ERR_INIT;
 
 		bf_buf_addf(&fdir, "%s-fetch", rdir.buf);
 		rs.dir = fdir.buf;
@@ -432,9 +449,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		if (access("/etc/resolv.conf", R_OK) == 0)
 			binds[rs.nbinds++] = (struct root_bind){
 			    "/etc/resolv.conf", "/etc/resolv.conf", 1 };
-		rc = run_root(&rs, "fetch", logfd, &code, e);
-		if (root_remove(fdir.buf, &re) < 0)
-			dprintf(logfd, "binfarm-worker: %s\n", re.msg);
+		rc = run_root(&rs, "fetch", 0, logfd, &code, e);
 		bf_buf_release(&fdir);
 		if (rc < 0)
 			goto out;
@@ -449,7 +464,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		binds[dist_bind].ro = 1;
 		rs.dir = rdir.buf;
 	}
-	if ((rc = run_root(&rs, "build", logfd, &code, e)) < 0)
+	if ((rc = run_root(&rs, "build", w->keep, logfd, &code, e)) < 0)
 		goto out;
 	if (code == 0)
 		rc = 0;
@@ -469,12 +484,6 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	else
 		rc = bf_err_set(e, EIO, "the ebuild driver exited with "
 		    "status %d (see the log)", code);
-	if (!w->keep) {
-		struct bf_err re = BF_ERR_INIT;
-
-		if (root_remove(rdir.buf, &re) < 0)
-			dprintf(logfd, "binfarm-worker: %s\n", re.msg);
-	}
 out:
 	if (strs != NULL)
 		for (i = 0; i < ntrees * 4 + 2; i++)
