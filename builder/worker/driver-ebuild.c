@@ -101,8 +101,15 @@ checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
 	const char *name = js(t, "name"), *commit = js(t, "commit");
 	struct bf_tree *tr = NULL;
 	struct stat st;
+	size_t i;
 	int rc = 0;
 
+	for (i = 0; commit[i] != '\0'; i++)
+		if (!strchr("0123456789abcdef", commit[i]))
+			break;
+	if (commit[i] != '\0' || (i != 40 && i != 64))
+		return bf_err_set(e, EINVAL, "tree %s: bad commit id '%s'",
+		    name, commit);
 	bf_buf_addf(out, "%s/checkouts", w->workdir);
 	mkdir(out->buf, 0755);
 	bf_buf_addf(out, "/%s", name);
@@ -123,12 +130,8 @@ checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
 		}
 	}
 	bf_buf_addf(&tmp, "%s.tmp", out->buf);
-	bf_buf_reset(&p);
-	bf_buf_addf(&p, "rm -rf '%s'", tmp.buf);
-	if (system(p.buf) != 0) {
-		rc = bf_err_set(e, EIO, "cannot remove '%s'", tmp.buf);
+	if ((rc = root_remove(tmp.buf, e)) < 0)
 		goto out;
-	}
 	if ((rc = bf_tree_export(tr, "", tmp.buf, e)) < 0)
 		goto out;
 	bf_buf_reset(&p);

@@ -192,15 +192,23 @@ init_main(const struct root_spec *r, char *const argv[], char *const envp[],
 		die_child(logfd, "cannot mount a tmpfs on %s", p.buf);
 	for (i = 0; i < r->nbinds; i++) {
 		const struct root_bind *b = &r->binds[i];
-		struct stat st;
+		struct stat st, lst;
+		int fd = -1;
 
 		in_root(&p, m.buf, b->dst);
 		if (stat(b->src, &st) < 0)
 			die_child(logfd, "cannot bind %s", b->src);
+		/* A symbolic link in the root (/etc/resolv.conf often is
+		 * one) would lead the mount out of it: replace it. */
+		if (lstat(p.buf, &lst) == 0 && S_ISLNK(lst.st_mode) &&
+		    unlink(p.buf) < 0)
+			die_child(logfd, "cannot remove the link %s", p.buf);
 		if (S_ISDIR(st.st_mode) ? mkdirs(p.buf, 0755) < 0 :
-		    (close(open(p.buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0644)),
-		    0))
+		    (fd = open(p.buf, O_WRONLY | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0644)) < 0)
 			die_child(logfd, "cannot create %s", p.buf);
+		if (!S_ISDIR(st.st_mode))
+			close(fd);
 		if (mount(b->src, p.buf, NULL, MS_BIND | MS_REC, NULL) < 0)
 			die_child(logfd, "cannot bind %s on %s", b->src, b->dst);
 		if (b->ro && mount(NULL, p.buf, NULL, MS_BIND | MS_REMOUNT |
