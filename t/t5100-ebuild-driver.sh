@@ -155,7 +155,7 @@ test_expect_success 'a dependency missing from the farm fails the job, naming it
 	farm_wait_rebuild failed 600 &&
 	test_grep "removing the leftover build root .*/work-a/roots/$(cat leftover)" \
 		work-a/jobs/*/build.log &&
-	binfarm log --no-follow dev-db/tinysql >log 2>/dev/null &&
+	test_expect_code 1 binfarm log --no-follow dev-db/tinysql >log &&
 	test_grep "not built by the farm (would be compiled here): sys-libs/tinyreadline-8.2_p10" log &&
 	! grep ">>> Compiling source" log &&
 	test_grep "binfarm-builder: failed after 2 attempts: .*dependencies not built by the farm (emerge would compile them; nothing was built): sys-libs/tinyreadline-8.2_p10" log &&

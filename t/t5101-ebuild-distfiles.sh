@@ -135,7 +135,7 @@ test_expect_success 'a distfile that does not match the Manifest fails the job; 
 	binfarm rebuild --profile $PROF >out &&
 	ebuild_worker --keep &&
 	farm_wait_rebuild failed 300 &&
-	binfarm log --no-follow app-misc/tinyfetch >log 2>/dev/null &&
+	test_expect_code 1 binfarm log --no-follow app-misc/tinyfetch >log &&
 	test_grep "could not fetch the distfiles" log &&
 	! grep "binfarm-worker: build root" log &&
 	! grep ">>> Compiling source" log &&
