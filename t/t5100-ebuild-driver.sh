@@ -230,4 +230,19 @@ test_expect_success 'each package equals what Portage'"'"'s package phase wrote,
 	test $n = 11
 '
 
+test_expect_success 'real emerge installs them from binfarm-binhost, signatures required' '
+	mkdir psrc &&
+	tar -xf "$PORTAGE_TARBALL" -C psrc --strip-components=1 &&
+	WORK=$PWD/ec/run CHANNEL=testing BINFARM_SRC=$BF_SRC_DIR \
+		"$BF_SRC_DIR/scripts/emerge-check.sh" psrc state/repo $PROF \
+		www-servers/tinyhttpd www-apps/shopfront >ec.log 2>&1 &&
+	test_grep "^emerge-check: OK" ec.log &&
+	test_grep "^www-apps/shopfront -> www-apps/shopfront-2.4.0 " ec.log &&
+	test_grep "tinyhttpd 1.26.2" ec.log &&
+	test_grep "GnuPG verification failed" ec/run/negative.log &&
+	! grep "WARNING: environment.bz2 carries" ec.log &&
+	! grep "WARNING: no REPO_REVISIONS" ec.log &&
+	! grep "WARNING: ELF files but no NEEDED" ec.log
+'
+
 test_done

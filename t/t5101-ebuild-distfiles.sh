@@ -38,6 +38,7 @@ add_tinyfetch() {
 	SLOT="0"
 	KEYWORDS="amd64"
 	RESTRICT="mirror"
+	S="\${WORKDIR}/tinyfetch-$2"
 	src_compile() {
 		if (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; then
 			die "the build reached the network"
@@ -140,6 +141,24 @@ test_expect_success 'a distfile that does not match the Manifest fails the job; 
 	! grep "binfarm-worker: build root" log &&
 	! grep ">>> Compiling source" log &&
 	! test -e work-a/distfiles/tinyfetch-1.1.tar.gz
+'
+
+test_expect_success 'a profile that turns distcc on (package.env) gives the build root the network' '
+	mkdir -p profiles/$PROF/env &&
+	printf "FEATURES=\"\${FEATURES} distcc\"\nDISTCC_HOSTS=\"127.0.0.1/1\"\n" \
+		>profiles/$PROF/env/distcc.conf &&
+	echo "app-misc/tinyfetch distcc.conf" >profiles/$PROF/package.env &&
+	add_tinyfetch 1.2 1.0 &&
+	farm_start &&
+	test_when_finished "farm_stop_workers; farm_stop" &&
+	binfarm rebuild --profile $PROF >out &&
+	ebuild_worker --keep &&
+	farm_wait_rebuild failed 300 &&
+	test_expect_code 1 binfarm log --no-follow app-misc/tinyfetch >log &&
+	test_grep "the hw-profile turns distcc on" log &&
+	test_grep "build root .*(with the network)" log &&
+	# the package (tinyfetch dies when its build can reach the network)
+	test_grep "the build reached the network" log
 '
 
 test_expect_success 'cleanup: the distfile server' '

@@ -234,6 +234,72 @@ has_src_uri(const char *checkout, const struct bf_cpv *cpv)
 	return yes;
 }
 
+/* Does a FEATURES= line of `path` (shell syntax) turn distcc on? */
+static int
+file_turns_on_distcc(const char *path)
+{
+	struct bf_buf c = BF_BUF_INIT;
+	const char *l, *end, *w;
+	int on = 0;
+
+	if (bf_conf_read_file(path, &c, NULL) < 0) {
+		bf_buf_release(&c);
+		return 0;
+	}
+	for (l = c.buf; *l; l = *end ? end + 1 : end) {
+		if ((end = strchr(l, '\n')) == NULL)
+			end = l + strlen(l);
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (strncmp(l, "FEATURES=", 9) != 0)
+			continue;
+		for (w = l + 9; w < end; w++) {
+			size_t n = strspn(w, "abcdefghijklmnopqrstuvwxyz-");
+
+			if (n == 6 && strncmp(w, "distcc", 6) == 0 &&
+			    (w == l + 9 || strchr(" \t\"'", w[-1]) != NULL))
+				on = 1;
+			if (n == 7 && strncmp(w, "-distcc", 7) == 0)
+				on = 0;
+			if (n > 0)
+				w += n - 1;
+		}
+	}
+	bf_buf_release(&c);
+	return on;
+}
+
+/*
+ * distcc must reach DISTCC_HOSTS: a hw-profile that turns FEATURES=distcc
+ * on, in make.conf or in any env/ file (package.env gives those to named
+ * packages), has build roots with the worker's network.
+ */
+static int
+profile_uses_distcc(const char *prof)
+{
+	struct bf_buf p = BF_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int on;
+
+	bf_buf_addf(&p, "%s/make.conf", prof);
+	on = file_turns_on_distcc(p.buf);
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/env", prof);
+	if (!on && (d = opendir(p.buf)) != NULL) {
+		while (!on && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			bf_buf_reset(&p);
+			bf_buf_addf(&p, "%s/env/%s", prof, de->d_name);
+			on = file_turns_on_distcc(p.buf);
+		}
+		closedir(d);
+	}
+	bf_buf_release(&p);
+	return on;
+}
+
 /* Runs bf-ebuild.sh MODE in a new root at dir; 0 or the exit status. */
 static int
 run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
@@ -467,6 +533,9 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		binds[dist_bind].ro = 1;
 		rs.dir = rdir.buf;
 	}
+	if ((rs.net = profile_uses_distcc(prof.buf)) != 0)
+		dprintf(logfd, "binfarm-worker: the hw-profile turns distcc on: "
+		    "the build root keeps the worker's network\n");
 	if ((rc = run_root(&rs, "build", w->keep, logfd, &code, e)) < 0)
 		goto out;
 	if (code == 0)
