@@ -161,6 +161,25 @@ test_expect_success 'a profile that turns distcc on (package.env) gives the buil
 	test_grep "the build reached the network" log
 '
 
+test_expect_success 'stage3-root.sh unpacks a stage3 into an empty directory and checks it' '
+	mkdir -p s3/bin s3/usr/bin s3/usr/sbin s3/etc &&
+	for f in bin/bash usr/bin/emerge usr/bin/ebuild usr/sbin/emaint \
+		usr/bin/tar usr/bin/zstd usr/bin/bzip2 etc/passwd
+	do
+		echo x >s3/$f || return 1
+	done &&
+	tar -cJf s3.tar.xz -C s3 . &&
+	"$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base >out 2>err &&
+	test_grep "base root in base" out &&
+	test_grep "warning: no git in base" err &&
+	test -f base/usr/bin/emerge &&
+	test_expect_code 2 "$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base 2>err &&
+	test_grep "base is not empty" err &&
+	tar -cJf etc.tar.xz -C s3 etc &&
+	test_expect_code 1 "$BF_SRC_DIR/scripts/stage3-root.sh" etc.tar.xz other 2>err &&
+	test_grep "is not a Gentoo stage3 (no bin/bash usr/bin/emerge" err
+'
+
 test_expect_success 'cleanup: the distfile server' '
 	kill "$(cat http.pid)"
 '
