@@ -14,8 +14,7 @@
 #   usr/local/bin/                emerge ebuild emaint portageq (links),
 #                                 python -> python3 (Portage's #! lines say
 #                                 "python"), gtar -> tar
-#   usr/share/portage/config/     Portage's cnf/ (make.globals, sets.conf),
-#                                 with the FEATURES a Debian root needs
+#   usr/share/portage/config      -> Portage's cnf/ (sets.conf)
 #   etc/passwd etc/group          the host's, plus the portage user and group
 #
 # The host needs python3, bash, git (REPO_REVISIONS), zstd, bzip2 and
@@ -45,16 +44,12 @@ py=/usr/bin/python3
 ln -s "$py" "$dir/usr/local/bin/python"
 ln -s /bin/tar "$dir/usr/local/bin/gtar"
 
-cp -R "$dir$src/cnf" "$dir/usr/share/portage/config"
-cat >>"$dir/usr/share/portage/config/make.globals" <<'EOF'
-
-# ---- binfarm portage-layer.sh: Portage from source on a Debian root ----
-# No sys-apps/sandbox on Debian; the job's root already has its own
-# mount, PID, IPC, UTS and network namespaces (binfarm-worker(8)).
-FEATURES="${FEATURES} -sandbox -usersandbox -ipc-sandbox -network-sandbox -pid-sandbox -news"
-# getuto is Gentoo-only
-PORTAGE_TRUST_HELPER=""
-EOF
+# emerge looks for its sets configuration there; run from source, Portage
+# takes make.globals from its own tree.  Portage's defaults apply, its
+# network-, pid- and ipc-sandbox included (they nest in the job's
+# namespaces); sys-apps/sandbox does not exist on Debian, and Portage
+# says so and goes on without it.
+ln -s "$src/cnf" "$dir/usr/share/portage/config"
 
 cp /etc/passwd "$dir/etc/passwd"
 cp /etc/group "$dir/etc/group"

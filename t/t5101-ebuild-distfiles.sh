@@ -81,6 +81,8 @@ test_expect_success 'setup: a distfile server, a package that needs it, a builde
 	mkdir profiles &&
 	cp -R "$BF_SRC_DIR/profiles/$PROF" profiles/ &&
 	echo app-misc/tinyfetch >profiles/$PROF/world &&
+	# without Portage'"'"'s own network-sandbox: the root alone isolates
+	echo "FEATURES=\"\${FEATURES} -network-sandbox\"" >>profiles/$PROF/make.conf &&
 	binfarm-builder --init state -l 127.0.0.1:0 -P "$PWD/profiles/$PROF" \
 		-r gentoo="$PWD/trees/gentoo@main" \
 		-r company="$PWD/trees/company@main" >/dev/null &&
@@ -104,6 +106,10 @@ test_expect_success 'the distfile is fetched (and checked) in a root with the ne
 	binfarm log --no-follow sys-libs/tinyz >zlog 2>/dev/null &&
 	! grep "fetch root" zlog &&
 	pkg=$(ls state/repo/channels/testing/$PROF/app-misc/tinyfetch/*.gpkg.tar) &&
+	# the build root, not Portage'"'"'s network-sandbox, kept it off the network
+	binfarm inspect "$pkg" >meta &&
+	test_grep "^FEATURES: " meta &&
+	! grep "^FEATURES: .*network-sandbox" meta &&
 	mkdir img &&
 	tar -xOf "$pkg" --wildcards "*/image.tar.zst" | zstd -dcq | tar -x -C img &&
 	img/image/usr/bin/tinyfetch >said &&
@@ -157,7 +163,8 @@ test_expect_success 'a profile that turns distcc on (package.env) gives the buil
 	test_expect_code 1 binfarm log --no-follow app-misc/tinyfetch >log &&
 	test_grep "the hw-profile turns distcc on" log &&
 	test_grep "build root .*(with the network)" log &&
-	# the package (tinyfetch dies when its build can reach the network)
+	# tinyfetch dies when its build can reach the network (this profile
+	# has no network-sandbox)
 	test_grep "the build reached the network" log
 '
 
