@@ -153,8 +153,8 @@ test_expect_success 'a dependency missing from the farm fails the job, naming it
 	BF_CANARY=worker BINFARM_CANARY=worker BINFARM_WORKER_TOKEN=$(cat token) \
 		ebuild_worker a --keep --profiles "$PWD/wprofiles" &&
 	farm_wait_rebuild failed 600 &&
-	test_grep "removing the leftover build root .*/work-a/roots/$(cat leftover)" \
-		work-a/jobs/*/build.log &&
+	test_grep "removing the leftover build root .*/work-a/roots/$(cat leftover)$" \
+		worker-a.log &&
 	test_expect_code 1 binfarm log --no-follow dev-db/tinysql >log &&
 	test_grep "not built by the farm (would be compiled here): sys-libs/tinyreadline-8.2_p10" log &&
 	! grep ">>> Compiling source" log &&

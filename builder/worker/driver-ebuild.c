@@ -188,7 +188,8 @@ pick(const struct bf_strv *v, const char *profile, int exact)
 	return NULL;
 }
 
-/* Leftover roots of a killed worker (one job at a time per workdir). */
+/* Leftover roots of a killed worker (one job at a time per workdir);
+ * logfd < 0: to the worker's log. */
 static void
 remove_old_roots(const char *roots, int logfd)
 {
@@ -204,10 +205,17 @@ remove_old_roots(const char *roots, int logfd)
 			continue;
 		bf_buf_reset(&p);
 		bf_buf_addf(&p, "%s/%s", roots, de->d_name);
-		dprintf(logfd, "binfarm-worker: removing the leftover build "
-		    "root %s\n", p.buf);
-		if (root_remove(p.buf, &e) < 0)
-			dprintf(logfd, "binfarm-worker: %s\n", e.msg);
+		if (logfd >= 0)
+			dprintf(logfd, "binfarm-worker: removing the leftover "
+			    "build root %s\n", p.buf);
+		else
+			log_info("removing the leftover build root %s", p.buf);
+		if (root_remove(p.buf, &e) < 0) {
+			if (logfd >= 0)
+				dprintf(logfd, "binfarm-worker: %s\n", e.msg);
+			else
+				log_warnx("%s", e.msg);
+		}
 		bf_err_clear(&e);
 	}
 	closedir(d);
@@ -352,6 +360,16 @@ run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
 	    (double)(t2.tv_sec - t1.tv_sec) +
 	    (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
 	return 0;
+}
+
+void
+ebuild_clean_roots(struct worker *w)
+{
+	struct bf_buf p = BF_BUF_INIT;
+
+	bf_buf_addf(&p, "%s/roots", w->workdir);
+	remove_old_roots(p.buf, -1);
+	bf_buf_release(&p);
 }
 
 int

@@ -378,6 +378,8 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 	int done = 0, delay = 1;
 	long poll_ms = 200;
 
+	if (strcmp(w->driver, "ebuild") == 0)
+		ebuild_clean_roots(w);
 	if (do_register(w) < 0)
 		return 1;
 	pthread_create(&hb, NULL, heartbeat_main, w);

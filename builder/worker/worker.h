@@ -49,6 +49,8 @@ int	build_job(struct worker *w, json_t *job, const char *jobdir,
 struct bf_cpv;
 int	ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	    const struct bf_cpv *cpv, int logfd, struct bf_err *e);
+/* Removes the build roots a killed worker left in its work directory. */
+void	ebuild_clean_roots(struct worker *w);
 
 /* upload.c */
 int	upload_job(struct worker *w, json_t *job, const char *jobdir,
