@@ -16,10 +16,27 @@
 #     over HTTP as a node would, and the signature checked;
 #   - the binrepos.conf lines a node would use.
 #
-# usage: scripts/demo.sh [OUTDIR]     (default: ./demo)
+# With --driver ebuild the workers build with REAL Portage instead, each
+# job in a disposable root (binfarm-worker(8)): on Debian, Portage comes
+# from its source tarball ($PORTAGE_TARBALL, by default the one in
+# ../shared/portage beside this checkout) as a layer over / made by
+# scripts/portage-layer.sh; it needs root.  The demo then ends by
+# installing www-apps/shopfront with real emerge from the binhost, with
+# signatures required (scripts/emerge-check.sh).
+#
+# usage: scripts/demo.sh [--driver sandbox|ebuild] [OUTDIR]   (default: ./demo)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+driver=sandbox
+if [ "${1:-}" = "--driver" ]; then
+	driver=${2:?usage: demo.sh [--driver sandbox|ebuild] [OUTDIR]}
+	shift 2
+fi
+case $driver in
+sandbox|ebuild) ;;
+*) echo "usage: demo.sh [--driver sandbox|ebuild] [OUTDIR]" >&2; exit 2 ;;
+esac
 out=${1:-$top/demo}
 profiles="web-x86-64-v2 web-x86-64-v3"
 step() { printf '==> %s\n' "$*"; }
@@ -84,12 +101,25 @@ BINFARM_BUILDER_STATE=$out/state
 export BINFARM_BUILDER_STATE
 echo "    API at $(cat "$out/state/builder.url") (TLS, CA $out/state/tls/ca.pem), log $out/builder.log"
 
-step "starting two workers (sandbox driver: scaffolding, not Portage)"
+wargs="--driver sandbox"
+if [ "$driver" = ebuild ]; then
+	tarball=${PORTAGE_TARBALL:-$(ls "$top"/../shared/portage/portage-*.tar.xz 2>/dev/null | head -1)}
+	[ -n "$tarball" ] && [ -f "$tarball" ] ||
+		fail "--driver ebuild needs Portage's source tarball: set PORTAGE_TARBALL"
+	[ "$(id -u)" = 0 ] || fail "--driver ebuild needs root (namespaces, overlayfs)"
+	step "making a Portage layer from $(basename "$tarball") (nothing installed on /)"
+	scripts/portage-layer.sh "$tarball" "$out/portage-layer" | sed 's/^/    /'
+	wargs="--driver ebuild --profiles $top/profiles --layer $out/portage-layer"
+	step "starting two workers (ebuild driver: real Portage, a disposable root per job)"
+else
+	step "starting two workers (sandbox driver: scaffolding, not Portage)"
+fi
 # Each is the [worker $p-1] that --init wrote: its own token, and the
 # builder lets it build $p only; -s finds the token and the CA
 # (state/tls/ca.pem) the worker verifies the builder with.
 for p in $profiles; do
-	binfarm-worker -s "$out/state" --name "$p-1" --driver sandbox \
+	# shellcheck disable=SC2086
+	binfarm-worker -s "$out/state" --name "$p-1" $wargs \
 		--workdir "$out/worker-$p" >"$out/worker-$p.log" 2>&1 &
 	pids="$pids $!"
 	echo "    $p-1 (builds $p), log $out/worker-$p.log"
@@ -178,6 +208,17 @@ done
 cleanup
 pids=
 trap - EXIT
+
+if [ "$driver" = ebuild ]; then
+	step "installing www-apps/shopfront with real emerge from the binhost, signatures required"
+	mkdir -p "$out/portage-src"
+	tar -xf "$tarball" -C "$out/portage-src" --strip-components=1
+	WORK=$out/emerge-check BINFARM_SRC=$top scripts/emerge-check.sh \
+		"$out/portage-src" "$repo" web-x86-64-v3 www-apps/shopfront \
+		>"$out/emerge-check.log" 2>&1 ||
+		fail "emerge-check failed: see $out/emerge-check.log"
+	grep -E '^www-apps/shopfront ->|^emerge-check: OK' "$out/emerge-check.log" | sed 's/^/    /'
+fi
 
 cat <<EOF
 

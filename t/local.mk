@@ -86,7 +86,9 @@ SHELL_TESTS += \
 	t/t5010-farm-sample.sh \
 	t/t5020-builder-hostile.sh \
 	t/t5030-ingest-fidelity.sh \
-	t/t5050-builder-signer.sh
+	t/t5050-builder-signer.sh \
+	t/t5100-ebuild-driver.sh \
+	t/t5101-ebuild-distfiles.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

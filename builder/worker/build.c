@@ -12,7 +12,7 @@
  *
  * Drivers: "sandbox" (bf-sandbox.sh: a documented subset of ebuild
  * phases in bash; scaffolding for machines without Portage), "ebuild"
- * (Portage: emerge and ebuild; the production path on Gentoo) and
+ * (driver-ebuild.c: real Portage in a disposable root per job) and
  * "noop" (an empty package, for benchmarks of the builder).
  */
 #include "config.h"
@@ -138,14 +138,6 @@ export_trees(struct worker *w, json_t *job, const char *jobdir,
 			goto out;
 		bf_err_clear(e);
 		rc = 0;
-		if (strcmp(w->driver, "ebuild") == 0) {
-			bf_buf_reset(&dest);
-			bf_buf_addf(&dest, "%s/checkout", jobdir);
-			mkdir(dest.buf, 0755);
-			bf_buf_addf(&dest, "/%s", name);
-			if ((rc = bf_tree_export(tr, "", dest.buf, e)) < 0)
-				goto out;
-		}
 		if (strcmp(name, js(job, "repo")) == 0) {
 			bf_buf_reset(&pkg);
 			bf_buf_addf(&pkg, "%s/%s", cpv->cat, cpv->pn);
@@ -291,42 +283,6 @@ out:
 	return rc;
 }
 
-/* The ebuild driver's script: every command it runs, in order. */
-static const char ebuild_script[] =
-    "set -e\n"
-    ". ./env.sh\n"
-    "for t in ebuild emerge; do\n"
-    "  if ! command -v $t >/dev/null 2>&1; then\n"
-    "    echo \"binfarm-worker: the ebuild driver needs Portage ($t is not"
-    " installed: is this a Gentoo machine?); use --driver sandbox elsewhere\" >&2\n"
-    "    exit 3\n"
-    "  fi\n"
-    "done\n"
-    "if [ ! -d \"$BF_PROFILE_DIR\" ]; then\n"
-    "  echo \"binfarm-worker: no profile directory $BF_PROFILE_DIR"
-    " (--profiles)\" >&2; exit 3\n"
-    "fi\n"
-    "root=$PWD/configroot\n"
-    "mkdir -p \"$root/etc/portage/repos.conf\" pkgdir tmp\n"
-    "for f in make.conf package.use package.accept_keywords package.mask; do\n"
-    "  [ -e \"$BF_PROFILE_DIR/$f\" ] && ln -s \"$BF_PROFILE_DIR/$f\" \"$root/etc/portage/$f\"\n"
-    "done\n"
-    "ln -s \"/var/db/repos/gentoo/profiles/$BF_PORTAGE_PROFILE\" \"$root/etc/portage/make.profile\"\n"
-    "for r in $BF_REPOS; do\n"
-    "  printf '[%s]\\nlocation = %s\\n' \"$r\" \"$PWD/checkout/$r\" >\"$root/etc/portage/repos.conf/$r.conf\"\n"
-    "done\n"
-    "for p in $BF_DEPS; do mkdir -p pkgdir/deps; cp \"$p\" pkgdir/deps/; done\n"
-    "export PORTAGE_CONFIGROOT=$root PKGDIR=$PWD/pkgdir PORTAGE_TMPDIR=$PWD/tmp\n"
-    "[ -n \"$DISTCC_HOSTS\" ] && export DISTCC_HOSTS\n"
-    "export FEATURES=\"$FEATURES\"\n"
-    "emaint binhost --fix\n"
-    "emerge --usepkgonly --onlydeps --oneshot --quiet-build \"=$CATEGORY/$PF\"\n"
-    "ebuild \"$PWD/checkout/$BF_REPO/$CATEGORY/$PN/$PF.ebuild\" clean install\n"
-    "b=$PORTAGE_TMPDIR/portage/$CATEGORY/$PF\n"
-    "rm -rf image build-info\n"
-    "mv \"$b/image\" image\n"
-    "cp -R \"$b/build-info\" build-info\n";
-
 int
 build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
     struct bf_err *e)
@@ -360,6 +316,12 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		goto out;
 	if (strcmp(w->driver, "noop") == 0) {
 		rc = noop_build(job, jobdir, &cpv, e);
+		goto out;
+	}
+	if (strcmp(w->driver, "ebuild") == 0) {
+		/* driver-ebuild.c: real Portage in a disposable root. */
+		if ((rc = fetch_deps(w, job, jobdir, &deps, e)) == 0)
+			rc = ebuild_job(w, job, jobdir, &cpv, logfd, e);
 		goto out;
 	}
 	if ((rc = export_trees(w, job, jobdir, &cpv, &ecl, logfd, e)) < 0 ||
@@ -417,9 +379,6 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	var(&env, "BF_JOBDIR", jobdir);
 	if ((rc = put_file(jobdir, "env.sh", env.buf, e)) < 0)
 		goto out;
-	if (strcmp(w->driver, "ebuild") == 0 &&
-	    (rc = put_file(jobdir, "run-ebuild.sh", ebuild_script, e)) < 0)
-		goto out;
 
 	/* The sandbox driver's environment, made before fork(). */
 	bf_buf_reset(&t);
@@ -441,17 +400,13 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		dup2(logfd, 2);
 		if (chdir(jobdir) < 0)
 			_exit(127);
-		if (strcmp(w->driver, "ebuild") == 0)
-			execl("/bin/bash", "bash", "run-ebuild.sh", (char *)NULL);
-		else {
-			/*
-			 * A clean environment, as Portage builds in one: the
-			 * worker's own (tokens, BINFARM_*, host details) must
-			 * not reach the build or its environment.bz2.
-			 */
-			execle("/bin/bash", "bash", w->sandbox, jobdir,
-			    (char *)NULL, envp);
-		}
+		/*
+		 * A clean environment, as Portage builds in one: the
+		 * worker's own (tokens, BINFARM_*, host details) must
+		 * not reach the build or its environment.bz2.
+		 */
+		execle("/bin/bash", "bash", w->sandbox, jobdir,
+		    (char *)NULL, envp);
 		_exit(127);
 	}
 	setpgid(pid, pid);

@@ -385,6 +385,8 @@ worker_main(struct worker *w, int max_jobs, int idle_exit)
 	int done = 0, delay = 1;
 	long poll_ms = 200;
 
+	if (strcmp(w->driver, "ebuild") == 0)
+		ebuild_clean_roots(w);
 	if (do_register(w) < 0) {
 		bf_http_conn_close(&w->conn);	/* its curl handle */
 		return 1;
@@ -447,11 +449,27 @@ usage(FILE *f)
 	    "       [--cacert FILE]\n"
 	    "       [--name NAME] [--tags TAG,...] [--driver sandbox|ebuild|noop]\n"
 	    "       [--workdir DIR] [--profiles DIR] [-j N] [--max-jobs N]\n"
-	    "       [--idle-exit SECONDS] [--keep]\n\n"
+	    "       [--idle-exit SECONDS] [--keep]\n"
+	    "       [--base-root [PROFILE=]DIR] [--layer [PROFILE=]DIR]\n"
+	    "       [--distfiles DIR]\n\n"
 	    "Drivers: 'sandbox' is SCAFFOLDING for machines without Portage: it\n"
 	    "runs a documented subset of ebuild phases in bash (bf-sandbox.sh).\n"
-	    "'ebuild' is the production path on Gentoo (emerge and ebuild).\n"
+	    "'ebuild' is the production path: real Portage (emerge and ebuild)\n"
+	    "in a disposable root per job, an overlay over --base-root (and\n"
+	    "--layer) in its own namespaces; see binfarm-worker(8).\n"
 	    "'noop' packs an empty package, for benchmarks.\n");
+}
+
+/* --base-root and --layer: DIR or PROFILE=DIR, DIR absolute. */
+static int
+root_arg_ok(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	if (s[0] == '/')
+		return 1;
+	return eq != NULL && eq > s && eq[1] == '/' &&
+	    memchr(s, '/', (size_t)(eq - s)) == NULL;
 }
 
 static char *
@@ -504,6 +522,9 @@ main(int argc, char **argv)
 		{ "max-jobs", required_argument, NULL, 'm' },
 		{ "idle-exit", required_argument, NULL, 'i' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "base-root", required_argument, NULL, 'B' },
+		{ "layer", required_argument, NULL, 'L' },
+		{ "distfiles", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -571,6 +592,20 @@ main(int argc, char **argv)
 			break;
 		case 'k':
 			w.keep = 1;
+			break;
+		case 'B':
+		case 'L':
+			if (!root_arg_ok(optarg)) {
+				fprintf(stderr, "binfarm-worker: --%s %s: not "
+				    "[PROFILE=]DIR with an absolute DIR\n",
+				    c == 'B' ? "base-root" : "layer", optarg);
+				return 2;
+			}
+			bf_strv_push(c == 'B' ? &w.base_roots : &w.layers,
+			    optarg);
+			break;
+		case 'F':
+			w.distfiles = optarg;
 			break;
 		case 'd':
 			break;
@@ -672,6 +707,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	w.workdir = strdup(rp);
+	w.ebuild_driver = access(BF_EBUILD_INST, R_OK) == 0 ?
+	    BF_EBUILD_INST : BF_EBUILD_SRC;
 	if ((w.sandbox = getenv("BINFARM_SANDBOX")) == NULL)
 		w.sandbox = access(BF_SANDBOX_INST, R_OK) == 0 ?
 		    BF_SANDBOX_INST : BF_SANDBOX_SRC;
@@ -729,5 +766,7 @@ out:
 	free(w.name);
 	free(w.workdir);
 	json_decref(w.tags);
+	bf_strv_release(&w.base_roots);
+	bf_strv_release(&w.layers);
 	return ret;
 }

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 
+#include "conf.h"
 #include "http.h"
 
 struct bf_err;
@@ -20,6 +21,11 @@ struct worker {
 	int		 keep;		/* keep build directories */
 	const char	*statedir;	/* -s: re-read builder.url on failure */
 	struct bf_http_conn conn;	/* the main thread's kept-alive connection */
+	/* ebuild driver (driver-ebuild.c, root.c) */
+	struct bf_strv	 base_roots;	/* --base-root [PROFILE=]DIR */
+	struct bf_strv	 layers;	/* --layer [PROFILE=]DIR */
+	const char	*distfiles;	/* --distfiles DIR */
+	const char	*ebuild_driver;	/* bf-ebuild.sh */
 };
 
 /* With -s, re-reads the builder's URL (it changes when it restarts on an
@@ -38,6 +44,13 @@ int	w_call(struct worker *w, struct bf_http_conn *conn, const char *method,
 /* build.c: prepares the job directory and runs the driver; 0 on success. */
 int	build_job(struct worker *w, json_t *job, const char *jobdir,
 	    int logfd, struct bf_err *e);
+
+/* driver-ebuild.c: runs the ebuild driver in a build root; 0 on success. */
+struct bf_cpv;
+int	ebuild_job(struct worker *w, json_t *job, const char *jobdir,
+	    const struct bf_cpv *cpv, int logfd, struct bf_err *e);
+/* Removes the build roots a killed worker left in its work directory. */
+void	ebuild_clean_roots(struct worker *w);
 
 /* upload.c */
 int	upload_job(struct worker *w, json_t *job, const char *jobdir,

@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The "ebuild" driver: real Portage in a disposable root per job
+ * (root.c), configured from the pins only, dependencies only from the
+ * farm.  What runs inside the root is bf-ebuild.sh; this file prepares
+ * what it is given:
+ *
+ *	/var/lib/binfarm/job		the job directory (read-write): job.vars,
+ *					pkgdir/CAT/PN/PF-ID.gpkg.tar (the
+ *					dependencies), and the results
+ *	/var/lib/binfarm/repos/NAME	each pinned tree, a git checkout at
+ *					the pinned commit (read-only)
+ *	/var/lib/binfarm/git/NAME.git	its mirror, the checkout's object store
+ *					(read-only)
+ *	/var/lib/binfarm/profile	the hw-profile directory (read-only)
+ *	/var/lib/binfarm/distfiles	the distfiles (read-only)
+ *	/var/lib/binfarm/bf-ebuild.sh	the driver script (read-only)
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atom.h"
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "lockfile.h"
+#include "tree.h"
+#include "builder/builder.h"
+#include "root.h"
+#include "worker.h"
+#include "banned.h"
+
+#define IN	"/var/lib/binfarm"
+
+static const char *
+js(json_t *o, const char *k)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+
+	return v ? v : "";
+}
+
+static void
+shq(struct bf_buf *b, const char *s)
+{
+	bf_buf_addch(b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			bf_buf_adds(b, "'\\''");
+		else
+			bf_buf_addch(b, *s);
+	}
+	bf_buf_addch(b, '\'');
+}
+
+static int
+write_file(const char *path, const char *text, struct bf_err *e)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
+		rc = bf_err_errno(e, "cannot write '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* A name that is safe as one path component. */
+static int
+safe_name(const char *s)
+{
+	return *s && *s != '.' && strchr(s, '/') == NULL &&
+	    strpbrk(s, ":,\\\n") == NULL;
+}
+
+/*
+ * workdir/checkouts/NAME/COMMIT: the tree's files at the pinned commit
+ * and a .git whose HEAD is that commit and whose objects are the mirror's
+ * (seen at IN/git/NAME.git in the root): `git rev-list -1 HEAD`, which
+ * Portage runs for REPO_REVISIONS (sync-type = git), names the pin.  Made
+ * once per commit, read-only to every job.
+ */
+static int
+checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
+    int logfd, struct bf_err *e)
+{
+	struct bf_buf tmp = BF_BUF_INIT, p = BF_BUF_INIT, s = BF_BUF_INIT;
+	const char *name = js(t, "name"), *commit = js(t, "commit");
+	struct bf_tree *tr = NULL;
+	struct stat st;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; commit[i] != '\0'; i++)
+		if (!strchr("0123456789abcdef", commit[i]))
+			break;
+	if (commit[i] != '\0' || (i != 40 && i != 64))
+		return bf_err_set(e, EINVAL, "tree %s: bad commit id '%s'",
+		    name, commit);
+	bf_buf_addf(out, "%s/checkouts", w->workdir);
+	mkdir(out->buf, 0755);
+	bf_buf_addf(out, "/%s", name);
+	mkdir(out->buf, 0755);
+	bf_buf_addf(out, "/%s", commit);
+	if (stat(out->buf, &st) == 0)
+		return 0;
+	if (bf_tree_open(&tr, mirror, commit, name, NULL) < 0) {
+		dprintf(logfd, "binfarm-worker: fetching %s from %s\n", name,
+		    js(t, "uri"));
+		if ((rc = bf_tree_fetch(mirror, js(t, "uri"), e)) < 0)
+			goto out;
+		if ((rc = bf_tree_open(&tr, mirror, commit, name, e)) < 0) {
+			bf_err_prefix(e, "tree %s: commit %s is gone from %s "
+			    "(did the ref vanish?)", name, commit,
+			    js(t, "uri"));
+			goto out;
+		}
+	}
+	bf_buf_addf(&tmp, "%s.tmp", out->buf);
+	if ((rc = root_remove(tmp.buf, e)) < 0)
+		goto out;
+	if ((rc = bf_tree_export(tr, "", tmp.buf, e)) < 0)
+		goto out;
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/.git", tmp.buf);
+	mkdir(p.buf, 0755);
+	bf_buf_adds(&p, "/objects");
+	mkdir(p.buf, 0755);
+	bf_buf_adds(&p, "/info");
+	mkdir(p.buf, 0755);
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/.git/refs", tmp.buf);
+	mkdir(p.buf, 0755);
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/.git/HEAD", tmp.buf);
+	bf_buf_reset(&s);
+	bf_buf_addf(&s, "%s\n", commit);
+	if ((rc = write_file(p.buf, s.buf, e)) < 0)
+		goto out;
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/.git/config", tmp.buf);
+	if ((rc = write_file(p.buf, "[core]\n\trepositoryformatversion = 0\n"
+	    "\tbare = false\n", e)) < 0)
+		goto out;
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/.git/objects/info/alternates", tmp.buf);
+	bf_buf_reset(&s);
+	bf_buf_addf(&s, IN "/git/%s.git/objects\n", name);
+	if ((rc = write_file(p.buf, s.buf, e)) < 0)
+		goto out;
+	if (rename(tmp.buf, out->buf) < 0)
+		rc = bf_err_errno(e, "cannot rename '%s'", tmp.buf);
+out:
+	bf_tree_close(tr);
+	bf_buf_release(&tmp);
+	bf_buf_release(&p);
+	bf_buf_release(&s);
+	return rc;
+}
+
+/* "PROFILE=DIR" entries for this profile, then "DIR" ones. */
+static const char *
+pick(const struct bf_strv *v, const char *profile, int exact)
+{
+	size_t i, n = strlen(profile);
+
+	for (i = 0; i < v->n; i++) {
+		const char *s = v->v[i];
+
+		if (exact && strncmp(s, profile, n) == 0 && s[n] == '=')
+			return s + n + 1;
+		if (!exact && s[0] == '/')
+			return s;
+	}
+	return NULL;
+}
+
+/* Leftover roots of a killed worker (one job at a time per workdir);
+ * logfd < 0: to the worker's log. */
+static void
+remove_old_roots(const char *roots, int logfd)
+{
+	DIR *d;
+	struct dirent *de;
+	struct bf_buf p = BF_BUF_INIT;
+	struct bf_err e = BF_ERR_INIT;
+
+	if ((d = opendir(roots)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		bf_buf_reset(&p);
+		bf_buf_addf(&p, "%s/%s", roots, de->d_name);
+		if (logfd >= 0)
+			dprintf(logfd, "binfarm-worker: removing the leftover "
+			    "build root %s\n", p.buf);
+		else
+			log_info("removing the leftover build root %s", p.buf);
+		if (root_remove(p.buf, &e) < 0) {
+			if (logfd >= 0)
+				dprintf(logfd, "binfarm-worker: %s\n", e.msg);
+			else
+				log_warnx("%s", e.msg);
+		}
+		bf_err_clear(&e);
+	}
+	closedir(d);
+	bf_buf_release(&p);
+}
+
+/*
+ * Does the package need distfiles?  Its md5-cache entry says (no entry:
+ * ask Portage anyway).
+ */
+static int
+has_src_uri(const char *checkout, const struct bf_cpv *cpv)
+{
+	struct bf_buf p = BF_BUF_INIT, c = BF_BUF_INIT;
+	int yes = 1;
+
+	bf_buf_addf(&p, "%s/metadata/md5-cache/%s/%s", checkout, cpv->cat,
+	    cpv->pf);
+	if (bf_conf_read_file(p.buf, &c, NULL) == 0)
+		yes = strncmp(c.buf, "SRC_URI=", 8) == 0 ||
+		    strstr(c.buf, "\nSRC_URI=") != NULL;
+	bf_buf_release(&p);
+	bf_buf_release(&c);
+	return yes;
+}
+
+/* Does a FEATURES= line of `path` (shell syntax) turn distcc on? */
+static int
+file_turns_on_distcc(const char *path)
+{
+	struct bf_buf c = BF_BUF_INIT;
+	const char *l, *end, *w;
+	int on = 0;
+
+	if (bf_conf_read_file(path, &c, NULL) < 0) {
+		bf_buf_release(&c);
+		return 0;
+	}
+	for (l = c.buf; *l; l = *end ? end + 1 : end) {
+		if ((end = strchr(l, '\n')) == NULL)
+			end = l + strlen(l);
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (strncmp(l, "FEATURES=", 9) != 0)
+			continue;
+		for (w = l + 9; w < end; w++) {
+			size_t n = strspn(w, "abcdefghijklmnopqrstuvwxyz-");
+
+			if (n == 6 && strncmp(w, "distcc", 6) == 0 &&
+			    (w == l + 9 || strchr(" \t\"'", w[-1]) != NULL))
+				on = 1;
+			if (n == 7 && strncmp(w, "-distcc", 7) == 0)
+				on = 0;
+			if (n > 0)
+				w += n - 1;
+		}
+	}
+	bf_buf_release(&c);
+	return on;
+}
+
+/*
+ * distcc must reach DISTCC_HOSTS: a hw-profile that turns FEATURES=distcc
+ * on, in make.conf or in any env/ file (package.env gives those to named
+ * packages), has build roots with the worker's network.
+ */
+static int
+profile_uses_distcc(const char *prof)
+{
+	struct bf_buf p = BF_BUF_INIT;
+	struct dirent *de;
+	DIR *d;
+	int on;
+
+	bf_buf_addf(&p, "%s/make.conf", prof);
+	on = file_turns_on_distcc(p.buf);
+	bf_buf_reset(&p);
+	bf_buf_addf(&p, "%s/env", prof);
+	if (!on && (d = opendir(p.buf)) != NULL) {
+		while (!on && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			bf_buf_reset(&p);
+			bf_buf_addf(&p, "%s/env/%s", prof, de->d_name);
+			on = file_turns_on_distcc(p.buf);
+		}
+		closedir(d);
+	}
+	bf_buf_release(&p);
+	return on;
+}
+
+/* Runs bf-ebuild.sh MODE in a new root at dir; 0 or the exit status. */
+static int
+run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
+    int *code, struct bf_err *e)
+{
+	struct timespec t0, t1, t2;
+	char *argv[4], *envp[5];
+	pid_t pid;
+	int rc, status;
+	size_t i;
+
+	dprintf(logfd, "binfarm-worker: %s root %s: overlay of", mode,
+	    rs->dir);
+	for (i = 0; i < rs->nlayers; i++)
+		dprintf(logfd, " %s", rs->layers[i]);
+	dprintf(logfd, " %s; namespaces mount, pid, ipc, uts%s\n", rs->base,
+	    rs->net ? " (with the network)" : ", net");
+	argv[0] = (char *)"/bin/bash";
+	argv[1] = (char *)IN "/bf-ebuild.sh";
+	argv[2] = (char *)mode;
+	argv[3] = NULL;
+	envp[0] = (char *)"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+	    "/usr/bin:/sbin:/bin";
+	envp[1] = (char *)"HOME=/root";
+	envp[2] = (char *)"TERM=dumb";
+	envp[3] = (char *)"LANG=C.UTF-8";
+	envp[4] = NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = root_spawn(rs, argv, envp, logfd, &pid, e)) < 0)
+		return rc;
+	w_child = pid;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	w_child = 0;
+	*code = WIFEXITED(status) ? WEXITSTATUS(status) :
+	    128 + WTERMSIG(status);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	{
+		struct bf_err re = BF_ERR_INIT;
+
+		if (!keep && root_remove(rs->dir, &re) < 0)
+			dprintf(logfd, "binfarm-worker: %s\n", re.msg);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	/* bench/bench-root.sh reads this line. */
+	dprintf(logfd, "binfarm-worker: %s root: %.3f s from fork to the "
+	    "driver's exit, %.3f s to remove it\n", mode,
+	    (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+	    (double)(t2.tv_sec - t1.tv_sec) +
+	    (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+	return 0;
+}
+
+void
+ebuild_clean_roots(struct worker *w)
+{
+	struct bf_buf p = BF_BUF_INIT;
+
+	bf_buf_addf(&p, "%s/roots", w->workdir);
+	remove_old_roots(p.buf, -1);
+	bf_buf_release(&p);
+}
+
+int
+ebuild_job(struct worker *w, json_t *job, const char *jobdir,
+    const struct bf_cpv *cpv, int logfd, struct bf_err *e)
+{
+	struct bf_buf vars = BF_BUF_INIT, t = BF_BUF_INIT, rdir = BF_BUF_INIT,
+	    prof = BF_BUF_INIT, mdir = BF_BUF_INIT, dist = BF_BUF_INIT,
+	    *strs = NULL;
+	struct bf_cpv dc = BF_CPV_INIT;
+	struct root_bind *binds = NULL;
+	struct root_spec rs;
+	json_t *trees = json_object_get(job, "trees"), *tr, *d;
+	json_t *je = json_object_get(job, "env");
+	const char *profile = js(je, "profile"), *base, *layers[2];
+	size_t i, ntrees = json_array_size(trees), nb = 0, ns = 0;
+	const char *repo_co = NULL;
+	size_t dist_bind;
+	int rc = 0, code;
+
+	memset(&rs, 0, sizeof(rs));
+	if (!safe_name(profile))
+		return bf_err_set(e, EINVAL, "bad profile name '%s'", profile);
+	bf_buf_addf(&prof, "%s/%s", w->profiles ? w->profiles : "", profile);
+	if (w->profiles == NULL || access(prof.buf, R_OK | X_OK) < 0) {
+		rc = bf_err_set(e, ENOENT, "no hw-profile directory '%s' "
+		    "(--profiles)", prof.buf);
+		goto out;
+	}
+	if ((base = pick(&w->base_roots, profile, 1)) == NULL &&
+	    (base = pick(&w->base_roots, profile, 0)) == NULL)
+		base = "/";
+	if ((layers[0] = pick(&w->layers, profile, 1)) != NULL)
+		rs.nlayers++;
+	if ((layers[rs.nlayers] = pick(&w->layers, profile, 0)) != NULL)
+		rs.nlayers++;
+	rs.base = base;
+	rs.layers = layers;
+
+	binds = calloc(ntrees * 2 + 5, sizeof(*binds));
+	strs = calloc(ntrees * 4 + 2, sizeof(*strs));
+	if (binds == NULL || strs == NULL) {
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < ntrees * 4 + 2; i++)
+		bf_buf_init(&strs[i]);
+
+	/* The variables bf-ebuild.sh reads (never exported). */
+	bf_buf_adds(&vars, "category=");
+	shq(&vars, cpv->cat);
+	bf_buf_adds(&vars, "\npf=");
+	shq(&vars, cpv->pf);
+	bf_buf_adds(&vars, "\npn=");
+	shq(&vars, cpv->pn);
+	bf_buf_adds(&vars, "\nrepo=");
+	shq(&vars, js(job, "repo"));
+	bf_buf_adds(&vars, "\nportage_profile=");
+	shq(&vars, js(je, "portage_profile"));
+	bf_buf_adds(&vars, "\n");
+
+	/* The pinned trees. */
+	bf_buf_addf(&mdir, "%s/mirrors", w->workdir);
+	mkdir(mdir.buf, 0755);
+	bf_buf_reset(&t);
+	json_array_foreach(trees, i, tr) {
+		const char *name = js(tr, "name");
+		struct bf_buf *mir = &strs[ns++], *co = &strs[ns++],
+		    *din = &strs[ns++], *gin = &strs[ns++];
+
+		if (!safe_name(name)) {
+			rc = bf_err_set(e, EINVAL, "bad tree name '%s'", name);
+			goto out;
+		}
+		bf_tree_mirror_path(mdir.buf, name, mir);
+		if ((rc = checkout(w, tr, mir->buf, co, logfd, e)) < 0)
+			goto out;
+		if (strcmp(name, js(job, "repo")) == 0)
+			repo_co = co->buf;
+		bf_buf_addf(din, IN "/repos/%s", name);
+		bf_buf_addf(gin, IN "/git/%s.git", name);
+		binds[nb++] = (struct root_bind){ co->buf, din->buf, 1 };
+		binds[nb++] = (struct root_bind){ mir->buf, gin->buf, 1 };
+		bf_buf_addch(&t, ' ');
+		shq(&t, name);
+	}
+	bf_buf_addf(&vars, "repo_names=(%s )\nrepo_uris=(", t.buf);
+	json_array_foreach(trees, i, tr) {
+		bf_buf_addch(&vars, ' ');
+		shq(&vars, js(tr, "uri"));
+	}
+	bf_buf_adds(&vars, " )\n");
+
+	/* The dependencies: pkgdir/CAT/PN/PF-ID.gpkg.tar, Portage's
+	 * multi-instance layout (anything else its bintree skips). */
+	json_array_foreach(json_object_get(job, "deps"), i, d) {
+		long long id = json_integer_value(json_object_get(d, "job"));
+
+		if ((rc = bf_cpv_split(&dc, js(d, "cpv"), e)) < 0)
+			goto out;
+		bf_buf_reset(&t);
+		bf_buf_addf(&t, "%s/pkgdir", jobdir);
+		mkdir(t.buf, 0755);
+		bf_buf_addf(&t, "/%s", dc.cat);
+		mkdir(t.buf, 0755);
+		bf_buf_addf(&t, "/%s", dc.pn);
+		mkdir(t.buf, 0755);
+		bf_buf_addf(&t, "/%s-%lld.gpkg.tar", dc.pf, id);
+		bf_buf_reset(&rdir);
+		bf_buf_addf(&rdir, "%s/deps/%lld.gpkg.tar", jobdir, id);
+		if (rename(rdir.buf, t.buf) < 0) {
+			rc = bf_err_errno(e, "cannot move '%s' to '%s'",
+			    rdir.buf, t.buf);
+			goto out;
+		}
+		bf_cpv_release(&dc);
+	}
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/job.vars", jobdir);
+	if ((rc = write_file(t.buf, vars.buf, e)) < 0)
+		goto out;
+
+	if (repo_co == NULL) {
+		rc = bf_err_set(e, EINVAL, "the job's repository '%s' is not "
+		    "among its trees", js(job, "repo"));
+		goto out;
+	}
+	/* The distfiles cache: --distfiles, or the work directory's. */
+	if (w->distfiles != NULL)
+		bf_buf_adds(&dist, w->distfiles);
+	else {
+		bf_buf_addf(&dist, "%s/distfiles", w->workdir);
+		mkdir(dist.buf, 0755);
+	}
+	binds[nb++] = (struct root_bind){ jobdir, IN "/job", 0 };
+	binds[nb++] = (struct root_bind){ prof.buf, IN "/profile", 1 };
+	dist_bind = nb;
+	binds[nb++] = (struct root_bind){ dist.buf, IN "/distfiles", 1 };
+	binds[nb++] = (struct root_bind){ w->ebuild_driver,
+	    IN "/bf-ebuild.sh", 1 };
+	rs.binds = binds;
+	rs.nbinds = nb;
+	rs.hostname = "binfarm-build";
+
+	bf_buf_reset(&t);
+	bf_buf_addf(&t, "%s/roots", w->workdir);
+	mkdir(t.buf, 0755);
+	remove_old_roots(t.buf, logfd);
+	bf_buf_reset(&rdir);
+	bf_buf_addf(&rdir, "%s/roots/%lld", w->workdir,
+	    json_integer_value(json_object_get(job, "job")));
+	rs.dir = rdir.buf;
+
+	/* Distfiles: fetched (by Portage, which checks them against the
+	 * Manifest) in a root of their own that has the network, into the
+	 * cache that the build root gets read-only. */
+	if (has_src_uri(repo_co, cpv)) {
+		struct bf_buf fdir = BF_BUF_INIT;
+
+		bf_buf_addf(&fdir, "%s-fetch", rdir.buf);
+		rs.dir = fdir.buf;
+		rs.net = 1;
+		binds[dist_bind].ro = 0;
+		if (access("/etc/resolv.conf", R_OK) == 0)
+			binds[rs.nbinds++] = (struct root_bind){
+			    "/etc/resolv.conf", "/etc/resolv.conf", 1 };
+		rc = run_root(&rs, "fetch", 0, logfd, &code, e);
+		bf_buf_release(&fdir);
+		if (rc < 0)
+			goto out;
+		if (code != 0) {
+			rc = bf_err_set(e, EIO, "the ebuild driver could not "
+			    "fetch the distfiles (status %d; see the log)",
+			    code);
+			goto out;
+		}
+		rs.nbinds = nb;
+		rs.net = 0;
+		binds[dist_bind].ro = 1;
+		rs.dir = rdir.buf;
+	}
+	if ((rs.net = profile_uses_distcc(prof.buf)) != 0)
+		dprintf(logfd, "binfarm-worker: the hw-profile turns distcc on: "
+		    "the build root keeps the worker's network\n");
+	if ((rc = run_root(&rs, "build", w->keep, logfd, &code, e)) < 0)
+		goto out;
+	if (code == 0)
+		rc = 0;
+	else if (code == 4) {
+		/* bf-ebuild.sh wrote what emerge would have compiled. */
+		bf_buf_reset(&t);
+		bf_buf_addf(&t, "%s/not-from-farm", jobdir);
+		bf_buf_reset(&vars);
+		if (bf_conf_read_file(t.buf, &vars, NULL) == 0)
+			bf_buf_rtrim(&vars);
+		rc = bf_err_set(e, EIO, "dependencies not built by the farm "
+		    "(emerge would compile them; nothing was built): %s",
+		    vars.len ? vars.buf : "(see the log)");
+	} else if (code > 128)
+		rc = bf_err_set(e, EIO, "the ebuild driver was killed by "
+		    "signal %d", code - 128);
+	else
+		rc = bf_err_set(e, EIO, "the ebuild driver exited with "
+		    "status %d (see the log)", code);
+out:
+	if (strs != NULL)
+		for (i = 0; i < ntrees * 4 + 2; i++)
+			bf_buf_release(&strs[i]);
+	free(strs);
+	free(binds);
+	bf_cpv_release(&dc);
+	bf_buf_release(&vars);
+	bf_buf_release(&t);
+	bf_buf_release(&rdir);
+	bf_buf_release(&prof);
+	bf_buf_release(&mdir);
+	bf_buf_release(&dist);
+	return rc;
+}
