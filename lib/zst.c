@@ -21,14 +21,27 @@
  * small blocks costs more system time than the compression saves.
  *
  * Output goes through a ring of buffers: the caller's thread compresses
- * into a free buffer and writes it out, and, when a digest is wanted, a
- * hasher thread digests it and frees it.  Hashing the compressed member
- * (BLAKE2B and SHA512 for the Manifest) then overlaps compression
- * instead of stalling the thread that feeds zstd's workers.
+ * into a free buffer and writes it out; when a digest is wanted, one
+ * hasher thread per algorithm (BLAKE2B and SHA512 for the Manifest)
+ * digests every buffer, and a buffer is reused once all of them have.
+ * Hashing the compressed member then overlaps compression instead of
+ * stalling the thread that feeds zstd's workers, the two digests run in
+ * parallel with each other, and the ring is deep enough (16 MiB) to
+ * absorb the bursts in which zstd's workers hand over finished jobs.
  */
 #define ZST_INBUF	(2u << 20)
-#define ZST_NOUT	4
+#define ZST_NOUT	16
 #define ZST_OUTBUF	(1u << 20)
+#define ZST_NHASH	2
+
+struct bf_zst_writer;
+
+struct zst_hasher {
+	struct bf_zst_writer	*w;
+	enum bf_digest_alg	 alg;
+	uint64_t		 done;		/* buffers hashed */
+	pthread_t		 thr;
+};
 
 struct bf_zst_writer {
 	ZSTD_CCtx		*cctx;
@@ -41,11 +54,10 @@ struct bf_zst_writer {
 
 	unsigned char		*out[ZST_NOUT];
 	size_t			 outlen[ZST_NOUT];
-	int			 queued[ZST_NOUT];
-	unsigned		 head;		/* next buffer to fill */
-	unsigned		 tail;		/* next buffer to hash */
-	pthread_t		 thr;
-	int			 started;
+	unsigned		 pending[ZST_NOUT];	/* hashers yet to read it */
+	uint64_t		 queued;	/* buffers handed to the hashers */
+	struct zst_hasher	 h[ZST_NHASH];
+	unsigned		 nhash;		/* hashers running */
 	int			 quit;
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
@@ -54,39 +66,44 @@ struct bf_zst_writer {
 static void *
 hasher_main(void *arg)
 {
-	struct bf_zst_writer *w = arg;
+	struct zst_hasher *h = arg;
+	struct bf_zst_writer *w = h->w;
 	unsigned i;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->queued[w->tail] && !w->quit)
+		while (h->done == w->queued && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->queued[w->tail])
+		if (h->done == w->queued)
 			break;
-		i = w->tail;
+		i = (unsigned)(h->done % ZST_NOUT);
 		pthread_mutex_unlock(&w->mu);
-		(void)bf_digest_update(w->dg, w->out[i], w->outlen[i], NULL);
+		(void)bf_digest_update_alg(w->dg, h->alg, w->out[i],
+		    w->outlen[i], NULL);
 		pthread_mutex_lock(&w->mu);
-		w->queued[i] = 0;
-		w->tail = (i + 1) % ZST_NOUT;
-		pthread_cond_broadcast(&w->cv);
+		h->done++;
+		if (--w->pending[i] == 0)
+			pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Waits until every queued buffer is hashed, then stops the hasher. */
+/* Waits until every queued buffer is hashed, then stops the hashers. */
 static void
 hasher_stop(struct bf_zst_writer *w)
 {
-	if (!w->started)
+	unsigned k;
+
+	if (w->nhash == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thr, NULL);
-	w->started = 0;
+	for (k = 0; k < w->nhash; k++)
+		pthread_join(w->h[k].thr, NULL);
+	w->nhash = 0;
 }
 
 static int
@@ -103,7 +120,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	struct bf_zst_writer *w;
 	size_t r;
 	long n;
-	int i;
+	int i, a;
 
 	*wp = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -137,12 +154,22 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 		bf_zst_writer_free(w);
 		return zst_err(e, r, "set worker count");
 	}
-	if (dg != NULL) {
-		if ((errno = pthread_create(&w->thr, NULL, hasher_main, w)) != 0) {
+	for (a = 0; dg != NULL && a < BF_DIGEST_NALG; a++) {
+		struct zst_hasher *h = &w->h[w->nhash];
+
+		if (dg->ctx[a] == NULL)
+			continue;
+		if (w->nhash == ZST_NHASH) {
+			bf_zst_writer_free(w);
+			return bf_err_set(e, EINVAL, "too many digests for a zstd stream");
+		}
+		h->w = w;
+		h->alg = (enum bf_digest_alg)a;
+		if ((errno = pthread_create(&h->thr, NULL, hasher_main, h)) != 0) {
 			bf_zst_writer_free(w);
 			return bf_err_errno(e, "cannot start hashing thread");
 		}
-		w->started = 1;
+		w->nhash++;
 	}
 	*wp = w;
 	return 0;
@@ -163,10 +190,10 @@ zst_drive(struct bf_zst_writer *w, const void *p, size_t n,
 	for (;;) {
 		i = 0;
 		if (w->dg != NULL) {
+			i = (unsigned)(w->queued % ZST_NOUT);
 			pthread_mutex_lock(&w->mu);
-			while (w->queued[w->head])
+			while (w->pending[i] > 0)
 				pthread_cond_wait(&w->cv, &w->mu);
-			i = w->head;
 			pthread_mutex_unlock(&w->mu);
 		}
 		ZSTD_outBuffer out = { w->out[i], ZST_OUTBUF, 0 };
@@ -181,10 +208,11 @@ zst_drive(struct bf_zst_writer *w, const void *p, size_t n,
 			}
 			w->out_bytes += out.pos;
 			if (w->dg != NULL) {
+				w->dg->size += out.pos;
 				pthread_mutex_lock(&w->mu);
 				w->outlen[i] = out.pos;
-				w->queued[i] = 1;
-				w->head = (i + 1) % ZST_NOUT;
+				w->pending[i] = w->nhash;
+				w->queued++;
 				pthread_cond_broadcast(&w->cv);
 				pthread_mutex_unlock(&w->mu);
 			}
