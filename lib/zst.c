@@ -20,26 +20,29 @@
  * threads every ZSTD_compressStream2() call takes locks, so feeding it
  * small blocks costs more system time than the compression saves.
  *
- * Output goes through a ring of buffers: the caller's thread compresses
- * into a free buffer and writes it out; when a digest is wanted, one
- * hasher thread per algorithm (BLAKE2B and SHA512 for the Manifest)
- * digests every buffer, and a buffer is reused once all of them have.
- * Hashing the compressed member then overlaps compression instead of
- * stalling the thread that feeds zstd's workers, the two digests run in
- * parallel with each other, and the ring is deep enough (16 MiB) to
- * absorb the bursts in which zstd's workers hand over finished jobs.
+ * Output goes through a ring of buffers.  The caller's thread only
+ * compresses into a free buffer and hands it on; consumer threads take
+ * every buffer in order: one writes it to the file, and when a digest is
+ * wanted one per algorithm (BLAKE2B and SHA512 for the Manifest) hashes
+ * it.  A buffer is reused once every consumer is done with it.  The
+ * thread that feeds zstd's workers then never waits for a write() (which
+ * can take long while the kernel throttles dirty pages) or a digest, and
+ * the ring is deep enough (16 MiB) to absorb the bursts in which the
+ * workers hand over finished jobs.  This is what `zstd` itself does with
+ * its reader and writer threads.
  */
 #define ZST_INBUF	(2u << 20)
 #define ZST_NOUT	16
 #define ZST_OUTBUF	(1u << 20)
-#define ZST_NHASH	2
+#define ZST_NCONS	(1 + 2)		/* the writer, two digests */
+#define ZST_WRITER	(-1)
 
 struct bf_zst_writer;
 
-struct zst_hasher {
+struct zst_consumer {
 	struct bf_zst_writer	*w;
-	enum bf_digest_alg	 alg;
-	uint64_t		 done;		/* buffers hashed */
+	int			 alg;		/* enum bf_digest_alg or ZST_WRITER */
+	uint64_t		 done;		/* buffers consumed */
 	pthread_t		 thr;
 };
 
@@ -54,34 +57,53 @@ struct bf_zst_writer {
 
 	unsigned char		*out[ZST_NOUT];
 	size_t			 outlen[ZST_NOUT];
-	unsigned		 pending[ZST_NOUT];	/* hashers yet to read it */
-	uint64_t		 queued;	/* buffers handed to the hashers */
-	struct zst_hasher	 h[ZST_NHASH];
-	unsigned		 nhash;		/* hashers running */
+	unsigned		 pending[ZST_NOUT];	/* consumers yet to take it */
+	uint64_t		 queued;	/* buffers handed on */
+	struct zst_consumer	 c[ZST_NCONS];
+	unsigned		 ncons;		/* consumers running */
 	int			 quit;
+	int			 werrno;	/* the writer's failure */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 };
 
-static void *
-hasher_main(void *arg)
+static void
+consume(struct zst_consumer *c, const unsigned char *p, size_t n)
 {
-	struct zst_hasher *h = arg;
-	struct bf_zst_writer *w = h->w;
+	struct bf_zst_writer *w = c->w;
+	int rc;
+
+	if (c->alg != ZST_WRITER) {
+		(void)bf_digest_update_alg(w->dg, (enum bf_digest_alg)c->alg,
+		    p, n, NULL);
+		return;
+	}
+	/* After a failure the rest is dropped; the caller reports it. */
+	if (w->werrno == 0 && (rc = bf_write_full(w->fd, p, n)) < 0) {
+		pthread_mutex_lock(&w->mu);
+		w->werrno = -rc;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static void *
+consumer_main(void *arg)
+{
+	struct zst_consumer *c = arg;
+	struct bf_zst_writer *w = c->w;
 	unsigned i;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (h->done == w->queued && !w->quit)
+		while (c->done == w->queued && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (h->done == w->queued)
+		if (c->done == w->queued)
 			break;
-		i = (unsigned)(h->done % ZST_NOUT);
+		i = (unsigned)(c->done % ZST_NOUT);
 		pthread_mutex_unlock(&w->mu);
-		(void)bf_digest_update_alg(w->dg, h->alg, w->out[i],
-		    w->outlen[i], NULL);
+		consume(c, w->out[i], w->outlen[i]);
 		pthread_mutex_lock(&w->mu);
-		h->done++;
+		c->done++;
 		if (--w->pending[i] == 0)
 			pthread_cond_broadcast(&w->cv);
 	}
@@ -89,21 +111,36 @@ hasher_main(void *arg)
 	return NULL;
 }
 
-/* Waits until every queued buffer is hashed, then stops the hashers. */
+/* Waits until every queued buffer is consumed, then stops the threads. */
 static void
-hasher_stop(struct bf_zst_writer *w)
+consumers_stop(struct bf_zst_writer *w)
 {
 	unsigned k;
 
-	if (w->nhash == 0)
+	if (w->ncons == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	for (k = 0; k < w->nhash; k++)
-		pthread_join(w->h[k].thr, NULL);
-	w->nhash = 0;
+	for (k = 0; k < w->ncons; k++)
+		pthread_join(w->c[k].thr, NULL);
+	w->ncons = 0;
+}
+
+static int
+consumer_start(struct bf_zst_writer *w, int alg)
+{
+	struct zst_consumer *c = &w->c[w->ncons];
+
+	if (w->ncons == ZST_NCONS)
+		return -EINVAL;
+	c->w = w;
+	c->alg = alg;
+	if ((errno = pthread_create(&c->thr, NULL, consumer_main, c)) != 0)
+		return -errno;
+	w->ncons++;
+	return 0;
 }
 
 static int
@@ -120,7 +157,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	struct bf_zst_writer *w;
 	size_t r;
 	long n;
-	int i, a;
+	int i, a, rc;
 
 	*wp = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -129,7 +166,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	w->dg = dg;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	for (i = 0; i < (dg != NULL ? ZST_NOUT : 1); i++)
+	for (i = 0; i < ZST_NOUT; i++)
 		if ((w->out[i] = malloc(ZST_OUTBUF)) == NULL)
 			goto oom;
 	if ((w->in = malloc(ZST_INBUF)) == NULL ||
@@ -154,22 +191,22 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 		bf_zst_writer_free(w);
 		return zst_err(e, r, "set worker count");
 	}
+	if ((rc = consumer_start(w, ZST_WRITER)) < 0) {
+		bf_zst_writer_free(w);
+		errno = -rc;
+		return bf_err_errno(e, "cannot start writing thread");
+	}
 	for (a = 0; dg != NULL && a < BF_DIGEST_NALG; a++) {
-		struct zst_hasher *h = &w->h[w->nhash];
-
 		if (dg->ctx[a] == NULL)
 			continue;
-		if (w->nhash == ZST_NHASH) {
+		if ((rc = consumer_start(w, a)) < 0) {
 			bf_zst_writer_free(w);
-			return bf_err_set(e, EINVAL, "too many digests for a zstd stream");
-		}
-		h->w = w;
-		h->alg = (enum bf_digest_alg)a;
-		if ((errno = pthread_create(&h->thr, NULL, hasher_main, h)) != 0) {
-			bf_zst_writer_free(w);
+			if (rc == -EINVAL)
+				return bf_err_set(e, EINVAL,
+				    "too many digests for a zstd stream");
+			errno = -rc;
 			return bf_err_errno(e, "cannot start hashing thread");
 		}
-		w->nhash++;
 	}
 	*wp = w;
 	return 0;
@@ -179,43 +216,46 @@ oom:
 }
 
 static int
+write_err(struct bf_zst_writer *w, struct bf_err *e)
+{
+	errno = w->werrno;
+	return bf_err_errno(e, "cannot write compressed data");
+}
+
+static int
 zst_drive(struct bf_zst_writer *w, const void *p, size_t n,
     ZSTD_EndDirective mode, struct bf_err *e)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
 	size_t left;
 	unsigned i;
-	int rc;
+	int werr;
 
 	for (;;) {
-		i = 0;
-		if (w->dg != NULL) {
-			i = (unsigned)(w->queued % ZST_NOUT);
-			pthread_mutex_lock(&w->mu);
-			while (w->pending[i] > 0)
-				pthread_cond_wait(&w->cv, &w->mu);
-			pthread_mutex_unlock(&w->mu);
-		}
+		i = (unsigned)(w->queued % ZST_NOUT);
+		pthread_mutex_lock(&w->mu);
+		while (w->pending[i] > 0)
+			pthread_cond_wait(&w->cv, &w->mu);
+		werr = w->werrno;
+		pthread_mutex_unlock(&w->mu);
+		if (werr != 0)
+			return write_err(w, e);
+
 		ZSTD_outBuffer out = { w->out[i], ZST_OUTBUF, 0 };
 
 		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
 		if (ZSTD_isError(left))
 			return zst_err(e, left, "compress");
 		if (out.pos > 0) {
-			if ((rc = bf_write_full(w->fd, out.dst, out.pos)) < 0) {
-				errno = -rc;
-				return bf_err_errno(e, "cannot write compressed data");
-			}
 			w->out_bytes += out.pos;
-			if (w->dg != NULL) {
+			if (w->dg != NULL)
 				w->dg->size += out.pos;
-				pthread_mutex_lock(&w->mu);
-				w->outlen[i] = out.pos;
-				w->pending[i] = w->nhash;
-				w->queued++;
-				pthread_cond_broadcast(&w->cv);
-				pthread_mutex_unlock(&w->mu);
-			}
+			pthread_mutex_lock(&w->mu);
+			w->outlen[i] = out.pos;
+			w->pending[i] = w->ncons;
+			w->queued++;
+			pthread_cond_broadcast(&w->cv);
+			pthread_mutex_unlock(&w->mu);
 		}
 		if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0)
 			return 0;
@@ -256,7 +296,9 @@ bf_zst_writer_finish(struct bf_zst_writer *w, struct bf_err *e)
 
 	w->inlen = 0;
 	rc = zst_drive(w, w->in, n, ZSTD_e_end, e);
-	hasher_stop(w);
+	consumers_stop(w);	/* everything written and hashed */
+	if (rc == 0 && w->werrno != 0)
+		rc = write_err(w, e);
 	return rc;
 }
 
@@ -279,7 +321,7 @@ bf_zst_writer_free(struct bf_zst_writer *w)
 		return;
 	int i;
 
-	hasher_stop(w);
+	consumers_stop(w);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->in);
 	for (i = 0; i < ZST_NOUT; i++)
