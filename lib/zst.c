@@ -27,12 +27,15 @@
  * it.  A buffer is reused once every consumer is done with it.  The
  * thread that feeds zstd's workers then never waits for a write() (which
  * can take long while the kernel throttles dirty pages) or a digest, and
- * the ring is deep enough (16 MiB) to absorb the bursts in which the
- * workers hand over finished jobs.  This is what `zstd` itself does with
+ * the ring is deep (up to 64 MiB, allocated as it fills: a small package
+ * takes one buffer) so that the consumers may fall behind for a while
+ * without stopping the compression: on a busy 2-CPU machine they get
+ * their CPU in bursts, and with a 16 MiB ring the feeding thread waited
+ * for a free buffer 0.4-1.2 s per GiB packed (bench/RESULTS.md).  This is what `zstd` itself does with
  * its reader and writer threads.
  */
 #define ZST_INBUF	(2u << 20)
-#define ZST_NOUT	16
+#define ZST_NOUT	64
 #define ZST_OUTBUF	(1u << 20)
 #define ZST_NCONS	(1 + 2)		/* the writer, two digests */
 #define ZST_WRITER	(-1)
@@ -157,7 +160,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	struct bf_zst_writer *w;
 	size_t r;
 	long n;
-	int i, a, rc;
+	int a, rc;
 
 	*wp = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -166,9 +169,6 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	w->dg = dg;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	for (i = 0; i < ZST_NOUT; i++)
-		if ((w->out[i] = malloc(ZST_OUTBUF)) == NULL)
-			goto oom;
 	if ((w->in = malloc(ZST_INBUF)) == NULL ||
 	    (w->cctx = ZSTD_createCCtx()) == NULL)
 		goto oom;
@@ -240,6 +240,8 @@ zst_drive(struct bf_zst_writer *w, const void *p, size_t n,
 		pthread_mutex_unlock(&w->mu);
 		if (werr != 0)
 			return write_err(w, e);
+		if (w->out[i] == NULL && (w->out[i] = malloc(ZST_OUTBUF)) == NULL)
+			return bf_err_errno(e, "cannot allocate zstd output buffer");
 
 		ZSTD_outBuffer out = { w->out[i], ZST_OUTBUF, 0 };
 
