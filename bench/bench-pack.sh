@@ -6,16 +6,21 @@
 #
 # usage: bench/bench-pack.sh [SIZE_MIB] (default 1024)
 # Environment: BINFARM (path to binfarm), BENCH_DIR (scratch directory),
-# RUNS (default 3; the best run of each is reported).
+# RUNS (default 3), BINFARM_BASE (optional: an older binfarm, run in the
+# same rounds for a before/after figure).  The commands run in turns,
+# one of each per round; the median and the best of each are reported,
+# with the load average before every round (the machine may be shared).
 set -eu
 size_mib=${1:-1024}
 runs=${RUNS:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
 binfarm=${BINFARM:-$top/binfarm}
+base=${BINFARM_BASE:-}
 work=${BENCH_DIR:-/tmp/binfarm-bench-pack}
 level=3
 
 [ -x "$binfarm" ] || { echo "bench-pack: build binfarm first (make)" >&2; exit 2; }
+[ -z "$base" ] || [ -x "$base" ] || { echo "bench-pack: no $base" >&2; exit 2; }
 command -v zstd >/dev/null || { echo "bench-pack: needs zstd" >&2; exit 2; }
 
 mkdir -p "$work"
@@ -54,10 +59,15 @@ tar -cf - -C "$img" . >/dev/null
 
 now() { date +%s.%N; }
 best() { printf '%s\n' "$@" | sort -n | head -n 1; }
+median() {
+	printf '%s\n' "$@" | sort -n |
+	awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
 
-t_tar= t_bf= t_man=
+t_tar='' t_bf='' t_man='' t_base='' loads=''
 r=0
 while [ $r -lt "$runs" ]; do
+	loads="$loads $(cut -d" " -f1 /proc/loadavg)"
 	s=$(now)
 	tar -cf - -C "$img" . | zstd -q -T0 -$level -o "$work/ref.tar.zst" -f
 	# binfarm fsyncs what it writes (atomic, durable); so must the reference.
@@ -76,24 +86,38 @@ while [ $r -lt "$runs" ]; do
 	"$binfarm" pack -q -l $level -i "$img" -b "$work/info" -o "$work/out.gpkg.tar"
 	e=$(now)
 	t_bf="$t_bf $(echo "$e - $s" | bc)"
+	if [ -n "$base" ]; then
+		s=$(now)
+		"$base" pack -q -l $level -i "$img" -b "$work/info" -o "$work/base.gpkg.tar"
+		e=$(now)
+		t_base="$t_base $(echo "$e - $s" | bc)"
+	fi
 	r=$((r + 1))
 done
-# shellcheck disable=SC2086
-bt=$(best $t_tar)
-# shellcheck disable=SC2086
-bb=$(best $t_bf)
-# shellcheck disable=SC2086
-bm=$(best $t_man)
-ratio=$(echo "scale=3; $bb / $bt" | bc)
-ratio_m=$(echo "scale=3; $bb / $bm" | bc)
 mbps() { echo "scale=1; $bytes / 1048576 / $1" | bc; }
+# shellcheck disable=SC2086
+mt=$(median $t_tar) bt=$(best $t_tar)
+# shellcheck disable=SC2086
+mb=$(median $t_bf) bb=$(best $t_bf)
+# shellcheck disable=SC2086
+mm=$(median $t_man) bm=$(best $t_man)
+line() {	# label, median, best, [bytes]
+	printf '%-34s %7.2f s %7.2f s %7s MiB/s  %s\n' "$1" "$2" "$3" "$(mbps "$2")" "${4:-}"
+}
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
-echo "load before the run: $(cut -d" " -f1-3 /proc/loadavg)"
-echo "image: $((bytes / 1048576)) MiB in $files entries; zstd level $level, all CPUs; best of $runs"
-printf '%-34s %8.2f s %8s MiB/s  %s bytes\n' "tar -c | zstd -T0 -$level; sync" "$bt" "$(mbps "$bt")" "$(stat -c %s "$work/ref.tar.zst")"
-printf '%-34s %8.2f s %8s MiB/s\n' "same, then b2sum & sha512sum" "$bm" "$(mbps "$bm")"
-printf '%-34s %8.2f s %8s MiB/s  %s bytes\n' "binfarm pack (gpkg, Manifest)" "$bb" "$(mbps "$bb")" "$(stat -c %s "$work/out.gpkg.tar")"
-echo "ratio binfarm / (tar | zstd):               ${ratio}x (target <= 1.1x)"
-echo "ratio binfarm / (tar | zstd + the 2 digests): ${ratio_m}x"
+echo "load before each round:$loads (now $(cut -d" " -f1-3 /proc/loadavg))"
+echo "image: $((bytes / 1048576)) MiB in $files entries; zstd level $level, all CPUs; $runs rounds"
+printf '%-34s %9s %9s %13s\n' "" median best "(median)"
+line "tar -c | zstd -T0 -$level; sync" "$mt" "$bt" "$(stat -c %s "$work/ref.tar.zst") bytes"
+line "same, then b2sum & sha512sum" "$mm" "$bm"
+line "binfarm pack (gpkg, Manifest)" "$mb" "$bb" "$(stat -c %s "$work/out.gpkg.tar") bytes"
+if [ -n "$base" ]; then
+	# shellcheck disable=SC2086
+	mo=$(median $t_base) bo=$(best $t_base)
+	line "BINFARM_BASE pack" "$mo" "$bo"
+	echo "ratio BINFARM_BASE / (tar | zstd), medians: $(echo "scale=3; $mo / $mt" | bc)x"
+fi
+echo "ratio binfarm / (tar | zstd), medians:      $(echo "scale=3; $mb / $mt" | bc)x (best: $(echo "scale=3; $bb / $bt" | bc)x; target <= 1.1x)"
+echo "ratio binfarm / (tar | zstd + the 2 digests): $(echo "scale=3; $mb / $mm" | bc)x"
 "$binfarm" verify "$work/out.gpkg.tar" >/dev/null && echo "package verifies"

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 
 #include "digest.h"
 #include "err.h"
@@ -15,6 +16,16 @@
 static const char *const names[BF_DIGEST_NALG] = {
 	"MD5", "SHA1", "BLAKE2B", "SHA512", "SHA256"
 };
+
+/*
+ * BLAKE2B comes from libsodium (crypto_generichash: unkeyed BLAKE2b with
+ * a 64-byte output is BLAKE2b-512), whose compression function has
+ * SSSE3/AVX2 versions chosen at run time: about 1.2-1.35x the speed of
+ * OpenSSL's portable C one, and BLAKE2B of the compressed image is half
+ * of what a Manifest costs on top of compressing (bench/RESULTS.md).
+ * Everything else comes from OpenSSL.
+ */
+#define B2_OUT	crypto_generichash_BYTES_MAX	/* 64 */
 
 static const EVP_MD *
 alg_md(enum bf_digest_alg a)
@@ -77,6 +88,21 @@ bf_digest_init(struct bf_digest *d, unsigned algs, struct bf_err *e)
 	for (i = 0; i < BF_DIGEST_NALG; i++) {
 		if (!(algs & BF_DIGEST_BIT(i)))
 			continue;
+		if (i == BF_BLAKE2B) {
+			/* Picks the fastest implementation; idempotent. */
+			if (sodium_init() < 0 ||
+			    posix_memalign(&d->ctx[i], 64,
+			    crypto_generichash_statebytes()) != 0) {
+				d->ctx[i] = NULL;
+				bf_digest_release(d);
+				return crypto_err(e, "initialize");
+			}
+			if (crypto_generichash_init(d->ctx[i], NULL, 0, B2_OUT) != 0) {
+				bf_digest_release(d);
+				return crypto_err(e, "initialize");
+			}
+			continue;
+		}
 		d->ctx[i] = EVP_MD_CTX_new();
 		if (d->ctx[i] == NULL ||
 		    EVP_DigestInit_ex(d->ctx[i], alg_md(i), NULL) != 1) {
@@ -88,14 +114,29 @@ bf_digest_init(struct bf_digest *d, unsigned algs, struct bf_err *e)
 }
 
 int
+bf_digest_update_alg(struct bf_digest *d, enum bf_digest_alg alg,
+    const void *data, size_t n, struct bf_err *e)
+{
+	int r;
+
+	if (d->ctx[alg] == NULL)
+		return 0;
+	if (alg == BF_BLAKE2B)
+		r = crypto_generichash_update(d->ctx[alg], data, n) == 0;
+	else
+		r = EVP_DigestUpdate(d->ctx[alg], data, n) == 1;
+	return r ? 0 : crypto_err(e, "update");
+}
+
+int
 bf_digest_update(struct bf_digest *d, const void *data, size_t n,
     struct bf_err *e)
 {
-	int i;
+	int i, rc;
 
 	for (i = 0; i < BF_DIGEST_NALG; i++)
-		if (d->ctx[i] != NULL && EVP_DigestUpdate(d->ctx[i], data, n) != 1)
-			return crypto_err(e, "update");
+		if ((rc = bf_digest_update_alg(d, i, data, n, e)) < 0)
+			return rc;
 	d->size += n;
 	return 0;
 }
@@ -111,7 +152,13 @@ bf_digest_final(struct bf_digest *d, struct bf_err *e)
 	for (i = 0; i < BF_DIGEST_NALG; i++) {
 		if (d->ctx[i] == NULL)
 			continue;
-		if (EVP_DigestFinal_ex(d->ctx[i], md, &len) != 1) {
+		if (i == BF_BLAKE2B) {
+			len = B2_OUT;
+			if (crypto_generichash_final(d->ctx[i], md, B2_OUT) != 0) {
+				rc = crypto_err(e, "finish");
+				break;
+			}
+		} else if (EVP_DigestFinal_ex(d->ctx[i], md, &len) != 1) {
 			rc = crypto_err(e, "finish");
 			break;
 		}
@@ -131,7 +178,10 @@ bf_digest_release(struct bf_digest *d)
 	int i;
 
 	for (i = 0; i < BF_DIGEST_NALG; i++) {
-		EVP_MD_CTX_free(d->ctx[i]);
+		if (i == BF_BLAKE2B)
+			free(d->ctx[i]);
+		else
+			EVP_MD_CTX_free(d->ctx[i]);
 		d->ctx[i] = NULL;
 	}
 }

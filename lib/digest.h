@@ -8,9 +8,10 @@
 struct bf_err;
 
 /*
- * Streaming hashes through OpenSSL libcrypto.  Packages uses MD5 and
- * SHA1; the gpkg Manifest uses BLAKE2B (512 bits) and SHA512.  One
- * struct bf_digest computes any set of them in a single pass.
+ * Streaming hashes: BLAKE2B through libsodium, the others through
+ * OpenSSL libcrypto.  Packages uses MD5 and SHA1; the gpkg Manifest uses
+ * BLAKE2B (512 bits) and SHA512.  One struct bf_digest computes any set
+ * of them in a single pass.
  */
 enum bf_digest_alg {
 	BF_MD5,
@@ -28,7 +29,7 @@ enum bf_digest_alg {
 
 struct bf_digest {
 	unsigned	 algs;
-	void		*ctx[BF_DIGEST_NALG];	/* EVP_MD_CTX * */
+	void		*ctx[BF_DIGEST_NALG];	/* EVP_MD_CTX *, BLAKE2B: libsodium's */
 	uint64_t	 size;			/* bytes hashed */
 	char		 hex[BF_DIGEST_NALG][BF_DIGEST_HEXMAX];
 };
@@ -43,6 +44,13 @@ size_t	bf_digest_hexlen(enum bf_digest_alg alg);
 int	bf_digest_init(struct bf_digest *d, unsigned algs, struct bf_err *e);
 int	bf_digest_update(struct bf_digest *d, const void *data, size_t n,
 	    struct bf_err *e);
+/*
+ * Feeds one algorithm only (a no-op if it was not requested) and leaves
+ * d->size alone: threads may each feed a different algorithm of the same
+ * struct bf_digest; the caller accounts d->size.
+ */
+int	bf_digest_update_alg(struct bf_digest *d, enum bf_digest_alg alg,
+	    const void *data, size_t n, struct bf_err *e);
 /* Fills d->hex[] for every requested algorithm and frees the contexts. */
 int	bf_digest_final(struct bf_digest *d, struct bf_err *e);
 /* Frees the contexts without a result; safe after bf_digest_final(). */

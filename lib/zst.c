@@ -20,15 +20,34 @@
  * threads every ZSTD_compressStream2() call takes locks, so feeding it
  * small blocks costs more system time than the compression saves.
  *
- * Output goes through a ring of buffers: the caller's thread compresses
- * into a free buffer and writes it out, and, when a digest is wanted, a
- * hasher thread digests it and frees it.  Hashing the compressed member
- * (BLAKE2B and SHA512 for the Manifest) then overlaps compression
- * instead of stalling the thread that feeds zstd's workers.
+ * Output goes through a ring of buffers.  The caller's thread only
+ * compresses into a free buffer and hands it on; consumer threads take
+ * every buffer in order: one writes it to the file, and when a digest is
+ * wanted one per algorithm (BLAKE2B and SHA512 for the Manifest) hashes
+ * it.  A buffer is reused once every consumer is done with it.  The
+ * thread that feeds zstd's workers then never waits for a write() (which
+ * can take long while the kernel throttles dirty pages) or a digest, and
+ * the ring is deep (up to 64 MiB, allocated as it fills: a small package
+ * takes one buffer) so that the consumers may fall behind for a while
+ * without stopping the compression: on a busy 2-CPU machine they get
+ * their CPU in bursts, and with a 16 MiB ring the feeding thread waited
+ * for a free buffer 0.4-1.2 s per GiB packed (bench/RESULTS.md).  This is what `zstd` itself does with
+ * its reader and writer threads.
  */
 #define ZST_INBUF	(2u << 20)
-#define ZST_NOUT	4
+#define ZST_NOUT	64
 #define ZST_OUTBUF	(1u << 20)
+#define ZST_NCONS	(1 + 2)		/* the writer, two digests */
+#define ZST_WRITER	(-1)
+
+struct bf_zst_writer;
+
+struct zst_consumer {
+	struct bf_zst_writer	*w;
+	int			 alg;		/* enum bf_digest_alg or ZST_WRITER */
+	uint64_t		 done;		/* buffers consumed */
+	pthread_t		 thr;
+};
 
 struct bf_zst_writer {
 	ZSTD_CCtx		*cctx;
@@ -41,52 +60,90 @@ struct bf_zst_writer {
 
 	unsigned char		*out[ZST_NOUT];
 	size_t			 outlen[ZST_NOUT];
-	int			 queued[ZST_NOUT];
-	unsigned		 head;		/* next buffer to fill */
-	unsigned		 tail;		/* next buffer to hash */
-	pthread_t		 thr;
-	int			 started;
+	unsigned		 pending[ZST_NOUT];	/* consumers yet to take it */
+	uint64_t		 queued;	/* buffers handed on */
+	struct zst_consumer	 c[ZST_NCONS];
+	unsigned		 ncons;		/* consumers running */
 	int			 quit;
+	int			 werrno;	/* the writer's failure */
 	pthread_mutex_t		 mu;
 	pthread_cond_t		 cv;
 };
 
-static void *
-hasher_main(void *arg)
+static void
+consume(struct zst_consumer *c, const unsigned char *p, size_t n)
 {
-	struct bf_zst_writer *w = arg;
+	struct bf_zst_writer *w = c->w;
+	int rc;
+
+	if (c->alg != ZST_WRITER) {
+		(void)bf_digest_update_alg(w->dg, (enum bf_digest_alg)c->alg,
+		    p, n, NULL);
+		return;
+	}
+	/* After a failure the rest is dropped; the caller reports it. */
+	if (w->werrno == 0 && (rc = bf_write_full(w->fd, p, n)) < 0) {
+		pthread_mutex_lock(&w->mu);
+		w->werrno = -rc;
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+static void *
+consumer_main(void *arg)
+{
+	struct zst_consumer *c = arg;
+	struct bf_zst_writer *w = c->w;
 	unsigned i;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->queued[w->tail] && !w->quit)
+		while (c->done == w->queued && !w->quit)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->queued[w->tail])
+		if (c->done == w->queued)
 			break;
-		i = w->tail;
+		i = (unsigned)(c->done % ZST_NOUT);
 		pthread_mutex_unlock(&w->mu);
-		(void)bf_digest_update(w->dg, w->out[i], w->outlen[i], NULL);
+		consume(c, w->out[i], w->outlen[i]);
 		pthread_mutex_lock(&w->mu);
-		w->queued[i] = 0;
-		w->tail = (i + 1) % ZST_NOUT;
-		pthread_cond_broadcast(&w->cv);
+		c->done++;
+		if (--w->pending[i] == 0)
+			pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Waits until every queued buffer is hashed, then stops the hasher. */
+/* Waits until every queued buffer is consumed, then stops the threads. */
 static void
-hasher_stop(struct bf_zst_writer *w)
+consumers_stop(struct bf_zst_writer *w)
 {
-	if (!w->started)
+	unsigned k;
+
+	if (w->ncons == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thr, NULL);
-	w->started = 0;
+	for (k = 0; k < w->ncons; k++)
+		pthread_join(w->c[k].thr, NULL);
+	w->ncons = 0;
+}
+
+static int
+consumer_start(struct bf_zst_writer *w, int alg)
+{
+	struct zst_consumer *c = &w->c[w->ncons];
+
+	if (w->ncons == ZST_NCONS)
+		return -EINVAL;
+	c->w = w;
+	c->alg = alg;
+	if ((errno = pthread_create(&c->thr, NULL, consumer_main, c)) != 0)
+		return -errno;
+	w->ncons++;
+	return 0;
 }
 
 static int
@@ -103,7 +160,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	struct bf_zst_writer *w;
 	size_t r;
 	long n;
-	int i;
+	int a, rc;
 
 	*wp = NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -112,9 +169,6 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	w->dg = dg;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
-	for (i = 0; i < (dg != NULL ? ZST_NOUT : 1); i++)
-		if ((w->out[i] = malloc(ZST_OUTBUF)) == NULL)
-			goto oom;
 	if ((w->in = malloc(ZST_INBUF)) == NULL ||
 	    (w->cctx = ZSTD_createCCtx()) == NULL)
 		goto oom;
@@ -137,12 +191,22 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 		bf_zst_writer_free(w);
 		return zst_err(e, r, "set worker count");
 	}
-	if (dg != NULL) {
-		if ((errno = pthread_create(&w->thr, NULL, hasher_main, w)) != 0) {
+	if ((rc = consumer_start(w, ZST_WRITER)) < 0) {
+		bf_zst_writer_free(w);
+		errno = -rc;
+		return bf_err_errno(e, "cannot start writing thread");
+	}
+	for (a = 0; dg != NULL && a < BF_DIGEST_NALG; a++) {
+		if (dg->ctx[a] == NULL)
+			continue;
+		if ((rc = consumer_start(w, a)) < 0) {
 			bf_zst_writer_free(w);
+			if (rc == -EINVAL)
+				return bf_err_set(e, EINVAL,
+				    "too many digests for a zstd stream");
+			errno = -rc;
 			return bf_err_errno(e, "cannot start hashing thread");
 		}
-		w->started = 1;
 	}
 	*wp = w;
 	return 0;
@@ -152,42 +216,48 @@ oom:
 }
 
 static int
+write_err(struct bf_zst_writer *w, struct bf_err *e)
+{
+	errno = w->werrno;
+	return bf_err_errno(e, "cannot write compressed data");
+}
+
+static int
 zst_drive(struct bf_zst_writer *w, const void *p, size_t n,
     ZSTD_EndDirective mode, struct bf_err *e)
 {
 	ZSTD_inBuffer in = { p, n, 0 };
 	size_t left;
 	unsigned i;
-	int rc;
+	int werr;
 
 	for (;;) {
-		i = 0;
-		if (w->dg != NULL) {
-			pthread_mutex_lock(&w->mu);
-			while (w->queued[w->head])
-				pthread_cond_wait(&w->cv, &w->mu);
-			i = w->head;
-			pthread_mutex_unlock(&w->mu);
-		}
+		i = (unsigned)(w->queued % ZST_NOUT);
+		pthread_mutex_lock(&w->mu);
+		while (w->pending[i] > 0)
+			pthread_cond_wait(&w->cv, &w->mu);
+		werr = w->werrno;
+		pthread_mutex_unlock(&w->mu);
+		if (werr != 0)
+			return write_err(w, e);
+		if (w->out[i] == NULL && (w->out[i] = malloc(ZST_OUTBUF)) == NULL)
+			return bf_err_errno(e, "cannot allocate zstd output buffer");
+
 		ZSTD_outBuffer out = { w->out[i], ZST_OUTBUF, 0 };
 
 		left = ZSTD_compressStream2(w->cctx, &out, &in, mode);
 		if (ZSTD_isError(left))
 			return zst_err(e, left, "compress");
 		if (out.pos > 0) {
-			if ((rc = bf_write_full(w->fd, out.dst, out.pos)) < 0) {
-				errno = -rc;
-				return bf_err_errno(e, "cannot write compressed data");
-			}
 			w->out_bytes += out.pos;
-			if (w->dg != NULL) {
-				pthread_mutex_lock(&w->mu);
-				w->outlen[i] = out.pos;
-				w->queued[i] = 1;
-				w->head = (i + 1) % ZST_NOUT;
-				pthread_cond_broadcast(&w->cv);
-				pthread_mutex_unlock(&w->mu);
-			}
+			if (w->dg != NULL)
+				w->dg->size += out.pos;
+			pthread_mutex_lock(&w->mu);
+			w->outlen[i] = out.pos;
+			w->pending[i] = w->ncons;
+			w->queued++;
+			pthread_cond_broadcast(&w->cv);
+			pthread_mutex_unlock(&w->mu);
 		}
 		if (mode == ZSTD_e_continue ? in.pos == in.size : left == 0)
 			return 0;
@@ -228,7 +298,9 @@ bf_zst_writer_finish(struct bf_zst_writer *w, struct bf_err *e)
 
 	w->inlen = 0;
 	rc = zst_drive(w, w->in, n, ZSTD_e_end, e);
-	hasher_stop(w);
+	consumers_stop(w);	/* everything written and hashed */
+	if (rc == 0 && w->werrno != 0)
+		rc = write_err(w, e);
 	return rc;
 }
 
@@ -251,7 +323,7 @@ bf_zst_writer_free(struct bf_zst_writer *w)
 		return;
 	int i;
 
-	hasher_stop(w);
+	consumers_stop(w);
 	ZSTD_freeCCtx(w->cctx);
 	free(w->in);
 	for (i = 0; i < ZST_NOUT; i++)

@@ -10,8 +10,10 @@ struct bf_err;
 
 /*
  * A zstd compressing stream into a file descriptor (the only user of
- * zstd.h).  Compressed bytes are optionally fed to a digest as they are
- * written, so a gpkg member is hashed without being read back.
+ * zstd.h).  Compressed bytes are written, and optionally fed to a
+ * digest, by threads of the writer's own, so a gpkg member is hashed
+ * without being read back; `fd` must not be used until
+ * bf_zst_writer_finish() or _free() returns.
  */
 struct bf_zst_writer;
 

@@ -9,6 +9,7 @@ DEBS="build-essential autoconf automake pkg-config libarchive-dev libzstd-dev
 libgit2-dev libmicrohttpd-dev libssl-dev zlib1g-dev zstd bzip2 xz-utils
 mandoc git python3 curl gnupg attr openssl pax-utils"
 DEBS="$DEBS libgpgme-dev libjansson-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev"
+DEBS="$DEBS libsodium-dev"
 
 missing=
 for p in $DEBS; do

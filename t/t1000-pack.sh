@@ -116,6 +116,20 @@ test_expect_success 'reproducible for a large image with many zstd jobs' '
 	binfarm verify b1.gpkg.tar
 '
 
+test_expect_success 'a failed write of the image is reported and loses nothing' '
+	cp b1.gpkg.tar keep-big.gpkg.tar &&
+	# The compressed image is written by a thread of its own: its
+	# failure (here the file size limit, 1-2 MiB) must still surface.
+	(
+		trap "" XFSZ &&
+		ulimit -f 2048 &&
+		test_must_fail binfarm pack -q -i big -b info -o keep-big.gpkg.tar
+	) 2>err &&
+	test_grep "cannot write compressed data" err &&
+	cmp b1.gpkg.tar keep-big.gpkg.tar &&
+	! ls .keep-big.gpkg.tar.tmp-* 2>/dev/null
+'
+
 test_expect_success 'without --build-id the directory is PF' '
 	binfarm pack -q -i img -b info -o plain.gpkg.tar &&
 	tar tf plain.gpkg.tar | head -n 1 >first &&
