@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -182,9 +183,24 @@ reaper_main(void *arg)
 		now = now_ms();
 		n = 0;
 		for (c = cs->head; c != NULL; c = c->next) {
+			int64_t age;
+			int unread = 0;
+
 			if (c->reaped || __atomic_load_n(&c->busy,
-			    __ATOMIC_ACQUIRE) || now - __atomic_load_n(&c->since,
-			    __ATOMIC_RELAXED) < cs->limit_ms)
+			    __ATOMIC_ACQUIRE) || (age = now - __atomic_load_n(
+			    &c->since, __ATOMIC_RELAXED)) < cs->limit_ms)
+				continue;
+			/*
+			 * Bytes the client sent still wait unread in the
+			 * socket: the delay is ours (threads stalled on a
+			 * cold page cache, a stopped or starved process, a
+			 * wave of connections being accepted), not the
+			 * client's.  A trickling client gets nothing from
+			 * it: whatever we read of it leaves the queue empty.
+			 * Bounded all the same, at 3 deadlines.
+			 */
+			if (age < 3 * cs->limit_ms &&
+			    ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
 				continue;
 			shutdown(c->fd, SHUT_RDWR);
 			c->reaped = 1;

@@ -79,6 +79,7 @@ SHELL_TESTS += \
 	t/t4065-binhost-conf-twice.sh \
 	t/t4070-binhost-slow-clients.sh \
 	t/t4080-service-files.sh \
+	t/t4090-binhost-wave.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
@@ -94,7 +95,7 @@ TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
 	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py t/helper/http-frame.py \
-	t/helper/slowloris.py t/helper/unit-exec.py \
+	t/helper/slowloris.py t/helper/unit-exec.py t/helper/wave.py \
 	t/helper/http-peer.py t/helper/conns.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh

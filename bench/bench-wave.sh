@@ -1,0 +1,223 @@
+#!/bin/sh
+# bench-wave.sh: a release wave, binfarm-binhost against nginx, in one run.
+#
+# What a fleet does on release day: N nodes (BENCH_CONNECTIONS, default
+# 500) each fetch Packages.gz, then K package files (BENCH_FILES,
+# default 20), over one keep-alive HTTP/1.1 connection each.  h2load
+# (nghttp2-client) drives it with a URL list (-i): every connection
+# walks the list in order, -n = N x (K + 1) so each does exactly one
+# pass.  Both servers serve the same snapshot under the same URLs.
+#
+# Two mixes (BENCH_MIXES, default "mixed small"):
+#   mixed  the K files are the package sizes of a real repository: most
+#          20-500 KB, a few (K/10, at least 1) 5-50 MB;
+#   small  K files of 20-500 KB only.
+# The repository: BENCH_PACKAGES (default 1000) package files of that
+# size mix (about 1 in 100 of 5-50 MB), Packages and Packages.gz
+# listing them.  BENCH_ROUNDS (default 3) rounds per mix, the servers
+# taking turns; prints per round and medians of the wave's wall time,
+# requests/s, errors (anything not a 2xx: failed + errored + timeout,
+# and requests never started) and the server's CPU (user + system of
+# all its threads or worker processes, from /proc/PID/stat), and the
+# ratios (nginx time / binhost time: higher is better for binhost).
+#
+# BENCH_QUICK=1: a small check (100 connections, 5 files, 200 packages,
+# 1 round).  BINHOST_ARGS adds binfarm-binhost options.
+#
+# binfarm-binhost runs with its trust limits on and at their defaults
+# (request-timeout, connection-timeout), except the per-address limit:
+# every h2load connection comes from 127.0.0.1, as a fleet behind one
+# NAT address would, so it is raised above N as such a site would.
+#
+# Needs: h2load, nginx, curl, python3.  Usage: bench/bench-wave.sh from
+# the build directory (or with BINHOST=path/to/binfarm-binhost).
+set -eu
+
+if test -n "${BENCH_QUICK:-}"; then
+	: "${BENCH_CONNECTIONS:=100}" "${BENCH_FILES:=5}" "${BENCH_PACKAGES:=200}" "${BENCH_ROUNDS:=1}"
+fi
+CONNS=${BENCH_CONNECTIONS:-500}
+K=${BENCH_FILES:-20}
+NPKG=${BENCH_PACKAGES:-1000}
+ROUNDS=${BENCH_ROUNDS:-3}
+MIXES=${BENCH_MIXES:-mixed small}
+THREADS=${BENCH_THREADS:-2}
+here=$(cd "$(dirname "$0")/.." && pwd)
+BINHOST=${BINHOST:-$PWD/binfarm-binhost}
+test -x "$BINHOST" || BINHOST=$here/binfarm-binhost
+command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+for c in h2load nginx curl python3; do
+	command -v $c >/dev/null 2>&1 || { echo "bench-wave: needs $c" >&2; exit 2; }
+done
+
+W=$(mktemp -d /tmp/bench-wave.XXXXXX)
+chmod 755 "$W"	# nginx workers run as an unprivileged user
+bh_pid= ng_pid=
+cleanup() {
+	test -n "$bh_pid" && kill "$bh_pid" 2>/dev/null
+	test -n "$ng_pid" && kill "$ng_pid" 2>/dev/null
+	sleep 0.3
+	rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+# The repository: one snapshot, testing -> it.  Sizes from a fixed seed;
+# the bytes are cut from one random blob (page cache, as a hot binhost).
+R=$W/repo
+S=$R/snapshots/amd64/s1
+mkdir -p "$R/channels/testing" "$R/keys" "$R/pool" "$S"
+TS=1700000000
+head -c 52428800 /dev/urandom >"$W/blob"
+python3 - "$S" "$W/blob" "$NPKG" "$TS" <<'PY'
+import os, random, sys
+snap, blob, n, ts = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rnd = random.Random(1)
+data = open(blob, "rb").read()
+small, big, out = [], [], []
+for i in range(n):
+    cat, pn = "cat-%02d" % (i % 20), "package-%04d" % i
+    if i % 100 == 50:
+        size = rnd.randint(5 << 20, 50 << 20)
+    else:
+        size = rnd.randint(20 << 10, 500 << 10)
+    path = "%s/%s/%s-1.0-1.gpkg.tar" % (cat, pn, pn)
+    os.makedirs(os.path.join(snap, cat, pn), exist_ok=True)
+    with open(os.path.join(snap, path), "wb") as f:
+        off = rnd.randint(0, len(data) - size)
+        f.write(data[off:off + size])
+    (big if size >= 5 << 20 else small).append(path)
+    out.append("BUILD_ID: 1\nBUILD_TIME: %d\nCPV: %s/%s-1.0\nEAPI: 8\n"
+        "KEYWORDS: amd64\nLICENSE: GPL-2+\nPATH: %s\nSIZE: %d\nSLOT: 0\n"
+        "USE: amd64 ssl\nMTIME: %d\nREPO: gentoo\n\n" % (ts - i, cat, pn, path, size, ts - i))
+with open(os.path.join(snap, "Packages"), "w") as f:
+    f.write("ARCH: amd64\nPACKAGES: %d\nTIMESTAMP: %d\nVERSION: 0\n\n" % (n, ts))
+    f.write("".join(out))
+with open(os.path.join(snap, "..", "small.list"), "w") as f:
+    f.write("\n".join(small) + "\n")
+with open(os.path.join(snap, "..", "big.list"), "w") as f:
+    f.write("\n".join(big) + "\n")
+PY
+gzip -9 -n -k "$S/Packages"
+touch -d @$TS "$S/Packages" "$S/Packages.gz"
+ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
+touch -h -d @$TS "$R/channels/testing/amd64"
+
+# The URL lists (paths; the server's base is prepended per run).
+nbig=$((K / 10)); test $nbig -ge 1 || nbig=1
+{
+	echo Packages.gz
+	head -n $((K - nbig)) "$R/snapshots/amd64/small.list"
+	head -n $nbig "$R/snapshots/amd64/big.list"
+} >"$W/mixed.paths"
+{
+	echo Packages.gz
+	tail -n "$K" "$R/snapshots/amd64/small.list"
+} >"$W/small.paths"
+
+# binfarm-binhost: as bench-binhost.sh runs it.
+printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
+"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
+	--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
+	${BINHOST_ARGS:-} 2>"$W/bh.err" &
+bh_pid=$!
+n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done
+BH=http://127.0.0.1:$(cat "$W/bh.port")
+
+# nginx, tuned for static files as bench-binhost.sh has it.
+NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$W/nginx/logs"
+cat >"$W/nginx/nginx.conf" <<EOF2
+worker_processes auto;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/logs/error.log;
+events { worker_connections 4096; use epoll; multi_accept on; }
+http {
+	access_log off;
+	sendfile on;
+	tcp_nopush on;
+	tcp_nodelay on;
+	keepalive_requests 100000;
+	open_file_cache off;
+	default_type application/octet-stream;
+	server {
+		listen 127.0.0.1:$NGPORT reuseport backlog=4096;
+		location /testing/amd64/ { alias $S/; }
+	}
+}
+EOF2
+nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
+ng_pid=$!
+NG=http://127.0.0.1:$NGPORT
+n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done
+
+# Sanity: both serve the same bytes.
+for p in Packages.gz $(sed -n 2p "$W/mixed.paths"); do
+	curl -sf "$BH/testing/amd64/$p" | cmp - "$S/$p"
+	curl -sf "$NG/testing/amd64/$p" | cmp - "$S/$p"
+done
+
+cpu_ticks() {
+	for p in $1 $(cat /proc/$1/task/*/children 2>/dev/null); do
+		cat /proc/$p/stat 2>/dev/null
+	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+
+# wave MIX: prints "seconds req/s errors cpu_s" for the server $srv_pid.
+wave() {
+	sed "s|^|$base/testing/amd64/|" "$W/$1.paths" >"$W/urls"
+	total=$((CONNS * ($(wc -l <"$W/urls"))))
+	c0=$(cpu_ticks "$srv_pid")
+	h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
+		>"$W/h2load.out" 2>&1 || true
+	c1=$(cpu_ticks "$srv_pid")
+	awk -v total="$total" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
+	/^finished in/ { t = $3; sub(/,$/, "", t)
+		if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1e6 } else sub(/s$/, "", t)
+		rps = $4 }
+	/^requests:/ { ok = $8; fail = total - ok }
+	END { printf "%.3f %.0f %d %.2f\n", t, rps, fail, (c1 - c0) / hz }' "$W/h2load.out"
+}
+
+median() {
+	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
+	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
+	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$CONNS" "$K" "$(nproc)" \
+	"$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+printf 'repository: %s packages, %s MB; Packages.gz %s bytes\n' "$NPKG" \
+	"$(du -sm "$S" | cut -f1)" "$(wc -c <"$S/Packages.gz")"
+for m in $MIXES; do
+	printf '%s wave: %s MB per connection\n' "$m" "$(sed 1d "$W/$m.paths" | (cd "$S" && xargs cat) | wc -c | awk '{ printf "%.1f", ($1 + 0) / 1048576 }')"
+done
+printf '\n%-7s %-8s %9s %9s %7s %8s\n' mix server wave_s req/s errors cpu_s
+for m in $MIXES; do
+	: >"$W/binhost.$m"; : >"$W/nginx.$m"
+	r=0
+	while test $r -lt "$ROUNDS"; do
+		r=$((r + 1))
+		for srv in binhost nginx; do
+			if test $srv = binhost; then base=$BH srv_pid=$bh_pid; else base=$NG srv_pid=$ng_pid; fi
+			set -- $(wave "$m")
+			echo "$@" >>"$W/$srv.$m"
+			printf '%-7s %-8s %9.3f %9s %7s %8s  (round %d)\n' "$m" $srv "$1" "$2" "$3" "$4" $r
+			if test "$3" != 0 && test -n "${BENCH_SHOW_ERRORS:-}"; then cat "$W/h2load.out"; fi
+			sleep 1
+		done
+	done
+	for srv in binhost nginx; do
+		f=$W/$srv.$m
+		set -- "$(median "$f" 1)" "$(median "$f" 2)" \
+			"$(awk '{ n += $3 } END { print n + 0 }' "$f")" "$(median "$f" 4)"
+		printf '%-7s %-8s %9.3f %9s %7s %8s  (median of %d; errors: sum)\n' "$m" $srv "$1" "$2" "$3" "$4" "$ROUNDS"
+		eval "${m}_${srv}_t=$1 ${m}_${srv}_cpu=$4"
+	done
+done
+echo
+printf '%-24s %14s %14s\n' ratio "time (ng/bh)" "cpu (ng/bh)"
+for m in $MIXES; do
+	eval "a=\$${m}_binhost_t b=\$${m}_nginx_t u=\$${m}_binhost_cpu v=\$${m}_nginx_cpu"
+	awk -v m=$m -v a="$a" -v b="$b" -v u="$u" -v v="$v" 'BEGIN {
+		printf "%-24s %13.2fx %13.2fx\n", m " binhost/nginx", (a > 0 ? b / a : 0), (u > 0 ? v / u : 0) }'
+done
