@@ -123,22 +123,6 @@ bh_path_split(const char *raw, char *buf, size_t bufsz, char **seg,
 	return 0;
 }
 
-/* Channel, profile and snapshot names: what binfarm repo accepts too. */
-static int
-valid_name(const char *s)
-{
-	const char *p;
-
-	if (*s == '\0' || *s == '.' || *s == '-')
-		return 0;
-	for (p = s; *p != '\0'; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
-		    *p == '-' || *p == '+'))
-			return 0;
-	return p - s < 64;
-}
-
 /* A Portage name of any length (NAME_MAX is checked when splitting). */
 static int
 portage_name(const char *s)
@@ -153,6 +137,13 @@ portage_name(const char *s)
 		    *p == '-' || *p == '+'))
 			return 0;
 	return 1;
+}
+
+/* Channel, profile and snapshot names: what binfarm repo accepts too. */
+static int
+valid_name(const char *s)
+{
+	return portage_name(s) && strlen(s) < 64;
 }
 
 static int

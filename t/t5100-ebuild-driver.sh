@@ -87,8 +87,10 @@ test_expect_success 'setup: a Portage layer, the sample trees, profiles, a build
 		>>state/builder.conf &&
 	binfarm-builder -t -s state >out &&
 	test_grep "publishing to .*state/repo" out &&
-	sed -n "s/^worker-token *= *//p" state/builder.conf >token &&
-	test $(wc -l <token) = 1
+	# the worker this test starts: its own token, what it may build
+	farm_add_worker a "profiles = $PROF" "tags = x86-64-v3,web" &&
+	farm_worker_token a >token &&
+	test -s token
 '
 
 roots_in_use() {

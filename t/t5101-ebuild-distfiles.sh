@@ -86,7 +86,8 @@ test_expect_success 'setup: a distfile server, a package that needs it, a builde
 	binfarm-builder --init state -l 127.0.0.1:0 -P "$PWD/profiles/$PROF" \
 		-r gentoo="$PWD/trees/gentoo@main" \
 		-r company="$PWD/trees/company@main" >/dev/null &&
-	printf "[builder]\nmax-attempts = 1\nbackoff = 0\n" >>state/builder.conf
+	printf "[builder]\nmax-attempts = 1\nbackoff = 0\n" >>state/builder.conf &&
+	farm_add_worker a "profiles = $PROF" "tags = x86-64-v3,web"
 '
 
 test_expect_success 'the distfile is fetched (and checked) in a root with the network; the build has none' '
