@@ -231,27 +231,24 @@ test_expect_success 'the worker token reaches neither the build driver'"'"'s env
 	farm_start &&
 	test_when_finished "farm_stop_workers; farm_stop" &&
 	url=$(cat state/builder.url) &&
-	mkdir fakebin &&
-	for t in ebuild emerge
-	do
-		printf "#!/bin/sh\nexit 1\n" >fakebin/$t && chmod +x fakebin/$t || return 1
-	done &&
-	cat >fakebin/emaint <<-EOF &&
+	# a driver (run as the sandbox driver is: its script, the job
+	# directory) that shows what it was given; the ebuild driver'\''s
+	# environment is checked in every package by t5100
+	cat >driver.sh <<-EOF &&
 	#!/bin/sh
 	env >"$PWD/driver-env"
 	for p in \$(pgrep -f binfarm-worker); do tr "\\\\0" " " </proc/\$p/cmdline; echo; done >"$PWD/driver-ps"
 	exit 1
 	EOF
-	chmod +x fakebin/emaint &&
 	bump 2 &&
 	binfarm rebuild --profile p >out &&
 	test_grep "1 to build" out &&
 	(
-		PATH=$PWD/fakebin:$PATH BINFARM_WORKER_TOKEN=$w1 &&
-		export PATH BINFARM_WORKER_TOKEN &&
+		BINFARM_SANDBOX=$PWD/driver.sh BINFARM_WORKER_TOKEN=$w1 &&
+		export BINFARM_SANDBOX BINFARM_WORKER_TOKEN &&
 		exec binfarm-worker --builder "$url" --cacert state/tls/ca.pem \
-			--token "$w1" --name w1 --tags farm-test --driver ebuild \
-			--profiles "$PWD/prof" --workdir work-env --max-jobs 1 \
+			--token "$w1" --name w1 --tags farm-test --driver sandbox \
+			--workdir work-env --max-jobs 1 \
 			--idle-exit 3 >worker-env.log 2>&1
 	) &&
 	test -s driver-env &&
