@@ -92,6 +92,27 @@ read_strerror(int rc)
 }
 
 /*
+ * Opens `name` relative to dirfd for reading, without blocking on a FIFO;
+ * a descriptor of a regular file (its fstat in `st`), -ENOTREG or -errno.
+ */
+static int
+open_regular(int dirfd, const char *name, struct stat *st)
+{
+	int fd, rc;
+
+	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return -errno;
+	if (fstat(fd, st) < 0)
+		rc = -errno;
+	else if (!S_ISREG(st->st_mode))
+		rc = -ENOTREG;
+	else
+		return fd;
+	close(fd);
+	return rc;
+}
+
+/*
  * Reads a whole file relative to dirfd; -ENOENT if it does not exist,
  * -ENOTREG if it is not a regular file (opened without blocking).
  */
@@ -101,16 +122,8 @@ read_file(int dirfd, const char *name, struct bf_buf *out, struct stat *st)
 	ssize_t n;
 	int fd, rc = 0;
 
-	if ((fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = -ENOTREG;
-		goto out;
-	}
+	if ((fd = open_regular(dirfd, name, st)) < 0)
+		return fd;
 	/* Straight into the buffer; it may have grown since the fstat. */
 	for (;;) {
 		if (bf_buf_grow(out, out->len > (size_t)st->st_size ?
@@ -197,17 +210,8 @@ read_packages_live(int dirfd, struct bf_buf *out, struct stat *st,
 	char *nl;
 
 	*dropped = 0;
-	if ((fd = openat(dirfd, "Packages", O_RDONLY | O_NONBLOCK |
-	    O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		rc = -ENOTREG;
-		goto out;
-	}
+	if ((fd = open_regular(dirfd, "Packages", st)) < 0)
+		return fd;
 	/*
 	 * chunk holds the unfinished stanza at chunk.buf + start; a stanza
 	 * ends at a line that is empty.

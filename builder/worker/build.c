@@ -38,16 +38,16 @@
 #include "worker.h"
 #include "banned.h"
 
-static const char *
-js(json_t *o, const char *k)
+const char *
+job_str(json_t *o, const char *k)
 {
 	const char *v = json_string_value(json_object_get(o, k));
 
 	return v ? v : "";
 }
 
-static void
-shq(struct bf_buf *b, const char *s)
+void
+sh_quote(struct bf_buf *b, const char *s)
 {
 	bf_buf_addch(b, '\'');
 	for (; *s; s++) {
@@ -63,8 +63,21 @@ static void
 var(struct bf_buf *b, const char *k, const char *v)
 {
 	bf_buf_addf(b, "export %s=", k);
-	shq(b, v);
+	sh_quote(b, v);
 	bf_buf_addch(b, '\n');
+}
+
+int
+write_text(const char *path, const char *text, struct bf_err *e)
+{
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
+		rc = bf_err_errno(e, "cannot write '%s'", path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static int
@@ -72,14 +85,11 @@ put_file(const char *dir, const char *name, const char *text,
     struct bf_err *e)
 {
 	struct bf_buf p = BF_BUF_INIT;
-	int fd, rc = 0;
+	int rc;
 
 	bf_buf_addf(&p, "%s/%s", dir, name);
-	if ((fd = open(p.buf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
-		rc = bf_err_errno(e, "cannot write '%s'", p.buf);
-	if (fd >= 0)
-		close(fd);
+	rc = bf_buf_error(&p) < 0 ? bf_err_set(e, ENOMEM, "out of memory") :
+	    write_text(p.buf, text, e);
 	bf_buf_release(&p);
 	return rc;
 }
@@ -110,20 +120,20 @@ export_trees(struct worker *w, json_t *job, const char *jobdir,
 	bf_buf_addf(&mdir, "%s/mirrors", w->workdir);
 	mkdir(mdir.buf, 0755);
 	json_array_foreach(trees, i, t) {
-		const char *name = js(t, "name"), *commit = js(t, "commit");
+		const char *name = job_str(t, "name"), *commit = job_str(t, "commit");
 
 		bf_buf_reset(&mirror);
 		bf_tree_mirror_path(mdir.buf, name, &mirror);
 		if (bf_tree_open(&tr, mirror.buf, commit, name, NULL) < 0) {
 			dprintf(logfd, "binfarm-worker: fetching %s from %s\n",
-			    name, js(t, "uri"));
-			if ((rc = bf_tree_fetch(mirror.buf, js(t, "uri"), e)) < 0)
+			    name, job_str(t, "uri"));
+			if ((rc = bf_tree_fetch(mirror.buf, job_str(t, "uri"), e)) < 0)
 				goto out;
 			if ((rc = bf_tree_open(&tr, mirror.buf, commit, name,
 			    e)) < 0) {
 				bf_err_prefix(e, "tree %s: commit %s is gone "
 				    "from %s (did the ref vanish?)", name,
-				    commit, js(t, "uri"));
+				    commit, job_str(t, "uri"));
 				goto out;
 			}
 		}
@@ -138,7 +148,7 @@ export_trees(struct worker *w, json_t *job, const char *jobdir,
 			goto out;
 		bf_err_clear(e);
 		rc = 0;
-		if (strcmp(name, js(job, "repo")) == 0) {
+		if (strcmp(name, job_str(job, "repo")) == 0) {
 			bf_buf_reset(&pkg);
 			bf_buf_addf(&pkg, "%s/%s", cpv->cat, cpv->pn);
 			bf_buf_reset(&dest);
@@ -193,7 +203,7 @@ fetch_deps(struct worker *w, json_t *job, const char *jobdir,
 		close(fd);
 		if (rc == 0 && resp.status != 200)
 			rc = bf_err_set(e, EIO, "cannot fetch the package of "
-			    "%s (job %lld): HTTP %d", js(d, "cpv"), id,
+			    "%s (job %lld): HTTP %d", job_str(d, "cpv"), id,
 			    resp.status);
 		if (rc < 0)
 			break;
@@ -225,7 +235,7 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 		rc = bf_err_errno(e, "cannot create '%s'", d.buf);
 		goto out;
 	}
-	bf_buf_addf(&v, "%s\n", js(job, "cpv"));
+	bf_buf_addf(&v, "%s\n", job_str(job, "cpv"));
 	if ((rc = put_file(d.buf, cpv->pf, v.buf, e)) < 0)
 		goto out;
 	bf_buf_reset(&d);
@@ -234,17 +244,17 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 	if ((rc = put_file(d.buf, (k), v.buf, e)) < 0) goto out; } while (0)
 	PUT("CATEGORY", cpv->cat);
 	PUT("PF", cpv->pf);
-	PUT("SLOT", js(job, "slot"));
+	PUT("SLOT", job_str(job, "slot"));
 	PUT("EAPI", "8");
-	PUT("CHOST", js(env, "chost"));
+	PUT("CHOST", job_str(env, "chost"));
 	/* As __dyn_install: the flags only when not empty. */
-	if (*js(env, "cflags") != '\0')
-		PUT("CFLAGS", js(env, "cflags"));
-	if (*js(env, "cxxflags") != '\0')
-		PUT("CXXFLAGS", js(env, "cxxflags"));
-	if (*js(env, "ldflags") != '\0')
-		PUT("LDFLAGS", js(env, "ldflags"));
-	PUT("KEYWORDS", js(env, "arch"));
+	if (*job_str(env, "cflags") != '\0')
+		PUT("CFLAGS", job_str(env, "cflags"));
+	if (*job_str(env, "cxxflags") != '\0')
+		PUT("CXXFLAGS", job_str(env, "cxxflags"));
+	if (*job_str(env, "ldflags") != '\0')
+		PUT("LDFLAGS", job_str(env, "ldflags"));
+	PUT("KEYWORDS", job_str(env, "arch"));
 	bf_buf_reset(&v);
 	words(&v, json_object_get(job, "use"));
 	bf_buf_addch(&v, '\n');
@@ -257,7 +267,7 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 		goto out;
 	snprintf(num, sizeof(num), "%lld", (long long)time(NULL));
 	PUT("BUILD_TIME", num);
-	PUT("repository", js(job, "repo"));
+	PUT("repository", job_str(job, "repo"));
 	PUT("SIZE", "0");
 	/*
 	 * REPO_REVISIONS as Portage's EbuildPhase writes it (sorted keys,
@@ -266,8 +276,8 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 	 */
 	revs = json_object();
 	json_array_foreach(json_object_get(job, "trees"), i, t)
-		if (strcmp(js(t, "name"), js(job, "repo")) == 0)
-			json_object_set(revs, js(t, "name"),
+		if (strcmp(job_str(t, "name"), job_str(job, "repo")) == 0)
+			json_object_set(revs, job_str(t, "name"),
 			    json_object_get(t, "commit"));
 	if (revs == NULL || (s = json_dumps(revs, JSON_SORT_KEYS)) == NULL) {
 		rc = bf_err_set(e, ENOMEM, "out of memory");
@@ -296,7 +306,7 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	int rc, status;
 	char *s, *envp[4];
 
-	if ((rc = bf_cpv_split(&cpv, js(job, "cpv"), e)) < 0)
+	if ((rc = bf_cpv_split(&cpv, job_str(job, "cpv"), e)) < 0)
 		return rc;
 	bf_buf_addf(&t, "%s/image", jobdir);
 	mkdir(t.buf, 0755);
@@ -337,9 +347,9 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	bf_buf_addf(&t, "%s-%s", cpv.pn, cpv.pv);
 	var(&env, "P", t.buf);
 	bf_buf_reset(&t);
-	bf_buf_adds(&t, js(job, "slot"));
-	if (strcmp(js(job, "subslot"), js(job, "slot")) != 0)
-		bf_buf_addf(&t, "/%s", js(job, "subslot"));
+	bf_buf_adds(&t, job_str(job, "slot"));
+	if (strcmp(job_str(job, "subslot"), job_str(job, "slot")) != 0)
+		bf_buf_addf(&t, "/%s", job_str(job, "subslot"));
 	var(&env, "BF_SLOT", t.buf);
 	bf_buf_reset(&t);
 	words(&t, json_object_get(job, "use"));
@@ -347,34 +357,34 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	bf_buf_reset(&t);
 	words(&t, json_object_get(job, "iuse"));
 	var(&env, "BF_IUSE", t.buf);
-	var(&env, "CHOST", js(je, "chost"));
-	var(&env, "CBUILD", js(je, "chost"));
-	var(&env, "CFLAGS", js(je, "cflags"));
-	var(&env, "CXXFLAGS", js(je, "cxxflags"));
-	var(&env, "LDFLAGS", js(je, "ldflags"));
-	var(&env, "MAKEOPTS", js(je, "makeopts"));
-	var(&env, "FEATURES", js(je, "features"));
-	var(&env, "DISTCC_HOSTS", js(je, "distcc_hosts"));
-	var(&env, "ARCH", js(je, "arch"));
-	var(&env, "BF_REPO", js(job, "repo"));
-	var(&env, "BF_PORTAGE_PROFILE", js(je, "portage_profile"));
+	var(&env, "CHOST", job_str(je, "chost"));
+	var(&env, "CBUILD", job_str(je, "chost"));
+	var(&env, "CFLAGS", job_str(je, "cflags"));
+	var(&env, "CXXFLAGS", job_str(je, "cxxflags"));
+	var(&env, "LDFLAGS", job_str(je, "ldflags"));
+	var(&env, "MAKEOPTS", job_str(je, "makeopts"));
+	var(&env, "FEATURES", job_str(je, "features"));
+	var(&env, "DISTCC_HOSTS", job_str(je, "distcc_hosts"));
+	var(&env, "ARCH", job_str(je, "arch"));
+	var(&env, "BF_REPO", job_str(job, "repo"));
+	var(&env, "BF_PORTAGE_PROFILE", job_str(je, "portage_profile"));
 	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/trees/%s/%s/%s/%s.ebuild", jobdir, js(job, "repo"),
+	bf_buf_addf(&t, "%s/trees/%s/%s/%s/%s.ebuild", jobdir, job_str(job, "repo"),
 	    cpv.cat, cpv.pn, cpv.pf);
 	var(&env, "EBUILD", t.buf);
 	var(&env, "BF_ECLASSDIRS", ecl.buf);
 	var(&env, "BF_DEPS", deps.buf);
 	json_array_foreach(json_object_get(job, "trees"), i, tr)
-		bf_buf_addf(&repos, "%s%s", i ? " " : "", js(tr, "name"));
+		bf_buf_addf(&repos, "%s%s", i ? " " : "", job_str(tr, "name"));
 	var(&env, "BF_REPOS", repos.buf);
 	bf_buf_reset(&t);
 	json_array_foreach(json_object_get(job, "trees"), i, tr)
-		bf_buf_addf(&t, "%s%s=%s", i ? " " : "", js(tr, "name"),
-		    js(tr, "commit"));
+		bf_buf_addf(&t, "%s%s=%s", i ? " " : "", job_str(tr, "name"),
+		    job_str(tr, "commit"));
 	var(&env, "BF_REPO_COMMITS", t.buf);
 	bf_buf_reset(&t);
 	bf_buf_addf(&t, "%s/%s", w->profiles ? w->profiles : "",
-	    js(je, "profile"));
+	    job_str(je, "profile"));
 	var(&env, "BF_PROFILE_DIR", t.buf);
 	var(&env, "BF_JOBDIR", jobdir);
 	if ((rc = put_file(jobdir, "env.sh", env.buf, e)) < 0)

@@ -44,40 +44,6 @@
 
 #define IN	"/var/lib/binfarm"
 
-static const char *
-js(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	return v ? v : "";
-}
-
-static void
-shq(struct bf_buf *b, const char *s)
-{
-	bf_buf_addch(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			bf_buf_adds(b, "'\\''");
-		else
-			bf_buf_addch(b, *s);
-	}
-	bf_buf_addch(b, '\'');
-}
-
-static int
-write_file(const char *path, const char *text, struct bf_err *e)
-{
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
-		rc = bf_err_errno(e, "cannot write '%s'", path);
-	if (fd >= 0)
-		close(fd);
-	return rc;
-}
-
 /* A name that is safe as one path component. */
 static int
 safe_name(const char *s)
@@ -98,7 +64,7 @@ checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
     int logfd, struct bf_err *e)
 {
 	struct bf_buf tmp = BF_BUF_INIT, p = BF_BUF_INIT, s = BF_BUF_INIT;
-	const char *name = js(t, "name"), *commit = js(t, "commit");
+	const char *name = job_str(t, "name"), *commit = job_str(t, "commit");
 	struct bf_tree *tr = NULL;
 	struct stat st;
 	size_t i;
@@ -119,13 +85,13 @@ checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
 		return 0;
 	if (bf_tree_open(&tr, mirror, commit, name, NULL) < 0) {
 		dprintf(logfd, "binfarm-worker: fetching %s from %s\n", name,
-		    js(t, "uri"));
-		if ((rc = bf_tree_fetch(mirror, js(t, "uri"), e)) < 0)
+		    job_str(t, "uri"));
+		if ((rc = bf_tree_fetch(mirror, job_str(t, "uri"), e)) < 0)
 			goto out;
 		if ((rc = bf_tree_open(&tr, mirror, commit, name, e)) < 0) {
 			bf_err_prefix(e, "tree %s: commit %s is gone from %s "
 			    "(did the ref vanish?)", name, commit,
-			    js(t, "uri"));
+			    job_str(t, "uri"));
 			goto out;
 		}
 	}
@@ -148,18 +114,18 @@ checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
 	bf_buf_addf(&p, "%s/.git/HEAD", tmp.buf);
 	bf_buf_reset(&s);
 	bf_buf_addf(&s, "%s\n", commit);
-	if ((rc = write_file(p.buf, s.buf, e)) < 0)
+	if ((rc = write_text(p.buf, s.buf, e)) < 0)
 		goto out;
 	bf_buf_reset(&p);
 	bf_buf_addf(&p, "%s/.git/config", tmp.buf);
-	if ((rc = write_file(p.buf, "[core]\n\trepositoryformatversion = 0\n"
+	if ((rc = write_text(p.buf, "[core]\n\trepositoryformatversion = 0\n"
 	    "\tbare = false\n", e)) < 0)
 		goto out;
 	bf_buf_reset(&p);
 	bf_buf_addf(&p, "%s/.git/objects/info/alternates", tmp.buf);
 	bf_buf_reset(&s);
 	bf_buf_addf(&s, IN "/git/%s.git/objects\n", name);
-	if ((rc = write_file(p.buf, s.buf, e)) < 0)
+	if ((rc = write_text(p.buf, s.buf, e)) < 0)
 		goto out;
 	if (rename(tmp.buf, out->buf) < 0)
 		rc = bf_err_errno(e, "cannot rename '%s'", tmp.buf);
@@ -384,7 +350,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	struct root_spec rs;
 	json_t *trees = json_object_get(job, "trees"), *tr, *d;
 	json_t *je = json_object_get(job, "env");
-	const char *profile = js(je, "profile"), *base, *layers[2];
+	const char *profile = job_str(je, "profile"), *base, *layers[2];
 	size_t i, ntrees = json_array_size(trees), nb = 0, ns = 0;
 	const char *repo_co = NULL;
 	size_t dist_bind;
@@ -420,15 +386,15 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 
 	/* The variables bf-ebuild.sh reads (never exported). */
 	bf_buf_adds(&vars, "category=");
-	shq(&vars, cpv->cat);
+	sh_quote(&vars, cpv->cat);
 	bf_buf_adds(&vars, "\npf=");
-	shq(&vars, cpv->pf);
+	sh_quote(&vars, cpv->pf);
 	bf_buf_adds(&vars, "\npn=");
-	shq(&vars, cpv->pn);
+	sh_quote(&vars, cpv->pn);
 	bf_buf_adds(&vars, "\nrepo=");
-	shq(&vars, js(job, "repo"));
+	sh_quote(&vars, job_str(job, "repo"));
 	bf_buf_adds(&vars, "\nportage_profile=");
-	shq(&vars, js(je, "portage_profile"));
+	sh_quote(&vars, job_str(je, "portage_profile"));
 	bf_buf_adds(&vars, "\n");
 
 	/* The pinned trees. */
@@ -436,7 +402,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	mkdir(mdir.buf, 0755);
 	bf_buf_reset(&t);
 	json_array_foreach(trees, i, tr) {
-		const char *name = js(tr, "name");
+		const char *name = job_str(tr, "name");
 		struct bf_buf *mir = &strs[ns++], *co = &strs[ns++],
 		    *din = &strs[ns++], *gin = &strs[ns++];
 
@@ -447,19 +413,19 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		bf_tree_mirror_path(mdir.buf, name, mir);
 		if ((rc = checkout(w, tr, mir->buf, co, logfd, e)) < 0)
 			goto out;
-		if (strcmp(name, js(job, "repo")) == 0)
+		if (strcmp(name, job_str(job, "repo")) == 0)
 			repo_co = co->buf;
 		bf_buf_addf(din, IN "/repos/%s", name);
 		bf_buf_addf(gin, IN "/git/%s.git", name);
 		binds[nb++] = (struct root_bind){ co->buf, din->buf, 1 };
 		binds[nb++] = (struct root_bind){ mir->buf, gin->buf, 1 };
 		bf_buf_addch(&t, ' ');
-		shq(&t, name);
+		sh_quote(&t, name);
 	}
 	bf_buf_addf(&vars, "repo_names=(%s )\nrepo_uris=(", t.buf);
 	json_array_foreach(trees, i, tr) {
 		bf_buf_addch(&vars, ' ');
-		shq(&vars, js(tr, "uri"));
+		sh_quote(&vars, job_str(tr, "uri"));
 	}
 	bf_buf_adds(&vars, " )\n");
 
@@ -468,7 +434,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	json_array_foreach(json_object_get(job, "deps"), i, d) {
 		long long id = json_integer_value(json_object_get(d, "job"));
 
-		if ((rc = bf_cpv_split(&dc, js(d, "cpv"), e)) < 0)
+		if ((rc = bf_cpv_split(&dc, job_str(d, "cpv"), e)) < 0)
 			goto out;
 		bf_buf_reset(&t);
 		bf_buf_addf(&t, "%s/pkgdir", jobdir);
@@ -489,12 +455,12 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	}
 	bf_buf_reset(&t);
 	bf_buf_addf(&t, "%s/job.vars", jobdir);
-	if ((rc = write_file(t.buf, vars.buf, e)) < 0)
+	if ((rc = write_text(t.buf, vars.buf, e)) < 0)
 		goto out;
 
 	if (repo_co == NULL) {
 		rc = bf_err_set(e, EINVAL, "the job's repository '%s' is not "
-		    "among its trees", js(job, "repo"));
+		    "among its trees", job_str(job, "repo"));
 		goto out;
 	}
 	/* The distfiles cache: --distfiles, or the work directory's. */

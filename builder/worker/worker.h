@@ -42,6 +42,14 @@ int	w_call(struct worker *w, struct bf_http_conn *conn, const char *method,
 	    json_t *body, json_t **out, int *status, struct bf_err *e);
 
 /* build.c: prepares the job directory and runs the driver; 0 on success. */
+/* build.c's helpers, shared with the ebuild driver (driver-ebuild.c). */
+/* The string member `k` of `o`, or "" (never NULL). */
+const char *job_str(json_t *o, const char *k);
+/* Appends `s` quoted for sh(1): '...' with ' written '\''. */
+void	sh_quote(struct bf_buf *b, const char *s);
+/* Writes `text` to `path` (created or truncated, 0644). */
+int	write_text(const char *path, const char *text, struct bf_err *e);
+
 int	build_job(struct worker *w, json_t *job, const char *jobdir,
 	    int logfd, struct bf_err *e);
 
