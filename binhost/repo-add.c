@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "keys.h"
 #include "repo.h"
 #include "repocli.h"
 #include "sign.h"

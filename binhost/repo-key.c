@@ -15,6 +15,7 @@
 #include "err.h"
 #include "fsutil.h"
 #include "lockfile.h"
+#include "keys.h"
 #include "repo.h"
 #include "repocli.h"
 #include "sign.h"

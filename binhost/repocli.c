@@ -10,6 +10,7 @@
 
 #include "err.h"
 #include "promote.h"
+#include "recover.h"
 #include "repo.h"
 #include "repocli.h"
 #include "banned.h"

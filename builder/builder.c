@@ -20,6 +20,7 @@
 #include "err.h"
 #include "lockfile.h"
 #include "profile.h"
+#include "keys.h"
 #include "repo.h"
 #include "sign.h"
 #include "builder.h"

@@ -37,6 +37,8 @@
 #include "buf.h"
 #include "err.h"
 #include "lockfile.h"
+#include "keys.h"
+#include "recover.h"
 #include "repo.h"
 #include "sign.h"
 #include "builder.h"

@@ -39,6 +39,7 @@
 #include "pkgdir.h"
 #include "pkgindex.h"
 #include "promote.h"
+#include "recover.h"
 #include "repo.h"
 #include "builder.h"
 #include "banned.h"

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "keys.h"
 #include "repo.h"
 #include "sign.h"
 #include "builder.h"

@@ -14,6 +14,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/gpkg.c lib/gpkg.h \
 	lib/gpkgsign.c lib/gpkgsign.h \
 	lib/http.c lib/http.h \
+	lib/keys.c lib/keys.h \
 	lib/httpcheck.c lib/httpcheck.h \
 	lib/lockfile.c lib/lockfile.h \
 	lib/log.c lib/log.h \
@@ -25,6 +26,7 @@ lib_libbinfarm_a_SOURCES = \
 	lib/profile.c lib/profile.h \
 	lib/promote.c lib/promote.h \
 	lib/pystr.c lib/pystr.h \
+	lib/recover.c lib/recover.h \
 	lib/repo.c lib/repo.h \
 	lib/sign.c lib/sign.h \
 	lib/strmap.c lib/strmap.h \

@@ -97,16 +97,6 @@ int	bf_repo_contains(const struct bf_repo *r, const char *path);
 int	bf_repo_set_key(struct bf_repo *r, const char *home, const char *fpr,
 	    struct bf_err *e);
 
-/*
- * Takes the writer lock (waiting for it), then cleans what killed
- * writers left: everything in tmp/, temporary names in work/ and
- * channels/, and channel links the history log does not record (a
- * "recover" line is appended for each).  `report` (may be NULL) hears
- * about each repair.
- */
-int	bf_repo_lock(struct bf_repo *r,
-	    void (*report)(void *arg, const char *msg), void *arg,
-	    struct bf_err *e);
 void	bf_repo_unlock(struct bf_repo *r);
 
 /* Profile and channel names: [A-Za-z0-9._+-], not starting with '.' or '-'. */
