@@ -20,10 +20,10 @@
 #include <openssl/rand.h>
 
 #include "binhost.h"
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "base/banned.h"
 
 static int
 unhex(const char *s, size_t n, unsigned char *out, size_t outsz)

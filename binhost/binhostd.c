@@ -30,12 +30,12 @@
 #include <unistd.h>
 
 #include "binhost.h"
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
-#include "lockfile.h"
-#include "log.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "base/log.h"
+#include "base/banned.h"
 
 #define PROG	"binfarm-binhost"
 

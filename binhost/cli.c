@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static void
 vmsg(const struct bf_cli *cli, const char *level, const char *fmt, va_list ap)

@@ -30,11 +30,11 @@
 #include <microhttpd.h>
 
 #include "binhost.h"
-#include "buf.h"
-#include "err.h"
-#include "httpcheck.h"
-#include "log.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "net/httpcheck.h"
+#include "base/log.h"
+#include "base/banned.h"
 
 struct req {
 	struct timespec	 t0;

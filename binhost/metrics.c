@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "binhost.h"
-#include "buf.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/banned.h"
 
 static const int codes[BH_NCODES] = {
 	200, 206, 304, 400, 401, 403, 404, 405, 414, 416, 500, 503, 0

@@ -12,12 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "keys.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/keys.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "sign.h"
-#include "banned.h"
+#include "store/sign.h"
+#include "base/banned.h"
 
 static const char add_usage[] =
     "[-R DIR] --profile P [--require-signature --keyring K] [--max-entries N] [-q] "

@@ -18,12 +18,12 @@
 
 #include <jansson.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "conf.h"
-#include "err.h"
-#include "http.h"
-#include "banned.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "base/banned.h"
 
 struct farm {
 	struct bf_url	 url;

@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "promote.h"
-#include "repo.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "store/promote.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "sign.h"
-#include "banned.h"
+#include "store/sign.h"
+#include "base/banned.h"
 
 static const char fsck_usage[] = "[-R DIR] [--no-digests] [--no-signatures] [-q]";
 

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "promote.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/promote.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const char gc_usage[] = "[-R DIR] [-n] [--grace DURATION] [--keep N]";
 

@@ -18,14 +18,14 @@
 
 #include <zlib.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "err.h"
-#include "lockfile.h"
-#include "pkgdir.h"
-#include "pkgindex.h"
-#include "pystr.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "format/pkgdir.h"
+#include "format/pkgindex.h"
+#include "format/pystr.h"
+#include "base/banned.h"
 
 static const char usage_str[] =
     "[-qv] [--check] [-j N] [--header KEY=VALUE]... [--portage-gzip]\n"

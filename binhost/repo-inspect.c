@@ -15,12 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "err.h"
-#include "gpkg.h"
-#include "meta.h"
-#include "banned.h"
+#include "base/err.h"
+#include "format/gpkg.h"
+#include "format/meta.h"
+#include "base/banned.h"
 
 static const char inspect_usage[] = "[--list | --key KEY] FILE";
 

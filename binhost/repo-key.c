@@ -11,15 +11,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "fsutil.h"
-#include "lockfile.h"
-#include "keys.h"
-#include "repo.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/lockfile.h"
+#include "store/keys.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "sign.h"
-#include "banned.h"
+#include "store/sign.h"
+#include "base/banned.h"
 
 static const char key_usage[] = "[-R DIR] (init [--gnupg-home HOME] [--name UID] "
     "[--algo ALGO] | export | migrate [--gnupg-home HOME])";

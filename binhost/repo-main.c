@@ -12,7 +12,7 @@
 
 #include "cli.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const struct bf_cmd commands[] = {
 	{ "pack", cmd_pack, "create a GLEP 78 binary package (.gpkg.tar)" },

@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "err.h"
-#include "gpkg.h"
-#include "lockfile.h"
-#include "banned.h"
+#include "base/err.h"
+#include "format/gpkg.h"
+#include "base/lockfile.h"
+#include "base/banned.h"
 
 static const char pack_usage[] =
     "--image DIR --build-info DIR -o FILE [--build-id N] [-l LEVEL] [-T N] [-q]";

@@ -11,15 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "baseprof.h"
-#include "buf.h"
+#include "portage/baseprof.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "conf.h"
-#include "err.h"
-#include "plan.h"
-#include "profile.h"
-#include "tree.h"
-#include "banned.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "portage/plan.h"
+#include "portage/profile.h"
+#include "portage/tree.h"
+#include "base/banned.h"
 
 static const char plan_usage[] =
     "--profile DIR [--tree NAME=URI[@REF]... | --pin FILE] [--mirrors DIR]\n"

@@ -10,11 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "promote.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/promote.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const char promote_usage[] =
     "[-R DIR] --profile P --channel C [--wave W | --next | --all-waves]\n"

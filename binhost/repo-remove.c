@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "err.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const char remove_usage[] = "[-R DIR] --profile P ATOM...";
 

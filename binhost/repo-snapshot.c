@@ -10,12 +10,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "err.h"
-#include "promote.h"
-#include "buf.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/promote.h"
+#include "base/buf.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const char snapshot_usage[] =
     "[-R DIR] --profile P (create [--tree-commit [NAME=]OID]... "

@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "cli.h"
-#include "err.h"
-#include "lockfile.h"
-#include "profile.h"
-#include "tree.h"
-#include "banned.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "portage/profile.h"
+#include "portage/tree.h"
+#include "base/banned.h"
 
 static const char tree_usage[] =
     "pin [--mirrors DIR] [-o FILE] [--profile DIR] [NAME=URI[@REF]...]";

@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "err.h"
-#include "gpkg.h"
-#include "gpkgsign.h"
-#include "sign.h"
-#include "banned.h"
+#include "base/err.h"
+#include "format/gpkg.h"
+#include "store/gpkgsign.h"
+#include "store/sign.h"
+#include "base/banned.h"
 
 static const char verify_usage[] =
     "[--metadata-only] [--keyring K] [--max-entries N] [-q] FILE...";

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "promote.h"
-#include "recover.h"
-#include "repo.h"
+#include "base/err.h"
+#include "store/promote.h"
+#include "store/recover.h"
+#include "store/repo.h"
 #include "repocli.h"
-#include "banned.h"
+#include "base/banned.h"
 
 struct bf_repo *
 repocli_open(const struct bf_cli *cli, const char *dir)

@@ -45,8 +45,8 @@
 #endif
 
 #include "binhost.h"
-#include "buf.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/banned.h"
 
 static int
 hexval(int c)

@@ -24,12 +24,12 @@
 
 #include <microhttpd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
 #include "builder.h"
-#include "httpcheck.h"
-#include "banned.h"
+#include "net/httpcheck.h"
+#include "base/banned.h"
 
 #define MAX_JSON_BODY	(1 << 20)
 #define MAX_LOG_CHUNK	(16 << 20)

@@ -16,15 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "lockfile.h"
-#include "profile.h"
-#include "keys.h"
-#include "repo.h"
-#include "sign.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "portage/profile.h"
+#include "store/keys.h"
+#include "store/repo.h"
+#include "store/sign.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static volatile sig_atomic_t quit;
 

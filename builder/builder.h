@@ -12,7 +12,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#include "conf.h"
+#include "base/conf.h"
 
 struct bf_buf;
 struct bf_err;

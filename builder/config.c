@@ -34,15 +34,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "lockfile.h"
-#include "keys.h"
-#include "recover.h"
-#include "repo.h"
-#include "sign.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "store/keys.h"
+#include "store/recover.h"
+#include "store/repo.h"
+#include "store/sign.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 struct cfgctx {
 	struct bcfg	*c;

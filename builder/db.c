@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS rebuilds ("

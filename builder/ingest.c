@@ -29,20 +29,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atom.h"
-#include "buf.h"
-#include "digest.h"
-#include "err.h"
-#include "gpkg.h"
-#include "lockfile.h"
-#include "meta.h"
-#include "pkgdir.h"
-#include "pkgindex.h"
-#include "promote.h"
-#include "recover.h"
-#include "repo.h"
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "format/gpkg.h"
+#include "base/lockfile.h"
+#include "format/meta.h"
+#include "format/pkgdir.h"
+#include "format/pkgindex.h"
+#include "store/promote.h"
+#include "store/recover.h"
+#include "store/repo.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 struct ingest {
 	long long	 job;

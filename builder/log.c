@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/banned.h"
 
 void	log_init(int foreground, const char *prog);
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -29,13 +29,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "plan.h"
-#include "profile.h"
-#include "tree.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "portage/plan.h"
+#include "portage/profile.h"
+#include "portage/tree.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 void
 job_log(struct builder *b, long long job, const char *fmt, ...)
@@ -79,7 +79,7 @@ mk(const struct bf_profile *p, const char *k)
 	return v ? v : "";
 }
 
-/* The Packages header keys for the plan's configuration (lib/plan.h). */
+/* The Packages header keys for the plan's configuration (lib/portage/plan.h). */
 static json_t *
 index_header(const struct bf_plan *plan, struct bf_err *e)
 {

@@ -6,7 +6,7 @@
  * At start-up, before any thread and before the network is opened,
  * binfarm-builder forks a small process that alone opens the GnuPG
  * home and holds the signing key.  The two talk over a socketpair
- * (lib/sign.c, bf_signer_remote() and bf_signer_serve()): the main
+ * (lib/store/sign.c, bf_signer_remote() and bf_signer_serve()): the main
  * process, which serves HTTP, verifies what workers upload and asks
  * the signer to sign the packages it publishes, passing each file as a
  * descriptor.  Started as root with -u USER (or user = in
@@ -35,12 +35,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "keys.h"
-#include "repo.h"
-#include "sign.h"
+#include "base/err.h"
+#include "store/keys.h"
+#include "store/repo.h"
+#include "store/sign.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 /* Closes every descriptor but 0, 1, 2 and those in keep[]. */
 static void

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "builder.h"
-#include "banned.h"
+#include "base/banned.h"
 
 int
 workers_register(struct builder *b, const char *name, json_t *tags,

@@ -40,6 +40,7 @@ t_unit_u_xpak_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
 	t/t0000-basic.sh \
+	t/t0005-layers.sh \
 	t/t0010-vercmp.sh \
 	t/t0020-profile.sh \
 	t/t0030-tree.sh \

@@ -1,5 +1,5 @@
 #!/bin/sh
-test_description='the HTTP client (lib/http.c, libcurl): kept-alive connections, https'
+test_description='the HTTP client (lib/net/http.c, libcurl): kept-alive connections, https'
 . "$(dirname "$0")/test-lib.sh"
 
 if ! test_have_prereq PYTHON 2>/dev/null && ! command -v python3 >/dev/null 2>&1; then

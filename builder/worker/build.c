@@ -29,14 +29,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atom.h"
-#include "buf.h"
-#include "err.h"
-#include "lockfile.h"
-#include "tree.h"
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "portage/tree.h"
 #include "builder/builder.h"
 #include "worker.h"
-#include "banned.h"
+#include "base/banned.h"
 
 const char *
 job_str(json_t *o, const char *k)

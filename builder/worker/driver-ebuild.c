@@ -31,16 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atom.h"
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
-#include "lockfile.h"
-#include "tree.h"
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
+#include "base/lockfile.h"
+#include "portage/tree.h"
 #include "builder/builder.h"
 #include "root.h"
 #include "worker.h"
-#include "banned.h"
+#include "base/banned.h"
 
 #define IN	"/var/lib/binfarm"
 

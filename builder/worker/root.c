@@ -37,10 +37,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "root.h"
-#include "banned.h"
+#include "base/banned.h"
 
 /* In the child: says why and exits; the worker reports "status 126". */
 static void	die_child(int logfd, const char *fmt, ...)

@@ -16,13 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "digest.h"
-#include "err.h"
-#include "gpkg.h"
+#include "base/buf.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "format/gpkg.h"
 #include "builder/builder.h"
 #include "worker.h"
-#include "banned.h"
+#include "base/banned.h"
 
 static void	say(int logfd, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

@@ -22,12 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
 #include "builder/builder.h"
 #include "worker.h"
-#include "banned.h"
+#include "base/banned.h"
 
 volatile pid_t w_child;
 static volatile sig_atomic_t quit;

@@ -4,8 +4,8 @@
 
 #include <jansson.h>
 
-#include "conf.h"
-#include "http.h"
+#include "base/conf.h"
+#include "net/http.h"
 
 struct bf_err;
 

@@ -18,14 +18,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "meta.h"
-#include "pkgdir.h"
-#include "pkgindex.h"
-#include "pystr.h"
-#include "xpak.h"
-#include "banned.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "format/meta.h"
+#include "format/pkgdir.h"
+#include "format/pkgindex.h"
+#include "format/pystr.h"
+#include "format/xpak.h"
+#include "base/banned.h"
 
 static int
 slurp(const char *path, struct bf_buf *b)

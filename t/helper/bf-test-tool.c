@@ -11,14 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "atom.h"
-#include "buf.h"
-#include "depstr.h"
-#include "digest.h"
-#include "err.h"
-#include "http.h"
-#include "profile.h"
-#include "banned.h"
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "portage/depstr.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "net/http.h"
+#include "portage/profile.h"
+#include "base/banned.h"
 
 static int
 cmd_digest(int argc, char **argv)

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atom.h"
-#include "buf.h"
-#include "err.h"
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "base/err.h"
 #include "tap.h"
 
 /* a < b for each pair; the test checks both directions. */

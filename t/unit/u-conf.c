@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "conf.h"
-#include "err.h"
+#include "base/buf.h"
+#include "base/conf.h"
+#include "base/err.h"
 #include "tap.h"
 
 static int

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * USE reduction of index values (lib/depstr.c).  Every expected value
+ * USE reduction of index values (lib/portage/depstr.c).  Every expected value
  * below was produced by Portage itself, gentoo/portage commit
  * a20ef27afb0cb427d288e10d5b621970468dfb9c, running by hand what
  * bintree._eval_use_flags() runs:
@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "depstr.h"
-#include "err.h"
+#include "base/buf.h"
+#include "portage/depstr.h"
+#include "base/err.h"
 #include "tap.h"
 
 static const struct {

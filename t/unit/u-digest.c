@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
-#include "digest.h"
-#include "err.h"
+#include "base/digest.h"
+#include "base/err.h"
 #include "tap.h"
 
 int

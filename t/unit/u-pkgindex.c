@@ -11,10 +11,10 @@
 
 #include <zlib.h>
 
-#include "buf.h"
-#include "err.h"
-#include "pkgindex.h"
-#include "pystr.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "format/pkgindex.h"
+#include "format/pystr.h"
 #include "tap.h"
 
 /*

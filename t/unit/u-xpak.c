@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "err.h"
-#include "meta.h"
-#include "xpak.h"
+#include "base/buf.h"
+#include "base/err.h"
+#include "format/meta.h"
+#include "format/xpak.h"
 #include "tap.h"
 
 static void

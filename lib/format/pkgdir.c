@@ -1,0 +1,1388 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Indexing a PKGDIR the way Portage's binarytree._populate_local() and
+ * `emaint binhost --fix` do, fast: the walk and the package reads run
+ * on a few threads, and unchanged files are never opened.
+ */
+#define _GNU_SOURCE	/* getdents64 */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "portage/atom.h"
+#include "base/buf.h"
+#include "portage/depstr.h"
+#include "base/digest.h"
+#include "format/dircache.h"
+#include "base/err.h"
+#include "format/gpkg.h"
+#include "format/meta.h"
+#include "format/pkgdir.h"
+#include "format/pkgindex.h"
+#include "format/pystr.h"
+#include "format/xpak.h"
+#include "base/banned.h"
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static const char not_at_top[] =
+    "package files belong in 'cat/', 'cat/pn/' or 'All/', not at the top";
+
+/* ------------------------------------------------------------------ */
+/* Names: versions.py _pkgsplit() and dbapi._category_re, via lib/atom. */
+
+/* ^\w[-.+\w]*$ (re.ASCII) */
+static int
+category_ok(const char *s, size_t n)
+{
+	return bf_category_valid(s, n);
+}
+
+/* _pkgsplit(): is s a valid PF "pn-ver[-rN]"?  Sets *pnlen. */
+static int
+pf_split(const char *s, size_t n, size_t *pnlen)
+{
+	struct bf_cpv c = BF_CPV_INIT;
+	char buf[512];
+
+	if (n >= sizeof(buf) || memchr(s, '\0', n) != NULL)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (bf_pf_split(&c, buf, NULL) < 0)
+		return 0;
+	*pnlen = strlen(c.pn);
+	bf_cpv_release(&c);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries */
+
+enum fmt { FMT_NONE, FMT_XPAK, FMT_GPKG };
+
+static enum fmt
+name_format(const char *name, size_t *extlen)
+{
+	size_t n = strlen(name);
+
+	if (n > 5 && (strcmp(name + n - 5, ".tbz2") == 0 ||
+	    strcmp(name + n - 5, ".xpak") == 0)) {
+		*extlen = 5;
+		return FMT_XPAK;
+	}
+	if (n > 9 && strcmp(name + n - 9, ".gpkg.tar") == 0) {
+		*extlen = 9;
+		return FMT_GPKG;
+	}
+	return FMT_NONE;
+}
+
+/* bintree._parse_build_id() */
+static long long
+parse_build_id(const char *base, size_t stemlen)
+{
+	const char *dash = NULL;
+	char num[32];
+	size_t i, pnl;
+	long long id;
+
+	for (i = stemlen; i > 0; i--)
+		if (base[i - 1] == '-') {
+			dash = base + i - 1;
+			break;
+		}
+	if (dash == NULL || !pf_split(base, (size_t)(dash - base), &pnl))
+		return -1;
+	i = stemlen - (size_t)(dash - base) - 1;
+	if (i >= sizeof(num))
+		return -1;
+	memcpy(num, dash + 1, i);
+	num[i] = '\0';
+	if (bf_pyint(num, &id) < 0)
+		return -1;
+	return id;
+}
+
+/*
+ * bintree._aux_cache_keys, read by _populate_local() through
+ * _read_metadata() (MD5, SIZE and _mtime_ are handled apart).
+ */
+static const char *const meta_keys[] = {
+	"BDEPEND", "BUILD_ID", "BUILD_TIME", "CHOST", "DEFINED_PHASES",
+	"DEPEND", "EAPI", "IDEPEND", "IUSE", "KEYWORDS", "LICENSE", "PDEPEND",
+	"PROPERTIES", "PROVIDES", "RDEPEND", "REQUIRES", "RESTRICT", "SLOT",
+	"USE", "repository",
+};
+
+static int
+meta_value(const struct bf_meta *meta, const char *key, struct bf_buf *out,
+    struct bf_err *e)
+{
+	const struct bf_meta_item *it = bf_meta_find(meta, key);
+
+	bf_buf_reset(out);
+	if (it == NULL)
+		return 0;
+	bf_py_normalize(out, it->val, it->len);
+	if (bf_buf_error(out) < 0)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	if (memchr(out->buf, '\0', out->len) != NULL)
+		return bf_err_set(e, BF_EMETADATA,
+		    "metadata %s holds a NUL byte", key);
+	return 1;
+}
+
+int
+bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
+    long long size, long long mtime, const char *md5, const char *sha1,
+    struct bf_pkgindex *idx, struct bf_err *e)
+{
+	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, slot = BF_BUF_INIT;
+	struct bf_buf v = BF_BUF_INIT, cpv = BF_BUF_INIT, miss = BF_BUF_INIT;
+	struct bf_buf red[8];
+	struct bf_useset use = BF_USESET_INIT;
+	struct bf_pkgindex_entry *ent;
+	const char *base, *slash;
+	char num[32], has_red[8] = { 0 };
+	size_t extlen = 0, stemlen, dirlen, pnl, k;
+	long long build_id = -1, mid;
+	int multi = 0, rc, has_bid;
+	enum fmt fmt;
+	size_t i;
+
+	for (k = 0; k < NELEM(red); k++)
+		bf_buf_init(&red[k]);
+	slash = strrchr(relpath, '/');
+	base = slash != NULL ? slash + 1 : relpath;
+	dirlen = slash != NULL ? (size_t)(slash - relpath) : 0;
+	if ((fmt = name_format(base, &extlen)) == FMT_NONE) {
+		rc = bf_err_set(e, BF_EFORMAT, "not a binary package name");
+		goto out;
+	}
+	stemlen = strlen(base) - extlen;
+
+	if ((rc = meta_value(meta, "CATEGORY", &cat, e)) < 0 ||
+	    (rc = meta_value(meta, "PF", &pf, e)) < 0 ||
+	    (rc = meta_value(meta, "SLOT", &slot, e)) < 0)
+		goto out;
+	if (cat.len == 0)
+		bf_buf_adds(&miss, ", CATEGORY");
+	if (pf.len == 0)
+		bf_buf_adds(&miss, ", PF");
+	if (slot.len == 0)
+		bf_buf_adds(&miss, ", SLOT");
+	if (miss.len > 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "missing metadata key(s): %s",
+		    miss.buf + 2);
+		goto out;
+	}
+
+	/* The name must be PF.ext, or PF-BUILDID.ext for multi-instance. */
+	if (fmt == FMT_GPKG || strcmp(base + stemlen, ".xpak") == 0) {
+		build_id = parse_build_id(base, stemlen);
+		if (fmt == FMT_XPAK || build_id > 0)
+			multi = 1;
+	}
+	if (multi) {
+		if (build_id < 1 || stemlen != pf.len + 1 +
+		    (size_t)snprintf(num, sizeof(num), "%lld", build_id) ||
+		    memcmp(base, pf.buf, pf.len) != 0 || base[pf.len] != '-' ||
+		    memcmp(base + pf.len + 1, num, stemlen - pf.len - 1) != 0) {
+			rc = bf_err_set(e, BF_EFORMAT,
+			    "binary package name is invalid: PF is '%s', so the "
+			    "name must be '%s-<BUILD_ID>%s'", pf.buf, pf.buf,
+			    base + stemlen);
+			goto out;
+		}
+	} else if (stemlen != pf.len || memcmp(base, pf.buf, pf.len) != 0) {
+		rc = bf_err_set(e, BF_EFORMAT,
+		    "binary package name is invalid: PF is '%s', so the name "
+		    "must be '%s%s'", pf.buf, pf.buf, base + stemlen);
+		goto out;
+	}
+
+	/* BUILD_ID from the metadata, as int(). */
+	if ((rc = meta_value(meta, "BUILD_ID", &v, e)) < 0)
+		goto out;
+	has_bid = v.len > 0;
+	if (has_bid && bf_pyint(v.buf, &mid) < 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "invalid BUILD_ID '%s'", v.buf);
+		goto out;
+	}
+
+	if (!pf_split(pf.buf, pf.len, &pnl)) {
+		rc = bf_err_set(e, BF_EMETADATA,
+		    "PF '%s' is not a valid package name and version", pf.buf);
+		goto out;
+	}
+	if (multi) {
+		/* catsplit(mydir) == catpkgsplit(cat/pf)[:2] */
+		if (!category_ok(cat.buf, cat.len) || dirlen != cat.len + 1 + pnl ||
+		    memcmp(relpath, cat.buf, cat.len) != 0 ||
+		    relpath[cat.len] != '/' ||
+		    memcmp(relpath + cat.len + 1, pf.buf, pnl) != 0) {
+			rc = bf_err_set(e, BF_EFORMAT,
+			    "multi-instance package must be in '%s/%.*s/'",
+			    cat.buf, (int)pnl, pf.buf);
+			goto out;
+		}
+	} else if (!(dirlen == cat.len && memcmp(relpath, cat.buf, cat.len) == 0) &&
+	    !(dirlen == 3 && memcmp(relpath, "All", 3) == 0)) {
+		rc = bf_err_set(e, BF_EFORMAT,
+		    "package must be in '%s/' (CATEGORY) or 'All/'", cat.buf);
+		goto out;
+	}
+	if (!category_ok(cat.buf, cat.len)) {
+		rc = bf_err_set(e, BF_EMETADATA, "unrecognized category '%s'",
+		    cat.buf);
+		goto out;
+	}
+
+	/*
+	 * bintree._eval_use_flags(): the dependency, LICENSE, PROPERTIES
+	 * and RESTRICT values are USE-reduced, in Portage's key order; an
+	 * invalid one makes the package invalid.
+	 */
+	if ((rc = meta_value(meta, "USE", &v, e)) < 0)
+		goto out;
+	if (bf_useset_init(&use, v.buf != NULL ? v.buf : "", v.len) < 0)
+		goto oom;
+	for (i = 0; i < NELEM(red); i++) {
+		if ((rc = meta_value(meta, bf_depstr_keys[i], &v, e)) < 0)
+			goto out;
+		if (rc == 0 || v.len == 0)
+			continue;
+		rc = bf_depstr_reduce(v.buf, v.len, &use, (unsigned)
+		    bf_depstr_key_flags(bf_depstr_keys[i]), &red[i], e);
+		if (rc < 0) {
+			if (rc != -ENOMEM)
+				bf_err_prefix(e, "invalid %s", bf_depstr_keys[i]);
+			goto out;
+		}
+		if ((rc = bf_buf_error(&red[i])) < 0)
+			goto oom;
+		has_red[i] = 1;
+	}
+
+	if ((ent = bf_pkgindex_add(idx)) == NULL)
+		goto oom;
+	for (i = 0; i < NELEM(meta_keys); i++) {
+		int r = bf_depstr_key_flags(meta_keys[i]);
+
+		if (r >= 0) {
+			for (k = 0; strcmp(bf_depstr_keys[k], meta_keys[i]) != 0; k++)
+				;
+			if (has_red[k] && red[k].len > 0 &&
+			    bf_pkgindex_setn(idx, ent, meta_keys[i], red[k].buf,
+			    red[k].len) < 0)
+				goto oom;
+			continue;
+		}
+		if ((rc = meta_value(meta, meta_keys[i], &v, e)) < 0)
+			goto out;
+		if (strcmp(meta_keys[i], "EAPI") == 0 && rc == 0)
+			bf_buf_adds(&v, "0");
+		if (strcmp(meta_keys[i], "BUILD_ID") == 0 && has_bid) {
+			bf_buf_reset(&v);
+			bf_buf_addf(&v, "%lld", mid);
+		}
+		if (v.len > 0 && bf_pkgindex_setn(idx, ent, meta_keys[i], v.buf,
+		    v.len) < 0)
+			goto oom;
+	}
+	bf_buf_addf(&cpv, "%s/%s", cat.buf, pf.buf);
+	bf_buf_reset(&v);
+	bf_buf_addf(&v, "%lld", size);
+	if (bf_buf_error(&cpv) < 0 || bf_buf_error(&v) < 0 ||
+	    bf_pkgindex_set(idx, ent, "CPV", cpv.buf) < 0 ||
+	    bf_pkgindex_set(idx, ent, "SIZE", v.buf) < 0 ||
+	    bf_pkgindex_set(idx, ent, "MD5", md5) < 0 ||
+	    bf_pkgindex_set(idx, ent, "SHA1", sha1) < 0 ||
+	    bf_pkgindex_set(idx, ent, "PATH", relpath) < 0)
+		goto oom;
+	bf_buf_reset(&v);
+	bf_buf_addf(&v, "%lld", mtime);
+	if (bf_buf_error(&v) < 0 || bf_pkgindex_set(idx, ent, "_mtime_", v.buf) < 0)
+		goto oom;
+	rc = 0;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	bf_buf_release(&cat);
+	bf_buf_release(&pf);
+	bf_buf_release(&slot);
+	bf_buf_release(&v);
+	bf_buf_release(&cpv);
+	bf_buf_release(&miss);
+	for (k = 0; k < NELEM(red); k++)
+		bf_buf_release(&red[k]);
+	bf_useset_release(&use);
+	return rc;
+}
+
+int
+bf_pkgdir_read_entry(int dirfd, const char *relpath, struct bf_pkgindex *idx,
+    struct bf_err *e)
+{
+	struct bf_gpkg_verify_result res;
+	struct bf_meta meta = BF_META_INIT;
+	struct bf_digest d;
+	struct stat st;
+	size_t extlen;
+	enum fmt fmt;
+	int fd, rc, have_res = 0;
+
+	fmt = name_format(strrchr(relpath, '/') ? strrchr(relpath, '/') + 1 :
+	    relpath, &extlen);
+	if (fmt == FMT_NONE)
+		return bf_err_set(e, BF_EFORMAT, "not a binary package name");
+	if ((fd = openat(dirfd, relpath, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open");
+	if (fstat(fd, &st) < 0) {
+		rc = bf_err_errno(e, "cannot stat");
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		rc = bf_err_set(e, BF_EFORMAT, "not a regular file");
+		goto out;
+	}
+	if (st.st_size == 0) {
+		rc = bf_err_set(e, BF_EFORMAT, "empty file");
+		goto out;
+	}
+	if (fmt == FMT_GPKG) {
+		/*
+		 * gpkg.get_metadata() runs _verify_binpkg(metadata_only=True):
+		 * the container, the Manifest and the metadata member's
+		 * digests must be right.
+		 */
+		rc = bf_gpkg_verify(fd, relpath, BF_GPKG_VERIFY_METADATA_ONLY,
+		    &res, e);
+		have_res = 1;
+		if (rc < 0)
+			goto out;
+	} else if ((rc = bf_xpak_read(fd, &meta, e)) < 0)
+		goto out;
+	if ((rc = bf_digest_fd(&d, BF_DIGEST_INDEX, fd, 0, -1, e)) < 0)
+		goto out;
+	if (d.size != (uint64_t)st.st_size) {
+		rc = bf_err_set(e, BF_EFORMAT, "file changed while reading");
+		goto out;
+	}
+	rc = bf_pkgdir_make_entry(have_res ? &res.meta : &meta, relpath,
+	    (long long)st.st_size, (long long)st.st_mtime, d.hex[BF_MD5],
+	    d.hex[BF_SHA1], idx, e);
+out:
+	if (have_res)
+		bf_gpkg_verify_result_release(&res);
+	bf_meta_release(&meta);
+	close(fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The walk */
+
+struct cand {
+	char		*path;		/* relative to the PKGDIR */
+	long long	 size;
+	long long	 mtime;
+	long		 old;		/* index of a reusable old entry, or -1 */
+	char		*bad;		/* why it is left out, or NULL */
+	int		 worker;	/* which scratch index holds the entry */
+	long		 ent;		/* entry index there, or -1 */
+};
+
+struct candlist {
+	struct cand	*v;
+	size_t		 n;
+	size_t		 alloc;
+};
+
+static int
+cand_add(struct candlist *l, const char *path, long long size,
+    long long mtime, const char *bad)
+{
+	struct cand *nv, *c;
+	size_t na;
+
+	if (l->n == l->alloc) {
+		na = l->alloc ? l->alloc * 2 : 256;
+		if ((nv = realloc(l->v, na * sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		l->v = nv;
+		l->alloc = na;
+	}
+	c = &l->v[l->n];
+	memset(c, 0, sizeof(*c));
+	c->old = -1;
+	c->ent = -1;
+	if ((c->path = strdup(path)) == NULL ||
+	    (bad != NULL && (c->bad = strdup(bad)) == NULL)) {
+		free(c->path);
+		return -ENOMEM;
+	}
+	c->size = size;
+	c->mtime = mtime;
+	l->n++;
+	return 0;
+}
+
+static void
+candlist_release(struct candlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].bad);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+struct walker {
+	struct candlist	 found;
+	struct bf_err	 err;
+	int		 rc;
+	int		 root;		/* the PKGDIR */
+	const struct bf_dircache *dc;	/* listings to reuse, or NULL */
+	int		 record;	/* write new records into `out` */
+	struct timespec	 now;		/* the filesystem's clock at the start */
+	struct bf_buf	 out;		/* records for the new cache */
+	char		*dbuf;		/* getdents64 buffer */
+	size_t		 listed;
+	size_t		 cached;
+	size_t		 recorded;	/* records listed anew */
+};
+
+#define WALK_DBUF	32768
+
+/*
+ * Why a file named like a package, lstat()ed as `st`, is left out
+ * without being read; NULL if it is to be read.
+ */
+static const char *
+file_problem(const struct stat *st, const char *path, size_t len)
+{
+	if (S_ISDIR(st->st_mode))
+		return "is a directory, not a package file";
+	if (S_ISLNK(st->st_mode))
+		return "is a symbolic link; Portage indexes regular files only";
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (!bf_utf8_valid(path, len))
+		return "file name is not UTF-8; Portage skips it";
+	return NULL;
+}
+
+/*
+ * One name that looks like a package, `name` relative to `dfd`, `path`
+ * relative to the PKGDIR.  Portage uses os.lstat().
+ */
+static int
+walk_file(struct walker *w, int dfd, const char *name, const struct bf_buf *path)
+{
+	const char *why;
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT)
+			return 0;	/* removed meanwhile */
+		return cand_add(&w->found, path->buf, 0, 0, "cannot stat");
+	}
+	if ((why = file_problem(&st, path->buf, path->len)) != NULL)
+		return cand_add(&w->found, path->buf, 0, 0, why);
+	return cand_add(&w->found, path->buf, (long long)st.st_size,
+	    (long long)st.st_mtime, NULL);
+}
+
+static void
+path_push(struct bf_buf *path, size_t plen, const char *name, size_t len)
+{
+	bf_buf_setlen(path, plen);
+	bf_buf_addch(path, '/');
+	bf_buf_add(path, name, len);
+}
+
+/*
+ * os.walk() of the directory `path` (relative to the PKGDIR, not
+ * empty) without following symbolic links.  A directory whose stamp is
+ * the one recorded in the cache is not read again: its recorded names
+ * are used, and every package file among them is still lstat()ed, as
+ * Portage does, so a file rewritten in place is seen too.
+ */
+static int
+walk_dir(struct walker *w, struct bf_buf *path, int depth)
+{
+	const struct bf_dircache_dir *cd;
+	struct bf_buf rec = BF_BUF_INIT, sub = BF_BUF_INIT;
+	struct bf_dirstamp ds;
+	struct dirent64 *de;
+	struct stat st;
+	const char *p, *nl;
+	size_t plen = path->len, nlen, extlen;
+	unsigned char type;
+	ssize_t n, off;
+	int fd = -1, rc = 0, keep;
+
+	if (depth > 64)
+		return cand_add(&w->found, path->buf, 0, 0,
+		    "directory tree too deep; not indexed below here");
+	if ((rc = bf_buf_error(path)) < 0)
+		return rc;
+
+	if (w->dc != NULL &&
+	    (cd = bf_dircache_find(w->dc, path->buf, plen)) != NULL &&
+	    fstatat(w->root, path->buf, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		bf_dirstamp_from_stat(&ds, &st);
+		if (bf_dirstamp_equal(&ds, &cd->stamp)) {
+			w->cached++;
+			if (w->record)
+				bf_buf_add(&w->out, cd->rec,
+				    (size_t)(cd->rend - cd->rec));
+			for (p = cd->kids; p < cd->kend; p = nl + 1) {
+				nl = memchr(p, '\n', (size_t)(cd->kend - p));
+				path_push(path, plen, p + 2, (size_t)(nl - p - 2));
+				if ((rc = bf_buf_error(path)) < 0)
+					goto out;
+				rc = p[0] == 'd' ? walk_dir(w, path, depth + 1) :
+				    walk_file(w, w->root, path->buf, path);
+				if (rc < 0)
+					goto out;
+			}
+			goto out;
+		}
+	}
+
+	fd = openat(w->root, path->buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		rc = cand_add(&w->found, path->buf, 0, 0, "cannot open directory");
+		goto out;
+	}
+	w->listed++;
+	/* The stamp before the listing: a later change must not match it. */
+	keep = w->record && fstat(fd, &st) == 0 &&
+	    memchr(path->buf, '\n', plen) == NULL;
+	if (keep) {
+		bf_dirstamp_from_stat(&ds, &st);
+		keep = bf_dirstamp_settled(&ds, &w->now);
+	}
+	if (keep)
+		bf_dircache_add_dir(&rec, path->buf, plen, &ds);
+	while ((n = getdents64(fd, w->dbuf, WALK_DBUF)) > 0) {
+		for (off = 0; off < n; off += de->d_reclen) {
+			de = (struct dirent64 *)(void *)(w->dbuf + off);
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			nlen = strlen(de->d_name);
+			if (memchr(de->d_name, '\n', nlen) != NULL)
+				keep = 0;
+			type = de->d_type;
+			if (name_format(de->d_name, &extlen) != FMT_NONE) {
+				if (keep)
+					bf_dircache_add_entry(&rec, 'f',
+					    de->d_name, nlen);
+				path_push(path, plen, de->d_name, nlen);
+				if ((rc = bf_buf_error(path)) < 0 ||
+				    (rc = walk_file(w, fd, de->d_name, path)) < 0)
+					goto out;
+				continue;
+			}
+			if (type == DT_UNKNOWN) {
+				if (fstatat(fd, de->d_name, &st,
+				    AT_SYMLINK_NOFOLLOW) < 0)
+					continue;
+				type = S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+			}
+			if (type != DT_DIR)
+				continue;
+			if (keep)
+				bf_dircache_add_entry(&rec, 'd', de->d_name,
+				    nlen);
+			bf_buf_add(&sub, de->d_name, nlen + 1);
+		}
+	}
+	if (n < 0) {
+		bf_buf_setlen(path, plen);
+		rc = bf_err_errno(&w->err, "cannot read directory '%s'",
+		    path->buf);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if ((rc = bf_buf_error(&sub)) < 0 || (rc = bf_buf_error(&rec)) < 0)
+		goto out;
+	if (keep) {
+		bf_buf_add(&w->out, rec.buf, rec.len);
+		w->recorded++;
+	}
+	for (p = sub.buf; p < sub.buf + sub.len; p += nlen + 1) {
+		nlen = strlen(p);
+		path_push(path, plen, p, nlen);
+		if ((rc = walk_dir(w, path, depth + 1)) < 0)
+			goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	bf_buf_setlen(path, plen);
+	bf_buf_release(&rec);
+	bf_buf_release(&sub);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads */
+
+struct job {
+	pthread_mutex_t	 lock;
+	int		 dirfd;
+	/* Walk phase: top-level directories. */
+	char		**dirs;
+	size_t		 ndirs;
+	size_t		 next_dir;
+	/* Read phase: candidates. */
+	struct cand	*cands;
+	size_t		 ncands;
+	size_t		 next_cand;
+};
+
+struct worker {
+	struct job	*job;
+	int		 id;
+	struct walker	 walk;
+	struct bf_pkgindex scratch;
+	size_t		 read;
+};
+
+static void *
+walk_worker(void *arg)
+{
+	struct worker *wk = arg;
+	struct job *j = wk->job;
+	struct bf_buf path = BF_BUF_INIT;
+	size_t i;
+
+	if ((wk->walk.dbuf = malloc(WALK_DBUF)) == NULL) {
+		wk->walk.rc = bf_err_set(&wk->walk.err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		i = j->next_dir++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->ndirs || wk->walk.rc < 0)
+			break;
+		bf_buf_reset(&path);
+		bf_buf_adds(&path, j->dirs[i]);
+		wk->walk.rc = walk_dir(&wk->walk, &path, 1);
+	}
+	bf_buf_release(&path);
+	return NULL;
+}
+
+static void *
+read_worker(void *arg)
+{
+	struct worker *wk = arg;
+	struct job *j = wk->job;
+	struct bf_err e;
+	struct cand *c;
+	size_t i;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&j->lock);
+		while (j->next_cand < j->ncands &&
+		    (j->cands[j->next_cand].old >= 0 ||
+		    j->cands[j->next_cand].bad != NULL))
+			j->next_cand++;
+		i = j->next_cand++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->ncands)
+			break;
+		c = &j->cands[i];
+		bf_err_clear(&e);
+		rc = bf_pkgdir_read_entry(j->dirfd, c->path, &wk->scratch, &e);
+		wk->read++;
+		if (rc < 0) {
+			c->bad = strdup(bf_err_msg(&e, rc));
+			if (c->bad == NULL)
+				c->bad = strdup("out of memory");
+		} else {
+			c->worker = wk->id;
+			c->ent = (long)wk->scratch.npkgs - 1;
+		}
+	}
+	return NULL;
+}
+
+static int
+run_workers(struct worker *wk, int n, void *(*fn)(void *))
+{
+	pthread_t tid[8];
+	int i, started = 0;
+
+	for (i = 1; i < n; i++) {
+		if (pthread_create(&tid[i], NULL, fn, &wk[i]) != 0)
+			break;
+		started = i;
+	}
+	fn(&wk[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Old entries by PATH */
+
+struct pathmap {
+	long	*slot;
+	size_t	 mask;
+	const char **key;
+};
+
+static uint64_t
+str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int
+cmp_cand(const void *a, const void *b)
+{
+	return strcmp(((const struct cand *)a)->path,
+	    ((const struct cand *)b)->path);
+}
+
+struct ent_sort {
+	struct bf_pkgindex_entry ent;
+	const char	*cpv;
+	const char	*path;
+	long long	 bid;
+};
+
+static int
+cmp_ent(const void *a, const void *b)
+{
+	const struct ent_sort *x = a, *y = b;
+	int c = strcmp(x->cpv, y->cpv);
+
+	if (c != 0)
+		return c;
+	if (x->bid != y->bid)
+		return x->bid < y->bid ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static int
+same_instance(const struct bf_pkgindex *idx, const struct bf_pkgindex_entry *a,
+    const struct bf_pkgindex_entry *b)
+{
+	static const char *const keys[] = {
+		"CPV", "BUILD_ID", "SIZE", "BUILD_TIME", "_mtime_"
+	};
+	const char *x, *y;
+	size_t i;
+
+	for (i = 0; i < NELEM(keys); i++) {
+		x = bf_pkgindex_value(idx, a, keys[i]);
+		y = bf_pkgindex_value(idx, b, keys[i]);
+		if (strcmp(x ? x : "", y ? y : "") != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Sorts the entries of `idx` by CPV, BUILD_ID, PATH, and drops (and
+ * reports) every entry of an instance already seen: the order and the
+ * choice do not depend on the order of the previous index or of
+ * readdir().  Returns 0 or -ENOMEM.
+ */
+static int
+sort_entries(struct bf_pkgindex *idx, const struct bf_pkgdir_opts *o,
+    struct bf_pkgdir_stats *st)
+{
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *k_bid = bf_pkgindex_key("BUILD_ID");
+	struct bf_buf msg = BF_BUF_INIT;
+	struct ent_sort *es;
+	const char *p, *cpv;
+	size_t i, k, last;
+
+	if (idx->npkgs == 0)
+		return 0;
+	if ((es = malloc(idx->npkgs * sizeof(*es))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < idx->npkgs; i++) {
+		es[i].ent = idx->pkgs[i];
+		cpv = bf_pkgindex_get(&es[i].ent, k_cpv);
+		es[i].cpv = cpv ? cpv : "";
+		p = bf_pkgindex_get(&es[i].ent, k_path);
+		es[i].path = p ? p : "";
+		p = bf_pkgindex_get(&es[i].ent, k_bid);
+		if (p == NULL || bf_pyint(p, &es[i].bid) < 0)
+			es[i].bid = -1;
+	}
+	qsort(es, idx->npkgs, sizeof(*es), cmp_ent);
+	/* Each is compared with the last one kept (es[last]), never a dropped one. */
+	for (i = k = last = 0; i < idx->npkgs; i++) {
+		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
+		    (es[i].ent.partial || es[last].ent.partial)) {
+			/* Partial entries lack what same_instance() compares. */
+			if (bf_pkgindex_complete(idx, &es[i].ent) < 0 ||
+			    bf_pkgindex_complete(idx, &es[last].ent) < 0) {
+				for (; i < idx->npkgs; i++)
+					idx->pkgs[k++] = es[i].ent;
+				idx->npkgs = k;
+				free(es);
+				return -ENOMEM;
+			}
+			idx->pkgs[k - 1] = es[last].ent;
+		}
+		if (k > 0 && strcmp(es[i].cpv, es[last].cpv) == 0 &&
+		    same_instance(idx, &es[i].ent, &es[last].ent)) {
+			bf_buf_reset(&msg);
+			bf_buf_addf(&msg, "same CPV, BUILD_ID, BUILD_TIME, "
+			    "SIZE and MTIME as '%s'; Portage keeps only "
+			    "one of them", es[last].path);
+			if (o != NULL && o->report != NULL)
+				o->report(o->report_arg, es[i].path,
+				    bf_buf_error(&msg) ? "duplicate" :
+				    msg.buf);
+			st->bad++;
+			st->files--;
+			free(es[i].ent.f);
+			continue;
+		}
+		idx->pkgs[k++] = es[i].ent;
+		last = i;
+	}
+	idx->npkgs = k;
+	free(es);
+	bf_buf_release(&msg);
+	return 0;
+}
+
+struct loader {
+	int		(*fn)(void *, struct bf_pkgindex *, struct bf_err *);
+	void		*arg;
+	struct bf_pkgindex *idx;
+	struct bf_err	 err;
+	int		 rc;
+};
+
+static void *
+load_thread(void *arg)
+{
+	struct loader *l = arg;
+
+	l->rc = l->fn(l->arg, l->idx, &l->err);
+	return NULL;
+}
+
+static int
+online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
+int
+bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
+    const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
+    struct bf_err *e)
+{
+	struct bf_pkgdir_stats dummy;
+	struct worker wk[8];
+	struct job job;
+	struct candlist all = { NULL, 0, 0 }, top = { NULL, 0, 0 };
+	struct bf_buf msg = BF_BUF_INIT;
+	struct pathmap map = { NULL, 0, NULL };
+	struct bf_dircache dc = BF_DIRCACHE_INIT;
+	struct bf_dircache_writer dw = BF_DIRCACHE_WRITER_INIT;
+	struct bf_buf cache = BF_BUF_INIT;
+	struct bf_err ce = BF_ERR_INIT;
+	struct timespec now = { 0, 0 };
+	unsigned flags = o != NULL ? o->flags : 0;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *k_mtime = bf_pkgindex_key("_mtime_");
+	const char *k_size = bf_pkgindex_key("SIZE");
+	const char *k_md5 = bf_pkgindex_key("MD5");
+	const char *k_sha1 = bf_pkgindex_key("SHA1");
+	size_t recorded = 0, cached = 0;
+	char **dirs = NULL, buf[32768];
+	struct dirent64 *de;
+	struct stat sb;
+	unsigned char *keep = NULL, type;
+	size_t ndirs = 0, adirs = 0, i, h, nkeep, extlen;
+	long long v;
+	const char *p, *ms, *ss, *cpv;
+	ssize_t n, off;
+	int nt, rc = 0, fd = -1, w, lock_init = 0, writing = 0, loading = 0;
+	struct loader ld;
+	pthread_t ltid;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	memset(&job, 0, sizeof(job));
+	memset(wk, 0, sizeof(wk));
+	nt = o != NULL && o->threads > 0 ? o->threads : online_cpus();
+	if (nt > 8)
+		nt = 8;
+	/*
+	 * The directory cache.  The new one's temporary file is created
+	 * first: its mtime is the filesystem's clock before any listing.
+	 */
+	if (flags & (BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE)) {
+		if (bf_dircache_load(&dc, dirfd, BF_PKGDIR_DIRCACHE) < 0)
+			goto oom;
+	}
+	if ((flags & BF_PKGDIR_CACHE_WRITE) && bf_dircache_begin(&dw, dirfd,
+	    BF_PKGDIR_DIRCACHE, &now, &ce) == 0)
+		writing = 1;
+	/* The caller's loader runs alongside the walk. */
+	memset(&ld, 0, sizeof(ld));
+	if (o != NULL && o->load != NULL) {
+		ld.fn = o->load;
+		ld.arg = o->load_arg;
+		ld.idx = idx;
+		if (pthread_create(&ltid, NULL, load_thread, &ld) == 0)
+			loading = 1;
+		else
+			load_thread(&ld);
+	}
+	for (w = 0; w < nt; w++) {
+		wk[w].job = &job;
+		wk[w].id = w;
+		bf_pkgindex_init(&wk[w].scratch);
+		wk[w].walk.root = dirfd;
+		wk[w].walk.dc = flags & BF_PKGDIR_CACHE_READ ? &dc : NULL;
+		wk[w].walk.record = writing;
+		wk[w].walk.now = now;
+		bf_buf_init(&wk[w].walk.out);
+	}
+
+	/*
+	 * The top level: directories go to the walkers; a package file
+	 * here is never valid (no layout puts one at the top).
+	 */
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot open the package directory");
+		goto out;
+	}
+	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n; off += de->d_reclen) {
+			de = (struct dirent64 *)(void *)(buf + off);
+			if (strcmp(de->d_name, ".") == 0 ||
+			    strcmp(de->d_name, "..") == 0)
+				continue;
+			type = de->d_type;
+			if (type == DT_UNKNOWN && fstatat(fd, de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+				type = S_ISDIR(sb.st_mode) ? DT_DIR : DT_REG;
+			if (name_format(de->d_name, &extlen) != FMT_NONE) {
+				if (cand_add(&top, de->d_name, 0, 0,
+				    type == DT_DIR ?
+				    "is a directory, not a package file" :
+				    not_at_top) < 0)
+					goto oom;
+				continue;
+			}
+			if (type != DT_DIR)
+				continue;
+			if (ndirs == adirs) {
+				char **nd;
+
+				adirs = adirs ? adirs * 2 : 64;
+				if ((nd = realloc(dirs, adirs * sizeof(*nd))) == NULL)
+					goto oom;
+				dirs = nd;
+			}
+			if ((dirs[ndirs] = strdup(de->d_name)) == NULL)
+				goto oom;
+			ndirs++;
+		}
+	}
+	if (n < 0) {
+		rc = bf_err_errno(e, "cannot read the package directory");
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+
+	/* Walk the top-level directories on nt threads. */
+	pthread_mutex_init(&job.lock, NULL);
+	lock_init = 1;
+	job.dirfd = dirfd;
+	job.dirs = dirs;
+	job.ndirs = ndirs;
+	run_workers(wk, nt > (int)ndirs ? (ndirs ? (int)ndirs : 1) : nt,
+	    walk_worker);
+	for (w = 0; w < nt; w++) {
+		if (wk[w].walk.rc < 0 && rc == 0) {
+			rc = wk[w].walk.rc;
+			if (wk[w].walk.err.code)
+				bf_err_set(e, wk[w].walk.err.code, "%s",
+				    wk[w].walk.err.msg);
+			else
+				bf_err_set(e, rc, "cannot walk the package directory");
+		}
+	}
+	if (rc < 0)
+		goto out;
+	if (loading) {
+		pthread_join(ltid, NULL);
+		loading = 0;
+	}
+	if (ld.fn != NULL && ld.rc < 0) {
+		rc = ld.rc;
+		bf_err_set(e, ld.err.code ? ld.err.code : rc, "%s",
+		    bf_err_msg(&ld.err, rc));
+		goto out;
+	}
+	for (w = 0; w < nt; w++) {
+		st->dirs_listed += wk[w].walk.listed;
+		st->dirs_cached += wk[w].walk.cached;
+		recorded += wk[w].walk.recorded;
+		cached += wk[w].walk.cached;
+	}
+
+	/*
+	 * Replace the cache if anything in it changed: a listing recorded
+	 * anew, or a record left unused (a directory gone).
+	 */
+	if (writing && (recorded > 0 || cached != dc.ndirs)) {
+		for (w = 0; w < nt; w++)
+			bf_buf_add(&cache, wk[w].walk.out.buf, wk[w].walk.out.len);
+		if (bf_buf_error(&cache) < 0)
+			goto oom;
+		writing = 0;
+		if (bf_dircache_commit(&dw, &cache, &ce) == 0)
+			st->cache_written = 1;
+	}
+
+	/* Merge the candidates and sort them by path. */
+	for (w = -1; w < nt; w++) {
+		struct candlist *l = w < 0 ? &top : &wk[w].walk.found;
+
+		for (i = 0; i < l->n; i++) {
+			if (all.n == all.alloc) {
+				struct cand *nv;
+				size_t na = all.alloc ? all.alloc * 2 : 1024;
+
+				if ((nv = realloc(all.v, na * sizeof(*nv))) == NULL)
+					goto oom;
+				all.v = nv;
+				all.alloc = na;
+			}
+			all.v[all.n++] = l->v[i];
+		}
+		free(l->v);
+		memset(l, 0, sizeof(*l));
+	}
+	if (all.n > 1)
+		qsort(all.v, all.n, sizeof(*all.v), cmp_cand);
+
+	/* Old entries by PATH (CPV.tbz2 without one, as Portage does). */
+	if (idx->npkgs > 0) {
+		size_t sz = 16;
+
+		while (sz < idx->npkgs * 2)
+			sz *= 2;
+		map.mask = sz - 1;
+		if ((map.slot = malloc(sz * sizeof(*map.slot))) == NULL ||
+		    (map.key = calloc(idx->npkgs, sizeof(*map.key))) == NULL ||
+		    (keep = calloc(idx->npkgs, 1)) == NULL)
+			goto oom;
+		for (i = 0; i < sz; i++)
+			map.slot[i] = -1;
+		for (i = 0; i < idx->npkgs; i++) {
+			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
+			if (p == NULL || *p == '\0') {
+				cpv = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
+				bf_buf_reset(&msg);
+				bf_buf_addf(&msg, "%s.tbz2", cpv ? cpv : "");
+				if (bf_buf_error(&msg) < 0 ||
+				    bf_pkgindex_set(idx, &idx->pkgs[i], k_path,
+				    msg.buf) < 0)
+					goto oom;
+				p = bf_pkgindex_get(&idx->pkgs[i], k_path);
+			}
+			map.key[i] = p;
+			h = str_hash(p) & map.mask;
+			while (map.slot[h] != -1 &&
+			    strcmp(map.key[map.slot[h]], p) != 0)
+				h = (h + 1) & map.mask;
+			if (map.slot[h] == -1)
+				map.slot[h] = (long)i;	/* the first one wins */
+		}
+	}
+
+	/* Reuse unchanged entries without opening their files. */
+	for (i = 0; i < all.n; i++) {
+		struct cand *c = &all.v[i];
+		const struct bf_pkgindex_entry *oe;
+		long oi;
+
+		if (c->bad != NULL)
+			continue;
+		st->files++;
+		if (map.slot == NULL)
+			continue;
+		h = str_hash(c->path) & map.mask;
+		while ((oi = map.slot[h]) != -1 &&
+		    strcmp(map.key[oi], c->path) != 0)
+			h = (h + 1) & map.mask;
+		if (oi == -1 || keep[oi])
+			continue;
+		oe = &idx->pkgs[oi];
+		ms = bf_pkgindex_get(oe, k_mtime);
+		ss = bf_pkgindex_get(oe, k_size);
+		if (ms == NULL || bf_pyint(ms, &v) < 0 || v != c->mtime ||
+		    ss == NULL || bf_pyint(ss, &v) < 0 || v != c->size)
+			continue;
+		if ((p = bf_pkgindex_get(oe, k_md5)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_sha1)) == NULL || *p == '\0' ||
+		    (p = bf_pkgindex_get(oe, k_cpv)) == NULL || *p == '\0')
+			continue;
+		c->old = oi;
+		keep[oi] = 1;
+		st->reused++;
+	}
+
+	/* Read the others on nt threads. */
+	job.cands = all.v;
+	job.ncands = all.n;
+	job.next_cand = 0;
+	run_workers(wk, nt, read_worker);
+	for (w = 0; w < nt; w++)
+		st->read += wk[w].read;
+
+	/* Report what is left out, in path order. */
+	for (i = 0; i < all.n; i++) {
+		if (all.v[i].bad == NULL)
+			continue;
+		st->bad++;
+		if (all.v[i].ent == -1 && all.v[i].old == -1 &&
+		    (all.v[i].size != 0 || all.v[i].mtime != 0))
+			st->files--;	/* found as a file, but unreadable */
+		if (o != NULL && o->report != NULL)
+			o->report(o->report_arg, all.v[i].path, all.v[i].bad);
+	}
+
+	/* Drop old entries that were not kept; then add the new ones. */
+	nkeep = 0;
+	for (i = 0; i < idx->npkgs; i++) {
+		if (keep != NULL && keep[i])
+			idx->pkgs[nkeep++] = idx->pkgs[i];
+		else {
+			free(idx->pkgs[i].f);
+			st->dropped++;
+		}
+	}
+	idx->npkgs = nkeep;
+	for (i = 0; i < all.n; i++) {
+		struct cand *c = &all.v[i];
+
+		if (c->ent >= 0 && bf_pkgindex_add_copy(idx,
+		    &wk[c->worker].scratch.pkgs[c->ent]) == NULL)
+			goto oom;
+	}
+
+	/* Sort by CPV, BUILD_ID, PATH; spot duplicate instances. */
+	if (sort_entries(idx, o, st) < 0)
+		goto oom;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (loading)
+		pthread_join(ltid, NULL);
+	if (writing)
+		bf_dircache_abort(&dw);
+	bf_dircache_release(&dc);
+	bf_buf_release(&cache);
+	for (w = 0; w < nt; w++) {
+		candlist_release(&wk[w].walk.found);
+		bf_pkgindex_release(&wk[w].scratch);
+		bf_buf_release(&wk[w].walk.out);
+		free(wk[w].walk.dbuf);
+	}
+	candlist_release(&top);
+	candlist_release(&all);
+	if (lock_init)
+		pthread_mutex_destroy(&job.lock);
+	for (i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
+	free(map.slot);
+	free(map.key);
+	free(keep);
+	bf_buf_release(&msg);
+	return rc;
+}
+
+/*
+ * Why the walk would not find `path` (relative to dirfd) as a package
+ * file to read, or NULL: it must be below the top, through real
+ * directories (os.walk() follows no symbolic link), and pass
+ * file_problem().
+ */
+static const char *
+named_problem(int dirfd, const char *path, struct bf_buf *why)
+{
+	const char *p, *slash, *base;
+	size_t extlen, depth = 0;
+	struct stat st;
+	char dir[4096];
+
+	bf_buf_reset(why);
+	base = strrchr(path, '/');
+	base = base != NULL ? base + 1 : path;
+	if (name_format(base, &extlen) == FMT_NONE)
+		return "not a binary package name (.gpkg.tar, .xpak or .tbz2)";
+	if (base == path)
+		return not_at_top;
+	for (p = path; (slash = strchr(p, '/')) != NULL; p = slash + 1) {
+		if (slash == p || (slash - p == 1 && p[0] == '.') ||
+		    (slash - p == 2 && p[0] == '.' && p[1] == '.') || *p == '/')
+			return "not a plain path below the package directory";
+		if (++depth > 64)
+			return "directory tree too deep";
+		if ((size_t)(slash - path) >= sizeof(dir))
+			return "path too long";
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (fstatat(dirfd, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)) {
+			bf_buf_addf(why, "'%s' is not a directory (symbolic "
+			    "links are not followed)", dir);
+			return bf_buf_error(why) < 0 ? "not a directory" : NULL;
+		}
+	}
+	bf_buf_reset(why);
+	if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		bf_buf_addf(why, "cannot stat: %s", strerror(errno));
+		return bf_buf_error(why) < 0 ? "cannot stat" : NULL;
+	}
+	return file_problem(&st, path, strlen(path));
+}
+
+int
+bf_pkgdir_add(int dirfd, struct bf_pkgindex *idx, const char *const *paths,
+    size_t npaths, const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
+    struct bf_err *e)
+{
+	struct bf_pkgdir_stats dummy;
+	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_buf why = BF_BUF_INIT, tbz = BF_BUF_INIT;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *msg, *p;
+	unsigned char *named = NULL;
+	struct bf_err re;
+	size_t i, j, k;
+	int rc = 0;
+
+	if (st == NULL)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (npaths > 0 && (named = calloc(npaths, 1)) == NULL)
+		goto oom;
+	for (i = 0; i < npaths; i++) {
+		for (j = 0; j < i && strcmp(paths[j], paths[i]) != 0; j++)
+			;
+		if (j < i)
+			continue;	/* named twice */
+		named[i] = 1;
+		st->files++;
+		if ((msg = named_problem(dirfd, paths[i], &why)) == NULL &&
+		    why.len > 0)
+			msg = why.buf;
+		if (msg == NULL) {
+			bf_err_clear(&re);
+			if ((rc = bf_pkgdir_read_entry(dirfd, paths[i], &scratch,
+			    &re)) == -ENOMEM)
+				goto oom;
+			st->read++;
+			if (rc < 0)
+				msg = bf_err_msg(&re, rc);
+		}
+		if (msg != NULL) {
+			st->bad++;
+			st->files--;
+			named[i] = 0;
+			if (o != NULL && o->report != NULL)
+				o->report(o->report_arg, paths[i], msg);
+		}
+	}
+	rc = 0;
+
+	/* The named files' old entries go (PATH, else CPV.tbz2). */
+	for (i = k = 0; i < idx->npkgs; i++) {
+		if ((p = bf_pkgindex_get(&idx->pkgs[i], k_path)) == NULL ||
+		    *p == '\0') {
+			bf_buf_reset(&tbz);
+			p = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
+			bf_buf_addf(&tbz, "%s.tbz2", p != NULL ? p : "");
+			if (bf_buf_error(&tbz) < 0)
+				goto oom;
+			p = tbz.buf;
+		}
+		for (j = 0; j < npaths && !(named[j] && strcmp(paths[j], p) == 0);
+		    j++)
+			;
+		if (j < npaths) {
+			free(idx->pkgs[i].f);
+			st->dropped++;
+			continue;
+		}
+		idx->pkgs[k++] = idx->pkgs[i];
+	}
+	idx->npkgs = k;
+	for (i = 0; i < scratch.npkgs; i++)
+		if (bf_pkgindex_add_copy(idx, &scratch.pkgs[i]) == NULL)
+			goto oom;
+	if (sort_entries(idx, o, st) < 0)
+		goto oom;
+	goto out;
+oom:
+	rc = bf_err_set(e, ENOMEM, "out of memory");
+out:
+	free(named);
+	bf_pkgindex_release(&scratch);
+	bf_buf_release(&why);
+	bf_buf_release(&tbz);
+	return rc;
+}
