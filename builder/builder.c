@@ -209,7 +209,10 @@ main(int argc, char **argv)
 		usage(stderr);
 		goto out;
 	}
-	log_init(fg || check || init, "binfarm-builder");
+	/* The log: standard error when it is a file (not a terminal). */
+	log_init(fg || check || init || !isatty(2),
+	    getenv("BINFARM_DEBUG") != NULL, "binfarm-builder");
+	log_stamp(1);
 	if (init != NULL || (statedir != NULL)) {
 		const char *dir = init ? init : statedir;
 

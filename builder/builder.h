@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "base/conf.h"
+#include "base/log.h"
 
 struct bf_buf;
 struct bf_err;
@@ -246,11 +247,5 @@ int	privsep_drop(uid_t uid, gid_t gid, const char *home, struct bf_err *e);
 int	api_init(struct builder *b, struct bf_err *e);
 int	api_start(struct builder *b, struct bf_err *e);
 void	api_stop(struct builder *b);
-
-/* log.c (also used by binfarm-worker) */
-void	log_init(int foreground, const char *prog);
-void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/log.h"
@@ -17,6 +18,7 @@
  */
 static int log_foreground = 1;
 static int log_verbose;
+static int log_stamped;
 static const char *log_ident = "binfarm";
 
 void
@@ -36,6 +38,12 @@ log_setverbose(int verbose)
 	log_verbose = verbose;
 }
 
+void
+log_stamp(int on)
+{
+	log_stamped = on;
+}
+
 int
 log_getverbose(void)
 {
@@ -45,7 +53,9 @@ log_getverbose(void)
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {
-	char raw[2048], msg[sizeof(raw) * 4];
+	char ts[32], raw[2048], msg[sizeof(raw) * 4];
+	struct tm tm;
+	time_t t;
 	size_t n;
 
 	vsnprintf(raw, sizeof(raw), fmt, ap);
@@ -54,7 +64,14 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		snprintf(raw + n, sizeof(raw) - n, ": %s", suffix);
 	}
 	bf_escape_line(msg, sizeof(msg), raw);
-	if (log_foreground) {
+	if (log_foreground && log_stamped) {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(stderr, "%s %s%s\n", ts,
+		    pri <= LOG_WARNING ? "warning: " : "", msg);
+		fflush(stderr);
+	} else if (log_foreground) {
 		/* One fprintf per line: stdio locks the stream. */
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 		fflush(stderr);

@@ -16,6 +16,13 @@
  */
 void	log_init(int foreground, int verbose, const char *ident);
 void	log_setverbose(int verbose);
+/*
+ * With `on`, each line on standard error starts with an ISO 8601 UTC
+ * time stamp instead of the ident, and a failure's with "warning: ":
+ * for the builder and the worker, whose standard error is their log
+ * file.
+ */
+void	log_stamp(int on);
 int	log_getverbose(void);
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

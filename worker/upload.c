@@ -20,7 +20,7 @@
 #include "base/digest.h"
 #include "base/err.h"
 #include "format/gpkg.h"
-#include "builder/builder.h"
+#include "base/log.h"
 #include "worker.h"
 #include "base/banned.h"
 

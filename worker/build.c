@@ -34,7 +34,7 @@
 #include "base/err.h"
 #include "base/lockfile.h"
 #include "portage/tree.h"
-#include "builder/builder.h"
+#include "base/log.h"
 #include "worker.h"
 #include "base/banned.h"
 

@@ -37,7 +37,7 @@
 #include "base/err.h"
 #include "base/lockfile.h"
 #include "portage/tree.h"
-#include "builder/builder.h"
+#include "base/log.h"
 #include "root.h"
 #include "worker.h"
 #include "base/banned.h"

@@ -25,7 +25,7 @@
 #include "base/buf.h"
 #include "base/conf.h"
 #include "base/err.h"
-#include "builder/builder.h"
+#include "base/log.h"
 #include "worker.h"
 #include "base/banned.h"
 
@@ -617,7 +617,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	log_init(1, "binfarm-worker");
+	log_init(1, getenv("BINFARM_DEBUG") != NULL, "binfarm-worker");
+	log_stamp(1);
 	if (optind != argc || n < 1 || n > 256 ||
 	    (strcmp(w.driver, "sandbox") && strcmp(w.driver, "ebuild") &&
 	    strcmp(w.driver, "noop"))) {
