@@ -157,11 +157,26 @@ sqlite3_stmt *db_prep(struct builder *b, const char *sql);
 sqlite3_stmt *db_stmt(struct builder *b, const char *sql);
 long long db_int(struct builder *b, const char *sql, long long dflt);
 long long now_s(void);
+/* sqlite3_bind_text() of a C string, copied (SQLITE_TRANSIENT). */
+int	db_bind_text(sqlite3_stmt *st, int i, const char *s);
 
-/* sched.c: every call with b->mu held. */
+/*
+ * pin.c: the repositories of a rebuild of `profile` (the builder's
+ * [repo NAME] over the profile's), `commit` ("OID" or "NAME=OID", may
+ * be NULL) pinning one of them.
+ */
+struct bf_pins;
+struct bf_profile;
+int	rebuild_pins(struct builder *b, const char *profile,
+	    const struct bf_profile *prof, const char *commit,
+	    struct bf_pins *pins, struct bf_err *e);
+
+/* rebuild.c: pins, plans and queues a rebuild; with b->mu held. */
 int	sched_rebuild(struct builder *b, const char *profile,
 	    const char *commit, const char *by, json_t **out,
 	    struct bf_err *e);
+
+/* sched.c: every call with b->mu held. */
 /* A job for `worker`, or NULL; with "deps" (the packages it is built
  * after) when `want_deps`. */
 json_t *sched_lease(struct builder *b, const char *worker, int want_deps);

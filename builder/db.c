@@ -275,3 +275,9 @@ db_close(struct builder *b)
 		sqlite3_close(b->db);
 	b->db = NULL;
 }
+
+int
+db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}

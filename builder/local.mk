@@ -9,6 +9,8 @@ binfarm_builder_SOURCES = \
 	builder/config.c \
 	builder/db.c \
 	builder/ingest.c \
+	builder/pin.c \
+	builder/rebuild.c \
 	builder/sched.c \
 	builder/signer.c \
 	builder/workers.c

@@ -20,9 +20,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,9 +28,6 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "portage/plan.h"
-#include "portage/profile.h"
-#include "portage/tree.h"
 #include "builder.h"
 #include "base/banned.h"
 
@@ -58,551 +52,6 @@ job_log(struct builder *b, long long job, const char *fmt, ...)
 	}
 	bf_buf_release(&path);
 	bf_buf_release(&line);
-}
-
-static json_t *
-strv_json(const struct bf_strv *sv)
-{
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; i < sv->n; i++)
-		json_array_append_new(a, json_string(sv->v[i]));
-	return a;
-}
-
-static const char *
-mk(const struct bf_profile *p, const char *k)
-{
-	const char *v = bf_conf_get(&p->make, k);
-
-	return v ? v : "";
-}
-
-/* The Packages header keys for the plan's configuration (lib/portage/plan.h). */
-static json_t *
-index_header(const struct bf_plan *plan, struct bf_err *e)
-{
-	struct bf_conf hdr = BF_CONF_INIT;
-	json_t *o = NULL;
-	size_t i;
-
-	if (bf_plan_index_header(plan, &hdr, e) == 0 &&
-	    (o = json_object()) != NULL)
-		for (i = 0; i < hdr.n; i++)
-			json_object_set_new(o, hdr.v[i].key,
-			    json_string(hdr.v[i].val));
-	bf_conf_release(&hdr);
-	return o;
-}
-
-static int
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-}
-
-/* Records a rebuild that could not start, so that status shows why. */
-static void
-rebuild_error(struct builder *b, const char *profile, const char *by,
-    const char *msg)
-{
-	sqlite3_stmt *st = db_prep(b, "INSERT INTO rebuilds(profile, state, "
-	    "env, trees, by, created, finished, error) VALUES (?, 'error', "
-	    "'{}', '[]', ?, ?, ?, ?)");
-
-	if (st == NULL)
-		return;
-	bind_text(st, 1, profile);
-	bind_text(st, 2, by);
-	sqlite3_bind_int64(st, 3, now_s());
-	sqlite3_bind_int64(st, 4, now_s());
-	bind_text(st, 5, msg);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
-}
-
-/*
- * The runtime groups of a plan: the strongly connected components of
- * its RDEPEND/IDEPEND graph (Tarjan, iteratively), numbered in the
- * order Tarjan finds them, so that every group a group runtime-depends
- * on has a lower number.  of[i] is the group of the plan's node i.
- */
-static int
-runtime_groups(const struct bf_plan *plan, size_t n, size_t *of,
-    size_t *ngroups)
-{
-	struct frame { size_t v, e; } *fr = NULL;
-	size_t *idx = NULL, *low = NULL, *stk = NULL, nfr = 0, nstk = 0;
-	size_t next = 1, ng = 0, s, i;
-	char *on = NULL;
-	int rc = -ENOMEM;
-
-	/* idx[v] == 0: not yet visited. */
-	if ((idx = calloc(n + 1, sizeof(*idx))) == NULL ||
-	    (low = calloc(n + 1, sizeof(*low))) == NULL ||
-	    (stk = calloc(n + 1, sizeof(*stk))) == NULL ||
-	    (fr = calloc(n + 1, sizeof(*fr))) == NULL ||
-	    (on = calloc(n + 1, 1)) == NULL)
-		goto out;
-	for (s = 0; s < n; s++) {
-		if (idx[s] != 0)
-			continue;
-		idx[s] = low[s] = next++;
-		stk[nstk++] = s;
-		on[s] = 1;
-		fr[nfr].v = s;
-		fr[nfr++].e = 0;
-		while (nfr > 0) {
-			struct frame *f = &fr[nfr - 1];
-			const struct bf_plan_node *nd = bf_plan_node(plan, f->v);
-			size_t v = f->v, w = n;
-
-			while (f->e < nd->nedges && w == n) {
-				const struct bf_plan_edge *ed = &nd->edges[f->e++];
-
-				if (bf_dep_class_runtime(ed->cls) &&
-				    ed->to->order >= 1 && ed->to->order <= n)
-					w = ed->to->order - 1;
-			}
-			if (w < n) {
-				if (idx[w] == 0) {
-					idx[w] = low[w] = next++;
-					stk[nstk++] = w;
-					on[w] = 1;
-					fr[nfr].v = w;
-					fr[nfr++].e = 0;
-				} else if (on[w] && idx[w] < low[v])
-					low[v] = idx[w];
-				continue;
-			}
-			nfr--;
-			if (low[v] == idx[v]) {
-				do {
-					i = stk[--nstk];
-					on[i] = 0;
-					of[i] = ng;
-				} while (i != v);
-				ng++;
-			}
-			if (nfr > 0 && low[v] < low[fr[nfr - 1].v])
-				low[fr[nfr - 1].v] = low[v];
-		}
-	}
-	*ngroups = ng;
-	rc = 0;
-out:
-	free(idx);
-	free(low);
-	free(stk);
-	free(fr);
-	free(on);
-	return rc;
-}
-
-struct gedge {
-	size_t	from, to;
-};
-
-static int
-gedge_cmp(const void *a, const void *b)
-{
-	const struct gedge *x = a, *y = b;
-
-	if (x->from != y->from)
-		return x->from < y->from ? -1 : 1;
-	return x->to < y->to ? -1 : x->to > y->to;
-}
-
-static int
-size_cmp(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* BF_ECONFLICT when `profile` has a rebuild running or publishing. */
-static int
-rebuild_in_progress(struct builder *b, const char *profile, struct bf_err *e)
-{
-	sqlite3_stmt *st;
-	int rc = 0;
-
-	st = db_prep(b, "SELECT id FROM rebuilds WHERE state IN "
-	    "('running', 'publishing') AND profile=?");
-	if (st == NULL)
-		return bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
-	bind_text(st, 1, profile);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		rc = bf_err_set(e, BF_ECONFLICT, "profile '%s' has a rebuild "
-		    "in progress (rebuild %lld); cancel it first", profile,
-		    sqlite3_column_int64(st, 0));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-sched_rebuild(struct builder *b, const char *profile, const char *commit,
-    const char *by, json_t **out, struct bf_err *e)
-{
-	const struct bcfg_profile *cp = bcfg_profile(&b->cfg, profile);
-	struct bf_pins pins = BF_PINS_INIT;
-	struct bf_buf path = BF_BUF_INIT;
-	struct bf_profile prof;
-	struct bf_tree **trees = NULL;
-	struct bf_plan *plan = NULL;
-	sqlite3_stmt *st = NULL, *dst = NULL, *bst = NULL;
-	json_t *env = NULL, *jtrees = NULL, *spec, *hdr;
-	long long rid = 0, *ids = NULL, *gids = NULL;
-	size_t i, j, n = 0, ntrees = 0, nreused = 0, ng = 0, nge = 0;
-	size_t *grp = NULL;
-	size_t *gwait = NULL, *hard = NULL;
-	struct gedge *ge = NULL;
-	char **reused = NULL;
-	int rc, loaded = 0, intx = 0;
-	char *s;
-
-	*out = NULL;
-	if (cp == NULL)
-		return bf_err_set(e, BF_ENOTFOUND, "no profile '%s' in %s",
-		    profile, b->cfg.file);
-	if ((rc = rebuild_in_progress(b, profile, e)) < 0)
-		return rc;
-	if ((rc = bf_profile_load(&prof, cp->dir, e)) < 0)
-		goto fail;
-	loaded = 1;
-	for (i = 0; i < prof.nrepos; i++) {
-		const struct bf_repospec *r = &prof.repos[i];
-		const char *uri = r->uri, *ref = r->ref;
-
-		for (j = 0; j < b->cfg.nrepos; j++)
-			if (strcmp(b->cfg.repos[j].name, r->name) == 0) {
-				uri = b->cfg.repos[j].uri;
-				if (b->cfg.repos[j].ref != NULL)
-					ref = b->cfg.repos[j].ref;
-			}
-		if ((rc = bf_pins_add(&pins, r->name, uri, ref, NULL, e)) < 0)
-			goto fail;
-	}
-	if (pins.n == 0)
-		for (j = 0; j < b->cfg.nrepos; j++)
-			if ((rc = bf_pins_add(&pins, b->cfg.repos[j].name,
-			    b->cfg.repos[j].uri, b->cfg.repos[j].ref ?
-			    b->cfg.repos[j].ref : "HEAD", NULL, e)) < 0)
-				goto fail;
-	if (pins.n == 0) {
-		rc = bf_err_set(e, BF_ECONFIG, "profile '%s' names no ebuild "
-		    "repository ([repo NAME] in profile.conf or %s)", profile,
-		    b->cfg.file);
-		goto fail;
-	}
-	if (commit != NULL && *commit != '\0') {
-		const char *eq = strchr(commit, '=');
-		struct bf_pin *pn = &pins.v[0];
-
-		if (eq != NULL) {
-			pn = NULL;
-			for (i = 0; i < pins.n; i++)
-				if (strlen(pins.v[i].name) == (size_t)(eq - commit)
-				    && strncmp(pins.v[i].name, commit,
-				    (size_t)(eq - commit)) == 0)
-					pn = &pins.v[i];
-			if (pn == NULL) {
-				rc = bf_err_set(e, BF_EUSAGE, "commit '%s': "
-				    "profile '%s' has no repository of that "
-				    "name", commit, profile);
-				goto fail;
-			}
-			commit = eq + 1;
-		}
-		free(pn->ref);
-		if ((pn->ref = strdup(commit)) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
-			goto fail;
-		}
-	}
-	/*
-	 * Fetch and plan without the lock (it may take a while), one
-	 * rebuild at a time; a request that waited here for another of
-	 * the same profile is refused once that one has started.
-	 */
-	pthread_mutex_unlock(&b->mu);
-	pthread_mutex_lock(&b->plan_mu);
-	pthread_mutex_lock(&b->mu);
-	rc = rebuild_in_progress(b, profile, e);
-	pthread_mutex_unlock(&b->mu);
-	if (rc < 0) {
-		pthread_mutex_unlock(&b->plan_mu);
-		pthread_mutex_lock(&b->mu);
-		goto out;
-	}
-	rc = bf_pins_resolve(&pins, b->cfg.mirrors, e);
-	if (rc == 0 && (trees = calloc(pins.n, sizeof(*trees))) == NULL)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-	for (; rc == 0 && ntrees < pins.n; ntrees++) {
-		bf_buf_reset(&path);
-		bf_tree_mirror_path(b->cfg.mirrors, pins.v[ntrees].name, &path);
-		if ((rc = bf_tree_open(&trees[ntrees], path.buf,
-		    pins.v[ntrees].commit, pins.v[ntrees].name, e)) < 0)
-			break;
-	}
-	if (rc == 0)
-		rc = bf_plan_run(&plan, &prof, trees, ntrees, e);
-	pthread_mutex_unlock(&b->plan_mu);
-	pthread_mutex_lock(&b->mu);
-	if (rc < 0)
-		goto fail;
-	/* Another request may have started one while the lock was down. */
-	if ((rc = rebuild_in_progress(b, profile, e)) < 0)
-		goto out;
-
-	env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-	    "profile", profile, "chost", prof.chost, "cflags", prof.cflags,
-	    "cxxflags", prof.cxxflags, "ldflags", prof.ldflags,
-	    "features", mk(&prof, "FEATURES"), "makeopts", mk(&prof, "MAKEOPTS"),
-	    "distcc_hosts", mk(&prof, "DISTCC_HOSTS"),
-	    "arch", prof.arch ? prof.arch : "",
-	    "portage_profile", prof.portage_profile ? prof.portage_profile : "");
-	if ((hdr = index_header(plan, e)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	json_object_set_new(env, "index_header", hdr);
-	jtrees = json_array();
-	for (i = 0; i < pins.n; i++)
-		json_array_append_new(jtrees, json_pack("{s:s, s:s, s:s, s:s}",
-		    "name", pins.v[i].name, "uri", pins.v[i].uri, "ref",
-		    pins.v[i].ref, "commit", pins.v[i].commit));
-	if (db_begin(b) < 0) {
-		rc = bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
-		goto out;
-	}
-	intx = 1;
-	st = db_prep(b, "INSERT INTO rebuilds(profile, state, env, trees, by, "
-	    "created) VALUES (?, 'running', ?, ?, ?, ?)");
-	s = json_dumps(env, JSON_COMPACT);
-	bind_text(st, 1, profile);
-	bind_text(st, 2, s);
-	free(s);
-	s = json_dumps(jtrees, JSON_COMPACT);
-	bind_text(st, 3, s);
-	free(s);
-	bind_text(st, 4, by);
-	sqlite3_bind_int64(st, 5, now_s());
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto dberr;
-	sqlite3_finalize(st);
-	rid = sqlite3_last_insert_rowid(b->db);
-
-	n = bf_plan_count(plan);
-	if ((ids = calloc(n + 1, sizeof(*ids))) == NULL ||
-	    (grp = calloc(n + 1, sizeof(*grp))) == NULL ||
-	    (reused = calloc(n + 1, sizeof(*reused))) == NULL ||
-	    runtime_groups(plan, n, grp, &ng) < 0 ||
-	    (gwait = calloc(ng + 1, sizeof(*gwait))) == NULL ||
-	    (gids = calloc(ng + 1, sizeof(*gids))) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	/* What is already built for the profile is done at once. */
-	bst = db_prep(b, "SELECT path FROM built WHERE profile=? AND key=?");
-	if (bst == NULL)
-		goto dberr;
-	for (i = 0; i < n; i++) {
-		const struct bf_plan_node *nd = bf_plan_node(plan, i);
-
-		sqlite3_reset(bst);
-		bind_text(bst, 1, profile);
-		bind_text(bst, 2, nd->key);
-		if (sqlite3_step(bst) == SQLITE_ROW && (reused[i] = strdup(
-		    (const char *)sqlite3_column_text(bst, 0))) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
-			goto out;
-		}
-		if (reused[i] == NULL)
-			gwait[grp[i]]++;
-		else
-			nreused++;
-		for (j = 0; j < nd->nedges; j++)
-			if (bf_dep_class_runtime(nd->edges[j].cls))
-				nge++;
-	}
-	/*
-	 * Group edges, deduplicated; then what each group waits for: its
-	 * jobs not done and the groups it needs that are not installable
-	 * (lower numbers, so already counted).
-	 */
-	if ((ge = calloc(nge + 1, sizeof(*ge))) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	nge = 0;
-	for (i = 0; i < n; i++) {
-		const struct bf_plan_node *nd = bf_plan_node(plan, i);
-
-		for (j = 0; j < nd->nedges; j++) {
-			size_t k = nd->edges[j].to->order - 1;
-
-			if (bf_dep_class_runtime(nd->edges[j].cls) &&
-			    grp[k] != grp[i]) {
-				ge[nge].from = grp[i];
-				ge[nge++].to = grp[k];
-			}
-		}
-	}
-	qsort(ge, nge, sizeof(*ge), gedge_cmp);
-	for (i = 0, j = 0; i < nge; i++)
-		if (j == 0 || gedge_cmp(&ge[i], &ge[j - 1]) != 0)
-			ge[j++] = ge[i];
-	nge = j;
-	/* Sorted by `from`, and every `to` is lower than its `from`. */
-	for (i = 0; i < nge; i++)
-		if (gwait[ge[i].to] > 0)
-			gwait[ge[i].from]++;
-
-	st = db_prep(b, "INSERT INTO groups(rebuild, waiting) VALUES (?, ?)");
-	if (st == NULL)
-		goto dberr;
-	for (i = 0; i < ng; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, rid);
-		sqlite3_bind_int64(st, 2, (long long)gwait[i]);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto dberr;
-		gids[i] = sqlite3_last_insert_rowid(b->db);
-	}
-	sqlite3_finalize(st);
-	st = db_prep(b, "INSERT INTO gdeps(grp, dep) VALUES (?, ?)");
-	if (st == NULL)
-		goto dberr;
-	for (i = 0; i < nge; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, gids[ge[i].from]);
-		sqlite3_bind_int64(st, 2, gids[ge[i].to]);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto dberr;
-	}
-	sqlite3_finalize(st);
-
-	st = db_prep(b, "INSERT INTO jobs(rebuild, profile, cpv, key, spec, "
-	    "ord, state, waiting, reused, path, finished, grp) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	dst = db_prep(b, "INSERT INTO deps(job, dep) VALUES (?, ?)");
-	if (st == NULL || dst == NULL)
-		goto dberr;
-	for (i = 0; i < n; i++) {
-		const struct bf_plan_node *nd = bf_plan_node(plan, i);
-		size_t nhard = 0, waiting = 0, k;
-		void *p;
-
-		/* The groups of its build dependencies, each once. */
-		if (reused[i] == NULL && nd->nedges > 0) {
-			if ((p = realloc(hard, nd->nedges * sizeof(*hard))) ==
-			    NULL) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
-				goto out;
-			}
-			hard = p;
-			for (j = 0; j < nd->nedges; j++)
-				if (bf_dep_class_hard(nd->edges[j].cls))
-					hard[nhard++] =
-					    grp[nd->edges[j].to->order - 1];
-			qsort(hard, nhard, sizeof(*hard), size_cmp);
-			for (j = 0, k = 0; j < nhard; j++)
-				if (k == 0 || hard[j] != hard[k - 1])
-					hard[k++] = hard[j];
-			nhard = k;
-			for (j = 0; j < nhard; j++)
-				waiting += gwait[hard[j]] > 0;
-		}
-		spec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
-		    "cpv", nd->cpvstr, "repo", nd->repo, "slot", nd->slot,
-		    "subslot", nd->subslot, "key", nd->key,
-		    "use", strv_json(&nd->use), "iuse", strv_json(&nd->iuse));
-		s = json_dumps(spec, JSON_COMPACT);
-		json_decref(spec);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-		sqlite3_bind_int64(st, 1, rid);
-		bind_text(st, 2, profile);
-		bind_text(st, 3, nd->cpvstr);
-		bind_text(st, 4, nd->key);
-		bind_text(st, 5, s);
-		free(s);
-		sqlite3_bind_int64(st, 6, (long long)nd->order);
-		bind_text(st, 7, reused[i] ? JS_DONE : waiting > 0 ?
-		    JS_WAITING : JS_READY);
-		sqlite3_bind_int64(st, 8, (long long)waiting);
-		sqlite3_bind_int(st, 9, reused[i] != NULL);
-		if (reused[i]) {
-			bind_text(st, 10, reused[i]);
-			sqlite3_bind_int64(st, 11, now_s());
-		}
-		sqlite3_bind_int64(st, 12, gids[grp[i]]);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			goto dberr;
-		ids[i] = sqlite3_last_insert_rowid(b->db);
-		for (j = 0; j < nhard; j++) {
-			sqlite3_reset(dst);
-			sqlite3_bind_int64(dst, 1, ids[i]);
-			sqlite3_bind_int64(dst, 2, gids[hard[j]]);
-			if (sqlite3_step(dst) != SQLITE_DONE)
-				goto dberr;
-		}
-	}
-	if (db_commit(b) < 0)
-		goto dberr;
-	intx = 0;
-	*out = json_pack("{s:I, s:s, s:I, s:I, s:I, s:O}", "rebuild",
-	    (json_int_t)rid, "profile", profile, "jobs", (json_int_t)n,
-	    "to_build", (json_int_t)(n - nreused), "reused",
-	    (json_int_t)nreused, "trees", jtrees);
-	log_info("rebuild %lld of %s by %s: %zu packages, %zu to build, "
-	    "%zu already built", rid, profile, by, n, n - nreused, nreused);
-	sched_check_rebuild(b, rid);
-	rc = 0;
-	goto out;
-dberr:
-	rc = bf_err_set(e, EIO, "database: %s", sqlite3_errmsg(b->db));
-	goto out;
-fail:
-	log_warnx("rebuild of %s by %s refused: %s", profile, by,
-	    bf_err_msg(e, rc));
-	rebuild_error(b, profile, by, bf_err_msg(e, rc));
-out:
-	if (intx)
-		db_rollback(b);
-	sqlite3_finalize(st);
-	sqlite3_finalize(dst);
-	sqlite3_finalize(bst);
-	for (i = 0; reused != NULL && i < n; i++)
-		free(reused[i]);
-	free(reused);
-	free(ids);
-	free(gids);
-	free(grp);
-	free(gwait);
-	free(hard);
-	free(ge);
-	json_decref(env);
-	json_decref(jtrees);
-	bf_plan_free(plan);
-	for (i = 0; i < ntrees; i++)
-		bf_tree_close(trees[i]);
-	free(trees);
-	if (loaded)
-		bf_profile_release(&prof);
-	bf_pins_release(&pins);
-	bf_buf_release(&path);
-#ifdef __GLIBC__
-	/*
-	 * Give the plan's memory back: every gpg that signing forks at
-	 * publication copies the page tables of what the builder maps.
-	 */
-	malloc_trim(0);
-#endif
-	return rc;
 }
 
 static void
@@ -657,7 +106,7 @@ sched_lease(struct builder *b, const char *worker, int want_deps)
 		    &b->cfg.profiles[i]))
 			continue;
 		sqlite3_reset(st);
-		bind_text(st, 1, p);
+		db_bind_text(st, 1, p);
 		sqlite3_bind_int64(st, 2, now);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			continue;
@@ -681,8 +130,8 @@ sched_lease(struct builder *b, const char *worker, int want_deps)
 	random_hex(lease, sizeof(lease));
 	if ((up = db_stmt(b, sql_lease_take)) == NULL || db_begin(b) < 0)
 		goto fail;
-	bind_text(up, 1, worker);
-	bind_text(up, 2, lease);
+	db_bind_text(up, 1, worker);
+	db_bind_text(up, 2, lease);
 	sqlite3_bind_int64(up, 3, now + b->cfg.lease_timeout);
 	sqlite3_bind_int64(up, 4, now);
 	sqlite3_bind_int64(up, 5, job);
@@ -885,9 +334,9 @@ set_dependents(struct builder *b, long long job, const char *to,
 	}
 	for (i = 0; i < q.n && n >= 0; i++) {
 		sqlite3_reset(st);
-		bind_text(st, 1, to);
+		db_bind_text(st, 1, to);
 		if (error != NULL)
-			bind_text(st, 2, error);
+			db_bind_text(st, 2, error);
 		else
 			sqlite3_bind_null(st, 2);
 		sqlite3_bind_int64(st, 3, q.v[i]);
@@ -1008,9 +457,9 @@ sched_fail(struct builder *b, long long job, const char *worker,
 	    "lease = ?3)");
 	sqlite3_bind_int64(st, 1, job);
 	if (worker)
-		bind_text(st, 2, worker);
+		db_bind_text(st, 2, worker);
 	if (lease)
-		bind_text(st, 3, lease);
+		db_bind_text(st, 3, lease);
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		found = 1;
 		attempts = sqlite3_column_int64(st, 0) + (count_attempt != 0);
@@ -1031,7 +480,7 @@ sched_fail(struct builder *b, long long job, const char *worker,
 		    "not_before=?, worker=NULL, lease=NULL, error=? WHERE id=?");
 		sqlite3_bind_int64(st, 1, attempts);
 		sqlite3_bind_int64(st, 2, now_s() + delay);
-		bind_text(st, 3, why);
+		db_bind_text(st, 3, why);
 		sqlite3_bind_int64(st, 4, job);
 		sqlite3_step(st);
 		sqlite3_finalize(st);
@@ -1047,7 +496,7 @@ sched_fail(struct builder *b, long long job, const char *worker,
 	st = db_prep(b, "UPDATE jobs SET state='failed', attempts=?, "
 	    "worker=NULL, lease=NULL, error=?, finished=? WHERE id=?");
 	sqlite3_bind_int64(st, 1, attempts);
-	bind_text(st, 2, why);
+	db_bind_text(st, 2, why);
 	sqlite3_bind_int64(st, 3, now_s());
 	sqlite3_bind_int64(st, 4, job);
 	sqlite3_step(st);
@@ -1095,8 +544,8 @@ sched_done(struct builder *b, long long job, const char *path,
 	if (db_begin(b) < 0)
 		return -EIO;
 	st = db_stmt(b, sql_done);
-	bind_text(st, 1, path);
-	bind_text(st, 2, sha256);
+	db_bind_text(st, 1, path);
+	db_bind_text(st, 2, sha256);
 	sqlite3_bind_int64(st, 3, size);
 	sqlite3_bind_int64(st, 4, now_s());
 	sqlite3_bind_int64(st, 5, job);
@@ -1279,7 +728,7 @@ sched_cancel_rebuild(struct builder *b, const char *profile,
 
 	st = db_prep(b, "SELECT id FROM rebuilds WHERE profile=? AND "
 	    "state='running'");
-	bind_text(st, 1, profile);
+	db_bind_text(st, 1, profile);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		rid = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -1360,7 +809,7 @@ sched_check_rebuild(struct builder *b, long long rebuild)
 	st = db_prep(b, "UPDATE rebuilds SET state='failed', finished=?, "
 	    "error=? WHERE id=?");
 	sqlite3_bind_int64(st, 1, now_s());
-	bind_text(st, 2, msg.buf);
+	db_bind_text(st, 2, msg.buf);
 	sqlite3_bind_int64(st, 3, rebuild);
 	sqlite3_step(st);
 	sqlite3_finalize(st);
@@ -1425,9 +874,9 @@ sched_lookup(struct builder *b, const char *cpv, const char *profile)
 	    "(cpv = ?1) DESC, id DESC LIMIT 1");
 	long long id = -1;
 
-	bind_text(st, 1, cpv);
+	db_bind_text(st, 1, cpv);
 	if (profile != NULL)
-		bind_text(st, 2, profile);
+		db_bind_text(st, 2, profile);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -1464,7 +913,7 @@ sched_status(struct builder *b)
 		long long rid, total = 0;
 
 		sqlite3_reset(st);
-		bind_text(st, 1, p);
+		db_bind_text(st, 1, p);
 		if (sqlite3_step(st) == SQLITE_ROW) {
 			json_t *r;
 
@@ -1511,7 +960,7 @@ sched_status(struct builder *b)
 			    "rebuilds WHERE profile=? AND state='complete' "
 			    "ORDER BY id DESC LIMIT 1");
 
-			bind_text(ts, 1, p);
+			db_bind_text(ts, 1, p);
 			if (sqlite3_step(ts) == SQLITE_ROW)
 				json_object_set_new(pj, "testing", json_string(
 				    (const char *)sqlite3_column_text(ts, 0)));

@@ -24,6 +24,7 @@ lib_libbinfarm_a_SOURCES += \
 	lib/portage/atom.c lib/portage/atom.h \
 	lib/portage/baseprof.c lib/portage/baseprof.h \
 	lib/portage/depstr.c lib/portage/depstr.h \
+	lib/portage/groups.c lib/portage/groups.h \
 	lib/portage/plan.c lib/portage/plan.h \
 	lib/portage/profile.c lib/portage/profile.h \
 	lib/portage/tree.c lib/portage/tree.h

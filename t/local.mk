@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	t/unit/u-conf \
 	t/unit/u-depstr \
 	t/unit/u-digest \
+	t/unit/u-groups \
 	t/unit/u-pkgindex \
 	t/unit/u-xpak
 check_PROGRAMS += $(UNIT_TESTS)
@@ -33,6 +34,8 @@ t_unit_u_depstr_SOURCES = t/unit/u-depstr.c t/unit/tap.h
 t_unit_u_depstr_LDADD = $(BF_LIBS)
 t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
+t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
+t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
