@@ -10,6 +10,7 @@ binfarm_builder_SOURCES = \
 	builder/db.c \
 	builder/ingest.c \
 	builder/pin.c \
+	builder/publish.c \
 	builder/rebuild.c \
 	builder/sched.c \
 	builder/signer.c \
