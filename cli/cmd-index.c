@@ -25,6 +25,7 @@
 #include "format/pkgdir.h"
 #include "format/pkgindex.h"
 #include "format/pystr.h"
+#include "format/reindex.h"
 #include "base/banned.h"
 
 static const char usage_str[] =
@@ -319,17 +320,6 @@ lock_index(const struct bf_cli *cli, int dirfd, const char *pkgdir)
 	return -1;
 }
 
-static long long
-header_timestamp(const struct bf_pkgindex *idx)
-{
-	const char *v = bf_pkgindex_get(&idx->header, "TIMESTAMP");
-	long long t;
-
-	if (v == NULL || bf_pyint(v, &t) < 0)
-		return -1;
-	return t;
-}
-
 /* bintree._pkgindex_version_supported() */
 static int
 version_supported(const struct bf_pkgindex *idx)
@@ -338,18 +328,6 @@ version_supported(const struct bf_pkgindex *idx)
 	long long n;
 
 	return v != NULL && *v != '\0' && bf_pyint(v, &n) == 0 && n <= 0;
-}
-
-static int
-set_counts(struct bf_pkgindex *idx, long long ts)
-{
-	char num[32];
-
-	snprintf(num, sizeof(num), "%lld", ts);
-	if (bf_pkgindex_set(idx, &idx->header, "TIMESTAMP", num) < 0)
-		return -ENOMEM;
-	snprintf(num, sizeof(num), "%zu", idx->npkgs);
-	return bf_pkgindex_set(idx, &idx->header, "PACKAGES", num);
 }
 
 /* Does Packages.gz gunzip to `text`?  Returns 1, 0, or -1 if absent. */
@@ -472,7 +450,7 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 		    (ctx->check && (rc = bf_pkgindex_parse(l->old,
 		    l->oldtext->buf, l->oldtext->len, 0, e)) < 0))
 			return rc;
-		l->oldts = header_timestamp(idx);
+		l->oldts = bf_pkgindex_timestamp(idx);
 		if (!version_supported(idx)) {
 			l->unsupported = 1;
 			cli_warn(ctx->cli, "'%s/Packages' has no supported "
@@ -729,8 +707,17 @@ out:
 	return rc;
 }
 
-int
-cmd_index(struct bf_cli *cli, int argc, char **argv)
+struct index_opts {
+	int		 add, check, dircache;
+	long long	 jobs;
+	char		**headers;
+	size_t		 nheaders;
+	unsigned	 wflags;
+};
+
+/* Fills `o`; -1 to go on, else the exit status. */
+static int
+parse_opts(struct bf_cli *cli, int argc, char **argv, struct index_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "add", no_argument, NULL, 'A' },
@@ -745,40 +732,21 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct index_ctx ctx;
-	struct load_ctx ld;
-	struct bf_pkgindex idx = BF_PKGINDEX_INIT, old = BF_PKGINDEX_INIT;
-	struct bf_buf oldtext = BF_BUF_INIT, text = BF_BUF_INIT;
-	struct bf_buf hdr = BF_BUF_INIT;
-	struct bf_pkgdir_opts po;
-	struct bf_pkgdir_stats ps;
-	struct bf_pkgindex_write_opts wo;
-	struct bf_pkgindex_write_stats ws;
-	struct bf_err e = BF_ERR_INIT;
-	struct stat st, gst;
-	char **headers = NULL;
-	size_t nheaders = 0;
-	long long jobs = 0, ts, oldts = -1, now;
-	size_t hlen;
-	unsigned wflags = 0;
-	int ch, rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
-	int unchanged, dircache = 1, add = 0;
-	double t0, t1, t2;
+	int ch;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.cli = cli;
+	o->dircache = 1;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "j:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
-			add = 1;
+			o->add = 1;
 			break;
 		case 'c':
-			ctx.check = 1;
+			o->check = 1;
 			break;
 		case 'j':
-			if (cli_parse_ll(cli, "--jobs", optarg, 1, 8, &jobs) < 0)
-				goto out;
+			if (cli_parse_ll(cli, "--jobs", optarg, 1, 8, &o->jobs) < 0)
+				return BF_EXIT_ERROR;
 			break;
 		case 'H': {
 			const char *eq = strchr(optarg, '=');
@@ -789,26 +757,25 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 			    memchr(optarg, ':', (size_t)(eq - optarg)) != NULL) {
 				cli_error(cli, "--header: '%s' is not KEY=VALUE "
 				    "(one line, no ':' in KEY)", optarg);
-				ret = cli_usage(cli, usage_str);
-				goto out;
+				return cli_usage(cli, usage_str);
 			}
-			if ((nh = realloc(headers, (nheaders + 1) *
+			if ((nh = realloc(o->headers, (o->nheaders + 1) *
 			    sizeof(*nh))) == NULL) {
 				cli_error(cli, "out of memory");
-				goto out;
+				return BF_EXIT_ERROR;
 			}
-			headers = nh;
-			headers[nheaders++] = optarg;
+			o->headers = nh;
+			o->headers[o->nheaders++] = optarg;
 			break;
 		}
 		case 'P':
-			wflags |= BF_PKGINDEX_GZ_PORTAGE;
+			o->wflags |= BF_PKGINDEX_GZ_PORTAGE;
 			break;
 		case 'N':
-			wflags |= BF_PKGINDEX_NO_GZ;
+			o->wflags |= BF_PKGINDEX_NO_GZ;
 			break;
 		case 'D':
-			dircache = 0;
+			o->dircache = 0;
 			break;
 		case 'q':
 			cli->quiet = 1;
@@ -817,47 +784,88 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 			cli->verbose++;
 			break;
 		case 'h':
-			ret = cli_help(cli, usage_str, help_str);
-			goto out;
+			return cli_help(cli, usage_str, help_str);
 		default:
-			ret = cli_usage(cli, usage_str);
-			goto out;
+			return cli_usage(cli, usage_str);
 		}
 	}
-	if (add ? argc - optind < 2 || ctx.check : argc - optind != 1) {
-		if (add && ctx.check)
+	if (o->add ? argc - optind < 2 || o->check : argc - optind != 1) {
+		if (o->add && o->check)
 			cli_error(cli, "--add and --check do not go together");
-		ret = cli_usage(cli, usage_str);
-		goto out;
+		return cli_usage(cli, usage_str);
 	}
+	return -1;
+}
+
+/*
+ * Opens PKGDIR; unless checking, takes Portage's lock and removes what
+ * a killed run left.  Returns the directory's fd, or -1 (said why).
+ */
+static int
+open_pkgdir(struct bf_cli *cli, const char *pkgdir, int check, int *lockfd)
+{
+	struct bf_err e = BF_ERR_INIT;
+	int dirfd, nt;
+
+	if ((dirfd = open(pkgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		cli_error(cli, "cannot open '%s': %s", pkgdir, strerror(errno));
+		return -1;
+	}
+	if (check)
+		return dirfd;
+	if ((*lockfd = lock_index(cli, dirfd, pkgdir)) < 0)
+		goto fail;
+	/* With the lock held, temporaries of ours are a killed run's. */
+	if ((nt = bf_pkgindex_remove_temps(dirfd, &e)) < 0) {
+		cli_error(cli, "'%s': %s", pkgdir, bf_err_msg(&e, nt));
+		goto fail;
+	}
+	if (nt > 0 && cli->verbose)
+		cli_info(cli, "removed %d temporary files of an interrupted run",
+		    nt);
+	return dirfd;
+fail:
+	close(dirfd);
+	return -1;
+}
+
+int
+cmd_index(struct bf_cli *cli, int argc, char **argv)
+{
+	struct index_ctx ctx;
+	struct load_ctx ld;
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT, old = BF_PKGINDEX_INIT;
+	struct bf_buf oldtext = BF_BUF_INIT, text = BF_BUF_INIT;
+	struct bf_pkgdir_opts po;
+	struct bf_pkgdir_stats ps;
+	struct bf_reindex ri;
+	struct bf_err e = BF_ERR_INIT;
+	struct stat st;
+	struct index_opts o;
+	long long oldts = -1, now;
+	int rc, ret = BF_EXIT_ERROR, dirfd = -1, lockfd = -1, have_old;
+	double t0, t1;
+
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&st, 0, sizeof(st));
+	ctx.cli = cli;
+	memset(&o, 0, sizeof(o));
+	if ((ret = parse_opts(cli, argc, argv, &o)) >= 0)
+		goto out;
+	ret = BF_EXIT_ERROR;
+	ctx.check = o.check;
 	ctx.pkgdir = argv[optind];
 	if ((now = cli_source_date_epoch(cli)) == -2)
 		goto out;
 	if (now < 0)
 		now = (long long)time(NULL);
 
-	if ((dirfd = open(ctx.pkgdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		cli_error(cli, "cannot open '%s': %s", ctx.pkgdir, strerror(errno));
+	if ((dirfd = open_pkgdir(cli, ctx.pkgdir, ctx.check, &lockfd)) < 0)
 		goto out;
-	}
-	if (!ctx.check && (lockfd = lock_index(cli, dirfd, ctx.pkgdir)) < 0)
-		goto out;
-	/* With the lock held, temporaries of ours are a killed run's. */
-	if (!ctx.check) {
-		int nt = bf_pkgindex_remove_temps(dirfd, &e);
-
-		if (nt < 0) {
-			cli_error(cli, "'%s': %s", ctx.pkgdir, bf_err_msg(&e, nt));
-			goto out;
-		}
-		if (nt > 0 && cli->verbose)
-			cli_info(cli, "removed %d temporary files of an "
-			    "interrupted run", nt);
-	}
 
 	memset(&po, 0, sizeof(po));
-	po.threads = (int)jobs;
-	if (dircache)
+	po.threads = (int)o.jobs;
+	if (o.dircache)
 		po.flags = ctx.check ? BF_PKGDIR_CACHE_READ :
 		    BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE;
 	po.report = report_bad;
@@ -867,13 +875,13 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 	memset(&ld, 0, sizeof(ld));
 	ld.ctx = &ctx;
 	ld.dirfd = dirfd;
-	ld.headers = headers;
-	ld.nheaders = nheaders;
+	ld.headers = o.headers;
+	ld.nheaders = o.nheaders;
 	ld.oldtext = &oldtext;
 	ld.st = &st;
 	ld.old = &old;
 	ld.oldts = -1;
-	if (add) {
+	if (o.add) {
 		rc = add_files(&ctx, dirfd, argv + optind + 1,
 		    (size_t)(argc - optind - 1), &ld, &idx, &po, &ps, &e);
 		if (rc == 1)
@@ -897,39 +905,36 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		cli_info(cli, "%zu package files: %zu reused, %zu read, %zu bad; "
 		    "%zu old entries dropped", ps.files, ps.reused, ps.read,
 		    ps.bad, ps.dropped + ld.dropped);
-	if (cli->verbose && !add)
+	if (cli->verbose && !o.add)
 		cli_info(cli, "%zu directories listed, %zu from the cache%s",
 		    ps.dirs_listed, ps.dirs_cached,
 		    ps.cache_written ? "; cache updated" : "");
-	if (cli->verbose && add)
+	if (cli->verbose && o.add)
 		cli_info(cli, "previous index read %s", ld.partial ?
 		    "in part (it is the canonical text we wrote)" : "in full");
-	if (add && ctx.nbad > 0) {
+	if (o.add && ctx.nbad > 0) {
 		cli_error(cli, "'%s/Packages' left as it was", ctx.pkgdir);
 		ret = BF_EXIT_FAIL;
 		goto out;
 	}
 
-	/*
-	 * Same content as before, TIMESTAMP aside?  The stanzas are
-	 * formatted once, behind the header with the old TIMESTAMP.
-	 */
-	if (bf_buf_grow(&text, oldtext.len + 65536) < 0 ||
-	    set_counts(&idx, oldts >= 0 ? oldts : now) < 0 ||
-	    bf_pkgindex_format_header(&idx, &text) < 0)
-		goto oom;
-	hlen = text.len;
-	if ((rc = bf_pkgindex_format_packages(&idx, &text)) < 0) {
-		if (rc == -ENOMEM)
-			goto oom;
-		cli_error(cli, "cannot format '%s/Packages': %s", ctx.pkgdir,
-		    strerror(-rc));
+	/* Same content as before, TIMESTAMP aside?  Write if not. */
+	memset(&ri, 0, sizeof(ri));
+	ri.now = now;
+	ri.flags = o.wflags;
+	ri.threads = (int)o.jobs;
+	ri.old_text = have_old ? oldtext.buf : NULL;
+	ri.old_len = oldtext.len;
+	ri.old_ts = oldts;
+	ri.old_mtime = st.st_mtime;
+	ri.old_altered = ld.altered;
+	ri.old_crc_known = ld.partial;
+	ri.old_crc = ld.crc;
+	if ((rc = bf_reindex(dirfd, &idx, &ri, ctx.check, &text, &e)) < 0) {
+		cli_error(cli, "cannot write '%s/Packages': %s", ctx.pkgdir,
+		    bf_err_msg(&e, -EIO));
 		goto out;
 	}
-	t2 = ms_now();
-	unchanged = have_old && !ld.altered && text.len == oldtext.len &&
-	    memcmp(text.buf, oldtext.buf, text.len) == 0;
-
 	if (ctx.check) {
 		int nd = check_diff(dirfd, &old, &idx, &oldtext, &text,
 		    have_old);
@@ -940,76 +945,28 @@ cmd_index(struct bf_cli *cli, int argc, char **argv)
 		ret = nd > 0 || ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
 		goto out;
 	}
-
-	if (unchanged && !(wflags & BF_PKGINDEX_NO_GZ)) {
-		/* Rewrite anyway if Packages.gz is missing or out of step. */
-		if (fstatat(dirfd, "Packages.gz", &gst, 0) < 0 ||
-		    gst.st_mtime != st.st_mtime || st.st_mtime != oldts)
-			unchanged = 0;
-	} else if (unchanged && faccessat(dirfd, "Packages.gz", F_OK, 0) == 0)
-		unchanged = 0;
-	if (unchanged) {
+	if (ri.unchanged)
 		cli_info(cli, "'%s/Packages' is up to date (%zu packages)",
 		    ctx.pkgdir, idx.npkgs);
-	} else {
-		/* Last-Modified must never go backwards. */
-		ts = now;
-		if (oldts >= 0 && ts <= oldts)
-			ts = oldts + 1;
-		/* The new header in place of the old one. */
-		if (set_counts(&idx, ts) < 0 ||
-		    bf_pkgindex_format_header(&idx, &hdr) < 0 ||
-		    bf_buf_grow(&text, hdr.len) < 0)
-			goto oom;
-		if (hdr.len != hlen) {
-			memmove(text.buf + hdr.len, text.buf + hlen, text.len - hlen);
-			bf_buf_setlen(&text, text.len - hlen + hdr.len);
-		}
-		memcpy(text.buf, hdr.buf, hdr.len);
-		memset(&wo, 0, sizeof(wo));
-		wo.flags = wflags;
-		wo.threads = jobs > 0 ? (int)jobs : 0;
-		if (wo.threads == 0) {
-			long n = sysconf(_SC_NPROCESSORS_ONLN);
-
-			wo.threads = n < 1 ? 1 : n > 8 ? 8 : (int)n;
-		}
-		if (bf_pkgindex_text_canonical(&idx, text.buf, text.len))
-			wo.flags |= BF_PKGINDEX_CANON;
-		wo.timestamp = ts;
-		/* A text with stanzas left out is not the file's. */
-		wo.old_text = have_old && !ld.altered ? oldtext.buf : NULL;
-		wo.old_crc_known = ld.partial;
-		wo.old_crc = ld.crc;
-		wo.old_len = oldtext.len;
-		if (bf_pkgindex_write(dirfd, text.buf, text.len, &wo, &ws, &e) < 0) {
-			cli_error(cli, "cannot write '%s/Packages': %s", ctx.pkgdir,
-			    bf_err_msg(&e, -EIO));
-			goto out;
-		}
+	else {
 		if (cli->verbose)
 			cli_info(cli, "Packages.gz: %zu segments, %zu reused, "
-			    "%llu bytes", ws.segments, ws.reused,
-			    (unsigned long long)ws.gz_bytes);
+			    "%llu bytes", ri.ws.segments, ri.ws.reused,
+			    (unsigned long long)ri.ws.gz_bytes);
 		cli_info(cli, "wrote '%s/Packages' (%zu packages, TIMESTAMP %lld)",
-		    ctx.pkgdir, idx.npkgs, ts);
+		    ctx.pkgdir, idx.npkgs, ri.ts);
 	}
 	if (cli->verbose > 1)
-		cli_info(cli, "times: %s %.1f ms, format %.1f ms, "
-		    "write %.1f ms", add ? "load and read" : "walk and load",
-		    t1 - t0, t2 - t1, ms_now() - t2);
+		cli_info(cli, "times: %s %.1f ms, format and write %.1f ms",
+		    o.add ? "load and read" : "walk and load", t1 - t0,
+		    ms_now() - t1);
 	ret = ctx.nbad > 0 ? BF_EXIT_FAIL : BF_EXIT_OK;
-	goto out;
-oom:
-	cli_error(cli, "out of memory");
-	ret = BF_EXIT_ERROR;
 out:
 	bf_pkgindex_release(&idx);
 	bf_pkgindex_release(&old);
 	bf_buf_release(&oldtext);
 	bf_buf_release(&text);
-	bf_buf_release(&hdr);
-	free(headers);
+	free(o.headers);
 	if (lockfd >= 0)
 		close(lockfd);
 	if (dirfd >= 0)

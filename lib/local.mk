@@ -37,6 +37,7 @@ lib_libbinfarm_a_SOURCES += \
 	lib/format/pkgdir.c lib/format/pkgdir.h \
 	lib/format/pkgindex.c lib/format/pkgindex.h \
 	lib/format/pystr.c lib/format/pystr.h \
+	lib/format/reindex.c lib/format/reindex.h \
 	lib/format/xpak.c lib/format/xpak.h
 # store: the repository, snapshots, channels, promotion, gc, keys, signing
 lib_libbinfarm_a_SOURCES += \
