@@ -914,93 +914,109 @@ online_cpus(void)
 	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
 }
 
-int
-bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
-    const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
-    struct bf_err *e)
+/* One bf_pkgdir_update(): its options, threads and intermediate lists. */
+struct update {
+	int		 dirfd;
+	const struct bf_pkgdir_opts *o;
+	struct bf_pkgdir_stats *st;
+	struct bf_err	*e;
+	unsigned	 flags;
+	int		 nt;
+	struct worker	 wk[8];
+	struct job	 job;
+	int		 lock_init;
+	char		**dirs;		/* top-level directories */
+	size_t		 ndirs;
+	struct candlist	 top, all;	/* package files at the top; all */
+	struct pathmap	 map;		/* old entries by PATH */
+	unsigned char	*keep;		/* old entries reused */
+	struct bf_dircache dc;
+	struct bf_dircache_writer dw;
+	int		 writing;
+	struct timespec	 now;
+	struct loader	 ld;
+	pthread_t	 ltid;
+	int		 loading;
+};
+
+/*
+ * The directory cache and the caller's loader.  The new cache's
+ * temporary file is created first: its mtime is the filesystem's clock
+ * before any listing.
+ */
+static int
+update_start(struct update *u, struct bf_pkgindex *idx)
 {
-	struct bf_pkgdir_stats dummy;
-	struct worker wk[8];
-	struct job job;
-	struct candlist all = { NULL, 0, 0 }, top = { NULL, 0, 0 };
-	struct bf_buf msg = BF_BUF_INIT;
-	struct pathmap map = { NULL, 0, NULL };
-	struct bf_dircache dc = BF_DIRCACHE_INIT;
-	struct bf_dircache_writer dw = BF_DIRCACHE_WRITER_INIT;
-	struct bf_buf cache = BF_BUF_INIT;
 	struct bf_err ce = BF_ERR_INIT;
-	struct timespec now = { 0, 0 };
-	unsigned flags = o != NULL ? o->flags : 0;
-	const char *k_path = bf_pkgindex_key("PATH");
-	const char *k_cpv = bf_pkgindex_key("CPV");
-	const char *k_mtime = bf_pkgindex_key("_mtime_");
-	const char *k_size = bf_pkgindex_key("SIZE");
-	const char *k_md5 = bf_pkgindex_key("MD5");
-	const char *k_sha1 = bf_pkgindex_key("SHA1");
-	size_t recorded = 0, cached = 0;
-	char **dirs = NULL, buf[32768];
+	int w;
+
+	if ((u->flags & (BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE)) &&
+	    bf_dircache_load(&u->dc, u->dirfd, BF_PKGDIR_DIRCACHE) < 0)
+		return -ENOMEM;
+	if ((u->flags & BF_PKGDIR_CACHE_WRITE) && bf_dircache_begin(&u->dw,
+	    u->dirfd, BF_PKGDIR_DIRCACHE, &u->now, &ce) == 0)
+		u->writing = 1;
+	/* The caller's loader runs alongside the walk. */
+	if (u->o != NULL && u->o->load != NULL) {
+		u->ld.fn = u->o->load;
+		u->ld.arg = u->o->load_arg;
+		u->ld.idx = idx;
+		if (pthread_create(&u->ltid, NULL, load_thread, &u->ld) == 0)
+			u->loading = 1;
+		else
+			load_thread(&u->ld);
+	}
+	for (w = 0; w < u->nt; w++) {
+		u->wk[w].job = &u->job;
+		u->wk[w].id = w;
+		bf_pkgindex_init(&u->wk[w].scratch);
+		u->wk[w].walk.root = u->dirfd;
+		u->wk[w].walk.dc = u->flags & BF_PKGDIR_CACHE_READ ? &u->dc :
+		    NULL;
+		u->wk[w].walk.record = u->writing;
+		u->wk[w].walk.now = u->now;
+		bf_buf_init(&u->wk[w].walk.out);
+	}
+	return 0;
+}
+
+static int
+add_dir(struct update *u, const char *name, size_t *adirs)
+{
+	char **nd;
+
+	if (u->ndirs == *adirs) {
+		*adirs = *adirs ? *adirs * 2 : 64;
+		if ((nd = realloc(u->dirs, *adirs * sizeof(*nd))) == NULL)
+			return -ENOMEM;
+		u->dirs = nd;
+	}
+	if ((u->dirs[u->ndirs] = strdup(name)) == NULL)
+		return -ENOMEM;
+	u->ndirs++;
+	return 0;
+}
+
+/*
+ * The top level: directories go to the walkers; a package file here is
+ * never valid (no layout puts one at the top).
+ */
+static int
+list_top(struct update *u)
+{
+	char buf[32768];
 	struct dirent64 *de;
 	struct stat sb;
-	unsigned char *keep = NULL, type;
-	size_t ndirs = 0, adirs = 0, i, h, nkeep, extlen;
-	long long v;
-	const char *p, *ms, *ss, *cpv;
+	unsigned char type;
+	size_t extlen, adirs = 0;
 	ssize_t n, off;
-	int nt, rc = 0, fd = -1, w, lock_init = 0, writing = 0, loading = 0;
-	struct loader ld;
-	pthread_t ltid;
+	int fd, rc = 0;
 
-	if (st == NULL)
-		st = &dummy;
-	memset(st, 0, sizeof(*st));
-	memset(&job, 0, sizeof(job));
-	memset(wk, 0, sizeof(wk));
-	nt = o != NULL && o->threads > 0 ? o->threads : online_cpus();
-	if (nt > 8)
-		nt = 8;
-	/*
-	 * The directory cache.  The new one's temporary file is created
-	 * first: its mtime is the filesystem's clock before any listing.
-	 */
-	if (flags & (BF_PKGDIR_CACHE_READ | BF_PKGDIR_CACHE_WRITE)) {
-		if (bf_dircache_load(&dc, dirfd, BF_PKGDIR_DIRCACHE) < 0)
-			goto oom;
-	}
-	if ((flags & BF_PKGDIR_CACHE_WRITE) && bf_dircache_begin(&dw, dirfd,
-	    BF_PKGDIR_DIRCACHE, &now, &ce) == 0)
-		writing = 1;
-	/* The caller's loader runs alongside the walk. */
-	memset(&ld, 0, sizeof(ld));
-	if (o != NULL && o->load != NULL) {
-		ld.fn = o->load;
-		ld.arg = o->load_arg;
-		ld.idx = idx;
-		if (pthread_create(&ltid, NULL, load_thread, &ld) == 0)
-			loading = 1;
-		else
-			load_thread(&ld);
-	}
-	for (w = 0; w < nt; w++) {
-		wk[w].job = &job;
-		wk[w].id = w;
-		bf_pkgindex_init(&wk[w].scratch);
-		wk[w].walk.root = dirfd;
-		wk[w].walk.dc = flags & BF_PKGDIR_CACHE_READ ? &dc : NULL;
-		wk[w].walk.record = writing;
-		wk[w].walk.now = now;
-		bf_buf_init(&wk[w].walk.out);
-	}
-
-	/*
-	 * The top level: directories go to the walkers; a package file
-	 * here is never valid (no layout puts one at the top).
-	 */
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open the package directory");
-		goto out;
-	}
-	while ((n = getdents64(fd, buf, sizeof(buf))) > 0) {
-		for (off = 0; off < n; off += de->d_reclen) {
+	if ((fd = openat(u->dirfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return bf_err_errno(u->e, "cannot open the package directory");
+	while (rc == 0 && (n = getdents64(fd, buf, sizeof(buf))) > 0) {
+		for (off = 0; rc == 0 && off < n; off += de->d_reclen) {
 			de = (struct dirent64 *)(void *)(buf + off);
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
@@ -1009,247 +1025,343 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 			if (type == DT_UNKNOWN && fstatat(fd, de->d_name, &sb,
 			    AT_SYMLINK_NOFOLLOW) == 0)
 				type = S_ISDIR(sb.st_mode) ? DT_DIR : DT_REG;
-			if (name_format(de->d_name, &extlen) != FMT_NONE) {
-				if (cand_add(&top, de->d_name, 0, 0,
+			if (name_format(de->d_name, &extlen) != FMT_NONE)
+				rc = cand_add(&u->top, de->d_name, 0, 0,
 				    type == DT_DIR ?
 				    "is a directory, not a package file" :
-				    not_at_top) < 0)
-					goto oom;
-				continue;
-			}
-			if (type != DT_DIR)
-				continue;
-			if (ndirs == adirs) {
-				char **nd;
-
-				adirs = adirs ? adirs * 2 : 64;
-				if ((nd = realloc(dirs, adirs * sizeof(*nd))) == NULL)
-					goto oom;
-				dirs = nd;
-			}
-			if ((dirs[ndirs] = strdup(de->d_name)) == NULL)
-				goto oom;
-			ndirs++;
+				    not_at_top);
+			else if (type == DT_DIR)
+				rc = add_dir(u, de->d_name, &adirs);
 		}
 	}
-	if (n < 0) {
-		rc = bf_err_errno(e, "cannot read the package directory");
-		goto out;
-	}
+	if (rc == 0 && n < 0)
+		rc = bf_err_errno(u->e, "cannot read the package directory");
+	else if (rc < 0)
+		rc = bf_err_set(u->e, ENOMEM, "out of memory");
 	close(fd);
-	fd = -1;
+	return rc;
+}
 
-	/* Walk the top-level directories on nt threads. */
-	pthread_mutex_init(&job.lock, NULL);
-	lock_init = 1;
-	job.dirfd = dirfd;
-	job.dirs = dirs;
-	job.ndirs = ndirs;
-	run_workers(wk, nt > (int)ndirs ? (ndirs ? (int)ndirs : 1) : nt,
-	    walk_worker);
-	for (w = 0; w < nt; w++) {
-		if (wk[w].walk.rc < 0 && rc == 0) {
-			rc = wk[w].walk.rc;
-			if (wk[w].walk.err.code)
-				bf_err_set(e, wk[w].walk.err.code, "%s",
-				    wk[w].walk.err.msg);
+/* Walks the top-level directories on nt threads; waits for the loader. */
+static int
+walk(struct update *u)
+{
+	int w, rc = 0, n = u->nt;
+
+	pthread_mutex_init(&u->job.lock, NULL);
+	u->lock_init = 1;
+	u->job.dirfd = u->dirfd;
+	u->job.dirs = u->dirs;
+	u->job.ndirs = u->ndirs;
+	if (n > (int)u->ndirs)
+		n = u->ndirs ? (int)u->ndirs : 1;
+	run_workers(u->wk, n, walk_worker);
+	for (w = 0; w < u->nt && rc == 0; w++)
+		if ((rc = u->wk[w].walk.rc) < 0) {
+			if (u->wk[w].walk.err.code)
+				bf_err_set(u->e, u->wk[w].walk.err.code, "%s",
+				    u->wk[w].walk.err.msg);
 			else
-				bf_err_set(e, rc, "cannot walk the package directory");
+				bf_err_set(u->e, rc, "cannot walk the package "
+				    "directory");
+		}
+	if (rc < 0)
+		return rc;
+	if (u->loading) {
+		pthread_join(u->ltid, NULL);
+		u->loading = 0;
+	}
+	if (u->ld.fn != NULL && u->ld.rc < 0)
+		return bf_err_set(u->e, u->ld.err.code ? u->ld.err.code :
+		    u->ld.rc, "%s", bf_err_msg(&u->ld.err, u->ld.rc));
+	return 0;
+}
+
+/*
+ * Replaces the cache if anything in it changed: a listing recorded
+ * anew, or a record left unused (a directory gone).
+ */
+static int
+commit_cache(struct update *u)
+{
+	struct bf_buf cache = BF_BUF_INIT;
+	struct bf_err ce = BF_ERR_INIT;
+	size_t recorded = 0, cached = 0;
+	int w, rc = 0;
+
+	for (w = 0; w < u->nt; w++) {
+		u->st->dirs_listed += u->wk[w].walk.listed;
+		u->st->dirs_cached += u->wk[w].walk.cached;
+		recorded += u->wk[w].walk.recorded;
+		cached += u->wk[w].walk.cached;
+	}
+	if (u->writing && (recorded > 0 || cached != u->dc.ndirs)) {
+		for (w = 0; w < u->nt; w++)
+			bf_buf_add(&cache, u->wk[w].walk.out.buf,
+			    u->wk[w].walk.out.len);
+		if (bf_buf_error(&cache) < 0)
+			rc = -ENOMEM;
+		else {
+			u->writing = 0;
+			if (bf_dircache_commit(&u->dw, &cache, &ce) == 0)
+				u->st->cache_written = 1;
 		}
 	}
-	if (rc < 0)
-		goto out;
-	if (loading) {
-		pthread_join(ltid, NULL);
-		loading = 0;
-	}
-	if (ld.fn != NULL && ld.rc < 0) {
-		rc = ld.rc;
-		bf_err_set(e, ld.err.code ? ld.err.code : rc, "%s",
-		    bf_err_msg(&ld.err, rc));
-		goto out;
-	}
-	for (w = 0; w < nt; w++) {
-		st->dirs_listed += wk[w].walk.listed;
-		st->dirs_cached += wk[w].walk.cached;
-		recorded += wk[w].walk.recorded;
-		cached += wk[w].walk.cached;
-	}
+	bf_buf_release(&cache);
+	return rc;
+}
 
-	/*
-	 * Replace the cache if anything in it changed: a listing recorded
-	 * anew, or a record left unused (a directory gone).
-	 */
-	if (writing && (recorded > 0 || cached != dc.ndirs)) {
-		for (w = 0; w < nt; w++)
-			bf_buf_add(&cache, wk[w].walk.out.buf, wk[w].walk.out.len);
-		if (bf_buf_error(&cache) < 0)
-			goto oom;
-		writing = 0;
-		if (bf_dircache_commit(&dw, &cache, &ce) == 0)
-			st->cache_written = 1;
-	}
+/* Merges the candidates and sorts them by path. */
+static int
+merge_cands(struct update *u)
+{
+	struct candlist *all = &u->all, *l;
+	struct cand *nv;
+	size_t i, na;
+	int w;
 
-	/* Merge the candidates and sort them by path. */
-	for (w = -1; w < nt; w++) {
-		struct candlist *l = w < 0 ? &top : &wk[w].walk.found;
-
+	for (w = -1; w < u->nt; w++) {
+		l = w < 0 ? &u->top : &u->wk[w].walk.found;
 		for (i = 0; i < l->n; i++) {
-			if (all.n == all.alloc) {
-				struct cand *nv;
-				size_t na = all.alloc ? all.alloc * 2 : 1024;
-
-				if ((nv = realloc(all.v, na * sizeof(*nv))) == NULL)
-					goto oom;
-				all.v = nv;
-				all.alloc = na;
+			if (all->n == all->alloc) {
+				na = all->alloc ? all->alloc * 2 : 1024;
+				if ((nv = realloc(all->v, na * sizeof(*nv))) ==
+				    NULL)
+					return -ENOMEM;
+				all->v = nv;
+				all->alloc = na;
 			}
-			all.v[all.n++] = l->v[i];
+			all->v[all->n++] = l->v[i];
 		}
 		free(l->v);
 		memset(l, 0, sizeof(*l));
 	}
-	if (all.n > 1)
-		qsort(all.v, all.n, sizeof(*all.v), cmp_cand);
+	if (all->n > 1)
+		qsort(all->v, all->n, sizeof(*all->v), cmp_cand);
+	return 0;
+}
 
-	/* Old entries by PATH (CPV.tbz2 without one, as Portage does). */
-	if (idx->npkgs > 0) {
-		size_t sz = 16;
+/* Old entries by PATH (CPV.tbz2 without one, as Portage does). */
+static int
+map_old(struct update *u, struct bf_pkgindex *idx)
+{
+	struct pathmap *map = &u->map;
+	struct bf_buf path = BF_BUF_INIT;
+	const char *k_path = bf_pkgindex_key("PATH");
+	const char *k_cpv = bf_pkgindex_key("CPV");
+	const char *p, *cpv;
+	size_t sz = 16, i, h;
+	int rc = -ENOMEM;
 
-		while (sz < idx->npkgs * 2)
-			sz *= 2;
-		map.mask = sz - 1;
-		if ((map.slot = malloc(sz * sizeof(*map.slot))) == NULL ||
-		    (map.key = calloc(idx->npkgs, sizeof(*map.key))) == NULL ||
-		    (keep = calloc(idx->npkgs, 1)) == NULL)
-			goto oom;
-		for (i = 0; i < sz; i++)
-			map.slot[i] = -1;
-		for (i = 0; i < idx->npkgs; i++) {
+	if (idx->npkgs == 0)
+		return 0;
+	while (sz < idx->npkgs * 2)
+		sz *= 2;
+	map->mask = sz - 1;
+	if ((map->slot = malloc(sz * sizeof(*map->slot))) == NULL ||
+	    (map->key = calloc(idx->npkgs, sizeof(*map->key))) == NULL ||
+	    (u->keep = calloc(idx->npkgs, 1)) == NULL)
+		goto out;
+	for (i = 0; i < sz; i++)
+		map->slot[i] = -1;
+	for (i = 0; i < idx->npkgs; i++) {
+		p = bf_pkgindex_get(&idx->pkgs[i], k_path);
+		if (p == NULL || *p == '\0') {
+			cpv = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
+			bf_buf_reset(&path);
+			bf_buf_addf(&path, "%s.tbz2", cpv ? cpv : "");
+			if (bf_buf_error(&path) < 0 || bf_pkgindex_set(idx,
+			    &idx->pkgs[i], k_path, path.buf) < 0)
+				goto out;
 			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
-			if (p == NULL || *p == '\0') {
-				cpv = bf_pkgindex_get(&idx->pkgs[i], k_cpv);
-				bf_buf_reset(&msg);
-				bf_buf_addf(&msg, "%s.tbz2", cpv ? cpv : "");
-				if (bf_buf_error(&msg) < 0 ||
-				    bf_pkgindex_set(idx, &idx->pkgs[i], k_path,
-				    msg.buf) < 0)
-					goto oom;
-				p = bf_pkgindex_get(&idx->pkgs[i], k_path);
-			}
-			map.key[i] = p;
-			h = str_hash(p) & map.mask;
-			while (map.slot[h] != -1 &&
-			    strcmp(map.key[map.slot[h]], p) != 0)
-				h = (h + 1) & map.mask;
-			if (map.slot[h] == -1)
-				map.slot[h] = (long)i;	/* the first one wins */
 		}
+		map->key[i] = p;
+		h = str_hash(p) & map->mask;
+		while (map->slot[h] != -1 &&
+		    strcmp(map->key[map->slot[h]], p) != 0)
+			h = (h + 1) & map->mask;
+		if (map->slot[h] == -1)
+			map->slot[h] = (long)i;	/* the first one wins */
 	}
+	rc = 0;
+out:
+	bf_buf_release(&path);
+	return rc;
+}
 
-	/* Reuse unchanged entries without opening their files. */
-	for (i = 0; i < all.n; i++) {
-		struct cand *c = &all.v[i];
-		const struct bf_pkgindex_entry *oe;
-		long oi;
+/* The old entry of `c` if it can be reused without opening the file. */
+static long
+reusable(const struct update *u, const struct bf_pkgindex *idx,
+    const struct cand *c)
+{
+	const struct bf_pkgindex_entry *oe;
+	const char *ms, *ss, *p;
+	long long v;
+	size_t h = str_hash(c->path) & u->map.mask;
+	long oi;
+
+	while ((oi = u->map.slot[h]) != -1 &&
+	    strcmp(u->map.key[oi], c->path) != 0)
+		h = (h + 1) & u->map.mask;
+	if (oi == -1 || u->keep[oi])
+		return -1;
+	oe = &idx->pkgs[oi];
+	ms = bf_pkgindex_get(oe, bf_pkgindex_key("_mtime_"));
+	ss = bf_pkgindex_get(oe, bf_pkgindex_key("SIZE"));
+	if (ms == NULL || bf_pyint(ms, &v) < 0 || v != c->mtime ||
+	    ss == NULL || bf_pyint(ss, &v) < 0 || v != c->size)
+		return -1;
+	if ((p = bf_pkgindex_get(oe, bf_pkgindex_key("MD5"))) == NULL ||
+	    *p == '\0' ||
+	    (p = bf_pkgindex_get(oe, bf_pkgindex_key("SHA1"))) == NULL ||
+	    *p == '\0' ||
+	    (p = bf_pkgindex_get(oe, bf_pkgindex_key("CPV"))) == NULL ||
+	    *p == '\0')
+		return -1;
+	return oi;
+}
+
+/* Reuses unchanged entries; reads the others on nt threads. */
+static void
+read_changed(struct update *u, const struct bf_pkgindex *idx)
+{
+	size_t i;
+	long oi;
+	int w;
+
+	for (i = 0; i < u->all.n; i++) {
+		struct cand *c = &u->all.v[i];
 
 		if (c->bad != NULL)
 			continue;
-		st->files++;
-		if (map.slot == NULL)
-			continue;
-		h = str_hash(c->path) & map.mask;
-		while ((oi = map.slot[h]) != -1 &&
-		    strcmp(map.key[oi], c->path) != 0)
-			h = (h + 1) & map.mask;
-		if (oi == -1 || keep[oi])
-			continue;
-		oe = &idx->pkgs[oi];
-		ms = bf_pkgindex_get(oe, k_mtime);
-		ss = bf_pkgindex_get(oe, k_size);
-		if (ms == NULL || bf_pyint(ms, &v) < 0 || v != c->mtime ||
-		    ss == NULL || bf_pyint(ss, &v) < 0 || v != c->size)
-			continue;
-		if ((p = bf_pkgindex_get(oe, k_md5)) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, k_sha1)) == NULL || *p == '\0' ||
-		    (p = bf_pkgindex_get(oe, k_cpv)) == NULL || *p == '\0')
+		u->st->files++;
+		if (u->map.slot == NULL || (oi = reusable(u, idx, c)) < 0)
 			continue;
 		c->old = oi;
-		keep[oi] = 1;
-		st->reused++;
+		u->keep[oi] = 1;
+		u->st->reused++;
 	}
+	u->job.cands = u->all.v;
+	u->job.ncands = u->all.n;
+	u->job.next_cand = 0;
+	run_workers(u->wk, u->nt, read_worker);
+	for (w = 0; w < u->nt; w++)
+		u->st->read += u->wk[w].read;
+}
 
-	/* Read the others on nt threads. */
-	job.cands = all.v;
-	job.ncands = all.n;
-	job.next_cand = 0;
-	run_workers(wk, nt, read_worker);
-	for (w = 0; w < nt; w++)
-		st->read += wk[w].read;
+/* Reports what is left out, in path order. */
+static void
+report_bad(struct update *u)
+{
+	const struct cand *c;
+	size_t i;
 
-	/* Report what is left out, in path order. */
-	for (i = 0; i < all.n; i++) {
-		if (all.v[i].bad == NULL)
+	for (i = 0; i < u->all.n; i++) {
+		c = &u->all.v[i];
+		if (c->bad == NULL)
 			continue;
-		st->bad++;
-		if (all.v[i].ent == -1 && all.v[i].old == -1 &&
-		    (all.v[i].size != 0 || all.v[i].mtime != 0))
-			st->files--;	/* found as a file, but unreadable */
-		if (o != NULL && o->report != NULL)
-			o->report(o->report_arg, all.v[i].path, all.v[i].bad);
+		u->st->bad++;
+		if (c->ent == -1 && c->old == -1 &&
+		    (c->size != 0 || c->mtime != 0))
+			u->st->files--;	/* found as a file, but unreadable */
+		if (u->o != NULL && u->o->report != NULL)
+			u->o->report(u->o->report_arg, c->path, c->bad);
 	}
+}
 
-	/* Drop old entries that were not kept; then add the new ones. */
-	nkeep = 0;
+/* Drops old entries that were not kept; then adds the new ones. */
+static int
+replace_entries(struct update *u, struct bf_pkgindex *idx)
+{
+	size_t i, nkeep = 0;
+
 	for (i = 0; i < idx->npkgs; i++) {
-		if (keep != NULL && keep[i])
+		if (u->keep != NULL && u->keep[i])
 			idx->pkgs[nkeep++] = idx->pkgs[i];
 		else {
 			free(idx->pkgs[i].f);
-			st->dropped++;
+			u->st->dropped++;
 		}
 	}
 	idx->npkgs = nkeep;
-	for (i = 0; i < all.n; i++) {
-		struct cand *c = &all.v[i];
+	for (i = 0; i < u->all.n; i++) {
+		const struct cand *c = &u->all.v[i];
 
 		if (c->ent >= 0 && bf_pkgindex_add_copy(idx,
-		    &wk[c->worker].scratch.pkgs[c->ent]) == NULL)
-			goto oom;
+		    &u->wk[c->worker].scratch.pkgs[c->ent]) == NULL)
+			return -ENOMEM;
 	}
+	return 0;
+}
 
-	/* Sort by CPV, BUILD_ID, PATH; spot duplicate instances. */
-	if (sort_entries(idx, o, st) < 0)
-		goto oom;
-	goto out;
-oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
-out:
-	if (fd >= 0)
-		close(fd);
-	if (loading)
-		pthread_join(ltid, NULL);
-	if (writing)
-		bf_dircache_abort(&dw);
-	bf_dircache_release(&dc);
-	bf_buf_release(&cache);
-	for (w = 0; w < nt; w++) {
-		candlist_release(&wk[w].walk.found);
-		bf_pkgindex_release(&wk[w].scratch);
-		bf_buf_release(&wk[w].walk.out);
-		free(wk[w].walk.dbuf);
+static void
+update_release(struct update *u)
+{
+	size_t i;
+	int w;
+
+	if (u->loading)
+		pthread_join(u->ltid, NULL);
+	if (u->writing)
+		bf_dircache_abort(&u->dw);
+	bf_dircache_release(&u->dc);
+	for (w = 0; w < u->nt; w++) {
+		candlist_release(&u->wk[w].walk.found);
+		bf_pkgindex_release(&u->wk[w].scratch);
+		bf_buf_release(&u->wk[w].walk.out);
+		free(u->wk[w].walk.dbuf);
 	}
-	candlist_release(&top);
-	candlist_release(&all);
-	if (lock_init)
-		pthread_mutex_destroy(&job.lock);
-	for (i = 0; i < ndirs; i++)
-		free(dirs[i]);
-	free(dirs);
-	free(map.slot);
-	free(map.key);
-	free(keep);
-	bf_buf_release(&msg);
+	candlist_release(&u->top);
+	candlist_release(&u->all);
+	if (u->lock_init)
+		pthread_mutex_destroy(&u->job.lock);
+	for (i = 0; i < u->ndirs; i++)
+		free(u->dirs[i]);
+	free(u->dirs);
+	free(u->map.slot);
+	free(u->map.key);
+	free(u->keep);
+}
+
+int
+bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
+    const struct bf_pkgdir_opts *o, struct bf_pkgdir_stats *st,
+    struct bf_err *e)
+{
+	struct bf_pkgdir_stats dummy;
+	struct update *u;
+	int rc;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return bf_err_set(e, ENOMEM, "out of memory");
+	u->dirfd = dirfd;
+	u->o = o;
+	u->st = st != NULL ? st : &dummy;
+	u->e = e;
+	u->flags = o != NULL ? o->flags : 0;
+	u->nt = o != NULL && o->threads > 0 ? o->threads : online_cpus();
+	if (u->nt > 8)
+		u->nt = 8;
+	u->dc = (struct bf_dircache)BF_DIRCACHE_INIT;
+	u->dw = (struct bf_dircache_writer)BF_DIRCACHE_WRITER_INIT;
+	memset(u->st, 0, sizeof(*u->st));
+	if ((rc = update_start(u, idx)) < 0 || (rc = list_top(u)) < 0 ||
+	    (rc = walk(u)) < 0)
+		goto out;
+	if ((rc = commit_cache(u)) < 0 || (rc = merge_cands(u)) < 0 ||
+	    (rc = map_old(u, idx)) < 0)
+		goto out;
+	read_changed(u, idx);
+	report_bad(u);
+	/* Sort by CPV, BUILD_ID, PATH; spot duplicate instances. */
+	if ((rc = replace_entries(u, idx)) < 0 ||
+	    (rc = sort_entries(idx, o, u->st)) < 0)
+		goto out;
+out:
+	if (rc == -ENOMEM)
+		rc = bf_err_set(e, ENOMEM, "out of memory");
+	update_release(u);
+	free(u);
 	return rc;
 }
 
