@@ -12,7 +12,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
-#include "store/promote.h"
+#include "store/fsck.h"
 #include "store/repo.h"
 #include "repocli.h"
 #include "store/sign.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "store/gc.h"
 #include "store/promote.h"
 #include "store/repo.h"
 #include "repocli.h"

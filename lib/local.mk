@@ -41,6 +41,9 @@ lib_libbinfarm_a_SOURCES += \
 	lib/format/xpak.c lib/format/xpak.h
 # store: the repository, snapshots, channels, promotion, gc, keys, signing
 lib_libbinfarm_a_SOURCES += \
+	lib/store/channel.c lib/store/channel.h \
+	lib/store/fsck.c lib/store/fsck.h \
+	lib/store/gc.c lib/store/gc.h \
 	lib/store/gpkgsign.c lib/store/gpkgsign.h \
 	lib/store/keys.c lib/store/keys.h \
 	lib/store/promote.c lib/store/promote.h \

@@ -170,3 +170,52 @@ bf_name_valid(const char *s)
 	}
 	return 1;
 }
+
+void
+bf_names_free(char **v, size_t n)
+{
+	while (n-- > 0)
+		free(v[n]);
+	free(v);
+}
+
+int
+bf_list_dir(int dirfd, const char *path, char ***namesp, size_t *np)
+{
+	struct dirent *de;
+	char **v = NULL, **nv;
+	size_t n = 0, alloc = 0;
+	DIR *d;
+	int fd;
+
+	*namesp = NULL;
+	*np = 0;
+	if ((fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 32;
+			if ((nv = realloc(v, alloc * sizeof(*v))) == NULL)
+				goto oom;
+			v = nv;
+		}
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			goto oom;
+		n++;
+	}
+	closedir(d);
+	*namesp = v;
+	*np = n;
+	return 0;
+oom:
+	closedir(d);
+	bf_names_free(v, n);
+	return -ENOMEM;
+}

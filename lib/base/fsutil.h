@@ -26,5 +26,13 @@ int	bf_read_file(int dirfd, const char *path, char **data, size_t *len,
 	    struct bf_err *e);
 /* Is `s` a safe single path component: [A-Za-z0-9._+-], not starting with '.' or '-'? */
 int	bf_name_valid(const char *s);
+/*
+ * The names in directory `path` (not "." and ".."), in directory order,
+ * malloc'd; none when it does not exist.  Symbolic links are not
+ * followed to it.  0 or -errno.
+ */
+int	bf_list_dir(int dirfd, const char *path, char ***names, size_t *n);
+/* Frees `n` strings of `v` and `v`. */
+void	bf_names_free(char **v, size_t n);
 
 #endif

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * gc: deletes the snapshots no channel, history grace or keep count
+ * retains, then the pool files nothing retained references.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "base/strmap.h"
+#include "format/pkgindex.h"
+#include "store/channel.h"
+#include "store/gc.h"
+#include "store/repo.h"
+#include "base/banned.h"
+
+/* ------------------------------------------------------------------ */
+/* gc.                                                                 */
+
+struct refs {
+	struct bf_strmap	 paths;		/* PATHs referenced */
+};
+
+static int
+add_refs(struct refs *refs, const struct bf_pkgindex *idx)
+{
+	size_t i;
+
+	for (i = 0; i < idx->npkgs; i++) {
+		const char *p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+
+		if (p != NULL && bf_strmap_put(&refs->paths, p, 1) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct chlist {
+	char		(*chan)[130];
+	char		(*prof)[130];
+	char		(*id)[32];
+	size_t		 n;
+	size_t		 alloc;
+};
+
+static int
+chlist_add(void *arg, const char *channel, const char *profile, const char *id)
+{
+	struct chlist *c = arg;
+
+	if (c->n == c->alloc) {
+		size_t na = c->alloc ? c->alloc * 2 : 16;
+		void *p1 = realloc(c->chan, na * sizeof(*c->chan));
+
+		if (p1 == NULL)
+			return -ENOMEM;
+		c->chan = p1;
+		if ((p1 = realloc(c->prof, na * sizeof(*c->prof))) == NULL)
+			return -ENOMEM;
+		c->prof = p1;
+		if ((p1 = realloc(c->id, na * sizeof(*c->id))) == NULL)
+			return -ENOMEM;
+		c->id = p1;
+		c->alloc = na;
+	}
+	snprintf(c->chan[c->n], 130, "%s", channel);
+	snprintf(c->prof[c->n], 130, "%s", profile);
+	snprintf(c->id[c->n], 32, "%s", id != NULL ? id : "");
+	c->n++;
+	return 0;
+}
+
+static void
+chlist_release(struct chlist *c)
+{
+	free(c->chan);
+	free(c->prof);
+	free(c->id);
+}
+
+
+static void
+gc_say(const struct bf_gc_opts *o, const char *what, const char *path)
+{
+	if (o->report != NULL)
+		o->report(o->arg, what, path);
+}
+
+/* One gc run. */
+struct gc {
+	struct bf_repo	*r;
+	const struct bf_gc_opts *o;
+	struct bf_gc_stats *st;
+	struct bf_err	*e;
+	long long	 now;
+	struct bf_history_entry *hv;	/* the history log */
+	size_t		 nh;
+	struct chlist	 ch;		/* where every channel points */
+};
+
+/* The profiles with a pool or snapshots (those without a pool too). */
+static int
+gc_profiles(struct gc *g, char ***vp, size_t *np)
+{
+	char **v = NULL, **sp = NULL, **nv;
+	size_t n = 0, ns = 0, i, k;
+	int rc;
+
+	if ((rc = bf_list_dir(g->r->root_fd, "pool", &v, &n)) < 0)
+		return bf_err_set(g->e, -rc, "cannot read 'pool'");
+	if ((rc = bf_list_dir(g->r->root_fd, "snapshots", &sp, &ns)) < 0) {
+		rc = bf_err_set(g->e, -rc, "cannot read 'snapshots'");
+		goto out;
+	}
+	for (i = 0; i < ns; i++) {
+		for (k = 0; k < n && strcmp(v[k], sp[i]) != 0; k++)
+			;
+		if (k < n)
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			rc = bf_err_set(g->e, ENOMEM, "out of memory");
+			goto out;
+		}
+		v = nv;
+		v[n++] = sp[i];
+		sp[i] = NULL;
+	}
+out:
+	bf_names_free(sp, ns);
+	if (rc < 0) {
+		bf_names_free(v, n);
+		return rc;
+	}
+	*vp = v;
+	*np = n;
+	return 0;
+}
+
+/*
+ * Is snapshot ids[i] of `prof` retained: among the `keep` newest, on a
+ * channel, or moved to or from within the grace period?
+ */
+static int
+retained(const struct gc *g, const char *prof, char **ids, size_t nids,
+    size_t i)
+{
+	const struct bf_history_entry *h;
+	size_t k;
+
+	if (i + (size_t)g->o->keep >= nids)
+		return 1;
+	for (k = 0; k < g->ch.n; k++)
+		if (strcmp(g->ch.prof[k], prof) == 0 &&
+		    strcmp(g->ch.id[k], ids[i]) == 0)
+			return 1;
+	for (k = 0; k < g->nh; k++) {
+		h = &g->hv[k];
+		if (strcmp(h->profile, prof) == 0 &&
+		    h->time > g->now - g->o->grace &&
+		    (strcmp(h->from, ids[i]) == 0 || strcmp(h->to, ids[i]) == 0))
+			return 1;
+	}
+	return 0;
+}
+
+/* The packages a retained snapshot names are referenced. */
+static int
+keep_snapshot(struct gc *g, const char *prof, const char *id,
+    struct refs *refs)
+{
+	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
+	int rc;
+
+	g->st->snapshots_kept++;
+	if ((rc = bf_snapshot_load_index(g->r, prof, id, &idx, g->e)) == 0 &&
+	    (rc = add_refs(refs, &idx)) == -ENOMEM)
+		rc = bf_err_set(g->e, ENOMEM, "out of memory");
+	bf_pkgindex_release(&idx);
+	return rc;
+}
+
+/* A snapshot disappears in one rename into tmp/, then is removed. */
+static int
+delete_snapshot(struct gc *g, const char *prof, const char *id)
+{
+	struct bf_buf path = BF_BUF_INIT, t = BF_BUF_INIT;
+	int rc = 0;
+
+	bf_buf_addf(&path, "snapshots/%s/%s", prof, id);
+	gc_say(g->o, "delete snapshot", path.buf);
+	g->st->snapshots_deleted++;
+	if (!g->o->dry_run) {
+		bf_buf_addf(&t, "tmp/gc-%s-%s", prof, id);
+		if (renameat(g->r->root_fd, path.buf, g->r->root_fd, t.buf) < 0)
+			rc = bf_err_errno(g->e, "cannot remove '%s'", path.buf);
+		else
+			rc = bf_rmtree(g->r->root_fd, t.buf, g->e);
+	}
+	bf_buf_release(&path);
+	bf_buf_release(&t);
+	return rc;
+}
+
+/* Snapshots: each kept (its packages referenced) or deleted. */
+static int
+gc_snapshots(struct gc *g, const char *prof, struct refs *refs)
+{
+	char **ids = NULL;
+	size_t nids = 0, i;
+	int rc;
+
+	if ((rc = bf_snapshot_list(g->r, prof, &ids, &nids, g->e)) < 0)
+		return rc;
+	for (i = 0; i < nids && rc == 0; i++)
+		rc = retained(g, prof, ids, nids, i) ?
+		    keep_snapshot(g, prof, ids[i], refs) :
+		    delete_snapshot(g, prof, ids[i]);
+	bf_snapshot_list_free(ids, nids);
+	return rc;
+}
+
+/* The working set's packages are referenced too. */
+static int
+keep_workset(struct gc *g, const char *prof, struct refs *refs)
+{
+	struct bf_workset w;
+	int rc;
+
+	if ((rc = bf_workset_load(g->r, prof, &w, g->e)) < 0)
+		return rc;
+	rc = add_refs(refs, &w.idx);
+	bf_workset_release(&w);
+	return rc < 0 ? bf_err_set(g->e, ENOMEM, "out of memory") : 0;
+}
+
+/*
+ * The files of pool/<prof>/<cat>/<pn>/ nothing references; the
+ * directory too when none is left.
+ */
+static int
+gc_pool_pn(struct gc *g, const char *prof, const char *cat, const char *pn,
+    const struct refs *refs)
+{
+	struct bf_buf path = BF_BUF_INIT, rel = BF_BUF_INIT;
+	struct stat fst;
+	char **files = NULL;
+	size_t nfiles = 0, f, left = 0, dummy;
+	int rc = 0;
+
+	bf_buf_addf(&path, "pool/%s/%s/%s", prof, cat, pn);
+	if (bf_list_dir(g->r->root_fd, path.buf, &files, &nfiles) < 0)
+		goto out;
+	for (f = 0; f < nfiles; f++) {
+		bf_buf_reset(&rel);
+		bf_buf_addf(&rel, "%s/%s/%s", cat, pn, files[f]);
+		if (bf_strmap_get(&refs->paths, rel.buf, &dummy)) {
+			g->st->files_kept++;
+			left++;
+			continue;
+		}
+		bf_buf_reset(&path);
+		bf_buf_addf(&path, "pool/%s/%s", prof, rel.buf);
+		gc_say(g->o, "delete", path.buf);
+		g->st->files_deleted++;
+		if (fstatat(g->r->root_fd, path.buf, &fst,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			g->st->bytes_deleted += (unsigned long long)fst.st_size;
+		if (!g->o->dry_run && unlinkat(g->r->root_fd, path.buf, 0) < 0 &&
+		    errno != ENOENT) {
+			rc = bf_err_errno(g->e, "cannot remove '%s'", path.buf);
+			goto out;
+		}
+	}
+	if (left == 0 && !g->o->dry_run) {
+		bf_buf_reset(&path);
+		bf_buf_addf(&path, "pool/%s/%s/%s", prof, cat, pn);
+		unlinkat(g->r->root_fd, path.buf, AT_REMOVEDIR);
+	}
+out:
+	bf_names_free(files, nfiles);
+	bf_buf_release(&path);
+	bf_buf_release(&rel);
+	return rc;
+}
+
+/* Pool files nothing retained references. */
+static int
+gc_pool(struct gc *g, const char *prof, const struct refs *refs)
+{
+	struct bf_buf path = BF_BUF_INIT;
+	char **cats = NULL, **pns = NULL;
+	size_t ncats = 0, npns = 0, c, q;
+	int rc;
+
+	bf_buf_addf(&path, "pool/%s", prof);
+	if ((rc = bf_list_dir(g->r->root_fd, path.buf, &cats, &ncats)) < 0) {
+		rc = bf_err_set(g->e, -rc, "cannot read '%s'", path.buf);
+		goto out;
+	}
+	for (c = 0; c < ncats && rc == 0; c++) {
+		bf_buf_reset(&path);
+		bf_buf_addf(&path, "pool/%s/%s", prof, cats[c]);
+		if (bf_list_dir(g->r->root_fd, path.buf, &pns, &npns) < 0)
+			continue;
+		for (q = 0; q < npns && rc == 0; q++)
+			rc = gc_pool_pn(g, prof, cats[c], pns[q], refs);
+		bf_names_free(pns, npns);
+		pns = NULL;
+		npns = 0;
+	}
+out:
+	bf_names_free(cats, ncats);
+	bf_buf_release(&path);
+	return rc;
+}
+
+/* One profile: its snapshots, then its pool. */
+static int
+gc_profile(struct gc *g, const char *prof)
+{
+	struct refs refs = { BF_STRMAP_INIT };
+	int rc;
+
+	if ((rc = gc_snapshots(g, prof, &refs)) == 0 &&
+	    (rc = keep_workset(g, prof, &refs)) == 0)
+		rc = gc_pool(g, prof, &refs);
+	bf_strmap_release(&refs.paths);
+	return rc;
+}
+
+int
+bf_repo_gc(struct bf_repo *r, const struct bf_gc_opts *o, struct bf_gc_stats *st,
+    struct bf_err *e)
+{
+	struct gc g = { r, o, st, e, 0, NULL, 0, { NULL, NULL, NULL, 0, 0 } };
+	char **profiles = NULL;
+	size_t nprof = 0, p;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	g.now = o->now >= 0 ? o->now : (long long)time(NULL);
+	if ((rc = bf_history_load(r, &g.hv, &g.nh, e)) < 0)
+		goto out;
+	if ((rc = bf_channel_each(r, chlist_add, &g.ch, e)) < 0) {
+		rc = bf_err_set(e, -rc, "cannot list channels");
+		goto out;
+	}
+	if ((rc = gc_profiles(&g, &profiles, &nprof)) < 0)
+		goto out;
+	for (p = 0; p < nprof && rc == 0; p++)
+		if (bf_repo_name_valid(profiles[p]))
+			rc = gc_profile(&g, profiles[p]);
+	if (rc == 0 && !o->dry_run)
+		rc = bf_repo_sync(r, e);
+out:
+	free(g.hv);
+	chlist_release(&g.ch);
+	bf_names_free(profiles, nprof);
+	return rc;
+}
