@@ -894,7 +894,7 @@ read_pem(const char *path, const char *key, char **out, struct bf_err *e)
 		return rc;
 	}
 	if ((*out = bf_buf_detach(&pem, NULL)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	return 0;
 }
 
@@ -910,7 +910,7 @@ api_init(struct builder *b, struct bf_err *e)
 	int rc;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
 	a->list.next = a->list.prev = &a->list;

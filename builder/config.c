@@ -68,7 +68,7 @@ set_str(char **dst, const char *v, const char *file, unsigned line,
 {
 	free(*dst);
 	if ((*dst = strdup(v)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	(void)file;
 	(void)line;
 	(void)key;
@@ -151,13 +151,13 @@ worker_section(struct cfgctx *x, const char *file, unsigned line,
 	if (w == NULL) {
 		p = realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
 		if (p == NULL)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		c->workers = p;
 		w = &c->workers[c->nworkers++];
 		memset(w, 0, sizeof(*w));
 		w->line = line;
 		if ((w->name = strdup(name)) == NULL)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 	}
 	if (strcmp(key, "token") == 0) {
 		if (strlen(value) < 16)
@@ -173,14 +173,14 @@ worker_section(struct cfgctx *x, const char *file, unsigned line,
 		return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown key '%s' in "
 		    "[%s]", file, line, key, section);
 	if ((t = strdup(value)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (q = t; *q != '\0'; q++)
 		if (*q == ',')
 			*q = ' ';
 	bf_strv_release(sv);
 	rc = bf_strv_split(sv, t);
 	free(t);
-	return rc < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+	return rc < 0 ? bf_err_nomem(e) : 0;
 }
 
 static int
@@ -207,17 +207,17 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			free(c->state);
 			x->state_line = line;
 			return (c->state = abspath(x->dir, value)) ? 0 :
-			    bf_err_set(e, ENOMEM, "out of memory");
+			    bf_err_nomem(e);
 		}
 		if (strcmp(key, "repository") == 0) {
 			free(c->repository);
 			return (c->repository = abspath(x->dir, value)) ? 0 :
-			    bf_err_set(e, ENOMEM, "out of memory");
+			    bf_err_nomem(e);
 		}
 		if (strcmp(key, "mirrors") == 0) {
 			free(c->mirrors);
 			return (c->mirrors = abspath(x->dir, value)) ? 0 :
-			    bf_err_set(e, ENOMEM, "out of memory");
+			    bf_err_nomem(e);
 		}
 		if (strcmp(key, "worker-token") == 0)
 			return bf_err_set(e, BF_ECONFIG, "%s:%u: worker-token: "
@@ -241,7 +241,7 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 
 			free(*dst);
 			return (*dst = abspath(x->dir, value)) ? 0 :
-			    bf_err_set(e, ENOMEM, "out of memory");
+			    bf_err_nomem(e);
 		}
 		if (strcmp(key, "max-connections") == 0)
 			return set_int(&c->max_connections, value, 4, 100000,
@@ -290,7 +290,7 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 		p = realloc(c->profiles, (c->nprofiles + 1) *
 		    sizeof(*c->profiles));
 		if (p == NULL)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		c->profiles = p;
 		pr = &c->profiles[c->nprofiles];
 		pr->name = strdup(name);
@@ -299,7 +299,7 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 		memset(&pr->tags, 0, sizeof(pr->tags));
 		c->nprofiles++;
 		if (pr->name == NULL || pr->dir == NULL)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		return 0;
 	}
 	if (strncmp(section, "worker ", 7) == 0)
@@ -316,19 +316,19 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 		if (r == NULL) {
 			p = realloc(c->repos, (c->nrepos + 1) * sizeof(*c->repos));
 			if (p == NULL)
-				return bf_err_set(e, ENOMEM, "out of memory");
+				return bf_err_nomem(e);
 			c->repos = p;
 			r = &c->repos[c->nrepos++];
 			memset(r, 0, sizeof(*r));
 			if ((r->name = strdup(name)) == NULL)
-				return bf_err_set(e, ENOMEM, "out of memory");
+				return bf_err_nomem(e);
 		}
 		if (strcmp(key, "uri") == 0) {
 			free(r->uri);
 			r->uri = value[0] == '/' || strstr(value, "://") ||
 			    strchr(value, '@') ? strdup(value) :
 			    abspath(x->dir, value);
-			return r->uri ? 0 : bf_err_set(e, ENOMEM, "out of memory");
+			return r->uri ? 0 : bf_err_nomem(e);
 		}
 		if (strcmp(key, "ref") == 0)
 			return set_str(&r->ref, value, file, line, key, e);
@@ -453,7 +453,7 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	free(x.dir);
 	if (rc < 0)

@@ -154,7 +154,7 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 		return bf_err_set(e, BF_EUSAGE, "job %lld: upload without an "
 		    "X-Binfarm-Checksum: sha256:HEX or blake2b:HEX header", job);
 	if ((in = calloc(1, sizeof(*in))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	in->fd = -1;
 	bf_buf_init(&in->tmp);
 	in->job = job;
@@ -208,7 +208,7 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 	if (in->spec == NULL || in->env == NULL || in->profile == NULL ||
 	    in->trees == NULL || in->worker == NULL || in->lease == NULL) {
 		*http_status = 500;
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	if ((rc = bf_digest_init(&in->d, BF_DIGEST_BIT(BF_SHA256) |
@@ -336,7 +336,7 @@ flags_match(const struct bf_meta *m, const char *key, const char *plan,
 	machine_words(plan, &mp);
 	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&mg)) < 0 ||
 	    (rc = bf_buf_error(&mp)) < 0)
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 	else if (strcmp(mg.buf, mp.buf) != 0)
 		rc = bf_err_set(e, BF_EMETADATA, "%s is %s%s%s, the plan's is "
 		    "'%s': the machine flags are %s%s%s where the plan has "
@@ -377,7 +377,7 @@ revisions_match(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
 		goto out;
 	}
 	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&pins)) < 0) {
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((revs = json_loads(got.buf, JSON_REJECT_DUPLICATES, NULL)) ==

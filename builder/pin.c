@@ -73,7 +73,7 @@ pin_commit(struct bf_pins *pins, const char *profile, const char *commit,
 	}
 	free(pn->ref);
 	if ((pn->ref = strdup(commit)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	return 0;
 }
 

@@ -149,7 +149,7 @@ load_packages(struct builder *b, struct publication *p, struct bf_err *e)
 	sqlite3_finalize(st);
 	if (src == SQLITE_DONE)
 		return 0;
-	return src == SQLITE_ROW ? bf_err_set(e, ENOMEM, "out of memory") :
+	return src == SQLITE_ROW ? bf_err_nomem(e) :
 	    bf_err_set(e, EIO, "database: cannot list the packages of rebuild "
 	    "%lld", p->rebuild);
 }
@@ -166,13 +166,13 @@ staged_paths(const struct bf_workset *w, char ***vp, size_t *np,
 	size_t i, n = 0;
 
 	if ((v = calloc(w->idx.npkgs + 1, sizeof(*v))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 0; i < w->idx.npkgs; i++) {
 		const char *path = bf_pkgindex_get(&w->idx.pkgs[i], "PATH");
 
 		if (path != NULL && (v[n++] = strdup(path)) == NULL) {
 			strings_free(v, n);
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		}
 	}
 	qsort(v, n, sizeof(*v), cmp_str);
@@ -216,7 +216,7 @@ stage(struct builder *b, struct publication *p, struct bf_err *e)
 		}
 		free(v->pool);
 		if ((v->pool = strdup(res.path)) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			break;
 		}
 		v->added = 1;
@@ -237,7 +237,7 @@ drop(struct publication *p, struct bf_err *e)
 	int rc = 0;
 
 	if ((keep = calloc(p->n + 1, sizeof(*keep))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 0; i < p->n; i++)
 		keep[nkeep++] = p->v[i].pool;
 	qsort(keep, nkeep, sizeof(*keep), cmp_str);
@@ -324,7 +324,7 @@ snapshot_header(json_t *env, json_t *trees, struct bf_conf *hdr,
 		free(s);
 		json_decref(rev);
 	}
-	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+	return rc < 0 ? bf_err_nomem(e) : 0;
 }
 
 /* Snapshot and promote: tree commits in the record, then testing. */

@@ -129,7 +129,7 @@ fetch_and_plan(struct builder *b, struct rebuild *rb, struct bf_err *e)
 	rc = bf_pins_resolve(&rb->pins, b->cfg.mirrors, e);
 	if (rc == 0 && (rb->trees = calloc(rb->pins.n,
 	    sizeof(*rb->trees))) == NULL)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	for (; rc == 0 && rb->ntrees < rb->pins.n; rb->ntrees++) {
 		const struct bf_pin *pn = &rb->pins.v[rb->ntrees];
 
@@ -187,7 +187,7 @@ describe(struct rebuild *rb, struct bf_err *e)
 	    "arch", p->arch ? p->arch : "",
 	    "portage_profile", p->portage_profile ? p->portage_profile : "");
 	if (rb->env == NULL || (hdr = index_header(rb->plan, e)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	json_object_set_new(rb->env, "index_header", hdr);
 	rb->jtrees = json_array();
 	for (i = 0; i < rb->pins.n; i++)
@@ -253,7 +253,7 @@ find_reused(struct builder *b, struct rebuild *rb, char **reused,
 		db_bind_text(st, 2, bf_plan_node(rb->plan, i)->key);
 		if (sqlite3_step(st) == SQLITE_ROW && (reused[i] = strdup(
 		    (const char *)sqlite3_column_text(st, 0))) == NULL)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 		if (reused[i] != NULL)
 			rb->nreused++;
 	}
@@ -401,7 +401,7 @@ insert_jobs(struct builder *b, struct rebuild *rb, struct bf_err *e)
 	    (gwait = calloc(g.ngroups + 1, sizeof(*gwait))) == NULL ||
 	    (gids = calloc(g.ngroups + 1, sizeof(*gids))) == NULL ||
 	    (hard = calloc(maxe + 1, sizeof(*hard))) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = find_reused(b, rb, reused, e)) < 0 ||

@@ -193,7 +193,7 @@ privsep_lookup(const char *user, uid_t *uid, gid_t *gid, char **home,
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	if ((*home = strdup(pw->pw_dir != NULL ? pw->pw_dir : "/")) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	return 0;
 }
 

@@ -468,12 +468,12 @@ load_old(void *arg, struct bf_pkgindex *idx, struct bf_err *e)
 		    l->headers[i]);
 		if (bf_pkgindex_set_header(idx, bf_pkgindex_key_internal(key),
 		    eq[1] != '\0' ? eq + 1 : NULL) < 0)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 	}
 	/* _update_pkgindex_header() without a profile: setdefault VERSION. */
 	if (bf_pkgindex_get(&idx->header, "VERSION") == NULL &&
 	    bf_pkgindex_set(idx, &idx->header, "VERSION", "0") < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	return 0;
 }
 
@@ -685,14 +685,14 @@ add_files(struct index_ctx *ctx, int dirfd, char **files, size_t nfiles,
 		return 1;
 	}
 	if ((rels = calloc(nfiles, sizeof(*rels))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 0; i < nfiles; i++) {
 		if ((rels[n] = relative_to(root, files[i], &why)) != NULL) {
 			n++;
 			continue;
 		}
 		if (bf_buf_error(&why) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		ctx->nbad++;

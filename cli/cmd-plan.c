@@ -69,7 +69,7 @@ built_line(void *ctx, const char *file, unsigned line, char *text,
 	int rc;
 
 	if ((rc = bf_strv_split(&w, text)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 0; w.v[0][i] != '\0'; i++)
 		if (!((w.v[0][i] >= '0' && w.v[0][i] <= '9') ||
 		    (w.v[0][i] >= 'a' && w.v[0][i] <= 'f')))
@@ -82,7 +82,7 @@ built_line(void *ctx, const char *file, unsigned line, char *text,
 	if ((rc = bf_strv_push(&b->keys, w.v[0])) == 0)
 		rc = bf_strv_push(&b->cpvs, w.n > 1 ? w.v[1] : "");
 	bf_strv_release(&w);
-	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+	return rc < 0 ? bf_err_nomem(e) : 0;
 }
 
 static void

@@ -88,7 +88,7 @@ put_file(const char *dir, const char *name, const char *text,
 	int rc;
 
 	bf_buf_addf(&p, "%s/%s", dir, name);
-	rc = bf_buf_error(&p) < 0 ? bf_err_set(e, ENOMEM, "out of memory") :
+	rc = bf_buf_error(&p) < 0 ? bf_err_nomem(e) :
 	    write_text(p.buf, text, e);
 	bf_buf_release(&p);
 	return rc;
@@ -280,7 +280,7 @@ noop_build(json_t *job, const char *jobdir, struct bf_cpv *cpv,
 			json_object_set(revs, job_str(t, "name"),
 			    json_object_get(t, "commit"));
 	if (revs == NULL || (s = json_dumps(revs, JSON_SORT_KEYS)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	PUT("REPO_REVISIONS", s);

@@ -378,7 +378,7 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 	binds = calloc(ntrees * 2 + 5, sizeof(*binds));
 	strs = calloc(ntrees * 4 + 2, sizeof(*strs));
 	if (binds == NULL || strs == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	for (i = 0; i < ntrees * 4 + 2; i++)

@@ -193,3 +193,26 @@ bf_escape_line(char *dst, size_t len, const char *src)
 	}
 	dst[n] = '\0';
 }
+
+int
+bf_grow_slow(void *arrayp, size_t *alloc, size_t need, size_t size, size_t first)
+{
+	size_t na = *alloc ? *alloc : first ? first : 1;
+	void *p;
+
+	if (need <= *alloc)
+		return 0;
+	while (na < need) {
+		if (na > SIZE_MAX / 2)
+			return -ENOMEM;
+		na *= 2;
+	}
+	if (size != 0 && na > SIZE_MAX / size)
+		return -ENOMEM;
+	memcpy(&p, arrayp, sizeof(p));
+	if ((p = realloc(p, na * size)) == NULL)
+		return -ENOMEM;
+	memcpy(arrayp, &p, sizeof(p));
+	*alloc = na;
+	return 0;
+}

@@ -30,6 +30,22 @@ void	bf_buf_release(struct bf_buf *b);
 void	bf_buf_reset(struct bf_buf *b);
 /* Makes room for `extra` more bytes; returns 0 or -ENOMEM. */
 int	bf_buf_grow(struct bf_buf *b, size_t extra);
+/*
+ * The one growth helper for arrays: makes the array *arrayp (any
+ * pointer type, passed by address) hold at least `need` elements of
+ * `size` bytes, *alloc being its allocated count; doubles, starting at
+ * `first`.  0, or -ENOMEM with the array unchanged.
+ *
+ *	if (bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 16) < 0)
+ */
+int	bf_grow_slow(void *arrayp, size_t *alloc, size_t need, size_t size,
+	    size_t first);
+static inline int
+bf_grow(void *arrayp, size_t *alloc, size_t need, size_t size, size_t first)
+{
+	return need <= *alloc ? 0 :
+	    bf_grow_slow(arrayp, alloc, need, size, first);
+}
 void	bf_buf_setlen(struct bf_buf *b, size_t len);
 void	bf_buf_add(struct bf_buf *b, const void *data, size_t n);
 void	bf_buf_adds(struct bf_buf *b, const char *s);

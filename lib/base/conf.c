@@ -188,16 +188,10 @@ bf_conf_set(struct bf_conf *c, const char *key, const char *val,
 	if ((nv = strdup(val)) == NULL)
 		return -ENOMEM;
 	if (v == NULL) {
-		if (c->n == c->alloc) {
-			size_t na = c->alloc ? c->alloc * 2 : 32;
-			struct bf_conf_var *p = realloc(c->v, na * sizeof(*p));
-
-			if (p == NULL) {
-				free(nv);
-				return -ENOMEM;
-			}
-			c->v = p;
-			c->alloc = na;
+		if (bf_grow(&c->v, &c->alloc, c->n + 1,
+		    sizeof(*c->v), 32) < 0) {
+			free(nv);
+			return -ENOMEM;
 		}
 		v = &c->v[c->n];
 		if ((v->key = strdup(key)) == NULL) {
@@ -411,7 +405,7 @@ bf_conf_parse_shell(struct bf_conf *c, const char *name, const char *text,
 	int rc;
 
 	if ((rc = bf_strv_push(&c->files, name)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	lx.name = c->files.v[c->files.n - 1];
 	if (memchr(text, '\0', len) != NULL)
 		return bf_err_set(e, BF_ECONFIG, "%s: NUL byte in file", name);
@@ -457,7 +451,7 @@ bf_conf_parse_shell(struct bf_conf *c, const char *name, const char *text,
 		    (rc = lex_word(&lx, &val)) < 0)
 			goto out;
 		if ((rc = bf_conf_set(c, key.buf, val.buf, lx.name, line)) < 0) {
-			bf_err_set(e, -rc, "out of memory");
+			bf_err_nomem(e);
 			goto out;
 		}
 	}
@@ -685,7 +679,7 @@ bf_conf_load_lines(const char *path, int optional, bf_line_cb cb, void *ctx,
 		if (de->d_name[0] == '.' || de->d_name[n - 1] == '~')
 			continue;
 		if ((rc = bf_strv_push(&names, de->d_name)) < 0) {
-			bf_err_set(e, -rc, "out of memory");
+			bf_err_nomem(e);
 			goto out;
 		}
 	}

@@ -120,3 +120,9 @@ bf_err_msg(const struct bf_err *e, int rc)
 		return e->msg;
 	return bf_strerror(rc);
 }
+
+int
+bf_err_nomem(struct bf_err *e)
+{
+	return bf_err_set(e, ENOMEM, "out of memory");
+}

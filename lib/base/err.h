@@ -44,6 +44,8 @@ void	bf_err_clear(struct bf_err *e);
  */
 int	bf_err_set(struct bf_err *e, int code, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* bf_err_set(e, ENOMEM, "out of memory"): -ENOMEM. */
+int	bf_err_nomem(struct bf_err *e);
 /* Like bf_err_set() with code = errno, appending ": strerror(errno)". */
 int	bf_err_errno(struct bf_err *e, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

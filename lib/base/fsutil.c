@@ -62,7 +62,7 @@ bf_mkdirs(int dirfd, const char *path, mode_t mode, int *created,
 
 	bf_buf_adds(&b, path);
 	if ((rc = bf_buf_error(&b)) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 1; i <= b.len; i++) {
 		if (b.buf[i] != '/' && b.buf[i] != '\0')
 			continue;
@@ -120,7 +120,7 @@ bf_read_file(int dirfd, const char *path, char **data, size_t *len,
 	}
 	cap = (size_t)st.st_size + 1;
 	if ((p = malloc(cap)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	for (;;) {
@@ -128,7 +128,7 @@ bf_read_file(int dirfd, const char *path, char **data, size_t *len,
 			char *np = realloc(p, cap * 2);
 
 			if (np == NULL) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 				goto out;
 			}
 			p = np;
@@ -183,7 +183,7 @@ int
 bf_list_dir(int dirfd, const char *path, char ***namesp, size_t *np)
 {
 	struct dirent *de;
-	char **v = NULL, **nv;
+	char **v = NULL;
 	size_t n = 0, alloc = 0;
 	DIR *d;
 	int fd;
@@ -200,12 +200,8 @@ bf_list_dir(int dirfd, const char *path, char ***namesp, size_t *np)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 32;
-			if ((nv = realloc(v, alloc * sizeof(*v))) == NULL)
-				goto oom;
-			v = nv;
-		}
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 32) < 0)
+			goto oom;
 		if ((v[n] = strdup(de->d_name)) == NULL)
 			goto oom;
 		n++;

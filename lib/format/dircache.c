@@ -365,7 +365,7 @@ bf_dircache_commit(struct bf_dircache_writer *w, const struct bf_buf *body,
 	crc = crc32_big(crc, body->buf, body->len);
 	bf_buf_addf(&tail, "end %lu\n", crc);
 	if ((rc = bf_buf_error(&tail)) < 0 || (rc = bf_buf_error(body)) < 0) {
-		rc = bf_err_set(e, rc, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	bf_lockfile_write(&w->lf, DIRCACHE_MAGIC, sizeof(DIRCACHE_MAGIC) - 1);

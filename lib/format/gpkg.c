@@ -396,7 +396,7 @@ add_xattrs(struct packer *p, struct archive_entry *ent)
 		goto out;
 	}
 	if ((names = calloc((size_t)len, sizeof(*names))) == NULL) {
-		rc = bf_err_errno(p->e, "out of memory");
+		rc = bf_err_nomem(p->e);
 		goto out;
 	}
 	for (s = list; s < list + len; s += strlen(s) + 1)
@@ -494,7 +494,7 @@ pack_one(struct packer *p, const struct stat *st)
 		    "'%s' is a socket or unknown file type", p->src.buf);
 	}
 	if ((ent = archive_entry_new()) == NULL)
-		return bf_err_errno(p->e, "out of memory");
+		return bf_err_nomem(p->e);
 	archive_entry_set_pathname(ent, p->dst.buf);
 	archive_entry_set_mode(ent, st->st_mode);
 	archive_entry_set_uid(ent, st->st_uid);
@@ -522,14 +522,14 @@ pack_one(struct packer *p, const struct stat *st)
 			    (p->nlinks + 1) * sizeof(*nl));
 
 			if (nl == NULL) {
-				rc = bf_err_errno(p->e, "out of memory");
+				rc = bf_err_nomem(p->e);
 				goto out;
 			}
 			p->links = nl;
 			nl[p->nlinks].dev = st->st_dev;
 			nl[p->nlinks].ino = st->st_ino;
 			if ((nl[p->nlinks].path = strdup(p->dst.buf)) == NULL) {
-				rc = bf_err_errno(p->e, "out of memory");
+				rc = bf_err_nomem(p->e);
 				goto out;
 			}
 			p->nlinks++;
@@ -596,7 +596,7 @@ pack_tree(struct packer *p)
 		bf_buf_addf(&p->dst, "/%s", list[i]->d_name);
 		if ((rc = bf_buf_error(&p->src)) < 0 ||
 		    (rc = bf_buf_error(&p->dst)) < 0)
-			rc = bf_err_set(p->e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(p->e);
 		else
 			rc = pack_tree(p);
 		bf_buf_setlen(&p->src, slen);
@@ -632,7 +632,7 @@ build_metadata_tar(const struct bf_meta *meta, long long mtime,
 
 	if ((a = archive_write_new()) == NULL ||
 	    (ent = archive_entry_new()) == NULL) {
-		rc = bf_err_errno(e, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if (archive_write_set_format_ustar(a) != ARCHIVE_OK ||
@@ -844,7 +844,7 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	if (p.a != NULL)
 		archive_write_free(p.a);
@@ -1108,7 +1108,7 @@ meta_entry(struct reader *r, struct archive *in, struct archive_entry *ent,
 	}
 	if (bf_buf_error(&val) < 0 || (r->meta != NULL &&
 	    bf_meta_set(r->meta, name + 9, val.buf, val.len) < 0))
-		rc = bf_err_set(r->e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(r->e);
 out:
 	bf_buf_release(&val);
 	return rc;
@@ -1220,11 +1220,11 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	case 1:
 		break;
 	default:
-		rc = bf_err_set(r->e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(r->e);
 		goto out;
 	}
 	if (sl != NULL && hl == NULL && strset_add(&r->symlinks, prefix.buf) < 0) {
-		rc = bf_err_set(r->e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(r->e);
 		goto out;
 	}
 	if (r->list_cb != NULL) {
@@ -1261,7 +1261,7 @@ read_inner(struct reader *r, const char *member, const char *suffix, int image)
 		return inner_fail(r, BF_EFORMAT, "%s: unknown compression '%s'",
 		    member, suffix);
 	if ((in = archive_read_new()) == NULL)
-		return bf_err_set(r->e, ENOMEM, "out of memory");
+		return bf_err_nomem(r->e);
 	archive_read_support_filter_all(in);
 	archive_read_support_format_tar(in);
 	if (archive_read_open(in, r, NULL, inner_read_cb, NULL) != ARCHIVE_OK) {
@@ -1400,7 +1400,7 @@ walk(struct reader *r)
 	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
 	    (r->obuf = malloc(IO_CHUNK)) == NULL ||
 	    (r->outer = archive_read_new()) == NULL)
-		return bf_err_set(r->e, ENOMEM, "out of memory");
+		return bf_err_nomem(r->e);
 	archive_read_support_format_tar(r->outer);
 	if (lseek(r->fd, 0, SEEK_SET) < 0)
 		return bf_err_errno(r->e, "cannot seek");
@@ -1438,20 +1438,20 @@ walk(struct reader *r)
 			goto out;
 		}
 		if ((rc = strset_add(&names, name)) <= 0) {
-			rc = rc < 0 ? bf_err_set(r->e, ENOMEM, "out of memory") :
+			rc = rc < 0 ? bf_err_nomem(r->e) :
 			    walk_fail_format(r, "duplicate container member '%s' "
 			    "(potential attack)", name);
 			goto out;
 		}
 		if ((nm = realloc(r->m, (r->nm + 1) * sizeof(*nm))) == NULL) {
-			rc = bf_err_set(r->e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(r->e);
 			goto out;
 		}
 		r->m = nm;
 		mm = &r->m[r->nm];
 		memset(mm, 0, sizeof(*mm));
 		if ((mm->name = strdup(name)) == NULL) {
-			rc = bf_err_set(r->e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(r->e);
 			goto out;
 		}
 		r->nm++;
@@ -1758,7 +1758,7 @@ bf_gpkg_read_metadata(int fd, const char *path, struct bf_meta *meta,
 		goto out;
 	}
 	if (basename != NULL && (*basename = dup_dirname(&r)) == NULL)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 out:
 	reader_release(&r);
 	return rc;

@@ -161,7 +161,7 @@ bf_manifest_parse(struct bf_manifest *m, const char *text, size_t len,
 		if (line.len > 0 && line.buf[line.len - 1] == '\r')
 			bf_buf_setlen(&line, line.len - 1);
 		if (bf_buf_error(&line) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		if (m->signed_msg) {

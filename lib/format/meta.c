@@ -64,16 +64,9 @@ bf_meta_set(struct bf_meta *m, const char *key, const void *val, size_t len)
 		it->len = len;
 		return 0;
 	}
-	if (m->n == m->alloc) {
-		size_t na = m->alloc ? m->alloc * 2 : 32;
-		struct bf_meta_item *nv = realloc(m->v, na * sizeof(*nv));
-
-		if (nv == NULL) {
-			free(v);
-			return -ENOMEM;
-		}
-		m->v = nv;
-		m->alloc = na;
+	if (bf_grow(&m->v, &m->alloc, m->n + 1, sizeof(*m->v), 32) < 0) {
+		free(v);
+		return -ENOMEM;
 	}
 	if ((m->v[m->n].key = strdup(key)) == NULL) {
 		free(v);
@@ -185,7 +178,7 @@ bf_meta_load_dir(struct bf_meta *m, const char *dir, struct bf_err *e)
 		close(fd);
 		fd = -1;
 		if ((rc = bf_meta_set(m, de->d_name, val.buf, val.len)) < 0) {
-			rc = bf_err_set(e, -rc, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 	}
@@ -231,7 +224,7 @@ bf_meta_check_required(const struct bf_meta *m, struct bf_err *e)
 			goto out;
 		}
 		if ((rc = bf_buf_error(&v[i])) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		/* The values name files and directories: NUL or

@@ -135,7 +135,7 @@ meta_value(const struct bf_meta *meta, const char *key, struct bf_buf *out,
 		return 0;
 	bf_py_normalize(out, it->val, it->len);
 	if (bf_buf_error(out) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if (memchr(out->buf, '\0', out->len) != NULL)
 		return bf_err_set(e, BF_EMETADATA,
 		    "metadata %s holds a NUL byte", key);
@@ -317,7 +317,7 @@ bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_buf_release(&cat);
 	bf_buf_release(&pf);
@@ -415,16 +415,10 @@ static int
 cand_add(struct candlist *l, const char *path, long long size,
     long long mtime, const char *bad)
 {
-	struct cand *nv, *c;
-	size_t na;
+	struct cand *c;
 
-	if (l->n == l->alloc) {
-		na = l->alloc ? l->alloc * 2 : 256;
-		if ((nv = realloc(l->v, na * sizeof(*nv))) == NULL)
-			return -ENOMEM;
-		l->v = nv;
-		l->alloc = na;
-	}
+	if (bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 256) < 0)
+		return -ENOMEM;
 	c = &l->v[l->n];
 	memset(c, 0, sizeof(*c));
 	c->old = -1;
@@ -680,7 +674,7 @@ walk_worker(void *arg)
 	size_t i;
 
 	if ((wk->walk.dbuf = malloc(WALK_DBUF)) == NULL) {
-		wk->walk.rc = bf_err_set(&wk->walk.err, ENOMEM, "out of memory");
+		wk->walk.rc = bf_err_nomem(&wk->walk.err);
 		return NULL;
 	}
 	for (;;) {
@@ -983,14 +977,8 @@ update_start(struct update *u, struct bf_pkgindex *idx)
 static int
 add_dir(struct update *u, const char *name, size_t *adirs)
 {
-	char **nd;
-
-	if (u->ndirs == *adirs) {
-		*adirs = *adirs ? *adirs * 2 : 64;
-		if ((nd = realloc(u->dirs, *adirs * sizeof(*nd))) == NULL)
-			return -ENOMEM;
-		u->dirs = nd;
-	}
+	if (bf_grow(&u->dirs, &*adirs, u->ndirs + 1, sizeof(*u->dirs), 64) < 0)
+		return -ENOMEM;
 	if ((u->dirs[u->ndirs] = strdup(name)) == NULL)
 		return -ENOMEM;
 	u->ndirs++;
@@ -1037,7 +1025,7 @@ list_top(struct update *u)
 	if (rc == 0 && n < 0)
 		rc = bf_err_errno(u->e, "cannot read the package directory");
 	else if (rc < 0)
-		rc = bf_err_set(u->e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(u->e);
 	close(fd);
 	return rc;
 }
@@ -1333,7 +1321,7 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	int rc;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	u->dirfd = dirfd;
 	u->o = o;
 	u->st = st != NULL ? st : &dummy;
@@ -1359,7 +1347,7 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 		goto out;
 out:
 	if (rc == -ENOMEM)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	update_release(u);
 	free(u);
 	return rc;
@@ -1490,7 +1478,7 @@ bf_pkgdir_add(int dirfd, struct bf_pkgindex *idx, const char *const *paths,
 		goto oom;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	free(named);
 	bf_pkgindex_release(&scratch);

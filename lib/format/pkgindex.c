@@ -346,8 +346,7 @@ bf_pkgindex_value(const struct bf_pkgindex *idx,
 static int
 set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
 {
-	struct bf_pkgindex_field *nf;
-	size_t i, na;
+	size_t i;
 	int found;
 
 	ent->raw = NULL;	/* the stanza as read no longer says it */
@@ -363,13 +362,8 @@ set_field(struct bf_pkgindex_entry *ent, const char *key, const char *val)
 	}
 	if (val == NULL)
 		return 0;
-	if (ent->n == ent->alloc) {
-		na = ent->alloc ? ent->alloc * 2 : 24;
-		if ((nf = realloc(ent->f, na * sizeof(*nf))) == NULL)
-			return -ENOMEM;
-		ent->f = nf;
-		ent->alloc = na;
-	}
+	if (bf_grow(&ent->f, &ent->alloc, ent->n + 1, sizeof(*ent->f), 24) < 0)
+		return -ENOMEM;
 	memmove(&ent->f[i + 1], &ent->f[i], (ent->n - i) * sizeof(*ent->f));
 	ent->f[i].key = key;
 	ent->f[i].val = val;
@@ -430,15 +424,10 @@ struct bf_pkgindex_entry *
 bf_pkgindex_add(struct bf_pkgindex *idx)
 {
 	struct bf_pkgindex_entry *np;
-	size_t na;
 
-	if (idx->npkgs == idx->alloc) {
-		na = idx->alloc ? idx->alloc * 2 : 64;
-		if ((np = realloc(idx->pkgs, na * sizeof(*np))) == NULL)
-			return NULL;
-		idx->pkgs = np;
-		idx->alloc = na;
-	}
+	if (bf_grow(&idx->pkgs, &idx->alloc, idx->npkgs + 1,
+	    sizeof(*idx->pkgs), 64) < 0)
+		return NULL;
 	np = &idx->pkgs[idx->npkgs++];
 	memset(np, 0, sizeof(*np));
 	return np;
@@ -1205,7 +1194,7 @@ static int
 cut_segments(const char *text, size_t len, struct segment **segp,
     size_t *nsegp)
 {
-	struct segment *seg = NULL, *ns;
+	struct segment *seg = NULL;
 	size_t nseg = 0, alloc = 0, start = 0, p = 0, le;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	const char *nl;
@@ -1230,13 +1219,10 @@ cut_segments(const char *text, size_t len, struct segment **segp,
 		h ^= h >> 33;
 		if (nseg == 0 || (h & SEG_MASK) == 0 || p - start >= SEG_MAX ||
 		    p == len) {
-			if (nseg == alloc) {
-				alloc = alloc ? alloc * 2 : 64;
-				if ((ns = realloc(seg, alloc * sizeof(*ns))) == NULL) {
-					free(seg);
-					return -ENOMEM;
-				}
-				seg = ns;
+			if (bf_grow(&seg, &alloc, nseg + 1,
+			    sizeof(*seg), 64) < 0) {
+				free(seg);
+				return -ENOMEM;
 			}
 			memset(&seg[nseg], 0, sizeof(*seg));
 			seg[nseg].uoff = start;
@@ -1272,7 +1258,6 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 {
 	struct bf_buf side = BF_BUF_INIT, tsline = BF_BUF_INIT;
 	unsigned long long a, b, c, d, f, z;
-	struct segment *ns;
 	char *line, *save = NULL;
 	size_t alloc = 0, i;
 	int fd = -1, ok = 0;
@@ -1309,12 +1294,9 @@ gzidx_load(int dirfd, const char *old_text, size_t old_len, struct gzidx *g,
 		if (sscanf(line, "%llu %llu %llu %llu %llu %llu", &a, &b, &c,
 		    &d, &f, &z) != 6)
 			goto out;
-		if (g->nseg == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			if ((ns = realloc(g->seg, alloc * sizeof(*ns))) == NULL)
-				goto out;
-			g->seg = ns;
-		}
+		if (bf_grow(&g->seg, &alloc, g->nseg + 1,
+		    sizeof(*g->seg), 64) < 0)
+			goto out;
 		memset(&g->seg[g->nseg], 0, sizeof(*g->seg));
 		g->seg[g->nseg].uoff = (size_t)a;
 		g->seg[g->nseg].ulen = (size_t)b;

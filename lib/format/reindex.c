@@ -113,7 +113,7 @@ bf_reindex(int dirfd, struct bf_pkgindex *idx, struct bf_reindex *r,
 	if (bf_buf_grow(text, r->old_len + 65536) < 0 ||
 	    bf_pkgindex_set_counts(idx, r->old_ts >= 0 ? r->old_ts :
 	    r->now) < 0 || bf_pkgindex_format_header(idx, text) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	hlen = text->len;
 	if ((rc = bf_pkgindex_format_packages(idx, text)) < 0)
 		return bf_err_set(e, -rc, "cannot format Packages");
@@ -131,6 +131,6 @@ bf_reindex(int dirfd, struct bf_pkgindex *idx, struct bf_reindex *r,
 	if (r->old_ts >= 0 && r->ts <= r->old_ts)
 		r->ts = r->old_ts + 1;
 	if (swap_header(idx, r->ts, text, hlen) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	return write_index(dirfd, idx, r, text, e);
 }

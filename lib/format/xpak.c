@@ -74,7 +74,7 @@ bf_xpak_read(int fd, struct bf_meta *meta, struct bf_err *e)
 		    (long long)info, (long long)size);
 	start = size - 8 - info;
 	if ((blob = malloc((size_t)info)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	got = bf_pread_full(fd, blob, (size_t)info, (off_t)start);
 	if (got < 0) {
 		errno = (int)-got;
@@ -130,13 +130,13 @@ bf_xpak_read(int fd, struct bf_meta *meta, struct bf_err *e)
 			char *key = strndup((const char *)name, nlen);
 
 			if (key == NULL) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 				goto out;
 			}
 			rc = bf_meta_set(meta, key, data + dpos, dlen);
 			free(key);
 			if (rc < 0) {
-				rc = bf_err_set(e, -rc, "out of memory");
+				rc = bf_err_nomem(e);
 				goto out;
 			}
 		}

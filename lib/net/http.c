@@ -377,7 +377,7 @@ bf_http_request(const struct bf_url *u, const struct bf_http_req *rq,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	/* The handle keeps pointers to these: drop them before freeing. */
 	curl_easy_setopt(cu, CURLOPT_HTTPHEADER, NULL);

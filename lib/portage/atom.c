@@ -379,7 +379,7 @@ cpv_split(struct bf_cpv *c, const char *cat, size_t catlen, const char *pf,
 	need = catlen + 1 + pnlen + 1 + pvlen + 1 + v.len + 1 +
 	    (v.rlen ? v.rlen : 1) + 2 + pflen + 1;
 	if ((m = malloc(need)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	c->mem = m;
 	memcpy(m, cat != NULL ? cat : "", catlen);
 	m[catlen] = '\0';
@@ -472,7 +472,7 @@ parse_usedeps(struct bf_atom *a, char *p, char *end, const char *s,
 			n++;
 	if ((a->use = calloc(n, sizeof(*a->use))) == NULL) {
 		bf_atom_release(a);
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	}
 	tok = p;
 	for (i = 0; i < n; i++) {
@@ -530,7 +530,7 @@ bf_atom_parsen(struct bf_atom *a, const char *s, size_t slen,
 	memset(a, 0, sizeof(*a));
 	a->cat = a->pn = "";
 	if ((m = malloc(slen + 1)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	memcpy(m, s, slen);
 	m[slen] = '\0';
 	a->mem = m;

@@ -78,7 +78,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	int rc, neg;
 
 	if ((rc = bf_strv_split(&words, text)) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if (ld->kind == K_GROUPS) {
 		/* "GROUP member..."; a group named again gains members. */
 		struct bf_buf m = BF_BUF_INIT;
@@ -94,7 +94,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 		    bf_strv_keep(&ld->b->files, file), line);
 		bf_buf_release(&m);
 		bf_strv_release(&words);
-		return rc < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+		return rc < 0 ? bf_err_nomem(e) : 0;
 	}
 	if (ld->kind == K_FLAGS) {
 		for (i = 0; i < words.n && rc == 0; i++) {
@@ -106,7 +106,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 				    "USE flag '%s'", file, line, w);
 		}
 		if (rc == 0 && bf_use_apply(ld->set, &words) < 0)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 		bf_strv_release(&words);
 		return rc;
 	}
@@ -152,16 +152,9 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 		}
 		goto out;
 	}
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 16;
-		struct bf_pkgent *nv = realloc(l->v, na * sizeof(*nv));
-
-		if (nv == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
-			goto out;
-		}
-		l->v = nv;
-		l->alloc = na;
+	if (bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 16) < 0) {
+		rc = bf_err_nomem(e);
+		goto out;
 	}
 	pe = &l->v[l->n];
 	memset(pe, 0, sizeof(*pe));
@@ -179,7 +172,7 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 			rc = bf_err_set(e, BF_ECONFIG, "%s:%u: invalid USE "
 			    "flag '%s'", file, line, w);
 		else if ((rc = bf_strv_push(&pe->words, w)) < 0)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 	}
 	if (rc < 0) {
 		bf_atom_release(&pe->atom);
@@ -211,7 +204,7 @@ read_lines(struct load *ld, struct bf_tree *t, const char *path, int kind,
 	ld->set = set;
 	bf_buf_addf(&name, "%s:%s", bf_tree_repo_name(t), path);
 	if ((rc = bf_buf_error(&name)) < 0)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	else
 		rc = bf_conf_parse_lines(name.buf, ld->text.buf, ld->text.len,
 		    line_cb, ld, e);
@@ -255,7 +248,7 @@ read_make_defaults(struct load *ld, struct bf_tree *t, const char *dir,
 	bf_buf_addf(&path, "%s/make.defaults", dir);
 	bf_buf_addf(&name, "%s:%s", bf_tree_repo_name(t), path.buf);
 	if (bf_buf_error(&path) < 0 || bf_buf_error(&name) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	bf_buf_reset(&ld->text);
@@ -273,7 +266,7 @@ read_make_defaults(struct load *ld, struct bf_tree *t, const char *dir,
 		rc = bf_conf_set(&cur, b->make.v[i].key, b->make.v[i].val, "",
 		    0);
 	if (rc < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = bf_conf_parse_shell(&cur, name.buf, ld->text.buf,
@@ -303,7 +296,7 @@ read_make_defaults(struct load *ld, struct bf_tree *t, const char *dir,
 			rc = bf_conf_set(&b->make, v->key, v->val,
 			    bf_strv_keep(&b->files, name.buf), v->line);
 		if (rc < 0)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 	}
 out:
 	bf_conf_release(&cur);
@@ -399,12 +392,12 @@ parent_cb(void *vctx, const char *file, unsigned line, char *text,
 	} else
 		bf_buf_addf(&joined, "%s/%s", pc->dir, text);
 	if (bf_buf_error(&joined) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = normalize(&norm, joined.buf)) < 0 ||
 	    strncmp(norm.buf, "profiles/", 9) != 0) {
-		rc = rc == -ENOMEM ? bf_err_set(e, ENOMEM, "out of memory") :
+		rc = rc == -ENOMEM ? bf_err_nomem(e) :
 		    bf_err_set(e, BF_ECONFIG, "%s:%u: parent '%s' is outside "
 		    "profiles/", file, line, text);
 		goto out;
@@ -435,7 +428,7 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 
 	bf_buf_addf(&id, "%s:%s", bf_tree_repo_name(t), dir);
 	if (bf_buf_error(&id) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (i = 0; i < stack->n; i++)
 		if (strcmp(stack->v[i], id.buf) == 0)
 			break;
@@ -446,7 +439,7 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 		goto out;
 	}
 	if ((rc = bf_strv_push(stack, id.buf)) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	bf_buf_addf(&path, "%s/parent", dir);
@@ -460,7 +453,7 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 		bf_buf_reset(&id);
 		bf_buf_addf(&id, "%s:%s", bf_tree_repo_name(t), path.buf);
 		rc = bf_buf_error(&text) < 0 || bf_buf_error(&id) < 0 ?
-		    bf_err_set(e, ENOMEM, "out of memory") :
+		    bf_err_nomem(e) :
 		    bf_conf_parse_lines(id.buf, text.buf, text.len, parent_cb,
 		    &pc, e);
 		bf_buf_release(&text);
@@ -474,7 +467,7 @@ visit(struct load *ld, struct bf_tree *t, const char *dir, int depth,
 	bf_buf_reset(&id);
 	bf_buf_addf(&id, "%s:%s", bf_tree_repo_name(t), dir);
 	if (bf_buf_error(&id) < 0 || bf_strv_push(&b->nodes, id.buf) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = read_make_defaults(ld, t, dir, e)) < 0)
@@ -637,11 +630,11 @@ bf_baseprof_load(struct bf_baseprof *b, struct bf_tree *const *trees,
 		goto out;
 	}
 	if ((b->path = strdup(path)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = normalize(&dir, path)) < 0 || dir.len == 0) {
-		rc = rc == -ENOMEM ? bf_err_set(e, ENOMEM, "out of memory") :
+		rc = rc == -ENOMEM ? bf_err_nomem(e) :
 		    bf_err_set(e, BF_ECONFIG, "invalid Portage profile '%s'",
 		    path);
 		goto out;
@@ -651,7 +644,7 @@ bf_baseprof_load(struct bf_baseprof *b, struct bf_tree *const *trees,
 		if (bf_tree_is_dir(trees[i], names.buf))
 			t = trees[i];
 	if (bf_buf_error(&names) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if (t == NULL) {
@@ -664,7 +657,7 @@ bf_baseprof_load(struct bf_baseprof *b, struct bf_tree *const *trees,
 	if ((rc = visit(&ld, t, names.buf, 0, &stack, e)) < 0)
 		goto out;
 	if ((rc = finish(&ld)) < 0)
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 	/* Kept for the Packages header (bf_plan_index_header). */
 	b->incr = ld.incr;
 	memset(&ld.incr, 0, sizeof(ld.incr));

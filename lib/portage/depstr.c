@@ -169,16 +169,9 @@ list_free(struct list *l)
 static int
 list_push(struct list *l, const struct item *it)
 {
-	struct item *nv;
-	size_t na;
 
-	if (l->n == l->alloc) {
-		na = l->alloc ? l->alloc * 2 : 8;
-		if ((nv = realloc(l->v, na * sizeof(*nv))) == NULL)
-			return -ENOMEM;
-		l->v = nv;
-		l->alloc = na;
-	}
+	if (bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 8) < 0)
+		return -ENOMEM;
 	l->v[l->n++] = *it;
 	return 0;
 }
@@ -589,16 +582,11 @@ enclose(const struct list *l, struct bf_buf *out)
 static int
 push_level(struct reducer *r)
 {
-	struct list **ns, *l;
-	size_t na;
+	struct list *l;
 
-	if (r->depth == r->alloc) {
-		na = r->alloc ? r->alloc * 2 : 8;
-		if ((ns = realloc(r->stack, na * sizeof(*ns))) == NULL)
-			return -ENOMEM;
-		r->stack = ns;
-		r->alloc = na;
-	}
+	if (bf_grow(&r->stack, &r->alloc, r->depth + 1,
+	    sizeof(*r->stack), 8) < 0)
+		return -ENOMEM;
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return -ENOMEM;
 	r->stack[r->depth++] = l;
@@ -703,7 +691,7 @@ bf_depstr_reduce(const char *s, size_t len, const struct bf_useset *use,
 	rc = bf_buf_error(out);
 out:
 	if (rc == -ENOMEM)
-		bf_err_set(e, ENOMEM, "out of memory");
+		bf_err_nomem(e);
 	else if (rc < 0 && rc != -BF_EMETADATA)
 		rc = bf_err_set(e, -rc, "invalid dependency string");
 	while (r.depth > 0)

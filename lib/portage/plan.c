@@ -233,7 +233,7 @@ index_cb(void *vctx, const char *cat, const char *pf, const struct bf_oid *blob,
 	bf_buf_reset(&ic->cpv);
 	bf_buf_addf(&ic->cpv, "%s/%s", cat, pf);
 	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if ((rc = bf_cpv_split(&c->cpv, ic->cpv.buf, e)) < 0) {
 		free(c);
 		bf_err_prefix(e, "%s: metadata/md5-cache",
@@ -244,22 +244,15 @@ index_cb(void *vctx, const char *cat, const char *pf, const struct bf_oid *blob,
 	c->blob = *blob;
 	if ((k = pkg_get(pl, c->cpv.cat, c->cpv.pn)) == NULL)
 		goto oom;
-	if (k->n == k->alloc) {
-		size_t na = k->alloc ? k->alloc * 2 : 4;
-		struct cand **nv = realloc(k->v, na * sizeof(*nv));
-
-		if (nv == NULL)
-			goto oom;
-		k->v = nv;
-		k->alloc = na;
-	}
+	if (bf_grow(&k->v, &k->alloc, k->n + 1, sizeof(*k->v), 4) < 0)
+		goto oom;
 	k->v[k->n++] = c;
 	pl->indexed++;
 	return 0;
 oom:
 	bf_cpv_release(&c->cpv);
 	free(c);
-	return bf_err_set(e, ENOMEM, "out of memory");
+	return bf_err_nomem(e);
 }
 
 static void
@@ -306,7 +299,7 @@ meta_load(struct bf_plan *pl, struct cand *c, struct bf_err *e)
 	if ((rc = bf_tree_read_blob(t, &c->blob, &pl->tmp, e)) < 0)
 		return rc;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	p = pl->tmp.buf;
 	end = p + pl->tmp.len;
 	rc = 0;
@@ -347,7 +340,7 @@ meta_load(struct bf_plan *pl, struct cand *c, struct bf_err *e)
 					f = &m->deps[i];
 #undef KEY
 		if (f != NULL && set_field(f, eq + 1, (size_t)(nl - eq - 1)) < 0)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 	}
 	if (rc == 0 && (m->md5 == NULL || m->slot == NULL || *m->slot == '\0'))
 		rc = bf_err_set(e, BF_EMETADATA, "%s: metadata/md5-cache/%s/%s: "
@@ -437,7 +430,7 @@ dep_parse(struct dep *into, char **tok, size_t n, size_t *i, int depth,
 			return 0;
 		}
 		if (dep_add(into, &d) < 0)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		(*i)++;
 		if (strcmp(t, "(") == 0 || strcmp(t, "||") == 0 ||
 		    (len > 1 && t[len - 1] == '?')) {
@@ -457,8 +450,7 @@ dep_parse(struct dep *into, char **tok, size_t n, size_t *i, int depth,
 					d->flag = strndup(t + d->neg,
 					    len - 1 - d->neg);
 					if (d->flag == NULL)
-						return bf_err_set(e, ENOMEM,
-						    "out of memory");
+						return bf_err_nomem(e);
 					if (!bf_useflag_valid(d->flag,
 					    strlen(d->flag)))
 						return bf_err_set(e,
@@ -751,15 +743,8 @@ static int
 push_work(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
     struct dep *d)
 {
-	if (pl->qn == pl->qalloc) {
-		size_t na = pl->qalloc ? pl->qalloc * 2 : 256;
-		struct work *nq = realloc(pl->q, na * sizeof(*nq));
-
-		if (nq == NULL)
-			return -ENOMEM;
-		pl->q = nq;
-		pl->qalloc = na;
-	}
+	if (bf_grow(&pl->q, &pl->qalloc, pl->qn + 1, sizeof(*pl->q), 256) < 0)
+		return -ENOMEM;
 	pl->q[pl->qn].parent = parent;
 	pl->q[pl->qn].cls = cls;
 	pl->q[pl->qn].d = d;
@@ -802,7 +787,7 @@ node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
 	int rc;
 
 	if ((n = calloc(1, sizeof(*n))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	n->c = c;
 	n->pub.cpv = c->cpv;		/* shares the cand's strings */
 	n->pub.repo = repo_of(pl, c);
@@ -812,14 +797,9 @@ node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
 	if (bf_buf_error(&what) < 0 ||
 	    (n->pub.cpvstr = strdup(what.buf)) == NULL)
 		goto oom;
-	if (pl->nnodes == pl->anodes) {
-		size_t na = pl->anodes ? pl->anodes * 2 : 64;
-
-		if ((nv = realloc(pl->nodes, na * sizeof(*nv))) == NULL)
-			goto oom;
-		pl->nodes = nv;
-		pl->anodes = na;
-	}
+	if (bf_grow(&pl->nodes, &pl->anodes, pl->nnodes + 1,
+	    sizeof(*pl->nodes), 64) < 0)
+		goto oom;
 	pl->nodes[pl->nnodes++] = n;
 	if ((nv = realloc(k->sel, (k->nsel + 1) * sizeof(*nv))) == NULL)
 		goto oom;
@@ -848,7 +828,7 @@ node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_buf_release(&what);
 	return rc;
@@ -1169,7 +1149,7 @@ fail:
 	    bf_buf_error(&why) == 0 ? why.buf : "out of memory");
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_strv_release(&use);
 	bf_strv_release(&iuse);
@@ -1292,17 +1272,17 @@ process(struct bf_plan *pl, struct work *w, struct bf_err *e)
 			return rc;
 		}
 		return push_dep(pl, w->parent, w->cls, &w->d->kids[i]) < 0 ?
-		    bf_err_set(e, ENOMEM, "out of memory") : 0;
+		    bf_err_nomem(e) : 0;
 	}
 	if (w->d->atom.blocker)
 		return add_blocker(w->parent, w->d, w->cls) < 0 ?
-		    bf_err_set(e, ENOMEM, "out of memory") : 0;
+		    bf_err_nomem(e) : 0;
 	if ((rc = resolve_atom(pl, w->parent, w->cls, &w->d->atom, w->d->text,
 	    0, &n, e)) < 0)
 		return rc;
 	if (add_reason(n, w->parent, w->cls, w->d->text, NULL, 0) < 0 ||
 	    add_edge(w->parent, n, w->cls, w->d->text) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if (w->d->atom.slotop == BF_SLOTOP_EQ) {
 		bf_buf_addf(&b, "%s/%s:%s/%s", n->c->cpv.cat, n->c->cpv.pn,
 		    n->pub.slot, n->pub.subslot);
@@ -1310,7 +1290,7 @@ process(struct bf_plan *pl, struct work *w, struct bf_err *e)
 		    bf_strv_push(&w->parent->slotdeps, b.buf);
 		bf_buf_release(&b);
 		if (rc < 0)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 	}
 	return 0;
 }
@@ -1350,7 +1330,7 @@ check_blockers(struct bf_plan *pl, struct bf_err *e)
 			    bf_dep_class_name(n->blk[j].cls));
 			if (bf_buf_error(&b) < 0 ||
 			    bf_strv_push(&n->pub.blockers, b.buf) < 0)
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 		}
 	}
 	bf_buf_release(&b);
@@ -1525,7 +1505,7 @@ compute_key(struct bf_plan *pl, struct pnode *n, struct bf_err *e)
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	free(deps);
 	bf_buf_release(&b);
@@ -1548,7 +1528,7 @@ finish(struct bf_plan *pl, struct bf_err *e)
 		for (j = 0; j < n->pub.nedges; j++)
 			if (IS_HARD(n->pub.edges[j].cls) &&
 			    add_after(pl, n, (struct pnode *)n->pub.edges[j].to) < 0)
-				return bf_err_set(e, ENOMEM, "out of memory");
+				return bf_err_nomem(e);
 		if (n->pub.nafter > 1)
 			qsort(n->pub.after, n->pub.nafter,
 			    sizeof(*n->pub.after), node_cmp);
@@ -1556,7 +1536,7 @@ finish(struct bf_plan *pl, struct bf_err *e)
 	if ((pl->order = calloc(pl->nnodes + 1, sizeof(*pl->order))) == NULL ||
 	    (stack = calloc(pl->nnodes + 1, sizeof(*stack))) == NULL) {
 		free(stack);
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	}
 	for (i = 0; i < pl->nnodes && rc == 0; i++)
 		rc = visit(pl, pl->nodes[i], stack, 0, &pos, e);
@@ -1592,19 +1572,19 @@ setup_profile(struct bf_plan *pl, struct bf_err *e)
 	for (i = 0; i < pl->base.accept_license.n; i++)
 		if ((rc = bf_strv_push(&pl->accept_license,
 		    pl->base.accept_license.v[i])) < 0)
-			return bf_err_set(e, -rc, "out of memory");
+			return bf_err_nomem(e);
 	if ((mk = bf_conf_get(&p->make, "ACCEPT_LICENSE")) != NULL &&
 	    (rc = bf_strv_split(&pl->accept_license, mk)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	prune_incremental(&pl->accept_license);
 	if (pl->accept_license.n == 0 &&
 	    (rc = bf_strv_split(&pl->accept_license, "* -@EULA")) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	if (pl->base.path == NULL) {
 		for (i = 0; i < p->accept_keywords.n; i++)
 			if ((rc = bf_strv_push(&pl->accept,
 			    p->accept_keywords.v[i])) < 0)
-				return bf_err_set(e, -rc, "out of memory");
+				return bf_err_nomem(e);
 		return 0;
 	}
 	if (pl->base.arch != NULL && strcmp(pl->base.arch, p->arch) != 0)
@@ -1614,11 +1594,11 @@ setup_profile(struct bf_plan *pl, struct bf_err *e)
 	for (i = 0; i < pl->base.accept_keywords.n; i++)
 		if ((rc = bf_strv_push(&pl->accept,
 		    pl->base.accept_keywords.v[i])) < 0)
-			return bf_err_set(e, -rc, "out of memory");
+			return bf_err_nomem(e);
 	if ((mk = bf_conf_get(&p->make, "ACCEPT_KEYWORDS")) != NULL &&
 	    ((rc = bf_strv_split(&words, mk)) < 0 ||
 	    (rc = bf_use_apply(&pl->accept, &words)) < 0))
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 	bf_strv_release(&words);
 	return rc;
 }
@@ -1636,7 +1616,7 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 
 	*plp = NULL;
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	bf_buf_init(&pl->tmp);
 	pl->p = p;
 	pl->trees = trees;
@@ -1658,7 +1638,7 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 		bf_buf_reset(&text);
 		bf_atom_format(&we->atom, &text);
 		if (bf_buf_error(&text) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		if ((rc = resolve_atom(pl, NULL, BF_DEP_RDEPEND, &we->atom,
@@ -1668,7 +1648,7 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 		}
 		if (add_reason(n, NULL, BF_DEP_RDEPEND, text.buf, we->file,
 		    we->line) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		n->pub.why[n->pub.nwhy - 1].set = i < p->world.n ? "world" :
@@ -1911,5 +1891,5 @@ out:
 	bf_strv_release(&set);
 	bf_strv_release(&vars);
 	bf_buf_release(&key);
-	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+	return rc < 0 ? bf_err_nomem(e) : 0;
 }

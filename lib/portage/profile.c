@@ -146,15 +146,8 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 
 	if ((rc = bf_strv_split(&words, text)) < 0)
 		goto oom;
-	if (l->n == l->alloc) {
-		size_t na = l->alloc ? l->alloc * 2 : 32;
-		struct bf_pkgent *nv = realloc(l->v, na * sizeof(*nv));
-
-		if (nv == NULL)
-			goto oom;
-		l->v = nv;
-		l->alloc = na;
-	}
+	if (bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 32) < 0)
+		goto oom;
 	pe = &l->v[l->n];
 	memset(pe, 0, sizeof(*pe));
 	pe->file = bf_strv_keep(&c->p->files, file);
@@ -229,13 +222,13 @@ line_cb(void *vctx, const char *file, unsigned line, char *text,
 	rc = 0;
 	goto out;
 oom_pe:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 bad:
 	bf_atom_release(&pe->atom);
 	bf_strv_release(&pe->words);
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_strv_release(&words);
 	return rc;
@@ -251,7 +244,7 @@ load_list(struct bf_profile *p, const char *name, struct bf_pkglist *l,
 
 	bf_buf_addf(&path, "%s/%s", p->dir, name);
 	if ((rc = bf_buf_error(&path)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	rc = bf_conf_load_lines(path.buf, optional, line_cb, &c, e);
 	bf_buf_release(&path);
 	return rc;
@@ -308,12 +301,12 @@ ini_cb(void *vctx, const char *file, unsigned line, const char *section,
 		if (i == p->nrepos) {
 			r = realloc(p->repos, (p->nrepos + 1) * sizeof(*r));
 			if (r == NULL)
-				return bf_err_set(e, ENOMEM, "out of memory");
+				return bf_err_nomem(e);
 			p->repos = r;
 			r = &p->repos[p->nrepos++];
 			memset(r, 0, sizeof(*r));
 			if ((r->name = strdup(name)) == NULL)
-				return bf_err_set(e, ENOMEM, "out of memory");
+				return bf_err_nomem(e);
 		}
 		r = &p->repos[i];
 		if (strcmp(key, "uri") == 0) {
@@ -332,7 +325,7 @@ ini_cb(void *vctx, const char *file, unsigned line, const char *section,
 		    "'[%s]'; expected [profile] or [repo NAME]", file, line,
 		    section);
 	if (rc < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	return 0;
 }
 
@@ -346,7 +339,7 @@ load_profile_conf(struct bf_profile *p, struct bf_err *e)
 
 	bf_buf_addf(&path, "%s/profile.conf", p->dir);
 	if ((rc = bf_buf_error(&path)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	if (access(path.buf, F_OK) == -1 && errno == ENOENT) {
 		rc = 0;
 		goto out;
@@ -361,7 +354,7 @@ load_profile_conf(struct bf_profile *p, struct bf_err *e)
 		}
 		if (p->repos[i].ref == NULL &&
 		    (p->repos[i].ref = strdup("HEAD")) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 	}
@@ -382,7 +375,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 
 	bf_buf_addf(&path, "%s/make.conf", p->dir);
 	if ((rc = bf_buf_error(&path)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	if ((rc = bf_conf_load_shell(&p->make, path.buf, e)) < 0)
 		goto out;
 	if ((p->chost = bf_conf_get(&p->make, "CHOST")) == NULL ||
@@ -401,7 +394,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 	/* ACCEPT_KEYWORDS: incremental; the arch is its stable form. */
 	if ((v = bf_conf_find(&p->make, "ACCEPT_KEYWORDS")) == NULL ||
 	    (rc = bf_strv_split(&words, v->val)) < 0 || words.n == 0) {
-		rc = rc < 0 ? bf_err_set(e, -rc, "out of memory") :
+		rc = rc < 0 ? bf_err_nomem(e) :
 		    bf_err_set(e, BF_ECONFIG, "%s: ACCEPT_KEYWORDS is not set "
 		    "(e.g. ACCEPT_KEYWORDS=\"amd64\")", path.buf);
 		goto out;
@@ -415,7 +408,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 		if (w[0] == '~')
 			w++;
 		if ((p->arch = strdup(w)) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		break;
@@ -427,7 +420,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 	}
 	if ((rc = bf_strv_push(&p->accept_keywords, p->arch)) < 0 ||
 	    (rc = bf_use_apply(&p->accept_keywords, &words)) < 0) {
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	bf_strv_release(&words);
@@ -439,7 +432,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 		    sizeof(default_use_expand[0]) && rc == 0; i++)
 			rc = bf_strv_push(&p->use_expand, default_use_expand[i]);
 	if (rc < 0) {
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 
@@ -486,7 +479,7 @@ load_make_conf(struct bf_profile *p, struct bf_err *e)
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_strv_release(&words);
 	bf_buf_release(&path);
@@ -505,12 +498,12 @@ bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e)
 	while (n > 1 && dir[n - 1] == '/')
 		n--;
 	if ((p->dir = strndup(dir, n)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	slash = strrchr(p->dir, '/');
 	if ((p->name = strdup(slash != NULL ? slash + 1 : p->dir)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = load_make_conf(p, e)) < 0)

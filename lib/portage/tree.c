@@ -262,7 +262,7 @@ bf_tree_read_path(struct bf_tree *t, const char *path, struct bf_buf *out,
 	bf_buf_add(out, git_blob_rawcontent(blob),
 	    (size_t)git_blob_rawsize(blob));
 	if ((rc = bf_buf_error(out)) < 0)
-		bf_err_set(e, -rc, "out of memory");
+		bf_err_nomem(e);
 out:
 	git_blob_free(blob);
 	git_tree_entry_free(ent);
@@ -281,10 +281,10 @@ bf_tree_open(struct bf_tree **tp, const char *mirror, const char *hex,
 
 	*tp = NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	git_libgit2_init();
 	if ((t->name = strdup(name)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = open_mirror(&t->repo, mirror, e)) < 0)
@@ -328,7 +328,7 @@ bf_tree_open(struct bf_tree **tp, const char *mirror, const char *hex,
 		if (rn.len > 0 && strchr(rn.buf, '\n') == NULL) {
 			free(t->name);
 			if ((t->name = bf_buf_detach(&rn, NULL)) == NULL) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 				goto out;
 			}
 		}
@@ -396,7 +396,7 @@ bf_tree_read_blob(struct bf_tree *t, const struct bf_oid *id,
 	bf_buf_add(out, git_blob_rawcontent(blob),
 	    (size_t)git_blob_rawsize(blob));
 	if ((rc = bf_buf_error(out)) < 0)
-		bf_err_set(e, -rc, "out of memory");
+		bf_err_nomem(e);
 	git_blob_free(blob);
 	return rc;
 }
@@ -447,7 +447,7 @@ bf_pins_add(struct bf_pins *ps, const char *name, const char *uri,
 			return bf_err_set(e, BF_EUSAGE, "repository '%s' given "
 			    "twice", name);
 	if ((v = realloc(ps->v, (ps->n + 1) * sizeof(*v))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	ps->v = v;
 	p = &v[ps->n];
 	memset(p, 0, sizeof(*p));
@@ -455,7 +455,7 @@ bf_pins_add(struct bf_pins *ps, const char *name, const char *uri,
 	    (p->ref = strdup(ref)) == NULL) {
 		free(p->name);
 		free(p->uri);
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	}
 	if (commit != NULL)
 		snprintf(p->commit, sizeof(p->commit), "%s", commit);
@@ -482,7 +482,7 @@ bf_pins_add_spec(struct bf_pins *ps, const char *spec, struct bf_err *e)
 		uri = strdup(eq + 1);
 	name = strndup(spec, (size_t)(eq - spec));
 	if (name == NULL || uri == NULL)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	else
 		rc = bf_pins_add(ps, name, uri, ref, NULL, e);
 	free(name);
@@ -505,7 +505,7 @@ bf_pins_parse(struct bf_pins *ps, const char *file, const char *text,
 			nl = end;
 		free(line);
 		if ((line = strndup(p, (size_t)(nl - p))) == NULL)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		if (line[0] == '#' || line[0] == '\0')
 			continue;
 		for (nf = 0, s = line; nf < 4; nf++) {
@@ -557,7 +557,7 @@ bf_pins_resolve(struct bf_pins *ps, const char *mirrors, struct bf_err *e)
 		bf_buf_reset(&m);
 		bf_tree_mirror_path(mirrors, ps->v[i].name, &m);
 		if ((rc = bf_buf_error(&m)) < 0) {
-			bf_err_set(e, -rc, "out of memory");
+			bf_err_nomem(e);
 			break;
 		}
 		if ((rc = bf_tree_fetch(m.buf, ps->v[i].uri, e)) < 0)

@@ -196,7 +196,7 @@ int
 bf_history_load(struct bf_repo *r, struct bf_history_entry **vp, size_t *np,
     struct bf_err *e)
 {
-	struct bf_history_entry *v = NULL, *nv;
+	struct bf_history_entry *v = NULL;
 	char *text = NULL, *line, *next;
 	size_t len, n = 0, alloc = 0;
 	int rc;
@@ -210,14 +210,10 @@ bf_history_load(struct bf_repo *r, struct bf_history_entry **vp, size_t *np,
 	/* Only whole lines count: a torn last line is ignored. */
 	for (line = text; (next = strchr(line, '\n')) != NULL; line = next + 1) {
 		*next = '\0';
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 64;
-			if ((nv = realloc(v, alloc * sizeof(*v))) == NULL) {
-				free(v);
-				free(text);
-				return bf_err_set(e, ENOMEM, "out of memory");
-			}
-			v = nv;
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 64) < 0) {
+			free(v);
+			free(text);
+			return bf_err_nomem(e);
 		}
 		if (parse_line(line, &v[n]) == 0)
 			n++;
@@ -252,7 +248,7 @@ bf_history_append(struct bf_repo *r, const struct bf_history_entry *h,
 	clean_field(&b, h->by[0] ? h->by : "unknown");
 	bf_buf_addch(&b, '\n');
 	if (bf_buf_error(&b) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	fd = openat(r->root_fd, BF_REPO_HISTORY, O_WRONLY | O_APPEND | O_CREAT |
 	    O_CLOEXEC, 0644);
 	if (fd < 0) {

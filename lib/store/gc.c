@@ -48,9 +48,11 @@ add_refs(struct refs *refs, const struct bf_pkgindex *idx)
 }
 
 struct chlist {
-	char		(*chan)[130];
-	char		(*prof)[130];
-	char		(*id)[32];
+	struct chent {
+		char	 chan[130];
+		char	 prof[130];
+		char	 id[32];
+	}		*v;
 	size_t		 n;
 	size_t		 alloc;
 };
@@ -59,25 +61,14 @@ static int
 chlist_add(void *arg, const char *channel, const char *profile, const char *id)
 {
 	struct chlist *c = arg;
+	struct chent *ce;
 
-	if (c->n == c->alloc) {
-		size_t na = c->alloc ? c->alloc * 2 : 16;
-		void *p1 = realloc(c->chan, na * sizeof(*c->chan));
-
-		if (p1 == NULL)
-			return -ENOMEM;
-		c->chan = p1;
-		if ((p1 = realloc(c->prof, na * sizeof(*c->prof))) == NULL)
-			return -ENOMEM;
-		c->prof = p1;
-		if ((p1 = realloc(c->id, na * sizeof(*c->id))) == NULL)
-			return -ENOMEM;
-		c->id = p1;
-		c->alloc = na;
-	}
-	snprintf(c->chan[c->n], 130, "%s", channel);
-	snprintf(c->prof[c->n], 130, "%s", profile);
-	snprintf(c->id[c->n], 32, "%s", id != NULL ? id : "");
+	if (bf_grow(&c->v, &c->alloc, c->n + 1, sizeof(*c->v), 16) < 0)
+		return -ENOMEM;
+	ce = &c->v[c->n];
+	snprintf(ce->chan, sizeof(ce->chan), "%s", channel);
+	snprintf(ce->prof, sizeof(ce->prof), "%s", profile);
+	snprintf(ce->id, sizeof(ce->id), "%s", id != NULL ? id : "");
 	c->n++;
 	return 0;
 }
@@ -85,11 +76,8 @@ chlist_add(void *arg, const char *channel, const char *profile, const char *id)
 static void
 chlist_release(struct chlist *c)
 {
-	free(c->chan);
-	free(c->prof);
-	free(c->id);
+	free(c->v);
 }
-
 
 static void
 gc_say(const struct bf_gc_opts *o, const char *what, const char *path)
@@ -130,7 +118,7 @@ gc_profiles(struct gc *g, char ***vp, size_t *np)
 		if (k < n)
 			continue;
 		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
-			rc = bf_err_set(g->e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(g->e);
 			goto out;
 		}
 		v = nv;
@@ -162,8 +150,8 @@ retained(const struct gc *g, const char *prof, char **ids, size_t nids,
 	if (i + (size_t)g->o->keep >= nids)
 		return 1;
 	for (k = 0; k < g->ch.n; k++)
-		if (strcmp(g->ch.prof[k], prof) == 0 &&
-		    strcmp(g->ch.id[k], ids[i]) == 0)
+		if (strcmp(g->ch.v[k].prof, prof) == 0 &&
+		    strcmp(g->ch.v[k].id, ids[i]) == 0)
 			return 1;
 	for (k = 0; k < g->nh; k++) {
 		h = &g->hv[k];
@@ -186,7 +174,7 @@ keep_snapshot(struct gc *g, const char *prof, const char *id,
 	g->st->snapshots_kept++;
 	if ((rc = bf_snapshot_load_index(g->r, prof, id, &idx, g->e)) == 0 &&
 	    (rc = add_refs(refs, &idx)) == -ENOMEM)
-		rc = bf_err_set(g->e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(g->e);
 	bf_pkgindex_release(&idx);
 	return rc;
 }
@@ -242,7 +230,7 @@ keep_workset(struct gc *g, const char *prof, struct refs *refs)
 		return rc;
 	rc = add_refs(refs, &w.idx);
 	bf_workset_release(&w);
-	return rc < 0 ? bf_err_set(g->e, ENOMEM, "out of memory") : 0;
+	return rc < 0 ? bf_err_nomem(g->e) : 0;
 }
 
 /*
@@ -344,7 +332,7 @@ int
 bf_repo_gc(struct bf_repo *r, const struct bf_gc_opts *o, struct bf_gc_stats *st,
     struct bf_err *e)
 {
-	struct gc g = { r, o, st, e, 0, NULL, 0, { NULL, NULL, NULL, 0, 0 } };
+	struct gc g = { r, o, st, e, 0, NULL, 0, { NULL, 0, 0 } };
 	char **profiles = NULL;
 	size_t nprof = 0, p;
 	int rc;

@@ -91,7 +91,7 @@ bf_gpkg_locate(int fd, struct bf_gpkg_loc **vp, size_t *np, char **basename,
 	*vp = NULL;
 	*np = 0;
 	if ((v = calloc(MAX_MEMBERS, sizeof(*v))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	for (;;) {
 		uint64_t size;
 		const char *slash;
@@ -172,7 +172,7 @@ bf_gpkg_locate(int fd, struct bf_gpkg_loc **vp, size_t *np, char **basename,
 	}
 	if (basename != NULL) {
 		if ((*basename = bf_buf_detach(&dir, NULL)) == NULL) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 	}
@@ -296,7 +296,7 @@ out_record(struct out *o, const char *member, off_t off, uint64_t n,
 		return rc;
 	bf_manifest_add_line(&o->manifest, member, n, &d);
 	return bf_buf_error(&o->manifest) < 0 ?
-	    bf_err_set(e, ENOMEM, "out of memory") : 0;
+	    bf_err_nomem(e) : 0;
 }
 
 static int
@@ -327,7 +327,7 @@ out_add_range(struct out *o, const char *member, int in_fd, off_t in_off,
 		return rc;
 	off = o->pos;
 	if ((buf = malloc(1 << 20)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	while (done < n) {
 		size_t want = n - done > (1 << 20) ? (1 << 20) : (size_t)(n - done);
 		ssize_t r = bf_pread_full(in_fd, buf, want, in_off + (off_t)done);
@@ -450,7 +450,7 @@ bf_gpkg_rewrite(int in_fd, const char *path, struct bf_meta *meta,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	free(v);
 	free(zmeta);
@@ -473,7 +473,7 @@ read_member(int fd, const struct bf_gpkg_loc *m, size_t max, char **p,
 		return bf_err_set(e, BF_ESIGNATURE, "member '%s' is too large",
 		    m->name);
 	if ((*p = malloc((size_t)m->size + 1)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if (bf_pread_full(fd, *p, (size_t)m->size, m->off) != (ssize_t)m->size) {
 		free(*p);
 		*p = NULL;

@@ -39,7 +39,7 @@ make_home(const char *home, struct bf_buf *abs, struct bf_err *e)
 	if ((slash = strrchr(home, '/')) != NULL && slash != home) {
 		bf_buf_add(&parent, home, (size_t)(slash - home));
 		if (bf_buf_error(&parent) < 0)
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 		else
 			rc = bf_mkdirs(AT_FDCWD, parent.buf, 0755, NULL, e);
 		bf_buf_release(&parent);
@@ -52,7 +52,7 @@ make_home(const char *home, struct bf_buf *abs, struct bf_err *e)
 		return bf_err_errno(e, "cannot use GnuPG home '%s'", home);
 	bf_buf_adds(abs, real);
 	free(real);
-	return bf_buf_error(abs) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+	return bf_buf_error(abs) < 0 ? bf_err_nomem(e) : 0;
 }
 
 /* `home` given, or the default; made, resolved, and outside `r`. */
@@ -193,7 +193,7 @@ bf_repo_key_migrate(struct bf_repo *r, const char *home, struct bf_buf *msg,
 		bf_buf_adds(&src, r->gnupg_home);
 	}
 	if (bf_buf_error(&src) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = bf_signer_open(&s, src.buf, r->signing_key, e)) < 0)
@@ -222,7 +222,7 @@ remove:
 	 */
 	bf_buf_addf(&gone, "%s/tmp/gnupg-old.%ld", r->root, (long)getpid());
 	if (bf_buf_error(&gone) < 0 || bf_buf_error(msg) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto stop;
 	}
 	(void)bf_rmtree(AT_FDCWD, gone.buf, NULL);
@@ -252,6 +252,6 @@ out:
 	bf_buf_release(&gone);
 	bf_buf_release(&fpr);
 	if (rc == 0 && bf_buf_error(msg) < 0)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	return rc;
 }

@@ -147,7 +147,7 @@ bf_wave_target(struct bf_repo *r, const char *profile, const char *channel,
 
 	snprintf(target, BF_CHANNEL_MAX, "%s", channel);
 	if ((rc = bf_repo_waves(r, channel, &w)) < 0)
-		return bf_err_set(e, -rc, "out of memory");
+		return bf_err_nomem(e);
 	if (w.n == 0) {
 		rc = mode == BF_WAVE_CHANNEL ? 0 : bf_err_set(e, BF_ENOTFOUND,
 		    "channel '%s' has no waves (waves.%s in %s)", channel,
@@ -248,7 +248,7 @@ bf_repo_rollback(struct bf_repo *r, const char *profile, const char *channel,
 	if ((rc = bf_history_load(r, &v, &n, e)) < 0)
 		return rc;
 	if (channel_stack(v, n, profile, channel, &stack, &depth) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if (depth < 2 || strcmp(stack[depth - 1], res->from) != 0) {

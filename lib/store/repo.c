@@ -81,7 +81,7 @@ bf_repo_gnupg_default(struct bf_buf *out, struct bf_err *e)
 		return bf_err_set(e, BF_ECONFIG, "no GnuPG home given and none "
 		    "to default to (HOME is not set); use --gnupg-home DIR or "
 		    "set BINFARM_GNUPG_HOME");
-	return bf_buf_error(out) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+	return bf_buf_error(out) < 0 ? bf_err_nomem(e) : 0;
 }
 
 int
@@ -134,7 +134,7 @@ bf_repo_key_problem(const struct bf_repo *r, struct bf_buf *why,
 		    r->gnupg_home, r->root, r->root);
 	} else
 		return 0;
-	return bf_buf_error(why) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 1;
+	return bf_buf_error(why) < 0 ? bf_err_nomem(e) : 1;
 }
 
 /* Whether `line` sets `key` ("key = ..."). */
@@ -186,7 +186,7 @@ bf_repo_set_key(struct bf_repo *r, const char *home, const char *fpr,
 	bf_buf_addf(&b, "gnupg-home = %s\nsigning-key = %s\n", home, fpr);
 	if (bf_buf_error(&b) < 0 || (h = strdup(home)) == NULL ||
 	    (f = strdup(fpr)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if ((rc = bf_lockfile_open(&lf, r->root_fd, BF_REPO_CONF, 0644, e)) < 0)
@@ -317,7 +317,7 @@ parse_waves(struct bf_repo *r, const char *channel, const char *v,
 		goto oom;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	bf_strv_release(&w);
 	bf_buf_release(&name);
@@ -330,7 +330,7 @@ set_str(char **dst, const char *v, struct bf_err *e)
 	char *p;
 
 	if ((p = strdup(v)) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	free(*dst);
 	*dst = p;
 	return 0;
@@ -449,12 +449,12 @@ bf_repo_open(struct bf_repo **rp, const char *dir, struct bf_err *e)
 
 	*rp = NULL;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	r->lock_fd = -1;
 	r->keep = 3;
 	r->grace = 604800;
 	if ((r->root = strdup(dir)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	if ((r->root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -469,7 +469,7 @@ bf_repo_open(struct bf_repo **rp, const char *dir, struct bf_err *e)
 	if ((rc = bf_read_file(r->root_fd, BF_REPO_CONF, &text, &len, e)) < 0)
 		goto fail;
 	if ((conf = bf_repo_path(r, BF_REPO_CONF)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	if ((rc = parse_conf(r, text, len, conf, e)) < 0)
@@ -592,7 +592,7 @@ workset_index(struct bf_workset *w, struct bf_err *e)
 		if (bf_strmap_get(&w->map, key.buf, &j))
 			continue;
 		if (bf_strmap_put(&w->map, key.buf, i) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			break;
 		}
 	}
@@ -638,7 +638,7 @@ bf_workset_save(struct bf_repo *r, const char *profile, struct bf_workset *w,
 	if ((rc = bf_pkgindex_set(&w->idx, &w->idx.header, "VERSION", "0")) < 0 ||
 	    (rc = bf_pkgindex_set(&w->idx, &w->idx.header, "PACKAGES", num.buf)) < 0 ||
 	    (rc = bf_pkgindex_format(&w->idx, &text)) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	bf_buf_addf(&path, "work/%s", profile);
@@ -894,7 +894,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	if (out >= 0) {
 		close(out);
@@ -954,7 +954,7 @@ bf_snapshot_list(struct bf_repo *r, const char *profile, char ***idsp,
 {
 	struct bf_buf path = BF_BUF_INIT;
 	struct dirent *de;
-	char **ids = NULL, **nids;
+	char **ids = NULL;
 	size_t n = 0, alloc = 0;
 	DIR *d = NULL;
 	int fd, rc = 0;
@@ -976,12 +976,8 @@ bf_snapshot_list(struct bf_repo *r, const char *profile, char ***idsp,
 	while ((de = readdir(d)) != NULL) {
 		if (!bf_snapshot_id_valid(de->d_name))
 			continue;
-		if (n == alloc) {
-			alloc = alloc ? alloc * 2 : 16;
-			if ((nids = realloc(ids, alloc * sizeof(*ids))) == NULL)
-				goto oom;
-			ids = nids;
-		}
+		if (bf_grow(&ids, &alloc, n + 1, sizeof(*ids), 16) < 0)
+			goto oom;
 		if ((ids[n] = strdup(de->d_name)) == NULL)
 			goto oom;
 		n++;
@@ -993,7 +989,7 @@ bf_snapshot_list(struct bf_repo *r, const char *profile, char ***idsp,
 	n = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	if (d != NULL)
 		closedir(d);
@@ -1089,7 +1085,7 @@ bf_snapshot_info_load(struct bf_repo *r, const char *profile, const char *id,
 		if (dst != NULL) {
 			free(*dst);
 			if ((*dst = strdup(v)) == NULL) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 				goto out;
 			}
 		}
@@ -1099,7 +1095,7 @@ bf_snapshot_info_load(struct bf_repo *r, const char *profile, const char *id,
 	    (info->parent == NULL && (info->parent = dup_or_empty(NULL)) == NULL) ||
 	    (info->tree_commit == NULL && (info->tree_commit = dup_or_empty(NULL)) == NULL) ||
 	    (info->message == NULL && (info->message = dup_or_empty(NULL)) == NULL))
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 out:
 	if (rc < 0)
 		bf_snapshot_info_release(info);
@@ -1346,7 +1342,7 @@ bf_snapshot_create(struct bf_repo *r, const char *profile,
 	rc = 0;
 	goto out;
 oom:
-	rc = bf_err_set(e, ENOMEM, "out of memory");
+	rc = bf_err_nomem(e);
 out:
 	if (tfd >= 0)
 		close(tfd);
@@ -1532,7 +1528,7 @@ bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
 		qsort(d->v, d->n, sizeof(*d->v), item_cmp);
 out:
 	if (rc < 0)
-		rc = bf_err_set(e, -rc, "out of memory");
+		rc = bf_err_nomem(e);
 	pkginfo_release(va, na);
 	pkginfo_release(vb, nb);
 	bf_strmap_release(&ma);

@@ -106,7 +106,7 @@ gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
 	}
 	bf_buf_addf(&dir, "%s/binfarm-gpg-%lu", base, (unsigned long)geteuid());
 	if ((rc = bf_buf_error(&dir)) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if (mkdir(dir.buf, 0700) < 0 && errno != EEXIST) {
@@ -129,7 +129,7 @@ gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
 		goto out;
 	bf_buf_addf(&link, "%s/%.16s", dir.buf, d.hex[BF_SHA256]);
 	if ((rc = bf_buf_error(&link)) < 0) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto out;
 	}
 	if (!gpg_home_fits(link.buf)) {
@@ -145,7 +145,7 @@ gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
 		bf_buf_addf(&tmp, "%s.%ld.%lx.tmp", link.buf, (long)getpid(),
 		    (unsigned long)pthread_self());
 		if ((rc = bf_buf_error(&tmp)) < 0) {
-			rc = bf_err_set(e, ENOMEM, "out of memory");
+			rc = bf_err_nomem(e);
 			goto out;
 		}
 		(void)unlink(tmp.buf);
@@ -162,7 +162,7 @@ gpg_home_path(const char *home, struct bf_buf *out, struct bf_err *e)
 	bf_buf_adds(out, link.buf);
 out:
 	if (rc == 0 && bf_buf_error(out) < 0)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	free(real);
 	bf_buf_release(&dir);
 	bf_buf_release(&link);
@@ -216,10 +216,10 @@ data_to_buf(gpgme_data_t d, struct bf_buf *out, struct bf_err *e)
 	char *p = gpgme_data_release_and_get_mem(d, &n);
 
 	if (p == NULL && n > 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	bf_buf_add(out, p, n);
 	gpgme_free(p);
-	return bf_buf_error(out) < 0 ? bf_err_set(e, ENOMEM, "out of memory") : 0;
+	return bf_buf_error(out) < 0 ? bf_err_nomem(e) : 0;
 }
 
 /* A read-only gpgme data object over a byte range of a file. */
@@ -389,7 +389,7 @@ bf_signer_open(struct bf_signer **sp, const char *home, const char *fpr,
 
 	*sp = NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	s->fd = -1;
 	if ((rc = ctx_new(&ctx, home, e)) < 0)
 		goto fail;
@@ -424,7 +424,7 @@ bf_signer_open(struct bf_signer **sp, const char *home, const char *fpr,
 	if ((s->fpr = strdup(key->fpr)) == NULL ||
 	    (s->gpg = strdup(ei->file_name)) == NULL ||
 	    (s->home = strdup(ei->home_dir)) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	gpgme_key_unref(key);
@@ -601,7 +601,7 @@ spawn_sign(struct bf_signer *s, const char *mode, const char *armor,
 	pid = -1;
 	bf_buf_rtrim(&err);
 	if ((rc = bf_buf_error(out)) < 0)
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    out->len - before < strlen(armor) ||
 	    memcmp(out->buf + before, armor, strlen(armor)) != 0) {
@@ -754,14 +754,14 @@ recv_answer(int fd, struct bf_buf *out, struct bf_err *e)
 		    "a malformed answer");
 	if (a.rc == 0) {
 		if (bf_buf_grow(out, (size_t)a.len) < 0)
-			return bf_err_set(e, ENOMEM, "out of memory");
+			return bf_err_nomem(e);
 		if ((r = recv_all(fd, out->buf + out->len, (size_t)a.len)) < 0)
 			goto gone;
 		bf_buf_setlen(out, out->len + (size_t)a.len);
 		return 0;
 	}
 	if (bf_buf_grow(&msg, (size_t)a.len + 1) < 0)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if ((r = recv_all(fd, msg.buf, (size_t)a.len)) < 0) {
 		bf_buf_release(&msg);
 		goto gone;
@@ -848,12 +848,12 @@ bf_signer_remote(struct bf_signer **sp, int fd, struct bf_err *e)
 	if ((rc = recv_answer(fd, &fpr, e)) < 0)
 		goto fail;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	if (pthread_mutex_init(&s->mu, NULL) != 0) {
 		free(s);
-		rc = bf_err_set(e, ENOMEM, "out of memory");
+		rc = bf_err_nomem(e);
 		goto fail;
 	}
 	s->fd = fd;
@@ -936,7 +936,7 @@ bf_signer_serve(struct bf_signer *s, int fd, struct bf_err *e)
 		    q.len <= SIGNER_TEXT_MAX) {
 			bf_buf_reset(&text);
 			if (bf_buf_grow(&text, (size_t)q.len + 1) < 0) {
-				rc = bf_err_set(e, ENOMEM, "out of memory");
+				rc = bf_err_nomem(e);
 				break;
 			}
 			if ((rc = recv_all(fd, text.buf, (size_t)q.len)) < 0) {
@@ -984,7 +984,7 @@ bf_verifier_open(struct bf_verifier **vp, const char *keyring,
 	if (stat(keyring, &st) < 0)
 		return bf_err_errno(e, "cannot use keyring '%s'", keyring);
 	if ((v = calloc(1, sizeof(*v))) == NULL)
-		return bf_err_set(e, ENOMEM, "out of memory");
+		return bf_err_nomem(e);
 	if (S_ISDIR(st.st_mode)) {
 		if ((rc = ctx_new(&v->ctx, keyring, e)) < 0)
 			goto fail;
