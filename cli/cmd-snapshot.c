@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "store/promote.h"
 #include "base/buf.h"
+#include "portage/tree.h"
 #include "store/repo.h"
 #include "repocli.h"
 #include "base/banned.h"
@@ -241,7 +242,7 @@ tree_header(struct bf_cli *cli, const char **args, struct tree_arg *v, int n,
     char first[130], struct bf_snapshot_opts *so, struct bf_conf *hdr)
 {
 	struct bf_buf json = BF_BUF_INIT;
-	const char *eq;
+	const char *eq, **names = NULL, **oids = NULL;
 	int i, rc = -1;
 
 	for (i = 0; i < n; i++) {
@@ -267,25 +268,30 @@ tree_header(struct bf_cli *cli, const char **args, struct tree_arg *v, int n,
 	snprintf(first, 130, "%s", v[0].name);
 	so->tree_repo = first;
 	qsort(v, (size_t)n, sizeof(*v), tree_cmp);
-	bf_buf_adds(&json, "{");
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i - 1].name, v[i].name) == 0) {
+	for (i = 1; i < n; i++)
+		if (strcmp(v[i - 1].name, v[i].name) == 0) {
 			cli_error(cli, "--tree-commit: repository '%s' named "
 			    "twice", v[i].name);
-			goto out;
+			return -1;
 		}
-		bf_buf_addf(&json, "%s\"%s\": \"%s\"", i ? ", " : "",
-		    v[i].name, v[i].oid);
+	if ((names = calloc((size_t)n, sizeof(*names))) == NULL ||
+	    (oids = calloc((size_t)n, sizeof(*oids))) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++) {
+		names[i] = v[i].name;
+		oids[i] = v[i].oid;
 	}
-	bf_buf_adds(&json, "}");
-	if (bf_buf_error(&json) < 0 ||
-	    bf_conf_set(hdr, "REPO_REVISIONS", json.buf, "", 0) < 0) {
-		cli_error(cli, "out of memory");
-		goto out;
-	}
+	if (bf_repo_revisions(names, oids, (size_t)n, &json) < 0 ||
+	    bf_conf_set(hdr, "REPO_REVISIONS", json.buf, "", 0) < 0)
+		goto oom;
 	so->header = hdr;
 	rc = 0;
+	goto out;
+oom:
+	cli_error(cli, "out of memory");
 out:
+	free(names);
+	free(oids);
 	bf_buf_release(&json);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <git2.h>
+#include <jansson.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -694,5 +695,32 @@ out:
 		close(dfd);
 	git_tree_free(sub);
 	git_tree_entry_free(ent);
+	return rc;
+}
+
+int
+bf_repo_revisions(const char *const *names, const char *const *commits,
+    size_t n, struct bf_buf *out)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	size_t i;
+	int rc = -ENOMEM;
+
+	for (i = 0; o != NULL && i < n; i++) {
+		if (json_object_get(o, names[i]) != NULL) {
+			rc = -EEXIST;
+			goto out;
+		}
+		if (json_object_set_new(o, names[i], json_string(commits[i])) < 0)
+			goto out;
+	}
+	if (o != NULL && (s = json_dumps(o, JSON_SORT_KEYS)) != NULL) {
+		bf_buf_adds(out, s);
+		rc = bf_buf_error(out);
+	}
+out:
+	free(s);
+	json_decref(o);
 	return rc;
 }

@@ -120,4 +120,12 @@ void	bf_tree_mirror_path(const char *mirrors, const char *name,
 int	bf_pins_resolve(struct bf_pins *ps, const char *mirrors,
 	    struct bf_err *e);
 
+/*
+ * REPO_REVISIONS as Portage writes it (json.dumps with sorted keys): a
+ * JSON object of repository name to commit, appended to `out`.  A name
+ * given twice is -EEXIST.
+ */
+int	bf_repo_revisions(const char *const *names, const char *const *commits,
+	    size_t n, struct bf_buf *out);
+
 #endif

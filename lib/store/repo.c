@@ -29,6 +29,7 @@
 #include "format/meta.h"
 #include "format/pkgdir.h"
 #include "format/pkgindex.h"
+#include "portage/tree.h"
 #include "store/repo.h"
 #include "base/banned.h"
 
@@ -1272,11 +1273,13 @@ bf_snapshot_create(struct bf_repo *r, const char *profile,
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0' &&
 	    (opts->header == NULL ||
 	    bf_conf_get(opts->header, "REPO_REVISIONS") == NULL)) {
+		const char *name = opts->tree_repo != NULL ? opts->tree_repo :
+		    "gentoo";
+
 		bf_buf_reset(&num);
-		bf_buf_addf(&num, "{\"%s\": \"%s\"}", opts->tree_repo != NULL ?
-		    opts->tree_repo : "gentoo", opts->tree_commit);
-		if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "REPO_REVISIONS",
-		    num.buf)) < 0)
+		if ((rc = bf_repo_revisions(&name, &opts->tree_commit, 1,
+		    &num)) < 0 || (rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		    "REPO_REVISIONS", num.buf)) < 0)
 			goto oom;
 	}
 	if ((rc = bf_pkgindex_format(&w.idx, &text)) < 0)
