@@ -51,7 +51,7 @@ test_expect_success '30 kill -9 at random points: each next run leaves no debris
 		# every file changes, so every run reads and writes
 		find pkgdir -name "*.gpkg.tar" -exec touch -d "@$((1700000000 + n))" {} + &&
 		delay=$(awk -v s=$n "BEGIN { srand(s + 1); printf \"%.3f\", rand() * 0.04 }") &&
-		{ binfarm index -q pkgdir 2>/dev/null & pid=$!; } &&
+		{ binfarm index -q pkgdir & pid=$!; } &&
 		sleep $delay &&
 		{ kill -9 $pid 2>/dev/null; wait $pid; true; } &&
 		if temps pkgdir >/dev/null; then debris=$((debris + 1)); fi &&

@@ -77,12 +77,12 @@ test_expect_success REFERENCE 'same member layout as Portage'\''s golden signed 
 
 test_expect_success 'real gpg verifies every signature' '
 	mkdir -m 700 "$GH/node" &&
-	gpg -q --batch --homedir "$GH/node" --import repo/keys/binfarm.asc 2>/dev/null &&
+	gpg -q --batch --homedir "$GH/node" --import repo/keys/binfarm.asc &&
 	rm -rf x && mkdir x && tar xf repo/pool/amd64/app-misc/foo/foo-1.0-1.gpkg.tar -C x &&
-	gpg --batch --homedir "$GH/node" --status-fd 1 --verify x/foo-1.0-1/Manifest >status 2>/dev/null &&
+	gpg --batch --homedir "$GH/node" --status-fd 1 --verify x/foo-1.0-1/Manifest >status &&
 	test_grep "GOODSIG" status &&
-	gpg --batch --homedir "$GH/node" --verify x/foo-1.0-1/metadata.tar.zst.sig x/foo-1.0-1/metadata.tar.zst 2>/dev/null &&
-	gpg --batch --homedir "$GH/node" --verify x/foo-1.0-1/image.tar.zst.sig x/foo-1.0-1/image.tar.zst 2>/dev/null
+	gpg --batch --homedir "$GH/node" --verify x/foo-1.0-1/metadata.tar.zst.sig x/foo-1.0-1/metadata.tar.zst &&
+	gpg --batch --homedir "$GH/node" --verify x/foo-1.0-1/image.tar.zst.sig x/foo-1.0-1/image.tar.zst
 '
 
 test_expect_success 'verify --keyring HOME: an imported but untrusted key fails, as in Portage' '
@@ -92,10 +92,10 @@ test_expect_success 'verify --keyring HOME: an imported but untrusted key fails,
 '
 
 test_expect_success 'verify --keyring HOME: trusted through lsign by a local ultimate key' '
-	gpg -q --batch --homedir "$GH/node" --passphrase "" --quick-gen-key "node local <root@node>" ed25519 sign never 2>/dev/null &&
+	gpg -q --batch --homedir "$GH/node" --passphrase "" --quick-gen-key "node local <root@node>" ed25519 sign never &&
 	fpr=$(gpg --homedir "$GH/node" --with-colons --fingerprint "binfarm repository" | awk -F: "/^fpr/{print \$10; exit}") &&
-	gpg -q --batch --homedir "$GH/node" --yes --quick-lsign-key "$fpr" 2>/dev/null &&
-	gpg -q --batch --homedir "$GH/node" --check-trustdb 2>/dev/null;
+	gpg -q --batch --homedir "$GH/node" --yes --quick-lsign-key "$fpr" &&
+	gpg -q --batch --homedir "$GH/node" --check-trustdb;
 	f=repo/pool/amd64/app-misc/foo/foo-1.0-1.gpkg.tar &&
 	binfarm verify --keyring "$GH/node" $f >out &&
 	test_grep "OK (signatures good)" out
@@ -109,8 +109,8 @@ test_expect_success 'verify --keyring: unsigned, other key, tampered signature a
 	test_expect_code 1 binfarm verify --keyring repo/keys/binfarm.asc in/foo-1.0.gpkg.tar >out &&
 	test_grep "not signed" out &&
 	mkdir -m 700 "$GH/other" &&
-	gpg -q --batch --homedir "$GH/other" --passphrase "" --quick-gen-key "other <o@x>" ed25519 sign never 2>/dev/null &&
-	gpg --homedir "$GH/other" --export --armor >other.asc 2>/dev/null &&
+	gpg -q --batch --homedir "$GH/other" --passphrase "" --quick-gen-key "other <o@x>" ed25519 sign never &&
+	gpg --homedir "$GH/other" --export --armor >other.asc &&
 	test_expect_code 1 binfarm verify --keyring other.asc repo/pool/amd64/app-misc/foo/foo-1.0-1.gpkg.tar >out &&
 	test_grep "unknown key" out &&
 	python3 "$TAMPER" repo/pool/amd64/app-misc/foo/foo-1.0-1.gpkg.tar flipped.gpkg.tar flip image.tar.zst.sig &&

@@ -22,7 +22,7 @@ no_agent() {
 
 # fpr_of HOME: the fingerprint of the (first) secret key of a home
 fpr_of() {
-	gpg --homedir "$1" --with-colons -K 2>/dev/null | awk -F: '/^fpr/{print $10; exit}'
+	gpg --homedir "$1" --with-colons -K | awk -F: '/^fpr/{print $10; exit}'
 	gpg_stop "$1"
 }
 
@@ -63,8 +63,8 @@ test_expect_success 'without BINFARM_GNUPG_HOME, a user gets the XDG state direc
 '
 
 test_expect_success 'two repositories share one home, each with its own key' '
-	binfarm repo init --gnupg-home "$PWD/shared" ra 2>/dev/null &&
-	binfarm repo init --gnupg-home "$PWD/shared" rb 2>/dev/null &&
+	binfarm repo init --gnupg-home "$PWD/shared" ra &&
+	binfarm repo init --gnupg-home "$PWD/shared" rb &&
 	fa=$(sed -n "s/^signing-key = //p" ra/binfarm-repo.conf) &&
 	fb=$(sed -n "s/^signing-key = //p" rb/binfarm-repo.conf) &&
 	test -n "$fa" && test -n "$fb" && test "$fa" != "$fb" &&
@@ -91,7 +91,7 @@ make_legacy() {
 	mkdir -m 700 "$1/keys/gnupg" &&
 	gpg -q --batch --homedir "$1/keys/gnupg" --passphrase "" \
 		--quick-gen-key "old <old@example.org>" ed25519 sign never 2>/dev/null &&
-	gpg --homedir "$1/keys/gnupg" --export --armor >"$1/keys/binfarm.asc" 2>/dev/null &&
+	gpg --homedir "$1/keys/gnupg" --export --armor >"$1/keys/binfarm.asc" &&
 	gpg_stop "$1/keys/gnupg"
 }
 
@@ -168,7 +168,7 @@ test_expect_success 'killed after the copy, before the configuration: migrate ag
 
 # binfarm-repo.conf: refused with the file and the line.
 test_expect_success 'an empty binfarm-repo.conf is refused' '
-	binfarm repo init --unsigned c1 2>/dev/null &&
+	binfarm repo init --unsigned c1 &&
 	: >c1/binfarm-repo.conf &&
 	test_must_fail binfarm fsck -R c1 2>err &&
 	test_grep "c1/binfarm-repo.conf: line 1: empty file" err &&
@@ -179,14 +179,14 @@ test_expect_success 'an empty binfarm-repo.conf is refused' '
 '
 
 test_expect_success 'a binfarm-repo.conf without format is refused' '
-	binfarm repo init --unsigned c2 2>/dev/null &&
+	binfarm repo init --unsigned c2 &&
 	printf "# comment\n\nsigning = no\nkeep = 3\n" >c2/binfarm-repo.conf &&
 	test_must_fail binfarm fsck -R c2 2>err &&
 	test_grep "c2/binfarm-repo.conf: line 5: end of file without .format = 1." err
 '
 
 test_expect_success 'a NUL byte in a value is refused' '
-	binfarm repo init --unsigned c3 2>/dev/null &&
+	binfarm repo init --unsigned c3 &&
 	printf "format = 1\n\nsigning = n\000o\nkeep = 3\n" >c3/binfarm-repo.conf &&
 	cp c3/binfarm-repo.conf conf.nul &&
 	test_must_fail binfarm fsck -R c3 2>err &&
@@ -195,14 +195,14 @@ test_expect_success 'a NUL byte in a value is refused' '
 '
 
 test_expect_success 'line numbers count blank lines' '
-	binfarm repo init --unsigned c4 2>/dev/null &&
+	binfarm repo init --unsigned c4 &&
 	printf "format = 1\n\n\nbogus = 1\n" >c4/binfarm-repo.conf &&
 	test_must_fail binfarm fsck -R c4 2>err &&
 	test_grep "c4/binfarm-repo.conf: line 4: unknown key .bogus." err
 '
 
 test_expect_success 'gnupg-home must be absolute and come with signing-key' '
-	binfarm repo init --unsigned c5 2>/dev/null &&
+	binfarm repo init --unsigned c5 &&
 	printf "format = 1\ngnupg-home = rel/dir\n" >c5/binfarm-repo.conf &&
 	test_must_fail binfarm fsck -R c5 2>err &&
 	test_grep "line 2: gnupg-home must be an absolute path" err &&

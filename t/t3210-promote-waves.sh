@@ -4,21 +4,21 @@ test_description='binfarm promote in waves: waves.CHANNEL, --wave, --next, --all
 . "$TEST_DIRECTORY/lib-repo.sh"
 . "$TEST_DIRECTORY/lib-httpd.sh"
 
+BINFARM_REPO=$PWD/repo
+export BINFARM_REPO
+
 test_expect_success 'setup: two snapshots, production at the first' '
-	binfarm repo init --unsigned repo 2>/dev/null &&
+	binfarm repo init --unsigned repo &&
 	mkpkg in/foo-1.0.gpkg.tar app-misc foo-1.0 &&
 	mkpkg in/foo-1.1.gpkg.tar app-misc foo-1.1 &&
-	binfarm add -q -R repo -p amd64 in/foo-1.0.gpkg.tar 2>/dev/null &&
-	binfarm snapshot -R repo -p amd64 create >s1 2>/dev/null &&
-	binfarm add -q -R repo -p amd64 in/foo-1.1.gpkg.tar 2>/dev/null &&
-	binfarm snapshot -R repo -p amd64 create >s2 2>/dev/null &&
+	binfarm add -q -R repo -p amd64 in/foo-1.0.gpkg.tar &&
+	binfarm snapshot -R repo -p amd64 create >s1 &&
+	binfarm add -q -R repo -p amd64 in/foo-1.1.gpkg.tar &&
+	binfarm snapshot -R repo -p amd64 create >s2 &&
 	binfarm promote -R repo -p amd64 -c production "$(cat s1)" >/dev/null 2>&1 &&
 	binfarm promote -R repo -p amd64 -c testing "$(cat s2)" >/dev/null 2>&1 &&
 	cp repo/binfarm-repo.conf conf.orig
 '
-S1=$(cat s1 2>/dev/null) S2=$(cat s2 2>/dev/null)
-BINFARM_REPO=$PWD/repo
-export BINFARM_REPO
 
 test_expect_success 'bad waves lines are errors naming the file, the line and the name' '
 	while IFS="|" read -r bad msg
@@ -48,34 +48,34 @@ test_expect_success 'bad waves lines are errors naming the file, the line and th
 test_expect_success 'with waves, production itself waits for every wave; nothing moves' '
 	cp repo/history.log history.before &&
 	test_expect_code 1 binfarm promote -p amd64 -c production --from testing >out 2>err &&
-	test_grep "goes out in waves (canary early): wave .canary. is at (none), not $S2" err &&
-	test "$(channel_id repo production amd64)" = "$S1" &&
+	test_grep "goes out in waves (canary early): wave .canary. is at (none), not $(cat s2)" err &&
+	test "$(channel_id repo production amd64)" = "$(cat s1)" &&
 	test_cmp history.before repo/history.log
 '
 
 test_expect_success 'a wave waits for the wave before it' '
-	test_expect_code 1 binfarm promote -p amd64 -c production --wave early $S2 2>err &&
-	test_grep "wave .canary. is at (none), not $S2; promote it first" err &&
+	test_expect_code 1 binfarm promote -p amd64 -c production --wave early $(cat s2) 2>err &&
+	test_grep "wave .canary. is at (none), not $(cat s2); promote it first" err &&
 	test_path_is_missing repo/channels/production.early/amd64 &&
-	test_expect_code 1 binfarm promote -p amd64 -c production --wave later $S2 2>err &&
+	test_expect_code 1 binfarm promote -p amd64 -c production --wave later $(cat s2) 2>err &&
 	test_grep "channel .production. has no wave .later. (its waves: canary early)" err &&
-	test_expect_code 1 binfarm promote -p amd64 -c testing --next $S2 2>err &&
+	test_expect_code 1 binfarm promote -p amd64 -c testing --next $(cat s2) 2>err &&
 	test_grep "channel .testing. has no waves" err
 '
 
 test_expect_success '--next moves the canary wave first, with its diff' '
 	binfarm promote -p amd64 -c production --next --from testing >out &&
-	test_grep "^promote production.canary/amd64: (none) -> $S2$" out &&
+	test_grep "^promote production.canary/amd64: (none) -> $(cat s2)$" out &&
 	test_grep "added .*app-misc/foo-1.1" out &&
-	test "$(channel_id repo production.canary amd64)" = "$S2" &&
+	test "$(channel_id repo production.canary amd64)" = "$(cat s2)" &&
 	check_channel repo production.canary amd64 &&
-	test "$(channel_id repo production amd64)" = "$S1" &&
+	test "$(channel_id repo production amd64)" = "$(cat s1)" &&
 	binfarm waves -p amd64 >out &&
 	cat >expect <<-EOF &&
 	channel production of amd64 (waves: canary early)
-	  production.canary        $S2
+	  production.canary        $(cat s2)
 	  production.early         (none)
-	  production               $S1
+	  production               $(cat s1)
 	EOF
 	test_cmp expect out
 '
@@ -94,25 +94,25 @@ test_expect_success 'the binhost serves each wave at /CHANNEL.WAVE/PROFILE' '
 
 test_expect_success '--next then early, then production; history has each move' '
 	binfarm promote -p amd64 -c production --next --from testing >out &&
-	test_grep "channel production.early of amd64 now at $S2" out &&
+	test_grep "channel production.early of amd64 now at $(cat s2)" out &&
 	binfarm promote -p amd64 -c production --next --from testing >out &&
-	test_grep "^promote production/amd64: $S1 -> $S2$" out &&
+	test_grep "^promote production/amd64: $(cat s1) -> $(cat s2)$" out &&
 	test_grep "upgraded .*app-misc/foo-1.0 (build 1) -> app-misc/foo-1.1 (build 1)" out &&
 	binfarm promote -p amd64 -c production --next --from testing >out &&
-	test_grep "channel production of amd64 and all its waves already at $S2" out &&
+	test_grep "channel production of amd64 and all its waves already at $(cat s2)" out &&
 	binfarm history -p amd64 >h &&
-	test_grep "promote   production.canary/amd64  (none) -> $S2" h &&
-	test_grep "promote   production.early/amd64  (none) -> $S2" h &&
-	test_grep "promote   production/amd64  $S1 -> $S2" h
+	test_grep "promote   production.canary/amd64  (none) -> $(cat s2)" h &&
+	test_grep "promote   production.early/amd64  (none) -> $(cat s2)" h &&
+	test_grep "promote   production/amd64  $(cat s1) -> $(cat s2)" h
 '
 
 test_expect_success '--all-waves releases to every wave in order, then the channel' '
 	mkpkg in/foo-1.2.gpkg.tar app-misc foo-1.2 &&
-	binfarm add -q -p amd64 in/foo-1.2.gpkg.tar 2>/dev/null &&
+	binfarm add -q -p amd64 in/foo-1.2.gpkg.tar &&
 	S3=$(binfarm snapshot -p amd64 create 2>/dev/null) &&
 	binfarm promote -p amd64 -c production --all-waves -n $S3 >out &&
 	test_grep "dry run: nothing changed" out &&
-	test "$(channel_id repo production amd64)" = "$S2" &&
+	test "$(channel_id repo production amd64)" = "$(cat s2)" &&
 	binfarm promote -p amd64 -c production --all-waves $S3 >out &&
 	grep "now at $S3" out >moves &&
 	cat >expect <<-EOF &&
@@ -126,9 +126,9 @@ test_expect_success '--all-waves releases to every wave in order, then the chann
 test_expect_success 'rollback --wave returns that wave only, saying what it downgrades' '
 	S3=$(channel_id repo production amd64) &&
 	binfarm rollback -p amd64 -c production --wave canary >out &&
-	test_grep "^rollback production.canary/amd64: $S3 -> $S2$" out &&
+	test_grep "^rollback production.canary/amd64: $S3 -> $(cat s2)$" out &&
 	test_grep "rollback downgrades 1 package" out &&
-	test "$(channel_id repo production.canary amd64)" = "$S2" &&
+	test "$(channel_id repo production.canary amd64)" = "$(cat s2)" &&
 	test "$(channel_id repo production.early amd64)" = "$S3" &&
 	test "$(channel_id repo production amd64)" = "$S3" &&
 	test_expect_code 1 binfarm rollback -p amd64 -c production --wave nope 2>err &&
@@ -136,9 +136,9 @@ test_expect_success 'rollback --wave returns that wave only, saying what it down
 '
 
 test_expect_success 'a downgrade in a wave is refused as on any channel' '
-	test_expect_code 1 binfarm promote -p amd64 -c production --wave canary $S1 2>err &&
+	test_expect_code 1 binfarm promote -p amd64 -c production --wave canary $(cat s1) 2>err &&
 	test_grep "refusing to move channel .production.canary. .* downgrade" err &&
-	test "$(channel_id repo production.canary amd64)" = "$S2" &&
+	test "$(channel_id repo production.canary amd64)" = "$(cat s2)" &&
 	binfarm fsck >/dev/null
 '
 

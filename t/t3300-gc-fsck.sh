@@ -4,11 +4,11 @@ test_description='binfarm gc and fsck'
 . "$TEST_DIRECTORY/lib-repo.sh"
 
 test_expect_success 'setup: five snapshots, channels on two of them' '
-	binfarm repo init --unsigned repo 2>/dev/null &&
+	binfarm repo init --unsigned repo &&
 	for v in 1 2 3 4 5; do
 		mkpkg in/foo-$v.gpkg.tar app-misc foo-$v &&
-		binfarm add -q -R repo -p amd64 in/foo-$v.gpkg.tar 2>/dev/null &&
-		binfarm snapshot -R repo -p amd64 create >s$v 2>/dev/null || return 1
+		binfarm add -q -R repo -p amd64 in/foo-$v.gpkg.tar &&
+		binfarm snapshot -R repo -p amd64 create >s$v || return 1
 	done &&
 	binfarm promote -R repo -p amd64 -c production $(cat s1) >/dev/null 2>&1 &&
 	binfarm fsck -R repo >out &&
@@ -48,10 +48,10 @@ test_expect_success 'gc never deletes a file a retained snapshot references' '
 '
 
 test_expect_success 'gc keeps what a channel pointed at within the grace period' '
-	binfarm add -q -R repo -p amd64 in/foo-4.gpkg.tar 2>/dev/null &&
-	binfarm snapshot -R repo -p amd64 create >s6 2>/dev/null &&
-	binfarm add -q -R repo -p amd64 in/foo-5.gpkg.tar 2>/dev/null &&
-	binfarm snapshot -R repo -p amd64 create >s7 2>/dev/null &&
+	binfarm add -q -R repo -p amd64 in/foo-4.gpkg.tar &&
+	binfarm snapshot -R repo -p amd64 create >s6 &&
+	binfarm add -q -R repo -p amd64 in/foo-5.gpkg.tar &&
+	binfarm snapshot -R repo -p amd64 create >s7 &&
 	binfarm promote -R repo -p amd64 -c testing $(cat s6) >/dev/null 2>&1 &&
 	binfarm promote -R repo -p amd64 -c testing $(cat s7) >/dev/null 2>&1 &&
 	binfarm gc -R repo --keep 0 --grace 1h >out &&

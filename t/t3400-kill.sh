@@ -21,12 +21,12 @@ killer() {
 }
 
 test_expect_success 'setup' '
-	binfarm repo init --unsigned repo 2>/dev/null &&
+	binfarm repo init --unsigned repo &&
 	for v in 1 2 3 4 5 6 7 8; do
 		mkpkg in/foo-$v.gpkg.tar app-misc foo-$v &&
 		mkpkg in/bar-$v.gpkg.tar dev-libs bar-$v || return 1
 	done &&
-	binfarm add -q -R repo -p amd64 in/foo-1.gpkg.tar in/bar-1.gpkg.tar 2>/dev/null &&
+	binfarm add -q -R repo -p amd64 in/foo-1.gpkg.tar in/bar-1.gpkg.tar &&
 	binfarm snapshot -R repo -p amd64 create >/dev/null 2>&1 &&
 	binfarm promote -R repo -p amd64 -c production $(snap_ids amd64 | tail -1) >/dev/null 2>&1 &&
 	binfarm promote -R repo -p amd64 -c testing $(snap_ids amd64 | tail -1) >/dev/null 2>&1
@@ -64,8 +64,8 @@ test_expect_success 'after the kills: fsck is clean, channels complete, log cons
 '
 
 test_expect_success 'and the repository still works' '
-	binfarm add -q -R repo -p amd64 in/foo-8.gpkg.tar 2>/dev/null &&
-	binfarm snapshot -R repo -p amd64 create >id 2>/dev/null &&
+	binfarm add -q -R repo -p amd64 in/foo-8.gpkg.tar &&
+	binfarm snapshot -R repo -p amd64 create >id &&
 	binfarm promote -R repo -p amd64 -c testing --allow-downgrade $(cat id) >/dev/null 2>&1 &&
 	check_channel repo testing amd64 &&
 	binfarm fsck -R repo >out && test_grep "^clean$" out

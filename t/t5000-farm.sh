@@ -30,7 +30,7 @@ test_expect_success '-t names file and line of a bad config' '
 	printf "[builder]\nstate = x\nrepository = norepo\nengineer-token = bbbbbbbbbbbbbbbb\n" >bad4.conf &&
 	test_must_fail binfarm-builder -t -f bad4.conf 2>err &&
 	test_grep "norepo.*binfarm repo init" err &&
-	binfarm repo init --unsigned unsigned-repo 2>/dev/null &&
+	binfarm repo init --unsigned unsigned-repo &&
 	printf "[builder]\nstate = x\nrepository = unsigned-repo\nengineer-token = bbbbbbbbbbbbbbbb\n" >u.conf &&
 	binfarm-builder -t -f u.conf >out 2>err &&
 	test_grep "publishing to .*unsigned-repo" out &&

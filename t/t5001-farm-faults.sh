@@ -16,14 +16,14 @@ test_expect_success 'a worker killed mid-job: the lease expires, another worker 
 	binfarm rebuild --profile p >/dev/null &&
 	mkdir -p work-w1 && echo 30 >work-w1/slow &&
 	farm_worker w1 &&
-	i=0 && until binfarm log --no-follow app-misc/solo 2>/dev/null | grep -q "sleeping 30"; do
+	i=0 && until binfarm log --no-follow app-misc/solo | grep -q "sleeping 30"; do
 		i=$((i + 1)); test $i -lt 100 || break; sleep 0.1; done && test $i -lt 100 &&
 	kill -9 $(cat worker-w1.pid) && rm worker-w1.pid &&
 	farm_worker w2 &&
 	farm_wait_rebuild complete 60 &&
 	test_grep "lease expired: worker w1 sent no heartbeat for 3 s" builder.log &&
 	test_grep "app-misc/solo-1) leased to w2" builder.log &&
-	binfarm log --no-follow app-misc/solo >log 2>/dev/null &&
+	binfarm log --no-follow app-misc/solo >log &&
 	test_grep "attempt 1 failed: lease expired" log &&
 	test_grep "sleeping 30" log &&
 	test_grep "attempt 2 of app-misc/solo-1 on worker w2" log

@@ -62,7 +62,7 @@ refused() {
 	binfarm status >st &&
 	test_grep "FAILED after 2 attempts: upload rejected: $1" st &&
 	test_grep "upload from w1 rejected: $1" log &&
-	test_expect_code 1 binfarm log --no-follow app-misc/solo >jlog 2>/dev/null &&
+	test_expect_code 1 binfarm log --no-follow app-misc/solo >jlog &&
 	test_grep "upload rejected: $1" jlog &&
 	{ find state/pkgdir state/repo/pool -type f >stored 2>/dev/null || :; } &&
 	test_must_be_empty stored &&
