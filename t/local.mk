@@ -22,6 +22,7 @@ UNIT_TESTS = \
 	t/unit/u-digest \
 	t/unit/u-groups \
 	t/unit/u-pkgindex \
+	t/unit/u-sched \
 	t/unit/u-xpak
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
@@ -38,6 +39,13 @@ t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
+# The scheduler with the builder's own sources (builder.c's main aside).
+t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
+	builder/api.c builder/config.c builder/db.c builder/ingest.c \
+	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
+	builder/signer.c builder/workers.c
+t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
+t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
 t_unit_u_xpak_LDADD = $(BF_LIBS)
 

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The scheduler's state machine (builder/sched.c) on a real database,
+ * without HTTP: leases follow the group DAG, a done job releases what
+ * waited for its group, a failure is retried with backoff then blocks
+ * its dependents and fails the rebuild, retry reopens both, an expired
+ * lease counts as a failed attempt, cancel closes a job, and a rebuild
+ * whose jobs are all done goes to publishing.
+ *
+ *	A (group 1) <- B, C (group 2, a runtime cycle) <- D (group 3)
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "builder/builder.h"
+#include "tap.h"
+
+static long long
+num(struct builder *b, const char *sql)
+{
+	return db_int(b, sql, -1);
+}
+
+static const char *
+state(struct builder *b, long long job)
+{
+	static char s[32];
+	sqlite3_stmt *st = db_prep(b, "SELECT state FROM jobs WHERE id=?");
+
+	sqlite3_bind_int64(st, 1, job);
+	snprintf(s, sizeof(s), "%s", sqlite3_step(st) == SQLITE_ROW ?
+	    (const char *)sqlite3_column_text(st, 0) : "(none)");
+	sqlite3_finalize(st);
+	return s;
+}
+
+static const char *
+rebuild_state(struct builder *b)
+{
+	static char s[32];
+	sqlite3_stmt *st = db_prep(b, "SELECT state FROM rebuilds WHERE id=1");
+
+	snprintf(s, sizeof(s), "%s", sqlite3_step(st) == SQLITE_ROW ?
+	    (const char *)sqlite3_column_text(st, 0) : "(none)");
+	sqlite3_finalize(st);
+	return s;
+}
+
+/* Leases a job to w1: its id, 0 for none; its lease in `lease`. */
+static long long
+lease(struct builder *b, char lease[64], json_t **deps)
+{
+	json_t *j = sched_lease(b, "w1", deps != NULL);
+	long long id;
+
+	if (j == NULL)
+		return 0;
+	id = json_integer_value(json_object_get(j, "job"));
+	snprintf(lease, 64, "%s", json_string_value(json_object_get(j,
+	    "lease")));
+	if (deps != NULL)
+		*deps = json_incref(json_object_get(j, "deps"));
+	json_decref(j);
+	return id;
+}
+
+static const char schema[] =
+    "INSERT INTO rebuilds(id, profile, state, env, trees, by, created)"
+    " VALUES (1, 'p', 'running', '{}', '[]', 'u-sched', 0);"
+    "INSERT INTO groups(id, rebuild, waiting) VALUES (1, 1, 1), (2, 1, 3),"
+    " (3, 1, 2);"
+    "INSERT INTO gdeps(grp, dep) VALUES (2, 1), (3, 2);"
+    "INSERT INTO jobs(id, rebuild, profile, cpv, key, spec, ord, state,"
+    " waiting, grp) VALUES"
+    " (1, 1, 'p', 'cat/a-1', 'ka', '{\"cpv\":\"cat/a-1\"}', 1, 'ready', 0, 1),"
+    " (2, 1, 'p', 'cat/b-1', 'kb', '{\"cpv\":\"cat/b-1\"}', 2, 'waiting', 1, 2),"
+    " (3, 1, 'p', 'cat/c-1', 'kc', '{\"cpv\":\"cat/c-1\"}', 3, 'waiting', 1, 2),"
+    " (4, 1, 'p', 'cat/d-1', 'kd', '{\"cpv\":\"cat/d-1\"}', 4, 'waiting', 1, 3);"
+    "INSERT INTO deps(job, dep) VALUES (2, 1), (3, 1), (4, 2);";
+
+int
+main(void)
+{
+	char dir[] = "/tmp/u-sched.XXXXXX", path[256], l[64], l2[64];
+	struct bcfg_profile prof;
+	struct builder b;
+	struct bf_err e = BF_ERR_INIT;
+	json_t *deps = NULL, *tags;
+
+	if (mkdtemp(dir) == NULL)
+		return 2;
+	snprintf(path, sizeof(path), "%s/logs", dir);
+	mkdir(path, 0755);
+	memset(&b, 0, sizeof(b));
+	memset(&prof, 0, sizeof(prof));
+	prof.name = (char *)"p";
+	b.cfg.state = dir;
+	b.cfg.profiles = &prof;
+	b.cfg.nprofiles = 1;
+	b.cfg.lease_timeout = 60;
+	b.cfg.max_attempts = 2;
+	b.cfg.backoff = 0;
+	b.cfg.backoff_max = 0;
+	pthread_mutex_init(&b.mu, NULL);
+	log_init(0, 0, "u-sched");
+
+	ok(db_open(&b, &e) == 0, "database opened");
+	ok(db_exec(&b, schema) == 0, "a rebuild of four jobs in three groups");
+	tags = json_pack("[s]", "p");
+	ok(workers_register(&b, "w1", tags, 1) == 0, "worker w1 may build p");
+	json_decref(tags);
+
+	/* Only A is ready. */
+	is_int(lease(&b, l, &deps), 1, "A is leased first");
+	is_int(json_array_size(deps), 0, "A is built after nothing");
+	json_decref(deps);
+	is_str(state(&b, 1), "running", "A runs");
+	is_int(lease(&b, l2, NULL), 0, "nothing else is ready");
+	ok(sched_fail(&b, 1, "w2", l, "not mine", 1) == -BF_ENOTFOUND,
+	    "another worker cannot fail A");
+	ok(sched_done(&b, 1, "cat/a/a-1-1.gpkg.tar", "00", 1) == 0, "A done");
+	is_str(state(&b, 2), "ready", "B ready once group 1 is complete");
+	is_str(state(&b, 3), "ready", "C ready too");
+	is_str(state(&b, 4), "waiting", "D waits for group 2");
+	is_int(num(&b, "SELECT waiting FROM groups WHERE id=2"), 2,
+	    "group 2 waits for B and C only");
+
+	/* B carries A as its dependency. */
+	is_int(lease(&b, l, &deps), 2, "B leased (build order)");
+	is_int(json_array_size(deps), 1, "B is built after one package");
+	is_int(json_integer_value(json_object_get(json_array_get(deps, 0),
+	    "job")), 1, "... A");
+	json_decref(deps);
+	is_int(lease(&b, l2, NULL), 3, "C leased");
+	ok(sched_done(&b, 2, "cat/b/b-1-2.gpkg.tar", "00", 1) == 0, "B done");
+	is_str(state(&b, 4), "waiting", "D waits while C (same group) runs");
+
+	/* C fails once: retried; twice: failed, D blocked, rebuild failed. */
+	ok(sched_fail(&b, 3, "w1", l2, "boom", 1) == 0, "C fails once");
+	is_str(state(&b, 3), "ready", "C is ready again (attempt 1 of 2)");
+	is_int(lease(&b, l2, NULL), 3, "C leased again");
+	ok(sched_fail(&b, 3, "w1", l2, "boom again", 1) == 0, "C fails twice");
+	is_str(state(&b, 3), "failed", "C failed after max-attempts");
+	is_str(state(&b, 4), "blocked", "D blocked by C");
+	is_str(rebuild_state(&b), "failed", "the rebuild failed");
+	is_int(lease(&b, l, NULL), 0, "nothing to lease in a failed rebuild");
+
+	/* Retry C: the rebuild runs again; C then D build. */
+	ok(sched_retry(&b, 4, &e) == -BF_ECONFLICT, "a blocked job is not retried");
+	bf_err_clear(&e);
+	ok(sched_retry(&b, 3, &e) == 0, "C retried");
+	is_str(rebuild_state(&b), "running", "the rebuild runs again");
+	is_str(state(&b, 4), "waiting", "D unblocked, waiting");
+	is_int(lease(&b, l2, NULL), 3, "C leased after the retry");
+
+	/* An expired lease is a failed attempt. */
+	ok(db_exec(&b, "UPDATE jobs SET lease_expires = 0 WHERE id = 3") == 0,
+	    "C's lease runs out");
+	is_int(sched_expire(&b), 1, "one lease expired");
+	is_str(state(&b, 3), "ready", "C ready again");
+	is_int(num(&b, "SELECT attempts FROM jobs WHERE id=3"), 1,
+	    "the expiry counted as an attempt");
+	is_int(lease(&b, l2, NULL), 3, "C leased");
+	ok(sched_done(&b, 3, "cat/c/c-1-3.gpkg.tar", "00", 1) == 0, "C done");
+	is_str(state(&b, 4), "ready", "D ready once group 2 is complete");
+	is_str(rebuild_state(&b), "running", "still running (D open)");
+
+	/* Cancel D, retry it, finish: the rebuild goes to publishing. */
+	ok(sched_cancel(&b, 4, &e) == 0, "D cancelled");
+	is_str(state(&b, 4), "cancelled", "D is cancelled");
+	is_str(rebuild_state(&b), "failed", "a cancelled job fails the rebuild");
+	ok(sched_retry(&b, 4, &e) == 0, "D retried");
+	is_int(lease(&b, l, NULL), 4, "D leased");
+	ok(sched_done(&b, 4, "cat/d/d-1-4.gpkg.tar", "00", 1) == 0, "D done");
+	is_str(rebuild_state(&b), "publishing", "every job done: publishing");
+	is_int(num(&b, "SELECT count(*) FROM built WHERE profile='p'"), 4,
+	    "four build keys recorded as built");
+
+	db_close(&b);
+	pthread_mutex_destroy(&b.mu);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		return 2;
+	return tap_done();
+}
