@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	t/unit/u-groups \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
+	t/unit/u-store \
 	t/unit/u-xpak
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
@@ -46,6 +47,8 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/signer.c builder/workers.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
+t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h
+t_unit_u_store_LDADD = $(BF_LIBS)
 t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
 t_unit_u_xpak_LDADD = $(BF_LIBS)
 
