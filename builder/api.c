@@ -298,6 +298,41 @@ job_path(const char *url, const char **rest)
 	return id;
 }
 
+/*
+ * A lease as the worker reads it: the job's plan entry with the
+ * rebuild's env and trees, the attempt, the lease and its timeout, and
+ * (when asked) the packages it is built after.
+ */
+static json_t *
+lease_json(const struct lease *l, int timeout, int with_deps)
+{
+	json_t *j = json_loads(l->spec, 0, NULL), *deps;
+	size_t i;
+
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		j = json_object();
+	}
+	json_object_set_new(j, "env", json_loads(l->env, 0, NULL));
+	json_object_set_new(j, "trees", json_loads(l->trees, 0, NULL));
+	json_object_set_new(j, "attempt", json_integer(l->attempt));
+	json_object_set_new(j, "rebuild", json_integer(l->rebuild));
+	json_object_set_new(j, "profile", json_string(l->profile));
+	if (with_deps) {
+		deps = json_array();
+		for (i = 0; i < l->ndeps; i++)
+			json_array_append_new(deps, json_pack("{s:I, s:s}",
+			    "job", (json_int_t)l->deps[i].job, "cpv",
+			    l->deps[i].cpv));
+		json_object_set_new(j, "deps", deps);
+	}
+	json_object_set_new(j, "job", json_integer(l->job));
+	json_object_set_new(j, "build_id", json_integer(l->job));
+	json_object_set_new(j, "lease", json_string(l->token));
+	json_object_set_new(j, "lease_timeout", json_integer(timeout));
+	return j;
+}
+
 static const char *
 jstr(json_t *o, const char *k)
 {
@@ -373,7 +408,7 @@ get_package(struct builder *b, struct MHD_Connection *c, long long job)
 	j = sched_job_json(b, job);
 	pthread_mutex_unlock(&b->mu);
 	if (j == NULL || jstr(j, "path") == NULL ||
-	    strcmp(jstr(j, "state"), JS_DONE) != 0) {
+	    job_state_parse(jstr(j, "state")) != JOB_DONE) {
 		json_decref(j);
 		return send_error(c, 404, "job has no built package");
 	}
@@ -435,6 +470,7 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 	struct bf_err e = BF_ERR_INIT;
 	const char *rest = NULL;
 	json_t *in = NULL, *out = NULL;
+	struct lease l;
 	long long job;
 	int rc, post = strcmp(method, "POST") == 0;
 	int get = strcmp(method, "GET") == 0;
@@ -545,7 +581,11 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 			}
 			json_decref(reg);
 			json_decref(ok);
-			out = sched_lease(b, name, !json_is_false(wd));
+			if (sched_lease(b, name, !json_is_false(wd), &l) > 0) {
+				out = lease_json(&l, b->cfg.lease_timeout,
+				    !json_is_false(wd));
+				lease_release(&l);
+			}
 			pthread_mutex_unlock(&b->mu);
 			if (out == NULL) {
 				struct MHD_Response *r =

@@ -105,14 +105,30 @@ int	bcfg_generate(const char *state, const char *listen,
  */
 int	builder_open_repo(struct builder *b, struct bf_err *e);
 
-/* Job states. */
-#define JS_WAITING	"waiting"
-#define JS_READY	"ready"
-#define JS_RUNNING	"running"
-#define JS_DONE		"done"
-#define JS_FAILED	"failed"
-#define JS_BLOCKED	"blocked"
-#define JS_CANCELLED	"cancelled"
+/*
+ * Job states (sched.c):
+ *
+ *	waiting -> ready -> running -> done
+ *	                       |  \--> ready (retry after backoff)
+ *	                       \-----> failed -> dependents blocked
+ *	any open state -> cancelled (dependents blocked)
+ *
+ * The database keeps their names (job_state_name()).
+ */
+enum job_state {
+	JOB_WAITING,
+	JOB_READY,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_BLOCKED,
+	JOB_CANCELLED,
+	JOB_NSTATES
+};
+
+const char *job_state_name(enum job_state s);
+/* The state named `name`, or -1. */
+int	job_state_parse(const char *name);
 
 struct builder {
 	struct bcfg		 cfg;
@@ -177,9 +193,34 @@ int	sched_rebuild(struct builder *b, const char *profile,
 	    struct bf_err *e);
 
 /* sched.c: every call with b->mu held. */
-/* A job for `worker`, or NULL; with "deps" (the packages it is built
- * after) when `want_deps`. */
-json_t *sched_lease(struct builder *b, const char *worker, int want_deps);
+/* A job leased to a worker (sched_lease()); api.c writes it as JSON. */
+struct lease_dep {
+	long long	 job;
+	char		*cpv;
+};
+
+struct lease {
+	long long	 job;
+	long long	 rebuild;
+	long long	 attempt;	/* 1 for the first */
+	char		*cpv;
+	char		*profile;
+	char		*spec;		/* the job's plan entry (JSON text) */
+	char		*env;		/* the rebuild's configuration (JSON) */
+	char		*trees;		/* the rebuild's pins (JSON) */
+	char		 token[33];	/* the lease */
+	struct lease_dep *deps;		/* the packages it is built after */
+	size_t		 ndeps;
+	size_t		 adeps;
+};
+
+/*
+ * Leases the first ready job `worker` may build into `l` (with its
+ * dependencies when `want_deps`): 1, or 0 when there is none, or -1.
+ */
+int	sched_lease(struct builder *b, const char *worker, int want_deps,
+	    struct lease *l);
+void	lease_release(struct lease *l);
 int	sched_fail(struct builder *b, long long job, const char *worker,
 	    const char *lease, const char *why, int count_attempt);
 int	sched_done(struct builder *b, long long job, const char *path,

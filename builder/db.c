@@ -281,3 +281,30 @@ db_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
 }
+
+static const char *const job_states[JOB_NSTATES] = {
+	[JOB_WAITING] = "waiting",
+	[JOB_READY] = "ready",
+	[JOB_RUNNING] = "running",
+	[JOB_DONE] = "done",
+	[JOB_FAILED] = "failed",
+	[JOB_BLOCKED] = "blocked",
+	[JOB_CANCELLED] = "cancelled",
+};
+
+const char *
+job_state_name(enum job_state s)
+{
+	return (unsigned)s < JOB_NSTATES ? job_states[s] : "?";
+}
+
+int
+job_state_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; name != NULL && i < JOB_NSTATES; i++)
+		if (strcmp(name, job_states[i]) == 0)
+			return i;
+	return -1;
+}

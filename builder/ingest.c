@@ -185,7 +185,8 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 		rc = bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
 		goto fail;
 	}
-	if (strcmp((const char *)sqlite3_column_text(st, 0), JS_RUNNING) != 0 ||
+	if (job_state_parse((const char *)sqlite3_column_text(st, 0)) !=
+	    JOB_RUNNING ||
 	    sqlite3_column_type(st, 1) == SQLITE_NULL ||
 	    strcmp((const char *)sqlite3_column_text(st, 1), worker) != 0 ||
 	    lease == NULL ||

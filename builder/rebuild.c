@@ -359,8 +359,8 @@ insert_job(struct builder *b, struct rebuild *rb, sqlite3_stmt *st,
 	db_bind_text(st, 5, s);
 	free(s);
 	sqlite3_bind_int64(st, 6, (long long)nd->order);
-	db_bind_text(st, 7, reused ? JS_DONE : waiting > 0 ? JS_WAITING :
-	    JS_READY);
+	db_bind_text(st, 7, job_state_name(reused ? JOB_DONE : waiting > 0 ?
+	    JOB_WAITING : JOB_READY));
 	sqlite3_bind_int64(st, 8, (long long)waiting);
 	sqlite3_bind_int(st, 9, reused != NULL);
 	if (reused) {

@@ -1,15 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Scheduling (xbps-fbulk's item states, kept in SQLite):
- *
- *	waiting -> ready -> running -> done
- *	                       |  \--> ready (retry after backoff)
- *	                       \-----> failed -> dependents blocked
- *	any open state -> cancelled (dependents blocked)
- *
- * A job is ready when every job it is built after (the planner's
- * "after" set: its build dependencies and their runtime closure) is
- * done.  A package whose build key is already built for the profile is
+ * Scheduling: xbps-fbulk's item states, kept in SQLite (enum job_state
+ * in builder.h draws them).  A job is ready when every job it is built
+ * after (the planner's "after" set: its build dependencies and their
+ * runtime closure) is done.  A package whose build key is already built for the profile is
  * done at once, reusing the built file.  When no job of a rebuild is
  * open, the rebuild is complete (every job done: a testing snapshot is
  * cut) or failed (testing stays where it was).
@@ -74,10 +68,10 @@ random_hex(char *out, size_t n)
 }
 
 static const char sql_lease_pick[] =
-    "SELECT j.id, j.spec, r.env, r.trees, j.attempts, j.rebuild FROM jobs j "
-    "JOIN rebuilds r ON r.id = j.rebuild WHERE j.state = 'ready' AND "
-    "j.profile = ? AND j.not_before <= ? AND r.state = 'running' ORDER BY "
-    "j.ord, j.id LIMIT 1";
+    "SELECT j.id, j.spec, r.env, r.trees, j.attempts, j.rebuild, j.cpv "
+    "FROM jobs j JOIN rebuilds r ON r.id = j.rebuild WHERE j.state = "
+    "'ready' AND j.profile = ? AND j.not_before <= ? AND r.state = "
+    "'running' ORDER BY j.ord, j.id LIMIT 1";
 static const char sql_lease_take[] =
     "UPDATE jobs SET state='running', worker=?, lease=?, lease_expires=?, "
     "started=? WHERE id=? AND state='ready'";
@@ -87,19 +81,42 @@ static const char sql_lease_deps[] =
     "SELECT gd.dep FROM gdeps gd JOIN g ON gd.grp = g.id) SELECT x.id, "
     "x.cpv FROM jobs x WHERE x.grp IN g ORDER BY x.ord";
 
-json_t *
-sched_lease(struct builder *b, const char *worker, int want_deps)
+void
+lease_release(struct lease *l)
 {
-	sqlite3_stmt *st = NULL, *up = NULL;
-	json_t *res = NULL, *deps, *tags;
-	long long job = 0, now = now_s();
-	char lease[33];
+	size_t i;
+
+	free(l->cpv);
+	free(l->profile);
+	free(l->spec);
+	free(l->env);
+	free(l->trees);
+	for (i = 0; i < l->ndeps; i++)
+		free(l->deps[i].cpv);
+	free(l->deps);
+	memset(l, 0, sizeof(*l));
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	return strdup(s != NULL ? s : "");
+}
+
+/* The first ready job of a profile `worker` may build, into `l`. */
+static int
+pick(struct builder *b, const char *worker, long long now, struct lease *l)
+{
+	sqlite3_stmt *st;
+	json_t *tags;
 	size_t i;
 
 	if ((st = db_stmt(b, sql_lease_pick)) == NULL)
-		return NULL;
+		return -1;
 	tags = workers_tags(b, worker);
-	for (i = 0; i < b->cfg.nprofiles && job == 0; i++) {
+	for (i = 0; i < b->cfg.nprofiles && l->job == 0; i++) {
 		const char *p = b->cfg.profiles[i].name;
 
 		if (tags == NULL || !workers_tags_may_build(tags,
@@ -110,62 +127,81 @@ sched_lease(struct builder *b, const char *worker, int want_deps)
 		sqlite3_bind_int64(st, 2, now);
 		if (sqlite3_step(st) != SQLITE_ROW)
 			continue;
-		job = sqlite3_column_int64(st, 0);
-		res = json_loads((const char *)sqlite3_column_text(st, 1), 0,
-		    NULL);
-		json_object_set_new(res, "env", json_loads((const char *)
-		    sqlite3_column_text(st, 2), 0, NULL));
-		json_object_set_new(res, "trees", json_loads((const char *)
-		    sqlite3_column_text(st, 3), 0, NULL));
-		json_object_set_new(res, "attempt",
-		    json_integer(sqlite3_column_int64(st, 4) + 1));
-		json_object_set_new(res, "rebuild",
-		    json_integer(sqlite3_column_int64(st, 5)));
-		json_object_set_new(res, "profile", json_string(p));
+		l->job = sqlite3_column_int64(st, 0);
+		l->spec = col_dup(st, 1);
+		l->env = col_dup(st, 2);
+		l->trees = col_dup(st, 3);
+		l->attempt = sqlite3_column_int64(st, 4) + 1;
+		l->rebuild = sqlite3_column_int64(st, 5);
+		l->cpv = col_dup(st, 6);
+		l->profile = strdup(p);
 	}
 	sqlite3_reset(st);
 	json_decref(tags);
-	if (job == 0)
-		return NULL;
-	random_hex(lease, sizeof(lease));
+	if (l->job != 0 && (l->spec == NULL || l->env == NULL ||
+	    l->trees == NULL || l->cpv == NULL || l->profile == NULL))
+		return -1;
+	return l->job != 0;
+}
+
+/* Every job of the groups the job is built after and of their closure. */
+static int
+lease_deps(struct builder *b, struct lease *l)
+{
+	sqlite3_stmt *st = db_stmt(b, sql_lease_deps);
+	int rc = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, l->job);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		if (bf_grow(&l->deps, &l->adeps, l->ndeps + 1,
+		    sizeof(*l->deps), 16) < 0 ||
+		    (l->deps[l->ndeps].cpv = col_dup(st, 1)) == NULL) {
+			rc = -1;
+			break;
+		}
+		l->deps[l->ndeps++].job = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc;
+}
+
+int
+sched_lease(struct builder *b, const char *worker, int want_deps,
+    struct lease *l)
+{
+	sqlite3_stmt *up;
+	long long now = now_s();
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	if ((rc = pick(b, worker, now, l)) <= 0)
+		goto fail;
+	random_hex(l->token, sizeof(l->token));
 	if ((up = db_stmt(b, sql_lease_take)) == NULL || db_begin(b) < 0)
 		goto fail;
 	db_bind_text(up, 1, worker);
-	db_bind_text(up, 2, lease);
+	db_bind_text(up, 2, l->token);
 	sqlite3_bind_int64(up, 3, now + b->cfg.lease_timeout);
 	sqlite3_bind_int64(up, 4, now);
-	sqlite3_bind_int64(up, 5, job);
+	sqlite3_bind_int64(up, 5, l->job);
 	if (sqlite3_step(up) != SQLITE_DONE || db_commit(b) < 0) {
 		sqlite3_reset(up);
 		db_rollback(b);
 		goto fail;
 	}
 	sqlite3_reset(up);
-	if (want_deps) {
-		deps = json_array();
-		st = db_stmt(b, sql_lease_deps);
-		sqlite3_bind_int64(st, 1, job);
-		while (sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(deps, json_pack("{s:I, s:s}",
-			    "job", (json_int_t)sqlite3_column_int64(st, 0),
-			    "cpv", (const char *)sqlite3_column_text(st, 1)));
-		sqlite3_reset(st);
-		json_object_set_new(res, "deps", deps);
-	}
-	json_object_set_new(res, "job", json_integer(job));
-	json_object_set_new(res, "build_id", json_integer(job));
-	json_object_set_new(res, "lease", json_string(lease));
-	json_object_set_new(res, "lease_timeout",
-	    json_integer(b->cfg.lease_timeout));
-	job_log(b, job, "attempt %lld of %s on worker %s",
-	    (long long)json_integer_value(json_object_get(res, "attempt")),
-	    json_string_value(json_object_get(res, "cpv")), worker);
-	log_info("job %lld (%s) leased to %s", job,
-	    json_string_value(json_object_get(res, "cpv")), worker);
-	return res;
+	if (want_deps && lease_deps(b, l) < 0)
+		log_warnx("job %lld: out of memory listing its dependencies",
+		    l->job);
+	job_log(b, l->job, "attempt %lld of %s on worker %s", l->attempt,
+	    l->cpv, worker);
+	log_info("job %lld (%s) leased to %s", l->job, l->cpv, worker);
+	return 1;
 fail:
-	json_decref(res);
-	return NULL;
+	lease_release(l);
+	return rc < 0 ? -1 : 0;
 }
 
 /* A set of row ids (open addressing; 0 marks a free slot). */
@@ -315,7 +351,7 @@ out:
  * The number changed, or -1.
  */
 static int
-set_dependents(struct builder *b, long long job, const char *to,
+set_dependents(struct builder *b, long long job, enum job_state to,
     const char *error, int from_open)
 {
 	static const char sql_block[] = "UPDATE jobs SET state=?, error=? "
@@ -334,7 +370,7 @@ set_dependents(struct builder *b, long long job, const char *to,
 	}
 	for (i = 0; i < q.n && n >= 0; i++) {
 		sqlite3_reset(st);
-		db_bind_text(st, 1, to);
+		db_bind_text(st, 1, job_state_name(to));
 		if (error != NULL)
 			db_bind_text(st, 2, error);
 		else
@@ -358,7 +394,7 @@ block_dependents(struct builder *b, long long job, const char *cpv)
 	int rc;
 
 	bf_buf_addf(&why, "blocked: %s (job %lld) did not build", cpv, job);
-	rc = set_dependents(b, job, JS_BLOCKED, why.buf, 1);
+	rc = set_dependents(b, job, JOB_BLOCKED, why.buf, 1);
 	bf_buf_release(&why);
 	return rc;
 }
@@ -629,7 +665,7 @@ sched_retry(struct builder *b, long long job, struct bf_err *e)
 	const char *state = NULL;
 	char stbuf[32] = "", cpv[512];
 	long long rebuild;
-	int ok;
+	int ok, js;
 
 	st = db_prep(b, "SELECT j.state, r.state FROM jobs j JOIN rebuilds r "
 	    "ON r.id = j.rebuild WHERE j.id = ?");
@@ -648,10 +684,11 @@ sched_retry(struct builder *b, long long job, struct bf_err *e)
 	sqlite3_finalize(st);
 	if (state == NULL)
 		return bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
-	if (strcmp(state, JS_FAILED) != 0 && strcmp(state, JS_CANCELLED) != 0)
+	js = job_state_parse(state);
+	if (js != JOB_FAILED && js != JOB_CANCELLED)
 		return bf_err_set(e, BF_ECONFLICT, "job %lld is %s; only failed "
 		    "or cancelled jobs can be retried%s", job, state,
-		    strcmp(state, JS_BLOCKED) == 0 ? " (retry the job that "
+		    js == JOB_BLOCKED ? " (retry the job that "
 		    "blocks it)" : "");
 	rebuild = job_rebuild(b, job, cpv, sizeof(cpv));
 	if (db_begin(b) < 0)
@@ -666,7 +703,7 @@ sched_retry(struct builder *b, long long job, struct bf_err *e)
 	 * they follow what is done, and failing or blocking a job leaves
 	 * that unchanged.
 	 */
-	ok = ok && set_dependents(b, job, JS_WAITING, NULL, 0) >= 0;
+	ok = ok && set_dependents(b, job, JOB_WAITING, NULL, 0) >= 0;
 	st = db_prep(b, "UPDATE jobs SET state='ready' WHERE rebuild=? AND "
 	    "state='waiting' AND waiting=0");
 	sqlite3_bind_int64(st, 1, rebuild);

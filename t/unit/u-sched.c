@@ -52,21 +52,24 @@ rebuild_state(struct builder *b)
 	return s;
 }
 
-/* Leases a job to w1: its id, 0 for none; its lease in `lease`. */
+/*
+ * Leases a job to w1: its id, 0 for none; its lease token in `lease`,
+ * the jobs it is built after in `deps` (may be NULL).
+ */
 static long long
-lease(struct builder *b, char lease[64], json_t **deps)
+lease(struct builder *b, char lease[64], struct lease *deps)
 {
-	json_t *j = sched_lease(b, "w1", deps != NULL);
+	struct lease l;
 	long long id;
 
-	if (j == NULL)
+	if (sched_lease(b, "w1", deps != NULL, &l) <= 0)
 		return 0;
-	id = json_integer_value(json_object_get(j, "job"));
-	snprintf(lease, 64, "%s", json_string_value(json_object_get(j,
-	    "lease")));
+	id = l.job;
+	snprintf(lease, 64, "%s", l.token);
 	if (deps != NULL)
-		*deps = json_incref(json_object_get(j, "deps"));
-	json_decref(j);
+		*deps = l;
+	else
+		lease_release(&l);
 	return id;
 }
 
@@ -91,7 +94,8 @@ main(void)
 	struct bcfg_profile prof;
 	struct builder b;
 	struct bf_err e = BF_ERR_INIT;
-	json_t *deps = NULL, *tags;
+	struct lease deps;
+	json_t *tags;
 
 	if (mkdtemp(dir) == NULL)
 		return 2;
@@ -118,8 +122,10 @@ main(void)
 
 	/* Only A is ready. */
 	is_int(lease(&b, l, &deps), 1, "A is leased first");
-	is_int(json_array_size(deps), 0, "A is built after nothing");
-	json_decref(deps);
+	is_int(deps.ndeps, 0, "A is built after nothing");
+	is_str(deps.cpv, "cat/a-1", "the lease names A");
+	is_int(deps.attempt, 1, "first attempt");
+	lease_release(&deps);
 	is_str(state(&b, 1), "running", "A runs");
 	is_int(lease(&b, l2, NULL), 0, "nothing else is ready");
 	ok(sched_fail(&b, 1, "w2", l, "not mine", 1) == -BF_ENOTFOUND,
@@ -133,10 +139,9 @@ main(void)
 
 	/* B carries A as its dependency. */
 	is_int(lease(&b, l, &deps), 2, "B leased (build order)");
-	is_int(json_array_size(deps), 1, "B is built after one package");
-	is_int(json_integer_value(json_object_get(json_array_get(deps, 0),
-	    "job")), 1, "... A");
-	json_decref(deps);
+	is_int(deps.ndeps, 1, "B is built after one package");
+	is_int(deps.ndeps > 0 ? deps.deps[0].job : 0, 1, "... A");
+	lease_release(&deps);
 	is_int(lease(&b, l2, NULL), 3, "C leased");
 	ok(sched_done(&b, 2, "cat/b/b-1-2.gpkg.tar", "00", 1) == 0, "B done");
 	is_str(state(&b, 4), "waiting", "D waits while C (same group) runs");
