@@ -463,252 +463,282 @@ append_log(struct builder *b, struct MHD_Connection *c, long long job,
 	return send_json(c, 200, json_pack("{s:b}", "ok", 1));
 }
 
+/* One request: its method, URL, JSON body and the builder. */
+struct call {
+	struct builder	*b;
+	struct MHD_Connection *c;
+	const char	*url;
+	struct req	*rq;
+	json_t		*in;
+	int		 get, post;
+};
+
+/* POST /v1/workers/register: the tags builder.conf allows it. */
+static enum MHD_Result
+api_register(struct call *k, const char *name)
+{
+	json_t *tags = json_object_get(k->in, "tags"), *allowed;
+	json_int_t slots = json_integer_value(json_object_get(k->in, "slots"));
+	struct bf_buf m = BF_BUF_INIT;
+	const char *bad = NULL;
+	enum MHD_Result ret;
+	int rc;
+
+	if (tags != NULL && !json_is_array(tags))
+		return send_error(k->c, 400, "register's tags must be a list");
+	if ((allowed = workers_allowed_tags(k->rq->worker, tags, &bad)) ==
+	    NULL) {
+		log_warnx("refused to register worker %s: it is not "
+		    "configured for '%s'", name, printable(bad));
+		bf_buf_addf(&m, "worker %s is not configured for '%s': "
+		    "builder.conf's [worker %s] sets the profiles and tags it "
+		    "may build", name, bad, k->rq->worker->name);
+		ret = send_error(k->c, 403, m.buf);
+		bf_buf_release(&m);
+		return ret;
+	}
+	pthread_mutex_lock(&k->b->mu);
+	rc = workers_register(k->b, name, allowed,
+	    slots > 0 && slots < 1024 ? (int)slots : 1);
+	pthread_mutex_unlock(&k->b->mu);
+	log_info("worker %s registered", name);
+	return send_json(k->c, rc == 0 ? 200 : 500, json_pack("{s:s, s:i, "
+	    "s:o}", "name", name, "lease_timeout", k->b->cfg.lease_timeout,
+	    "tags", allowed));
+}
+
+/*
+ * POST /v1/jobs/lease: the next job, or 204.  Tags registered before
+ * builder.conf changed (or by an older builder, which took them from
+ * the worker) must still be allowed.  "deps": false comes from drivers
+ * that install none.
+ */
+static enum MHD_Result
+api_lease(struct call *k, const char *name)
+{
+	struct builder *b = k->b;
+	json_t *wd = json_object_get(k->in, "deps"), *reg, *ok, *out = NULL;
+	struct bf_buf m = BF_BUF_INIT;
+	struct MHD_Response *r;
+	const char *bad = NULL;
+	struct lease l;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&b->mu);
+	reg = workers_tags(b, name);
+	ok = reg != NULL ? workers_allowed_tags(k->rq->worker, reg, &bad) :
+	    NULL;
+	if (reg != NULL && ok == NULL) {
+		pthread_mutex_unlock(&b->mu);
+		bf_buf_addf(&m, "worker %s is registered for '%s', which its "
+		    "[worker %s] section does not allow; register again", name,
+		    bad ? bad : "?", k->rq->worker->name);
+		json_decref(reg);
+		ret = send_error(k->c, 403, m.buf);
+		bf_buf_release(&m);
+		return ret;
+	}
+	json_decref(reg);
+	json_decref(ok);
+	if (sched_lease(b, name, !json_is_false(wd), &l) > 0) {
+		out = lease_json(&l, b->cfg.lease_timeout, !json_is_false(wd));
+		lease_release(&l);
+	}
+	pthread_mutex_unlock(&b->mu);
+	if (out != NULL)
+		return send_json(k->c, 200, out);
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(k->c, 204, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* POST /v1/jobs/N/fail from the worker holding the lease. */
+static enum MHD_Result
+api_fail(struct call *k, const char *name, long long job)
+{
+	const char *why = jstr(k->in, "error");
+	struct bf_buf w = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_addf(&w, "build failed on %s: %s", name, why ? why :
+	    "no reason given");
+	pthread_mutex_lock(&k->b->mu);
+	rc = sched_fail(k->b, job, name, jstr(k->in, "lease"), w.buf, 1);
+	pthread_mutex_unlock(&k->b->mu);
+	bf_buf_release(&w);
+	return rc == 0 ? send_json(k->c, 200, json_pack("{s:b}", "ok", 1)) :
+	    send_error(k->c, 409, "job is not leased to this worker");
+}
+
+/* The calls a worker's token may make, as the worker `name`. */
+static enum MHD_Result
+worker_call(struct call *k)
+{
+	const char *rest = NULL, *name;
+	struct bf_buf m = BF_BUF_INIT;
+	enum MHD_Result ret;
+	long long job = job_path(k->url, &rest);
+	json_t *out;
+
+	/* The builder's name for it, not the one it claims. */
+	name = worker_name(k->b, k->rq->worker, job > 0 &&
+	    strcmp(rest, "log") == 0 ? MHD_lookup_connection_value(k->c,
+	    MHD_HEADER_KIND, "X-Binfarm-Worker") : jstr(k->in, "name"),
+	    k->url);
+	if (name == NULL) {
+		bf_buf_addf(&m, "this token is worker %s's: it cannot act as "
+		    "another worker", k->rq->worker->name);
+		ret = send_error(k->c, 403, m.buf);
+		bf_buf_release(&m);
+		return ret;
+	}
+	if (k->post && strcmp(k->url, "/v1/workers/register") == 0)
+		return api_register(k, name);
+	if (k->post && strcmp(k->url, "/v1/workers/heartbeat") == 0) {
+		pthread_mutex_lock(&k->b->mu);
+		out = workers_heartbeat(k->b, name, json_object_get(k->in,
+		    "jobs"));
+		pthread_mutex_unlock(&k->b->mu);
+		return send_json(k->c, 200, out);
+	}
+	if (k->post && strcmp(k->url, "/v1/jobs/lease") == 0)
+		return api_lease(k, name);
+	if (job > 0 && k->post && strcmp(rest, "log") == 0)
+		return append_log(k->b, k->c, job, name, &k->rq->body);
+	if (job > 0 && k->post && strcmp(rest, "fail") == 0)
+		return api_fail(k, name, job);
+	if (job > 0 && k->get && strcmp(rest, "package") == 0)
+		return get_package(k->b, k->c, job);
+	return send_error(k->c, strncmp(k->url, "/v1/", 4) == 0 ? 403 : 404,
+	    "not a worker call");
+}
+
+/* /v1/jobs/N[/...] for engineers. */
+static enum MHD_Result
+api_job(struct call *k, long long job, const char *rest)
+{
+	struct bf_err e = BF_ERR_INIT;
+	json_t *out = NULL;
+	int rc;
+
+	if (k->get && *rest == '\0') {
+		pthread_mutex_lock(&k->b->mu);
+		out = sched_job_json(k->b, job);
+		pthread_mutex_unlock(&k->b->mu);
+		return out ? send_json(k->c, 200, out) : send_error(k->c, 404,
+		    "no such job");
+	}
+	if (k->get && strcmp(rest, "log") == 0)
+		return get_log(k->b, k->c, job);
+	if (k->get && strcmp(rest, "package") == 0)
+		return get_package(k->b, k->c, job);
+	if (!k->post || (strcmp(rest, "retry") != 0 &&
+	    strcmp(rest, "cancel") != 0))
+		return send_error(k->c, 404, "no such endpoint");
+	pthread_mutex_lock(&k->b->mu);
+	rc = rest[0] == 'r' ? sched_retry(k->b, job, &e) :
+	    sched_cancel(k->b, job, &e);
+	out = rc == 0 ? sched_job_json(k->b, job) : NULL;
+	pthread_mutex_unlock(&k->b->mu);
+	return rc < 0 ? send_err(k->c, &e, rc) : send_json(k->c, 200, out);
+}
+
+/* GET /v1/jobs?cpv=CAT/PF[&profile=P] */
+static enum MHD_Result
+api_lookup(struct call *k)
+{
+	const char *cpv = MHD_lookup_connection_value(k->c,
+	    MHD_GET_ARGUMENT_KIND, "cpv");
+	const char *p = MHD_lookup_connection_value(k->c,
+	    MHD_GET_ARGUMENT_KIND, "profile");
+	json_t *out;
+	long long job;
+
+	if (cpv == NULL)
+		return send_error(k->c, 400, "give ?cpv=CAT/PF");
+	pthread_mutex_lock(&k->b->mu);
+	job = sched_lookup(k->b, cpv, p);
+	out = job > 0 ? sched_job_json(k->b, job) : NULL;
+	pthread_mutex_unlock(&k->b->mu);
+	return out ? send_json(k->c, 200, out) : send_error(k->c, 404,
+	    "no job builds that package");
+}
+
+/* POST /v1/rebuild and /v1/rebuild/cancel. */
+static enum MHD_Result
+api_rebuild(struct call *k, int cancel)
+{
+	const char *p = jstr(k->in, "profile"), *by = jstr(k->in, "by");
+	struct bf_err e = BF_ERR_INIT;
+	json_t *out = NULL;
+	int rc;
+
+	if (!cancel && p == NULL)
+		return send_error(k->c, 400, "rebuild needs a profile");
+	pthread_mutex_lock(&k->b->mu);
+	if (cancel)
+		rc = sched_cancel_rebuild(k->b, p ? p : "", &e);
+	else
+		rc = sched_rebuild(k->b, p, jstr(k->in, "commit"), by ? by :
+		    "engineer", &out, &e);
+	pthread_mutex_unlock(&k->b->mu);
+	if (rc < 0)
+		return send_err(k->c, &e, rc);
+	return send_json(k->c, 200, cancel ? json_pack("{s:i}", "cancelled",
+	    rc) : out);
+}
+
+/* The calls the engineer token may make. */
+static enum MHD_Result
+engineer_call(struct call *k)
+{
+	const char *rest = NULL;
+	long long job;
+	int workerish;
+
+	if (k->post && strcmp(k->url, "/v1/rebuild") == 0)
+		return api_rebuild(k, 0);
+	if (k->post && strcmp(k->url, "/v1/rebuild/cancel") == 0)
+		return api_rebuild(k, 1);
+	if (k->get && strcmp(k->url, "/v1/jobs") == 0)
+		return api_lookup(k);
+	if ((job = job_path(k->url, &rest)) > 0)
+		return api_job(k, job, rest);
+	workerish = strncmp(k->url, "/v1/workers", 11) == 0 ||
+	    strcmp(k->url, "/v1/jobs/lease") == 0;
+	return send_error(k->c, workerish ? 403 : 404, workerish ?
+	    "not an engineer call" : "no such endpoint");
+}
+
 static enum MHD_Result
 handle(struct builder *b, struct MHD_Connection *c, const char *method,
     const char *url, struct req *rq, enum auth who)
 {
-	struct bf_err e = BF_ERR_INIT;
+	struct call k = { b, c, url, rq, NULL, 0, 0 };
 	const char *rest = NULL;
-	json_t *in = NULL, *out = NULL;
-	struct lease l;
-	long long job;
-	int rc, post = strcmp(method, "POST") == 0;
-	int get = strcmp(method, "GET") == 0;
 	enum MHD_Result ret;
+	json_t *out;
 
-	if (post && rq->body.len > 0 && (job = job_path(url, &rest)) > 0 &&
-	    strcmp(rest, "log") == 0)
-		in = NULL;
-	else if (post && rq->body.len > 0 &&
-	    (in = json_loadb(rq->body.buf, rq->body.len, 0, NULL)) == NULL)
+	k.post = strcmp(method, "POST") == 0;
+	k.get = strcmp(method, "GET") == 0;
+	/* A log upload is text; every other body is JSON. */
+	if (k.post && rq->body.len > 0 && !(job_path(url, &rest) > 0 &&
+	    strcmp(rest, "log") == 0) && (k.in = json_loadb(rq->body.buf,
+	    rq->body.len, 0, NULL)) == NULL)
 		return send_error(c, 400, "the request body is not JSON");
-	if (in == NULL)
-		in = json_object();
-
-	if (get && strcmp(url, "/v1/status") == 0 && who == AUTH_ENGINEER) {
+	if (k.in == NULL)
+		k.in = json_object();
+	if (k.get && strcmp(url, "/v1/status") == 0 && who == AUTH_ENGINEER) {
 		pthread_mutex_lock(&b->mu);
 		out = sched_status(b);
 		pthread_mutex_unlock(&b->mu);
 		ret = send_json(c, 200, out);
-		goto out;
-	}
-	if (who == AUTH_WORKER) {
-		/* The builder's name for it, not the one it claims. */
-		const char *name = worker_name(b, rq->worker,
-		    (job = job_path(url, &rest)) > 0 && strcmp(rest, "log") == 0 ?
-		    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    "X-Binfarm-Worker") : jstr(in, "name"), url);
-
-		if (name == NULL) {
-			struct bf_buf m = BF_BUF_INIT;
-
-			bf_buf_addf(&m, "this token is worker %s's: it cannot "
-			    "act as another worker", rq->worker->name);
-			ret = send_error(c, 403, m.buf);
-			bf_buf_release(&m);
-			goto out;
-		}
-		if (post && strcmp(url, "/v1/workers/register") == 0) {
-			json_t *tags = json_object_get(in, "tags"), *allowed;
-			json_int_t slots = json_integer_value(
-			    json_object_get(in, "slots"));
-			const char *bad = NULL;
-
-			if (tags != NULL && !json_is_array(tags)) {
-				ret = send_error(c, 400, "register's tags must "
-				    "be a list");
-				goto out;
-			}
-			if ((allowed = workers_allowed_tags(rq->worker, tags,
-			    &bad)) == NULL) {
-				struct bf_buf m = BF_BUF_INIT;
-
-				log_warnx("refused to register worker %s: it is "
-				    "not configured for '%s'", name,
-				    printable(bad));
-				bf_buf_addf(&m, "worker %s is not configured for "
-				    "'%s': builder.conf's [worker %s] sets the "
-				    "profiles and tags it may build", name, bad,
-				    rq->worker->name);
-				ret = send_error(c, 403, m.buf);
-				bf_buf_release(&m);
-				goto out;
-			}
-			pthread_mutex_lock(&b->mu);
-			rc = workers_register(b, name, allowed,
-			    slots > 0 && slots < 1024 ? (int)slots : 1);
-			pthread_mutex_unlock(&b->mu);
-			log_info("worker %s registered", name);
-			ret = send_json(c, rc == 0 ? 200 : 500, json_pack(
-			    "{s:s, s:i, s:o}", "name", name, "lease_timeout",
-			    b->cfg.lease_timeout, "tags", allowed));
-			goto out;
-		}
-		if (post && strcmp(url, "/v1/workers/heartbeat") == 0) {
-			pthread_mutex_lock(&b->mu);
-			out = workers_heartbeat(b, name,
-			    json_object_get(in, "jobs"));
-			pthread_mutex_unlock(&b->mu);
-			ret = send_json(c, 200, out);
-			goto out;
-		}
-		if (post && strcmp(url, "/v1/jobs/lease") == 0) {
-			/* "deps": false, from drivers that install none. */
-			json_t *wd = json_object_get(in, "deps"), *reg, *ok;
-			const char *bad = NULL;
-
-			pthread_mutex_lock(&b->mu);
-			/*
-			 * Tags registered before builder.conf changed (or by
-			 * an older builder, which took them from the worker)
-			 * must still be allowed.
-			 */
-			reg = workers_tags(b, name);
-			ok = reg != NULL ? workers_allowed_tags(rq->worker, reg,
-			    &bad) : NULL;
-			if (reg != NULL && ok == NULL) {
-				struct bf_buf m = BF_BUF_INIT;
-
-				pthread_mutex_unlock(&b->mu);
-				bf_buf_addf(&m, "worker %s is registered for '%s', "
-				    "which its [worker %s] section does not allow; "
-				    "register again", name, bad ? bad : "?",
-				    rq->worker->name);
-				json_decref(reg);
-				ret = send_error(c, 403, m.buf);
-				bf_buf_release(&m);
-				goto out;
-			}
-			json_decref(reg);
-			json_decref(ok);
-			if (sched_lease(b, name, !json_is_false(wd), &l) > 0) {
-				out = lease_json(&l, b->cfg.lease_timeout,
-				    !json_is_false(wd));
-				lease_release(&l);
-			}
-			pthread_mutex_unlock(&b->mu);
-			if (out == NULL) {
-				struct MHD_Response *r =
-				    MHD_create_response_from_buffer(0, NULL,
-				    MHD_RESPMEM_PERSISTENT);
-
-				ret = MHD_queue_response(c, 204, r);
-				MHD_destroy_response(r);
-				goto out;
-			}
-			ret = send_json(c, 200, out);
-			goto out;
-		}
-		if ((job = job_path(url, &rest)) > 0) {
-			if (post && strcmp(rest, "log") == 0) {
-				ret = append_log(b, c, job, name, &rq->body);
-				goto out;
-			}
-			if (post && strcmp(rest, "fail") == 0) {
-				const char *why = jstr(in, "error");
-				struct bf_buf w = BF_BUF_INIT;
-
-				bf_buf_addf(&w, "build failed on %s: %s",
-				    name, why ? why : "no reason given");
-				pthread_mutex_lock(&b->mu);
-				rc = sched_fail(b, job, name, jstr(in, "lease"),
-				    w.buf, 1);
-				pthread_mutex_unlock(&b->mu);
-				bf_buf_release(&w);
-				ret = rc == 0 ? send_json(c, 200, json_pack(
-				    "{s:b}", "ok", 1)) : send_error(c, 409,
-				    "job is not leased to this worker");
-				goto out;
-			}
-			if (get && strcmp(rest, "package") == 0) {
-				ret = get_package(b, c, job);
-				goto out;
-			}
-		}
-		ret = send_error(c, strncmp(url, "/v1/", 4) == 0 ? 403 : 404,
-		    "not a worker call");
-		goto out;
-	}
-
-	/* Engineers. */
-	if (post && strcmp(url, "/v1/rebuild") == 0) {
-		const char *p = jstr(in, "profile"), *by = jstr(in, "by");
-
-		if (p == NULL) {
-			ret = send_error(c, 400, "rebuild needs a profile");
-			goto out;
-		}
-		pthread_mutex_lock(&b->mu);
-		rc = sched_rebuild(b, p, jstr(in, "commit"), by ? by :
-		    "engineer", &out, &e);
-		pthread_mutex_unlock(&b->mu);
-		ret = rc < 0 ? send_err(c, &e, rc) : send_json(c, 200, out);
-		goto out;
-	}
-	if (post && strcmp(url, "/v1/rebuild/cancel") == 0) {
-		const char *p = jstr(in, "profile");
-
-		pthread_mutex_lock(&b->mu);
-		rc = sched_cancel_rebuild(b, p ? p : "", &e);
-		pthread_mutex_unlock(&b->mu);
-		ret = rc < 0 ? send_err(c, &e, rc) : send_json(c, 200,
-		    json_pack("{s:i}", "cancelled", rc));
-		goto out;
-	}
-	if (get && strcmp(url, "/v1/jobs") == 0) {
-		const char *cpv = MHD_lookup_connection_value(c,
-		    MHD_GET_ARGUMENT_KIND, "cpv");
-		const char *p = MHD_lookup_connection_value(c,
-		    MHD_GET_ARGUMENT_KIND, "profile");
-
-		if (cpv == NULL) {
-			ret = send_error(c, 400, "give ?cpv=CAT/PF");
-			goto out;
-		}
-		pthread_mutex_lock(&b->mu);
-		job = sched_lookup(b, cpv, p);
-		out = job > 0 ? sched_job_json(b, job) : NULL;
-		pthread_mutex_unlock(&b->mu);
-		ret = out ? send_json(c, 200, out) : send_error(c, 404,
-		    "no job builds that package");
-		goto out;
-	}
-	if ((job = job_path(url, &rest)) > 0) {
-		if (get && *rest == '\0') {
-			pthread_mutex_lock(&b->mu);
-			out = sched_job_json(b, job);
-			pthread_mutex_unlock(&b->mu);
-			ret = out ? send_json(c, 200, out) : send_error(c, 404,
-			    "no such job");
-			goto out;
-		}
-		if (get && strcmp(rest, "log") == 0) {
-			ret = get_log(b, c, job);
-			goto out;
-		}
-		if (get && strcmp(rest, "package") == 0) {
-			ret = get_package(b, c, job);
-			goto out;
-		}
-		if (post && (strcmp(rest, "retry") == 0 ||
-		    strcmp(rest, "cancel") == 0)) {
-			pthread_mutex_lock(&b->mu);
-			rc = rest[0] == 'r' ? sched_retry(b, job, &e) :
-			    sched_cancel(b, job, &e);
-			out = rc == 0 ? sched_job_json(b, job) : NULL;
-			pthread_mutex_unlock(&b->mu);
-			ret = rc < 0 ? send_err(c, &e, rc) : send_json(c, 200,
-			    out);
-			goto out;
-		}
-	}
-	ret = send_error(c, strncmp(url, "/v1/workers", 11) == 0 ||
-	    strcmp(url, "/v1/jobs/lease") == 0 ? 403 : 404,
-	    strncmp(url, "/v1/workers", 11) == 0 ||
-	    strcmp(url, "/v1/jobs/lease") == 0 ? "not an engineer call" :
-	    "no such endpoint");
-out:
-	json_decref(in);
+	} else if (who == AUTH_WORKER)
+		ret = worker_call(&k);
+	else
+		ret = engineer_call(&k);
+	json_decref(k.in);
 	return ret;
 }
 
