@@ -135,8 +135,17 @@ out:
 	return rc;
 }
 
-int
-main(int argc, char **argv)
+/* The command line. */
+struct opts {
+	const char	*file, *statedir, *init, *listen, *user;
+	char		**profiles, **repos;	/* -P, -r */
+	size_t		 nprofiles, nrepos;
+	int		 check, fg, unsig;
+};
+
+/* -1 to go on, else the exit status. */
+static int
+parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "init", required_argument, NULL, 'I' },
@@ -144,146 +153,137 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bf_err e = BF_ERR_INIT;
-	struct builder b;
-	struct bf_buf cf = BF_BUF_INIT, url = BF_BUF_INIT;
-	struct sigaction sa;
-	const char *file = NULL, *statedir = NULL, *init = NULL, *listen = NULL;
-	const char *user = NULL;
-	char *uhome = NULL;
-	uid_t uid = 0;
-	gid_t gid = 0;
-	char **profiles = NULL, **repos = NULL;
-	size_t nprofiles = 0, nrepos = 0;
-	int c, check = 0, fg = 0, rc, ret = 2, loaded = 0, unsig = 0;
-	struct stat st;
+	int c;
 
-	memset(&b, 0, sizeof(b));
-	b.signer_pid = -1;
-	profiles = calloc((size_t)argc, sizeof(*profiles));
-	repos = calloc((size_t)argc, sizeof(*repos));
+	if ((o->profiles = calloc((size_t)argc, sizeof(char *))) == NULL ||
+	    (o->repos = calloc((size_t)argc, sizeof(char *))) == NULL)
+		return 2;
 	while ((c = getopt_long(argc, argv, "f:s:tdl:P:r:u:h", longopts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			file = optarg;
-			break;
-		case 's':
-			statedir = optarg;
-			break;
-		case 't':
-			check = 1;
-			break;
-		case 'd':
-			fg = 1;
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'P':
-			profiles[nprofiles++] = optarg;
-			break;
-		case 'r':
-			repos[nrepos++] = optarg;
-			break;
-		case 'u':
-			user = optarg;
-			break;
-		case 'I':
-			init = optarg;
-			break;
-		case 'U':
-			unsig = 1;
-			break;
+		case 'f': o->file = optarg; break;
+		case 's': o->statedir = optarg; break;
+		case 't': o->check = 1; break;
+		case 'd': o->fg = 1; break;
+		case 'l': o->listen = optarg; break;
+		case 'P': o->profiles[o->nprofiles++] = optarg; break;
+		case 'r': o->repos[o->nrepos++] = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'I': o->init = optarg; break;
+		case 'U': o->unsig = 1; break;
 		case 'h':
 			usage(stdout);
-			ret = 0;
-			goto out;
+			return 0;
 		default:
 			usage(stderr);
-			goto out;
+			return 2;
 		}
 	}
-	if (optind != argc || (file && statedir) || (init && (file ||
-	    statedir))) {
+	if (optind != argc || (o->file && o->statedir) || (o->init &&
+	    (o->file || o->statedir))) {
 		usage(stderr);
-		goto out;
+		return 2;
 	}
-	/* The log: standard error when it is a file (not a terminal). */
-	log_init(fg || check || init || !isatty(2),
-	    getenv("BINFARM_DEBUG") != NULL, "binfarm-builder");
-	log_stamp(1);
-	if (init != NULL || (statedir != NULL)) {
-		const char *dir = init ? init : statedir;
+	return -1;
+}
 
-		bf_buf_addf(&cf, "%s/builder.conf", dir);
-		if (init != NULL || stat(cf.buf, &st) < 0) {
-			if ((rc = bcfg_generate(dir, listen ? listen :
-			    "127.0.0.1:8470", profiles, nprofiles, unsig,
-			    &e)) < 0 ||
-			    (rc = append_repos(dir, repos, nrepos, &e)) < 0) {
-				fprintf(stderr, "binfarm-builder: %s\n",
-				    bf_err_msg(&e, rc));
-				goto out;
-			}
-			if (init != NULL) {
-				printf("wrote %s\n", cf.buf);
-				ret = 0;
-				goto out;
-			}
-		}
-		file = cf.buf;
-	}
-	if (file == NULL && (file = getenv("BINFARM_BUILDER_CONF")) == NULL)
-		file = SYSCONFDIR "/binfarm/builder.conf";
-	if ((rc = bcfg_load(&b.cfg, file, &e)) < 0 ||
-	    (loaded = 1, rc = load_profiles(&b.cfg, &e)) < 0) {
-		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
-		goto out;
-	}
-	loaded = 1;
-	if (listen != NULL) {
-		free(b.cfg.listen);
-		b.cfg.listen = strdup(listen);
-	}
-	if ((rc = builder_open_repo(&b, &e)) < 0) {
-		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
-		goto out;
-	}
-	if (user == NULL)
-		user = b.cfg.user;
-	if (user != NULL && (rc = privsep_lookup(user, &uid, &gid, &uhome, &e)) < 0) {
-		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
-		goto out;
-	}
-	if (check) {
-		/* The signing key works (here, not in a signing process). */
-		if (b.repo->signed_repo) {
-			struct bf_signer *s = NULL;
+/*
+ * --init DIR, or -s DIR without a builder.conf yet: writes one (with
+ * a CA, a certificate and tokens).  -1 to go on (o->file set to it),
+ * else the exit status.
+ */
+static int
+init_state(struct opts *o, struct bf_buf *cf)
+{
+	const char *dir = o->init ? o->init : o->statedir;
+	struct bf_err e = BF_ERR_INIT;
+	struct stat st;
+	int rc;
 
-			rc = bf_repo_signer_open(b.repo, &s, &e);
-			bf_signer_free(s);
-			if (rc < 0) {
-				fprintf(stderr, "binfarm-builder: %s\n",
-				    bf_err_msg(&e, rc));
-				goto out;
-			}
+	if (dir == NULL)
+		return -1;
+	bf_buf_addf(cf, "%s/builder.conf", dir);
+	if (o->init != NULL || stat(cf->buf, &st) < 0) {
+		if ((rc = bcfg_generate(dir, o->listen ? o->listen :
+		    "127.0.0.1:8470", o->profiles, o->nprofiles, o->unsig,
+		    &e)) < 0 ||
+		    (rc = append_repos(dir, o->repos, o->nrepos, &e)) < 0) {
+			fprintf(stderr, "binfarm-builder: %s\n",
+			    bf_err_msg(&e, rc));
+			return 2;
 		}
-		printf("%s: configuration OK (%zu profiles, %zu repositories, "
-		    "publishing to %s)\n", file, b.cfg.nprofiles, b.cfg.nrepos,
-		    b.cfg.repository);
-		ret = 0;
-		goto out;
+		if (o->init != NULL) {
+			printf("wrote %s\n", cf->buf);
+			return 0;
+		}
 	}
-	/*
-	 * The signing process is forked by the process that stays (after
-	 * daemon(): it dies with its parent), before any thread and before
-	 * the network; then this process drops to USER, and creates its
-	 * state as USER.
-	 */
-	if (!fg && daemon(1, 0) < 0) {
-		fprintf(stderr, "binfarm-builder: daemon: %s\n", strerror(errno));
-		goto out;
+	o->file = cf->buf;
+	return -1;
+}
+
+/* builder.conf, the profiles, the repository, the user to run as. */
+static int
+load(struct builder *b, struct opts *o, uid_t *uid, gid_t *gid, char **uhome,
+    struct bf_err *e)
+{
+	int rc;
+
+	if (o->file == NULL &&
+	    (o->file = getenv("BINFARM_BUILDER_CONF")) == NULL)
+		o->file = SYSCONFDIR "/binfarm/builder.conf";
+	if ((rc = bcfg_load(&b->cfg, o->file, e)) < 0 ||
+	    (rc = load_profiles(&b->cfg, e)) < 0)
+		return rc;
+	if (o->listen != NULL) {
+		free(b->cfg.listen);
+		if ((b->cfg.listen = strdup(o->listen)) == NULL)
+			return bf_err_nomem(e);
+	}
+	if ((rc = builder_open_repo(b, e)) < 0)
+		return rc;
+	if (o->user == NULL)
+		o->user = b->cfg.user;
+	if (o->user != NULL)
+		return privsep_lookup(o->user, uid, gid, uhome, e);
+	return 0;
+}
+
+/* -t: the configuration, and that the signing key works (here). */
+static int
+check_config(struct builder *b, const char *file, struct bf_err *e)
+{
+	struct bf_signer *s = NULL;
+	int rc;
+
+	if (b->repo->signed_repo) {
+		rc = bf_repo_signer_open(b->repo, &s, e);
+		bf_signer_free(s);
+		if (rc < 0)
+			return rc;
+	}
+	printf("%s: configuration OK (%zu profiles, %zu repositories, "
+	    "publishing to %s)\n", file, b->cfg.nprofiles, b->cfg.nrepos,
+	    b->cfg.repository);
+	return 0;
+}
+
+/*
+ * The signing process is forked by the process that stays (after
+ * daemon(): it dies with its parent), before any thread and before the
+ * network; the TLS key is read; then this process drops to USER.
+ */
+static int
+privileged_start(struct builder *b, const struct opts *o, uid_t uid,
+    gid_t gid, const char *uhome, struct bf_err *e)
+{
+	struct sigaction sa;
+	int rc;
+
+	if (!o->fg && daemon(1, 0) < 0) {
+		/* Still on the terminal. */
+		fprintf(stderr, "binfarm-builder: daemon: %s\n",
+		    strerror(errno));
+		return -errno;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -291,109 +291,150 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
-	if (b.repo->signed_repo && (rc = signer_start(&b, &e)) < 0) {
-		log_warnx("%s", bf_err_msg(&e, rc));
-		goto out;
-	}
-	/* The TLS key is read while we may still read it. */
-	if ((rc = api_init(&b, &e)) < 0) {
-		log_warnx("%s", bf_err_msg(&e, rc));
-		goto out;
-	}
-	if (user != NULL) {
-		if ((rc = privsep_drop(uid, gid, uhome, &e)) < 0) {
-			log_warnx("%s", bf_err_msg(&e, rc));
-			goto out;
-		}
+	if ((b->repo->signed_repo && (rc = signer_start(b, e)) < 0) ||
+	    (rc = api_init(b, e)) < 0)
+		return rc;
+	if (o->user != NULL) {
+		if ((rc = privsep_drop(uid, gid, uhome, e)) < 0)
+			return rc;
 		log_info("serving as user %s (uid %lu); the signing key stays "
-		    "with the signing process", user, (unsigned long)uid);
-	} else if (geteuid() == 0 && b.repo->signed_repo)
+		    "with the signing process", o->user, (unsigned long)uid);
+	} else if (geteuid() == 0 && b->repo->signed_repo)
 		log_warnx("running as root without -u USER: the process that "
 		    "serves HTTP could read the signing key itself (see "
 		    "binfarm-builder(8), TRUST MODEL)");
-	if (mkdir(b.cfg.state, 0755) < 0 && errno != EEXIST) {
-		log_warnx("cannot create '%s': %s", b.cfg.state,
-		    strerror(errno));
-		goto out;
-	}
-	bf_buf_reset(&url);
-	bf_buf_addf(&url, "%s/logs", b.cfg.state);
-	mkdir(url.buf, 0755);
-	pthread_mutex_init(&b.mu, NULL);
-	pthread_mutex_init(&b.plan_mu, NULL);
-	if ((rc = db_open(&b, &e)) < 0) {
-		log_warnx("%s", bf_err_msg(&e, rc));
-		goto out;
-	}
-	ingest_cleanup(&b);
-	if ((rc = api_start(&b, &e)) < 0) {
-		log_warnx("%s", bf_err_msg(&e, rc));
-		goto out;
-	}
-	bf_buf_reset(&url);
-	{
-		char host[256];
-		const char *colon = strrchr(b.cfg.listen, ':');
+	return 0;
+}
 
-		snprintf(host, sizeof(host), "%.*s", (int)(colon -
-		    b.cfg.listen), b.cfg.listen);
-		bf_buf_addf(&url, "%s://%s:%d\n", b.cfg.tls_cert != NULL ?
-		    "https" : "http", strcmp(host, "*") == 0 ||
-		    strcmp(host, "0.0.0.0") == 0 ? "127.0.0.1" : host, b.port);
+/* The state directory, the database, the API; builder.url written. */
+static int
+serve_start(struct builder *b, struct bf_err *e)
+{
+	struct bf_buf url = BF_BUF_INIT;
+	const char *colon;
+	char host[256];
+	int rc;
+
+	if (mkdir(b->cfg.state, 0755) < 0 && errno != EEXIST)
+		return bf_err_errno(e, "cannot create '%s'", b->cfg.state);
+	bf_buf_addf(&url, "%s/logs", b->cfg.state);
+	mkdir(url.buf, 0755);
+	pthread_mutex_init(&b->mu, NULL);
+	pthread_mutex_init(&b->plan_mu, NULL);
+	if ((rc = db_open(b, e)) < 0)
+		goto out;
+	ingest_cleanup(b);
+	if ((rc = api_start(b, e)) < 0)
+		goto out;
+	colon = strrchr(b->cfg.listen, ':');
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - b->cfg.listen),
+	    b->cfg.listen);
+	bf_buf_reset(&url);
+	bf_buf_addf(&url, "%s://%s:%d\n", b->cfg.tls_cert != NULL ? "https" :
+	    "http", strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0 ?
+	    "127.0.0.1" : host, b->port);
+	if ((rc = write_file(b->cfg.state, "builder.url", url.buf, e)) < 0) {
+		log_warnx("%s", bf_err_msg(e, rc));
+		bf_err_clear(e);
 	}
-	if ((rc = write_file(b.cfg.state, "builder.url", url.buf, &e)) < 0)
-		log_warnx("%s", bf_err_msg(&e, rc));
 	bf_buf_rtrim(&url);
 	log_info("binfarm-builder listening on %s (state %s, %zu profiles)",
-	    url.buf, b.cfg.state, b.cfg.nprofiles);
+	    url.buf, b->cfg.state, b->cfg.nprofiles);
+	rc = 0;
+out:
+	bf_buf_release(&url);
+	return rc;
+}
 
-	/* Resume: finish what a killed builder left half done. */
-	pthread_mutex_lock(&b.mu);
-	{
-		sqlite3_stmt *s = db_prep(&b, "SELECT id FROM rebuilds WHERE "
-		    "state='running'");
-		long long ids[64];
-		size_t n = 0, i;
+/* Resume: finish what a killed builder left half done. */
+static void
+resume(struct builder *b)
+{
+	sqlite3_stmt *s;
+	long long ids[64];
+	size_t n = 0, i;
 
-		while (s != NULL && sqlite3_step(s) == SQLITE_ROW && n < 64)
-			ids[n++] = sqlite3_column_int64(s, 0);
-		sqlite3_finalize(s);
-		for (i = 0; i < n; i++) {
-			log_info("resuming rebuild %lld", ids[i]);
-			sched_check_rebuild(&b, ids[i]);
-		}
+	pthread_mutex_lock(&b->mu);
+	s = db_prep(b, "SELECT id FROM rebuilds WHERE state='running'");
+	while (s != NULL && sqlite3_step(s) == SQLITE_ROW && n < 64)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	for (i = 0; i < n; i++) {
+		log_info("resuming rebuild %lld", ids[i]);
+		sched_check_rebuild(b, ids[i]);
 	}
-	pthread_mutex_unlock(&b.mu);
+	pthread_mutex_unlock(&b->mu);
+}
 
+/* Until a signal: expire leases, publish complete rebuilds.  0 or 1. */
+static int
+run(struct builder *b)
+{
 	while (!quit) {
 		struct timespec ts = { 0, 250 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
-		if (!signer_alive(&b)) {
-			ret = 1;
-			break;
-		}
-		pthread_mutex_lock(&b.mu);
-		sched_expire(&b);
-		pthread_mutex_unlock(&b.mu);
-		publish_pending(&b);
+		if (!signer_alive(b))
+			return 1;
+		pthread_mutex_lock(&b->mu);
+		sched_expire(b);
+		pthread_mutex_unlock(&b->mu);
+		publish_pending(b);
 	}
-	log_info("binfarm-builder stopping");
-	api_stop(&b);
-	if (!quit)
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct builder b;
+	struct opts o;
+	struct bf_buf cf = BF_BUF_INIT;
+	char *uhome = NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
+	int rc, ret;
+
+	memset(&b, 0, sizeof(b));
+	memset(&o, 0, sizeof(o));
+	b.signer_pid = -1;
+	if ((ret = parse_opts(argc, argv, &o)) >= 0)
 		goto out;
-	ret = 0;
+	/* The log: standard error when it is a file (not a terminal). */
+	log_init(o.fg || o.check || o.init || !isatty(2),
+	    getenv("BINFARM_DEBUG") != NULL, "binfarm-builder");
+	log_stamp(1);
+	if ((ret = init_state(&o, &cf)) >= 0)
+		goto out;
+	ret = 2;
+	if ((rc = load(&b, &o, &uid, &gid, &uhome, &e)) < 0 ||
+	    (o.check && (rc = check_config(&b, o.file, &e)) < 0)) {
+		fprintf(stderr, "binfarm-builder: %s\n", bf_err_msg(&e, rc));
+		goto out;
+	}
+	if (o.check) {
+		ret = 0;
+		goto out;
+	}
+	if ((rc = privileged_start(&b, &o, uid, gid, uhome, &e)) < 0 ||
+	    (rc = serve_start(&b, &e)) < 0) {
+		if (e.code != 0)
+			log_warnx("%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	resume(&b);
+	ret = run(&b);
+	log_info("binfarm-builder stopping");
 out:
-	api_stop(&b);	/* again: an api_init() before a failed start */
+	api_stop(&b);
 	db_close(&b);
 	signer_stop(&b);
 	bf_repo_free(b.repo);
-	if (loaded)
-		bcfg_release(&b.cfg);
+	bcfg_release(&b.cfg);
 	bf_buf_release(&cf);
-	bf_buf_release(&url);
-	free(profiles);
-	free(repos);
+	free(o.profiles);
+	free(o.repos);
 	free(uhome);
 	return ret;
 }
