@@ -8,7 +8,7 @@ struct bf_err;
 
 /*
  * The binfarm command-line front end: one cmd_<name>() per subcommand
- * file (binhost/repo-<name>.c), listed in repo-main.c's commands[].
+ * file (cli/cmd-<name>.c), listed in cli/binfarm.c's commands[].
  * Exit codes: 0 success, 1 the operation found a problem (a package
  * failed verification, an index differs), 2 usage or system error.
  */
