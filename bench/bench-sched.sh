@@ -70,7 +70,8 @@ for n in $sizes; do
 		perf record -q -g -p $bpid -o "$BF_PERF.$n" 2>/dev/null &
 		ppid=$!
 	fi
-	binfarm-worker -s "$d/state" --name w --tags bench --driver noop -j 20 \
+	# [worker prof-1] is the worker --init wrote, with its token (-s).
+	binfarm-worker -s "$d/state" --name prof-1 --driver noop -j 20 \
 		--workdir "$d/work" --idle-exit 2 2>"$d/workers.log" &
 	wpid=$!
 	while ! grep -q "rebuild 1 complete\|rebuild 1 finished" "$d/builder.log"; do
