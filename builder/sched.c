@@ -71,6 +71,30 @@ strv_json(const struct bf_strv *sv)
 	return a;
 }
 
+/*
+ * PKGUSE, as Portage's config.setcpv() takes it from /etc/portage: the
+ * words of the hw-profile's package.use lines that match the package,
+ * in the order of the file (Portage orders several matching atoms by
+ * their specificity, least specific first).
+ */
+static json_t *
+pkguse_json(const struct bf_profile *p, const struct bf_plan_node *nd)
+{
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < p->package_use.n; i++) {
+		const struct bf_pkgent *pe = &p->package_use.v[i];
+
+		if (!bf_atom_match(&pe->atom, &nd->cpv, nd->slot, nd->subslot,
+		    nd->repo))
+			continue;
+		for (j = 0; j < pe->words.n; j++)
+			json_array_append_new(a, json_string(pe->words.v[j]));
+	}
+	return a;
+}
+
 static const char *
 mk(const struct bf_profile *p, const char *k)
 {
@@ -249,6 +273,7 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 	const struct bcfg_profile *cp = bcfg_profile(&b->cfg, profile);
 	struct bf_pins pins = BF_PINS_INIT;
 	struct bf_buf path = BF_BUF_INIT;
+	struct bf_strv feat = BF_STRV_INIT, implicit = BF_STRV_INIT;
 	struct bf_profile prof;
 	struct bf_tree **trees = NULL;
 	struct bf_plan *plan = NULL;
@@ -369,6 +394,16 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 		goto out;
 	}
 	json_object_set_new(env, "index_header", hdr);
+	/*
+	 * What the sandbox driver writes as Portage does: FEATURES stacked
+	 * over the Portage profile and make.conf, and the flags implicitly
+	 * in every package's IUSE_EFFECTIVE.
+	 */
+	if ((rc = bf_plan_incremental(plan, "FEATURES", &feat, e)) < 0 ||
+	    (rc = bf_plan_iuse_implicit(plan, &implicit, e)) < 0)
+		goto out;
+	json_object_set_new(env, "features", strv_json(&feat));
+	json_object_set_new(env, "iuse_implicit", strv_json(&implicit));
 	jtrees = json_array();
 	for (i = 0; i < pins.n; i++)
 		json_array_append_new(jtrees, json_pack("{s:s, s:s, s:s, s:s}",
@@ -520,6 +555,7 @@ sched_rebuild(struct builder *b, const char *profile, const char *commit,
 		    "cpv", nd->cpvstr, "repo", nd->repo, "slot", nd->slot,
 		    "subslot", nd->subslot, "key", nd->key,
 		    "use", strv_json(&nd->use), "iuse", strv_json(&nd->iuse));
+		json_object_set_new(spec, "pkguse", pkguse_json(&prof, nd));
 		s = json_dumps(spec, JSON_COMPACT);
 		json_decref(spec);
 		sqlite3_reset(st);
@@ -595,6 +631,8 @@ out:
 		bf_profile_release(&prof);
 	bf_pins_release(&pins);
 	bf_buf_release(&path);
+	bf_strv_release(&feat);
+	bf_strv_release(&implicit);
 #ifdef __GLIBC__
 	/*
 	 * Give the plan's memory back: every gpg that signing forks at
