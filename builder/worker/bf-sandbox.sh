@@ -18,8 +18,10 @@
 #            ESYSROOT SYSROOT EPREFIX CHOST CBUILD CFLAGS CXXFLAGS
 #            LDFLAGS MAKEOPTS FEATURES DISTCC_HOSTS
 # Dependencies (the packages this one is built after) are unpacked
-# into ${ESYSROOT}.  Output: JOBDIR/image (${D}) and JOBDIR/build-info
-# with the files Portage's __dyn_install writes (formats.md 1.2).
+# into ${ESYSROOT}.  Output: JOBDIR/image (${D}, stripped as Portage's
+# estrip strips) and JOBDIR/build-info with the files real Portage's
+# `ebuild FILE install` writes, the same values but BUILD_TIME,
+# environment.bz2 and Portage's make.globals FEATURES (t5102 compares).
 
 JOBDIR=${1:?usage: bf-sandbox.sh JOBDIR}
 cd "$JOBDIR" || exit 2
@@ -143,6 +145,7 @@ _bf_features() {
 	(( ${#out[@]} )) && printf '%s\n' "${out[@]}" | LC_ALL=C sort -u | paste -sd ' '
 	return 0
 }
+_BF_PROFILE_FEATURES=$FEATURES
 FEATURES=$(_bf_features)
 
 # Layout, as Portage's: WORKDIR, S, T, D (image/), build-info/.
@@ -174,7 +177,7 @@ done
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
 _BF_ECLASS_REPOS=
 # The driver's own functions: not saved in environment.bz2.
-_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce evaluse slotop put putw elf_deps "
+_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce evaluse slotop _bf_estrip put putw elf_deps "
 source "$EBUILD" || die "cannot source $EBUILD"
 IUSE="${IUSE-} ${E_IUSE}"
 RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
@@ -284,6 +287,59 @@ slotop() {
 	echo "${out[*]}"
 }
 
+# estrip, as Portage's install_qa_check runs it when FEATURES has
+# binpkg-dostrip (make.globals' default): not with FEATURES=nostrip or
+# RESTRICT=strip, nor when the profile turns binpkg-dostrip off (Portage
+# then strips at merge time, not in the package).  The tools are
+# ${CHOST}-strip and ${CHOST}-ranlib when they exist, else strip and
+# ranlib; `file -S` tells what each regular file is (each inode once):
+# executables and shared objects get the GNU strip flags Portage uses
+# (--strip-unneeded -N __gentoo_check_ldflags__ -R .comment
+# -R .GCC.command.line -R .note.gnu.gold-version), relocatable objects
+# the safe ones only, ar archives `strip -g` and ranlib.  Not done:
+# splitdebug, installsources, dostrip -x, STRIP_MASK.
+_bf_estrip() {
+	local f t ino strip=strip ranlib=ranlib flags safe seen=" "
+	has nostrip $FEATURES && return 0
+	has strip $(usereduce "${RESTRICT-}") && return 0
+	has -binpkg-dostrip $_BF_PROFILE_FEATURES && return 0
+	type -P "${CHOST}-strip" >/dev/null && strip=${CHOST}-strip
+	type -P "${CHOST}-ranlib" >/dev/null && ranlib=${CHOST}-ranlib
+	if ! type -P "$strip" >/dev/null || ! type -P file >/dev/null; then
+		ewarn "estrip: no $strip or no file(1); binaries are not stripped"
+		return 0
+	fi
+	case $("$strip" --version 2>/dev/null) in
+	*elfutils*) safe=() flags=(--remove-comment) ;;
+	*GNU*) safe=(--strip-unneeded -N __gentoo_check_ldflags__)
+		flags=("${safe[@]}" -R .comment -R .GCC.command.line -R .note.gnu.gold-version) ;;
+	*) safe=() flags=() ;;
+	esac
+	echo "strip: $strip ${flags[*]}"
+	while IFS= read -r -d '' f; do
+		ino=$(stat -c %i "$f") || continue
+		[[ $seen == *" $ino "* ]] && continue
+		seen+="$ino "
+		t=$(file -S "$f") || continue
+		if [[ $t == *"current ar archive"* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" -g "$f" && "$ranlib" "$f"
+		elif [[ $t == *SB\ @(?(pie )executable|shared object)* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" "${flags[@]}" "$f"
+		elif [[ $t == *"SB relocatable"* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" "${safe[@]}" "$f"
+		fi
+	done < <(find "$ED" -type f -print0 | LC_ALL=C sort -z)
+	return 0
+}
+# SIZE, as _post_src_install_uid_fix counts it when the install phase
+# ends, before install_qa_check strips: the bytes of the image's regular
+# files, each inode once.
+_BF_SIZE=$(find "$ED" -type f -printf '%i %s\n' | sort -u -k1,1 | awk '{s+=$2} END {print s+0}')
+_bf_estrip
+
 cd "$JOBDIR" || die
 bi=build-info
 put() { [[ -n $2 ]] && printf '%s\n' "$2" >"$bi/$1"; return 0; }
@@ -328,7 +384,7 @@ putw CXXFLAGS "$CXXFLAGS"
 putw LDFLAGS "$LDFLAGS"
 printf '%s\n' "$BF_REPO" >"$bi/repository"
 printf '%s\n' "$(date +%s)" >"$bi/BUILD_TIME"
-printf '%s\n' "$(find image -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')" >"$bi/SIZE"
+printf '%s\n' "$_BF_SIZE" >"$bi/SIZE"
 # NEEDED, NEEDED.ELF.2, REQUIRES and PROVIDES, as Portage writes them
 # from scanelf -yRBF '%a;%p;%S;%r;%n' (misc-functions.sh) and then
 # doebuild's _post_src_install_soname_symlinks (multilib category as a
@@ -427,4 +483,4 @@ cp "$EBUILD" "$bi/$PF.ebuild"
 		[[ $_BF_HELPERS == *" $f "* ]] || declare -f "$f"
 	done
 } | bzip2 -9 >"$bi/environment.bz2"
-echo ">>> ${CATEGORY}/${PF} installed into image/ ($(cat "$bi/SIZE") bytes)"
+echo ">>> ${CATEGORY}/${PF} installed into image/ ($_BF_SIZE bytes before estrip)"
