@@ -21,7 +21,7 @@ ebuild_worker() {
 	shift
 	binfarm-worker -s state --name "$_n" --tags x86-64-v3,web \
 		--driver ebuild --profiles "$BF_SRC_DIR/profiles" \
-		--layer "$PWD/layer" --workdir "$PWD/work-$_n" "$@" \
+		--layer "$(pwd -P)/layer" --workdir "$PWD/work-$_n" "$@" \
 		>>"worker-$_n.log" 2>&1 &
 	echo $! >"worker-$_n.pid"
 }

@@ -9,7 +9,7 @@ PROF=web-x86-64-v3
 ebuild_worker() {
 	binfarm-worker -s state --name a --tags x86-64-v3,web \
 		--driver ebuild --profiles "$PWD/profiles" \
-		--layer "$PWD/layer" --workdir "$PWD/work-a" "$@" \
+		--layer "$(pwd -P)/layer" --workdir "$PWD/work-a" "$@" \
 		>>worker-a.log 2>&1 &
 	echo $! >worker-a.pid
 }

@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "err.h"
 #include "builder/builder.h"
+#include "root.h"
 #include "worker.h"
 #include "banned.h"
 
@@ -537,6 +538,7 @@ main(int argc, char **argv)
 	char *token = NULL, *urlbuf = NULL, host[256], rp[PATH_MAX];
 	int c, n = 1, max_jobs = 0, idle_exit = 0, i, ret = 2, rc;
 	pid_t *kids = NULL;
+	size_t li;
 
 	memset(&w, 0, sizeof(w));
 	w.driver = "sandbox";
@@ -623,6 +625,21 @@ main(int argc, char **argv)
 	    strcmp(w.driver, "noop"))) {
 		usage(stderr);
 		return 2;
+	}
+	/* A base root or layer must be a canonical directory (root.h). */
+	for (li = 0; li < w.base_roots.n + w.layers.n; li++) {
+		int isb = li < w.base_roots.n;
+		const char *a = isb ? w.base_roots.v[li] :
+		    w.layers.v[li - w.base_roots.n];
+		const char *dir = a[0] == '/' ? a : strchr(a, '=') + 1;
+		struct bf_err re = BF_ERR_INIT;
+
+		if (root_layer_ok(dir, &re) < 0) {
+			fprintf(stderr, "binfarm-worker: --%s %s: %s\n",
+			    isb ? "base-root" : "layer", a, re.msg);
+			bf_err_clear(&re);
+			return 2;
+		}
 	}
 	w.statedir = statedir;
 	if (statedir != NULL) {
