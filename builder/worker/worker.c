@@ -452,7 +452,7 @@ usage(FILE *f)
 	    "       [--workdir DIR] [--profiles DIR] [-j N] [--max-jobs N]\n"
 	    "       [--idle-exit SECONDS] [--keep]\n"
 	    "       [--base-root [PROFILE=]DIR] [--layer [PROFILE=]DIR]\n"
-	    "       [--distfiles DIR]\n\n"
+	    "       [--distfiles DIR] [--keep-checkouts N]\n\n"
 	    "Drivers: 'sandbox' is SCAFFOLDING for machines without Portage: it\n"
 	    "runs a documented subset of ebuild phases in bash (bf-sandbox.sh).\n"
 	    "'ebuild' is the production path: real Portage (emerge and ebuild)\n"
@@ -526,6 +526,7 @@ main(int argc, char **argv)
 		{ "base-root", required_argument, NULL, 'B' },
 		{ "layer", required_argument, NULL, 'L' },
 		{ "distfiles", required_argument, NULL, 'F' },
+		{ "keep-checkouts", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -542,6 +543,7 @@ main(int argc, char **argv)
 
 	memset(&w, 0, sizeof(w));
 	w.driver = "sandbox";
+	w.keep_checkouts = 4;
 	if (getenv("BINFARM_WORKER_TOKEN") != NULL)
 		token = strdup(getenv("BINFARM_WORKER_TOKEN"));
 	/* Never into a build driver's environment (the ebuild driver
@@ -609,6 +611,19 @@ main(int argc, char **argv)
 		case 'F':
 			w.distfiles = optarg;
 			break;
+		case 'K': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 0 ||
+			    v > 100000) {
+				fprintf(stderr, "binfarm-worker: --keep-checkouts "
+				    "%s: not a number of checkouts\n", optarg);
+				return 2;
+			}
+			w.keep_checkouts = (int)v;
+			break;
+		}
 		case 'd':
 			break;
 		case 'h':
