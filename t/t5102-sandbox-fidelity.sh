@@ -116,12 +116,14 @@ test_expect_success 'real Portage builds each package with ebuild FILE install' 
 #   BUILD_TIME     the second the build ended
 #   BUILD_ID       not written by `ebuild FILE install` (the package phase
 #                  numbers the binary; the farm's packer writes the job's)
-#   environment.bz2  the saved shell environment: Portage's own phase
-#                  functions and internal variables (ebuild.sh, the
-#                  installed Portage's version) beside the ebuild's; the
-#                  sandbox's holds the ebuild's and the build's only
-#                  (t5010 checks that it holds no worker variable)
 # and compared in part:
+#   environment.bz2  the saved shell environment: Portage's holds its own
+#                  phase functions and internal variables (ebuild.sh, of
+#                  the installed Portage's version) beside the ebuild's;
+#                  the sandbox's holds the ebuild's and eclasses' only
+#                  (t5010 checks that it holds no worker variable).  Each
+#                  function of the sandbox's must be in Portage's, with
+#                  the same text.
 #   FEATURES       Portage writes its final FEATURES, which start from
 #                  the make.globals of the Portage installed on the
 #                  machine (cnf/make.globals here; a node has its own),
@@ -130,12 +132,34 @@ test_expect_success 'real Portage builds each package with ebuild FILE install' 
 #                  writes the profile's and the driver's FEATURES only.
 #                  Compared without the words of make.globals' FEATURES.
 # Every other file, present in either build-info, must be byte-identical.
+# the functions a saved environment defines, and the text of one
+env_funcs() {
+	bzcat "$1" | sed -n 's/^\([A-Za-z_][A-Za-z0-9_-]*\) () *$/\1/p' | sort
+}
+env_func() {
+	bzcat "$1" | awk -v f="$2" '
+		$0 == f " () " || $0 == f " ()" { p = 1 }
+		p { print }
+		p && /^}$/ { exit }'
+}
+
 bi_compare() {
 	_s=$1 _p=$2
 	for _k in $( (ls "$_s"; ls "$_p") | sort -u)
 	do
 		case $_k in
-		BUILD_TIME|BUILD_ID|environment.bz2) continue ;;
+		BUILD_TIME|BUILD_ID) continue ;;
+		environment.bz2)
+			env_funcs "$_s/$_k" >funcs || return 1
+			for _f in $(cat funcs)
+			do
+				env_func "$_s/$_k" $_f >f.sandbox &&
+				env_func "$_p/$_k" $_f >f.portage &&
+				test -s f.sandbox &&
+				test_cmp f.portage f.sandbox &&
+				echo "$_f" >>funcs.all || return 1
+			done
+			continue ;;
 		FEATURES)
 			for _d in "$_s" "$_p"
 			do
@@ -169,7 +193,9 @@ test_expect_success 'the sandbox writes the build-info Portage writes, key by ke
 		bi_compare "$d" "pout/portage/$cpv" &&
 		n=$((n + 1)) || return 1
 	done &&
-	test $n = 11
+	test $n = 11 &&
+	test_grep "^tinyc_src_compile$" funcs.all &&
+	test_grep "^src_install$" funcs.all
 '
 
 # every entry of an image: name, type, mode, link; every file's digest
