@@ -653,7 +653,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "binfarm-worker: --%s %s: %s\n",
 			    isb ? "base-root" : "layer", a, re.msg);
 			bf_err_clear(&re);
-			return 2;
+			goto out;
 		}
 	}
 	w.statedir = statedir;
