@@ -170,7 +170,8 @@ test_expect_success 'stage3-root.sh unpacks a stage3 into an empty directory and
 	done &&
 	tar -cJf s3.tar.xz -C s3 . &&
 	"$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base >out 2>err &&
-	test_grep "base root in base" out &&
+	# the path to give --base-root: canonical (binfarm-worker(8))
+	test_grep "base root in $(pwd -P)/base (binfarm-worker --base-root $(pwd -P)/base)$" out &&
 	test_grep "warning: no git in base" err &&
 	test -f base/usr/bin/emerge &&
 	test_expect_code 2 "$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base 2>err &&
