@@ -41,7 +41,7 @@ export BINFARM_BUILDER_STATE
 t0=$(date +%s.%N)
 binfarm rebuild --profile $prof >/dev/null
 binfarm-worker -s state --name bench --tags x86-64-v3,web --driver ebuild \
-	--profiles "$here/profiles" --layer "$PWD/layer" --workdir "$PWD/work" \
+	--profiles "$here/profiles" --layer "$(pwd -P)/layer" --workdir "$PWD/work" \
 	>worker.log 2>&1 &
 wpid=$!
 state() {

@@ -21,6 +21,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "portage/atom.h"
 #include "portage/groups.h"
 #include "portage/plan.h"
 #include "portage/profile.h"
@@ -51,6 +52,30 @@ strv_json(const struct bf_strv *sv)
 
 	for (i = 0; i < sv->n; i++)
 		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/*
+ * PKGUSE, as Portage's config.setcpv() takes it from /etc/portage: the
+ * words of the hw-profile's package.use lines that match the package,
+ * in the order of the file (Portage orders several matching atoms by
+ * their specificity, least specific first).
+ */
+static json_t *
+pkguse_json(const struct bf_profile *p, const struct bf_plan_node *nd)
+{
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < p->package_use.n; i++) {
+		const struct bf_pkgent *pe = &p->package_use.v[i];
+
+		if (!bf_atom_match(&pe->atom, &nd->cpv, nd->slot, nd->subslot,
+		    nd->repo))
+			continue;
+		for (j = 0; j < pe->words.n; j++)
+			json_array_append_new(a, json_string(pe->words.v[j]));
+	}
 	return a;
 }
 
@@ -176,8 +201,10 @@ static int
 describe(struct rebuild *rb, struct bf_err *e)
 {
 	const struct bf_profile *p = &rb->prof;
+	struct bf_strv feat = BF_STRV_INIT, implicit = BF_STRV_INIT;
 	json_t *hdr;
 	size_t i;
+	int rc;
 
 	rb->env = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 	    "s:s}", "profile", rb->profile, "chost", p->chost, "cflags",
@@ -189,13 +216,27 @@ describe(struct rebuild *rb, struct bf_err *e)
 	if (rb->env == NULL || (hdr = index_header(rb->plan, e)) == NULL)
 		return bf_err_nomem(e);
 	json_object_set_new(rb->env, "index_header", hdr);
+	/*
+	 * What the sandbox driver writes as Portage does: FEATURES stacked
+	 * over the Portage profile and make.conf, and the flags implicitly
+	 * in every package's IUSE_EFFECTIVE.
+	 */
+	if ((rc = bf_plan_incremental(rb->plan, "FEATURES", &feat, e)) < 0 ||
+	    (rc = bf_plan_iuse_implicit(rb->plan, &implicit, e)) < 0)
+		goto out;
+	json_object_set_new(rb->env, "features", strv_json(&feat));
+	json_object_set_new(rb->env, "iuse_implicit", strv_json(&implicit));
 	rb->jtrees = json_array();
 	for (i = 0; i < rb->pins.n; i++)
 		json_array_append_new(rb->jtrees, json_pack("{s:s, s:s, s:s, "
 		    "s:s}", "name", rb->pins.v[i].name, "uri",
 		    rb->pins.v[i].uri, "ref", rb->pins.v[i].ref, "commit",
 		    rb->pins.v[i].commit));
-	return 0;
+	rc = 0;
+out:
+	bf_strv_release(&feat);
+	bf_strv_release(&implicit);
+	return rc;
 }
 
 static int
@@ -322,12 +363,13 @@ hard_groups(const struct bf_plan_node *nd, const struct bf_groups *g,
 }
 
 static char *
-job_spec(const struct bf_plan_node *nd)
+job_spec(const struct bf_profile *p, const struct bf_plan_node *nd)
 {
-	json_t *spec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}",
+	json_t *spec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}",
 	    "cpv", nd->cpvstr, "repo", nd->repo, "slot", nd->slot,
 	    "subslot", nd->subslot, "key", nd->key,
-	    "use", strv_json(&nd->use), "iuse", strv_json(&nd->iuse));
+	    "use", strv_json(&nd->use), "iuse", strv_json(&nd->iuse),
+	    "pkguse", pkguse_json(p, nd));
 	char *s = json_dumps(spec, JSON_COMPACT);
 
 	json_decref(spec);
@@ -349,7 +391,7 @@ insert_job(struct builder *b, struct rebuild *rb, sqlite3_stmt *st,
 		nhard = hard_groups(nd, g, hard);
 	for (j = 0; j < nhard; j++)
 		waiting += gwait[hard[j]] > 0;
-	s = job_spec(nd);
+	s = job_spec(&rb->prof, nd);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	sqlite3_bind_int64(st, 1, rb->id);

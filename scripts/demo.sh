@@ -109,7 +109,7 @@ if [ "$driver" = ebuild ]; then
 	[ "$(id -u)" = 0 ] || fail "--driver ebuild needs root (namespaces, overlayfs)"
 	step "making a Portage layer from $(basename "$tarball") (nothing installed on /)"
 	scripts/portage-layer.sh "$tarball" "$out/portage-layer" | sed 's/^/    /'
-	wargs="--driver ebuild --profiles $top/profiles --layer $out/portage-layer"
+	wargs="--driver ebuild --profiles $top/profiles --layer $(cd "$out/portage-layer" && pwd -P)"
 	step "starting two workers (ebuild driver: real Portage, a disposable root per job)"
 else
 	step "starting two workers (sandbox driver: scaffolding, not Portage)"

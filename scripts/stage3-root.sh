@@ -37,4 +37,5 @@ if [ -n "$missing" ]; then
 fi
 [ -e "$dir/usr/bin/git" ] ||
 	echo "stage3-root: warning: no git in $dir: packages will have no REPO_REVISIONS until dev-vcs/git is installed there" >&2
+dir=$(cd "$dir" && pwd -P)
 echo "stage3-root: base root in $dir (binfarm-worker --base-root $dir)"

@@ -104,7 +104,10 @@ SHELL_TESTS += \
 	t/t5030-ingest-fidelity.sh \
 	t/t5050-builder-signer.sh \
 	t/t5100-ebuild-driver.sh \
-	t/t5101-ebuild-distfiles.sh
+	t/t5101-ebuild-distfiles.sh \
+	t/t5102-sandbox-fidelity.sh \
+	t/t5103-build-root-path.sh \
+	t/t5104-checkout-cache.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

@@ -101,7 +101,7 @@ test_expect_success 'the built package is a verified gpkg with the job metadata'
 	test_grep "^USE: amd64$" meta &&
 	test_grep "^hello-2.1.ebuild:" meta &&
 	test_grep "^environment.bz2:" meta &&
-	test_grep "^FEATURES: buildpkg distcc" meta &&
+	test_grep "^FEATURES: binpkg-multi-instance distcc$" meta &&
 	mkdir x && tar -xOf "$pkg" --wildcards "*/image.tar.zst" | zstd -dcq | tar -x -C x &&
 	./x/image/usr/bin/hello >said &&
 	echo "hello from libhello" >expect &&

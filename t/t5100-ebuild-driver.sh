@@ -1,16 +1,8 @@
 #!/bin/sh
 test_description='the ebuild driver: real Portage builds the sample world in a disposable root per job'
 . "$(dirname "$0")/test-lib.sh"
-
-PORTAGE_TARBALL=$(ls "$BF_SRC_DIR"/../shared/portage/portage-*.tar.xz 2>/dev/null | head -1)
-test -n "$PORTAGE_TARBALL" ||
-	skip_all 'skipped: no Portage source (../shared/portage/portage-*.tar.xz)'
-test "$(id -u)" = 0 ||
-	skip_all 'skipped: the ebuild driver needs root (namespaces, overlayfs)'
+. "$TEST_DIRECTORY/lib-portage.sh"
 command -v curl >/dev/null 2>&1 || skip_all 'skipped: curl is not installed'
-command -v scanelf >/dev/null 2>&1 || skip_all 'skipped: no scanelf (pax-utils)'
-unshare --mount --pid --fork --ipc --uts --net true 2>/dev/null ||
-	skip_all 'skipped: cannot make namespaces here'
 
 . "$TEST_DIRECTORY/lib-farm.sh"
 PROF=web-x86-64-v3
@@ -29,7 +21,7 @@ ebuild_worker() {
 	shift
 	binfarm-worker -s state --name "$_n" --tags x86-64-v3,web \
 		--driver ebuild --profiles "$BF_SRC_DIR/profiles" \
-		--layer "$PWD/layer" --workdir "$PWD/work-$_n" "$@" \
+		--layer "$(pwd -P)/layer" --workdir "$PWD/work-$_n" "$@" \
 		>>"worker-$_n.log" 2>&1 &
 	echo $! >"worker-$_n.pid"
 }

@@ -1,15 +1,7 @@
 #!/bin/sh
 test_description='the ebuild driver: distfiles fetched once, checked against the Manifest, read-only to builds without network'
 . "$(dirname "$0")/test-lib.sh"
-
-PORTAGE_TARBALL=$(ls "$BF_SRC_DIR"/../shared/portage/portage-*.tar.xz 2>/dev/null | head -1)
-test -n "$PORTAGE_TARBALL" ||
-	skip_all 'skipped: no Portage source (../shared/portage/portage-*.tar.xz)'
-test "$(id -u)" = 0 ||
-	skip_all 'skipped: the ebuild driver needs root (namespaces, overlayfs)'
-command -v scanelf >/dev/null 2>&1 || skip_all 'skipped: no scanelf (pax-utils)'
-unshare --mount --pid --fork --ipc --uts --net true 2>/dev/null ||
-	skip_all 'skipped: cannot make namespaces here'
+. "$TEST_DIRECTORY/lib-portage.sh"
 
 . "$TEST_DIRECTORY/lib-farm.sh"
 PROF=web-x86-64-v3
@@ -17,7 +9,7 @@ PROF=web-x86-64-v3
 ebuild_worker() {
 	binfarm-worker -s state --name a --tags x86-64-v3,web \
 		--driver ebuild --profiles "$PWD/profiles" \
-		--layer "$PWD/layer" --workdir "$PWD/work-a" "$@" \
+		--layer "$(pwd -P)/layer" --workdir "$PWD/work-a" "$@" \
 		>>worker-a.log 2>&1 &
 	echo $! >worker-a.pid
 }
@@ -178,7 +170,8 @@ test_expect_success 'stage3-root.sh unpacks a stage3 into an empty directory and
 	done &&
 	tar -cJf s3.tar.xz -C s3 . &&
 	"$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base >out 2>err &&
-	test_grep "base root in base" out &&
+	# the path to give --base-root: canonical (binfarm-worker(8))
+	test_grep "base root in $(pwd -P)/base (binfarm-worker --base-root $(pwd -P)/base)$" out &&
 	test_grep "warning: no git in base" err &&
 	test -f base/usr/bin/emerge &&
 	test_expect_code 2 "$BF_SRC_DIR/scripts/stage3-root.sh" s3.tar.xz base 2>err &&

@@ -18,8 +18,10 @@
 #            ESYSROOT SYSROOT EPREFIX CHOST CBUILD CFLAGS CXXFLAGS
 #            LDFLAGS MAKEOPTS FEATURES DISTCC_HOSTS
 # Dependencies (the packages this one is built after) are unpacked
-# into ${ESYSROOT}.  Output: JOBDIR/image (${D}) and JOBDIR/build-info
-# with the files Portage's __dyn_install writes (formats.md 1.2).
+# into ${ESYSROOT}.  Output: JOBDIR/image (${D}, stripped as Portage's
+# estrip strips) and JOBDIR/build-info with the files real Portage's
+# `ebuild FILE install` writes, the same values but BUILD_TIME,
+# environment.bz2 and Portage's make.globals FEATURES (t5102 compares).
 
 JOBDIR=${1:?usage: bf-sandbox.sh JOBDIR}
 cd "$JOBDIR" || exit 2
@@ -90,7 +92,6 @@ inherit() {
 		_bf_repo=${found%/eclass/*}
 		has "${_bf_repo##*/}" $_BF_ECLASS_REPOS ||
 			_BF_ECLASS_REPOS+=" ${_bf_repo##*/}"
-		has "$e" $INHERITED || INHERITED="${INHERITED:+$INHERITED }$e"
 		_ECLASS_STACK+=("$e")
 		ECLASS=$e
 		local _iuse=${IUSE-} _rdep=${RDEPEND-} _dep=${DEPEND-} _bdep=${BDEPEND-} _pdep=${PDEPEND-} _idep=${IDEPEND-}
@@ -99,6 +100,9 @@ inherit() {
 		E_IUSE+=" ${IUSE-}" E_RDEPEND+=" ${RDEPEND-}" E_DEPEND+=" ${DEPEND-}"
 		E_BDEPEND+=" ${BDEPEND-}" E_PDEPEND+=" ${PDEPEND-}" E_IDEPEND+=" ${IDEPEND-}"
 		IUSE=$_iuse RDEPEND=$_rdep DEPEND=$_dep BDEPEND=$_bdep PDEPEND=$_pdep IDEPEND=$_idep
+		# as Portage's inherit (ebuild.sh): an eclass is recorded once
+		# sourced, so the eclasses it inherits come before it
+		has "$e" $INHERITED || INHERITED="${INHERITED:+$INHERITED }$e"
 		unset '_ECLASS_STACK[-1]'
 		ECLASS=
 		(( ${#_ECLASS_STACK[@]} )) && ECLASS=${_ECLASS_STACK[-1]}
@@ -119,6 +123,30 @@ default_src_install() {
 		emake DESTDIR="${D}" install
 	fi
 }
+
+# FEATURES as Portage has them for the ebuild driver's `ebuild` command:
+# the profile's stack (the builder's: Portage profile, then make.conf),
+# then the driver's own make.conf line (bf-ebuild.sh), applied as
+# Portage applies an incremental variable ("-*" clears, "-x" removes);
+# bin/ebuild discards merge-wait; sorted, as config.py writes them.
+# Portage's make.globals defaults are not here: the sandbox runs without
+# Portage (binfarm-worker(8)).
+_bf_features() {
+	local w x out=() keep
+	for w in $FEATURES binpkg-multi-instance -binpkg-signing -getbinpkg -buildpkg -merge-wait; do
+		case $w in
+		-\*) out=() ;;
+		-*) keep=()
+			for x in "${out[@]}"; do [[ $x == "${w#-}" ]] || keep+=("$x"); done
+			out=("${keep[@]}") ;;
+		*) out+=("$w") ;;
+		esac
+	done
+	(( ${#out[@]} )) && printf '%s\n' "${out[@]}" | LC_ALL=C sort -u | paste -sd ' '
+	return 0
+}
+_BF_PROFILE_FEATURES=$FEATURES
+FEATURES=$(_bf_features)
 
 # Layout, as Portage's: WORKDIR, S, T, D (image/), build-info/.
 WORKDIR=$JOBDIR/work T=$JOBDIR/temp D=$JOBDIR/image/ ED=$JOBDIR/image/
@@ -149,7 +177,7 @@ done
 E_IUSE= E_RDEPEND= E_DEPEND= E_BDEPEND= E_PDEPEND= E_IDEPEND=
 _BF_ECLASS_REPOS=
 # The driver's own functions: not saved in environment.bz2.
-_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce slotop put elf_deps "
+_BF_HELPERS=" $(declare -F | awk '{print $3}' | tr '\n' ' ') default usereduce evaluse slotop _bf_estrip put putw elf_deps "
 source "$EBUILD" || die "cannot source $EBUILD"
 IUSE="${IUSE-} ${E_IUSE}"
 RDEPEND="${RDEPEND-} ${E_RDEPEND}" DEPEND="${DEPEND-} ${E_DEPEND}"
@@ -163,7 +191,9 @@ for ph in setup unpack prepare configure compile test install preinst postinst p
 		declare -F "${pre}_${ph}" >/dev/null && DEFINED_PHASES+=" $ph"
 	done
 done
-DEFINED_PHASES=$(echo $DEFINED_PHASES | tr ' ' '\n' | sort -u | tr '\n' ' ')
+# sorted, "-" when there is none (as the metadata Portage generates)
+DEFINED_PHASES=$(echo $DEFINED_PHASES | tr ' ' '\n' | LC_ALL=C sort -u | paste -sd ' ')
+DEFINED_PHASES=${DEFINED_PHASES:--}
 
 cd "$WORKDIR" || die
 for ph in src_unpack src_prepare src_configure src_compile src_install; do
@@ -257,39 +287,104 @@ slotop() {
 	echo "${out[*]}"
 }
 
+# estrip, as Portage's install_qa_check runs it when FEATURES has
+# binpkg-dostrip (make.globals' default): not with FEATURES=nostrip or
+# RESTRICT=strip, nor when the profile turns binpkg-dostrip off (Portage
+# then strips at merge time, not in the package).  The tools are
+# ${CHOST}-strip and ${CHOST}-ranlib when they exist, else strip and
+# ranlib; `file -S` tells what each regular file is (each inode once):
+# executables and shared objects get the GNU strip flags Portage uses
+# (--strip-unneeded -N __gentoo_check_ldflags__ -R .comment
+# -R .GCC.command.line -R .note.gnu.gold-version), relocatable objects
+# the safe ones only, ar archives `strip -g` and ranlib.  Not done:
+# splitdebug, installsources, dostrip -x, STRIP_MASK.
+_bf_estrip() {
+	local f t ino strip=strip ranlib=ranlib flags safe seen=" "
+	has nostrip $FEATURES && return 0
+	has strip $(usereduce "${RESTRICT-}") && return 0
+	has -binpkg-dostrip $_BF_PROFILE_FEATURES && return 0
+	type -P "${CHOST}-strip" >/dev/null && strip=${CHOST}-strip
+	type -P "${CHOST}-ranlib" >/dev/null && ranlib=${CHOST}-ranlib
+	if ! type -P "$strip" >/dev/null || ! type -P file >/dev/null; then
+		ewarn "estrip: no $strip or no file(1); binaries are not stripped"
+		return 0
+	fi
+	case $("$strip" --version 2>/dev/null) in
+	*elfutils*) safe=() flags=(--remove-comment) ;;
+	*GNU*) safe=(--strip-unneeded -N __gentoo_check_ldflags__)
+		flags=("${safe[@]}" -R .comment -R .GCC.command.line -R .note.gnu.gold-version) ;;
+	*) safe=() flags=() ;;
+	esac
+	echo "strip: $strip ${flags[*]}"
+	while IFS= read -r -d '' f; do
+		ino=$(stat -c %i "$f") || continue
+		[[ $seen == *" $ino "* ]] && continue
+		seen+="$ino "
+		t=$(file -S "$f") || continue
+		if [[ $t == *"current ar archive"* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" -g "$f" && "$ranlib" "$f"
+		elif [[ $t == *SB\ @(?(pie )executable|shared object)* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" "${flags[@]}" "$f"
+		elif [[ $t == *"SB relocatable"* ]]; then
+			echo "   /${f#"$ED"}"
+			"$strip" "${safe[@]}" "$f"
+		fi
+	done < <(find "$ED" -type f -print0 | LC_ALL=C sort -z)
+	return 0
+}
+# SIZE, as _post_src_install_uid_fix counts it when the install phase
+# ends, before install_qa_check strips: the bytes of the image's regular
+# files, each inode once.
+_BF_SIZE=$(find "$ED" -type f -printf '%i %s\n' | sort -u -k1,1 | awk '{s+=$2} END {print s+0}')
+_bf_estrip
+
 cd "$JOBDIR" || die
 bi=build-info
 put() { [[ -n $2 ]] && printf '%s\n' "$2" >"$bi/$1"; return 0; }
+# As __dyn_install writes most keys: words, split and joined by one space
+# (x=$(echo -n ${!f}), globbing off), and only when not empty.
+putw() { local x; set -f; x=$(echo -n $2); set +f; put "$1" "$x"; }
 use_words=
 for f in $BF_IUSE; do [[ $f != "$ARCH" ]] && use "$f" && use_words+=" $f"; done
 use_words="${ARCH}${use_words}"
-put CATEGORY "$CATEGORY"
-put PF "$PF"
-put SLOT "$SLOT"
+putw CATEGORY "$CATEGORY"
+putw PF "$PF"
+putw SLOT "$SLOT"
 printf '%s\n' "${EAPI:-0}" >"$bi/EAPI"
 printf '%s\n' "$use_words" >"$bi/USE"
-put IUSE "$(echo $IUSE)"
-put IUSE_EFFECTIVE "$(echo $BF_IUSE $ARCH | tr ' ' '\n' | sort -u | tr '\n' ' ')"
-put KEYWORDS "$(echo ${KEYWORDS-})"
+# IUSE and IUSE_EFFECTIVE as _post_src_install_write_metadata writes
+# them: IUSE even when empty; IUSE_EFFECTIVE the package's IUSE names
+# and the profile's implicit ones (config._calc_iuse_effective), sorted.
+set -f
+printf '%s\n' "$(echo -n $IUSE)" >"$bi/IUSE"
+_bf_ie=
+for f in $IUSE; do _bf_ie+=" ${f#[+-]}"; done
+[[ -n $BF_IUSE_IMPLICIT ]] || BF_IUSE_IMPLICIT=$ARCH
+put IUSE_EFFECTIVE "$(printf '%s\n' $_bf_ie $BF_IUSE_IMPLICIT | LC_ALL=C sort -u | paste -sd ' ')"
+set +f
+putw KEYWORDS "${KEYWORDS-}"
+putw PKGUSE "${BF_PKGUSE-}"
 put LICENSE "$(usereduce "${LICENSE-}")"
 for k in DEPEND RDEPEND BDEPEND PDEPEND IDEPEND; do
 	put "$k" "$(slotop "$(evaluse "$(usereduce "${!k}")")")"
 done
 put RESTRICT "$(usereduce "${RESTRICT-}")"
 put PROPERTIES "$(usereduce "${PROPERTIES-}")"
-put DESCRIPTION "${DESCRIPTION-}"
-put HOMEPAGE "${HOMEPAGE-}"
-put INHERITED "$INHERITED"
-put DEFINED_PHASES "$DEFINED_PHASES"
-put FEATURES "$FEATURES"
-put CHOST "$CHOST"
-put CBUILD "$CBUILD"
-put CFLAGS "$CFLAGS"
-put CXXFLAGS "$CXXFLAGS"
-put LDFLAGS "$LDFLAGS"
+putw DESCRIPTION "${DESCRIPTION-}"
+putw HOMEPAGE "${HOMEPAGE-}"
+putw INHERITED "$INHERITED"
+putw DEFINED_PHASES "$DEFINED_PHASES"
+putw FEATURES "$FEATURES"
+putw CHOST "$CHOST"
+putw CBUILD "$CBUILD"
+putw CFLAGS "$CFLAGS"
+putw CXXFLAGS "$CXXFLAGS"
+putw LDFLAGS "$LDFLAGS"
 printf '%s\n' "$BF_REPO" >"$bi/repository"
 printf '%s\n' "$(date +%s)" >"$bi/BUILD_TIME"
-printf '%s\n' "$(find image -type f -printf '%s\n' | awk '{s+=$1} END {print s+0}')" >"$bi/SIZE"
+printf '%s\n' "$_BF_SIZE" >"$bi/SIZE"
 # NEEDED, NEEDED.ELF.2, REQUIRES and PROVIDES, as Portage writes them
 # from scanelf -yRBF '%a;%p;%S;%r;%n' (misc-functions.sh) and then
 # doebuild's _post_src_install_soname_symlinks (multilib category as a
@@ -376,7 +471,7 @@ cp "$EBUILD" "$bi/$PF.ebuild"
 		JOBDIR|EBUILD|EUID|PPID|UID|GROUPS|SHELLOPTS|FUNCNAME|PIPESTATUS|\
 		DIRSTACK|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|EPOCH*|OPTIND|\
 		OPTARG|COMP_*|IFS|PS[0-9]|_|revs|rc|r|p|ph|pre|f|k|v|bi|\
-		use_words|_bf_repo|d)
+		use_words|_bf_repo|_bf_ie|d)
 			continue ;;
 		esac
 		d=$(declare -p "$v" 2>/dev/null) || continue
@@ -388,4 +483,4 @@ cp "$EBUILD" "$bi/$PF.ebuild"
 		[[ $_BF_HELPERS == *" $f "* ]] || declare -f "$f"
 	done
 } | bzip2 -9 >"$bi/environment.bz2"
-echo ">>> ${CATEGORY}/${PF} installed into image/ ($(cat "$bi/SIZE") bytes)"
+echo ">>> ${CATEGORY}/${PF} installed into image/ ($_BF_SIZE bytes before estrip)"

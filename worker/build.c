@@ -363,7 +363,20 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	var(&env, "CXXFLAGS", job_str(je, "cxxflags"));
 	var(&env, "LDFLAGS", job_str(je, "ldflags"));
 	var(&env, "MAKEOPTS", job_str(je, "makeopts"));
-	var(&env, "FEATURES", job_str(je, "features"));
+	/* FEATURES: the profile's stack (a list; a string from an older
+	 * builder) */
+	bf_buf_reset(&t);
+	if (json_is_array(json_object_get(je, "features")))
+		words(&t, json_object_get(je, "features"));
+	else
+		bf_buf_adds(&t, job_str(je, "features"));
+	var(&env, "FEATURES", t.buf);
+	bf_buf_reset(&t);
+	words(&t, json_object_get(je, "iuse_implicit"));
+	var(&env, "BF_IUSE_IMPLICIT", t.buf);
+	bf_buf_reset(&t);
+	words(&t, json_object_get(job, "pkguse"));
+	var(&env, "BF_PKGUSE", t.buf);
 	var(&env, "DISTCC_HOSTS", job_str(je, "distcc_hosts"));
 	var(&env, "ARCH", job_str(je, "arch"));
 	var(&env, "BF_REPO", job_str(job, "repo"));

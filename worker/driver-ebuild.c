@@ -137,6 +137,87 @@ out:
 	return rc;
 }
 
+struct co_ent {
+	char		*name;
+	struct timespec	 mt;
+};
+
+static int
+co_newer_first(const void *a, const void *b)
+{
+	const struct co_ent *x = a, *y = b;
+
+	if (x->mt.tv_sec != y->mt.tv_sec)
+		return x->mt.tv_sec > y->mt.tv_sec ? -1 : 1;
+	if (x->mt.tv_nsec != y->mt.tv_nsec)
+		return x->mt.tv_nsec > y->mt.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * The checkout cache: a job marks the checkouts it uses (their mtime is
+ * the time of their last use) and keeps, of each tree, the `keep` used
+ * last (keep 0: all); the others, pins no job used since, are removed.
+ * One job at a time per work directory: none of them is in use.
+ */
+static void
+prune_checkouts(struct worker *w, const char *name, const char *inuse,
+    int logfd)
+{
+	struct bf_buf dir = BF_BUF_INIT, p = BF_BUF_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	struct co_ent *v = NULL, *nv;
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0, i;
+	DIR *d;
+
+	if (w->keep_checkouts <= 0)
+		return;
+	bf_buf_addf(&dir, "%s/checkouts/%s", w->workdir, name);
+	if (bf_buf_error(&dir) < 0 || (d = opendir(dir.buf)) == NULL)
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strspn(de->d_name, "0123456789abcdef");
+
+		/* commit ids only: not "." or ".." nor a .tmp left over */
+		if ((len != 40 && len != 64) || de->d_name[len] != '\0')
+			continue;
+		bf_buf_reset(&p);
+		bf_buf_addf(&p, "%s/%s", dir.buf, de->d_name);
+		if (bf_buf_error(&p) < 0 || lstat(p.buf, &st) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		if ((v[n].name = strdup(de->d_name)) == NULL)
+			break;
+		v[n++].mt = st.st_mtim;
+	}
+	closedir(d);
+	qsort(v, n, sizeof(*v), co_newer_first);
+	for (i = (size_t)w->keep_checkouts; i < n; i++) {
+		if (strcmp(v[i].name, inuse) == 0)
+			continue;
+		bf_buf_reset(&p);
+		bf_buf_addf(&p, "%s/%s", dir.buf, v[i].name);
+		if (bf_buf_error(&p) < 0)
+			continue;
+		dprintf(logfd, "binfarm-worker: removing the checkout %s (%d "
+		    "newer ones of %s kept)\n", p.buf, w->keep_checkouts, name);
+		if (root_remove(p.buf, &e) < 0)
+			dprintf(logfd, "binfarm-worker: %s\n", e.msg);
+		bf_err_clear(&e);
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	bf_buf_release(&dir);
+	bf_buf_release(&p);
+}
+
 /* "PROFILE=DIR" entries for this profile, then "DIR" ones. */
 static const char *
 pick(const struct bf_strv *v, const char *profile, int exact)
@@ -413,6 +494,9 @@ ebuild_job(struct worker *w, json_t *job, const char *jobdir,
 		bf_tree_mirror_path(mdir.buf, name, mir);
 		if ((rc = checkout(w, tr, mir->buf, co, logfd, e)) < 0)
 			goto out;
+		/* used now: the cache keeps what was used last */
+		utimensat(AT_FDCWD, co->buf, NULL, 0);
+		prune_checkouts(w, name, job_str(tr, "commit"), logfd);
 		if (strcmp(name, job_str(job, "repo")) == 0)
 			repo_co = co->buf;
 		bf_buf_addf(din, IN "/repos/%s", name);

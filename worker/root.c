@@ -251,6 +251,29 @@ init_main(const struct root_spec *r, char *const argv[], char *const envp[],
 }
 
 int
+root_layer_ok(const char *l, struct bf_err *e)
+{
+	struct stat st;
+	char *rp;
+	int rc = 0;
+
+	if (l[0] != '/' || strpbrk(l, ":,\\") != NULL)
+		return bf_err_set(e, EINVAL, "build root layer '%s': not an "
+		    "absolute path without ':', ',' or '\\'", l);
+	if ((rp = realpath(l, NULL)) == NULL)
+		return bf_err_errno(e, "build root layer '%s'", l);
+	if (strcmp(rp, l) != 0)
+		rc = bf_err_set(e, EINVAL, "build root layer '%s': a symbolic "
+		    "link (or '.', '..', '//') on its path; it resolves to "
+		    "'%s' now: give that", l, rp);
+	else if (stat(rp, &st) < 0 || !S_ISDIR(st.st_mode))
+		rc = bf_err_set(e, ENOTDIR, "build root layer '%s': not a "
+		    "directory", l);
+	free(rp);
+	return rc;
+}
+
+int
 root_spawn(const struct root_spec *r, char *const argv[], char *const envp[],
     int logfd, pid_t *pidp, struct bf_err *e)
 {
@@ -261,14 +284,13 @@ root_spawn(const struct root_spec *r, char *const argv[], char *const envp[],
 	static const char *const sub[] = { "lower", "upper", "work",
 	    "merged" };
 
-	/* The overlay's option string separates layers with ':' and
-	 * options with ','. */
+	/* Checked again for each job: a link may appear on the way. */
 	for (i = 0; i <= r->nlayers; i++) {
-		const char *l = i < r->nlayers ? r->layers[i] : r->base;
+		int rc = root_layer_ok(i < r->nlayers ? r->layers[i] : r->base,
+		    e);
 
-		if (l[0] != '/' || strpbrk(l, ":,\\") != NULL)
-			return bf_err_set(e, EINVAL, "build root layer '%s': "
-			    "not an absolute path without ':', ',' or '\\'", l);
+		if (rc < 0)
+			return rc;
 	}
 	if (strpbrk(r->dir, ":,\\") != NULL)
 		return bf_err_set(e, EINVAL, "build root directory '%s' has "

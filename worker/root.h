@@ -43,6 +43,15 @@ struct root_spec {
 int	root_spawn(const struct root_spec *r, char *const argv[],
 	    char *const envp[], int logfd, pid_t *pid, struct bf_err *e);
 
+/*
+ * Is `l` fit to be a layer (or the base) of a root?  An absolute path
+ * without ':', ',' or '\\' (the overlay's option syntax), canonical (no
+ * symbolic link, ".", ".." or "//" on the way, which mount(2) would
+ * follow to wherever it points when a job runs; the message names the
+ * path it resolves to), of a directory.
+ */
+int	root_layer_ok(const char *l, struct bf_err *e);
+
 /* Removes dir (an old root: the upper and work layers) entirely. */
 int	root_remove(const char *dir, struct bf_err *e);
 

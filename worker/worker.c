@@ -26,6 +26,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "root.h"
 #include "worker.h"
 #include "base/banned.h"
 
@@ -451,7 +452,7 @@ usage(FILE *f)
 	    "       [--workdir DIR] [--profiles DIR] [-j N] [--max-jobs N]\n"
 	    "       [--idle-exit SECONDS] [--keep]\n"
 	    "       [--base-root [PROFILE=]DIR] [--layer [PROFILE=]DIR]\n"
-	    "       [--distfiles DIR]\n\n"
+	    "       [--distfiles DIR] [--keep-checkouts N]\n\n"
 	    "Drivers: 'sandbox' is SCAFFOLDING for machines without Portage: it\n"
 	    "runs a documented subset of ebuild phases in bash (bf-sandbox.sh).\n"
 	    "'ebuild' is the production path: real Portage (emerge and ebuild)\n"
@@ -525,6 +526,7 @@ main(int argc, char **argv)
 		{ "base-root", required_argument, NULL, 'B' },
 		{ "layer", required_argument, NULL, 'L' },
 		{ "distfiles", required_argument, NULL, 'F' },
+		{ "keep-checkouts", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -537,9 +539,11 @@ main(int argc, char **argv)
 	char *token = NULL, *urlbuf = NULL, host[256], rp[PATH_MAX];
 	int c, n = 1, max_jobs = 0, idle_exit = 0, i, ret = 2, rc;
 	pid_t *kids = NULL;
+	size_t li;
 
 	memset(&w, 0, sizeof(w));
 	w.driver = "sandbox";
+	w.keep_checkouts = 4;
 	if (getenv("BINFARM_WORKER_TOKEN") != NULL)
 		token = strdup(getenv("BINFARM_WORKER_TOKEN"));
 	/* Never into a build driver's environment (the ebuild driver
@@ -607,6 +611,19 @@ main(int argc, char **argv)
 		case 'F':
 			w.distfiles = optarg;
 			break;
+		case 'K': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 0 ||
+			    v > 100000) {
+				fprintf(stderr, "binfarm-worker: --keep-checkouts "
+				    "%s: not a number of checkouts\n", optarg);
+				return 2;
+			}
+			w.keep_checkouts = (int)v;
+			break;
+		}
 		case 'd':
 			break;
 		case 'h':
@@ -624,6 +641,21 @@ main(int argc, char **argv)
 	    strcmp(w.driver, "noop"))) {
 		usage(stderr);
 		return 2;
+	}
+	/* A base root or layer must be a canonical directory (root.h). */
+	for (li = 0; li < w.base_roots.n + w.layers.n; li++) {
+		int isb = li < w.base_roots.n;
+		const char *a = isb ? w.base_roots.v[li] :
+		    w.layers.v[li - w.base_roots.n];
+		const char *dir = a[0] == '/' ? a : strchr(a, '=') + 1;
+		struct bf_err re = BF_ERR_INIT;
+
+		if (root_layer_ok(dir, &re) < 0) {
+			fprintf(stderr, "binfarm-worker: --%s %s: %s\n",
+			    isb ? "base-root" : "layer", a, re.msg);
+			bf_err_clear(&re);
+			goto out;
+		}
 	}
 	w.statedir = statedir;
 	if (statedir != NULL) {

@@ -25,6 +25,7 @@ struct worker {
 	struct bf_strv	 base_roots;	/* --base-root [PROFILE=]DIR */
 	struct bf_strv	 layers;	/* --layer [PROFILE=]DIR */
 	const char	*distfiles;	/* --distfiles DIR */
+	int		 keep_checkouts;	/* --keep-checkouts N (0: all) */
 	const char	*ebuild_driver;	/* bf-ebuild.sh */
 };
 

@@ -1781,6 +1781,79 @@ incr_value(const struct bf_plan *pl, const char *key, struct bf_strv *set)
 	return rc;
 }
 
+int
+bf_plan_incremental(const struct bf_plan *pl, const char *key,
+    struct bf_strv *set, struct bf_err *e)
+{
+	int rc = incr_value(pl, key, set);
+
+	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+}
+
+/*
+ * Portage's config._calc_iuse_effective(): IUSE_IMPLICIT; the values
+ * (USE_EXPAND_VALUES_<X>) of each USE_EXPAND_UNPREFIXED variable that
+ * is also in USE_EXPAND_IMPLICIT, as they are; those of each
+ * USE_EXPAND_IMPLICIT variable that is also in USE_EXPAND, as x_value.
+ */
+int
+bf_plan_iuse_implicit(const struct bf_plan *pl, struct bf_strv *out,
+    struct bf_err *e)
+{
+	struct bf_strv implicit = BF_STRV_INIT, unpref = BF_STRV_INIT,
+	    expand = BF_STRV_INIT, vals = BF_STRV_INIT;
+	struct bf_buf key = BF_BUF_INIT;
+	const char *v;
+	size_t i, j, k;
+	int rc;
+
+	if ((rc = incr_value(pl, "IUSE_IMPLICIT", out)) < 0 ||
+	    (rc = incr_value(pl, "USE_EXPAND_IMPLICIT", &implicit)) < 0 ||
+	    (rc = incr_value(pl, "USE_EXPAND_UNPREFIXED", &unpref)) < 0 ||
+	    (rc = incr_value(pl, "USE_EXPAND", &expand)) < 0)
+		goto out;
+	for (k = 0; k < 2 && rc == 0; k++) {
+		const struct bf_strv *vars = k == 0 ? &unpref : &implicit;
+		const struct bf_strv *in = k == 0 ? &implicit : &expand;
+
+		for (i = 0; i < vars->n && rc == 0; i++) {
+			if (bf_strv_find(in, vars->v[i]) < 0)
+				continue;
+			bf_buf_reset(&key);
+			bf_buf_addf(&key, "USE_EXPAND_VALUES_%s", vars->v[i]);
+			if ((rc = bf_buf_error(&key)) < 0 ||
+			    (v = top_value(pl, key.buf)) == NULL)
+				continue;
+			bf_strv_release(&vals);
+			if ((rc = bf_strv_split(&vals, v)) < 0)
+				break;
+			for (j = 0; j < vals.n && rc == 0; j++) {
+				bf_buf_reset(&key);
+				if (k == 1) {
+					const char *c;
+
+					for (c = vars->v[i]; *c; c++)
+						bf_buf_addch(&key, *c >= 'A' &&
+						    *c <= 'Z' ? *c - 'A' + 'a' : *c);
+					bf_buf_addch(&key, '_');
+				}
+				bf_buf_adds(&key, vals.v[j]);
+				if ((rc = bf_buf_error(&key)) == 0)
+					rc = bf_strv_push(out, key.buf);
+			}
+		}
+	}
+	if (rc == 0)
+		strv_sort_uniq(out);
+out:
+	bf_strv_release(&implicit);
+	bf_strv_release(&unpref);
+	bf_strv_release(&expand);
+	bf_strv_release(&vals);
+	bf_buf_release(&key);
+	return rc < 0 ? bf_err_set(e, -rc, "out of memory") : 0;
+}
+
 static int
 hdr_set(struct bf_conf *hdr, const char *key, const char *val)
 {

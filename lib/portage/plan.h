@@ -117,6 +117,21 @@ const struct bf_baseprof *bf_plan_baseprof(const struct bf_plan *plan);
 struct bf_conf;
 int	bf_plan_index_header(const struct bf_plan *plan, struct bf_conf *hdr,
 	    struct bf_err *e);
+/*
+ * The final set of an incremental variable (FEATURES, USE_EXPAND, ...):
+ * the Portage profile cascade's words, then make.conf's.
+ */
+int	bf_plan_incremental(const struct bf_plan *plan, const char *key,
+	    struct bf_strv *set, struct bf_err *e);
+/*
+ * The flags every package has in IUSE_EFFECTIVE besides its own IUSE,
+ * sorted, as Portage's config._calc_iuse_effective() makes them:
+ * IUSE_IMPLICIT, the USE_EXPAND_VALUES_<X> of the USE_EXPAND_UNPREFIXED
+ * variables in USE_EXPAND_IMPLICIT, and x_value for the values of the
+ * USE_EXPAND_IMPLICIT variables in USE_EXPAND.
+ */
+int	bf_plan_iuse_implicit(const struct bf_plan *plan, struct bf_strv *out,
+	    struct bf_err *e);
 /* Number of md5-cache entries indexed and of entries whose metadata was read. */
 void	bf_plan_stats(const struct bf_plan *plan, size_t *indexed,
 	    size_t *loaded);
