@@ -16,9 +16,11 @@
 #                          DIR/upper keeps what it wrote, so that a later
 #                          call with the same DIR goes on from there.
 
-PORTAGE_TARBALL=$(ls "$BF_SRC_DIR"/../shared/portage/portage-*.tar.xz 2>/dev/null | head -1)
-test -n "$PORTAGE_TARBALL" ||
-	skip_all 'skipped: no Portage source (../shared/portage/portage-*.tar.xz)'
+# $PORTAGE_TARBALL, else the tarball in ../shared/portage beside the
+# checkout (where this workplace keeps it).
+: "${PORTAGE_TARBALL:=$(ls "$BF_SRC_DIR"/../shared/portage/portage-*.tar.xz 2>/dev/null | head -1)}"
+test -n "$PORTAGE_TARBALL" && test -f "$PORTAGE_TARBALL" ||
+	skip_all 'skipped: no Portage source tarball (set PORTAGE_TARBALL, or put portage-*.tar.xz in ../shared/portage)'
 test "$(id -u)" = 0 ||
 	skip_all 'skipped: real Portage builds need root (namespaces, overlayfs)'
 command -v scanelf >/dev/null 2>&1 || skip_all 'skipped: no scanelf (pax-utils)'
