@@ -21,7 +21,8 @@ UNIT_TESTS = \
 	t/unit/u-depstr \
 	t/unit/u-digest \
 	t/unit/u-pkgindex \
-	t/unit/u-xpak
+	t/unit/u-xpak \
+	t/unit/u-zst
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
 t_unit_u_atom_LDADD = $(BF_LIBS)
@@ -37,6 +38,8 @@ t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
 t_unit_u_xpak_LDADD = $(BF_LIBS)
+t_unit_u_zst_SOURCES = t/unit/u-zst.c t/unit/tap.h
+t_unit_u_zst_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
 	t/t0000-basic.sh \
