@@ -103,6 +103,7 @@ EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
+EXTRA_DIST += t/README
 # Packages headers written by real Portage (a20ef27af) for the sample tree
 EXTRA_DIST += t/golden
 
