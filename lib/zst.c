@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,7 @@
 #define ZST_OUTBUF	(1u << 20)
 #define ZST_NCONS	(1 + 2)		/* the writer, two digests */
 #define ZST_WRITER	(-1)
+#define ZST_FLUSH	(8u << 20)	/* writeback started every 8 MiB */
 
 struct bf_zst_writer;
 
@@ -70,6 +72,8 @@ struct zst_consumer {
 struct bf_zst_writer {
 	ZSTD_CCtx		*cctx;
 	int			 fd;
+	off_t			 flush_off;	/* writer: writeback started below */
+	uint64_t		 unflushed;	/* writer: written since */
 	struct bf_digest	*dg;
 	/* Input ring: the caller fills inb[inq % ZST_NIN] (inlen bytes). */
 	unsigned char		*inb[ZST_NIN];
@@ -115,7 +119,26 @@ consume(struct zst_consumer *c, const unsigned char *p, size_t n)
 		pthread_mutex_lock(&w->mu);
 		w->werrno = -rc;
 		pthread_mutex_unlock(&w->mu);
+		return;
 	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	/*
+	 * Start writing back what is written, 8 MiB at a time, without
+	 * waiting for it: the caller's fsync() at the end then has little
+	 * left to do, and the work of writeback (ext4 allocates blocks
+	 * then) runs here, beside the compression, not after it.  Failure
+	 * (a pipe, a filesystem without it) only stops the hints; fsync()
+	 * reports real errors.
+	 */
+	if (w->flush_off >= 0 && (w->unflushed += n) >= ZST_FLUSH) {
+		if (sync_file_range(w->fd, w->flush_off, (off_t)w->unflushed,
+		    SYNC_FILE_RANGE_WRITE) < 0)
+			w->flush_off = -1;
+		else
+			w->flush_off += (off_t)w->unflushed;
+		w->unflushed = 0;
+	}
+#endif
 }
 
 static void *
@@ -195,6 +218,7 @@ bf_zst_writer_new(struct bf_zst_writer **wp, int fd, int level, int threads,
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return bf_err_errno(e, "cannot allocate zstd stream");
 	w->fd = fd;
+	w->flush_off = lseek(fd, 0, SEEK_CUR);	/* -1: no writeback hints */
 	w->dg = dg;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
