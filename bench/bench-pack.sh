@@ -10,6 +10,12 @@
 # same rounds for a before/after figure).  The commands run in turns,
 # one of each per round; the median and the best of each are reported,
 # with the load average before every round (the machine may be shared).
+# Every command writes a new file: its previous output is removed before
+# the clock starts.  (zstd -f would otherwise truncate and refill the
+# cached pages of its last output in place while binfarm, writing to a
+# temporary file and renaming it, needs fresh page-cache memory with the
+# old package still cached; on a VM that returns free memory to its host
+# that alone cost binfarm 0.7 CPU-s per GiB, bench/RESULTS.md.)
 set -eu
 size_mib=${1:-1024}
 runs=${RUNS:-3}
@@ -68,6 +74,7 @@ t_tar='' t_bf='' t_man='' t_base='' loads=''
 r=0
 while [ $r -lt "$runs" ]; do
 	loads="$loads $(cut -d" " -f1 /proc/loadavg)"
+	rm -f "$work/ref.tar.zst"
 	s=$(now)
 	tar -cf - -C "$img" . | zstd -q -T0 -$level -o "$work/ref.tar.zst" -f
 	# binfarm fsyncs what it writes (atomic, durable); so must the reference.
@@ -75,6 +82,7 @@ while [ $r -lt "$runs" ]; do
 	e=$(now)
 	t_tar="$t_tar $(echo "$e - $s" | bc)"
 	# What the same container needs on top: the Manifest's two digests.
+	rm -f "$work/ref.tar.zst"
 	s=$(now)
 	tar -cf - -C "$img" . | zstd -q -T0 -$level -o "$work/ref.tar.zst" -f
 	sync "$work/ref.tar.zst"
@@ -82,11 +90,13 @@ while [ $r -lt "$runs" ]; do
 	wait
 	e=$(now)
 	t_man="$t_man $(echo "$e - $s" | bc)"
+	rm -f "$work/out.gpkg.tar"
 	s=$(now)
 	"$binfarm" pack -q -l $level -i "$img" -b "$work/info" -o "$work/out.gpkg.tar"
 	e=$(now)
 	t_bf="$t_bf $(echo "$e - $s" | bc)"
 	if [ -n "$base" ]; then
+		rm -f "$work/base.gpkg.tar"
 		s=$(now)
 		"$base" pack -q -l $level -i "$img" -b "$work/info" -o "$work/base.gpkg.tar"
 		e=$(now)

@@ -24,7 +24,8 @@ UNIT_TESTS = \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
 	t/unit/u-store \
-	t/unit/u-xpak
+	t/unit/u-xpak \
+	t/unit/u-zst
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
 t_unit_u_atom_LDADD = $(BF_LIBS)
@@ -51,6 +52,8 @@ t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h
 t_unit_u_store_LDADD = $(BF_LIBS)
 t_unit_u_xpak_SOURCES = t/unit/u-xpak.c t/unit/tap.h
 t_unit_u_xpak_LDADD = $(BF_LIBS)
+t_unit_u_zst_SOURCES = t/unit/u-zst.c t/unit/tap.h
+t_unit_u_zst_LDADD = $(BF_LIBS)
 
 SHELL_TESTS = \
 	t/t0000-basic.sh \
@@ -118,6 +121,7 @@ EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
+EXTRA_DIST += t/README
 # Packages headers written by real Portage (a20ef27af) for the sample tree
 EXTRA_DIST += t/golden
 

@@ -9,7 +9,14 @@
 #   test_done
 #
 # Each script runs in its own empty "trash" directory, with the built
-# programs first in PATH.  Set BF_TEST_VERBOSE=1 to see command output.
+# programs first in PATH.  Options (see t/README), also taken from
+# $BF_TEST_OPTS:
+#
+#   -v, --verbose        show each test's commands and their output
+#                        (as BF_TEST_VERBOSE=1 does)
+#   -i, --immediate      stop at the first failing test; its trash stays
+#   -r LIST, --run=LIST  run only the tests LIST selects, e.g. 1-3,7,
+#                        4-, -2, !5, or a word of a test's title
 
 : "${BF_SRC_DIR:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${BF_BUILD_DIR:=$BF_SRC_DIR}"
@@ -25,6 +32,80 @@ unset BINFARM_REPO SOURCE_DATE_EPOCH
 # Signing keys go to a GnuPG home of the test's own, never /var/lib or ~.
 BINFARM_GNUPG_HOME=$TRASH_DIRECTORY/gnupg
 export BINFARM_GNUPG_HOME
+
+# A --run list: comma-separated numbers (5), ranges (2-4, -3, 6-) and
+# words of a title, each maybe negated with "!".  Checked up front.
+test_check_run_() {
+	test_ifs_=$IFS
+	IFS=,
+	for sel in $1; do
+		sel=${sel#!}
+		case $sel in
+		*-*)
+			case "${sel%%-*}${sel#*-}" in
+			''|*[!0-9]*)
+				IFS=$test_ifs_
+				echo >&2 "error: --run: '$sel' is not a range of test numbers"
+				exit 1 ;;
+			esac ;;
+		esac
+	done
+	IFS=$test_ifs_
+}
+
+test_parse_args_() {
+	while test $# -gt 0; do
+		case $1 in
+		-v|--verbose)
+			BF_TEST_VERBOSE=1 ;;
+		-i|--immediate)
+			test_immediate=t ;;
+		-r)
+			test $# -gt 1 || { echo >&2 "error: -r needs a list of tests"; exit 1; }
+			shift
+			test_run_list=$1 ;;
+		--run=*)
+			test_run_list=${1#--run=} ;;
+		*)
+			echo >&2 "error: unknown test option '$1' (known: -v, --verbose, -i, --immediate, -r LIST, --run=LIST)"
+			exit 1 ;;
+		esac
+		shift
+	done
+	test_check_run_ "$test_run_list"
+}
+
+test_immediate=
+test_run_list=
+# shellcheck disable=SC2086
+test_parse_args_ ${BF_TEST_OPTS-} "$@"
+
+# test_selected_ N 'title': does --run take test N?  The list is read
+# left to right, each item that matches including (or with "!",
+# excluding) the test; a list that starts with "!" starts from all tests.
+test_selected_() {
+	test -z "$test_run_list" && return 0
+	sel_in=
+	case $test_run_list in '!'*) sel_in=t ;; esac
+	test_ifs_=$IFS
+	IFS=,
+	for sel in $test_run_list; do
+		sel_pos=t
+		case $sel in '!'*) sel_pos='' sel=${sel#!} ;; esac
+		case $sel in
+		'')	;;
+		-*)	test "$1" -le "${sel#-}" && sel_in=$sel_pos ;;
+		*-)	test "$1" -ge "${sel%-}" && sel_in=$sel_pos ;;
+		*-*)	test "${sel%%-*}" -le "$1" && test "$1" -le "${sel#*-}" &&
+			sel_in=$sel_pos ;;
+		*[!0-9]*)
+			case $2 in *"$sel"*) sel_in=$sel_pos ;; esac ;;
+		*)	test "$1" -eq "$sel" && sel_in=$sel_pos ;;
+		esac
+	done
+	IFS=$test_ifs_
+	test -n "$sel_in"
+}
 
 test_count=0
 test_failed=0
@@ -61,19 +142,24 @@ test_run_() {
 }
 
 test_skip_() {
-	# test_skip_ 'title' prereq...
+	# test_skip_ 'title' prereq...: skips (and counts) a test that
+	# --run leaves out or whose prerequisites are missing.
 	title=$1
 	shift
+	skip_why=
+	test_selected_ $((test_count + 1)) "$title" || skip_why=--run
 	for p in "$@"; do
+		test -z "$skip_why" || break
 		case " $test_prereqs " in
 		*" $p "*) ;;
-		*) test_count=$((test_count + 1))
-		   test_skipped=$((test_skipped + 1))
-		   say "ok $test_count # skip $title (missing $p)"
-		   return 0 ;;
+		*) skip_why="missing $p" ;;
 		esac
 	done
-	return 1
+	test -z "$skip_why" && return 1
+	test_count=$((test_count + 1))
+	test_skipped=$((test_skipped + 1))
+	say "ok $test_count # skip $title ($skip_why)"
+	return 0
 }
 
 test_prereqs=
@@ -98,7 +184,16 @@ test_expect_success() {
 		if test -z "$BF_TEST_VERBOSE" && test -f "$TRASH_DIRECTORY/.test-output"; then
 			tail -n 20 "$TRASH_DIRECTORY/.test-output" | sed 's/^/# | /'
 		fi
+		test -z "$test_immediate" || test_stop_
 	fi
+}
+
+# --immediate: the first failure ends the script; its trash stays.
+test_stop_() {
+	test_agent_stop_
+	say "# stopped at the first failure (--immediate); trash: $TRASH_DIRECTORY"
+	say "1..$test_count"
+	exit 1
 }
 
 test_expect_failure() {
@@ -175,9 +270,13 @@ test_path_is_missing() {
 	test ! -e "$1" || { echo >&4 "path $1 exists"; return 1; }
 }
 
-test_done() {
+test_agent_stop_() {
 	test -d "$BINFARM_GNUPG_HOME" &&
 		gpgconf --homedir "$BINFARM_GNUPG_HOME" --kill gpg-agent >/dev/null 2>&1
+}
+
+test_done() {
+	test_agent_stop_
 	if test -n "$test_skip_all"; then
 		say "1..0 # SKIP $test_skip_all"
 		exit 0

@@ -10,8 +10,9 @@ struct bf_err;
 
 /*
  * A zstd compressing stream into a file descriptor (the only user of
- * zstd.h).  Compressed bytes are written, and optionally fed to a
- * digest, by threads of the writer's own, so a gpkg member is hashed
+ * zstd.h).  Past its first 2 MiB of input, zstd is driven from a thread
+ * of the writer's own; compressed bytes are written, and optionally fed
+ * to a digest, by threads of its own too, so a gpkg member is hashed
  * without being read back; `fd` must not be used until
  * bf_zst_writer_finish() or _free() returns.
  */
@@ -21,6 +22,14 @@ struct bf_zst_writer;
 int	bf_zst_writer_new(struct bf_zst_writer **w, int fd, int level,
 	    int threads, struct bf_digest *dg, struct bf_err *e);
 int	bf_zst_writer_write(struct bf_zst_writer *w, const void *p, size_t n,
+	    struct bf_err *e);
+/*
+ * Room at the end of the input buffer being filled: *p, *n bytes (at
+ * least 1).  A caller may read() into it and pass that pointer and at
+ * most *n bytes to bf_zst_writer_write(), which then copies nothing.
+ * Valid until the next call on `w`.
+ */
+int	bf_zst_writer_space(struct bf_zst_writer *w, void **p, size_t *n,
 	    struct bf_err *e);
 /* Flushes the frame end; the writer stays allocated until _free(). */
 int	bf_zst_writer_finish(struct bf_zst_writer *w, struct bf_err *e);

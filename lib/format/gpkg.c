@@ -296,7 +296,6 @@ struct packer {
 	size_t			 nusers, ngroups;
 	struct linkent		*links;
 	size_t			 nlinks;
-	unsigned char		*io;
 	uint64_t		 files;
 	uint64_t		 in_bytes;
 	uint64_t		 last_progress;
@@ -425,6 +424,8 @@ out:
 static int
 copy_file_data(struct packer *p, const struct stat *st)
 {
+	void *buf;
+	size_t room;
 	uint64_t total = 0;
 	ssize_t n;
 	int fd, rc = 0;
@@ -436,7 +437,14 @@ copy_file_data(struct packer *p, const struct stat *st)
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	for (;;) {
-		n = read(fd, p->io, IO_CHUNK);
+		/*
+		 * Read straight into zstd's input buffer: libarchive hands
+		 * file data to image_write_cb() as it is (no blocking), and
+		 * the writer sees the bytes are already in place.
+		 */
+		if ((rc = bf_zst_writer_space(p->zw, &buf, &room, p->e)) < 0)
+			goto out;
+		n = read(fd, buf, room);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -450,7 +458,7 @@ copy_file_data(struct packer *p, const struct stat *st)
 			    "'%s' grew while it was packed", p->src.buf);
 			goto out;
 		}
-		if (archive_write_data(p->a, p->io, (size_t)n) != n) {
+		if (archive_write_data(p->a, buf, (size_t)n) != n) {
 			rc = p->werr.code ? bf_err_set(p->e, p->werr.code, "%s",
 			    p->werr.msg) : err_archive(p->e, p->a, "cannot write image");
 			goto out;
@@ -787,14 +795,14 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 	p.opts = opts;
 	p.e = e;
 	bf_err_clear(&p.werr);
-	if ((p.io = malloc(IO_CHUNK)) == NULL || (p.a = archive_write_new()) == NULL)
+	if ((p.a = archive_write_new()) == NULL)
 		goto oom;
 	/*
 	 * pax "restricted": plain ustar headers unless an entry needs more
 	 * (long names, big files, xattrs), which Portage's tarfile reads.
-	 * No blocking: file data reaches zstd in our 1 MiB reads, not
-	 * copied into 10 KiB records first; the end is still padded to a
-	 * 10240-byte record as tarfile does.
+	 * No blocking: file data reaches zstd as read (into zstd's own input
+	 * buffer, copy_file_data()), not copied into 10 KiB records first;
+	 * the end is still padded to a 10240-byte record as tarfile does.
 	 */
 	if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(p.a) != ARCHIVE_OK ||
@@ -859,7 +867,6 @@ out:
 	free(p.users);
 	free(p.groups);
 	free(p.links);
-	free(p.io);
 	free(zmeta);
 	bf_buf_release(&p.src);
 	bf_buf_release(&p.dst);
