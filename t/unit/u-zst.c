@@ -10,9 +10,9 @@
 
 #include <zstd.h>
 
-#include "digest.h"
-#include "err.h"
-#include "zst.h"
+#include "base/digest.h"
+#include "base/err.h"
+#include "base/zst.h"
 #include "tap.h"
 
 /*
