@@ -257,6 +257,8 @@ struct bh_server {
 	struct bh_r304_cache r304;
 	struct bh_conns	 conns;
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
+	void		*floop;		/* http.c's own file loop, or NULL */
+	int		 no_floop;	/* everything through libmicrohttpd */
 };
 
 /* What a URL names. */
