@@ -82,6 +82,8 @@ struct bh_metrics {
 	struct bh_series other;		/* requests outside any channel */
 	time_t		 started;
 	uint64_t	 request_timeouts; /* connections closed by the deadline */
+	uint64_t	 floop_requests;   /* answered by http.c's file loop */
+	uint64_t	 floop_handoffs;   /* connections it gave libmicrohttpd */
 };
 
 int	bh_metrics_init(struct bh_metrics *m);

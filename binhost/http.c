@@ -1272,6 +1272,7 @@ fl_done(struct fl_thread *th, struct fconn *c, int ok)
 	ns = (uint64_t)(t1.tv_sec - c->r.t0.tv_sec) * 1000000000ULL +
 	    (uint64_t)(t1.tv_nsec - c->r.t0.tv_nsec);
 	bh_metrics_count(c->series, c->r.status, c->r.bytes, ns);
+	__atomic_add_fetch(&s->metrics.floop_requests, 1, __ATOMIC_RELAXED);
 	if (s->access_fd >= 0)
 		access_log(s, &c->r);
 	fl_text_free(&c->r);
@@ -1307,6 +1308,8 @@ fl_handoff(struct fl_thread *th, struct fconn *c)
 
 	epoll_ctl(th->ep, EPOLL_CTL_DEL, fd, NULL);
 	fl_detach(th, c);
+	__atomic_add_fetch(&fl->s->metrics.floop_handoffs, 1,
+	    __ATOMIC_RELAXED);
 	/* Still counted: notify_cb releases it when libmicrohttpd closes it. */
 	if (MHD_add_connection(fl->s->mhd, fd, (struct sockaddr *)&c->addr,
 	    c->alen) != MHD_YES)
