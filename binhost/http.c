@@ -1119,6 +1119,9 @@ struct fl_thread {
 	int		 started;
 	struct fl	*fl;
 	struct fconn	*head;
+	unsigned	 nconn;		/* connections it holds or is given */
+	pthread_mutex_t	 inmu;
+	struct fconn	*inbox;		/* accepted by another thread for it */
 	int64_t		 scanned;
 	time_t		 date_t;
 	char		 date[64];
@@ -1244,6 +1247,7 @@ fl_text_free(struct req *r)
 static void
 fl_detach(struct fl_thread *th, struct fconn *c)
 {
+	__atomic_sub_fetch(&th->nconn, 1, __ATOMIC_RELAXED);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -1603,12 +1607,52 @@ fl_serve(struct fl_thread *th, struct fconn *c)
 	}
 }
 
+/* c, accepted for th, joins th's connections (in th). */
+static void
+fl_adopt(struct fl_thread *th, struct fconn *c)
+{
+	struct epoll_event ev;
+
+	c->prev = NULL;
+	c->next = th->head;
+	if (th->head != NULL)
+		th->head->prev = c;
+	th->head = c;
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	ev.data.ptr = c;
+	if (epoll_ctl(th->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		fl_close(th, c);
+}
+
+/* The connections other threads accepted for th. */
+static void
+fl_inbox(struct fl_thread *th)
+{
+	struct fconn *c, *next;
+	uint64_t n;
+	ssize_t r;
+
+	r = read(th->evfd, &n, sizeof(n));
+	(void)r;
+	pthread_mutex_lock(&th->inmu);
+	c = th->inbox;
+	th->inbox = NULL;
+	pthread_mutex_unlock(&th->inmu);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		fl_adopt(th, c);
+	}
+}
+
 static void
 fl_accept(struct fl_thread *th)
 {
 	struct fl *fl = th->fl;
+	struct fl_thread *to;
 	struct fconn *c;
-	struct epoll_event ev;
+	uint64_t one64 = 1;
+	size_t k;
+	ssize_t w;
 	int i, fd, one = 1;
 
 	for (i = 0; i < 64; i++) {
@@ -1646,14 +1690,27 @@ fl_accept(struct fl_thread *th)
 				    sockaddr_in6 *)(const void *)sa)->sin6_addr,
 				    c->r.addr, sizeof(c->r.addr));
 		}
-		c->next = th->head;
-		if (th->head != NULL)
-			th->head->prev = c;
-		th->head = c;
-		ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-		ev.data.ptr = c;
-		if (epoll_ctl(th->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
-			fl_close(th, c);
+		/*
+		 * To the thread with the fewest connections: the one woken
+		 * to accept would otherwise take a whole burst (a release
+		 * wave) and work for two while the other idles.
+		 */
+		to = th;
+		for (k = 0; k < fl->nthreads; k++)
+			if (__atomic_load_n(&fl->t[k].nconn, __ATOMIC_RELAXED) <
+			    __atomic_load_n(&to->nconn, __ATOMIC_RELAXED))
+				to = &fl->t[k];
+		__atomic_add_fetch(&to->nconn, 1, __ATOMIC_RELAXED);
+		if (to == th) {
+			fl_adopt(th, c);
+			continue;
+		}
+		pthread_mutex_lock(&to->inmu);
+		c->next = to->inbox;
+		to->inbox = c;
+		pthread_mutex_unlock(&to->inmu);
+		w = write(to->evfd, &one64, sizeof(one64));
+		(void)w;
 	}
 }
 
@@ -1688,8 +1745,10 @@ fl_main(void *arg)
 				fl_accept(th);
 				continue;
 			}
-			if (ev[i].data.ptr == &fl_wake_tag)
+			if (ev[i].data.ptr == &fl_wake_tag) {
+				fl_inbox(th);
 				continue;
+			}
 			c = ev[i].data.ptr;
 			if (c->sending && (ev[i].events & (EPOLLIN | EPOLLRDHUP)))
 				c->rd_pending = 1;
@@ -1704,6 +1763,7 @@ fl_main(void *arg)
 		if (now - th->scanned >= 1000)
 			fl_scan(th, now);
 	}
+	fl_inbox(th);
 	while (th->head != NULL)
 		fl_close(th, th->head);
 	return NULL;
@@ -1720,6 +1780,7 @@ fl_free(struct fl *fl)
 			close(fl->t[i].ep);
 		if (fl->t[i].evfd >= 0)
 			close(fl->t[i].evfd);
+		pthread_mutex_destroy(&fl->t[i].inmu);
 	}
 	for (i = 0; i < FL_IPBUCKETS; i++)
 		while ((c = fl->ip[i]) != NULL) {
@@ -1754,6 +1815,12 @@ fl_halt(struct bh_server *s)
 		pthread_join(fl->t[i].th, NULL);
 		fl->t[i].started = 0;
 	}
+	/* What a thread still running gave one that had stopped. */
+	for (i = 0; i < fl->nthreads; i++) {
+		fl_inbox(&fl->t[i]);
+		while (fl->t[i].head != NULL)
+			fl_close(&fl->t[i], fl->t[i].head);
+	}
 	if (fl->lfd >= 0)
 		close(fl->lfd);
 	fl->lfd = -1;
@@ -1779,8 +1846,10 @@ fl_start(struct bh_server *s, int lfd, size_t nthreads)
 	fl->max_total = (unsigned)s->conf->max_connections;
 	fl->max_per_ip = (unsigned)s->conf->max_per_ip;
 	fl->timeout_ms = (int64_t)s->conf->timeout * 1000;
-	for (i = 0; i < nthreads; i++)
+	for (i = 0; i < nthreads; i++) {
 		fl->t[i].ep = fl->t[i].evfd = -1;
+		pthread_mutex_init(&fl->t[i].inmu, NULL);
+	}
 	for (i = 0; i < nthreads; i++) {
 		fl->t[i].fl = fl;
 		fl->t[i].ep = epoll_create1(EPOLL_CLOEXEC);
