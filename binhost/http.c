@@ -1123,6 +1123,7 @@ struct fl_thread {
 	pthread_mutex_t	 inmu;
 	struct fconn	*inbox;		/* accepted by another thread for it */
 	int64_t		 scanned;
+	int64_t		 lpause;	/* out of fds: accept again from then */
 	time_t		 date_t;
 	char		 date[64];
 	char		 buf[FL_BUF + 1];
@@ -1656,17 +1657,30 @@ fl_accept(struct fl_thread *th)
 	int i, fd, one = 1;
 
 	for (i = 0; i < 64; i++) {
+		if (__atomic_load_n(&fl->quiesced, __ATOMIC_ACQUIRE)) {
+			epoll_ctl(th->ep, EPOLL_CTL_DEL, fl->lfd, NULL);
+			return;
+		}
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return;
 		c->alen = sizeof(c->addr);
 		fd = accept4(fl->lfd, (struct sockaddr *)&c->addr, &c->alen,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			/*
+			 * Out of descriptors or memory: the connection waits
+			 * in the backlog; stop watching the listening socket
+			 * for 100 ms rather than spin on it.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				epoll_ctl(th->ep, EPOLL_CTL_DEL, fl->lfd, NULL);
+				th->lpause = now_ms() + 100;
+			}
 			free(c);
 			return;
 		}
-		if (__atomic_load_n(&fl->quiesced, __ATOMIC_RELAXED) ||
-		    fl_admit(fl, (struct sockaddr *)&c->addr) < 0) {
+		if (fl_admit(fl, (struct sockaddr *)&c->addr) < 0) {
 			close(fd);
 			free(c);
 			continue;
@@ -1733,13 +1747,13 @@ static void *
 fl_main(void *arg)
 {
 	struct fl_thread *th = arg;
-	struct epoll_event ev[FL_EVENTS];
+	struct epoll_event ev[FL_EVENTS], lev;
 	struct fconn *c;
 	int64_t now;
 	int i, n;
 
 	while (!__atomic_load_n(&th->fl->stop, __ATOMIC_ACQUIRE)) {
-		n = epoll_wait(th->ep, ev, FL_EVENTS, 1000);
+		n = epoll_wait(th->ep, ev, FL_EVENTS, th->lpause ? 100 : 1000);
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &fl_listen_tag) {
 				fl_accept(th);
@@ -1760,6 +1774,13 @@ fl_main(void *arg)
 			fl_serve(th, c);
 		}
 		now = now_ms();
+		if (th->lpause != 0 && now >= th->lpause) {
+			th->lpause = 0;
+			lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+			lev.data.ptr = &fl_listen_tag;
+			if (!__atomic_load_n(&th->fl->quiesced, __ATOMIC_ACQUIRE))
+				epoll_ctl(th->ep, EPOLL_CTL_ADD, th->fl->lfd, &lev);
+		}
 		if (now - th->scanned >= 1000)
 			fl_scan(th, now);
 	}
