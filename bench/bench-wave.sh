@@ -22,7 +22,9 @@
 # ratios (nginx time / binhost time: higher is better for binhost).
 #
 # BENCH_QUICK=1: a small check (100 connections, 5 files, 200 packages,
-# 1 round).  BINHOST_ARGS adds binfarm-binhost options.
+# 1 round).  BINHOST_ARGS adds binfarm-binhost options;
+# BINFARM_BINHOST_NO_FILE_LOOP=1 in the environment runs it without its
+# file loop (everything through libmicrohttpd), for before/after runs.
 #
 # binfarm-binhost runs with its trust limits on and at their defaults
 # (request-timeout, connection-timeout), except the per-address limit:

@@ -82,6 +82,8 @@ struct bh_metrics {
 	struct bh_series other;		/* requests outside any channel */
 	time_t		 started;
 	uint64_t	 request_timeouts; /* connections closed by the deadline */
+	uint64_t	 floop_requests;   /* answered by http.c's file loop */
+	uint64_t	 floop_handoffs;   /* connections it gave libmicrohttpd */
 };
 
 int	bh_metrics_init(struct bh_metrics *m);
@@ -257,6 +259,8 @@ struct bh_server {
 	struct bh_r304_cache r304;
 	struct bh_conns	 conns;
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
+	void		*floop;		/* http.c's own file loop, or NULL */
+	int		 no_floop;	/* everything through libmicrohttpd */
 };
 
 /* What a URL names. */

@@ -455,6 +455,9 @@ serve(struct bh_conf *c, int foreground)
 	/* For tests: exercise the O_NOFOLLOW walk on kernels with openat2. */
 	if (getenv("BINFARM_BINHOST_NO_OPENAT2") != NULL)
 		s.no_openat2 = 1;
+	/* For tests and benches: every request through libmicrohttpd. */
+	if (getenv("BINFARM_BINHOST_NO_FILE_LOOP") != NULL)
+		s.no_floop = 1;
 	if (bh_metrics_init(&s.metrics) < 0) {
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
 		return 1;

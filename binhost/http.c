@@ -20,9 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +40,8 @@
 #include "net/httpcheck.h"
 #include "base/log.h"
 #include "base/banned.h"
+
+struct fl;
 
 struct req {
 	struct timespec	 t0;
@@ -115,36 +122,32 @@ conn_busy(struct MHD_Connection *con)
 		__atomic_store_n(&c->busy, 1, __ATOMIC_RELEASE);
 }
 
-/* MHD_OPTION_NOTIFY_CONNECTION: a connection opens or closes. */
-static void
-notify_cb(void *cls, struct MHD_Connection *con, void **socket_context,
-    enum MHD_ConnectionNotificationCode toe)
+/* Puts a new connection on the deadline's list; NULL without memory. */
+static struct bh_conn *
+conn_track(struct bh_conns *cs, int fd)
 {
-	struct bh_conns *cs = &((struct bh_server *)cls)->conns;
-	const union MHD_ConnectionInfo *ci;
 	struct bh_conn *c;
 
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		/* Without memory: no deadline, only the idle timeout. */
-		ci = MHD_get_connection_info(con,
-		    MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-			return;
-		c->fd = ci->connect_fd;
-		c->since = now_ms();
-		pthread_mutex_lock(&cs->mu);
-		c->next = cs->head;
-		if (cs->head != NULL)
-			cs->head->prev = c;
-		cs->head = c;
-		cs->n++;
-		pthread_mutex_unlock(&cs->mu);
-		*socket_context = c;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->fd = fd;
+	c->since = now_ms();
+	pthread_mutex_lock(&cs->mu);
+	c->next = cs->head;
+	if (cs->head != NULL)
+		cs->head->prev = c;
+	cs->head = c;
+	cs->n++;
+	pthread_mutex_unlock(&cs->mu);
+	return c;
+}
+
+/* Before the fd is closed or given away: the reaper must not see it. */
+static void
+conn_untrack(struct bh_conns *cs, struct bh_conn *c)
+{
+	if (c == NULL)
 		return;
-	}
-	if ((c = *socket_context) == NULL)
-		return;
-	/* Before libmicrohttpd closes the fd: the reaper must not see it. */
 	pthread_mutex_lock(&cs->mu);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -154,8 +157,35 @@ notify_cb(void *cls, struct MHD_Connection *con, void **socket_context,
 		c->next->prev = c->prev;
 	cs->n--;
 	pthread_mutex_unlock(&cs->mu);
-	*socket_context = NULL;
 	free(c);
+}
+
+static void fl_release(struct fl *fl, const struct sockaddr *sa);
+
+/* MHD_OPTION_NOTIFY_CONNECTION: a connection opens or closes. */
+static void
+notify_cb(void *cls, struct MHD_Connection *con, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct bh_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without memory: no deadline, only the idle timeout. */
+		ci = MHD_get_connection_info(con,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL)
+			*socket_context = conn_track(&s->conns, ci->connect_fd);
+		return;
+	}
+	conn_untrack(&s->conns, *socket_context);
+	*socket_context = NULL;
+	if (s->floop != NULL) {
+		/* The file loop accepted it and counted it: uncount it. */
+		ci = MHD_get_connection_info(con,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		fl_release(s->floop, ci != NULL ? ci->client_addr : NULL);
+	}
 }
 
 /*
@@ -1015,6 +1045,868 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	}
 }
 
+/*
+ * The file loop: plain-HTTP GET and HEAD of the files we serve, outside
+ * libmicrohttpd.
+ *
+ * libmicrohttpd 0.9.75 sends a file response as a head alone, then the
+ * body in sendfile() steps of at most 128 KiB with a poll in between,
+ * corking and uncorking the socket around them: per package file of
+ * 128-500 KB 13 system calls and three or four packets, each with its
+ * wake-up of the client, where nginx needs 9 calls and one push.  No
+ * option changes that.  So these threads accept the connections
+ * themselves and answer the requests that are nothing but a GET or
+ * HEAD of an index or package file the way nginx does: the head with
+ * MSG_MORE, then one sendfile() for as much of the body as the socket
+ * takes.  Anything else is handed, untouched, to libmicrohttpd.
+ *
+ * A request is read with MSG_PEEK first; only once it is known to be
+ * ours (a whole head in the socket, of the plain form below, naming a
+ * file that opens) is it consumed.  Otherwise the connection, with the
+ * request still unread in its socket, goes to libmicrohttpd with
+ * MHD_add_connection() for the rest of its life, and is checked and
+ * answered there as before: the framing checks (lib/httpcheck.c),
+ * errors, conditional and range requests, /metrics, a head that came in
+ * pieces.  The plain form is a strict subset of what those checks let
+ * through: "GET" or "HEAD", an origin-form target of visible ASCII
+ * without a query, HTTP/1.1, field names of token characters, values of
+ * visible ASCII, space and tab, exactly one Host of host characters,
+ * no Content-Length, Transfer-Encoding, Expect, Range, If-*, Upgrade
+ * or Connection other than keep-alive or close.
+ *
+ * The limits hold for both halves: every connection is counted against
+ * max-connections and max-connections-per-ip when it is accepted (here)
+ * and released when it closes (here, or in notify_cb); every one is on
+ * the request deadline's list; a connection on which nothing moves for
+ * connection-timeout seconds is closed.  Not used with TLS or Basic
+ * auth: libmicrohttpd does all then.
+ */
+
+#define FL_BUF		8192	/* a request head, as libmicrohttpd's pool */
+#define FL_EVENTS	64
+
+struct fl_ipcount {
+	struct fl_ipcount *next;
+	unsigned char	 a[16];
+	unsigned	 n;
+};
+
+#define FL_IPBUCKETS	1024
+
+struct fconn {
+	struct fconn	*prev, *next;	/* the thread's connections */
+	int		 fd;
+	int		 file;		/* the body's fd, or -1 */
+	uint64_t	 off, left;	/* body still to send */
+	size_t		 hlen, hsent;	/* response head */
+	int		 sending;
+	int		 keep;		/* keep-alive after this response */
+	int		 rd_pending;	/* readable while sending */
+	size_t		 more;		/* bytes after the head just taken */
+	int64_t		 active;	/* monotonic ms of the last progress */
+	struct bh_conn	*bc;		/* on the request deadline's list */
+	struct sockaddr_storage addr;
+	socklen_t	 alen;
+	struct req	 r;		/* the request being answered */
+	struct bh_series *series;
+	char		 head[1024];
+};
+
+struct fl_thread {
+	pthread_t	 th;
+	int		 ep;
+	int		 evfd;		/* wakes the thread to stop */
+	int		 started;
+	struct fl	*fl;
+	struct fconn	*head;
+	unsigned	 nconn;		/* connections it holds or is given */
+	pthread_mutex_t	 inmu;
+	struct fconn	*inbox;		/* accepted by another thread for it */
+	int64_t		 scanned;
+	int64_t		 lpause;	/* out of fds: accept again from then */
+	time_t		 date_t;
+	char		 date[64];
+	char		 buf[FL_BUF + 1];
+};
+
+struct fl {
+	struct bh_server *s;
+	int		 lfd;
+	int		 quiesced;
+	int		 stop;
+	unsigned	 total;		/* all open connections, both halves */
+	unsigned	 max_total;
+	unsigned	 max_per_ip;
+	int64_t		 timeout_ms;	/* connection-timeout */
+	pthread_mutex_t	 ipmu;
+	struct fl_ipcount *ip[FL_IPBUCKETS];
+	size_t		 nthreads;
+	struct fl_thread *t;
+};
+
+static char fl_listen_tag, fl_wake_tag;
+
+/* The address as 16 bytes (IPv4 mapped), or -1 for another family. */
+static int
+fl_ipkey(const struct sockaddr *sa, unsigned char k[16])
+{
+	memset(k, 0, 16);
+	if (sa->sa_family == AF_INET) {
+		k[10] = k[11] = 0xff;
+		memcpy(k + 12, &((const struct sockaddr_in *)(const void *)sa)->
+		    sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		memcpy(k, &((const struct sockaddr_in6 *)(const void *)sa)->
+		    sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
+static unsigned
+fl_iphash(const unsigned char k[16])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		h ^= k[i];
+		h *= 0x100000001b3ULL;
+	}
+	return (unsigned)(h % FL_IPBUCKETS);
+}
+
+/* Counts a connection from sa; 0, or -1 when over the limits. */
+static int
+fl_admit(struct fl *fl, const struct sockaddr *sa)
+{
+	struct fl_ipcount *c, **pp;
+	unsigned char k[16];
+
+	if (__atomic_add_fetch(&fl->total, 1, __ATOMIC_RELAXED) >
+	    fl->max_total) {
+		__atomic_sub_fetch(&fl->total, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	if (fl->max_per_ip == 0 || fl_ipkey(sa, k) < 0)
+		return 0;
+	pthread_mutex_lock(&fl->ipmu);
+	pp = &fl->ip[fl_iphash(k)];
+	for (c = *pp; c != NULL; c = c->next)
+		if (memcmp(c->a, k, 16) == 0)
+			break;
+	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+		memcpy(c->a, k, 16);
+		c->next = *pp;
+		*pp = c;
+	}
+	if (c == NULL || c->n >= fl->max_per_ip) {
+		pthread_mutex_unlock(&fl->ipmu);
+		__atomic_sub_fetch(&fl->total, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	c->n++;
+	pthread_mutex_unlock(&fl->ipmu);
+	return 0;
+}
+
+/* A connection admitted by fl_admit() is closed, by either half. */
+static void
+fl_release(struct fl *fl, const struct sockaddr *sa)
+{
+	struct fl_ipcount *c, **pp;
+	unsigned char k[16];
+
+	__atomic_sub_fetch(&fl->total, 1, __ATOMIC_RELAXED);
+	if (fl->max_per_ip == 0 || sa == NULL || fl_ipkey(sa, k) < 0)
+		return;
+	pthread_mutex_lock(&fl->ipmu);
+	for (pp = &fl->ip[fl_iphash(k)]; (c = *pp) != NULL; pp = &c->next) {
+		if (memcmp(c->a, k, 16) != 0)
+			continue;
+		if (--c->n == 0) {
+			*pp = c->next;
+			free(c);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&fl->ipmu);
+}
+
+static void
+fl_text_free(struct req *r)
+{
+	free(r->uri);
+	free(r->referer);
+	free(r->agent);
+	r->uri = r->referer = r->agent = NULL;
+}
+
+/* Leaves the thread's list and the deadline's; the fd stays open. */
+static void
+fl_detach(struct fl_thread *th, struct fconn *c)
+{
+	__atomic_sub_fetch(&th->nconn, 1, __ATOMIC_RELAXED);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		th->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	conn_untrack(&th->fl->s->conns, c->bc);
+	c->bc = NULL;
+	if (c->file >= 0)
+		close(c->file);
+	c->file = -1;
+	fl_text_free(&c->r);
+}
+
+/* The response in flight ends (done or not): metrics and the log line. */
+static void
+fl_done(struct fl_thread *th, struct fconn *c, int ok)
+{
+	struct bh_server *s = th->fl->s;
+	struct timespec t1;
+	uint64_t ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!ok)
+		c->r.bytes = 0;
+	ns = (uint64_t)(t1.tv_sec - c->r.t0.tv_sec) * 1000000000ULL +
+	    (uint64_t)(t1.tv_nsec - c->r.t0.tv_nsec);
+	bh_metrics_count(c->series, c->r.status, c->r.bytes, ns);
+	__atomic_add_fetch(&s->metrics.floop_requests, 1, __ATOMIC_RELAXED);
+	if (s->access_fd >= 0)
+		access_log(s, &c->r);
+	fl_text_free(&c->r);
+	if (c->file >= 0)
+		close(c->file);
+	c->file = -1;
+	c->sending = 0;
+	c->active = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
+	if (c->bc != NULL) {
+		/* The next request's deadline runs from here. */
+		__atomic_store_n(&c->bc->since, c->active, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->bc->busy, 0, __ATOMIC_RELEASE);
+	}
+}
+
+static void
+fl_close(struct fl_thread *th, struct fconn *c)
+{
+	if (c->sending)
+		fl_done(th, c, 0);
+	fl_detach(th, c);
+	close(c->fd);
+	fl_release(th->fl, (struct sockaddr *)&c->addr);
+	free(c);
+}
+
+/* The connection, its request unread, goes to libmicrohttpd. */
+static void
+fl_handoff(struct fl_thread *th, struct fconn *c)
+{
+	struct fl *fl = th->fl;
+	int fd = c->fd;
+
+	epoll_ctl(th->ep, EPOLL_CTL_DEL, fd, NULL);
+	fl_detach(th, c);
+	__atomic_add_fetch(&fl->s->metrics.floop_handoffs, 1,
+	    __ATOMIC_RELAXED);
+	/* Still counted: notify_cb releases it when libmicrohttpd closes it. */
+	if (MHD_add_connection(fl->s->mhd, fd, (struct sockaddr *)&c->addr,
+	    c->alen) != MHD_YES)
+		fl_release(fl, (struct sockaddr *)&c->addr);	/* closed */
+	free(c);
+}
+
+static int
+fl_tchar(unsigned char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return 1;
+	return ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int
+fl_hostchar(unsigned char ch)
+{
+	if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	    (ch >= '0' && ch <= '9'))
+		return 1;
+	return ch != '\0' && strchr("-._~!$&'()*+,;=:[]%", ch) != NULL;
+}
+
+static int
+fl_name(const char *p, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
+
+/* What the plain form of a request head gave. */
+struct fl_req {
+	int		 head;		/* HEAD, else GET */
+	int		 close;		/* Connection: close */
+	const char	*target;
+	size_t		 target_len;
+	const char	*referer, *agent;
+	size_t		 referer_len, agent_len;
+};
+
+/*
+ * Is buf[0..n) (a whole head, through its blank line) of the plain form
+ * (see above)?  0 and q filled in, or -1: libmicrohttpd's.
+ */
+static int
+fl_parse(const char *buf, size_t n, struct fl_req *q)
+{
+	const char *p = buf, *end = buf + n - 2, *eol, *v, *ve, *x;
+	unsigned hosts = 0;
+	size_t k;
+
+	memset(q, 0, sizeof(*q));
+	if (n > 4 && memcmp(p, "GET ", 4) == 0)
+		p += 4;
+	else if (n > 5 && memcmp(p, "HEAD ", 5) == 0) {
+		q->head = 1;
+		p += 5;
+	} else
+		return -1;
+	if (*p != '/')
+		return -1;
+	q->target = p;
+	while (p < end && *p != ' ') {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '?' || *p == '#')
+			return -1;
+		p++;
+	}
+	q->target_len = (size_t)(p - q->target);
+	if (q->target_len > BH_PATH_MAX || end - p < 10 ||
+	    memcmp(p, " HTTP/1.1\r\n", 11) != 0)
+		return -1;
+	p += 11;
+	while (p < end) {
+		if ((eol = memchr(p, '\r', (size_t)(end - p) + 1)) == NULL ||
+		    eol[1] != '\n')
+			return -1;
+		for (k = 0; p + k < eol && p[k] != ':'; k++)
+			if (!fl_tchar((unsigned char)p[k]))
+				return -1;
+		if (k == 0 || p + k == eol)
+			return -1;
+		v = p + k + 1;
+		while (v < eol && (*v == ' ' || *v == '\t'))
+			v++;
+		ve = eol;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		for (x = v; x < ve; x++)
+			if (((unsigned char)*x < 0x20 && *x != '\t') ||
+			    (unsigned char)*x >= 0x7f)
+				return -1;
+		if (fl_name(p, k, "Host")) {
+			for (x = v; x < ve; x++)
+				if (!fl_hostchar((unsigned char)*x))
+					return -1;
+			hosts++;
+		} else if (fl_name(p, k, "Connection")) {
+			if ((size_t)(ve - v) == 5 &&
+			    strncasecmp(v, "close", 5) == 0)
+				q->close = 1;
+			else if (!((size_t)(ve - v) == 10 &&
+			    strncasecmp(v, "keep-alive", 10) == 0))
+				return -1;
+		} else if (fl_name(p, k, "Referer")) {
+			q->referer = v;
+			q->referer_len = (size_t)(ve - v);
+		} else if (fl_name(p, k, "User-Agent")) {
+			q->agent = v;
+			q->agent_len = (size_t)(ve - v);
+		} else if (fl_name(p, k, "Content-Length") ||
+		    fl_name(p, k, "Transfer-Encoding") ||
+		    fl_name(p, k, "Expect") || fl_name(p, k, "Range") ||
+		    fl_name(p, k, "Upgrade") || fl_name(p, k, "TE") ||
+		    (k > 3 && strncasecmp(p, "If-", 3) == 0))
+			return -1;
+		p = eol + 2;
+	}
+	return hosts == 1 ? 0 : -1;
+}
+
+/* Sends what is left of the response; 1 done, 0 blocked, -1 failed. */
+static int
+fl_send(struct fconn *c)
+{
+	ssize_t w;
+	off_t off;
+
+	while (c->hsent < c->hlen) {
+		w = send(c->fd, c->head + c->hsent, c->hlen - c->hsent,
+		    MSG_NOSIGNAL | (c->left > 0 ? MSG_MORE : 0));
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		c->hsent += (size_t)w;
+	}
+	while (c->left > 0) {
+		off = (off_t)c->off;
+		w = sendfile(c->fd, c->file, &off, c->left > 0x7ffff000 ?
+		    0x7ffff000 : (size_t)c->left);
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		if (w == 0)
+			return -1;	/* the file shrank: cannot keep framing */
+		c->off += (uint64_t)w;
+		c->left -= (uint64_t)w;
+	}
+	return 1;
+}
+
+static const char *
+fl_date(struct fl_thread *th)
+{
+	time_t now = time(NULL);
+
+	if (now != th->date_t) {
+		http_date(now, th->date, sizeof(th->date));
+		th->date_t = now;
+	}
+	return th->date;
+}
+
+static char *
+fl_dup(const char *p, size_t n)
+{
+	return p == NULL ? NULL : strndup(p, n > 4096 ? 4096 : n);
+}
+
+/*
+ * Takes the request at the head of the socket if it is ours: 1 (being
+ * answered, or answered), 0 (handed over or closed: c is gone).
+ */
+static int
+fl_request(struct fl_thread *th, struct fconn *c)
+{
+	struct bh_server *s = th->fl->s;
+	struct fl_req q;
+	struct bh_target t;
+	struct validators v;
+	char url[BH_PATH_MAX + 1], *eoh;
+	ssize_t n;
+	size_t hl;
+	int status, rc;
+
+	c->more = 0;
+	n = recv(c->fd, th->buf, FL_BUF, MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 1;
+	if (n <= 0) {
+		fl_close(th, c);
+		return 0;
+	}
+	th->buf[n] = '\0';
+	/* No whole head yet (or too long, or a NUL): libmicrohttpd's. */
+	if ((eoh = strstr(th->buf, "\r\n\r\n")) == NULL)
+		goto handoff;
+	hl = (size_t)(eoh - th->buf) + 4;
+	if (hl > FL_BUF / 2 || fl_parse(th->buf, hl, &q) < 0)
+		goto handoff;
+	memcpy(url, q.target, q.target_len);
+	url[q.target_len] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &c->r.t0);
+	status = bh_resolve(s, url, &t);
+	if (status != 200 || (t.kind != BH_CHANNEL && t.kind != BH_SNAPSHOT &&
+	    t.kind != BH_KEY)) {
+		if (t.fd >= 0)
+			close(t.fd);
+		goto handoff;
+	}
+	c->series = t.series != NULL ? t.series : t.channel[0] != '\0' ?
+	    bh_metrics_series(&s->metrics, t.channel, t.profile) :
+	    &s->metrics.other;
+	if (t.index >= 0)
+		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
+	if (t.lazy) {
+		if ((rc = bh_target_open(s, &t)) != 200)
+			goto handoff;
+		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
+	}
+	make_validators(s, &t, &v);
+	/* Ours: consume the head (it is there, we saw it). */
+	if (recv(c->fd, th->buf, hl, 0) != (ssize_t)hl) {
+		close(t.fd);
+		fl_close(th, c);
+		return 0;
+	}
+	c->more = (size_t)n - hl;
+	if (c->bc != NULL)
+		__atomic_store_n(&c->bc->busy, 1, __ATOMIC_RELEASE);
+	c->keep = !q.close && !__atomic_load_n(&th->fl->quiesced,
+	    __ATOMIC_RELAXED);
+	c->file = t.fd;
+	c->off = 0;
+	c->left = q.head ? 0 : (uint64_t)t.st.st_size;
+	c->hsent = 0;
+	c->hlen = (size_t)snprintf(c->head, sizeof(c->head),
+	    "HTTP/1.1 200 OK\r\nDate: %s\r\n%sContent-Type: %s\r\n"
+	    "Last-Modified: %s\r\nETag: %s\r\nCache-Control: %s\r\n"
+	    "Accept-Ranges: bytes\r\nContent-Length: %llu\r\n\r\n",
+	    fl_date(th), c->keep ? "" : "Connection: close\r\n", t.ctype,
+	    v.lm, v.etag, v.cc, (unsigned long long)t.st.st_size);
+	if (c->hlen >= sizeof(c->head)) {
+		fl_close(th, c);
+		return 0;
+	}
+	c->r.status = 200;
+	c->r.bytes = c->left;
+	c->r.method = q.head ? "HEAD" : "GET";
+	c->r.version = "HTTP/1.1";
+	if (s->access_fd >= 0) {
+		c->r.uri = fl_dup(q.target, q.target_len);
+		c->r.referer = fl_dup(q.referer, q.referer_len);
+		c->r.agent = fl_dup(q.agent, q.agent_len);
+	}
+	c->sending = 1;
+	c->rd_pending = 0;
+	return 1;
+handoff:
+	fl_handoff(th, c);
+	return 0;
+}
+
+/* Answers what the socket holds, as far as it can; c may be gone after. */
+static void
+fl_serve(struct fl_thread *th, struct fconn *c)
+{
+	int rc;
+
+	for (;;) {
+		if (!c->sending) {
+			if (c->more == 0 && !c->rd_pending)
+				return;
+			c->rd_pending = 0;
+			if (!fl_request(th, c))
+				return;
+			if (!c->sending)
+				return;		/* nothing in the socket */
+		}
+		if ((rc = fl_send(c)) < 0) {
+			fl_close(th, c);
+			return;
+		}
+		c->active = now_ms();
+		if (rc == 0)
+			return;			/* EPOLLOUT will tell */
+		fl_done(th, c, 1);
+		if (!c->keep) {
+			fl_close(th, c);
+			return;
+		}
+	}
+}
+
+/* c, accepted for th, joins th's connections (in th). */
+static void
+fl_adopt(struct fl_thread *th, struct fconn *c)
+{
+	struct epoll_event ev;
+
+	c->prev = NULL;
+	c->next = th->head;
+	if (th->head != NULL)
+		th->head->prev = c;
+	th->head = c;
+	ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	ev.data.ptr = c;
+	if (epoll_ctl(th->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		fl_close(th, c);
+}
+
+/* The connections other threads accepted for th. */
+static void
+fl_inbox(struct fl_thread *th)
+{
+	struct fconn *c, *next;
+	uint64_t n;
+	ssize_t r;
+
+	r = read(th->evfd, &n, sizeof(n));
+	(void)r;
+	pthread_mutex_lock(&th->inmu);
+	c = th->inbox;
+	th->inbox = NULL;
+	pthread_mutex_unlock(&th->inmu);
+	for (; c != NULL; c = next) {
+		next = c->next;
+		fl_adopt(th, c);
+	}
+}
+
+static void
+fl_accept(struct fl_thread *th)
+{
+	struct fl *fl = th->fl;
+	struct fl_thread *to;
+	struct fconn *c;
+	uint64_t one64 = 1;
+	size_t k;
+	ssize_t w;
+	int i, fd, one = 1;
+
+	for (i = 0; i < 64; i++) {
+		if (__atomic_load_n(&fl->quiesced, __ATOMIC_ACQUIRE)) {
+			epoll_ctl(th->ep, EPOLL_CTL_DEL, fl->lfd, NULL);
+			return;
+		}
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->alen = sizeof(c->addr);
+		fd = accept4(fl->lfd, (struct sockaddr *)&c->addr, &c->alen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			/*
+			 * Out of descriptors or memory: the connection waits
+			 * in the backlog; stop watching the listening socket
+			 * for 100 ms rather than spin on it.
+			 */
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM) {
+				epoll_ctl(th->ep, EPOLL_CTL_DEL, fl->lfd, NULL);
+				th->lpause = now_ms() + 100;
+			}
+			free(c);
+			return;
+		}
+		if (fl_admit(fl, (struct sockaddr *)&c->addr) < 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->fd = fd;
+		c->file = -1;
+		c->active = now_ms();
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->bc = conn_track(&fl->s->conns, fd);
+		snprintf(c->r.addr, sizeof(c->r.addr), "-");
+		if (fl->s->access_fd >= 0) {
+			const struct sockaddr *sa =
+			    (const struct sockaddr *)&c->addr;
+
+			if (sa->sa_family == AF_INET)
+				inet_ntop(AF_INET, &((const struct sockaddr_in *)
+				    (const void *)sa)->sin_addr, c->r.addr,
+				    sizeof(c->r.addr));
+			else if (sa->sa_family == AF_INET6)
+				inet_ntop(AF_INET6, &((const struct
+				    sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				    c->r.addr, sizeof(c->r.addr));
+		}
+		/*
+		 * To the thread with the fewest connections: the one woken
+		 * to accept would otherwise take a whole burst (a release
+		 * wave) and work for two while the other idles.
+		 */
+		to = th;
+		for (k = 0; k < fl->nthreads; k++)
+			if (__atomic_load_n(&fl->t[k].nconn, __ATOMIC_RELAXED) <
+			    __atomic_load_n(&to->nconn, __ATOMIC_RELAXED))
+				to = &fl->t[k];
+		__atomic_add_fetch(&to->nconn, 1, __ATOMIC_RELAXED);
+		if (to == th) {
+			fl_adopt(th, c);
+			continue;
+		}
+		pthread_mutex_lock(&to->inmu);
+		c->next = to->inbox;
+		to->inbox = c;
+		pthread_mutex_unlock(&to->inmu);
+		w = write(to->evfd, &one64, sizeof(one64));
+		(void)w;
+	}
+}
+
+/* Once a second: connection-timeout, and idle connections at shutdown. */
+static void
+fl_scan(struct fl_thread *th, int64_t now)
+{
+	struct fconn *c, *next;
+	int q = __atomic_load_n(&th->fl->quiesced, __ATOMIC_RELAXED);
+
+	th->scanned = now;
+	for (c = th->head; c != NULL; c = next) {
+		next = c->next;
+		if (now - c->active >= th->fl->timeout_ms || (q && !c->sending))
+			fl_close(th, c);
+	}
+}
+
+static void *
+fl_main(void *arg)
+{
+	struct fl_thread *th = arg;
+	struct epoll_event ev[FL_EVENTS], lev;
+	struct fconn *c;
+	int64_t now;
+	int i, n;
+
+	while (!__atomic_load_n(&th->fl->stop, __ATOMIC_ACQUIRE)) {
+		n = epoll_wait(th->ep, ev, FL_EVENTS, th->lpause ? 100 : 1000);
+		for (i = 0; i < n; i++) {
+			if (ev[i].data.ptr == &fl_listen_tag) {
+				fl_accept(th);
+				continue;
+			}
+			if (ev[i].data.ptr == &fl_wake_tag) {
+				fl_inbox(th);
+				continue;
+			}
+			c = ev[i].data.ptr;
+			if (c->sending && (ev[i].events & (EPOLLIN | EPOLLRDHUP)))
+				c->rd_pending = 1;
+			if (!c->sending && !(ev[i].events & (EPOLLIN |
+			    EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+				continue;	/* writable, nothing to write */
+			if (!c->sending)
+				c->rd_pending = 1;
+			fl_serve(th, c);
+		}
+		now = now_ms();
+		if (th->lpause != 0 && now >= th->lpause) {
+			th->lpause = 0;
+			lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+			lev.data.ptr = &fl_listen_tag;
+			if (!__atomic_load_n(&th->fl->quiesced, __ATOMIC_ACQUIRE))
+				epoll_ctl(th->ep, EPOLL_CTL_ADD, th->fl->lfd, &lev);
+		}
+		if (now - th->scanned >= 1000)
+			fl_scan(th, now);
+	}
+	fl_inbox(th);
+	while (th->head != NULL)
+		fl_close(th, th->head);
+	return NULL;
+}
+
+static void
+fl_free(struct fl *fl)
+{
+	struct fl_ipcount *c;
+	size_t i;
+
+	for (i = 0; i < fl->nthreads; i++) {
+		if (fl->t[i].ep >= 0)
+			close(fl->t[i].ep);
+		if (fl->t[i].evfd >= 0)
+			close(fl->t[i].evfd);
+		pthread_mutex_destroy(&fl->t[i].inmu);
+	}
+	for (i = 0; i < FL_IPBUCKETS; i++)
+		while ((c = fl->ip[i]) != NULL) {
+			fl->ip[i] = c->next;
+			free(c);
+		}
+	pthread_mutex_destroy(&fl->ipmu);
+	free(fl->t);
+	free(fl);
+}
+
+/*
+ * Stops the threads (their connections close) and closes the listen fd;
+ * fl stays for notify_cb until libmicrohttpd has stopped (fl_free).
+ */
+static void
+fl_halt(struct bh_server *s)
+{
+	struct fl *fl = s->floop;
+	uint64_t one = 1;
+	size_t i;
+	ssize_t w;
+
+	if (fl == NULL)
+		return;
+	__atomic_store_n(&fl->stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < fl->nthreads; i++) {
+		if (!fl->t[i].started)
+			continue;
+		w = write(fl->t[i].evfd, &one, sizeof(one));
+		(void)w;
+		pthread_join(fl->t[i].th, NULL);
+		fl->t[i].started = 0;
+	}
+	/* What a thread still running gave one that had stopped. */
+	for (i = 0; i < fl->nthreads; i++) {
+		fl_inbox(&fl->t[i]);
+		while (fl->t[i].head != NULL)
+			fl_close(&fl->t[i], fl->t[i].head);
+	}
+	if (fl->lfd >= 0)
+		close(fl->lfd);
+	fl->lfd = -1;
+}
+
+static int
+fl_start(struct bh_server *s, int lfd, size_t nthreads)
+{
+	struct fl *fl;
+	struct epoll_event ev;
+	size_t i;
+
+	if ((fl = calloc(1, sizeof(*fl))) == NULL)
+		return -1;
+	if ((fl->t = calloc(nthreads, sizeof(*fl->t))) == NULL) {
+		free(fl);
+		return -1;
+	}
+	pthread_mutex_init(&fl->ipmu, NULL);
+	fl->s = s;
+	fl->lfd = -1;
+	fl->nthreads = nthreads;
+	fl->max_total = (unsigned)s->conf->max_connections;
+	fl->max_per_ip = (unsigned)s->conf->max_per_ip;
+	fl->timeout_ms = (int64_t)s->conf->timeout * 1000;
+	for (i = 0; i < nthreads; i++) {
+		fl->t[i].ep = fl->t[i].evfd = -1;
+		pthread_mutex_init(&fl->t[i].inmu, NULL);
+	}
+	for (i = 0; i < nthreads; i++) {
+		fl->t[i].fl = fl;
+		fl->t[i].ep = epoll_create1(EPOLL_CLOEXEC);
+		fl->t[i].evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fl->t[i].ep < 0 || fl->t[i].evfd < 0)
+			goto fail;
+		ev.events = EPOLLIN;
+		ev.data.ptr = &fl_wake_tag;
+		if (epoll_ctl(fl->t[i].ep, EPOLL_CTL_ADD, fl->t[i].evfd,
+		    &ev) < 0)
+			goto fail;
+		/* One thread woken per connection to accept. */
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.ptr = &fl_listen_tag;
+		if (epoll_ctl(fl->t[i].ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+			goto fail;
+	}
+	s->floop = fl;
+	for (i = 0; i < nthreads; i++) {
+		if (pthread_create(&fl->t[i].th, NULL, fl_main, &fl->t[i]) != 0)
+			break;
+		fl->t[i].started = 1;
+	}
+	if (i < nthreads) {
+		fl_halt(s);	/* lfd is still the caller's */
+		s->floop = NULL;
+		fl_free(fl);
+		return -1;
+	}
+	fl->lfd = lfd;
+	return 0;
+fail:
+	fl_free(fl);
+	return -1;
+}
+
 int
 bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 {
@@ -1024,6 +1916,8 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	size_t n = 0;
 	long long threads = c->threads;
 	struct MHD_Daemon *d;
+	/* The file loop accepts; libmicrohttpd gets what it hands over. */
+	int floop = !s->no_floop && s->tls_cert_pem == NULL && !s->auth_on;
 
 	if (threads <= 0)
 		threads = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1041,7 +1935,10 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 	opts[n].ptr_value = (p); n++; } while (0)
 	/* First, so that libmicrohttpd's complaints about options come here. */
 	OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s);
-	OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+	if (floop)
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	else
+		OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
 	if (threads > 1)	/* 1: MHD's single internal thread */
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, c->max_connections, NULL);
@@ -1083,6 +1980,14 @@ bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e)
 		    "and key" : "");
 	}
 	s->mhd = d;
+	if (floop && fl_start(s, listen_fd, (size_t)threads) < 0) {
+		MHD_stop_daemon(d);
+		s->mhd = NULL;
+		conns_stop(s);
+		r304_release(&s->r304);
+		return bf_err_set(e, ENOMEM, "cannot start the file loop's "
+		    "threads");
+	}
 	return 0;
 }
 
@@ -1091,6 +1996,9 @@ bh_http_connections(struct bh_server *s)
 {
 	const union MHD_DaemonInfo *di;
 
+	if (s->floop != NULL)
+		return __atomic_load_n(&((struct fl *)s->floop)->total,
+		    __ATOMIC_RELAXED);
 	if (s->mhd == NULL)
 		return 0;
 	di = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -1100,6 +2008,22 @@ bh_http_connections(struct bh_server *s)
 int
 bh_http_quiesce(struct bh_server *s)
 {
+	struct fl *fl = s->floop;
+	size_t i;
+
+	if (fl != NULL) {
+		/*
+		 * Connections in flight finish, idle ones close; the
+		 * listening socket stops listening at once (a shutdown
+		 * refuses what comes next, as a close would) and is closed
+		 * in bh_http_stop(), once no thread can be in accept().
+		 */
+		__atomic_store_n(&fl->quiesced, 1, __ATOMIC_RELEASE);
+		for (i = 0; i < fl->nthreads; i++)
+			epoll_ctl(fl->t[i].ep, EPOLL_CTL_DEL, fl->lfd, NULL);
+		shutdown(fl->lfd, SHUT_RDWR);
+		return -1;
+	}
 	if (s->mhd == NULL)
 		return -1;
 	return (int)MHD_quiesce_daemon(s->mhd);
@@ -1108,10 +2032,16 @@ bh_http_quiesce(struct bh_server *s)
 void
 bh_http_stop(struct bh_server *s)
 {
+	if (s->floop != NULL)
+		fl_halt(s);	/* before libmicrohttpd: it hands over */
 	if (s->mhd == NULL)
 		return;
 	MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	if (s->floop != NULL) {
+		fl_free(s->floop);
+		s->floop = NULL;
+	}
 	conns_stop(s);
 	/* No connection holds a response any more. */
 	r304_release(&s->r304);

@@ -209,6 +209,16 @@ bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 	    "# TYPE binhost_request_timeouts_total counter\n"
 	    "binhost_request_timeouts_total %llu\n",
 	    (unsigned long long)ld(&m->request_timeouts));
+	bf_buf_addf(out, "# HELP binhost_file_loop_requests_total Requests "
+	    "answered by the file loop (plain GET and HEAD of a file).\n"
+	    "# TYPE binhost_file_loop_requests_total counter\n"
+	    "binhost_file_loop_requests_total %llu\n"
+	    "# HELP binhost_file_loop_handoffs_total Connections the file "
+	    "loop handed to libmicrohttpd (any other request).\n"
+	    "# TYPE binhost_file_loop_handoffs_total counter\n"
+	    "binhost_file_loop_handoffs_total %llu\n",
+	    (unsigned long long)ld(&m->floop_requests),
+	    (unsigned long long)ld(&m->floop_handoffs));
 	bf_buf_addf(out, "# HELP binhost_start_time_seconds When the server "
 	    "started, unix time.\n"
 	    "# TYPE binhost_start_time_seconds gauge\n"

@@ -98,6 +98,7 @@ SHELL_TESTS += \
 	t/t4070-binhost-slow-clients.sh \
 	t/t4080-service-files.sh \
 	t/t4090-binhost-wave.sh \
+	t/t4095-binhost-file-loop.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \

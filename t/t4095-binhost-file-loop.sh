@@ -1,0 +1,166 @@
+#!/bin/sh
+test_description='binfarm-binhost: the file loop answers plain GET and HEAD of files on kept-alive connections as libmicrohttpd would, and hands everything else over unread'
+. "$(dirname "$0")/test-lib.sh"
+. "$TEST_DIRECTORY/lib-httpd.sh"
+
+command -v curl >/dev/null 2>&1 || skip_all 'curl is not installed'
+command -v python3 >/dev/null 2>&1 || skip_all 'python3 is not installed'
+
+metric() {
+	curl -fsS "$(bh_url)/metrics" | sed -n "s/^$1 //p"
+}
+
+# ka STEPS...: keepalive.py against the running server.
+ka() {
+	python3 "$TEST_DIRECTORY/helper/keepalive.py" "$(cat binhost.port)" "$@"
+}
+
+# both NAME STEPS...: the steps against the server with its file loop
+# (NAME.loop) and without (NAME.mhd); the answers must be the same.
+both() {
+	_n=$1 && shift &&
+	start_binhost -f loop.conf &&
+	ka "$@" >"$_n.loop" &&
+	stop_binhost &&
+	BINFARM_BINHOST_NO_FILE_LOOP=1 start_binhost -f loop.conf &&
+	ka "$@" >"$_n.mhd" &&
+	stop_binhost &&
+	test_cmp "$_n.mhd" "$_n.loop"
+}
+
+S=repo/snapshots/amd64/s1
+P=/testing/amd64
+sum() {
+	sha256sum "$S/$1" | cut -d" " -f1
+}
+
+test_expect_success 'setup: a snapshot with index and package files of a few sizes' '
+	make_repo repo &&
+	mkdir -p $S/app-misc/a $S/app-misc/b $S/app-misc/c $S/app-misc/big &&
+	printf "VERSION: 0\nTIMESTAMP: 1700000000\n\n" >$S/Packages &&
+	gzip -n -k $S/Packages &&
+	head -c 30000 /dev/urandom >$S/app-misc/a/a-1-1.gpkg.tar &&
+	head -c 200000 /dev/urandom >$S/app-misc/b/b-1-1.gpkg.tar &&
+	head -c 600000 /dev/urandom >$S/app-misc/c/c-1-1.gpkg.tar &&
+	head -c 3000000 /dev/urandom >$S/app-misc/big/big-1-1.gpkg.tar &&
+	set_channel repo testing amd64 s1 &&
+	printf "root = repo\naccess-log = %s\n" "$PWD/access.log" >loop.conf
+'
+
+A=$P/app-misc/a/a-1-1.gpkg.tar
+B=$P/app-misc/b/b-1-1.gpkg.tar
+C=$P/app-misc/c/c-1-1.gpkg.tar
+BIG=$P/app-misc/big/big-1-1.gpkg.tar
+
+test_expect_success 'one kept-alive connection: files, HEAD, indexes, pipelined requests, all by the file loop' '
+	start_binhost -f loop.conf &&
+	test_when_finished stop_binhost &&
+	h0=$(metric binhost_file_loop_handoffs_total) &&
+	ka "GET $A" "HEAD $B" "GET $C" "GET $P/Packages.gz" "GET $P/Packages" \
+		"PIPE 3" "GET $A" "GET $BIG" "HEAD $C" "GET $BIG" \
+		"GET /snapshots/amd64/s1/app-misc/b/b-1-1.gpkg.tar" >out &&
+	cat out &&
+	empty=$(printf "" | sha256sum | cut -d" " -f1) &&
+	cut -d" " -f1-3 out >got &&
+	cat >want <<-EOF &&
+	200 30000 $(sum app-misc/a/a-1-1.gpkg.tar)
+	200 200000 $empty
+	200 600000 $(sum app-misc/c/c-1-1.gpkg.tar)
+	200 $(wc -c <$S/Packages.gz) $(sum Packages.gz)
+	200 $(wc -c <$S/Packages) $(sum Packages)
+	200 30000 $(sum app-misc/a/a-1-1.gpkg.tar)
+	200 3000000 $(sum app-misc/big/big-1-1.gpkg.tar)
+	200 600000 $empty
+	200 3000000 $(sum app-misc/big/big-1-1.gpkg.tar)
+	200 200000 $(sum app-misc/b/b-1-1.gpkg.tar)
+	EOF
+	test_cmp want got &&
+	test "$(metric binhost_file_loop_requests_total)" = 10 &&
+	# one more: the connection that asks for /metrics
+	test "$(metric binhost_file_loop_handoffs_total)" = $((h0 + 2)) &&
+	wait_grep "\"HEAD $B HTTP/1.1\" 200 0 \"-\" \"keepalive\"" access.log &&
+	test_grep "\"GET $BIG HTTP/1.1\" 200 3000000 \"-\" \"keepalive\"" access.log
+'
+
+test_expect_success 'the file loop answers with the head libmicrohttpd gives' '
+	both same "GET $A" "HEAD $B" "GET $P/Packages.gz" "HEAD $P/Packages" \
+		"GET $BIG" "GET /snapshots/amd64/s1/Packages" &&
+	test $(wc -l <same.loop) = 6
+'
+
+test_expect_success 'conditional, range and error requests go to libmicrohttpd, unread, and the connection goes on there' '
+	start_binhost -f loop.conf &&
+	etag=$(curl -fsSI "$(bh_url)$A" | sed -n "s/^ETag: //Ip" | tr -d "\r") &&
+	stop_binhost &&
+	both handed "GET $A" \
+		"RAW GET $A HTTP/1.1\r\nHost: x\r\nIf-None-Match: $etag\r\n\r\n" \
+		"GET $A" \
+		"RAW GET $B HTTP/1.1\r\nHost: x\r\nRange: bytes=10-19\r\n\r\n" \
+		"GET /testing/amd64/app-misc/none/none-1-1.gpkg.tar" "GET $C" &&
+	cut -d" " -f1,2 handed.loop >got &&
+	printf "200 30000\n304 0\n200 30000\n206 10\n404 14\n200 600000\n" >want &&
+	test_cmp want got
+'
+
+test_expect_success 'what the file loop does not take: a head in pieces, HTTP/1.0, framing headers, a query' '
+	start_binhost -f loop.conf &&
+	test_when_finished stop_binhost &&
+	h0=$(metric binhost_file_loop_handoffs_total) &&
+	ka SLOW "GET $A" "GET $B" >out &&
+	cut -d" " -f1,2 out >got &&
+	printf "200 30000\n200 200000\n" >want &&
+	test_cmp want got &&
+	ka "RAW GET $A HTTP/1.0\r\n\r\n" EOF >out &&
+	test_grep "^200 30000 .*connection=close" out &&
+	test_grep "^eof$" out &&
+	ka "RAW GET $A HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n" EOF >out &&
+	test_grep "^400 " out &&
+	test_grep "^eof$" out &&
+	ka "RAW GET $A HTTP/1.1\r\n\r\n" EOF >out &&
+	test_grep "^400 " out &&
+	ka "RAW GET $A HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n" EOF >out &&
+	test_grep "^400 " out &&
+	ka "GET $A?x=1" >out &&
+	test_grep "^200 30000 " out &&
+	test "$(metric binhost_file_loop_requests_total)" = 0 &&
+	test "$(metric binhost_file_loop_handoffs_total)" = $((h0 + 8))
+'
+
+test_expect_success 'Connection: close is honoured' '
+	start_binhost -f loop.conf &&
+	test_when_finished stop_binhost &&
+	ka "RAW GET $A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" EOF >out &&
+	test_grep "^200 30000 .*connection=close" out &&
+	test_grep "^eof$" out &&
+	test "$(metric binhost_file_loop_requests_total)" = 1
+'
+
+test_expect_success 'the limits hold for connections the file loop holds' '
+	printf "root = repo\nmax-connections-per-ip = 3\nrequest-timeout = 2\n" >lim.conf &&
+	start_binhost -f lim.conf &&
+	test_when_finished stop_binhost &&
+	python3 -c "
+import socket, sys, time
+port = int(sys.argv[1])
+req = b\"GET $A HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\"
+socks = [socket.create_connection((\"127.0.0.1\", port)) for i in range(4)]
+# the fourth is over the per-address limit: closed at once
+socks[3].settimeout(3)
+print(\"fourth\", \"closed\" if socks[3].recv(1) == b\"\" else \"open\")
+# a kept-alive connection that asked once and then idles past the deadline
+socks[0].sendall(req)
+time.sleep(0.5)
+print(\"first\", len(socks[0].recv(100000)) > 0)
+socks[0].settimeout(6)
+t = time.time()
+while socks[0].recv(65536):
+    pass
+print(\"idle closed after\", round(time.time() - t))
+" "$(cat binhost.port)" >out &&
+	cat out &&
+	test_grep "^fourth closed$" out &&
+	test_grep "^first True$" out &&
+	test_grep "^idle closed after [234]$" out
+'
+
+test_done
