@@ -118,10 +118,11 @@ EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 	t/lib-tree.sh t/lsan-libgit2.supp profiles sample \
 	t/lib-httpd.sh t/helper/raw-http.py t/helper/per-ip.py t/helper/http-frame.py \
 	t/helper/slowloris.py t/helper/unit-exec.py t/helper/wave.py \
-	t/helper/http-peer.py t/helper/conns.py
+	t/helper/http-peer.py t/helper/conns.py t/helper/keepalive.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
+EXTRA_DIST += t/lib-portage.sh
 EXTRA_DIST += t/README
 # Packages headers written by real Portage (a20ef27af) for the sample tree
 EXTRA_DIST += t/golden
