@@ -27,6 +27,7 @@
 #include "base/buf.h"
 #include "base/conf.h"
 #include "base/err.h"
+#include "base/fsutil.h"
 #include "format/pkgindex.h"
 #include "store/promote.h"
 #include "store/recover.h"
@@ -58,14 +59,6 @@ static int
 cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-strings_free(char **v, size_t n)
-{
-	while (n-- > 0)
-		free(v[n]);
-	free(v);
 }
 
 static void
@@ -171,7 +164,7 @@ staged_paths(const struct bf_workset *w, char ***vp, size_t *np,
 		const char *path = bf_pkgindex_get(&w->idx.pkgs[i], "PATH");
 
 		if (path != NULL && (v[n++] = strdup(path)) == NULL) {
-			strings_free(v, n);
+			bf_names_free(v, n);
 			return bf_err_nomem(e);
 		}
 	}
@@ -222,7 +215,7 @@ stage(struct builder *b, struct publication *p, struct bf_err *e)
 		v->added = 1;
 		p->nadded++;
 	}
-	strings_free(staged, nstaged);
+	bf_names_free(staged, nstaged);
 	bf_buf_release(&src);
 	return rc < 0 ? rc : 0;
 }

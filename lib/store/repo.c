@@ -1002,11 +1002,7 @@ out:
 void
 bf_snapshot_list_free(char **ids, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	bf_names_free(ids, n);
 }
 
 int
