@@ -437,17 +437,10 @@ append_log(struct builder *b, struct MHD_Connection *c, long long job,
 	const char *l = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "X-Binfarm-Lease");
 	struct bf_buf p = BF_BUF_INIT;
-	sqlite3_stmt *st;
 	int ok = 0, fd;
 
 	pthread_mutex_lock(&b->mu);
-	st = db_prep(b, "SELECT 1 FROM jobs WHERE id=? AND state='running' AND "
-	    "worker=? AND lease=?");
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_text(st, 2, w ? w : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, l ? l : "", -1, SQLITE_TRANSIENT);
-	ok = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	ok = db_job_leased(b, job, w ? w : "", l ? l : "");
 	pthread_mutex_unlock(&b->mu);
 	if (!ok)
 		return send_error(c, 409, "job is not leased to this worker");
@@ -473,38 +466,80 @@ struct call {
 	int		 get, post;
 };
 
+/* 403: worker `name` asks for a tag its section does not allow. */
+static enum MHD_Result
+refuse_tags(struct call *k, const char *name, const char *bad)
+{
+	struct bf_buf m = BF_BUF_INIT;
+	enum MHD_Result ret;
+
+	log_warnx("refused to register worker %s: it is not configured for "
+	    "'%s'", name, printable(bad));
+	bf_buf_addf(&m, "worker %s is not configured for '%s': builder.conf's "
+	    "[worker %s] sets the profiles and tags it may build", name, bad,
+	    k->rq->worker->name);
+	ret = send_error(k->c, 403, m.buf);
+	bf_buf_release(&m);
+	return ret;
+}
+
 /* POST /v1/workers/register: the tags builder.conf allows it. */
 static enum MHD_Result
 api_register(struct call *k, const char *name)
 {
-	json_t *tags = json_object_get(k->in, "tags"), *allowed;
+	struct bf_strv declared = BF_STRV_INIT, allowed = BF_STRV_INIT;
+	json_t *tags = json_object_get(k->in, "tags");
 	json_int_t slots = json_integer_value(json_object_get(k->in, "slots"));
-	struct bf_buf m = BF_BUF_INIT;
 	const char *bad = NULL;
 	enum MHD_Result ret;
-	int rc;
+	int rc, not_string;
 
 	if (tags != NULL && !json_is_array(tags))
 		return send_error(k->c, 400, "register's tags must be a list");
-	if ((allowed = workers_allowed_tags(k->rq->worker, tags, &bad)) ==
-	    NULL) {
-		log_warnx("refused to register worker %s: it is not "
-		    "configured for '%s'", name, printable(bad));
-		bf_buf_addf(&m, "worker %s is not configured for '%s': "
-		    "builder.conf's [worker %s] sets the profiles and tags it "
-		    "may build", name, bad, k->rq->worker->name);
-		ret = send_error(k->c, 403, m.buf);
-		bf_buf_release(&m);
-		return ret;
+	if ((rc = api_farm_tags(k->in, &declared, &not_string)) == 0 &&
+	    (rc = workers_allowed(k->rq->worker, &declared, &allowed,
+	    &bad)) == 0 && not_string)
+		rc = -1, bad = "(not a string)";
+	if (rc == -1)
+		ret = refuse_tags(k, name, bad);
+	else if (rc < 0)
+		ret = send_error(k->c, 500, "out of memory");
+	else {
+		pthread_mutex_lock(&k->b->mu);
+		rc = workers_register(k->b, name, &allowed,
+		    slots > 0 && slots < 1024 ? (int)slots : 1);
+		pthread_mutex_unlock(&k->b->mu);
+		log_info("worker %s registered", name);
+		ret = send_json(k->c, rc == 0 ? 200 : 500,
+		    api_farm_registered(name, k->b->cfg.lease_timeout,
+		    &allowed));
 	}
-	pthread_mutex_lock(&k->b->mu);
-	rc = workers_register(k->b, name, allowed,
-	    slots > 0 && slots < 1024 ? (int)slots : 1);
-	pthread_mutex_unlock(&k->b->mu);
-	log_info("worker %s registered", name);
-	return send_json(k->c, rc == 0 ? 200 : 500, json_pack("{s:s, s:i, "
-	    "s:o}", "name", name, "lease_timeout", k->b->cfg.lease_timeout,
-	    "tags", allowed));
+	bf_strv_release(&declared);
+	bf_strv_release(&allowed);
+	return ret;
+}
+
+/* POST /v1/workers/heartbeat: the leases it holds; those to abandon. */
+static enum MHD_Result
+api_heartbeat(struct call *k, const char *name)
+{
+	struct hb_job *jobs = NULL;
+	long long *abandon = NULL;
+	size_t njobs = 0, nabandon = 0;
+	json_t *out = NULL;
+
+	if (api_farm_heartbeat_jobs(k->in, &jobs, &njobs) == 0) {
+		pthread_mutex_lock(&k->b->mu);
+		if (workers_heartbeat(k->b, name, jobs, njobs, &abandon,
+		    &nabandon) == 0)
+			out = api_farm_heartbeat_reply(abandon, nabandon,
+			    k->b->cfg.lease_timeout);
+		pthread_mutex_unlock(&k->b->mu);
+	}
+	free(jobs);
+	free(abandon);
+	return out != NULL ? send_json(k->c, 200, out) : send_error(k->c,
+	    500, "out of memory");
 }
 
 /*
@@ -517,7 +552,8 @@ static enum MHD_Result
 api_lease(struct call *k, const char *name)
 {
 	struct builder *b = k->b;
-	json_t *wd = json_object_get(k->in, "deps"), *reg, *ok, *out = NULL;
+	json_t *wd = json_object_get(k->in, "deps"), *out = NULL;
+	struct bf_strv reg = BF_STRV_INIT, ok = BF_STRV_INIT;
 	struct bf_buf m = BF_BUF_INIT;
 	struct MHD_Response *r;
 	const char *bad = NULL;
@@ -525,21 +561,20 @@ api_lease(struct call *k, const char *name)
 	enum MHD_Result ret;
 
 	pthread_mutex_lock(&b->mu);
-	reg = workers_tags(b, name);
-	ok = reg != NULL ? workers_allowed_tags(k->rq->worker, reg, &bad) :
-	    NULL;
-	if (reg != NULL && ok == NULL) {
+	if (workers_get_tags(b, name, &reg) > 0 &&
+	    workers_allowed(k->rq->worker, &reg, &ok, &bad) == -1) {
 		pthread_mutex_unlock(&b->mu);
 		bf_buf_addf(&m, "worker %s is registered for '%s', which its "
 		    "[worker %s] section does not allow; register again", name,
 		    bad ? bad : "?", k->rq->worker->name);
-		json_decref(reg);
+		bf_strv_release(&reg);
+		bf_strv_release(&ok);
 		ret = send_error(k->c, 403, m.buf);
 		bf_buf_release(&m);
 		return ret;
 	}
-	json_decref(reg);
-	json_decref(ok);
+	bf_strv_release(&reg);
+	bf_strv_release(&ok);
 	if (sched_lease(b, name, !json_is_false(wd), &l) > 0) {
 		out = lease_json(&l, b->cfg.lease_timeout, !json_is_false(wd));
 		lease_release(&l);
@@ -579,7 +614,6 @@ worker_call(struct call *k)
 	struct bf_buf m = BF_BUF_INIT;
 	enum MHD_Result ret;
 	long long job = job_path(k->url, &rest);
-	json_t *out;
 
 	/* The builder's name for it, not the one it claims. */
 	name = worker_name(k->b, k->rq->worker, job > 0 &&
@@ -595,13 +629,8 @@ worker_call(struct call *k)
 	}
 	if (k->post && strcmp(k->url, "/v1/workers/register") == 0)
 		return api_register(k, name);
-	if (k->post && strcmp(k->url, "/v1/workers/heartbeat") == 0) {
-		pthread_mutex_lock(&k->b->mu);
-		out = workers_heartbeat(k->b, name, json_object_get(k->in,
-		    "jobs"));
-		pthread_mutex_unlock(&k->b->mu);
-		return send_json(k->c, 200, out);
-	}
+	if (k->post && strcmp(k->url, "/v1/workers/heartbeat") == 0)
+		return api_heartbeat(k, name);
 	if (k->post && strcmp(k->url, "/v1/jobs/lease") == 0)
 		return api_lease(k, name);
 	if (job > 0 && k->post && strcmp(rest, "log") == 0)

@@ -238,13 +238,132 @@ long long sched_lookup(struct builder *b, const char *cpv,
 void	job_log(struct builder *b, long long job, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/*
+ * The farm's rows (db-farm.c reads and writes them; workers.c,
+ * ingest.c and publish.c work on them; api-farm.c writes them as JSON).
+ */
+/* A tree of a rebuild at its pinned commit. */
+struct farm_pin {
+	char		*name;
+	char		*commit;
+};
+
+/* A rebuild's configuration (rebuilds.env) as ingest and publish use it. */
+struct farm_env {
+	char		*chost;
+	char		*cflags;
+	char		*cxxflags;
+	char		*ldflags;
+	struct bf_strv	 header_keys;	/* index_header: the snapshot's */
+	struct bf_strv	 header_values;	/* extra Packages header */
+};
+
+/* A job's plan entry (jobs.spec) as ingest checks a package against it. */
+struct farm_spec {
+	char		*cpv;
+	char		*repo;
+	struct bf_strv	 iuse;
+	struct bf_strv	 use;
+};
+
+/* A job an upload is for (db_upload_job()). */
+struct upload_job {
+	char		*state;
+	char		*worker;	/* NULL: leased to none */
+	char		*lease;		/* NULL: none */
+	char		*profile;
+	struct farm_spec spec;
+	struct farm_env	 env;
+	struct farm_pin	*trees;
+	size_t		 ntrees;
+};
+void	upload_job_release(struct upload_job *j);
+
+/* A complete rebuild as publish.c takes it to the repository. */
+struct pub_rebuild {
+	char		*profile;	/* NULL: no such rebuild */
+	char		*by;		/* NULL: the builder's own */
+	struct farm_env	 env;
+	struct farm_pin	*trees;
+	size_t		 ntrees;
+};
+void	pub_rebuild_release(struct pub_rebuild *r);
+
+/* A package of a rebuild, by its path under <state>/pkgdir/<profile>. */
+struct pubpkg {
+	char		*path;
+	char		*pool;		/* PATH in the repository; NULL: not yet */
+	int		 added;		/* added to the repository by this run */
+};
+
+/* A registered worker (db_workers_list(), workers_list()). */
+struct worker_row {
+	char		*name;
+	struct bf_strv	 tags;
+	int		 slots;
+	long long	 last_seen;	/* s */
+	long long	 running;	/* jobs it holds */
+	struct bf_strv	 may_build;	/* workers_list(): the profiles */
+	int		 alive;		/* workers_list() */
+};
+void	worker_rows_free(struct worker_row *v, size_t n);
+
+/* A job a heartbeat says the worker holds. */
+struct hb_job {
+	long long	 job;
+	const char	*lease;		/* "" when it sent none */
+};
+
+/* db-farm.c: every call with b->mu held. */
+int	db_worker_put(struct builder *b, const char *name,
+	    const struct bf_strv *tags, int slots);
+/* Worker `name`'s registered tags into `tags`: 1, or 0 when none. */
+int	db_worker_tags(struct builder *b, const char *name,
+	    struct bf_strv *tags);
+void	db_worker_seen(struct builder *b, const char *name);
+/* Extends a running job's lease held by `worker`: 1, or 0 if it is not. */
+int	db_lease_extend(struct builder *b, long long job, const char *worker,
+	    const char *lease, long long expires);
+/* Whether `job` runs leased to `worker` under `lease`. */
+int	db_job_leased(struct builder *b, long long job, const char *worker,
+	    const char *lease);
+int	db_workers_list(struct builder *b, struct worker_row **v, size_t *n);
+/* Job `job` for an upload: 1, 0 when there is none, or -ENOMEM. */
+int	db_upload_job(struct builder *b, long long job, struct upload_job *j);
+/* Sets a running job's error (an upload refused before verification). */
+void	db_job_set_error(struct builder *b, long long job, const char *msg);
+/* Rebuild `id` into `r`: 0 (r->profile NULL if none), or -ENOMEM. */
+int	db_pub_rebuild(struct builder *b, long long id, struct pub_rebuild *r);
+/*
+ * The built packages of rebuild `id` in plan order, with where each is
+ * already in the pool: 0, -ENOMEM or -EIO.  All or nothing.
+ */
+int	db_pub_packages(struct builder *b, long long id, struct pubpkg **v,
+	    size_t *n);
+/* Remembers where the packages `added` went in `profile`'s pool. */
+void	db_published_put(struct builder *b, const char *profile,
+	    const struct pubpkg *v, size_t n);
+/* The oldest rebuild waiting to be published, or -1. */
+long long db_publishing_next(struct builder *b);
+/* Its end: complete with `snapshot`, or failed with `error`. */
+void	db_publishing_end(struct builder *b, long long id,
+	    const char *snapshot, const char *error);
+/* Up to `max` rebuilds in state 'running', oldest first: their count. */
+size_t	db_rebuilds_running(struct builder *b, long long *ids, size_t max);
+
 /* workers.c */
-int	workers_register(struct builder *b, const char *name, json_t *tags,
-	    int slots);
-json_t *workers_heartbeat(struct builder *b, const char *name,
-	    json_t *jobs);
-/* Worker `name`'s tags (the caller's reference), or NULL. */
-json_t *workers_tags(struct builder *b, const char *name);
+int	workers_register(struct builder *b, const char *name,
+	    const struct bf_strv *tags, int slots);
+/*
+ * A heartbeat: extends the leases of `jobs` the worker holds; the ones
+ * it must abandon into *abandon (malloc'd), their count in *nabandon.
+ */
+int	workers_heartbeat(struct builder *b, const char *name,
+	    const struct hb_job *jobs, size_t njobs, long long **abandon,
+	    size_t *nabandon);
+/* Worker `name`'s registered tags into `tags`: 1, or 0 when none. */
+int	workers_get_tags(struct builder *b, const char *name,
+	    struct bf_strv *tags);
 /*
  * Whether worker `w` (by its token) may act under the name `claimed`:
  * its own name, or NAME-N (digits) that names no other configured
@@ -253,16 +372,36 @@ json_t *workers_tags(struct builder *b, const char *name);
 int	workers_name_ok(const struct bcfg *c, const struct bcfg_worker *w,
 	    const char *claimed);
 /*
- * The tags worker `w` registers with: `declared` (the worker's own
- * list) when every one of them is among the profiles and tags its
- * section allows, else NULL with *bad set to the first one that is not;
- * all it allows when `declared` is empty.  A new reference.
+ * The tags worker `w` registers with, into `out`: `declared` (the
+ * worker's own list) when every one of them is among the profiles and
+ * tags its section allows, else -1 with *bad set to the first one that
+ * is not; all it allows when `declared` is empty.  0, -1, or -ENOMEM.
  */
-json_t *workers_allowed_tags(const struct bcfg_worker *w, json_t *declared,
+int	workers_allowed(const struct bcfg_worker *w,
+	    const struct bf_strv *declared, struct bf_strv *out,
 	    const char **bad);
 /* Whether a worker with `tags` may build `p`. */
-int	workers_tags_may_build(json_t *tags, const struct bcfg_profile *p);
+int	workers_may_build(const struct bf_strv *tags,
+	    const struct bcfg_profile *p);
+/* Every registered worker, with what it may build and whether alive. */
+int	workers_list(struct builder *b, struct worker_row **v, size_t *n);
+
+/* api-farm.c: the workers' calls as JSON */
+/*
+ * Register's "tags" into `tags`, up to the first that is not a string
+ * (*not_string set then).  0 or -ENOMEM.
+ */
+int	api_farm_tags(json_t *in, struct bf_strv *tags, int *not_string);
+json_t *api_farm_registered(const char *name, int lease_timeout,
+	    const struct bf_strv *tags);
+/* A heartbeat's "jobs" (its leases point into `in`). 0 or -ENOMEM. */
+int	api_farm_heartbeat_jobs(json_t *in, struct hb_job **v, size_t *n);
+json_t *api_farm_heartbeat_reply(const long long *abandon, size_t n,
+	    int lease_timeout);
 json_t *workers_json(struct builder *b);
+/* sched.c's (JSON) view of a worker's tags, until it takes bf_strv. */
+json_t *workers_tags(struct builder *b, const char *name);
+int	workers_tags_may_build(json_t *tags, const struct bcfg_profile *p);
 
 /* ingest.c */
 struct ingest;
@@ -275,6 +414,10 @@ int	ingest_data(struct ingest *in, const char *data, size_t n,
 int	ingest_finish(struct builder *b, struct ingest *in, int *http_status,
 	    struct bf_err *e);
 void	ingest_free(struct ingest *in);
+/* Removes leftovers of a killed builder in incoming/. */
+void	ingest_cleanup(struct builder *b);
+
+/* publish.c */
 /*
  * Publishes a complete rebuild to the repository (snapshot, testing);
  * takes b->mu only around its database work.
@@ -283,8 +426,6 @@ int	publish_snapshot(struct builder *b, long long rebuild,
 	    struct bf_buf *id, struct bf_err *e);
 /* Publishes rebuilds in state 'publishing'; called without b->mu. */
 void	publish_pending(struct builder *b);
-/* Removes leftovers of a killed builder in incoming/. */
-void	ingest_cleanup(struct builder *b);
 
 /* signer.c: the signing process; privilege separation */
 /* Forks the signing process (before any thread); b->signer talks to it. */

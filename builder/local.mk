@@ -6,8 +6,10 @@ binfarm_builder_LDADD = $(BF_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS)
 binfarm_builder_SOURCES = \
 	builder/builder.c builder/builder.h \
 	builder/api.c \
+	builder/api-farm.c \
 	builder/config.c \
 	builder/db.c \
+	builder/db-farm.c \
 	builder/ingest.c \
 	builder/pin.c \
 	builder/publish.c \

@@ -29,24 +29,17 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "format/pkgindex.h"
+#include "portage/tree.h"
 #include "store/promote.h"
 #include "store/recover.h"
 #include "store/repo.h"
 #include "builder.h"
 #include "base/banned.h"
 
-/* One package of the rebuild, by its path under <state>/pkgdir/<profile>. */
-struct pubpkg {
-	char	*path;
-	char	*pool;		/* PATH in the repository; NULL: not yet */
-	int	 added;		/* added to the repository by this run */
-};
-
 /* What one publication works on. */
 struct publication {
 	long long	 rebuild;
-	char		 profile[256];
-	json_t		*trees, *env;
+	struct pub_rebuild r;
 	struct bf_buf	 by;
 	struct pubpkg	*v;
 	size_t		 n;
@@ -73,78 +66,32 @@ publication_release(struct publication *p)
 	free(p->v);
 	if (p->have_w)
 		bf_workset_release(&p->w);
-	json_decref(p->trees);
-	json_decref(p->env);
+	pub_rebuild_release(&p->r);
 	bf_buf_release(&p->by);
 }
 
-/* The rebuild's profile, pins, configuration and who asked. b->mu held. */
-static int
-load_rebuild(struct builder *b, struct publication *p, struct bf_err *e)
-{
-	sqlite3_stmt *st;
-
-	st = db_prep(b, "SELECT profile, trees, by, env FROM rebuilds WHERE "
-	    "id=?");
-	sqlite3_bind_int64(st, 1, p->rebuild);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(p->profile, sizeof(p->profile), "%s",
-		    sqlite3_column_text(st, 0));
-		p->trees = json_loads((const char *)sqlite3_column_text(st, 1),
-		    0, NULL);
-		p->env = json_loads((const char *)sqlite3_column_text(st, 3), 0,
-		    NULL);
-		bf_buf_addf(&p->by, "%s (binfarm-builder rebuild %lld)",
-		    sqlite3_column_type(st, 2) == SQLITE_NULL ? "builder" :
-		    (const char *)sqlite3_column_text(st, 2), p->rebuild);
-	}
-	sqlite3_finalize(st);
-	if (p->profile[0] == '\0' || !bf_repo_name_valid(p->profile))
-		return bf_err_set(e, BF_ENOTFOUND, "rebuild %lld: no such "
-		    "rebuild or a bad profile name", p->rebuild);
-	return 0;
-}
-
 /*
- * The packages of the plan, and where each already is in the pool.
- * b->mu held.  A partial list would drop packages from testing: all or
+ * The rebuild's profile, pins, configuration and who asked, and the
+ * packages of its plan with where each already is in the pool.  b->mu
+ * held.  A partial list would drop packages from testing: all or
  * nothing.
  */
 static int
-load_packages(struct builder *b, struct publication *p, struct bf_err *e)
+load(struct builder *b, struct publication *p, struct bf_err *e)
 {
-	sqlite3_stmt *st;
-	int src;
+	int rc;
 
-	st = db_prep(b, "SELECT j.path, p.pool FROM jobs j LEFT JOIN "
-	    "published p ON p.profile=j.profile AND p.path=j.path WHERE "
-	    "j.rebuild=? AND j.state='done' ORDER BY j.ord");
-	sqlite3_bind_int64(st, 1, p->rebuild);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		struct pubpkg *v = realloc(p->v, (p->n + 1) * sizeof(*v));
-
-		if (v == NULL)
-			break;
-		p->v = v;
-		v = &p->v[p->n];
-		memset(v, 0, sizeof(*v));
-		v->path = strdup((const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-		    (v->pool = strdup((const char *)
-		    sqlite3_column_text(st, 1))) == NULL) {
-			free(v->path);
-			v->path = NULL;
-		}
-		if (v->path == NULL)
-			break;
-		p->n++;
-	}
-	sqlite3_finalize(st);
-	if (src == SQLITE_DONE)
+	if (db_pub_rebuild(b, p->rebuild, &p->r) < 0)
+		return bf_err_nomem(e);
+	if (p->r.profile == NULL || !bf_repo_name_valid(p->r.profile))
+		return bf_err_set(e, BF_ENOTFOUND, "rebuild %lld: no such "
+		    "rebuild or a bad profile name", p->rebuild);
+	bf_buf_addf(&p->by, "%s (binfarm-builder rebuild %lld)",
+	    p->r.by != NULL ? p->r.by : "builder", p->rebuild);
+	if ((rc = db_pub_packages(b, p->rebuild, &p->v, &p->n)) == 0)
 		return 0;
-	return src == SQLITE_ROW ? bf_err_nomem(e) :
-	    bf_err_set(e, EIO, "database: cannot list the packages of rebuild "
-	    "%lld", p->rebuild);
+	return rc == -ENOMEM ? bf_err_nomem(e) : bf_err_set(e, EIO,
+	    "database: cannot list the packages of rebuild %lld", p->rebuild);
 }
 
 /*
@@ -197,9 +144,9 @@ stage(struct builder *b, struct publication *p, struct bf_err *e)
 		    sizeof(*staged), cmp_str) != NULL)
 			continue;
 		bf_buf_reset(&src);
-		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, p->profile,
+		bf_buf_addf(&src, "%s/pkgdir/%s/%s", b->cfg.state, p->r.profile,
 		    v->path);
-		if ((rc = bf_repo_add(b->repo, p->profile, src.buf, &ao, &p->w,
+		if ((rc = bf_repo_add(b->repo, p->r.profile, src.buf, &ao, &p->w,
 		    &res, e)) < 0) {
 			snprintf(why, sizeof(why), "%s", bf_err_msg(e, rc));
 			bf_err_clear(e);
@@ -257,131 +204,160 @@ drop(struct publication *p, struct bf_err *e)
 static void
 remember(struct builder *b, struct publication *p)
 {
-	sqlite3_stmt *st;
-	size_t i;
-
+	if (p->nadded == 0)
+		return;
 	pthread_mutex_lock(&b->mu);
-	if (p->nadded > 0 && db_begin(b) == 0) {
-		st = db_prep(b, "INSERT OR REPLACE INTO published (profile, "
-		    "path, pool) VALUES (?, ?, ?)");
-		for (i = 0; i < p->n && st != NULL; i++) {
-			if (!p->v[i].added)
-				continue;
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, p->profile, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, p->v[i].path, -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, p->v[i].pool, -1,
-			    SQLITE_STATIC);
-			sqlite3_step(st);
-		}
-		sqlite3_finalize(st);
-		db_commit(b);
-	}
+	db_published_put(b, p->r.profile, p->v, p->n);
 	pthread_mutex_unlock(&b->mu);
 }
 
 /*
- * The snapshot's extra Packages header: the build configuration the
- * rebuild was planned with (rebuild.c), and REPO_REVISIONS with the
- * commit of every tree, as JSON with sorted keys as Portage writes it.
+ * REPO_REVISIONS: the commit of every tree (the last of a name given
+ * twice), as Portage writes it (lib/portage/tree.c).
  */
 static int
-snapshot_header(json_t *env, json_t *trees, struct bf_conf *hdr,
+repo_revisions(const struct pub_rebuild *r, struct bf_conf *hdr)
+{
+	struct bf_buf s = BF_BUF_INIT;
+	const char **names, **commits;
+	size_t i, j, n = 0;
+	int rc = -ENOMEM;
+
+	names = calloc(r->ntrees + 1, sizeof(*names));
+	commits = calloc(r->ntrees + 1, sizeof(*commits));
+	if (names == NULL || commits == NULL)
+		goto out;
+	for (i = 0; i < r->ntrees; i++) {
+		for (j = 0; j < n && strcmp(names[j], r->trees[i].name) != 0;
+		    j++)
+			;
+		names[j] = r->trees[i].name;
+		commits[j] = r->trees[i].commit;
+		if (j == n)
+			n++;
+	}
+	rc = 0;
+	if (n > 0 && (rc = bf_repo_revisions(names, commits, n, &s)) == 0)
+		rc = bf_conf_set(hdr, "REPO_REVISIONS", s.buf, "", 0);
+out:
+	free(names);
+	free(commits);
+	bf_buf_release(&s);
+	return rc;
+}
+
+/*
+ * The snapshot's extra Packages header: the build configuration the
+ * rebuild was planned with (rebuild.c), and REPO_REVISIONS.
+ */
+static int
+snapshot_header(const struct pub_rebuild *r, struct bf_conf *hdr,
     struct bf_err *e)
 {
-	json_t *rev, *t, *v;
-	const char *k;
-	char *s = NULL;
+	const struct farm_env *env = &r->env;
 	size_t i;
 	int rc = 0;
 
-	json_object_foreach(json_object_get(env, "index_header"), k, v)
-		if (json_is_string(v) && (rc = bf_conf_set(hdr, k,
-		    json_string_value(v), "", 0)) < 0)
-			break;
-	if (rc == 0 && (rev = json_object()) == NULL)
-		rc = -ENOMEM;
-	if (rc == 0) {
-		json_array_foreach(trees, i, t)
-			if (json_is_string(json_object_get(t, "name")) &&
-			    json_is_string(json_object_get(t, "commit")))
-				json_object_set(rev, json_string_value(
-				    json_object_get(t, "name")),
-				    json_object_get(t, "commit"));
-		if (json_object_size(rev) > 0 &&
-		    (s = json_dumps(rev, JSON_SORT_KEYS)) == NULL)
-			rc = -ENOMEM;
-		if (s != NULL)
-			rc = bf_conf_set(hdr, "REPO_REVISIONS", s, "", 0);
-		free(s);
-		json_decref(rev);
-	}
+	for (i = 0; rc >= 0 && i < env->header_keys.n; i++)
+		rc = bf_conf_set(hdr, env->header_keys.v[i],
+		    env->header_values.v[i], "", 0);
+	if (rc >= 0)
+		rc = repo_revisions(r, hdr);
 	return rc < 0 ? bf_err_nomem(e) : 0;
 }
 
-/* Snapshot and promote: tree commits in the record, then testing. */
+/* The snapshot's message: the trees at their commits. */
+static void
+cut_message(const struct publication *p, struct bf_buf *msg)
+{
+	size_t i;
+
+	for (i = 0; i < p->r.ntrees; i++)
+		bf_buf_addf(msg, "%s%s=%s", msg->len ? " " : "rebuild of ",
+		    p->r.trees[i].name, p->r.trees[i].commit);
+	if (msg->len == 0)
+		bf_buf_addf(msg, "rebuild %lld", p->rebuild);
+}
+
+/* Snapshot: tree commits in the record; its id into `snap`. */
 static int
-cut(struct builder *b, struct publication *p, struct bf_buf *id,
-    struct bf_err *e)
+snapshot(struct builder *b, struct publication *p, char snap[32],
+    size_t *npkgs, struct bf_err *e)
 {
 	struct bf_snapshot_opts so;
-	struct bf_move_opts mo;
-	struct bf_move_result mr;
 	struct bf_conf hdr = BF_CONF_INIT;
 	struct bf_buf msg = BF_BUF_INIT;
-	const char *tree_repo = NULL, *tree_commit = NULL;
-	char snap[32] = "";
-	size_t i, npkgs = 0;
-	json_t *t;
 	int rc;
 
-	memset(&mr, 0, sizeof(mr));
-	json_array_foreach(p->trees, i, t) {
-		const char *name = json_string_value(json_object_get(t, "name"));
-		const char *commit = json_string_value(json_object_get(t,
-		    "commit"));
-
-		if (name == NULL || commit == NULL)
-			continue;
-		if (tree_commit == NULL) {
-			tree_repo = name;
-			tree_commit = commit;
-		}
-		bf_buf_addf(&msg, "%s%s=%s", msg.len ? " " : "rebuild of ",
-		    name, commit);
+	cut_message(p, &msg);
+	if ((rc = snapshot_header(&p->r, &hdr, e)) == 0) {
+		memset(&so, 0, sizeof(so));
+		so.header = &hdr;
+		so.by = p->by.buf;
+		/* The first tree is the snapshot's tree-commit. */
+		so.tree_commit = p->r.ntrees ? p->r.trees[0].commit : NULL;
+		so.tree_repo = p->r.ntrees ? p->r.trees[0].name : NULL;
+		so.message = msg.buf;
+		so.threads = 2;
+		rc = bf_snapshot_create(b->repo, p->r.profile, &so, snap, npkgs,
+		    e);
 	}
-	if (msg.len == 0)
-		bf_buf_addf(&msg, "rebuild %lld", p->rebuild);
-	if ((rc = snapshot_header(p->env, p->trees, &hdr, e)) < 0)
-		goto out;
-	memset(&so, 0, sizeof(so));
-	so.header = &hdr;
-	so.by = p->by.buf;
-	so.tree_commit = tree_commit;
-	so.tree_repo = tree_repo;
-	so.message = msg.buf;
-	so.threads = 2;
-	if ((rc = bf_snapshot_create(b->repo, p->profile, &so, snap, &npkgs,
-	    e)) < 0)
-		goto out;
-	memset(&mo, 0, sizeof(mo));
-	mo.by = p->by.buf;
-	mo.allow_downgrade = 1;	/* testing follows the tree, down as well */
-	if ((rc = bf_repo_promote(b->repo, p->profile, "testing", snap, &mo,
-	    &mr, e)) < 0)
-		goto out;
-	bf_buf_adds(id, snap);
-	log_info("rebuild %lld: snapshot %s of %s (%zu packages, %zu added, "
-	    "%zu dropped); testing %s -> %s, %zu upgraded, %zu downgraded",
-	    p->rebuild, snap, p->profile, npkgs, p->nadded, p->ndropped,
-	    mr.from[0] ? mr.from : "(none)", snap,
-	    mr.diff.count[BF_CHG_UPGRADED], mr.diff.count[BF_CHG_DOWNGRADED]);
-out:
-	bf_move_result_release(&mr);
 	bf_conf_release(&hdr);
 	bf_buf_release(&msg);
 	return rc;
+}
+
+/* Promote: testing moves to snapshot `snap`. */
+static int
+promote(struct builder *b, struct publication *p, const char *snap,
+    size_t npkgs, struct bf_err *e)
+{
+	struct bf_move_opts mo;
+	struct bf_move_result mr;
+	int rc;
+
+	memset(&mr, 0, sizeof(mr));
+	memset(&mo, 0, sizeof(mo));
+	mo.by = p->by.buf;
+	mo.allow_downgrade = 1;	/* testing follows the tree, down as well */
+	if ((rc = bf_repo_promote(b->repo, p->r.profile, "testing", snap, &mo,
+	    &mr, e)) == 0)
+		log_info("rebuild %lld: snapshot %s of %s (%zu packages, %zu "
+		    "added, %zu dropped); testing %s -> %s, %zu upgraded, %zu "
+		    "downgraded", p->rebuild, snap, p->r.profile, npkgs,
+		    p->nadded, p->ndropped, mr.from[0] ? mr.from : "(none)",
+		    snap, mr.diff.count[BF_CHG_UPGRADED],
+		    mr.diff.count[BF_CHG_DOWNGRADED]);
+	bf_move_result_release(&mr);
+	return rc;
+}
+
+/*
+ * With the repository locked: stage, drop, the working set saved,
+ * remembered, snapshot, promote.
+ */
+static int
+publish_locked(struct builder *b, struct publication *p, struct bf_buf *id,
+    struct bf_err *e)
+{
+	char snap[32] = "";
+	size_t npkgs = 0;
+	int rc;
+
+	if ((rc = bf_workset_load(b->repo, p->r.profile, &p->w, e)) < 0)
+		return rc;
+	p->have_w = 1;
+	if ((rc = stage(b, p, e)) < 0 || (rc = drop(p, e)) < 0)
+		return rc;
+	if (p->w.dirty && ((rc = bf_repo_sync(b->repo, e)) < 0 ||
+	    (rc = bf_workset_save(b->repo, p->r.profile, &p->w, e)) < 0))
+		return rc;
+	remember(b, p);
+	if ((rc = snapshot(b, p, snap, &npkgs, e)) < 0 ||
+	    (rc = promote(b, p, snap, npkgs, e)) < 0)
+		return rc;
+	bf_buf_adds(id, snap);
+	return 0;
 }
 
 int
@@ -395,25 +371,12 @@ publish_snapshot(struct builder *b, long long rebuild, struct bf_buf *id,
 	p.rebuild = rebuild;
 	p.by = (struct bf_buf)BF_BUF_INIT;
 	pthread_mutex_lock(&b->mu);
-	if ((rc = load_rebuild(b, &p, e)) == 0)
-		rc = load_packages(b, &p, e);
+	rc = load(b, &p, e);
 	pthread_mutex_unlock(&b->mu);
-	if (rc < 0)
-		goto out;
-	if ((rc = bf_repo_lock(b->repo, NULL, NULL, e)) < 0)
-		goto out;
-	if ((rc = bf_workset_load(b->repo, p.profile, &p.w, e)) == 0) {
-		p.have_w = 1;
-		if ((rc = stage(b, &p, e)) == 0 && (rc = drop(&p, e)) == 0 &&
-		    p.w.dirty && (rc = bf_repo_sync(b->repo, e)) == 0)
-			rc = bf_workset_save(b->repo, p.profile, &p.w, e);
-		if (rc == 0) {
-			remember(b, &p);
-			rc = cut(b, &p, id, e);
-		}
+	if (rc == 0 && (rc = bf_repo_lock(b->repo, NULL, NULL, e)) == 0) {
+		rc = publish_locked(b, &p, id, e);
+		bf_repo_unlock(b->repo);
 	}
-	bf_repo_unlock(b->repo);
-out:
 	publication_release(&p);
 	return rc;
 }
@@ -429,13 +392,11 @@ publish_pending(struct builder *b)
 {
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_buf id = BF_BUF_INIT, msg = BF_BUF_INIT;
-	sqlite3_stmt *st;
 	long long rebuild;
 	int rc;
 
 	pthread_mutex_lock(&b->mu);
-	rebuild = db_int(b, "SELECT min(id) FROM rebuilds WHERE "
-	    "state='publishing'", -1);
+	rebuild = db_publishing_next(b);
 	pthread_mutex_unlock(&b->mu);
 	if (rebuild < 0)
 		return;
@@ -443,18 +404,8 @@ publish_pending(struct builder *b)
 		bf_buf_addf(&msg, "cannot publish the testing snapshot: %s",
 		    bf_err_msg(&e, rc));
 	pthread_mutex_lock(&b->mu);
-	st = db_prep(b, "UPDATE rebuilds SET state=?, finished=?, snapshot=?, "
-	    "error=? WHERE id=? AND state='publishing'");
-	sqlite3_bind_text(st, 1, msg.len ? "failed" : "complete", -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now_s());
-	if (id.len)
-		sqlite3_bind_text(st, 3, id.buf, -1, SQLITE_STATIC);
-	if (msg.len)
-		sqlite3_bind_text(st, 4, msg.buf, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, rebuild);
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_publishing_end(b, rebuild, id.len ? id.buf : NULL,
+	    msg.len ? msg.buf : NULL);
 	pthread_mutex_unlock(&b->mu);
 	if (msg.len)
 		log_warnx("rebuild %lld failed: %s", rebuild, msg.buf);

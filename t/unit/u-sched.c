@@ -95,7 +95,7 @@ main(void)
 	struct builder b;
 	struct bf_err e = BF_ERR_INIT;
 	struct lease deps;
-	json_t *tags;
+	struct bf_strv tags = BF_STRV_INIT;
 
 	if (mkdtemp(dir) == NULL)
 		return 2;
@@ -116,9 +116,9 @@ main(void)
 
 	ok(db_open(&b, &e) == 0, "database opened");
 	ok(db_exec(&b, schema) == 0, "a rebuild of four jobs in three groups");
-	tags = json_pack("[s]", "p");
-	ok(workers_register(&b, "w1", tags, 1) == 0, "worker w1 may build p");
-	json_decref(tags);
+	bf_strv_push(&tags, "p");
+	ok(workers_register(&b, "w1", &tags, 1) == 0, "worker w1 may build p");
+	bf_strv_release(&tags);
 
 	/* Only A is ready. */
 	is_int(lease(&b, l, &deps), 1, "A is leased first");
