@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "portage/atom.h"
+#include "portage/tree.h"
 #include "base/buf.h"
 #include "base/digest.h"
 #include "base/err.h"
@@ -46,10 +47,7 @@ struct ingest {
 	long long	 job;
 	char		*worker;
 	char		*lease;
-	char		*profile;
-	json_t		*spec;
-	json_t		*env;
-	json_t		*trees;		/* the rebuild's pins [{name, commit}] */
+	struct upload_job j;	/* the job, its plan entry and rebuild */
 	int		 alg;		/* BF_SHA256 or BF_BLAKE2B */
 	char		 want[BF_DIGEST_HEXMAX];
 	struct bf_digest d;
@@ -102,12 +100,9 @@ ingest_free(struct ingest *in)
 		unlink(in->tmp.buf);
 	bf_buf_release(&in->tmp);
 	bf_digest_release(&in->d);
-	json_decref(in->spec);
-	json_decref(in->env);
-	json_decref(in->trees);
+	upload_job_release(&in->j);
 	free(in->worker);
 	free(in->lease);
-	free(in->profile);
 	free(in);
 }
 
@@ -137,93 +132,105 @@ ingest_cleanup(struct builder *b)
 	bf_buf_release(&p);
 }
 
+/* X-Binfarm-Checksum: sha256:HEX or blake2b:HEX, into in->alg, in->want. */
+static int
+parse_checksum(struct ingest *in, const char *checksum, struct bf_err *e)
+{
+	const char *colon;
+	size_t hl;
+
+	if (checksum == NULL || (colon = strpbrk(checksum, ":=")) == NULL)
+		return bf_err_set(e, BF_EUSAGE, "job %lld: upload without an "
+		    "X-Binfarm-Checksum: sha256:HEX or blake2b:HEX header",
+		    in->job);
+	if (strncasecmp(checksum, "sha256", 6) == 0 && colon == checksum + 6)
+		in->alg = BF_SHA256;
+	else if (strncasecmp(checksum, "blake2b", 7) == 0 &&
+	    colon == checksum + 7)
+		in->alg = BF_BLAKE2B;
+	else
+		return bf_err_set(e, BF_EUSAGE, "job %lld: unsupported checksum "
+		    "'%s' (sha256:HEX or blake2b:HEX)", in->job, checksum);
+	hl = strlen(colon + 1);
+	if (hl != bf_digest_hexlen(in->alg) || hl >= sizeof(in->want))
+		return bf_err_set(e, BF_EUSAGE, "job %lld: checksum '%s' has the "
+		    "wrong length", in->job, checksum);
+	memcpy(in->want, colon + 1, hl + 1);
+	return 0;
+}
+
+/* The job, which must be running leased to `worker` under `lease`. */
+static int
+load_job(struct builder *b, struct ingest *in, const char *worker,
+    const char *lease, int *http_status, struct bf_err *e)
+{
+	int rc = db_upload_job(b, in->job, &in->j);
+
+	if (rc == 0) {
+		*http_status = 404;
+		return bf_err_set(e, BF_ENOTFOUND, "no job %lld", in->job);
+	}
+	if (rc < 0) {
+		*http_status = 500;
+		return bf_err_nomem(e);
+	}
+	if (job_state_parse(in->j.state) != JOB_RUNNING ||
+	    in->j.worker == NULL || strcmp(in->j.worker, worker) != 0 ||
+	    lease == NULL || in->j.lease == NULL ||
+	    strcmp(in->j.lease, lease) != 0) {
+		*http_status = 409;
+		return bf_err_set(e, BF_ECONFLICT, "job %lld is %s and not "
+		    "leased to %s under this lease; upload refused", in->job,
+		    in->j.state, worker);
+	}
+	if ((in->worker = strdup(worker)) == NULL ||
+	    (in->lease = strdup(lease)) == NULL) {
+		*http_status = 500;
+		return bf_err_nomem(e);
+	}
+	return 0;
+}
+
+/* The digests, and <state>/incoming/JOB.LEASE.part to write into. */
+static int
+open_part(struct builder *b, struct ingest *in, struct bf_err *e)
+{
+	int rc;
+
+	if ((rc = bf_digest_init(&in->d, BF_DIGEST_BIT(BF_SHA256) |
+	    BF_DIGEST_BIT(in->alg), e)) < 0)
+		return rc;
+	bf_buf_addf(&in->tmp, "%s/incoming/%lld.%s.part", b->cfg.state,
+	    in->job, in->lease);
+	if ((in->fd = open(in->tmp.buf, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0) {
+		rc = bf_err_errno(e, "cannot create '%s'", in->tmp.buf);
+		bf_buf_reset(&in->tmp);
+		return rc;
+	}
+	return 0;
+}
+
 int
 ingest_start(struct builder *b, struct ingest **ip, long long job,
     const char *worker, const char *lease, const char *checksum,
     int *http_status, struct bf_err *e)
 {
 	struct ingest *in;
-	sqlite3_stmt *st;
-	const char *colon;
-	size_t hl;
 	int rc;
 
 	*ip = NULL;
 	*http_status = 400;
-	if (checksum == NULL || (colon = strpbrk(checksum, ":=")) == NULL)
-		return bf_err_set(e, BF_EUSAGE, "job %lld: upload without an "
-		    "X-Binfarm-Checksum: sha256:HEX or blake2b:HEX header", job);
 	if ((in = calloc(1, sizeof(*in))) == NULL)
 		return bf_err_nomem(e);
 	in->fd = -1;
 	bf_buf_init(&in->tmp);
 	in->job = job;
-	if (strncasecmp(checksum, "sha256", 6) == 0 && colon == checksum + 6)
-		in->alg = BF_SHA256;
-	else if (strncasecmp(checksum, "blake2b", 7) == 0 &&
-	    colon == checksum + 7)
-		in->alg = BF_BLAKE2B;
-	else {
-		rc = bf_err_set(e, BF_EUSAGE, "job %lld: unsupported checksum "
-		    "'%s' (sha256:HEX or blake2b:HEX)", job, checksum);
+	if ((rc = parse_checksum(in, checksum, e)) < 0 ||
+	    (rc = load_job(b, in, worker, lease, http_status, e)) < 0)
 		goto fail;
-	}
-	hl = strlen(colon + 1);
-	if (hl != bf_digest_hexlen(in->alg) || hl >= sizeof(in->want)) {
-		rc = bf_err_set(e, BF_EUSAGE, "job %lld: checksum '%s' has the "
-		    "wrong length", job, checksum);
-		goto fail;
-	}
-	memcpy(in->want, colon + 1, hl + 1);
-	st = db_prep(b, "SELECT j.state, j.worker, j.lease, j.spec, r.env, "
-	    "j.profile, r.trees FROM jobs j JOIN rebuilds r ON r.id = "
-	    "j.rebuild WHERE j.id = ?");
-	sqlite3_bind_int64(st, 1, job);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		*http_status = 404;
-		rc = bf_err_set(e, BF_ENOTFOUND, "no job %lld", job);
-		goto fail;
-	}
-	if (job_state_parse((const char *)sqlite3_column_text(st, 0)) !=
-	    JOB_RUNNING ||
-	    sqlite3_column_type(st, 1) == SQLITE_NULL ||
-	    strcmp((const char *)sqlite3_column_text(st, 1), worker) != 0 ||
-	    lease == NULL ||
-	    strcmp((const char *)sqlite3_column_text(st, 2), lease) != 0) {
-		*http_status = 409;
-		rc = bf_err_set(e, BF_ECONFLICT, "job %lld is %s and not leased "
-		    "to %s under this lease; upload refused", job,
-		    sqlite3_column_text(st, 0), worker);
-		sqlite3_finalize(st);
-		goto fail;
-	}
-	in->spec = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
-	in->env = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-	in->profile = strdup((const char *)sqlite3_column_text(st, 5));
-	in->trees = json_loads((const char *)sqlite3_column_text(st, 6), 0,
-	    NULL);
-	sqlite3_finalize(st);
-	in->worker = strdup(worker);
-	in->lease = strdup(lease);
-	if (in->spec == NULL || in->env == NULL || in->profile == NULL ||
-	    in->trees == NULL || in->worker == NULL || in->lease == NULL) {
+	if ((rc = open_part(b, in, e)) < 0) {
 		*http_status = 500;
-		rc = bf_err_nomem(e);
-		goto fail;
-	}
-	if ((rc = bf_digest_init(&in->d, BF_DIGEST_BIT(BF_SHA256) |
-	    BF_DIGEST_BIT(in->alg), e)) < 0) {
-		*http_status = 500;
-		goto fail;
-	}
-	bf_buf_addf(&in->tmp, "%s/incoming/%lld.%s.part", b->cfg.state, job,
-	    lease);
-	if ((in->fd = open(in->tmp.buf, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0) {
-		*http_status = 500;
-		rc = bf_err_errno(e, "cannot create '%s'", in->tmp.buf);
-		bf_buf_reset(&in->tmp);
 		goto fail;
 	}
 	*ip = in;
@@ -247,35 +254,21 @@ ingest_data(struct ingest *in, const char *data, size_t n, struct bf_err *e)
 	return 0;
 }
 
-/* A string member of a JSON object, or "" (the builder's own JSON). */
-static const char *
-jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-
-	return s != NULL ? s : "";
-}
-
 /* The USE flags of `words` that are in IUSE, as a sorted set check. */
 static int
-use_matches(const char *meta_use, json_t *spec, struct bf_buf *why)
+use_matches(const char *meta_use, const struct farm_spec *spec,
+    struct bf_buf *why)
 {
 	struct bf_strv got = BF_STRV_INIT;
-	json_t *iuse = json_object_get(spec, "iuse");
-	json_t *use = json_object_get(spec, "use");
-	size_t i, j;
-	json_t *v;
+	size_t i;
 	int ok = 1;
 
 	bf_strv_split(&got, meta_use);
-	json_array_foreach(iuse, i, v) {
-		const char *f = json_string_value(v);
-		int want = 0, have = bf_strv_find(&got, f) >= 0;
-		json_t *u;
+	for (i = 0; i < spec->iuse.n; i++) {
+		const char *f = spec->iuse.v[i];
+		int want = bf_strv_find(&spec->use, f) >= 0;
+		int have = bf_strv_find(&got, f) >= 0;
 
-		json_array_foreach(use, j, u)
-			if (strcmp(json_string_value(u), f) == 0)
-				want = 1;
 		if (want != have) {
 			bf_buf_addf(why, "%s%s%s", ok ? "" : " ", want ? "-" : "+",
 			    f);
@@ -362,69 +355,68 @@ static int
 revisions_match(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
 {
 	struct bf_buf got = BF_BUF_INIT, pins = BF_BUF_INIT;
-	const char *repo = jstr(in->spec, "repo");
-	const char *k, *pin;
-	json_t *revs = NULL, *v, *t;
-	size_t i;
+	struct bf_strv names = BF_STRV_INIT, commits = BF_STRV_INIT;
+	const char *repo = in->j.spec.repo, *pin;
+	size_t i, k;
 	int rc = 0;
 
-	json_array_foreach(in->trees, i, t)
-		bf_buf_addf(&pins, "%s%s=%s", i ? " " : "", jstr(t, "name"),
-		    jstr(t, "commit"));
+	for (i = 0; i < in->j.ntrees; i++)
+		bf_buf_addf(&pins, "%s%s=%s", i ? " " : "", in->j.trees[i].name,
+		    in->j.trees[i].commit);
 	if (!bf_meta_get(m, "REPO_REVISIONS", &got)) {
 		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is missing: "
 		    "the package does not say which trees it was built from "
 		    "(the rebuild pins %s)", pins.buf);
 		goto out;
 	}
-	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&pins)) < 0) {
+	if ((rc = bf_buf_error(&got)) < 0 || (rc = bf_buf_error(&pins)) < 0 ||
+	    (rc = bf_repo_revisions_parse(got.buf, &names, &commits)) ==
+	    -ENOMEM) {
 		rc = bf_err_nomem(e);
 		goto out;
 	}
-	if ((revs = json_loads(got.buf, JSON_REJECT_DUPLICATES, NULL)) ==
-	    NULL || !json_is_object(revs)) {
+	if (rc < 0) {
 		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is '%s', not a "
 		    "JSON object (the rebuild pins %s)", got.buf, pins.buf);
 		goto out;
 	}
-	json_object_foreach(revs, k, v) {
+	for (k = 0; k < names.n; k++) {
 		pin = NULL;
-		json_array_foreach(in->trees, i, t)
-			if (strcmp(jstr(t, "name"), k) == 0)
-				pin = jstr(t, "commit");
+		for (i = 0; i < in->j.ntrees; i++)
+			if (strcmp(in->j.trees[i].name, names.v[k]) == 0)
+				pin = in->j.trees[i].commit;
 		if (pin == NULL) {
 			rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is "
 			    "'%s', the rebuild pins %s: repository '%s' is not "
-			    "a tree of the rebuild", got.buf, pins.buf, k);
+			    "a tree of the rebuild", got.buf, pins.buf,
+			    names.v[k]);
 			goto out;
 		}
-		if (!json_is_string(v) || strcmp(json_string_value(v), pin)
-		    != 0) {
+		if (strcmp(commits.v[k], pin) != 0) {
 			rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is "
 			    "'%s', the rebuild pins %s: %s is not at the pinned "
-			    "commit %s", got.buf, pins.buf, k, pin);
+			    "commit %s", got.buf, pins.buf, names.v[k], pin);
 			goto out;
 		}
 	}
-	if (json_object_get(revs, repo) == NULL)
+	if (bf_strv_find(&names, repo) < 0)
 		rc = bf_err_set(e, BF_EMETADATA, "REPO_REVISIONS is '%s', the "
 		    "rebuild pins %s: the package's repository '%s' is not "
 		    "named", got.buf, pins.buf, repo);
 out:
-	json_decref(revs);
+	bf_strv_release(&names);
+	bf_strv_release(&commits);
 	bf_buf_release(&got);
 	bf_buf_release(&pins);
 	return rc;
 }
 
+/* CATEGORY/PF, BUILD_ID and CHOST: the job's package for the profile. */
 static int
-check_meta(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
+check_identity(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
 {
-	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, v = BF_BUF_INIT,
-	    why = BF_BUF_INIT;
-	const char *cpv = json_string_value(json_object_get(in->spec, "cpv"));
-	const char *chost = json_string_value(json_object_get(in->env,
-	    "chost"));
+	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, v = BF_BUF_INIT;
+	const char *cpv = in->j.spec.cpv, *chost = in->j.env.chost;
 	int rc = 0;
 
 	bf_meta_get(m, "CATEGORY", &cat);
@@ -443,143 +435,168 @@ check_meta(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
 		goto out;
 	}
 	bf_buf_reset(&v);
-	if (!bf_meta_get(m, "CHOST", &v) || strcmp(v.buf, chost) != 0) {
+	if (!bf_meta_get(m, "CHOST", &v) || strcmp(v.buf, chost) != 0)
 		rc = bf_err_set(e, BF_EMETADATA, "CHOST is '%s', the profile "
 		    "builds for '%s'", v.buf, chost);
-		goto out;
-	}
-	bf_buf_reset(&v);
-	bf_meta_get(m, "USE", &v);
-	if (!use_matches(v.buf, in->spec, &why)) {
-		rc = bf_err_set(e, BF_EMETADATA, "USE differs from the plan: "
-		    "%s", why.buf);
-		goto out;
-	}
-	if ((rc = flags_match(m, "CFLAGS", jstr(in->env, "cflags"), e)) < 0 ||
-	    (rc = flags_match(m, "CXXFLAGS", jstr(in->env, "cxxflags"), e)) < 0 ||
-	    (rc = flags_match(m, "LDFLAGS", jstr(in->env, "ldflags"), e)) < 0)
-		goto out;
-	/* Portage writes it when the ebuild came from a repository. */
-	bf_buf_reset(&v);
-	if (bf_meta_get(m, "repository", &v) &&
-	    strcmp(v.buf, jstr(in->spec, "repo")) != 0) {
-		rc = bf_err_set(e, BF_EMETADATA, "repository is '%s', the plan "
-		    "builds %s from '%s'", v.buf, cpv, jstr(in->spec, "repo"));
-		goto out;
-	}
-	rc = revisions_match(in, m, e);
 out:
 	bf_buf_release(&cat);
 	bf_buf_release(&pf);
 	bf_buf_release(&v);
+	return rc;
+}
+
+static int
+check_meta(struct ingest *in, const struct bf_meta *m, struct bf_err *e)
+{
+	struct bf_buf v = BF_BUF_INIT, why = BF_BUF_INIT;
+	const struct farm_env *env = &in->j.env;
+	int rc;
+
+	if ((rc = check_identity(in, m, e)) < 0)
+		return rc;
+	bf_meta_get(m, "USE", &v);
+	if (!use_matches(v.buf, &in->j.spec, &why)) {
+		rc = bf_err_set(e, BF_EMETADATA, "USE differs from the plan: "
+		    "%s", why.buf);
+		goto out;
+	}
+	if ((rc = flags_match(m, "CFLAGS", env->cflags, e)) < 0 ||
+	    (rc = flags_match(m, "CXXFLAGS", env->cxxflags, e)) < 0 ||
+	    (rc = flags_match(m, "LDFLAGS", env->ldflags, e)) < 0)
+		goto out;
+	/* Portage writes it when the ebuild came from a repository. */
+	bf_buf_reset(&v);
+	if (bf_meta_get(m, "repository", &v) &&
+	    strcmp(v.buf, in->j.spec.repo) != 0) {
+		rc = bf_err_set(e, BF_EMETADATA, "repository is '%s', the plan "
+		    "builds %s from '%s'", v.buf, in->j.spec.cpv,
+		    in->j.spec.repo);
+		goto out;
+	}
+	rc = revisions_match(in, m, e);
+out:
+	bf_buf_release(&v);
 	bf_buf_release(&why);
 	return rc;
+}
+
+/*
+ * The upload as received: its checksum, durable, a valid gpkg whose
+ * metadata matches the job.  *reject when the package itself is bad.
+ */
+static int
+verify(struct ingest *in, int *http_status, int *reject, struct bf_err *e)
+{
+	struct bf_gpkg_verify_result vr;
+	int rc;
+
+	if ((rc = bf_digest_final(&in->d, e)) < 0)
+		return rc;
+	if (strcasecmp(in->d.hex[in->alg], in->want) != 0) {
+		*http_status = 400;
+		return bf_err_set(e, BF_EDIGEST, "checksum mismatch: the header "
+		    "says %s %s, the %llu bytes received have %s",
+		    bf_digest_name(in->alg), in->want,
+		    (unsigned long long)in->size, in->d.hex[in->alg]);
+	}
+	if (fsync(in->fd) < 0)
+		return bf_err_errno(e, "cannot write '%s'", in->tmp.buf);
+	memset(&vr, 0, sizeof(vr));
+	if ((rc = bf_gpkg_verify(in->fd, in->tmp.buf, 0, &vr, e)) < 0)
+		bf_err_prefix(e, "verification failed");
+	else
+		rc = check_meta(in, &vr.meta, e);
+	bf_gpkg_verify_result_release(&vr);
+	*reject = rc < 0;
+	return rc;
+}
+
+/*
+ * Renames the verified upload to <cat>/<pn>/<pf>-<job>.gpkg.tar in the
+ * profile's working set; `rel` that path, `dst` the whole one.
+ */
+static int
+place(struct builder *b, struct ingest *in, struct bf_buf *rel,
+    struct bf_buf *dst, int *reject, struct bf_err *e)
+{
+	struct bf_buf dir = BF_BUF_INIT;
+	struct bf_cpv cpv = BF_CPV_INIT;
+	int rc;
+
+	if ((rc = bf_cpv_split(&cpv, in->j.spec.cpv, e)) < 0) {
+		*reject = 1;
+		goto out;
+	}
+	bf_buf_addf(rel, "%s/%s/%s-%lld.gpkg.tar", cpv.cat, cpv.pn, cpv.pf,
+	    in->job);
+	bf_buf_addf(&dir, "%s/pkgdir/%s/%s/%s", b->cfg.state, in->j.profile,
+	    cpv.cat, cpv.pn);
+	bf_buf_addf(dst, "%s/pkgdir/%s/%s", b->cfg.state, in->j.profile,
+	    rel->buf);
+	if ((rc = mkdirs(dir.buf, e)) < 0)
+		goto out;
+	if (rename(in->tmp.buf, dst->buf) < 0) {
+		rc = bf_err_errno(e, "cannot rename into '%s'", dst->buf);
+		goto out;
+	}
+	bf_buf_reset(&in->tmp);
+	rc = bf_fsync_dir(AT_FDCWD, dst->buf, e);
+out:
+	bf_cpv_release(&cpv);
+	bf_buf_release(&dir);
+	return rc;
+}
+
+/* A refused upload: logged; a bad package fails the attempt. b->mu held. */
+static void
+refused(struct builder *b, struct ingest *in, int reject, int *http_status,
+    int rc, struct bf_err *e)
+{
+	struct bf_buf why = BF_BUF_INIT;
+
+	log_warnx("job %lld: upload from %s rejected: %s", in->job,
+	    in->worker, bf_err_msg(e, rc));
+	job_log(b, in->job, "upload rejected: %s", bf_err_msg(e, rc));
+	bf_buf_addf(&why, "upload rejected: %s", bf_err_msg(e, rc));
+	if (reject) {
+		*http_status = 422;
+		sched_fail(b, in->job, in->worker, in->lease, why.buf, 1);
+	} else if (*http_status == 400)
+		db_job_set_error(b, in->job, why.buf);
+	bf_buf_release(&why);
 }
 
 int
 ingest_finish(struct builder *b, struct ingest *in, int *http_status,
     struct bf_err *e)
 {
-	struct bf_gpkg_verify_result vr;
-	struct bf_buf rel = BF_BUF_INIT, dst = BF_BUF_INIT, dir = BF_BUF_INIT;
-	struct bf_cpv cpv = BF_CPV_INIT;
+	struct bf_buf rel = BF_BUF_INIT, dst = BF_BUF_INIT;
 	uint64_t t0 = mono_ns();
 	int rc, reject = 0;
-	char sha[BF_DIGEST_HEXMAX];
 
-	memset(&vr, 0, sizeof(vr));
 	*http_status = 500;
-	if ((rc = bf_digest_final(&in->d, e)) < 0)
-		goto out;
-	snprintf(sha, sizeof(sha), "%s", in->d.hex[BF_SHA256]);
-	if (strcasecmp(in->d.hex[in->alg], in->want) != 0) {
-		*http_status = 400;
-		rc = bf_err_set(e, BF_EDIGEST, "checksum mismatch: the header "
-		    "says %s %s, the %llu bytes received have %s",
-		    bf_digest_name(in->alg), in->want,
-		    (unsigned long long)in->size, in->d.hex[in->alg]);
-		goto out;
+	if ((rc = verify(in, http_status, &reject, e)) == 0 &&
+	    (rc = place(b, in, &rel, &dst, &reject, e)) == 0) {
+		pthread_mutex_lock(&b->mu);
+		rc = sched_done(b, in->job, rel.buf, in->d.hex[BF_SHA256],
+		    (long long)in->size);
+		b->ingest_ns += mono_ns() - t0;
+		b->ingested++;
+		pthread_mutex_unlock(&b->mu);
+		if (rc < 0) {
+			unlink(dst.buf);
+			*http_status = 409;
+			rc = bf_err_set(e, BF_ECONFLICT, "job %lld is no longer "
+			    "leased to %s; upload dropped", in->job, in->worker);
+		} else
+			*http_status = 200;
 	}
-	if (fsync(in->fd) < 0) {
-		rc = bf_err_errno(e, "cannot write '%s'", in->tmp.buf);
-		goto out;
-	}
-	if ((rc = bf_gpkg_verify(in->fd, in->tmp.buf, 0, &vr, e)) < 0) {
-		bf_err_prefix(e, "verification failed");
-		reject = 1;
-		goto out;
-	}
-	if ((rc = check_meta(in, &vr.meta, e)) < 0) {
-		reject = 1;
-		goto out;
-	}
-	if ((rc = bf_cpv_split(&cpv, json_string_value(json_object_get(
-	    in->spec, "cpv")), e)) < 0) {
-		reject = 1;
-		goto out;
-	}
-	bf_buf_addf(&rel, "%s/%s/%s-%lld.gpkg.tar", cpv.cat, cpv.pn, cpv.pf,
-	    in->job);
-	bf_buf_addf(&dir, "%s/pkgdir/%s/%s/%s", b->cfg.state, in->profile,
-	    cpv.cat, cpv.pn);
-	bf_buf_addf(&dst, "%s/pkgdir/%s/%s", b->cfg.state, in->profile,
-	    rel.buf);
-	if ((rc = mkdirs(dir.buf, e)) < 0)
-		goto out;
-	if (rename(in->tmp.buf, dst.buf) < 0) {
-		rc = bf_err_errno(e, "cannot rename into '%s'", dst.buf);
-		goto out;
-	}
-	bf_buf_reset(&in->tmp);
-	if ((rc = bf_fsync_dir(AT_FDCWD, dst.buf, e)) < 0)
-		goto out;
-	pthread_mutex_lock(&b->mu);
-	rc = sched_done(b, in->job, rel.buf, sha, (long long)in->size);
-	b->ingest_ns += mono_ns() - t0;
-	b->ingested++;
-	pthread_mutex_unlock(&b->mu);
-	if (rc < 0) {
-		unlink(dst.buf);
-		*http_status = 409;
-		rc = bf_err_set(e, BF_ECONFLICT, "job %lld is no longer leased "
-		    "to %s; upload dropped", in->job, in->worker);
-		goto out;
-	}
-	*http_status = 200;
-	rc = 0;
-out:
 	if (rc < 0) {
 		pthread_mutex_lock(&b->mu);
-		log_warnx("job %lld: upload from %s rejected: %s", in->job,
-		    in->worker, bf_err_msg(e, rc));
-		job_log(b, in->job, "upload rejected: %s", bf_err_msg(e, rc));
-		if (reject) {
-			struct bf_buf why = BF_BUF_INIT;
-
-			*http_status = 422;
-			bf_buf_addf(&why, "upload rejected: %s",
-			    bf_err_msg(e, rc));
-			sched_fail(b, in->job, in->worker, in->lease, why.buf, 1);
-			bf_buf_release(&why);
-		} else if (*http_status == 400) {
-			sqlite3_stmt *st = db_prep(b, "UPDATE jobs SET error=? "
-			    "WHERE id=? AND state='running'");
-			struct bf_buf why = BF_BUF_INIT;
-
-			bf_buf_addf(&why, "upload rejected: %s",
-			    bf_err_msg(e, rc));
-			sqlite3_bind_text(st, 1, why.buf, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(st, 2, in->job);
-			sqlite3_step(st);
-			sqlite3_finalize(st);
-			bf_buf_release(&why);
-		}
+		refused(b, in, reject, http_status, rc, e);
 		pthread_mutex_unlock(&b->mu);
 	}
-	bf_gpkg_verify_result_release(&vr);
-	bf_cpv_release(&cpv);
 	bf_buf_release(&rel);
 	bf_buf_release(&dst);
-	bf_buf_release(&dir);
-	return rc;
+	return rc < 0 ? rc : 0;
 }

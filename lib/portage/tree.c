@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "base/buf.h"
+#include "base/conf.h"
 #include "base/err.h"
 #include "base/lockfile.h"
 #include "portage/tree.h"
@@ -721,6 +722,31 @@ bf_repo_revisions(const char *const *names, const char *const *commits,
 	}
 out:
 	free(s);
+	json_decref(o);
+	return rc;
+}
+
+int
+bf_repo_revisions_parse(const char *text, struct bf_strv *names,
+    struct bf_strv *commits)
+{
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, NULL), *v;
+	const char *k;
+	int rc = 0;
+
+	if (o == NULL || !json_is_object(o)) {
+		json_decref(o);
+		return -EINVAL;
+	}
+	json_object_foreach(o, k, v) {
+		const char *c = json_string_value(v);
+
+		if (bf_strv_push(names, k) < 0 ||
+		    bf_strv_push(commits, c != NULL ? c : "") < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+	}
 	json_decref(o);
 	return rc;
 }

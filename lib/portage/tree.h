@@ -127,5 +127,15 @@ int	bf_pins_resolve(struct bf_pins *ps, const char *mirrors,
  */
 int	bf_repo_revisions(const char *const *names, const char *const *commits,
 	    size_t n, struct bf_buf *out);
+/*
+ * Reads REPO_REVISIONS back (a package's build-info): its repositories
+ * and their commits, in the order written, appended to `names` and
+ * `commits` (struct bf_strv, base/conf.h); a commit that is not a
+ * string reads as "".  -EINVAL when `text` is not a JSON object or
+ * names a repository twice; -ENOMEM.
+ */
+struct bf_strv;
+int	bf_repo_revisions_parse(const char *text, struct bf_strv *names,
+	    struct bf_strv *commits);
 
 #endif
