@@ -464,6 +464,10 @@ struct call {
 	struct req	*rq;
 	json_t		*in;
 	int		 get, post;
+	const char	*method;
+	const char	*name;	/* a worker's call: the name it acts as */
+	long long	 job;	/* /v1/jobs/N[/rest]: N, else -1 */
+	const char	*rest;
 };
 
 /* 403: worker `name` asks for a tag its section does not allow. */
@@ -606,43 +610,6 @@ api_fail(struct call *k, const char *name, long long job)
 	    send_error(k->c, 409, "job is not leased to this worker");
 }
 
-/* The calls a worker's token may make, as the worker `name`. */
-static enum MHD_Result
-worker_call(struct call *k)
-{
-	const char *rest = NULL, *name;
-	struct bf_buf m = BF_BUF_INIT;
-	enum MHD_Result ret;
-	long long job = job_path(k->url, &rest);
-
-	/* The builder's name for it, not the one it claims. */
-	name = worker_name(k->b, k->rq->worker, job > 0 &&
-	    strcmp(rest, "log") == 0 ? MHD_lookup_connection_value(k->c,
-	    MHD_HEADER_KIND, "X-Binfarm-Worker") : jstr(k->in, "name"),
-	    k->url);
-	if (name == NULL) {
-		bf_buf_addf(&m, "this token is worker %s's: it cannot act as "
-		    "another worker", k->rq->worker->name);
-		ret = send_error(k->c, 403, m.buf);
-		bf_buf_release(&m);
-		return ret;
-	}
-	if (k->post && strcmp(k->url, "/v1/workers/register") == 0)
-		return api_register(k, name);
-	if (k->post && strcmp(k->url, "/v1/workers/heartbeat") == 0)
-		return api_heartbeat(k, name);
-	if (k->post && strcmp(k->url, "/v1/jobs/lease") == 0)
-		return api_lease(k, name);
-	if (job > 0 && k->post && strcmp(rest, "log") == 0)
-		return append_log(k->b, k->c, job, name, &k->rq->body);
-	if (job > 0 && k->post && strcmp(rest, "fail") == 0)
-		return api_fail(k, name, job);
-	if (job > 0 && k->get && strcmp(rest, "package") == 0)
-		return get_package(k->b, k->c, job);
-	return send_error(k->c, strncmp(k->url, "/v1/", 4) == 0 ? 403 : 404,
-	    "not a worker call");
-}
-
 /* /v1/jobs/N[/...] for engineers. */
 static enum MHD_Result
 api_job(struct call *k, long long job, const char *rest)
@@ -718,52 +685,185 @@ api_rebuild(struct call *k, int cancel)
 	    rc) : out);
 }
 
+/*
+ * The routes, as OpenBSD httpd's tables: a method (NULL: any), and
+ * either a path or (path NULL) a /v1/jobs/N call with `rest` after N
+ * (NULL: any); one handler each.
+ */
+struct route {
+	const char	*method;
+	const char	*path;
+	const char	*rest;
+	enum MHD_Result	(*fn)(struct call *);
+};
+
+static enum MHD_Result
+route_register(struct call *k)
+{
+	return api_register(k, k->name);
+}
+
+static enum MHD_Result
+route_heartbeat(struct call *k)
+{
+	return api_heartbeat(k, k->name);
+}
+
+static enum MHD_Result
+route_lease(struct call *k)
+{
+	return api_lease(k, k->name);
+}
+
+static enum MHD_Result
+route_log_append(struct call *k)
+{
+	return append_log(k->b, k->c, k->job, k->name, &k->rq->body);
+}
+
+static enum MHD_Result
+route_fail(struct call *k)
+{
+	return api_fail(k, k->name, k->job);
+}
+
+static enum MHD_Result
+route_package(struct call *k)
+{
+	return get_package(k->b, k->c, k->job);
+}
+
+static enum MHD_Result
+route_status(struct call *k)
+{
+	json_t *out;
+
+	pthread_mutex_lock(&k->b->mu);
+	out = sched_status(k->b);
+	pthread_mutex_unlock(&k->b->mu);
+	return send_json(k->c, 200, out);
+}
+
+static enum MHD_Result
+route_rebuild(struct call *k)
+{
+	return api_rebuild(k, 0);
+}
+
+static enum MHD_Result
+route_rebuild_cancel(struct call *k)
+{
+	return api_rebuild(k, 1);
+}
+
+static enum MHD_Result
+route_job(struct call *k)
+{
+	return api_job(k, k->job, k->rest);
+}
+
+/* The calls a worker's token may make, as the worker k->name. */
+static const struct route worker_routes[] = {
+	{ "POST", "/v1/workers/register", NULL, route_register },
+	{ "POST", "/v1/workers/heartbeat", NULL, route_heartbeat },
+	{ "POST", "/v1/jobs/lease", NULL, route_lease },
+	{ "POST", NULL, "log", route_log_append },
+	{ "POST", NULL, "fail", route_fail },
+	{ "GET", NULL, "package", route_package },
+};
+
 /* The calls the engineer token may make. */
+static const struct route engineer_routes[] = {
+	{ "GET", "/v1/status", NULL, route_status },
+	{ "POST", "/v1/rebuild", NULL, route_rebuild },
+	{ "POST", "/v1/rebuild/cancel", NULL, route_rebuild_cancel },
+	{ "GET", "/v1/jobs", NULL, api_lookup },
+	{ NULL, NULL, NULL, route_job },	/* GET, log, package, retry... */
+};
+
+static const struct route *
+route_find(const struct route *t, size_t n, const struct call *k)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (t[i].method != NULL && strcmp(t[i].method, k->method) != 0)
+			continue;
+		if (t[i].path != NULL ? strcmp(t[i].path, k->url) == 0 :
+		    k->job > 0 && (t[i].rest == NULL ||
+		    strcmp(t[i].rest, k->rest) == 0))
+			return &t[i];
+	}
+	return NULL;
+}
+
+/* A worker's call: the builder's name for it, not the one it claims. */
+static enum MHD_Result
+worker_call(struct call *k)
+{
+	const struct route *r;
+	struct bf_buf m = BF_BUF_INIT;
+	enum MHD_Result ret;
+
+	k->name = worker_name(k->b, k->rq->worker, k->job > 0 &&
+	    strcmp(k->rest, "log") == 0 ? MHD_lookup_connection_value(k->c,
+	    MHD_HEADER_KIND, "X-Binfarm-Worker") : jstr(k->in, "name"),
+	    k->url);
+	if (k->name == NULL) {
+		bf_buf_addf(&m, "this token is worker %s's: it cannot act as "
+		    "another worker", k->rq->worker->name);
+		ret = send_error(k->c, 403, m.buf);
+		bf_buf_release(&m);
+		return ret;
+	}
+	if ((r = route_find(worker_routes, sizeof(worker_routes) /
+	    sizeof(worker_routes[0]), k)) != NULL)
+		return r->fn(k);
+	return send_error(k->c, strncmp(k->url, "/v1/", 4) == 0 ? 403 : 404,
+	    "not a worker call");
+}
+
 static enum MHD_Result
 engineer_call(struct call *k)
 {
-	const char *rest = NULL;
-	long long job;
+	const struct route *r;
 	int workerish;
 
-	if (k->post && strcmp(k->url, "/v1/rebuild") == 0)
-		return api_rebuild(k, 0);
-	if (k->post && strcmp(k->url, "/v1/rebuild/cancel") == 0)
-		return api_rebuild(k, 1);
-	if (k->get && strcmp(k->url, "/v1/jobs") == 0)
-		return api_lookup(k);
-	if ((job = job_path(k->url, &rest)) > 0)
-		return api_job(k, job, rest);
+	if ((r = route_find(engineer_routes, sizeof(engineer_routes) /
+	    sizeof(engineer_routes[0]), k)) != NULL)
+		return r->fn(k);
 	workerish = strncmp(k->url, "/v1/workers", 11) == 0 ||
 	    strcmp(k->url, "/v1/jobs/lease") == 0;
 	return send_error(k->c, workerish ? 403 : 404, workerish ?
 	    "not an engineer call" : "no such endpoint");
 }
 
+/* A whole request, its body received: routed by who asks. */
 static enum MHD_Result
 handle(struct builder *b, struct MHD_Connection *c, const char *method,
-    const char *url, struct req *rq, enum auth who)
+    const char *url, struct req *rq)
 {
-	struct call k = { b, c, url, rq, NULL, 0, 0 };
-	const char *rest = NULL;
+	struct call k;
 	enum MHD_Result ret;
-	json_t *out;
 
+	memset(&k, 0, sizeof(k));
+	k.b = b;
+	k.c = c;
+	k.url = url;
+	k.rq = rq;
+	k.method = method;
 	k.post = strcmp(method, "POST") == 0;
 	k.get = strcmp(method, "GET") == 0;
+	k.rest = "";
+	k.job = job_path(url, &k.rest);
 	/* A log upload is text; every other body is JSON. */
-	if (k.post && rq->body.len > 0 && !(job_path(url, &rest) > 0 &&
-	    strcmp(rest, "log") == 0) && (k.in = json_loadb(rq->body.buf,
+	if (k.post && rq->body.len > 0 && !(k.job > 0 &&
+	    strcmp(k.rest, "log") == 0) && (k.in = json_loadb(rq->body.buf,
 	    rq->body.len, 0, NULL)) == NULL)
 		return send_error(c, 400, "the request body is not JSON");
 	if (k.in == NULL)
 		k.in = json_object();
-	if (k.get && strcmp(url, "/v1/status") == 0 && who == AUTH_ENGINEER) {
-		pthread_mutex_lock(&b->mu);
-		out = sched_status(b);
-		pthread_mutex_unlock(&b->mu);
-		ret = send_json(c, 200, out);
-	} else if (who == AUTH_WORKER)
+	if (rq->who == AUTH_WORKER)
 		ret = worker_call(&k);
 	else
 		ret = engineer_call(&k);
@@ -788,154 +888,181 @@ send_too_big(struct builder *b, struct MHD_Connection *c, int upload)
 	return ret;
 }
 
-static enum MHD_Result
-access_cb(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+/* Who asks, for a log line. */
+static const char *
+who_name(const struct req *rq)
 {
-	struct builder *b = cls;
-	struct req *rq = *con_cls;
-	enum auth who;
-	const char *rest, *name, *cl;
-	unsigned long long limit;
+	return rq->who == AUTH_WORKER ? rq->worker->name :
+	    rq->who == AUTH_ENGINEER ? "an engineer" :
+	    "an unauthenticated client";
+}
+
+/* No token or a wrong one: logged; answered 401 once the body is read. */
+static enum MHD_Result
+refuse_unauthenticated(struct MHD_Connection *c, const char *method,
+    const char *url, struct req *rq)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const char *ip = "?";
+	char ab[64];
+
+	if (ci != NULL && ci->client_addr->sa_family == AF_INET)
+		ip = inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)ci->client_addr)->sin_addr, ab, sizeof(ab));
+	log_warnx("refused %s %s from %s: %s", method, url, ip ? ip : "?",
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION) ? "wrong token" : "no token");
+	rq->status = 401;
+	return MHD_YES;
+}
+
+/* PUT /v1/jobs/N/package: a worker's upload starts streaming (ingest.c). */
+static enum MHD_Result
+upload_begin(struct builder *b, struct MHD_Connection *c, const char *url,
+    struct req *rq)
+{
+	const char *rest, *name;
 	long long job;
-	int put = strcmp(method, "PUT") == 0, status;
+	int status;
 
-	if (rq == NULL) {
-		/* Ambiguous framing (request smuggling): 400 and close. */
-		const char *why;
-		int bad = bf_httpcheck(c, version, &why);
-
-		if (bad != 0)
-			return (enum MHD_Result)bf_httpcheck_refuse(c, bad, why);
-	}
-	if (rq == NULL) {
-		if ((rq = calloc(1, sizeof(*rq))) == NULL)
-			return MHD_NO;
-		bf_buf_init(&rq->body);
-		*con_cls = rq;
-		set_deadline(b, c, 0);	/* the head is in */
-		if (strcmp(url, "/healthz") == 0)
-			return MHD_YES;
-		who = rq->who = authenticate(b, c, &rq->worker);
-		if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
-		    strtoull(cl, NULL, 10) > (unsigned long long)
-		    (put ? b->cfg.max_upload_size : MAX_LOG_CHUNK)) {
-			/* Before a byte of the body, whoever asks. */
-			log_warnx("refused %s %s from %s: Content-Length %s is "
-			    "over the limit", method, printable(url),
-			    who == AUTH_WORKER ? rq->worker->name :
-			    who == AUTH_ENGINEER ? "an engineer" :
-			    "an unauthenticated client", printable(cl));
-			return send_too_big(b, c, put);
-		}
-		if (who == AUTH_NONE) {
-			const char *ip = "?";
-			const union MHD_ConnectionInfo *ci =
-			    MHD_get_connection_info(c,
-			    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-			char ab[64];
-
-			if (ci != NULL && ci->client_addr->sa_family == AF_INET)
-				ip = inet_ntop(AF_INET, &((const struct
-				    sockaddr_in *)(const void *)ci->client_addr)->
-				    sin_addr, ab, sizeof(ab));
-			log_warnx("refused %s %s from %s: %s", method, url,
-			    ip ? ip : "?", MHD_lookup_connection_value(c,
-			    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) ?
-			    "wrong token" : "no token");
-			rq->status = 401;
-			return MHD_YES;
-		}
-		if (put) {
-			if (who != AUTH_WORKER ||
-			    (job = job_path(url, &rest)) <= 0 ||
-			    strcmp(rest, "package") != 0) {
-				rq->status = who != AUTH_WORKER ? 403 : 404;
-				return MHD_YES;
-			}
-			if ((name = worker_name(b, rq->worker,
-			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-			    "X-Binfarm-Worker"), "an upload")) == NULL) {
-				rq->status = 403;
-				bf_err_set(&rq->err, EPERM, "this token is worker "
-				    "%s's: it cannot act as another worker",
-				    rq->worker->name);
-				return MHD_YES;
-			}
-			pthread_mutex_lock(&b->mu);
-			if (ingest_start(b, &rq->ingest, job, name,
-			    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-			    "X-Binfarm-Lease"), MHD_lookup_connection_value(c,
-			    MHD_HEADER_KIND, "X-Binfarm-Checksum"), &status,
-			    &rq->err) < 0) {
-				rq->status = status;
-				log_warnx("upload refused: %s",
-				    bf_err_msg(&rq->err, -EIO));
-				job_log(b, job, "upload refused: %s",
-				    bf_err_msg(&rq->err, -EIO));
-			}
-			pthread_mutex_unlock(&b->mu);
-		}
+	if (rq->who != AUTH_WORKER || (job = job_path(url, &rest)) <= 0 ||
+	    strcmp(rest, "package") != 0) {
+		rq->status = rq->who != AUTH_WORKER ? 403 : 404;
 		return MHD_YES;
 	}
-	if (*upload_data_size > 0) {
-		rq->received += *upload_data_size;
-		limit = (unsigned long long)(put ? b->cfg.max_upload_size :
-		    MAX_LOG_CHUNK);
-		if (rq->received > limit && rq->status != 413) {
-			/*
-			 * A chunked body past the limit (or one longer than its
-			 * Content-Length said): nothing more is written, and
-			 * what was is removed (ingest_free() unlinks it).
-			 * libmicrohttpd cannot answer before the body has
-			 * been read: the rest is read and dropped, and the
-			 * answer is 413; a body going on for more than
-			 * TOO_BIG_SLACK past the limit loses its connection.
-			 */
-			log_warnx("refused %s %s from %s: body over %llu bytes",
-			    method, printable(url), rq->who == AUTH_WORKER ?
-			    rq->worker->name : rq->who == AUTH_ENGINEER ?
-			    "an engineer" : "an unauthenticated client", limit);
-			ingest_free(rq->ingest);
-			rq->ingest = NULL;
-			rq->status = 413;
-		}
-		if (rq->status == 413) {
-			*upload_data_size = 0;
-			return rq->received > limit + TOO_BIG_SLACK ? MHD_NO :
-			    MHD_YES;
-		}
-		if (rq->status == 0 && rq->ingest != NULL) {
-			if (ingest_data(rq->ingest, upload_data,
-			    *upload_data_size, &rq->err) < 0)
-				rq->status = 500;
-		} else if (rq->status == 0) {
-			bf_buf_add(&rq->body, upload_data, *upload_data_size);
-		}
-		*upload_data_size = 0;
+	if ((name = worker_name(b, rq->worker, MHD_lookup_connection_value(c,
+	    MHD_HEADER_KIND, "X-Binfarm-Worker"), "an upload")) == NULL) {
+		rq->status = 403;
+		bf_err_set(&rq->err, EPERM, "this token is worker %s's: it "
+		    "cannot act as another worker", rq->worker->name);
 		return MHD_YES;
 	}
+	pthread_mutex_lock(&b->mu);
+	if (ingest_start(b, &rq->ingest, job, name,
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Binfarm-Lease"),
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    "X-Binfarm-Checksum"), &status, &rq->err) < 0) {
+		rq->status = status;
+		log_warnx("upload refused: %s", bf_err_msg(&rq->err, -EIO));
+		job_log(b, job, "upload refused: %s", bf_err_msg(&rq->err,
+		    -EIO));
+	}
+	pthread_mutex_unlock(&b->mu);
+	return MHD_YES;
+}
+
+/*
+ * A request's head is in: its framing checked, who asks, a body too
+ * large refused before a byte of it, an upload started.
+ */
+static enum MHD_Result
+request_begin(struct builder *b, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, void **con_cls)
+{
+	const char *why, *cl;
+	struct req *rq;
+	int bad, put = strcmp(method, "PUT") == 0;
+
+	/* Ambiguous framing (request smuggling): 400 and close. */
+	if ((bad = bf_httpcheck(c, version, &why)) != 0)
+		return (enum MHD_Result)bf_httpcheck_refuse(c, bad, why);
+	if ((rq = calloc(1, sizeof(*rq))) == NULL)
+		return MHD_NO;
+	bf_buf_init(&rq->body);
+	*con_cls = rq;
+	set_deadline(b, c, 0);	/* the head is in */
+	if (strcmp(url, "/healthz") == 0)
+		return MHD_YES;
+	rq->who = authenticate(b, c, &rq->worker);
+	if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
+	    strtoull(cl, NULL, 10) > (unsigned long long)
+	    (put ? b->cfg.max_upload_size : MAX_LOG_CHUNK)) {
+		/* Before a byte of the body, whoever asks. */
+		log_warnx("refused %s %s from %s: Content-Length %s is over "
+		    "the limit", method, printable(url), who_name(rq),
+		    printable(cl));
+		return send_too_big(b, c, put);
+	}
+	if (rq->who == AUTH_NONE)
+		return refuse_unauthenticated(c, method, url, rq);
+	if (put)
+		return upload_begin(b, c, url, rq);
+	return MHD_YES;
+}
+
+/* A piece of the body: into the upload, or the buffer; none past a limit. */
+static enum MHD_Result
+request_body(struct builder *b, struct req *rq, const char *method,
+    const char *url, const char *data, size_t *size)
+{
+	unsigned long long limit;
+
+	rq->received += *size;
+	limit = (unsigned long long)(strcmp(method, "PUT") == 0 ?
+	    b->cfg.max_upload_size : MAX_LOG_CHUNK);
+	if (rq->received > limit && rq->status != 413) {
+		/*
+		 * A chunked body past the limit (or one longer than its
+		 * Content-Length said): nothing more is written, and what
+		 * was is removed (ingest_free() unlinks it).  libmicrohttpd
+		 * cannot answer before the body has been read: the rest is
+		 * read and dropped, and the answer is 413; a body going on
+		 * for more than TOO_BIG_SLACK past the limit loses its
+		 * connection.
+		 */
+		log_warnx("refused %s %s from %s: body over %llu bytes",
+		    method, printable(url), who_name(rq), limit);
+		ingest_free(rq->ingest);
+		rq->ingest = NULL;
+		rq->status = 413;
+	}
+	if (rq->status == 413) {
+		*size = 0;
+		return rq->received > limit + TOO_BIG_SLACK ? MHD_NO : MHD_YES;
+	}
+	if (rq->status == 0 && rq->ingest != NULL) {
+		if (ingest_data(rq->ingest, data, *size, &rq->err) < 0)
+			rq->status = 500;
+	} else if (rq->status == 0)
+		bf_buf_add(&rq->body, data, *size);
+	*size = 0;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+send_unauthorized(struct MHD_Connection *c)
+{
+	static const char body[] = "{\"error\":\"missing or wrong bearer "
+	    "token\"}";
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Bearer realm=\"binfarm-builder\"");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	ret = MHD_queue_response(c, 401, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The whole request is in: the answer. */
+static enum MHD_Result
+request_end(struct builder *b, struct MHD_Connection *c, const char *url,
+    const char *method, struct req *rq)
+{
+	int status;
+
 	if (strcmp(url, "/healthz") == 0)
 		return send_json(c, 200, json_pack("{s:s}", "status", "ok"));
-	if (rq->status == 401) {
-		struct MHD_Response *r;
-		enum MHD_Result ret;
-		r = MHD_create_response_from_buffer(strlen("{\"error\":"
-		    "\"missing or wrong bearer token\"}"),
-		    (void *)"{\"error\":\"missing or wrong bearer token\"}",
-		    MHD_RESPMEM_PERSISTENT);
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		    "Bearer realm=\"binfarm-builder\"");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    "application/json");
-		ret = MHD_queue_response(c, 401, r);
-		MHD_destroy_response(r);
-		return ret;
-	}
+	if (rq->status == 401)
+		return send_unauthorized(c);
 	if (rq->status == 413)
-		return send_too_big(b, c, put);
+		return send_too_big(b, c, strcmp(method, "PUT") == 0);
 	if (rq->status != 0)
 		return send_error(c, (unsigned)rq->status,
 		    rq->err.code ? rq->err.msg : "refused");
@@ -947,7 +1074,23 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	if (strcmp(method, "POST") == 0 && rq->body.len > MAX_JSON_BODY &&
 	    strstr(url, "/log") == NULL)
 		return send_error(c, 413, "request body too large");
-	return handle(b, c, method, url, rq, rq->who);
+	return handle(b, c, method, url, rq);
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct builder *b = cls;
+	struct req *rq = *con_cls;
+
+	if (rq == NULL)
+		return request_begin(b, c, url, method, version, con_cls);
+	if (*upload_data_size > 0)
+		return request_body(b, rq, method, url, upload_data,
+		    upload_data_size);
+	return request_end(b, c, url, method, rq);
 }
 
 static void

@@ -350,15 +350,11 @@ out:
 static void
 resume(struct builder *b)
 {
-	sqlite3_stmt *s;
 	long long ids[64];
-	size_t n = 0, i;
+	size_t n, i;
 
 	pthread_mutex_lock(&b->mu);
-	s = db_prep(b, "SELECT id FROM rebuilds WHERE state='running'");
-	while (s != NULL && sqlite3_step(s) == SQLITE_ROW && n < 64)
-		ids[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
+	n = db_rebuilds_running(b, ids, sizeof(ids) / sizeof(ids[0]));
 	for (i = 0; i < n; i++) {
 		log_info("resuming rebuild %lld", ids[i]);
 		sched_check_rebuild(b, ids[i]);
