@@ -20,6 +20,7 @@ UNIT_TESTS = \
 	t/unit/u-conf \
 	t/unit/u-depstr \
 	t/unit/u-digest \
+	t/unit/u-farm \
 	t/unit/u-groups \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
@@ -37,6 +38,11 @@ t_unit_u_depstr_SOURCES = t/unit/u-depstr.c t/unit/tap.h
 t_unit_u_depstr_LDADD = $(BF_LIBS)
 t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
+# The farm's rows and JSON with the builder's database layer.
+t_unit_u_farm_SOURCES = t/unit/u-farm.c t/unit/tap.h \
+	builder/api-farm.c builder/db.c builder/db-farm.c builder/workers.c
+t_unit_u_farm_CFLAGS = $(binfarm_builder_CFLAGS)
+t_unit_u_farm_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
