@@ -502,8 +502,11 @@ api_register(struct call *k, const char *name)
 		return send_error(k->c, 400, "register's tags must be a list");
 	if ((rc = api_farm_tags(k->in, &declared, &not_string)) == 0 &&
 	    (rc = workers_allowed(k->rq->worker, &declared, &allowed,
-	    &bad)) == 0 && not_string)
-		rc = -1, bad = "(not a string)";
+	    &bad)) == 0 && not_string) {
+		/* The strings before it were allowed. */
+		rc = -1;
+		bad = "(not a string)";
+	}
 	if (rc == -1)
 		ret = refuse_tags(k, name, bad);
 	else if (rc < 0)

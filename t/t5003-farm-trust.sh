@@ -145,6 +145,15 @@ test_expect_success 'a worker claiming a profile it is not configured for is ref
 	wapi "$w1" /v1/workers/register "{\"name\":\"w1\",\"tags\":[\"farm-test\",\"p\"]}" >out &&
 	test_grep "^403$" out &&
 	test_grep "worker w1 is not configured for .p." out &&
+	wapi "$w1" /v1/workers/register "{\"name\":\"w1\",\"tags\":[\"farm-test\",5]}" >out &&
+	test_grep "^403$" out &&
+	test_grep "worker w1 is not configured for .(not a string)." out &&
+	wapi "$w1" /v1/workers/register "{\"name\":\"w1\",\"tags\":[\"p\",5]}" >out &&
+	test_grep "worker w1 is not configured for .p." out &&
+	wapi "$w1" /v1/workers/register "{\"name\":\"w1\",\"tags\":\"farm-test\"}" >out &&
+	test_grep "^400$" out &&
+	test_grep "register.s tags must be a list" out &&
+	test "$(running)" = 0 &&
 	test_expect_code 1 binfarm-worker -s state --name arm --tags arm64,p \
 		--workdir work-arm --idle-exit 2 2>werr &&
 	test_grep "worker arm is not configured for .p.: builder.conf.s \[worker arm\] sets" werr &&
