@@ -43,7 +43,8 @@ t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
 t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
-	builder/api.c builder/config.c builder/db.c builder/ingest.c \
+	builder/api.c builder/api-jobs.c builder/config.c builder/db.c \
+	builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)

@@ -59,10 +59,17 @@ rebuild_state(struct builder *b)
 static long long
 lease(struct builder *b, char lease[64], struct lease *deps)
 {
+	struct bf_strv may = BF_STRV_INIT;
 	struct lease l;
+	json_t *tags = workers_tags(b, "w1");
 	long long id;
+	int r;
 
-	if (sched_lease(b, "w1", deps != NULL, &l) <= 0)
+	r = api_worker_profiles(b, tags, &may) == 0 ?
+	    sched_lease(b, "w1", &may, deps != NULL, &l) : -1;
+	json_decref(tags);
+	bf_strv_release(&may);
+	if (r <= 0)
 		return 0;
 	id = l.job;
 	snprintf(lease, 64, "%s", l.token);
