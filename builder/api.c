@@ -437,17 +437,10 @@ append_log(struct builder *b, struct MHD_Connection *c, long long job,
 	const char *l = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "X-Binfarm-Lease");
 	struct bf_buf p = BF_BUF_INIT;
-	sqlite3_stmt *st;
-	int ok = 0, fd;
+	int ok, fd;
 
 	pthread_mutex_lock(&b->mu);
-	st = db_prep(b, "SELECT 1 FROM jobs WHERE id=? AND state='running' AND "
-	    "worker=? AND lease=?");
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_text(st, 2, w ? w : "", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, l ? l : "", -1, SQLITE_TRANSIENT);
-	ok = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	ok = sched_job_leased(b, job, w ? w : "", l ? l : "") > 0;
 	pthread_mutex_unlock(&b->mu);
 	if (!ok)
 		return send_error(c, 409, "job is not leased to this worker");

@@ -220,6 +220,9 @@ int	sched_check_rebuild(struct builder *b, long long rebuild);
 int	sched_status(struct builder *b, struct sched_status *s);
 /* Job `job` into `j` (job_release()): 1, 0 when there is none, -1. */
 int	sched_job(struct builder *b, long long job, struct job *j);
+/* Whether job `job` runs on `worker` under `lease`: 1, 0, -1. */
+int	sched_job_leased(struct builder *b, long long job, const char *worker,
+	    const char *lease);
 long long sched_lookup(struct builder *b, const char *cpv,
 	    const char *profile);
 void	job_log(struct builder *b, long long job, const char *fmt, ...)

@@ -332,6 +332,24 @@ db_job_attempts(struct builder *b, long long id, const char *worker,
 	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
+int
+db_job_leased(struct builder *b, long long id, const char *worker,
+    const char *lease)
+{
+	sqlite3_stmt *st = db_prep(b, "SELECT 1 FROM jobs WHERE id=? AND "
+	    "state='running' AND worker=? AND lease=?");
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	db_bind_text(st, 2, worker);
+	db_bind_text(st, 3, lease);
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
+}
+
 /* Steps a one-shot statement: sqlite3_changes(), or -1. */
 static int
 step_once(struct builder *b, sqlite3_stmt *st)

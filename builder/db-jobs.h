@@ -52,6 +52,9 @@ int	db_job_lease_deps(struct builder *b, struct lease *l);
  */
 int	db_job_attempts(struct builder *b, long long id, const char *worker,
 	    const char *lease, long long *attempts);
+/* Whether job `id` runs on `worker` under `lease`: 1, 0, -1. */
+int	db_job_leased(struct builder *b, long long id, const char *worker,
+	    const char *lease);
 /* Running job `id` back to ready after `not_before`; 0 or -1. */
 int	db_job_retry_later(struct builder *b, long long id,
 	    long long attempts, long long not_before, const char *why);

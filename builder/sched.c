@@ -627,6 +627,13 @@ sched_job(struct builder *b, long long job, struct job *j)
 	return db_job_get(b, job, j);
 }
 
+int
+sched_job_leased(struct builder *b, long long job, const char *worker,
+    const char *lease)
+{
+	return db_job_leased(b, job, worker, lease);
+}
+
 /* Profile `p`'s latest rebuild, its job counts, its testing snapshot. */
 static int
 profile_status(struct builder *b, const char *p, struct profile_status *ps)
