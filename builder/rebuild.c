@@ -9,6 +9,9 @@
  * rebuild, its runtime groups and their edges, its jobs (done at once
  * when the profile already has that build key) and each job's build
  * dependencies as groups.  The scheduler (sched.c) takes it from there.
+ * The rows go through db-rebuilds.c and db-jobs.c; the texts recorded
+ * for the workers (environment, pins, each job's plan entry) are made
+ * by api-jobs.c.
  */
 #include "config.h"
 

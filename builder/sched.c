@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Scheduling: xbps-fbulk's item states, kept in SQLite (enum job_state
- * in builder.h draws them).  A job is ready when every job it is built
- * after (the planner's "after" set: its build dependencies and their
- * runtime closure) is done.  A package whose build key is already built for the profile is
- * done at once, reusing the built file.  When no job of a rebuild is
- * open, the rebuild is complete (every job done: a testing snapshot is
- * cut) or failed (testing stays where it was).
+ * Scheduling: xbps-fbulk's item states (enum job_state in jobs.h draws
+ * them).  A job is ready when every job it is built after (the
+ * planner's "after" set: its build dependencies and their runtime
+ * closure) is done.  A package whose build key is already built for the
+ * profile is done at once, reusing the built file.  When no job of a
+ * rebuild is open, the rebuild is complete (every job done: a testing
+ * snapshot is cut) or failed (testing stays where it was).
+ *
+ * Each step is a call into the database layer (db-jobs.h), inside a
+ * transaction per state change; the API layer (api-jobs.c) renders
+ * what sched_status() and sched_job() return.
  */
 #include "config.h"
 
