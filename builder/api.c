@@ -362,7 +362,7 @@ get_log(struct builder *b, struct MHD_Connection *c, long long job)
 	int fd;
 
 	pthread_mutex_lock(&b->mu);
-	j = sched_job_json(b, job);
+	j = api_job_json(b, job);
 	pthread_mutex_unlock(&b->mu);
 	if (j == NULL)
 		return send_error(c, 404, "no such job");
@@ -405,7 +405,7 @@ get_package(struct builder *b, struct MHD_Connection *c, long long job)
 	int fd;
 
 	pthread_mutex_lock(&b->mu);
-	j = sched_job_json(b, job);
+	j = api_job_json(b, job);
 	pthread_mutex_unlock(&b->mu);
 	if (j == NULL || jstr(j, "path") == NULL ||
 	    job_state_parse(jstr(j, "state")) != JOB_DONE) {
@@ -437,10 +437,10 @@ append_log(struct builder *b, struct MHD_Connection *c, long long job,
 	const char *l = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    "X-Binfarm-Lease");
 	struct bf_buf p = BF_BUF_INIT;
-	int ok = 0, fd;
+	int ok, fd;
 
 	pthread_mutex_lock(&b->mu);
-	ok = db_job_leased(b, job, w ? w : "", l ? l : "");
+	ok = sched_job_leased(b, job, w ? w : "", l ? l : "") > 0;
 	pthread_mutex_unlock(&b->mu);
 	if (!ok)
 		return send_error(c, 409, "job is not leased to this worker");
@@ -564,6 +564,7 @@ api_lease(struct call *k, const char *name)
 	struct bf_buf m = BF_BUF_INIT;
 	struct MHD_Response *r;
 	const char *bad = NULL;
+	struct bf_strv may = BF_STRV_INIT;
 	struct lease l;
 	enum MHD_Result ret;
 
@@ -580,13 +581,15 @@ api_lease(struct call *k, const char *name)
 		bf_buf_release(&m);
 		return ret;
 	}
-	bf_strv_release(&reg);
-	bf_strv_release(&ok);
-	if (sched_lease(b, name, !json_is_false(wd), &l) > 0) {
+	if (workers_profiles(b, &reg, &may) == 0 &&
+	    sched_lease(b, name, &may, !json_is_false(wd), &l) > 0) {
 		out = lease_json(&l, b->cfg.lease_timeout, !json_is_false(wd));
 		lease_release(&l);
 	}
+	bf_strv_release(&reg);
+	bf_strv_release(&ok);
 	pthread_mutex_unlock(&b->mu);
+	bf_strv_release(&may);
 	if (out != NULL)
 		return send_json(k->c, 200, out);
 	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
@@ -623,7 +626,7 @@ api_job(struct call *k, long long job, const char *rest)
 
 	if (k->get && *rest == '\0') {
 		pthread_mutex_lock(&k->b->mu);
-		out = sched_job_json(k->b, job);
+		out = api_job_json(k->b, job);
 		pthread_mutex_unlock(&k->b->mu);
 		return out ? send_json(k->c, 200, out) : send_error(k->c, 404,
 		    "no such job");
@@ -638,7 +641,7 @@ api_job(struct call *k, long long job, const char *rest)
 	pthread_mutex_lock(&k->b->mu);
 	rc = rest[0] == 'r' ? sched_retry(k->b, job, &e) :
 	    sched_cancel(k->b, job, &e);
-	out = rc == 0 ? sched_job_json(k->b, job) : NULL;
+	out = rc == 0 ? api_job_json(k->b, job) : NULL;
 	pthread_mutex_unlock(&k->b->mu);
 	return rc < 0 ? send_err(k->c, &e, rc) : send_json(k->c, 200, out);
 }
@@ -658,7 +661,7 @@ api_lookup(struct call *k)
 		return send_error(k->c, 400, "give ?cpv=CAT/PF");
 	pthread_mutex_lock(&k->b->mu);
 	job = sched_lookup(k->b, cpv, p);
-	out = job > 0 ? sched_job_json(k->b, job) : NULL;
+	out = job > 0 ? api_job_json(k->b, job) : NULL;
 	pthread_mutex_unlock(&k->b->mu);
 	return out ? send_json(k->c, 200, out) : send_error(k->c, 404,
 	    "no job builds that package");
@@ -670,7 +673,8 @@ api_rebuild(struct call *k, int cancel)
 {
 	const char *p = jstr(k->in, "profile"), *by = jstr(k->in, "by");
 	struct bf_err e = BF_ERR_INIT;
-	json_t *out = NULL;
+	struct rebuild_started rs = { 0, 0, 0, NULL };
+	json_t *out;
 	int rc;
 
 	if (!cancel && p == NULL)
@@ -680,12 +684,14 @@ api_rebuild(struct call *k, int cancel)
 		rc = sched_cancel_rebuild(k->b, p ? p : "", &e);
 	else
 		rc = sched_rebuild(k->b, p, jstr(k->in, "commit"), by ? by :
-		    "engineer", &out, &e);
+		    "engineer", &rs, &e);
 	pthread_mutex_unlock(&k->b->mu);
 	if (rc < 0)
 		return send_err(k->c, &e, rc);
-	return send_json(k->c, 200, cancel ? json_pack("{s:i}", "cancelled",
-	    rc) : out);
+	out = cancel ? json_pack("{s:i}", "cancelled", rc) :
+	    api_rebuild_json(p, &rs);
+	rebuild_started_release(&rs);
+	return send_json(k->c, 200, out);
 }
 
 /*
@@ -742,7 +748,7 @@ route_status(struct call *k)
 	json_t *out;
 
 	pthread_mutex_lock(&k->b->mu);
-	out = sched_status(k->b);
+	out = api_status_json(k->b);
 	pthread_mutex_unlock(&k->b->mu);
 	return send_json(k->c, 200, out);
 }

@@ -14,6 +14,7 @@
 
 #include "base/conf.h"
 #include "base/log.h"
+#include "jobs.h"
 
 struct bf_buf;
 struct bf_err;
@@ -105,31 +106,6 @@ int	bcfg_generate(const char *state, const char *listen,
  */
 int	builder_open_repo(struct builder *b, struct bf_err *e);
 
-/*
- * Job states (sched.c):
- *
- *	waiting -> ready -> running -> done
- *	                       |  \--> ready (retry after backoff)
- *	                       \-----> failed -> dependents blocked
- *	any open state -> cancelled (dependents blocked)
- *
- * The database keeps their names (job_state_name()).
- */
-enum job_state {
-	JOB_WAITING,
-	JOB_READY,
-	JOB_RUNNING,
-	JOB_DONE,
-	JOB_FAILED,
-	JOB_BLOCKED,
-	JOB_CANCELLED,
-	JOB_NSTATES
-};
-
-const char *job_state_name(enum job_state s);
-/* The state named `name`, or -1. */
-int	job_state_parse(const char *name);
-
 struct builder {
 	struct bcfg		 cfg;
 	sqlite3			*db;
@@ -188,9 +164,17 @@ int	rebuild_pins(struct builder *b, const char *profile,
 	    struct bf_pins *pins, struct bf_err *e);
 
 /* rebuild.c: pins, plans and queues a rebuild; with b->mu held. */
+struct rebuild_started {
+	long long	 id;
+	size_t		 njobs;
+	size_t		 nreused;	/* of njobs, already built */
+	char		*trees;		/* its pins (JSON text) */
+};
+
 int	sched_rebuild(struct builder *b, const char *profile,
-	    const char *commit, const char *by, json_t **out,
+	    const char *commit, const char *by, struct rebuild_started *out,
 	    struct bf_err *e);
+void	rebuild_started_release(struct rebuild_started *s);
 
 /* sched.c: every call with b->mu held. */
 /* A job leased to a worker (sched_lease()); api.c writes it as JSON. */
@@ -215,11 +199,12 @@ struct lease {
 };
 
 /*
- * Leases the first ready job `worker` may build into `l` (with its
- * dependencies when `want_deps`): 1, or 0 when there is none, or -1.
+ * Leases the first ready job of `profiles` (those `worker` may build,
+ * workers_profiles()) into `l` (with its dependencies when
+ * `want_deps`): 1, or 0 when there is none, or -1.
  */
-int	sched_lease(struct builder *b, const char *worker, int want_deps,
-	    struct lease *l);
+int	sched_lease(struct builder *b, const char *worker,
+	    const struct bf_strv *profiles, int want_deps, struct lease *l);
 void	lease_release(struct lease *l);
 int	sched_fail(struct builder *b, long long job, const char *worker,
 	    const char *lease, const char *why, int count_attempt);
@@ -231,8 +216,13 @@ int	sched_cancel(struct builder *b, long long job, struct bf_err *e);
 int	sched_cancel_rebuild(struct builder *b, const char *profile,
 	    struct bf_err *e);
 int	sched_check_rebuild(struct builder *b, long long rebuild);
-json_t *sched_status(struct builder *b);
-json_t *sched_job_json(struct builder *b, long long job);
+/* The status page's data into `s` (sched_status_release()); 0 or -1. */
+int	sched_status(struct builder *b, struct sched_status *s);
+/* Job `job` into `j` (job_release()): 1, 0 when there is none, -1. */
+int	sched_job(struct builder *b, long long job, struct job *j);
+/* Whether job `job` runs on `worker` under `lease`: 1, 0, -1. */
+int	sched_job_leased(struct builder *b, long long job, const char *worker,
+	    const char *lease);
 long long sched_lookup(struct builder *b, const char *cpv,
 	    const char *profile);
 void	job_log(struct builder *b, long long job, const char *fmt, ...)
@@ -324,9 +314,6 @@ void	db_worker_seen(struct builder *b, const char *name);
 /* Extends a running job's lease held by `worker`: 1, or 0 if it is not. */
 int	db_lease_extend(struct builder *b, long long job, const char *worker,
 	    const char *lease, long long expires);
-/* Whether `job` runs leased to `worker` under `lease`. */
-int	db_job_leased(struct builder *b, long long job, const char *worker,
-	    const char *lease);
 int	db_workers_list(struct builder *b, struct worker_row **v, size_t *n);
 /* Job `job` for an upload: 1, 0 when there is none, or -ENOMEM. */
 int	db_upload_job(struct builder *b, long long job, struct upload_job *j);
@@ -383,6 +370,9 @@ int	workers_allowed(const struct bcfg_worker *w,
 /* Whether a worker with `tags` may build `p`. */
 int	workers_may_build(const struct bf_strv *tags,
 	    const struct bcfg_profile *p);
+/* The profiles a worker with `tags` may build, in builder.conf's order. */
+int	workers_profiles(struct builder *b, const struct bf_strv *tags,
+	    struct bf_strv *out);
 /* Every registered worker, with what it may build and whether alive. */
 int	workers_list(struct builder *b, struct worker_row **v, size_t *n);
 
@@ -399,9 +389,6 @@ int	api_farm_heartbeat_jobs(json_t *in, struct hb_job **v, size_t *n);
 json_t *api_farm_heartbeat_reply(const long long *abandon, size_t n,
 	    int lease_timeout);
 json_t *workers_json(struct builder *b);
-/* sched.c's (JSON) view of a worker's tags, until it takes bf_strv. */
-json_t *workers_tags(struct builder *b, const char *name);
-int	workers_tags_may_build(json_t *tags, const struct bcfg_profile *p);
 
 /* ingest.c */
 struct ingest;
@@ -439,6 +426,21 @@ int	privsep_lookup(const char *user, uid_t *uid, gid_t *gid, char **home,
 	    struct bf_err *e);
 /* setgroups, setresgid, setresuid to USER for good; HOME=home. */
 int	privsep_drop(uid_t uid, gid_t gid, const char *home, struct bf_err *e);
+
+/* api-jobs.c: the scheduler's structs as JSON (text: the caller's). */
+struct bf_pins;
+struct bf_plan;
+struct bf_plan_node;
+int	api_rebuild_env(const char *profile, const struct bf_profile *p,
+	    const struct bf_plan *plan, char **out, struct bf_err *e);
+char	*api_rebuild_trees(const struct bf_pins *pins);
+char	*api_job_spec(const struct bf_profile *p,
+	    const struct bf_plan_node *nd);
+/* GET /v1/jobs/N (NULL: no such job), GET /v1/status, POST /v1/rebuild. */
+json_t	*api_job_json(struct builder *b, long long job);
+json_t	*api_status_json(struct builder *b);
+json_t	*api_rebuild_json(const char *profile,
+	    const struct rebuild_started *s);
 
 /* api.c */
 int	api_init(struct builder *b, struct bf_err *e);

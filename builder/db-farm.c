@@ -247,23 +247,6 @@ db_lease_extend(struct builder *b, long long job, const char *worker,
 	return ok;
 }
 
-int
-db_job_leased(struct builder *b, long long job, const char *worker,
-    const char *lease)
-{
-	sqlite3_stmt *st;
-	int ok;
-
-	st = db_prep(b, "SELECT 1 FROM jobs WHERE id=? AND state='running' AND "
-	    "worker=? AND lease=?");
-	sqlite3_bind_int64(st, 1, job);
-	sqlite3_bind_text(st, 2, worker, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, lease, -1, SQLITE_TRANSIENT);
-	ok = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return ok;
-}
-
 void
 worker_rows_free(struct worker_row *v, size_t n)
 {

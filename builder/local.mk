@@ -7,9 +7,12 @@ binfarm_builder_SOURCES = \
 	builder/builder.c builder/builder.h \
 	builder/api.c \
 	builder/api-farm.c \
+	builder/api-jobs.c \
 	builder/config.c \
 	builder/db.c \
 	builder/db-farm.c \
+	builder/db-jobs.c builder/db-jobs.h builder/jobs.h \
+	builder/db-rebuilds.c \
 	builder/ingest.c \
 	builder/pin.c \
 	builder/publish.c \

@@ -48,6 +48,19 @@ workers_may_build(const struct bf_strv *tags, const struct bcfg_profile *p)
 	return 1;
 }
 
+int
+workers_profiles(struct builder *b, const struct bf_strv *tags,
+    struct bf_strv *out)
+{
+	size_t i;
+
+	for (i = 0; i < b->cfg.nprofiles; i++)
+		if (workers_may_build(tags, &b->cfg.profiles[i]) &&
+		    bf_strv_push(out, b->cfg.profiles[i].name) < 0)
+			return -1;
+	return 0;
+}
+
 /*
  * A heartbeat: the worker says which jobs it holds.  Their leases are
  * extended; the answer lists those it must abandon (cancelled, or

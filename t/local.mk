@@ -40,7 +40,8 @@ t_unit_u_digest_SOURCES = t/unit/u-digest.c t/unit/tap.h
 t_unit_u_digest_LDADD = $(BF_LIBS)
 # The farm's rows and JSON with the builder's database layer.
 t_unit_u_farm_SOURCES = t/unit/u-farm.c t/unit/tap.h \
-	builder/api-farm.c builder/db.c builder/db-farm.c builder/workers.c
+	builder/api-farm.c builder/db.c builder/db-farm.c builder/db-jobs.c \
+	builder/workers.c
 t_unit_u_farm_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_farm_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
@@ -49,7 +50,8 @@ t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
 t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
-	builder/api.c builder/config.c builder/db.c builder/ingest.c \
+	builder/api.c builder/api-jobs.c builder/config.c builder/db.c \
+	builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c \
 	builder/api-farm.c builder/db-farm.c

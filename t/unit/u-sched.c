@@ -5,7 +5,8 @@
  * waited for its group, a failure is retried with backoff then blocks
  * its dependents and fails the rebuild, retry reopens both, an expired
  * lease counts as a failed attempt, cancel closes a job, and a rebuild
- * whose jobs are all done goes to publishing.
+ * whose jobs are all done goes to publishing; status and a job's JSON
+ * read the typed rows (sched_status(), api_job_json()).
  *
  *	A (group 1) <- B, C (group 2, a runtime cycle) <- D (group 3)
  */
@@ -59,10 +60,18 @@ rebuild_state(struct builder *b)
 static long long
 lease(struct builder *b, char lease[64], struct lease *deps)
 {
+	struct bf_strv may = BF_STRV_INIT;
 	struct lease l;
+	struct bf_strv tags = BF_STRV_INIT;
 	long long id;
+	int r;
 
-	if (sched_lease(b, "w1", deps != NULL, &l) <= 0)
+	r = workers_get_tags(b, "w1", &tags) >= 0 &&
+	    workers_profiles(b, &tags, &may) == 0 ?
+	    sched_lease(b, "w1", &may, deps != NULL, &l) : -1;
+	bf_strv_release(&tags);
+	bf_strv_release(&may);
+	if (r <= 0)
 		return 0;
 	id = l.job;
 	snprintf(lease, 64, "%s", l.token);
@@ -96,6 +105,12 @@ main(void)
 	struct bf_err e = BF_ERR_INIT;
 	struct lease deps;
 	struct bf_strv tags = BF_STRV_INIT;
+	struct sched_status st;
+	json_t *js;
+	char *text;
+	static const char want_d[] = "{\"job\":4,\"cpv\":\"cat/d-1\","
+	    "\"profile\":\"p\",\"state\":\"done\",\"attempts\":0,"
+	    "\"rebuild\":1,\"started\":";
 
 	if (mkdtemp(dir) == NULL)
 		return 2;
@@ -186,6 +201,28 @@ main(void)
 	is_str(rebuild_state(&b), "publishing", "every job done: publishing");
 	is_int(num(&b, "SELECT count(*) FROM built WHERE profile='p'"), 4,
 	    "four build keys recorded as built");
+
+	/* What status and a job's page are made of, typed and as JSON. */
+	ok(sched_status(&b, &st) == 0, "status read");
+	is_int(st.nprofiles, 1, "status lists the profile");
+	is_int(st.profiles[0].counts.n[JOB_DONE], 4, "four jobs done");
+	is_int(st.profiles[0].counts.total, 4, "four jobs in all");
+	is_str(rebuild_state_name(st.profiles[0].rebuild.state), "publishing",
+	    "status shows the rebuild publishing");
+	sched_status_release(&st);
+	js = api_job_json(&b, 4);
+	text = js != NULL ? json_dumps(js, JSON_COMPACT) : NULL;
+	if (!ok(text != NULL && strncmp(text, want_d, strlen(want_d)) == 0,
+	    "job D as the API writes it"))
+		printf("#   got %s\n#  want %s...\n", text ? text : "(null)",
+		    want_d);
+	is_str(json_string_value(json_object_get(js, "path")),
+	    "cat/d/d-1-4.gpkg.tar", "... with its package");
+	ok(json_is_false(json_object_get(js, "reused")), "... not reused");
+	ok(json_object_get(js, "worker") == NULL, "... and no worker");
+	free(text);
+	json_decref(js);
+	ok(api_job_json(&b, 99) == NULL, "no job 99");
 
 	db_close(&b);
 	pthread_mutex_destroy(&b.mu);
