@@ -57,21 +57,10 @@ struct promote_args {
 static int
 promote_args(struct bf_cli *cli, int argc, char **argv, struct promote_args *a)
 {
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "wave", required_argument, NULL, 'w' },
-		{ "next", no_argument, NULL, 'N' },
-		{ "all-waves", no_argument, NULL, 'A' },
-		{ "allow-downgrade", no_argument, NULL, 'a' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "R:p:c:w:nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "R:p:c:w:nh", promote_longopts,
+	    NULL)) != -1) {
 		switch (c) {
 		case 'R': a->dir = optarg; break;
 		case 'p': a->profile = optarg; break;

@@ -53,19 +53,6 @@ rollback_target(struct bf_cli *cli, struct bf_repo *r, const char *channel,
 int
 cmd_rollback(struct bf_cli *cli, int argc, char **argv)
 {
-	/* promote's options, which are usage errors here */
-	static const struct option longopts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "channel", required_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'f' },
-		{ "wave", required_argument, NULL, 'w' },
-		{ "next", no_argument, NULL, 'N' },
-		{ "all-waves", no_argument, NULL, 'A' },
-		{ "allow-downgrade", no_argument, NULL, 'a' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct bf_move_opts mo;
 	struct bf_move_result res;
 	struct bf_err e = BF_ERR_INIT;
@@ -77,7 +64,8 @@ cmd_rollback(struct bf_cli *cli, int argc, char **argv)
 
 	memset(&mo, 0, sizeof(mo));
 	memset(&res, 0, sizeof(res));
-	while ((c = getopt_long(argc, argv, "R:p:c:w:nh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "R:p:c:w:nh", promote_longopts,
+	    NULL)) != -1) {
 		switch (c) {
 		case 'R': dir = optarg; break;
 		case 'p': profile = optarg; break;

@@ -17,6 +17,20 @@
 #include "promote.h"
 #include "base/banned.h"
 
+/* promote's options; rollback's are those that do not move forward */
+const struct option promote_longopts[] = {
+	{ "profile", required_argument, NULL, 'p' },
+	{ "channel", required_argument, NULL, 'c' },
+	{ "from", required_argument, NULL, 'f' },
+	{ "wave", required_argument, NULL, 'w' },
+	{ "next", no_argument, NULL, 'N' },
+	{ "all-waves", no_argument, NULL, 'A' },
+	{ "allow-downgrade", no_argument, NULL, 'a' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
 struct bf_repo *
 promote_open(struct bf_cli *cli, const char *dir, struct bf_move_opts *mo,
     char *who, size_t whosz)

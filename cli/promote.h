@@ -2,6 +2,8 @@
 #ifndef BF_CLI_PROMOTE_H
 #define BF_CLI_PROMOTE_H
 
+#include <getopt.h>
+
 #include "repocli.h"
 
 struct bf_err;
@@ -13,6 +15,11 @@ struct bf_move_result;
  * cmd-rollback.c), history and waves (cmd-history.c, cmd-waves.c).
  */
 
+/*
+ * The long options of promote and rollback (rollback refuses --from,
+ * --next, --all-waves and --allow-downgrade as usage errors).
+ */
+extern const struct option promote_longopts[];
 /*
  * Opens `dir` (or $BINFARM_REPO) for a move: mo->by is who moves (in
  * `who`), the unsigned warning printed, the writer lock taken.  NULL
