@@ -670,13 +670,62 @@ out:
 	return ret;
 }
 
+/* The file (-f), then the flags, then the defaults; checked. */
+static int
+load_conf(struct bh_conf *c, const struct flag *flags, size_t nflags,
+    struct bf_err *e)
+{
+	size_t i;
+	int rc;
+
+	if (c->file != NULL) {
+		struct ini_ctx x;
+
+		memset(&x, 0, sizeof(x));
+		x.c = c;
+		if ((rc = bf_conf_load_ini(c->file, ini_cb, &x, e)) < 0)
+			return rc;
+	}
+	for (i = 0; i < nflags; i++)
+		if ((rc = conf_set(c, NULL, 0, flags[i].key, flags[i].val,
+		    e)) < 0)
+			return rc;
+	if (c->listen == NULL && ((c->listen = strdup(":8080")) == NULL ||
+	    (c->where_listen = strdup("default listen")) == NULL))
+		return -ENOMEM;
+	if (c->where_listen == NULL &&
+	    (c->where_listen = strdup("listen")) == NULL)
+		return -ENOMEM;
+	if (c->where_tls == NULL && (c->where_tls = strdup("tls")) == NULL)
+		return -ENOMEM;
+	return conf_check(c, e);
+}
+
+/* -t: parses what start-up parses, without binding. */
+static int
+test_conf(const struct bh_conf *c, struct bf_err *e)
+{
+	struct bh_auth a;
+	int rc, unused;
+
+	if ((rc = bind_listen(c->listen, c->where_listen, &unused, 1, e)) < 0)
+		return rc;
+	if (c->auth_file != NULL) {
+		rc = bh_auth_load(&a, c->auth_file, "x", e);
+		bh_auth_release(&a);
+		if (rc < 0)
+			return rc;
+	}
+	return root_check(c, e);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct bh_conf c;
 	struct bf_err e = BF_ERR_INIT;
 	struct flag flags[16];
-	size_t nflags = 0, i;
+	size_t nflags = 0;
 	int ch, foreground = 0, test = 0, verbose = 0, rc, ret = 1;
 
 	bh_conf_init(&c);
@@ -734,44 +783,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(foreground || test, verbose, PROG);
-
-	if (c.file != NULL) {
-		struct ini_ctx x;
-
-		memset(&x, 0, sizeof(x));
-		x.c = &c;
-		if ((rc = bf_conf_load_ini(c.file, ini_cb, &x, &e)) < 0)
-			goto fail;
-	}
-	for (i = 0; i < nflags; i++)
-		if ((rc = conf_set(&c, NULL, 0, flags[i].key, flags[i].val,
-		    &e)) < 0)
-			goto fail;
-	if (c.listen == NULL && ((c.listen = strdup(":8080")) == NULL ||
-	    (c.where_listen = strdup("default listen")) == NULL))
-		goto oom;
-	if (c.where_listen == NULL && (c.where_listen = strdup("listen")) ==
-	    NULL)
-		goto oom;
-	if (c.where_tls == NULL && (c.where_tls = strdup("tls")) == NULL)
-		goto oom;
-	if ((rc = conf_check(&c, &e)) < 0)
+	if ((rc = load_conf(&c, flags, nflags, &e)) < 0)
 		goto fail;
 	if (test) {
-		/* Parse what start-up parses, without binding. */
-		struct bh_auth a;
-		int unused;
-
-		if ((rc = bind_listen(c.listen, c.where_listen, &unused, 1,
-		    &e)) < 0)
-			goto fail;
-		if (c.auth_file != NULL) {
-			rc = bh_auth_load(&a, c.auth_file, "x", &e);
-			bh_auth_release(&a);
-			if (rc < 0)
-				goto fail;
-		}
-		if ((rc = root_check(&c, &e)) < 0)
+		if ((rc = test_conf(&c, &e)) < 0)
 			goto fail;
 		fprintf(stderr, "%s: configuration OK\n", PROG);
 		ret = 0;
