@@ -28,30 +28,17 @@ CONNS=${BENCH_CONNECTIONS:-500}
 THREADS=${BENCH_THREADS:-2}
 CASES=${BENCH_CASES:-index index304 file}
 NPKG=${BENCH_PACKAGES:-20000}
-here=$(cd "$(dirname "$0")/.." && pwd)
-BINHOST=${BINHOST:-$PWD/binfarm-binhost}
-test -x "$BINHOST" || BINHOST=$here/binfarm-binhost
+. "$(dirname "$0")/lib-serve.sh"
 for c in wrk nginx curl; do
 	command -v $c >/dev/null 2>&1 || { echo "bench-binhost: needs $c" >&2; exit 2; }
 done
 command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 
-W=$(mktemp -d /tmp/bench-binhost.XXXXXX)
-chmod 755 "$W"	# nginx workers run as an unprivileged user
-bh_pid= ng_pid=
-cleanup() {
-	test -n "$bh_pid" && kill "$bh_pid" 2>/dev/null
-	test -n "$ng_pid" && kill "$ng_pid" 2>/dev/null
-	sleep 0.3
-	rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+serve_workdir bench-binhost
 
 # The repository: one snapshot, testing -> it.
-R=$W/repo
-S=$R/snapshots/amd64/s1
-mkdir -p "$S/app-misc/big" "$R/channels/testing" "$R/keys" "$R/pool"
-TS=1700000000
+serve_repo
+mkdir -p "$S/app-misc/big"
 awk -v n="$NPKG" -v ts=$TS 'BEGIN {
 	printf "ACCEPT_KEYWORDS: amd64\nARCH: amd64\nCBUILD: x86_64-pc-linux-gnu\nCHOST: x86_64-pc-linux-gnu\nPACKAGES: %d\nTIMESTAMP: %d\nVERSION: 0\n\n", n, ts
 	srand(1)
@@ -69,65 +56,18 @@ awk -v n="$NPKG" -v ts=$TS 'BEGIN {
 }' >"$S/Packages"
 touch -d @$TS "$S/Packages"
 head -c 50000000 /dev/urandom >"$S/app-misc/big/big-1.0-1.gpkg.tar"
-ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
-touch -h -d @$TS "$R/channels/testing/amd64"
+serve_link
 idx_size=$(wc -c <"$S/Packages")
 
-# binfarm-binhost: no access log (nginx's is off too), one thread per CPU,
-# its limits on (request-timeout at its default), as nobody when started
-# as root (nginx's workers are unprivileged too).  wrk's connections all
-# come from 127.0.0.1, as a fleet behind one NAT address would: the
-# per-address limit (default 64) is raised above them, as such a site
-# would raise it.
-printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
-"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
-	--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
-	${BINHOST_ARGS:-} 2>"$W/bh.err" &
-bh_pid=$!
-n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done
-BH=http://127.0.0.1:$(cat "$W/bh.port")
+serve_binhost
 
-# nginx serving the same snapshot under the same URLs, tuned as a user
-# would for static files.
-NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
-mkdir -p "$W/nginx/logs"
-cat >"$W/nginx/nginx.conf" <<EOF2
-worker_processes auto;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/logs/error.log;
-events { worker_connections 4096; use epoll; multi_accept on; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_requests 100000;
-	open_file_cache off;
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:$NGPORT reuseport backlog=4096;
-		location /testing/amd64/ { alias $S/; }
-	}
-}
-EOF2
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
-ng_pid=$!
-NG=http://127.0.0.1:$NGPORT
-n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done
+serve_nginx
 
 # Sanity: both serve the same bytes.
 curl -sf "$BH/testing/amd64/Packages" | cmp - "$S/Packages"
 curl -sf "$NG/testing/amd64/Packages" | cmp - "$S/Packages"
 
 lm() { curl -sI "$1" | tr -d '\r' | sed -n 's/^Last-Modified: //Ip'; }
-
-# cpu_ticks PID: user + system clock ticks of PID and its children
-# threads or processes (nginx's workers), from /proc.
-cpu_ticks() {
-	for p in $1 $(cat /proc/$1/task/*/children 2>/dev/null); do
-		cat /proc/$p/stat 2>/dev/null
-	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
-}
 
 # run NAME URL [header]: prints "req/s bytes/s p99_ms non2xx cpu_us/req
 # cpu_us/MB"
@@ -171,11 +111,6 @@ printf 'binhost vs nginx %s, wrk -t%s -c%s -d%ss, %s cores (%s)\n' \
 	"$(nproc)" "$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
 printf 'Packages: %d packages, %d bytes; package file: 50000000 bytes\n\n' "$NPKG" "$idx_size"
 printf '%-10s %-8s %10s %9s %9s %11s %10s  %s\n' case server req/s MB/s p99_ms cpu_us/req cpu_us/MB non-2xx/3xx
-# median FILE COLUMN: the median of a column of numbers.
-median() {
-	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
-	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 for c in $CASES; do
 	case $c in
 	index) p=/testing/amd64/Packages ;;

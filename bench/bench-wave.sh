@@ -44,31 +44,17 @@ NPKG=${BENCH_PACKAGES:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 MIXES=${BENCH_MIXES:-mixed small}
 THREADS=${BENCH_THREADS:-2}
-here=$(cd "$(dirname "$0")/.." && pwd)
-BINHOST=${BINHOST:-$PWD/binfarm-binhost}
-test -x "$BINHOST" || BINHOST=$here/binfarm-binhost
+. "$(dirname "$0")/lib-serve.sh"
 command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 for c in h2load nginx curl python3; do
 	command -v $c >/dev/null 2>&1 || { echo "bench-wave: needs $c" >&2; exit 2; }
 done
 
-W=$(mktemp -d /tmp/bench-wave.XXXXXX)
-chmod 755 "$W"	# nginx workers run as an unprivileged user
-bh_pid= ng_pid=
-cleanup() {
-	test -n "$bh_pid" && kill "$bh_pid" 2>/dev/null
-	test -n "$ng_pid" && kill "$ng_pid" 2>/dev/null
-	sleep 0.3
-	rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+serve_workdir bench-wave
 
 # The repository: one snapshot, testing -> it.  Sizes from a fixed seed;
 # the bytes are cut from one random blob (page cache, as a hot binhost).
-R=$W/repo
-S=$R/snapshots/amd64/s1
-mkdir -p "$R/channels/testing" "$R/keys" "$R/pool" "$S"
-TS=1700000000
+serve_repo
 head -c 52428800 /dev/urandom >"$W/blob"
 python3 - "$S" "$W/blob" "$NPKG" "$TS" <<'PY'
 import os, random, sys
@@ -101,8 +87,7 @@ with open(os.path.join(snap, "..", "big.list"), "w") as f:
 PY
 gzip -9 -n -k "$S/Packages"
 touch -d @$TS "$S/Packages" "$S/Packages.gz"
-ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
-touch -h -d @$TS "$R/channels/testing/amd64"
+serve_link
 
 # The URL lists (paths; the server's base is prepended per run).
 nbig=$((K / 10)); test $nbig -ge 1 || nbig=1
@@ -116,53 +101,16 @@ nbig=$((K / 10)); test $nbig -ge 1 || nbig=1
 	tail -n "$K" "$R/snapshots/amd64/small.list"
 } >"$W/small.paths"
 
-# binfarm-binhost: as bench-binhost.sh runs it.
-printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
-"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
-	--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
-	${BINHOST_ARGS:-} 2>"$W/bh.err" &
-bh_pid=$!
-n=0; while ! test -s "$W/bh.port"; do n=$((n+1)); test $n -lt 100 || { cat "$W/bh.err"; exit 1; }; sleep 0.05; done
-BH=http://127.0.0.1:$(cat "$W/bh.port")
+# binfarm-binhost and nginx: as bench-binhost.sh runs them.
+serve_binhost
 
-# nginx, tuned for static files as bench-binhost.sh has it.
-NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$W/nginx/logs"
-cat >"$W/nginx/nginx.conf" <<EOF2
-worker_processes auto;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/logs/error.log;
-events { worker_connections 4096; use epoll; multi_accept on; }
-http {
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_requests 100000;
-	open_file_cache off;
-	default_type application/octet-stream;
-	server {
-		listen 127.0.0.1:$NGPORT reuseport backlog=4096;
-		location /testing/amd64/ { alias $S/; }
-	}
-}
-EOF2
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
-ng_pid=$!
-NG=http://127.0.0.1:$NGPORT
-n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done
+serve_nginx
 
 # Sanity: both serve the same bytes.
 for p in Packages.gz $(sed -n 2p "$W/mixed.paths"); do
 	curl -sf "$BH/testing/amd64/$p" | cmp - "$S/$p"
 	curl -sf "$NG/testing/amd64/$p" | cmp - "$S/$p"
 done
-
-cpu_ticks() {
-	for p in $1 $(cat /proc/$1/task/*/children 2>/dev/null); do
-		cat /proc/$p/stat 2>/dev/null
-	done | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
-}
 
 # wave MIX: prints "seconds req/s errors cpu_s" for the server $srv_pid.
 wave() {
@@ -178,11 +126,6 @@ wave() {
 		rps = $4 }
 	/^requests:/ { ok = $8; fail = total - ok }
 	END { printf "%.3f %.0f %d %.2f\n", t, rps, fail, (c1 - c0) / hz }' "$W/h2load.out"
-}
-
-median() {
-	awk -v k="$2" '{ print $k }' "$1" | sort -g | awk '{ v[NR] = $1 }
-	END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \

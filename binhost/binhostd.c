@@ -434,81 +434,111 @@ struct flag {
 	const char	*val;
 };
 
+/* The server's state before anything is opened; -1 after a message. */
 static int
-serve(struct bh_conf *c, int foreground)
+server_init(struct bh_server *s, const struct bh_conf *c)
 {
-	struct bh_server s;
-	struct bf_err e = BF_ERR_INIT;
-	struct timespec ts;
-	sigset_t set;
-	time_t deadline;
-	char portbuf[32], pidbuf[32];
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int lfd = -1, rc, sig, ret = 1, port = 0;
 	const char *env;
 
-	memset(&s, 0, sizeof(s));
-	s.conf = c;
-	s.root_fd = -1;
-	s.access_fd = -1;
+	memset(s, 0, sizeof(*s));
+	s->conf = c;
+	s->root_fd = -1;
+	s->access_fd = -1;
 	/* For tests: exercise the O_NOFOLLOW walk on kernels with openat2. */
 	if (getenv("BINFARM_BINHOST_NO_OPENAT2") != NULL)
-		s.no_openat2 = 1;
+		s->no_openat2 = 1;
 	/* For tests and benches: every request through libmicrohttpd. */
 	if (getenv("BINFARM_BINHOST_NO_FILE_LOOP") != NULL)
-		s.no_floop = 1;
-	if (bh_metrics_init(&s.metrics) < 0) {
+		s->no_floop = 1;
+	if (bh_metrics_init(&s->metrics) < 0) {
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
-		return 1;
+		return -1;
 	}
-	if (bh_chan_cache_init(&s.chans) < 0) {
+	if (bh_chan_cache_init(&s->chans) < 0) {
 		fprintf(stderr, "%s: cannot initialise the channel cache\n",
 		    PROG);
-		bh_metrics_release(&s.metrics);
-		return 1;
+		bh_metrics_release(&s->metrics);
+		return -1;
 	}
 	/*
 	 * For tests: how many seconds a replaced channel link is read
 	 * again on every request (-1: never, trust its lstat at once).
 	 */
 	if ((env = getenv("BINFARM_BINHOST_LINK_FRESH")) != NULL)
-		s.chans.fresh = atoi(env);
-	if ((s.root_fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(&e, "cannot open root '%s'", c->root);
-		goto fail;
+		s->chans.fresh = atoi(env);
+	return 0;
+}
+
+static void
+server_release(struct bh_server *s)
+{
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	if (s->access_fd > STDERR_FILENO)
+		close(s->access_fd);
+	free(s->root_real);
+	free(s->tls_cert_pem);
+	if (s->tls_key_pem != NULL) {
+		explicit_bzero(s->tls_key_pem, strlen(s->tls_key_pem));
+		free(s->tls_key_pem);
 	}
-	if ((s.root_real = realpath(c->root, NULL)) == NULL) {
-		rc = bf_err_errno(&e, "cannot resolve root '%s'", c->root);
-		goto fail;
-	}
+	if (s->auth_on)
+		bh_auth_release(&s->auth);
+	bh_chan_cache_release(&s->chans);
+	bh_metrics_release(&s->metrics);
+}
+
+/*
+ * Everything that may need privileges: the root, the TLS files, the
+ * auth file, the listening socket (*lfd, bound to *port) and the access
+ * log.
+ */
+static int
+server_open(struct bh_server *s, const struct bh_conf *c, int *lfd,
+    int *port, struct bf_err *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int rc;
+
+	if ((s->root_fd = open(c->root, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open root '%s'", c->root);
+	if ((s->root_real = realpath(c->root, NULL)) == NULL)
+		return bf_err_errno(e, "cannot resolve root '%s'", c->root);
 	if (c->tls_cert != NULL &&
-	    ((rc = read_small_file(c->tls_cert, c->where_tls, &s.tls_cert_pem,
-	    &e)) < 0 || (rc = read_small_file(c->tls_key, c->where_tls,
-	    &s.tls_key_pem, &e)) < 0))
-		goto fail;
+	    ((rc = read_small_file(c->tls_cert, c->where_tls,
+	    &s->tls_cert_pem, e)) < 0 || (rc = read_small_file(c->tls_key,
+	    c->where_tls, &s->tls_key_pem, e)) < 0))
+		return rc;
 	if (c->auth_file != NULL) {
-		s.auth_on = 1;
-		if ((rc = bh_auth_load(&s.auth, c->auth_file, c->auth_realm !=
-		    NULL ? c->auth_realm : "binfarm", &e)) < 0)
-			goto fail;
+		s->auth_on = 1;
+		if ((rc = bh_auth_load(&s->auth, c->auth_file,
+		    c->auth_realm != NULL ? c->auth_realm : "binfarm", e)) < 0)
+			return rc;
 	}
-	if ((rc = bind_listen(c->listen, c->where_listen, &lfd, 0, &e)) < 0)
-		goto fail;
-	if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0)
-		port = ntohs(ss.ss_family == AF_INET6 ?
+	if ((rc = bind_listen(c->listen, c->where_listen, lfd, 0, e)) < 0)
+		return rc;
+	if (getsockname(*lfd, (struct sockaddr *)&ss, &sl) == 0)
+		*port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
-	if ((rc = bh_access_log_open(&s, &e)) < 0)
-		goto fail;
-	if (!foreground && daemon(0, 0) < 0) {
-		rc = bf_err_errno(&e, "cannot detach");
-		goto fail;
-	}
+	return bh_access_log_open(s, e);
+}
+
+/* Detaches unless in the foreground, then writes the pid and port files. */
+static int
+detach(const struct bh_conf *c, int foreground, int port, struct bf_err *e)
+{
+	char portbuf[32], pidbuf[32];
+	int rc;
+
+	if (!foreground && daemon(0, 0) < 0)
+		return bf_err_errno(e, "cannot detach");
 	if (c->pid_file != NULL) {
 		snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
-		if ((rc = write_small_file(c->pid_file, pidbuf, &e)) < 0)
-			goto fail;
+		if ((rc = write_small_file(c->pid_file, pidbuf, e)) < 0)
+			return rc;
 	}
 	/*
 	 * The port file after the pid file, while we may still write
@@ -518,9 +548,16 @@ serve(struct bh_conf *c, int foreground)
 	 */
 	if (c->port_file != NULL) {
 		snprintf(portbuf, sizeof(portbuf), "%d\n", port);
-		if ((rc = write_small_file(c->port_file, portbuf, &e)) < 0)
-			goto fail;
+		if ((rc = write_small_file(c->port_file, portbuf, e)) < 0)
+			return rc;
 	}
+	return 0;
+}
+
+/* Drops root for the configured user (unless that is root). */
+static int
+become_user(const struct bh_conf *c, struct bf_err *e)
+{
 	if (geteuid() == 0) {
 		/* main() saw to it that root names a user. */
 		struct passwd *pw = c->user != NULL ? getpwnam(c->user) : NULL;
@@ -529,10 +566,75 @@ serve(struct bh_conf *c, int foreground)
 			log_warnx("%s: serving as root, as asked ('%s'): a "
 			    "flaw in this server would be a flaw of root",
 			    c->where_user, c->user);
-		else if ((rc = drop_privileges(c->user, &e)) < 0)
-			goto fail;
+		else
+			return drop_privileges(c->user, e);
 	} else if (c->user != NULL)
 		log_debug("not root: ignoring 'user %s'", c->user);
+	return 0;
+}
+
+/* Waits for SIGTERM or SIGINT (returned); SIGHUP reopens the logs. */
+static int
+wait_signals(struct bh_server *s, const sigset_t *set)
+{
+	struct bf_err e = BF_ERR_INIT;
+	int rc, sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig != SIGHUP)
+			return sig;
+		bf_err_clear(&e);
+		if ((rc = bh_access_log_open(s, &e)) < 0)
+			log_warnx("%s", bf_err_msg(&e, rc));
+		else
+			log_info("SIGHUP: logs reopened");
+	}
+}
+
+/* Stops accepting, lets requests in flight finish (shutdown-timeout),
+ * then stops. */
+static void
+shut_down(struct bh_server *s, const struct bh_conf *c, int sig)
+{
+	struct timespec ts;
+	time_t deadline;
+	int lfd;
+
+	log_info("signal %d: stopping, %u connection(s) open", sig,
+	    bh_http_connections(s));
+	if ((lfd = bh_http_quiesce(s)) >= 0)
+		close(lfd);
+	deadline = time(NULL) + (time_t)c->shutdown_timeout;
+	while (bh_http_connections(s) > 0 && time(NULL) < deadline) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = 50 * 1000 * 1000;
+		nanosleep(&ts, NULL);
+	}
+	if (bh_http_connections(s) > 0)
+		log_warnx("closing %u connection(s) still open",
+		    bh_http_connections(s));
+	bh_http_stop(s);
+	if (c->pid_file != NULL)
+		unlink(c->pid_file);
+	log_info("stopped");
+}
+
+static int
+serve(struct bh_conf *c, int foreground)
+{
+	struct bh_server s;
+	struct bf_err e = BF_ERR_INIT;
+	sigset_t set;
+	int lfd = -1, rc, ret = 1, port = 0;
+
+	if (server_init(&s, c) < 0)
+		return 1;
+	if ((rc = server_open(&s, c, &lfd, &port, &e)) < 0 ||
+	    (rc = detach(c, foreground, port, &e)) < 0 ||
+	    (rc = become_user(c, &e)) < 0)
+		goto fail;
 
 	/* Threads inherit this mask; only this thread takes signals. */
 	signal(SIGPIPE, SIG_IGN);
@@ -552,38 +654,7 @@ serve(struct bh_conf *c, int foreground)
 	    "request within %lld s, idle %lld s", c->max_connections,
 	    c->max_per_ip > 0 ? "" : "no limit (0) ", c->max_per_ip,
 	    c->request_timeout, c->timeout);
-
-	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			bf_err_clear(&e);
-			if ((rc = bh_access_log_open(&s, &e)) < 0)
-				log_warnx("%s", bf_err_msg(&e, rc));
-			else
-				log_info("SIGHUP: logs reopened");
-			continue;
-		}
-		break;
-	}
-	log_info("signal %d: stopping, %u connection(s) open", sig,
-	    bh_http_connections(&s));
-	if ((lfd = bh_http_quiesce(&s)) >= 0)
-		close(lfd);
-	lfd = -1;
-	deadline = time(NULL) + (time_t)c->shutdown_timeout;
-	while (bh_http_connections(&s) > 0 && time(NULL) < deadline) {
-		ts.tv_sec = 0;
-		ts.tv_nsec = 50 * 1000 * 1000;
-		nanosleep(&ts, NULL);
-	}
-	if (bh_http_connections(&s) > 0)
-		log_warnx("closing %u connection(s) still open",
-		    bh_http_connections(&s));
-	bh_http_stop(&s);
-	if (c->pid_file != NULL)
-		unlink(c->pid_file);
-	log_info("stopped");
+	shut_down(&s, c, wait_signals(&s, &set));
 	ret = 0;
 	goto out;
 fail:
@@ -595,21 +666,57 @@ fail:
 out:
 	if (lfd >= 0)
 		close(lfd);
-	if (s.root_fd >= 0)
-		close(s.root_fd);
-	if (s.access_fd > STDERR_FILENO)
-		close(s.access_fd);
-	free(s.root_real);
-	free(s.tls_cert_pem);
-	if (s.tls_key_pem != NULL) {
-		explicit_bzero(s.tls_key_pem, strlen(s.tls_key_pem));
-		free(s.tls_key_pem);
-	}
-	if (s.auth_on)
-		bh_auth_release(&s.auth);
-	bh_chan_cache_release(&s.chans);
-	bh_metrics_release(&s.metrics);
+	server_release(&s);
 	return ret;
+}
+
+/* The file (-f), then the flags, then the defaults; checked. */
+static int
+load_conf(struct bh_conf *c, const struct flag *flags, size_t nflags,
+    struct bf_err *e)
+{
+	size_t i;
+	int rc;
+
+	if (c->file != NULL) {
+		struct ini_ctx x;
+
+		memset(&x, 0, sizeof(x));
+		x.c = c;
+		if ((rc = bf_conf_load_ini(c->file, ini_cb, &x, e)) < 0)
+			return rc;
+	}
+	for (i = 0; i < nflags; i++)
+		if ((rc = conf_set(c, NULL, 0, flags[i].key, flags[i].val,
+		    e)) < 0)
+			return rc;
+	if (c->listen == NULL && ((c->listen = strdup(":8080")) == NULL ||
+	    (c->where_listen = strdup("default listen")) == NULL))
+		return -ENOMEM;
+	if (c->where_listen == NULL &&
+	    (c->where_listen = strdup("listen")) == NULL)
+		return -ENOMEM;
+	if (c->where_tls == NULL && (c->where_tls = strdup("tls")) == NULL)
+		return -ENOMEM;
+	return conf_check(c, e);
+}
+
+/* -t: parses what start-up parses, without binding. */
+static int
+test_conf(const struct bh_conf *c, struct bf_err *e)
+{
+	struct bh_auth a;
+	int rc, unused;
+
+	if ((rc = bind_listen(c->listen, c->where_listen, &unused, 1, e)) < 0)
+		return rc;
+	if (c->auth_file != NULL) {
+		rc = bh_auth_load(&a, c->auth_file, "x", e);
+		bh_auth_release(&a);
+		if (rc < 0)
+			return rc;
+	}
+	return root_check(c, e);
 }
 
 int
@@ -618,7 +725,7 @@ main(int argc, char **argv)
 	struct bh_conf c;
 	struct bf_err e = BF_ERR_INIT;
 	struct flag flags[16];
-	size_t nflags = 0, i;
+	size_t nflags = 0;
 	int ch, foreground = 0, test = 0, verbose = 0, rc, ret = 1;
 
 	bh_conf_init(&c);
@@ -676,44 +783,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	log_init(foreground || test, verbose, PROG);
-
-	if (c.file != NULL) {
-		struct ini_ctx x;
-
-		memset(&x, 0, sizeof(x));
-		x.c = &c;
-		if ((rc = bf_conf_load_ini(c.file, ini_cb, &x, &e)) < 0)
-			goto fail;
-	}
-	for (i = 0; i < nflags; i++)
-		if ((rc = conf_set(&c, NULL, 0, flags[i].key, flags[i].val,
-		    &e)) < 0)
-			goto fail;
-	if (c.listen == NULL && ((c.listen = strdup(":8080")) == NULL ||
-	    (c.where_listen = strdup("default listen")) == NULL))
-		goto oom;
-	if (c.where_listen == NULL && (c.where_listen = strdup("listen")) ==
-	    NULL)
-		goto oom;
-	if (c.where_tls == NULL && (c.where_tls = strdup("tls")) == NULL)
-		goto oom;
-	if ((rc = conf_check(&c, &e)) < 0)
+	if ((rc = load_conf(&c, flags, nflags, &e)) < 0)
 		goto fail;
 	if (test) {
-		/* Parse what start-up parses, without binding. */
-		struct bh_auth a;
-		int unused;
-
-		if ((rc = bind_listen(c.listen, c.where_listen, &unused, 1,
-		    &e)) < 0)
-			goto fail;
-		if (c.auth_file != NULL) {
-			rc = bh_auth_load(&a, c.auth_file, "x", &e);
-			bh_auth_release(&a);
-			if (rc < 0)
-				goto fail;
-		}
-		if ((rc = root_check(&c, &e)) < 0)
+		if ((rc = test_conf(&c, &e)) < 0)
 			goto fail;
 		fprintf(stderr, "%s: configuration OK\n", PROG);
 		ret = 0;

@@ -328,8 +328,20 @@ print_json(const struct bf_plan *plan, const struct bf_profile *p,
 	printf("\n]}\n");
 }
 
-int
-cmd_plan(struct bf_cli *cli, int argc, char **argv)
+/* What the options say. */
+struct plan_args {
+	const char	*profile;
+	const char	*pinfile;	/* --pin FILE */
+	const char	*mirrors;	/* --mirrors DIR */
+	const char	*builtfile;	/* --built FILE */
+	int		 explain;
+	int		 json;
+	struct bf_pins	 pins;		/* --tree, then the resolved pins */
+};
+
+/* -1 to go on, or the exit status. */
+static int
+plan_args(struct bf_cli *cli, int argc, char **argv, struct plan_args *a)
 {
 	static const struct option longopts[] = {
 		{ "profile", required_argument, NULL, 'p' },
@@ -342,127 +354,154 @@ cmd_plan(struct bf_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct bf_buf mbuf = BF_BUF_INIT, path = BF_BUF_INIT, text = BF_BUF_INIT;
-	struct bf_pins pins = BF_PINS_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p': a->profile = optarg; break;
+		case 't':
+			if ((rc = bf_pins_add_spec(&a->pins, optarg, &e)) < 0) {
+				cli_error(cli, "%s", bf_err_msg(&e, rc));
+				return BF_EXIT_ERROR;
+			}
+			break;
+		case 'P': a->pinfile = optarg; break;
+		case 'm': a->mirrors = optarg; break;
+		case 'b': a->builtfile = optarg; break;
+		case 'x': a->explain = 1; break;
+		case 'j': a->json = 1; break;
+		case 'h':
+			return cli_help(cli, plan_usage, plan_help);
+		default:
+			return cli_usage(cli, plan_usage);
+		}
+	}
+	if (a->profile == NULL || optind != argc ||
+	    (a->pinfile != NULL && a->pins.n))
+		return cli_usage(cli, plan_usage);
+	return -1;
+}
+
+/* The pins: --pin FILE, or --tree (else the profile's repositories)
+ * resolved in the mirrors; -1, or the exit status of an error. */
+static int
+plan_pins(struct bf_cli *cli, struct plan_args *a,
+    const struct bf_profile *prof)
+{
+	struct bf_buf text = BF_BUF_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	size_t i, given = a->pins.n;
+	int rc = 0, ret = BF_EXIT_ERROR;
+
+	if (a->pinfile != NULL) {
+		if ((rc = bf_conf_read_file(a->pinfile, &text, &e)) < 0 ||
+		    (rc = bf_pins_parse(&a->pins, a->pinfile, text.buf,
+		    text.len, &e)) < 0)
+			goto err;
+		bf_buf_release(&text);
+		if (a->pins.n == 0) {
+			cli_error(cli, "%s: no pins", a->pinfile);
+			return BF_EXIT_ERROR;
+		}
+		return -1;
+	}
+	/* no --tree: the profile's repositories */
+	for (i = 0; given == 0 && i < prof->nrepos; i++)
+		if ((rc = bf_pins_add(&a->pins, prof->repos[i].name,
+		    prof->repos[i].uri, prof->repos[i].ref, NULL, &e)) < 0)
+			goto err;
+	if (a->pins.n == 0) {
+		cli_error(cli, "no repositories: give --tree or --pin, or "
+		    "[repo NAME] in %s/profile.conf", prof->dir);
+		return BF_EXIT_ERROR;
+	}
+	if ((rc = bf_pins_resolve(&a->pins, a->mirrors, &e)) < 0) {
+		ret = BF_EXIT_FAIL;
+		goto err;
+	}
+	return -1;
+err:
+	cli_error(cli, "%s", bf_err_msg(&e, rc));
+	bf_buf_release(&text);
+	return ret;
+}
+
+/* Opens the tree of each pin at its commit; -1, or the exit status. */
+static int
+plan_trees(struct bf_cli *cli, const struct plan_args *a,
+    struct bf_tree **trees, size_t *ntrees)
+{
+	struct bf_buf path = BF_BUF_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	const struct bf_pin *pin;
+	int rc, ret = -1;
+
+	for (*ntrees = 0; *ntrees < a->pins.n; (*ntrees)++) {
+		pin = &a->pins.v[*ntrees];
+		bf_buf_reset(&path);
+		bf_tree_mirror_path(a->mirrors, pin->name, &path);
+		if ((rc = bf_tree_open(&trees[*ntrees], path.buf, pin->commit,
+		    pin->name, &e)) < 0) {
+			cli_error(cli, "%s", bf_err_msg(&e, rc));
+			ret = BF_EXIT_FAIL;
+			break;
+		}
+	}
+	bf_buf_release(&path);
+	return ret;
+}
+
+int
+cmd_plan(struct bf_cli *cli, int argc, char **argv)
+{
+	struct plan_args a = { NULL, NULL, NULL, NULL, 0, 0, BF_PINS_INIT };
+	struct bf_buf mbuf = BF_BUF_INIT;
 	struct bf_err e = BF_ERR_INIT;
 	struct built built = { BF_STRV_INIT, BF_STRV_INIT };
 	struct bf_profile prof;
 	struct bf_tree **trees = NULL;
 	struct bf_plan *plan = NULL;
-	const char *profile = NULL, *pinfile = NULL, *mirrors = NULL;
-	const char *builtfile = NULL;
-	int c, rc, explain = 0, json = 0, loaded = 0, ret = BF_EXIT_ERROR;
+	int rc, loaded = 0, ret = BF_EXIT_ERROR;
 	size_t i, ntrees = 0;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			profile = optarg;
-			break;
-		case 't':
-			if ((rc = bf_pins_add_spec(&pins, optarg, &e)) < 0) {
-				cli_error(cli, "%s", bf_err_msg(&e, rc));
-				goto out;
-			}
-			break;
-		case 'P':
-			pinfile = optarg;
-			break;
-		case 'm':
-			mirrors = optarg;
-			break;
-		case 'b':
-			builtfile = optarg;
-			break;
-		case 'x':
-			explain = 1;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			ret = cli_help(cli, plan_usage, plan_help);
-			goto out;
-		default:
-			ret = cli_usage(cli, plan_usage);
-			goto out;
-		}
-	}
-	if (profile == NULL || optind != argc || (pinfile != NULL && pins.n)) {
-		ret = cli_usage(cli, plan_usage);
+	if ((ret = plan_args(cli, argc, argv, &a)) >= 0)
 		goto out;
-	}
-	if (mirrors == NULL)
-		mirrors = mirrors_dir(&mbuf);
-	if ((rc = bf_profile_load(&prof, profile, &e)) < 0) {
+	ret = BF_EXIT_ERROR;
+	if (a.mirrors == NULL)
+		a.mirrors = mirrors_dir(&mbuf);
+	if ((rc = bf_profile_load(&prof, a.profile, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;
 	}
 	loaded = 1;
-	if (builtfile != NULL &&
-	    (rc = bf_conf_load_lines(builtfile, 0, built_line, &built, &e)) < 0) {
+	if (a.builtfile != NULL && (rc = bf_conf_load_lines(a.builtfile, 0,
+	    built_line, &built, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;
 	}
-	if (pinfile != NULL) {
-		if ((rc = bf_conf_read_file(pinfile, &text, &e)) < 0 ||
-		    (rc = bf_pins_parse(&pins, pinfile, text.buf, text.len,
-		    &e)) < 0) {
-			cli_error(cli, "%s", bf_err_msg(&e, rc));
-			goto out;
-		}
-		if (pins.n == 0) {
-			cli_error(cli, "%s: no pins", pinfile);
-			goto out;
-		}
-	} else {
-		if (pins.n == 0) {
-			for (i = 0; i < prof.nrepos; i++)
-				if ((rc = bf_pins_add(&pins, prof.repos[i].name,
-				    prof.repos[i].uri, prof.repos[i].ref, NULL,
-				    &e)) < 0) {
-					cli_error(cli, "%s", bf_err_msg(&e, rc));
-					goto out;
-				}
-			if (pins.n == 0) {
-				cli_error(cli, "no repositories: give --tree "
-				    "or --pin, or [repo NAME] in %s/profile.conf",
-				    prof.dir);
-				goto out;
-			}
-		}
-		if ((rc = bf_pins_resolve(&pins, mirrors, &e)) < 0) {
-			cli_error(cli, "%s", bf_err_msg(&e, rc));
-			ret = BF_EXIT_FAIL;
-			goto out;
-		}
-	}
-	if ((trees = calloc(pins.n, sizeof(*trees))) == NULL) {
+	if ((ret = plan_pins(cli, &a, &prof)) >= 0)
+		goto out;
+	ret = BF_EXIT_ERROR;
+	if ((trees = calloc(a.pins.n, sizeof(*trees))) == NULL) {
 		cli_error(cli, "out of memory");
 		goto out;
 	}
-	for (ntrees = 0; ntrees < pins.n; ntrees++) {
-		bf_buf_reset(&path);
-		bf_tree_mirror_path(mirrors, pins.v[ntrees].name, &path);
-		if ((rc = bf_tree_open(&trees[ntrees], path.buf,
-		    pins.v[ntrees].commit, pins.v[ntrees].name, &e)) < 0) {
-			cli_error(cli, "%s", bf_err_msg(&e, rc));
-			ret = BF_EXIT_FAIL;
-			goto out;
-		}
-	}
+	if ((ret = plan_trees(cli, &a, trees, &ntrees)) >= 0)
+		goto out;
+	ret = BF_EXIT_ERROR;
 	if ((rc = bf_plan_run(&plan, &prof, trees, ntrees, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		if (rc != -ENOMEM)
 			ret = BF_EXIT_FAIL;
 		goto out;
 	}
-	if (json)
-		print_json(plan, &prof, &pins, &built);
+	if (a.json)
+		print_json(plan, &prof, &a.pins, &built);
 	else
-		print_text(plan, &prof, &pins, &built, explain,
-		    builtfile != NULL);
+		print_text(plan, &prof, &a.pins, &built, a.explain,
+		    a.builtfile != NULL);
 	ret = fflush(stdout) == 0 ? BF_EXIT_OK : BF_EXIT_ERROR;
 out:
 	bf_plan_free(plan);
@@ -471,11 +510,9 @@ out:
 	free(trees);
 	if (loaded)
 		bf_profile_release(&prof);
-	bf_pins_release(&pins);
+	bf_pins_release(&a.pins);
 	bf_strv_release(&built.keys);
 	bf_strv_release(&built.cpvs);
 	bf_buf_release(&mbuf);
-	bf_buf_release(&path);
-	bf_buf_release(&text);
 	return ret;
 }

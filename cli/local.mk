@@ -1,8 +1,8 @@
 # binfarm: the command.  binfarm.c holds the command table and main();
-# each cmd-<name>.c holds a command (cmd-promote.c also rollback, history
-# and waves; cmd-farm.c the builder's client commands rebuild, status,
-# log, retry and cancel); cli.c the messages, repocli.c opening and
-# locking a repository for a command.
+# each cmd-<name>.c holds a command; cli.c the messages, repocli.c
+# opening and locking a repository for a command, promote.c what the
+# channel commands share, farm.c the client of binfarm-builder's API
+# that the farm commands share.
 bin_PROGRAMS += binfarm
 binfarm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 binfarm_LDADD = $(BF_LIBS) $(JANSSON_LIBS)
@@ -17,6 +17,13 @@ binfarm_SOURCES += \
 # the repository
 binfarm_SOURCES += \
 	cli/cmd-repo.c cli/cmd-key.c cli/cmd-add.c cli/cmd-remove.c \
-	cli/cmd-snapshot.c cli/cmd-promote.c cli/cmd-gc.c cli/cmd-fsck.c
+	cli/cmd-snapshot.c cli/cmd-gc.c cli/cmd-fsck.c
+# channels
+binfarm_SOURCES += \
+	cli/promote.c cli/promote.h \
+	cli/cmd-promote.c cli/cmd-rollback.c cli/cmd-history.c cli/cmd-waves.c
 # the build farm's client (binfarm-builder's API)
-binfarm_SOURCES += cli/cmd-farm.c
+binfarm_SOURCES += \
+	cli/farm.c cli/farm.h \
+	cli/cmd-rebuild.c cli/cmd-status.c cli/cmd-log.c cli/cmd-retry.c \
+	cli/cmd-cancel.c

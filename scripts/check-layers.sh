@@ -9,6 +9,10 @@
 #  2. No include cycle between modules anywhere in the tree (a module is
 #     a .c file with its .h: lib/base/buf.c and lib/base/buf.h are
 #     "lib/base/buf").
+#  3. No call cycle between the files of a program's folder (builder,
+#     binhost, cli, worker): a function one file defines (its type on
+#     the line before, the tree's style) that another file calls is an
+#     edge from the caller to it.
 #
 # Prints each violation as "file: message" and exits 1 if there is one.
 # Run by t/t0005-layers.sh, so "make check" fails on an upward include.
@@ -90,6 +94,31 @@ sed 's/\.[ch]\( \|$\)/\1/g' "$tmp/edges" |
 	awk '$1 != $2 { print $2, $1 }' >"$tmp/deps"
 if ! tsort "$tmp/deps" >/dev/null 2>"$tmp/tsort"; then
 	sed -n 's/^tsort: //p' "$tmp/tsort" | sed 's/^/include cycle: /'
+	fail=1
+fi
+
+# Rule 3: calls between the files of a program (tsort again).
+for d in builder binhost cli worker; do
+	[ -d "$d" ] || continue
+	for f in "$d"/*.c; do
+		[ -e "$f" ] || continue
+		awk -v f="$f" 'prev !~ /^static/ && prev ~ /^[a-z]/ &&
+		    prev !~ /[;=]/ && /^[a-z_][a-z0-9_]*\(/ {
+			n = $0; sub(/\(.*/, "", n); print n, f }
+		{ prev = $0 }' "$f"
+	done >"$tmp/defs"
+	while read -r fn def; do
+		for g in "$d"/*.c; do
+			[ "$g" = "$def" ] && continue
+			if grep -q "\\<$fn(" "$g"; then
+				echo "$g $def"
+			fi
+		done
+	done <"$tmp/defs"
+done | sed 's/\.c / /; s/\.c$//' >"$tmp/calls"
+if ! tsort "$tmp/calls" >/dev/null 2>"$tmp/tsort"; then
+	sed -n '/input contains a loop/d; s/^tsort: //p' "$tmp/tsort" |
+		awk '!seen[$0]++ { print "call cycle: " $0 }'
 	fail=1
 fi
 exit $fail

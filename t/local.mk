@@ -132,6 +132,7 @@ EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
 EXTRA_DIST += t/lib-portage.sh
+EXTRA_DIST += t/lib-binhost-files.sh
 EXTRA_DIST += t/README
 # Packages headers written by real Portage (a20ef27af) for the sample tree
 EXTRA_DIST += t/golden

@@ -37,6 +37,17 @@ test_expect_success 'an include cycle fails, with its modules' '
 	sh "$SRC/scripts/check-layers.sh" tree
 '
 
+test_expect_success 'a call cycle between the files of a program fails, with its files' '
+	cp tree/worker/root.c root.c.orig &&
+	printf "int\nroot_build(void)\n{\n\treturn build_job(0, 0, 0, 0, 0);\n}\n" \
+		>>tree/worker/root.c &&
+	test_must_fail sh "$SRC/scripts/check-layers.sh" tree >out &&
+	test_grep "call cycle: worker/build" out &&
+	test_grep "call cycle: worker/root" out &&
+	cp root.c.orig tree/worker/root.c &&
+	sh "$SRC/scripts/check-layers.sh" tree
+'
+
 test_expect_success 'a file outside the layer folders fails' '
 	echo "int x;" >tree/lib/stray.c &&
 	test_must_fail sh "$SRC/scripts/check-layers.sh" tree >out &&

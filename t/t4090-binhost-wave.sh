@@ -2,13 +2,7 @@
 test_description='binfarm-binhost: a release wave (many connections at once, each Packages.gz then package files) gets no errors, also when the server stalls'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-httpd.sh"
-
-command -v curl >/dev/null 2>&1 || skip_all 'curl is not installed'
-command -v python3 >/dev/null 2>&1 || skip_all 'python3 is not installed'
-
-metric() {
-	curl -fsS "$(bh_url)/metrics" | sed -n "s/^$1 //p"
-}
+. "$TEST_DIRECTORY/lib-binhost-files.sh"
 
 # cpu_load N: N busy processes until the test ends.
 cpu_load() {
@@ -24,18 +18,8 @@ stop_load() {
 	rm -f load.pids
 }
 
-S=repo/snapshots/amd64/s1
-P=/testing/amd64
 test_expect_success 'setup: a snapshot with Packages.gz and package files of a few sizes' '
-	make_repo repo &&
-	mkdir -p $S/app-misc/a $S/app-misc/b $S/app-misc/c $S/app-misc/big &&
-	printf "VERSION: 0\nTIMESTAMP: 1700000000\n\n" >$S/Packages &&
-	gzip -n -k $S/Packages &&
-	head -c 30000 /dev/urandom >$S/app-misc/a/a-1-1.gpkg.tar &&
-	head -c 200000 /dev/urandom >$S/app-misc/b/b-1-1.gpkg.tar &&
-	head -c 500000 /dev/urandom >$S/app-misc/c/c-1-1.gpkg.tar &&
-	head -c 3000000 /dev/urandom >$S/app-misc/big/big-1-1.gpkg.tar &&
-	set_channel repo testing amd64 s1 &&
+	files_snapshot 500000 &&
 	printf "root = repo\nmax-connections-per-ip = 300\n" >wave.conf
 '
 
@@ -45,9 +29,7 @@ test_expect_success 'a fresh server, 200 connections at once under CPU load: no 
 	start_binhost -f wave.conf &&
 	test_when_finished stop_binhost &&
 	python3 "$TEST_DIRECTORY/helper/wave.py" "$(cat binhost.port)" 200 \
-		$P/Packages.gz $P/app-misc/a/a-1-1.gpkg.tar \
-		$P/app-misc/b/b-1-1.gpkg.tar $P/app-misc/c/c-1-1.gpkg.tar \
-		$P/app-misc/big/big-1-1.gpkg.tar >out &&
+		$P/Packages.gz $A $B $C $BIG >out &&
 	cat out &&
 	test_grep "^connected 200 of 200$" out &&
 	test_grep "^requests 1000 ok 1000 errors 0$" out &&
@@ -64,8 +46,7 @@ test_expect_success 'a server stalled past the request deadline answers the requ
 	test_when_finished "kill -CONT \$(cat binhost.pid) 2>/dev/null; stop_binhost" &&
 	rm -f ready go &&
 	{ python3 "$TEST_DIRECTORY/helper/wave.py" --ready ready --go go \
-		"$(cat binhost.port)" 200 $P/Packages.gz \
-		$P/app-misc/b/b-1-1.gpkg.tar $P/app-misc/a/a-1-1.gpkg.tar >out &
+		"$(cat binhost.port)" 200 $P/Packages.gz $B $A >out &
 	} &&
 	wpid=$! &&
 	n=0 &&

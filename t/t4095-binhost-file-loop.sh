@@ -2,13 +2,7 @@
 test_description='binfarm-binhost: the file loop answers plain GET and HEAD of files on kept-alive connections as libmicrohttpd would, and hands everything else over unread'
 . "$(dirname "$0")/test-lib.sh"
 . "$TEST_DIRECTORY/lib-httpd.sh"
-
-command -v curl >/dev/null 2>&1 || skip_all 'curl is not installed'
-command -v python3 >/dev/null 2>&1 || skip_all 'python3 is not installed'
-
-metric() {
-	curl -fsS "$(bh_url)/metrics" | sed -n "s/^$1 //p"
-}
+. "$TEST_DIRECTORY/lib-binhost-files.sh"
 
 # ka STEPS...: keepalive.py against the running server.
 ka() {
@@ -28,29 +22,14 @@ both() {
 	test_cmp "$_n.mhd" "$_n.loop"
 }
 
-S=repo/snapshots/amd64/s1
-P=/testing/amd64
 sum() {
 	sha256sum "$S/$1" | cut -d" " -f1
 }
 
 test_expect_success 'setup: a snapshot with index and package files of a few sizes' '
-	make_repo repo &&
-	mkdir -p $S/app-misc/a $S/app-misc/b $S/app-misc/c $S/app-misc/big &&
-	printf "VERSION: 0\nTIMESTAMP: 1700000000\n\n" >$S/Packages &&
-	gzip -n -k $S/Packages &&
-	head -c 30000 /dev/urandom >$S/app-misc/a/a-1-1.gpkg.tar &&
-	head -c 200000 /dev/urandom >$S/app-misc/b/b-1-1.gpkg.tar &&
-	head -c 600000 /dev/urandom >$S/app-misc/c/c-1-1.gpkg.tar &&
-	head -c 3000000 /dev/urandom >$S/app-misc/big/big-1-1.gpkg.tar &&
-	set_channel repo testing amd64 s1 &&
+	files_snapshot 600000 &&
 	printf "root = repo\naccess-log = %s\n" "$PWD/access.log" >loop.conf
 '
-
-A=$P/app-misc/a/a-1-1.gpkg.tar
-B=$P/app-misc/b/b-1-1.gpkg.tar
-C=$P/app-misc/c/c-1-1.gpkg.tar
-BIG=$P/app-misc/big/big-1-1.gpkg.tar
 
 test_expect_success 'one kept-alive connection: files, HEAD, indexes, pipelined requests, all by the file loop' '
 	start_binhost -f loop.conf &&

@@ -38,46 +38,12 @@
 #include "worker.h"
 #include "base/banned.h"
 
-const char *
-job_str(json_t *o, const char *k)
-{
-	const char *v = json_string_value(json_object_get(o, k));
-
-	return v ? v : "";
-}
-
-void
-sh_quote(struct bf_buf *b, const char *s)
-{
-	bf_buf_addch(b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			bf_buf_adds(b, "'\\''");
-		else
-			bf_buf_addch(b, *s);
-	}
-	bf_buf_addch(b, '\'');
-}
-
 static void
 var(struct bf_buf *b, const char *k, const char *v)
 {
 	bf_buf_addf(b, "export %s=", k);
 	sh_quote(b, v);
 	bf_buf_addch(b, '\n');
-}
-
-int
-write_text(const char *path, const char *text, struct bf_err *e)
-{
-	int fd, rc = 0;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0644)) < 0 || bf_write_full(fd, text, strlen(text)) < 0)
-		rc = bf_err_errno(e, "cannot write '%s'", path);
-	if (fd >= 0)
-		close(fd);
-	return rc;
 }
 
 static int
@@ -106,7 +72,7 @@ words(struct bf_buf *b, json_t *a)
 
 /* Exports what the driver needs from every pinned tree. */
 static int
-export_trees(struct worker *w, json_t *job, const char *jobdir,
+export_trees(struct wk *w, json_t *job, const char *jobdir,
     struct bf_cpv *cpv, struct bf_buf *eclassdirs, int logfd,
     struct bf_err *e)
 {
@@ -172,7 +138,7 @@ out:
 }
 
 static int
-fetch_deps(struct worker *w, json_t *job, const char *jobdir,
+fetch_deps(struct wk *w, json_t *job, const char *jobdir,
     struct bf_buf *list, struct bf_err *e)
 {
 	struct bf_buf p = BF_BUF_INIT, url = BF_BUF_INIT;
@@ -293,103 +259,112 @@ out:
 	return rc;
 }
 
-int
-build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
-    struct bf_err *e)
+/* The job directory's sub-directories and job.json. */
+static int
+make_jobdir(json_t *job, const char *jobdir, struct bf_err *e)
 {
-	struct bf_buf env = BF_BUF_INIT, t = BF_BUF_INIT, ecl = BF_BUF_INIT,
-	    deps = BF_BUF_INIT, repos = BF_BUF_INIT;
-	struct bf_cpv cpv = BF_CPV_INIT;
-	json_t *je = json_object_get(job, "env"), *tr;
-	pid_t pid;
+	static const char *const subdirs[] = { "image", "build-info",
+	    "trees", "deps" };
+	struct bf_buf t = BF_BUF_INIT;
 	size_t i;
-	int rc, status;
-	char *s, *envp[4];
+	char *s;
+	int rc;
 
-	if ((rc = bf_cpv_split(&cpv, job_str(job, "cpv"), e)) < 0)
-		return rc;
-	bf_buf_addf(&t, "%s/image", jobdir);
-	mkdir(t.buf, 0755);
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/build-info", jobdir);
-	mkdir(t.buf, 0755);
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/trees", jobdir);
-	mkdir(t.buf, 0755);
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/deps", jobdir);
-	mkdir(t.buf, 0755);
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		bf_buf_reset(&t);
+		bf_buf_addf(&t, "%s/%s", jobdir, subdirs[i]);
+		mkdir(t.buf, 0755);
+	}
+	bf_buf_release(&t);
 	s = json_dumps(job, JSON_INDENT(1));
 	rc = put_file(jobdir, "job.json", s ? s : "{}", e);
 	free(s);
-	if (rc < 0)
-		goto out;
-	if (strcmp(w->driver, "noop") == 0) {
-		rc = noop_build(job, jobdir, &cpv, e);
-		goto out;
-	}
-	if (strcmp(w->driver, "ebuild") == 0) {
-		/* driver-ebuild.c: real Portage in a disposable root. */
-		if ((rc = fetch_deps(w, job, jobdir, &deps, e)) == 0)
-			rc = ebuild_job(w, job, jobdir, &cpv, logfd, e);
-		goto out;
-	}
-	if ((rc = export_trees(w, job, jobdir, &cpv, &ecl, logfd, e)) < 0 ||
-	    (rc = fetch_deps(w, job, jobdir, &deps, e)) < 0)
-		goto out;
-	var(&env, "CATEGORY", cpv.cat);
-	var(&env, "PF", cpv.pf);
-	var(&env, "PN", cpv.pn);
-	var(&env, "PV", cpv.pv);
-	var(&env, "PR", cpv.pr);
-	var(&env, "PVR", cpv.pvr);
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s-%s", cpv.pn, cpv.pv);
-	var(&env, "P", t.buf);
+	return rc;
+}
+
+/* The package's variables of env.sh: its name, slot and USE. */
+static void
+env_package(struct bf_buf *env, json_t *job, const struct bf_cpv *cpv)
+{
+	struct bf_buf t = BF_BUF_INIT;
+
+	var(env, "CATEGORY", cpv->cat);
+	var(env, "PF", cpv->pf);
+	var(env, "PN", cpv->pn);
+	var(env, "PV", cpv->pv);
+	var(env, "PR", cpv->pr);
+	var(env, "PVR", cpv->pvr);
+	bf_buf_addf(&t, "%s-%s", cpv->pn, cpv->pv);
+	var(env, "P", t.buf);
 	bf_buf_reset(&t);
 	bf_buf_adds(&t, job_str(job, "slot"));
 	if (strcmp(job_str(job, "subslot"), job_str(job, "slot")) != 0)
 		bf_buf_addf(&t, "/%s", job_str(job, "subslot"));
-	var(&env, "BF_SLOT", t.buf);
+	var(env, "BF_SLOT", t.buf);
 	bf_buf_reset(&t);
 	words(&t, json_object_get(job, "use"));
-	var(&env, "BF_USE", t.buf);
+	var(env, "BF_USE", t.buf);
 	bf_buf_reset(&t);
 	words(&t, json_object_get(job, "iuse"));
-	var(&env, "BF_IUSE", t.buf);
-	var(&env, "CHOST", job_str(je, "chost"));
-	var(&env, "CBUILD", job_str(je, "chost"));
-	var(&env, "CFLAGS", job_str(je, "cflags"));
-	var(&env, "CXXFLAGS", job_str(je, "cxxflags"));
-	var(&env, "LDFLAGS", job_str(je, "ldflags"));
-	var(&env, "MAKEOPTS", job_str(je, "makeopts"));
+	var(env, "BF_IUSE", t.buf);
+	bf_buf_release(&t);
+}
+
+/* The hw-profile's variables of env.sh. */
+static void
+env_profile(struct bf_buf *env, json_t *job)
+{
+	struct bf_buf t = BF_BUF_INIT;
+	json_t *je = json_object_get(job, "env");
+
+	var(env, "CHOST", job_str(je, "chost"));
+	var(env, "CBUILD", job_str(je, "chost"));
+	var(env, "CFLAGS", job_str(je, "cflags"));
+	var(env, "CXXFLAGS", job_str(je, "cxxflags"));
+	var(env, "LDFLAGS", job_str(je, "ldflags"));
+	var(env, "MAKEOPTS", job_str(je, "makeopts"));
 	/* FEATURES: the profile's stack (a list; a string from an older
 	 * builder) */
-	bf_buf_reset(&t);
 	if (json_is_array(json_object_get(je, "features")))
 		words(&t, json_object_get(je, "features"));
 	else
 		bf_buf_adds(&t, job_str(je, "features"));
-	var(&env, "FEATURES", t.buf);
+	var(env, "FEATURES", t.buf);
 	bf_buf_reset(&t);
 	words(&t, json_object_get(je, "iuse_implicit"));
-	var(&env, "BF_IUSE_IMPLICIT", t.buf);
+	var(env, "BF_IUSE_IMPLICIT", t.buf);
 	bf_buf_reset(&t);
 	words(&t, json_object_get(job, "pkguse"));
-	var(&env, "BF_PKGUSE", t.buf);
-	var(&env, "DISTCC_HOSTS", job_str(je, "distcc_hosts"));
-	var(&env, "ARCH", job_str(je, "arch"));
-	var(&env, "BF_REPO", job_str(job, "repo"));
-	var(&env, "BF_PORTAGE_PROFILE", job_str(je, "portage_profile"));
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/trees/%s/%s/%s/%s.ebuild", jobdir, job_str(job, "repo"),
-	    cpv.cat, cpv.pn, cpv.pf);
+	var(env, "BF_PKGUSE", t.buf);
+	var(env, "DISTCC_HOSTS", job_str(je, "distcc_hosts"));
+	var(env, "ARCH", job_str(je, "arch"));
+	var(env, "BF_REPO", job_str(job, "repo"));
+	var(env, "BF_PORTAGE_PROFILE", job_str(je, "portage_profile"));
+	bf_buf_release(&t);
+}
+
+/* The sandbox driver's env.sh: what bf-sandbox.sh reads. */
+static int
+write_env(struct wk *w, json_t *job, const char *jobdir,
+    const struct bf_cpv *cpv, const char *eclassdirs, const char *deps,
+    struct bf_err *e)
+{
+	struct bf_buf env = BF_BUF_INIT, t = BF_BUF_INIT;
+	json_t *tr;
+	size_t i;
+	int rc;
+
+	env_package(&env, job, cpv);
+	env_profile(&env, job);
+	bf_buf_addf(&t, "%s/trees/%s/%s/%s/%s.ebuild", jobdir,
+	    job_str(job, "repo"), cpv->cat, cpv->pn, cpv->pf);
 	var(&env, "EBUILD", t.buf);
-	var(&env, "BF_ECLASSDIRS", ecl.buf);
-	var(&env, "BF_DEPS", deps.buf);
+	var(&env, "BF_ECLASSDIRS", eclassdirs);
+	var(&env, "BF_DEPS", deps);
+	bf_buf_reset(&t);
 	json_array_foreach(json_object_get(job, "trees"), i, tr)
-		bf_buf_addf(&repos, "%s%s", i ? " " : "", job_str(tr, "name"));
-	var(&env, "BF_REPOS", repos.buf);
+		bf_buf_addf(&t, "%s%s", i ? " " : "", job_str(tr, "name"));
+	var(&env, "BF_REPOS", t.buf);
 	bf_buf_reset(&t);
 	json_array_foreach(json_object_get(job, "trees"), i, tr)
 		bf_buf_addf(&t, "%s%s=%s", i ? " " : "", job_str(tr, "name"),
@@ -397,20 +372,30 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 	var(&env, "BF_REPO_COMMITS", t.buf);
 	bf_buf_reset(&t);
 	bf_buf_addf(&t, "%s/%s", w->profiles ? w->profiles : "",
-	    job_str(je, "profile"));
+	    job_str(json_object_get(job, "env"), "profile"));
 	var(&env, "BF_PROFILE_DIR", t.buf);
 	var(&env, "BF_JOBDIR", jobdir);
-	if ((rc = put_file(jobdir, "env.sh", env.buf, e)) < 0)
-		goto out;
+	rc = put_file(jobdir, "env.sh", env.buf, e);
+	bf_buf_release(&env);
+	bf_buf_release(&t);
+	return rc;
+}
+
+/* Runs bf-sandbox.sh in the job directory; 0 when it succeeded. */
+static int
+run_sandbox(struct wk *w, const char *jobdir, int logfd, struct bf_err *e)
+{
+	struct bf_buf path = BF_BUF_INIT, home = BF_BUF_INIT;
+	char *envp[4];
+	pid_t pid;
+	int rc, status;
 
 	/* The sandbox driver's environment, made before fork(). */
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "PATH=%s", getenv("PATH") ? getenv("PATH") :
+	bf_buf_addf(&path, "PATH=%s", getenv("PATH") ? getenv("PATH") :
 	    "/usr/local/bin:/usr/bin:/bin");
-	bf_buf_reset(&ecl);
-	bf_buf_addf(&ecl, "HOME=%s", jobdir);
-	envp[0] = t.buf;
-	envp[1] = ecl.buf;
+	bf_buf_addf(&home, "HOME=%s", jobdir);
+	envp[0] = path.buf;
+	envp[1] = home.buf;
 	envp[2] = (char *)"LC_ALL=C.UTF-8";
 	envp[3] = NULL;
 	if ((pid = fork()) < 0) {
@@ -433,10 +418,7 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		_exit(127);
 	}
 	setpgid(pid, pid);
-	w_child = pid;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	w_child = 0;
+	status = job_wait(w, pid);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		rc = 0;
 	else if (WIFSIGNALED(status))
@@ -446,11 +428,41 @@ build_job(struct worker *w, json_t *job, const char *jobdir, int logfd,
 		rc = bf_err_set(e, EIO, "the %s driver exited with status %d "
 		    "(see the log)", w->driver, WEXITSTATUS(status));
 out:
+	bf_buf_release(&path);
+	bf_buf_release(&home);
+	return rc;
+}
+
+int
+build_job(struct wk *w, json_t *job, const char *jobdir, int logfd,
+    struct bf_err *e)
+{
+	struct bf_buf ecl = BF_BUF_INIT, deps = BF_BUF_INIT;
+	struct bf_cpv cpv = BF_CPV_INIT;
+	int rc;
+
+	if ((rc = bf_cpv_split(&cpv, job_str(job, "cpv"), e)) < 0)
+		return rc;
+	if ((rc = make_jobdir(job, jobdir, e)) < 0)
+		goto out;
+	if (strcmp(w->driver, "noop") == 0) {
+		rc = noop_build(job, jobdir, &cpv, e);
+		goto out;
+	}
+	if (strcmp(w->driver, "ebuild") == 0) {
+		/* driver-ebuild.c: real Portage in a disposable root. */
+		if ((rc = fetch_deps(w, job, jobdir, &deps, e)) == 0)
+			rc = ebuild_job(w, job, jobdir, &cpv, logfd, e);
+		goto out;
+	}
+	if ((rc = export_trees(w, job, jobdir, &cpv, &ecl, logfd, e)) < 0 ||
+	    (rc = fetch_deps(w, job, jobdir, &deps, e)) < 0 ||
+	    (rc = write_env(w, job, jobdir, &cpv, ecl.buf, deps.buf, e)) < 0)
+		goto out;
+	rc = run_sandbox(w, jobdir, logfd, e);
+out:
 	bf_cpv_release(&cpv);
-	bf_buf_release(&env);
-	bf_buf_release(&t);
 	bf_buf_release(&ecl);
 	bf_buf_release(&deps);
-	bf_buf_release(&repos);
 	return rc;
 }

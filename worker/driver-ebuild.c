@@ -60,7 +60,7 @@ safe_name(const char *s)
  * once per commit, read-only to every job.
  */
 static int
-checkout(struct worker *w, json_t *t, const char *mirror, struct bf_buf *out,
+checkout(struct wk *w, json_t *t, const char *mirror, struct bf_buf *out,
     int logfd, struct bf_err *e)
 {
 	struct bf_buf tmp = BF_BUF_INIT, p = BF_BUF_INIT, s = BF_BUF_INIT;
@@ -161,15 +161,15 @@ co_newer_first(const void *a, const void *b)
  * One job at a time per work directory: none of them is in use.
  */
 static void
-prune_checkouts(struct worker *w, const char *name, const char *inuse,
+prune_checkouts(struct wk *w, const char *name, const char *inuse,
     int logfd)
 {
 	struct bf_buf dir = BF_BUF_INIT, p = BF_BUF_INIT;
 	struct bf_err e = BF_ERR_INIT;
-	struct co_ent *v = NULL, *nv;
+	struct co_ent *v = NULL;
 	struct dirent *de;
 	struct stat st;
-	size_t n = 0, i;
+	size_t n = 0, alloc = 0, i;
 	DIR *d;
 
 	if (w->keep_checkouts <= 0)
@@ -188,9 +188,8 @@ prune_checkouts(struct worker *w, const char *name, const char *inuse,
 		if (bf_buf_error(&p) < 0 || lstat(p.buf, &st) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue;
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL)
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 16) < 0)
 			break;
-		v = nv;
 		if ((v[n].name = strdup(de->d_name)) == NULL)
 			break;
 		v[n++].mt = st.st_mtim;
@@ -357,8 +356,8 @@ profile_uses_distcc(const char *prof)
 
 /* Runs bf-ebuild.sh MODE in a new root at dir; 0 or the exit status. */
 static int
-run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
-    int *code, struct bf_err *e)
+run_root(struct wk *w, struct root_spec *rs, const char *mode, int keep,
+    int logfd, int *code, struct bf_err *e)
 {
 	struct timespec t0, t1, t2;
 	char *argv[4], *envp[5];
@@ -385,10 +384,7 @@ run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((rc = root_spawn(rs, argv, envp, logfd, &pid, e)) < 0)
 		return rc;
-	w_child = pid;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	w_child = 0;
+	status = job_wait(w, pid);
 	*code = WIFEXITED(status) ? WEXITSTATUS(status) :
 	    128 + WTERMSIG(status);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -410,7 +406,7 @@ run_root(struct root_spec *rs, const char *mode, int keep, int logfd,
 }
 
 void
-ebuild_clean_roots(struct worker *w)
+ebuild_clean_roots(struct wk *w)
 {
 	struct bf_buf p = BF_BUF_INIT;
 
@@ -419,223 +415,309 @@ ebuild_clean_roots(struct worker *w)
 	bf_buf_release(&p);
 }
 
-int
-ebuild_job(struct worker *w, json_t *job, const char *jobdir,
-    const struct bf_cpv *cpv, int logfd, struct bf_err *e)
-{
-	struct bf_buf vars = BF_BUF_INIT, t = BF_BUF_INIT, rdir = BF_BUF_INIT,
-	    prof = BF_BUF_INIT, mdir = BF_BUF_INIT, dist = BF_BUF_INIT,
-	    *strs = NULL;
-	struct bf_cpv dc = BF_CPV_INIT;
-	struct root_bind *binds = NULL;
-	struct root_spec rs;
-	json_t *trees = json_object_get(job, "trees"), *tr, *d;
-	json_t *je = json_object_get(job, "env");
-	const char *profile = job_str(je, "profile"), *base, *layers[2];
-	size_t i, ntrees = json_array_size(trees), nb = 0, ns = 0;
-	const char *repo_co = NULL;
-	size_t dist_bind;
-	int rc = 0, code;
+/* One ebuild job: the root it runs in and what is bound into it. */
+struct ejob {
+	struct wk		*w;
+	json_t			*job;
+	const char		*jobdir;
+	const struct bf_cpv	*cpv;
+	int			 logfd;
+	struct root_spec	 rs;
+	const char		*layers[2];
+	struct root_bind	*binds;
+	size_t			 nb;
+	size_t			 dist_bind;	/* binds[] of the distfiles */
+	struct bf_buf		*strs;		/* the trees' paths */
+	size_t			 nstrs;
+	const char		*repo_co;	/* the job's repository's checkout */
+	struct bf_buf		 vars;		/* job.vars */
+	struct bf_buf		 prof;		/* the hw-profile directory */
+	struct bf_buf		 dist;		/* the distfiles cache */
+	struct bf_buf		 rdir;		/* the build root */
+};
 
-	memset(&rs, 0, sizeof(rs));
+/* The hw-profile's directory, base root and layers; the arrays. */
+static int
+ej_init(struct ejob *j, struct bf_err *e)
+{
+	struct wk *w = j->w;
+	const char *profile = job_str(json_object_get(j->job, "env"),
+	    "profile");
+	size_t i, ntrees = json_array_size(json_object_get(j->job, "trees"));
+
 	if (!safe_name(profile))
 		return bf_err_set(e, EINVAL, "bad profile name '%s'", profile);
-	bf_buf_addf(&prof, "%s/%s", w->profiles ? w->profiles : "", profile);
-	if (w->profiles == NULL || access(prof.buf, R_OK | X_OK) < 0) {
-		rc = bf_err_set(e, ENOENT, "no hw-profile directory '%s' "
-		    "(--profiles)", prof.buf);
-		goto out;
-	}
-	if ((base = pick(&w->base_roots, profile, 1)) == NULL &&
-	    (base = pick(&w->base_roots, profile, 0)) == NULL)
-		base = "/";
-	if ((layers[0] = pick(&w->layers, profile, 1)) != NULL)
-		rs.nlayers++;
-	if ((layers[rs.nlayers] = pick(&w->layers, profile, 0)) != NULL)
-		rs.nlayers++;
-	rs.base = base;
-	rs.layers = layers;
+	bf_buf_addf(&j->prof, "%s/%s", w->profiles ? w->profiles : "",
+	    profile);
+	if (w->profiles == NULL || access(j->prof.buf, R_OK | X_OK) < 0)
+		return bf_err_set(e, ENOENT, "no hw-profile directory '%s' "
+		    "(--profiles)", j->prof.buf);
+	if ((j->rs.base = pick(&w->base_roots, profile, 1)) == NULL &&
+	    (j->rs.base = pick(&w->base_roots, profile, 0)) == NULL)
+		j->rs.base = "/";
+	if ((j->layers[0] = pick(&w->layers, profile, 1)) != NULL)
+		j->rs.nlayers++;
+	if ((j->layers[j->rs.nlayers] = pick(&w->layers, profile, 0)) != NULL)
+		j->rs.nlayers++;
+	j->rs.layers = j->layers;
+	j->binds = calloc(ntrees * 2 + 5, sizeof(*j->binds));
+	j->strs = calloc(ntrees * 4 + 2, sizeof(*j->strs));
+	if (j->binds == NULL || j->strs == NULL)
+		return bf_err_nomem(e);
+	j->nstrs = ntrees * 4 + 2;
+	for (i = 0; i < j->nstrs; i++)
+		bf_buf_init(&j->strs[i]);
+	return 0;
+}
 
-	binds = calloc(ntrees * 2 + 5, sizeof(*binds));
-	strs = calloc(ntrees * 4 + 2, sizeof(*strs));
-	if (binds == NULL || strs == NULL) {
-		rc = bf_err_nomem(e);
-		goto out;
-	}
-	for (i = 0; i < ntrees * 4 + 2; i++)
-		bf_buf_init(&strs[i]);
+static void
+ej_release(struct ejob *j)
+{
+	size_t i;
 
-	/* The variables bf-ebuild.sh reads (never exported). */
-	bf_buf_adds(&vars, "category=");
-	sh_quote(&vars, cpv->cat);
-	bf_buf_adds(&vars, "\npf=");
-	sh_quote(&vars, cpv->pf);
-	bf_buf_adds(&vars, "\npn=");
-	sh_quote(&vars, cpv->pn);
-	bf_buf_adds(&vars, "\nrepo=");
-	sh_quote(&vars, job_str(job, "repo"));
-	bf_buf_adds(&vars, "\nportage_profile=");
-	sh_quote(&vars, job_str(je, "portage_profile"));
-	bf_buf_adds(&vars, "\n");
+	if (j->strs != NULL)
+		for (i = 0; i < j->nstrs; i++)
+			bf_buf_release(&j->strs[i]);
+	free(j->strs);
+	free(j->binds);
+	bf_buf_release(&j->vars);
+	bf_buf_release(&j->prof);
+	bf_buf_release(&j->dist);
+	bf_buf_release(&j->rdir);
+}
 
-	/* The pinned trees. */
-	bf_buf_addf(&mdir, "%s/mirrors", w->workdir);
+/* The pinned trees: a checkout of each, bound in read-only with its
+ * mirror; their names and URIs into job.vars. */
+static int
+ej_trees(struct ejob *j, struct bf_err *e)
+{
+	struct bf_buf mdir = BF_BUF_INIT, names = BF_BUF_INIT;
+	json_t *trees = json_object_get(j->job, "trees"), *tr;
+	size_t i, ns = 0;
+	int rc = 0;
+
+	bf_buf_addf(&mdir, "%s/mirrors", j->w->workdir);
 	mkdir(mdir.buf, 0755);
-	bf_buf_reset(&t);
 	json_array_foreach(trees, i, tr) {
 		const char *name = job_str(tr, "name");
-		struct bf_buf *mir = &strs[ns++], *co = &strs[ns++],
-		    *din = &strs[ns++], *gin = &strs[ns++];
+		struct bf_buf *mir = &j->strs[ns++], *co = &j->strs[ns++],
+		    *din = &j->strs[ns++], *gin = &j->strs[ns++];
 
 		if (!safe_name(name)) {
 			rc = bf_err_set(e, EINVAL, "bad tree name '%s'", name);
 			goto out;
 		}
 		bf_tree_mirror_path(mdir.buf, name, mir);
-		if ((rc = checkout(w, tr, mir->buf, co, logfd, e)) < 0)
+		if ((rc = checkout(j->w, tr, mir->buf, co, j->logfd, e)) < 0)
 			goto out;
 		/* used now: the cache keeps what was used last */
 		utimensat(AT_FDCWD, co->buf, NULL, 0);
-		prune_checkouts(w, name, job_str(tr, "commit"), logfd);
-		if (strcmp(name, job_str(job, "repo")) == 0)
-			repo_co = co->buf;
+		prune_checkouts(j->w, name, job_str(tr, "commit"), j->logfd);
+		if (strcmp(name, job_str(j->job, "repo")) == 0)
+			j->repo_co = co->buf;
 		bf_buf_addf(din, IN "/repos/%s", name);
 		bf_buf_addf(gin, IN "/git/%s.git", name);
-		binds[nb++] = (struct root_bind){ co->buf, din->buf, 1 };
-		binds[nb++] = (struct root_bind){ mir->buf, gin->buf, 1 };
-		bf_buf_addch(&t, ' ');
-		sh_quote(&t, name);
+		j->binds[j->nb++] = (struct root_bind){ co->buf, din->buf, 1 };
+		j->binds[j->nb++] = (struct root_bind){ mir->buf, gin->buf, 1 };
+		bf_buf_addch(&names, ' ');
+		sh_quote(&names, name);
 	}
-	bf_buf_addf(&vars, "repo_names=(%s )\nrepo_uris=(", t.buf);
+	bf_buf_addf(&j->vars, "repo_names=(%s )\nrepo_uris=(", names.buf);
 	json_array_foreach(trees, i, tr) {
-		bf_buf_addch(&vars, ' ');
-		sh_quote(&vars, job_str(tr, "uri"));
+		bf_buf_addch(&j->vars, ' ');
+		sh_quote(&j->vars, job_str(tr, "uri"));
 	}
-	bf_buf_adds(&vars, " )\n");
+	bf_buf_adds(&j->vars, " )\n");
+out:
+	bf_buf_release(&mdir);
+	bf_buf_release(&names);
+	return rc;
+}
 
-	/* The dependencies: pkgdir/CAT/PN/PF-ID.gpkg.tar, Portage's
-	 * multi-instance layout (anything else its bintree skips). */
-	json_array_foreach(json_object_get(job, "deps"), i, d) {
+/* The dependencies: pkgdir/CAT/PN/PF-ID.gpkg.tar, Portage's
+ * multi-instance layout (anything else its bintree skips). */
+static int
+ej_deps(struct ejob *j, struct bf_err *e)
+{
+	struct bf_buf t = BF_BUF_INIT, from = BF_BUF_INIT;
+	struct bf_cpv dc = BF_CPV_INIT;
+	json_t *d;
+	size_t i;
+	int rc = 0;
+
+	json_array_foreach(json_object_get(j->job, "deps"), i, d) {
 		long long id = json_integer_value(json_object_get(d, "job"));
 
 		if ((rc = bf_cpv_split(&dc, job_str(d, "cpv"), e)) < 0)
-			goto out;
+			break;
 		bf_buf_reset(&t);
-		bf_buf_addf(&t, "%s/pkgdir", jobdir);
+		bf_buf_addf(&t, "%s/pkgdir", j->jobdir);
 		mkdir(t.buf, 0755);
 		bf_buf_addf(&t, "/%s", dc.cat);
 		mkdir(t.buf, 0755);
 		bf_buf_addf(&t, "/%s", dc.pn);
 		mkdir(t.buf, 0755);
 		bf_buf_addf(&t, "/%s-%lld.gpkg.tar", dc.pf, id);
-		bf_buf_reset(&rdir);
-		bf_buf_addf(&rdir, "%s/deps/%lld.gpkg.tar", jobdir, id);
-		if (rename(rdir.buf, t.buf) < 0) {
+		bf_buf_reset(&from);
+		bf_buf_addf(&from, "%s/deps/%lld.gpkg.tar", j->jobdir, id);
+		if (rename(from.buf, t.buf) < 0) {
 			rc = bf_err_errno(e, "cannot move '%s' to '%s'",
-			    rdir.buf, t.buf);
-			goto out;
+			    from.buf, t.buf);
+			break;
 		}
 		bf_cpv_release(&dc);
 	}
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/job.vars", jobdir);
-	if ((rc = write_text(t.buf, vars.buf, e)) < 0)
-		goto out;
+	bf_cpv_release(&dc);
+	bf_buf_release(&t);
+	bf_buf_release(&from);
+	return rc;
+}
 
-	if (repo_co == NULL) {
-		rc = bf_err_set(e, EINVAL, "the job's repository '%s' is not "
-		    "among its trees", job_str(job, "repo"));
-		goto out;
-	}
+/* job.vars (the variables bf-ebuild.sh reads, never exported) and what
+ * the root gets bound in. */
+static int
+ej_prepare(struct ejob *j, struct bf_err *e)
+{
+	struct wk *w = j->w;
+	json_t *je = json_object_get(j->job, "env");
+	struct bf_buf t = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_adds(&j->vars, "category=");
+	sh_quote(&j->vars, j->cpv->cat);
+	bf_buf_adds(&j->vars, "\npf=");
+	sh_quote(&j->vars, j->cpv->pf);
+	bf_buf_adds(&j->vars, "\npn=");
+	sh_quote(&j->vars, j->cpv->pn);
+	bf_buf_adds(&j->vars, "\nrepo=");
+	sh_quote(&j->vars, job_str(j->job, "repo"));
+	bf_buf_adds(&j->vars, "\nportage_profile=");
+	sh_quote(&j->vars, job_str(je, "portage_profile"));
+	bf_buf_adds(&j->vars, "\n");
+	if ((rc = ej_trees(j, e)) < 0 || (rc = ej_deps(j, e)) < 0)
+		return rc;
+	bf_buf_addf(&t, "%s/job.vars", j->jobdir);
+	rc = write_text(t.buf, j->vars.buf, e);
+	bf_buf_release(&t);
+	if (rc < 0)
+		return rc;
+	if (j->repo_co == NULL)
+		return bf_err_set(e, EINVAL, "the job's repository '%s' is "
+		    "not among its trees", job_str(j->job, "repo"));
 	/* The distfiles cache: --distfiles, or the work directory's. */
 	if (w->distfiles != NULL)
-		bf_buf_adds(&dist, w->distfiles);
+		bf_buf_adds(&j->dist, w->distfiles);
 	else {
-		bf_buf_addf(&dist, "%s/distfiles", w->workdir);
-		mkdir(dist.buf, 0755);
+		bf_buf_addf(&j->dist, "%s/distfiles", w->workdir);
+		mkdir(j->dist.buf, 0755);
 	}
-	binds[nb++] = (struct root_bind){ jobdir, IN "/job", 0 };
-	binds[nb++] = (struct root_bind){ prof.buf, IN "/profile", 1 };
-	dist_bind = nb;
-	binds[nb++] = (struct root_bind){ dist.buf, IN "/distfiles", 1 };
-	binds[nb++] = (struct root_bind){ w->ebuild_driver,
+	j->binds[j->nb++] = (struct root_bind){ j->jobdir, IN "/job", 0 };
+	j->binds[j->nb++] = (struct root_bind){ j->prof.buf, IN "/profile",
+	    1 };
+	j->dist_bind = j->nb;
+	j->binds[j->nb++] = (struct root_bind){ j->dist.buf, IN "/distfiles",
+	    1 };
+	j->binds[j->nb++] = (struct root_bind){ w->ebuild_driver,
 	    IN "/bf-ebuild.sh", 1 };
-	rs.binds = binds;
-	rs.nbinds = nb;
-	rs.hostname = "binfarm-build";
+	j->rs.binds = j->binds;
+	j->rs.nbinds = j->nb;
+	j->rs.hostname = "binfarm-build";
+	return 0;
+}
 
-	bf_buf_reset(&t);
-	bf_buf_addf(&t, "%s/roots", w->workdir);
-	mkdir(t.buf, 0755);
-	remove_old_roots(t.buf, logfd);
-	bf_buf_reset(&rdir);
-	bf_buf_addf(&rdir, "%s/roots/%lld", w->workdir,
-	    json_integer_value(json_object_get(job, "job")));
-	rs.dir = rdir.buf;
+/* Distfiles: fetched (by Portage, which checks them against the
+ * Manifest) in a root of their own that has the network, into the
+ * cache that the build root gets read-only. */
+static int
+ej_fetch(struct ejob *j, struct bf_err *e)
+{
+	struct bf_buf fdir = BF_BUF_INIT;
+	int rc, code;
 
-	/* Distfiles: fetched (by Portage, which checks them against the
-	 * Manifest) in a root of their own that has the network, into the
-	 * cache that the build root gets read-only. */
-	if (has_src_uri(repo_co, cpv)) {
-		struct bf_buf fdir = BF_BUF_INIT;
+	bf_buf_addf(&fdir, "%s-fetch", j->rdir.buf);
+	j->rs.dir = fdir.buf;
+	j->rs.net = 1;
+	j->binds[j->dist_bind].ro = 0;
+	if (access("/etc/resolv.conf", R_OK) == 0)
+		j->binds[j->rs.nbinds++] = (struct root_bind){
+		    "/etc/resolv.conf", "/etc/resolv.conf", 1 };
+	rc = run_root(j->w, &j->rs, "fetch", 0, j->logfd, &code, e);
+	bf_buf_release(&fdir);
+	j->rs.nbinds = j->nb;
+	j->rs.net = 0;
+	j->binds[j->dist_bind].ro = 1;
+	j->rs.dir = j->rdir.buf;
+	if (rc == 0 && code != 0)
+		rc = bf_err_set(e, EIO, "the ebuild driver could not fetch "
+		    "the distfiles (status %d; see the log)", code);
+	return rc;
+}
 
-		bf_buf_addf(&fdir, "%s-fetch", rdir.buf);
-		rs.dir = fdir.buf;
-		rs.net = 1;
-		binds[dist_bind].ro = 0;
-		if (access("/etc/resolv.conf", R_OK) == 0)
-			binds[rs.nbinds++] = (struct root_bind){
-			    "/etc/resolv.conf", "/etc/resolv.conf", 1 };
-		rc = run_root(&rs, "fetch", 0, logfd, &code, e);
-		bf_buf_release(&fdir);
-		if (rc < 0)
-			goto out;
-		if (code != 0) {
-			rc = bf_err_set(e, EIO, "the ebuild driver could not "
-			    "fetch the distfiles (status %d; see the log)",
-			    code);
-			goto out;
-		}
-		rs.nbinds = nb;
-		rs.net = 0;
-		binds[dist_bind].ro = 1;
-		rs.dir = rdir.buf;
-	}
-	if ((rs.net = profile_uses_distcc(prof.buf)) != 0)
-		dprintf(logfd, "binfarm-worker: the hw-profile turns distcc on: "
-		    "the build root keeps the worker's network\n");
-	if ((rc = run_root(&rs, "build", w->keep, logfd, &code, e)) < 0)
-		goto out;
+/* Builds in the root; 0, or what bf-ebuild.sh's status means. */
+static int
+ej_build(struct ejob *j, struct bf_err *e)
+{
+	struct bf_buf t = BF_BUF_INIT, what = BF_BUF_INIT;
+	int rc, code;
+
+	if ((j->rs.net = profile_uses_distcc(j->prof.buf)) != 0)
+		dprintf(j->logfd, "binfarm-worker: the hw-profile turns distcc "
+		    "on: the build root keeps the worker's network\n");
+	if ((rc = run_root(j->w, &j->rs, "build", j->w->keep, j->logfd, &code,
+	    e)) < 0)
+		return rc;
 	if (code == 0)
-		rc = 0;
-	else if (code == 4) {
+		return 0;
+	if (code == 4) {
 		/* bf-ebuild.sh wrote what emerge would have compiled. */
-		bf_buf_reset(&t);
-		bf_buf_addf(&t, "%s/not-from-farm", jobdir);
-		bf_buf_reset(&vars);
-		if (bf_conf_read_file(t.buf, &vars, NULL) == 0)
-			bf_buf_rtrim(&vars);
+		bf_buf_addf(&t, "%s/not-from-farm", j->jobdir);
+		if (bf_conf_read_file(t.buf, &what, NULL) == 0)
+			bf_buf_rtrim(&what);
 		rc = bf_err_set(e, EIO, "dependencies not built by the farm "
 		    "(emerge would compile them; nothing was built): %s",
-		    vars.len ? vars.buf : "(see the log)");
+		    what.len ? what.buf : "(see the log)");
 	} else if (code > 128)
 		rc = bf_err_set(e, EIO, "the ebuild driver was killed by "
 		    "signal %d", code - 128);
 	else
 		rc = bf_err_set(e, EIO, "the ebuild driver exited with "
 		    "status %d (see the log)", code);
-out:
-	if (strs != NULL)
-		for (i = 0; i < ntrees * 4 + 2; i++)
-			bf_buf_release(&strs[i]);
-	free(strs);
-	free(binds);
-	bf_cpv_release(&dc);
-	bf_buf_release(&vars);
 	bf_buf_release(&t);
-	bf_buf_release(&rdir);
-	bf_buf_release(&prof);
-	bf_buf_release(&mdir);
-	bf_buf_release(&dist);
+	bf_buf_release(&what);
+	return rc;
+}
+
+int
+ebuild_job(struct wk *w, json_t *job, const char *jobdir,
+    const struct bf_cpv *cpv, int logfd, struct bf_err *e)
+{
+	struct ejob j;
+	struct bf_buf roots = BF_BUF_INIT;
+	int rc;
+
+	memset(&j, 0, sizeof(j));
+	j.w = w;
+	j.job = job;
+	j.jobdir = jobdir;
+	j.cpv = cpv;
+	j.logfd = logfd;
+	bf_buf_init(&j.vars);
+	bf_buf_init(&j.prof);
+	bf_buf_init(&j.dist);
+	bf_buf_init(&j.rdir);
+	if ((rc = ej_init(&j, e)) < 0 || (rc = ej_prepare(&j, e)) < 0)
+		goto out;
+	bf_buf_addf(&roots, "%s/roots", w->workdir);
+	mkdir(roots.buf, 0755);
+	remove_old_roots(roots.buf, logfd);
+	bf_buf_addf(&j.rdir, "%s/%lld", roots.buf,
+	    json_integer_value(json_object_get(job, "job")));
+	j.rs.dir = j.rdir.buf;
+	if (has_src_uri(j.repo_co, cpv) && (rc = ej_fetch(&j, e)) < 0)
+		goto out;
+	rc = ej_build(&j, e);
+out:
+	ej_release(&j);
+	bf_buf_release(&roots);
 	return rc;
 }

@@ -12,5 +12,7 @@ binfarm_worker_SOURCES = \
 	worker/build.c \
 	worker/driver-ebuild.c \
 	worker/root.c worker/root.h \
-	worker/upload.c
+	worker/upload.c \
+	worker/job.c \
+	worker/client.c
 dist_pkgdata_DATA = worker/bf-sandbox.sh worker/bf-ebuild.sh
