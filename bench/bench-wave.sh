@@ -31,7 +31,15 @@
 # every h2load connection comes from 127.0.0.1, as a fleet behind one
 # NAT address would, so it is raised above N as such a site would.
 #
-# Needs: h2load, nginx, curl, python3.  Usage: bench/bench-wave.sh from
+# BENCH_PIN=1 gives the servers CPU 0 and h2load CPU 1 (taskset): each
+# server then runs one worker (nginx worker_processes 1, binfarm-binhost
+# --threads 1).  As in production, where the clients are other
+# machines, the server's CPU then does the server's work only (and the
+# loopback's receive processing, which the kernel runs on the sending
+# CPU); shared CPUs make the wave's time mostly h2load's.
+# BENCH_SERVER_CPUS and BENCH_CLIENT_CPUS set other lists.
+#
+# Needs: h2load, nginx, curl, python3 (and taskset to pin).  Usage: bench/bench-wave.sh from
 # the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
 
@@ -44,6 +52,22 @@ NPKG=${BENCH_PACKAGES:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 MIXES=${BENCH_MIXES:-mixed small}
 THREADS=${BENCH_THREADS:-2}
+if test -n "${BENCH_PIN:-}"; then
+	: "${BENCH_SERVER_CPUS:=0}" "${BENCH_CLIENT_CPUS:=1}"
+fi
+SCPUS=${BENCH_SERVER_CPUS:-} CCPUS=${BENCH_CLIENT_CPUS:-}
+# ncpus LIST: how many CPUs a taskset list ("0", "0,1", "0-3") names.
+ncpus() {
+	echo "$1" | tr , '\n' | awk -F- '{ n += (NF == 2 ? $2 - $1 + 1 : 1) } END { print n }'
+}
+SRUN= CRUN= WORKERS=auto
+if test -n "$SCPUS"; then
+	SRUN="taskset -c $SCPUS" WORKERS=$(ncpus "$SCPUS")
+	BINHOST_ARGS="${BINHOST_ARGS:-} --threads $WORKERS"
+fi
+if test -n "$CCPUS"; then
+	CRUN="taskset -c $CCPUS" THREADS=$(ncpus "$CCPUS")
+fi
 here=$(cd "$(dirname "$0")/.." && pwd)
 BINHOST=${BINHOST:-$PWD/binfarm-binhost}
 test -x "$BINHOST" || BINHOST=$here/binfarm-binhost
@@ -51,6 +75,9 @@ command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 for c in h2load nginx curl python3; do
 	command -v $c >/dev/null 2>&1 || { echo "bench-wave: needs $c" >&2; exit 2; }
 done
+if test -n "$SRUN$CRUN" && ! command -v taskset >/dev/null 2>&1; then
+	echo "bench-wave: needs taskset to pin" >&2; exit 2
+fi
 
 W=$(mktemp -d /tmp/bench-wave.XXXXXX)
 chmod 755 "$W"	# nginx workers run as an unprivileged user
@@ -118,7 +145,7 @@ nbig=$((K / 10)); test $nbig -ge 1 || nbig=1
 
 # binfarm-binhost: as bench-binhost.sh runs it.
 printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
-"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
+$SRUN "$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
 	--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
 	${BINHOST_ARGS:-} 2>"$W/bh.err" &
 bh_pid=$!
@@ -129,7 +156,7 @@ BH=http://127.0.0.1:$(cat "$W/bh.port")
 NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$W/nginx/logs"
 cat >"$W/nginx/nginx.conf" <<EOF2
-worker_processes auto;
+worker_processes $WORKERS;
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/logs/error.log;
 events { worker_connections 4096; use epoll; multi_accept on; }
@@ -147,7 +174,7 @@ http {
 	}
 }
 EOF2
-nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
+$SRUN nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
 ng_pid=$!
 NG=http://127.0.0.1:$NGPORT
 n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done
@@ -169,7 +196,7 @@ wave() {
 	sed "s|^|$base/testing/amd64/|" "$W/$1.paths" >"$W/urls"
 	total=$((CONNS * ($(wc -l <"$W/urls"))))
 	c0=$(cpu_ticks "$srv_pid")
-	h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
+	$CRUN h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
 		>"$W/h2load.out" 2>&1 || true
 	c1=$(cpu_ticks "$srv_pid")
 	awk -v total="$total" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
@@ -188,6 +215,8 @@ median() {
 printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
 	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$CONNS" "$K" "$(nproc)" \
 	"$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+test -z "$SCPUS$CCPUS" || printf 'pinned: servers on CPU %s (%s workers), h2load on CPU %s (%s threads)\n' \
+	"${SCPUS:-any}" "$WORKERS" "${CCPUS:-any}" "$THREADS"
 printf 'repository: %s packages, %s MB; Packages.gz %s bytes\n' "$NPKG" \
 	"$(du -sm "$S" | cut -f1)" "$(wc -c <"$S/Packages.gz")"
 for m in $MIXES; do
