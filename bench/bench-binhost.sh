@@ -18,7 +18,9 @@
 # (default "index index304 file"); BINHOST_ARGS adds binfarm-binhost
 # options (e.g. "--threads 4").
 #
-# Needs: wrk, nginx (nginx-light), curl.  Usage: bench/bench-binhost.sh
+# BENCH_PIN=1: the servers on CPU 0, wrk on CPU 1 (see lib-serve.sh).
+#
+# Needs: wrk, nginx (nginx-light), curl (taskset to pin).  Usage: bench/bench-binhost.sh
 # from the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
 
@@ -75,9 +77,9 @@ lm() { curl -sI "$1" | tr -d '\r' | sed -n 's/^Last-Modified: //Ip'; }
 run() {
 	c0=$(cpu_ticks "$srv_pid")
 	if test $# -ge 3; then
-		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "$3" "$2" >"$W/wrk.out" 2>&1
+		$CRUN wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency -H "$3" "$2" >"$W/wrk.out" 2>&1
 	else
-		wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$2" >"$W/wrk.out" 2>&1
+		$CRUN wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --latency "$2" >"$W/wrk.out" 2>&1
 	fi
 	awk '
 	function bytes(s,  v, u) {
@@ -109,6 +111,7 @@ run() {
 printf 'binhost vs nginx %s, wrk -t%s -c%s -d%ss, %s cores (%s)\n' \
 	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$THREADS" "$CONNS" "$SECS" \
 	"$(nproc)" "$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+pinned_line
 printf 'Packages: %d packages, %d bytes; package file: 50000000 bytes\n\n' "$NPKG" "$idx_size"
 printf '%-10s %-8s %10s %9s %9s %11s %10s  %s\n' case server req/s MB/s p99_ms cpu_us/req cpu_us/MB non-2xx/3xx
 for c in $CASES; do

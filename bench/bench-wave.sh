@@ -31,7 +31,9 @@
 # every h2load connection comes from 127.0.0.1, as a fleet behind one
 # NAT address would, so it is raised above N as such a site would.
 #
-# Needs: h2load, nginx, curl, python3.  Usage: bench/bench-wave.sh from
+# BENCH_PIN=1: the servers on CPU 0, h2load on CPU 1 (see lib-serve.sh).
+#
+# Needs: h2load, nginx, curl, python3 (taskset to pin).  Usage: bench/bench-wave.sh from
 # the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
 
@@ -117,7 +119,7 @@ wave() {
 	sed "s|^|$base/testing/amd64/|" "$W/$1.paths" >"$W/urls"
 	total=$((CONNS * ($(wc -l <"$W/urls"))))
 	c0=$(cpu_ticks "$srv_pid")
-	h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
+	$CRUN h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
 		>"$W/h2load.out" 2>&1 || true
 	c1=$(cpu_ticks "$srv_pid")
 	awk -v total="$total" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
@@ -131,6 +133,7 @@ wave() {
 printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
 	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$CONNS" "$K" "$(nproc)" \
 	"$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
+pinned_line
 printf 'repository: %s packages, %s MB; Packages.gz %s bytes\n' "$NPKG" \
 	"$(du -sm "$S" | cut -f1)" "$(wc -c <"$S/Packages.gz")"
 for m in $MIXES; do

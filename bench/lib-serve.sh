@@ -13,8 +13,47 @@
 #                        threads or child processes (nginx's workers)
 #   median FILE COLUMN   the median of a column of numbers
 #
-# The caller sets CONNS (the client's connections); BINHOST_ARGS adds
-# binfarm-binhost options.
+# The caller sets CONNS (the client's connections) and THREADS (the
+# client's threads); BINHOST_ARGS adds binfarm-binhost options.
+#
+# Pinning (taskset): BENCH_PIN=1 gives the servers CPU 0 and the client
+# CPU 1; BENCH_SERVER_CPUS and BENCH_CLIENT_CPUS set other lists.  Each
+# server then runs one worker per CPU of its list (nginx
+# worker_processes, binfarm-binhost --threads) and the client one thread
+# per CPU of its list.  As in production, where the clients are other
+# machines, the server's CPUs then do the server's work only (and the
+# loopback's receive processing, which the kernel does on the sending
+# CPU); sharing the CPUs with the client makes a wave's time mostly the
+# client's.  The caller runs the client as `$CRUN client ...`.
+
+# ncpus LIST: how many CPUs a taskset list ("0", "0,1", "0-3") names.
+ncpus() {
+	echo "$1" | tr , '\n' | awk -F- '{ n += (NF == 2 ? $2 - $1 + 1 : 1) } END { print n }'
+}
+
+if test -n "${BENCH_PIN:-}"; then
+	: "${BENCH_SERVER_CPUS:=0}" "${BENCH_CLIENT_CPUS:=1}"
+fi
+SCPUS=${BENCH_SERVER_CPUS:-} CCPUS=${BENCH_CLIENT_CPUS:-}
+SRUN= CRUN= WORKERS=auto
+if test -n "$SCPUS$CCPUS" && ! command -v taskset >/dev/null 2>&1; then
+	echo "$(basename "$0"): needs taskset to pin" >&2
+	exit 2
+fi
+if test -n "$SCPUS"; then
+	SRUN="taskset -c $SCPUS" WORKERS=$(ncpus "$SCPUS")
+	BINHOST_ARGS="${BINHOST_ARGS:-} --threads $WORKERS"
+fi
+if test -n "$CCPUS"; then
+	CRUN="taskset -c $CCPUS" THREADS=$(ncpus "$CCPUS")
+fi
+
+# pinned_line: says how the servers and the client are pinned, if they are.
+pinned_line() {
+	test -z "$SCPUS$CCPUS" ||
+	printf 'pinned: servers on CPU %s (%s workers each), client on CPU %s (%s threads)\n' \
+		"${SCPUS:-any}" "$WORKERS" "${CCPUS:-any}" "$THREADS"
+}
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 BINHOST=${BINHOST:-$PWD/binfarm-binhost}
@@ -54,7 +93,7 @@ serve_link() {
 # such a site would raise it.
 serve_binhost() {
 	printf 'max-connections-per-ip = %d\n' $((CONNS + 16)) >"$W/binhost.conf"
-	"$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
+	$SRUN "$BINHOST" -d -f "$W/binhost.conf" --root "$R" --listen 127.0.0.1:0 \
 		--port-file "$W/bh.port" $(test "$(id -u)" = 0 && echo "-u nobody") \
 		${BINHOST_ARGS:-} 2>"$W/bh.err" &
 	bh_pid=$!
@@ -68,7 +107,7 @@ serve_nginx() {
 	NGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
 	mkdir -p "$W/nginx/logs"
 	cat >"$W/nginx/nginx.conf" <<EOF2
-worker_processes auto;
+worker_processes $WORKERS;
 pid $W/nginx/nginx.pid;
 error_log $W/nginx/logs/error.log;
 events { worker_connections 4096; use epoll; multi_accept on; }
@@ -86,7 +125,7 @@ http {
 	}
 }
 EOF2
-	nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
+	$SRUN nginx -p "$W/nginx" -c "$W/nginx/nginx.conf" -g 'daemon off;' 2>"$W/ng.err" &
 	ng_pid=$!
 	NG=http://127.0.0.1:$NGPORT
 	n=0; until curl -sf -o /dev/null "$NG/testing/amd64/Packages"; do n=$((n+1)); test $n -lt 100 || { cat "$W/ng.err" "$W/nginx/logs/error.log"; exit 1; }; sleep 0.05; done

@@ -84,6 +84,8 @@ struct bh_metrics {
 	uint64_t	 request_timeouts; /* connections closed by the deadline */
 	uint64_t	 floop_requests;   /* answered by http.c's file loop */
 	uint64_t	 floop_handoffs;   /* connections it gave libmicrohttpd */
+	uint64_t	 fcache_hits;	   /* package files from fcache.c */
+	uint64_t	 fcache_misses;    /* ... opened */
 };
 
 int	bh_metrics_init(struct bh_metrics *m);
@@ -172,6 +174,13 @@ struct bh_chan_cache {
 	struct bh_chan	 v[BH_CHAN_MAX];
 	uint64_t	 clock;
 	uint64_t	 hits, misses;	/* under mu; for /metrics */
+	/*
+	 * Moves (under mu) whenever a channel link is seen to point
+	 * elsewhere or to have been replaced: open files kept by the file
+	 * loop's caches (fcache.c) are good only under the epoch they were
+	 * opened in.
+	 */
+	uint64_t	 epoch;
 };
 
 /*
@@ -261,6 +270,7 @@ struct bh_server {
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
 	void		*floop;		/* http.c's own file loop, or NULL */
 	int		 no_floop;	/* everything through libmicrohttpd */
+	int		 no_fcache;	/* the file loop keeps no file open */
 };
 
 /* What a URL names. */
@@ -286,6 +296,7 @@ struct bh_target {
 	uint64_t	 snap_id;	/* identity of the channel's target */
 	time_t		 link_mtime;	/* of the channel link (an index) */
 	uint64_t	 snap_hash;	/* of "snapshots/<profile>/<id>" */
+	uint64_t	 epoch;		/* the channel cache's, when resolved */
 	const char	*ctype;
 	struct bh_series *series;	/* the channel's, or NULL */
 	char		 channel[64];	/* metric labels, "" when none */
@@ -302,6 +313,14 @@ struct bh_target {
  */
 int	bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t);
 /*
+ * As bh_resolve(), but with BH_RESOLVE_DEFER a package file of a channel
+ * is not opened: 200 with t->lazy set, t->fd == -1 and t->st unset; the
+ * caller finds it in its open-file cache or calls bh_target_open().
+ */
+#define BH_RESOLVE_DEFER	0x1
+int	bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
+	    unsigned flags);
+/*
  * A channel's index may come back from bh_resolve() as a 200 with
  * t->lazy set and t->fd == -1: its validators (t->st, t->lm, t->snap_id)
  * are the cached ones, enough for a 304.  To send the body, this opens
@@ -311,9 +330,54 @@ int	bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t);
  */
 int	bh_target_open(struct bh_server *s, struct bh_target *t);
 
+/* FNV-1a of the string s, continuing from h (0xcbf29ce484222325 to start). */
+uint64_t bh_fnv1a(const char *s, uint64_t h);
+
 /* Splits and decodes `raw`; exported for the unit test.  0 or a status. */
 int	bh_path_split(const char *raw, char *buf, size_t bufsz,
 	    char **seg, size_t *nseg);
+
+/*
+ * fcache.c: a file-loop thread's open package files, for the next request
+ * of the same file (see there).  Not locked: one per thread.
+ */
+#define BH_FCACHE_MAX	64	/* entries per thread */
+#define BH_FCACHE_TTL	10	/* seconds an entry is trusted */
+
+struct bh_fcent {
+	char		*key;		/* t->rel; NULL when the slot is free */
+	uint64_t	 hash;		/* bh_fnv1a(key) */
+	uint64_t	 epoch;		/* the channel cache's, when opened */
+	uint64_t	 used;		/* the cache's clock, when last used */
+	time_t		 born;
+	int		 fd;
+	unsigned	 users;		/* responses in flight from it */
+	int		 dead;		/* stale: close when users drops to 0 */
+	struct stat	 st;
+};
+
+struct bh_fcache {
+	size_t		 n, cap;
+	uint64_t	 clock;
+	uint64_t	 hits, misses, stale;
+	struct bh_fcent	 v[BH_FCACHE_MAX];
+};
+
+void	bh_fcache_init(struct bh_fcache *fc, size_t cap);
+/* The entry for t->rel opened under t->epoch (one more user), or -1. */
+int	bh_fcache_get(struct bh_fcache *fc, const struct bh_target *t,
+	    uint64_t hash, time_t now);
+/*
+ * Keeps t->fd (open, t->st its fstat) as the entry for t->rel, with one
+ * user; returns its index, or -1 when it cannot (then t->fd is still the
+ * caller's to close).
+ */
+int	bh_fcache_put(struct bh_fcache *fc, const struct bh_target *t,
+	    uint64_t hash, time_t now);
+/* A response from entry i ended. */
+void	bh_fcache_unuse(struct bh_fcache *fc, int i);
+/* Closes everything (the thread ends). */
+void	bh_fcache_release_all(struct bh_fcache *fc);
 
 /* http.c */
 int	bh_http_start(struct bh_server *s, int listen_fd, struct bf_err *e);

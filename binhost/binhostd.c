@@ -450,6 +450,8 @@ server_init(struct bh_server *s, const struct bh_conf *c)
 	/* For tests and benches: every request through libmicrohttpd. */
 	if (getenv("BINFARM_BINHOST_NO_FILE_LOOP") != NULL)
 		s->no_floop = 1;
+	if (getenv("BINFARM_BINHOST_NO_FILE_CACHE") != NULL)
+		s->no_fcache = 1;
 	if (bh_metrics_init(&s->metrics) < 0) {
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
 		return -1;

@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -1097,6 +1098,7 @@ struct fconn {
 	struct fconn	*prev, *next;	/* the thread's connections */
 	int		 fd;
 	int		 file;		/* the body's fd, or -1 */
+	int		 fent;		/* file's entry in th->fc, or -1 */
 	uint64_t	 off, left;	/* body still to send */
 	size_t		 hlen, hsent;	/* response head */
 	int		 sending;
@@ -1126,6 +1128,7 @@ struct fl_thread {
 	int64_t		 lpause;	/* out of fds: accept again from then */
 	time_t		 date_t;
 	char		 date[64];
+	struct bh_fcache fc;		/* open package files */
 	char		 buf[FL_BUF + 1];
 };
 
@@ -1244,6 +1247,46 @@ fl_text_free(struct req *r)
 	r->uri = r->referer = r->agent = NULL;
 }
 
+/* A response's file: back to the thread's cache, or closed. */
+static void
+fl_file_put(struct fl_thread *th, int fd, int fent)
+{
+	if (fent >= 0)
+		bh_fcache_unuse(&th->fc, fent);
+	else if (fd >= 0)
+		close(fd);
+}
+
+/*
+ * Opens the package file t resolved to (BH_RESOLVE_DEFER), from the
+ * thread's cache when it holds it: 200 with t->fd, t->st and *fent set
+ * (-1: t->fd is not in the cache), or bh_target_open()'s error status.
+ */
+static int
+fl_file_get(struct fl_thread *th, struct bh_target *t, int *fent)
+{
+	uint64_t hash = bh_fnv1a(t->rel, 0xcbf29ce484222325ULL);
+	time_t now = time(NULL);
+	int i, rc;
+
+	if ((i = bh_fcache_get(&th->fc, t, hash, now)) >= 0) {
+		__atomic_add_fetch(&th->fl->s->metrics.fcache_hits, 1,
+		    __ATOMIC_RELAXED);
+		t->fd = th->fc.v[i].fd;
+		t->st = th->fc.v[i].st;
+		t->lm = t->st.st_mtime;
+		t->lazy = 0;
+		*fent = i;
+		return 200;
+	}
+	if ((rc = bh_target_open(th->fl->s, t)) != 200)
+		return rc;
+	__atomic_add_fetch(&th->fl->s->metrics.fcache_misses, 1,
+	    __ATOMIC_RELAXED);
+	*fent = bh_fcache_put(&th->fc, t, hash, now);
+	return 200;
+}
+
 /* Leaves the thread's list and the deadline's; the fd stays open. */
 static void
 fl_detach(struct fl_thread *th, struct fconn *c)
@@ -1257,9 +1300,8 @@ fl_detach(struct fl_thread *th, struct fconn *c)
 		c->next->prev = c->prev;
 	conn_untrack(&th->fl->s->conns, c->bc);
 	c->bc = NULL;
-	if (c->file >= 0)
-		close(c->file);
-	c->file = -1;
+	fl_file_put(th, c->file, c->fent);
+	c->file = c->fent = -1;
 	fl_text_free(&c->r);
 }
 
@@ -1281,9 +1323,8 @@ fl_done(struct fl_thread *th, struct fconn *c, int ok)
 	if (s->access_fd >= 0)
 		access_log(s, &c->r);
 	fl_text_free(&c->r);
-	if (c->file >= 0)
-		close(c->file);
-	c->file = -1;
+	fl_file_put(th, c->file, c->fent);
+	c->file = c->fent = -1;
 	c->sending = 0;
 	c->active = (int64_t)t1.tv_sec * 1000 + t1.tv_nsec / 1000000;
 	if (c->bc != NULL) {
@@ -1497,7 +1538,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	char url[BH_PATH_MAX + 1], *eoh;
 	ssize_t n;
 	size_t hl;
-	int status, rc;
+	int status, rc, fent;
 
 	c->more = 0;
 	n = recv(c->fd, th->buf, FL_BUF, MSG_PEEK);
@@ -1517,7 +1558,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	memcpy(url, q.target, q.target_len);
 	url[q.target_len] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &c->r.t0);
-	status = bh_resolve(s, url, &t);
+	status = bh_resolve_ex(s, url, &t, BH_RESOLVE_DEFER);
 	if (status != 200 || (t.kind != BH_CHANNEL && t.kind != BH_SNAPSHOT &&
 	    t.kind != BH_KEY)) {
 		if (t.fd >= 0)
@@ -1529,7 +1570,11 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	    &s->metrics.other;
 	if (t.index >= 0)
 		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
-	if (t.lazy) {
+	fent = -1;
+	if (t.lazy && t.index < 0) {
+		if (fl_file_get(th, &t, &fent) != 200)
+			goto handoff;
+	} else if (t.lazy) {
 		if ((rc = bh_target_open(s, &t)) != 200)
 			goto handoff;
 		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
@@ -1537,7 +1582,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	make_validators(s, &t, &v);
 	/* Ours: consume the head (it is there, we saw it). */
 	if (recv(c->fd, th->buf, hl, 0) != (ssize_t)hl) {
-		close(t.fd);
+		fl_file_put(th, t.fd, fent);
 		fl_close(th, c);
 		return 0;
 	}
@@ -1547,6 +1592,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	c->keep = !q.close && !__atomic_load_n(&th->fl->quiesced,
 	    __ATOMIC_RELAXED);
 	c->file = t.fd;
+	c->fent = fent;
 	c->off = 0;
 	c->left = q.head ? 0 : (uint64_t)t.st.st_size;
 	c->hsent = 0;
@@ -1686,7 +1732,7 @@ fl_accept(struct fl_thread *th)
 			continue;
 		}
 		c->fd = fd;
-		c->file = -1;
+		c->file = c->fent = -1;
 		c->active = now_ms();
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->bc = conn_track(&fl->s->conns, fd);
@@ -1797,6 +1843,7 @@ fl_free(struct fl *fl)
 	size_t i;
 
 	for (i = 0; i < fl->nthreads; i++) {
+		bh_fcache_release_all(&fl->t[i].fc);
 		if (fl->t[i].ep >= 0)
 			close(fl->t[i].ep);
 		if (fl->t[i].evfd >= 0)
@@ -1847,12 +1894,44 @@ fl_halt(struct bh_server *s)
 	fl->lfd = -1;
 }
 
+/*
+ * Descriptors: every connection the configuration allows, the open-file
+ * caches and some for the rest.  The soft limit is raised towards that
+ * (never past the hard limit); the caches get what is left after the
+ * connections, so that a low hard limit costs the cache, not clients.
+ * Returns the entries per thread's cache.
+ */
+static size_t
+fl_fds(const struct bh_conf *c, size_t nthreads)
+{
+	struct rlimit rl;
+	rlim_t want, spare;
+
+	want = (rlim_t)c->max_connections + 64 +
+	    (rlim_t)nthreads * BH_FCACHE_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max > want ? want : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) < 0)
+			return 0;
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= want)
+		return BH_FCACHE_MAX;
+	if (rl.rlim_cur <= (rlim_t)c->max_connections + 64)
+		return 0;
+	spare = rl.rlim_cur - (rlim_t)c->max_connections - 64;
+	return (size_t)(spare / nthreads);
+}
+
 static int
 fl_start(struct bh_server *s, int lfd, size_t nthreads)
 {
 	struct fl *fl;
 	struct epoll_event ev;
-	size_t i;
+	size_t i, fcap;
 
 	if ((fl = calloc(1, sizeof(*fl))) == NULL)
 		return -1;
@@ -1867,9 +1946,11 @@ fl_start(struct bh_server *s, int lfd, size_t nthreads)
 	fl->max_total = (unsigned)s->conf->max_connections;
 	fl->max_per_ip = (unsigned)s->conf->max_per_ip;
 	fl->timeout_ms = (int64_t)s->conf->timeout * 1000;
+	fcap = s->no_fcache ? 0 : fl_fds(s->conf, nthreads);
 	for (i = 0; i < nthreads; i++) {
 		fl->t[i].ep = fl->t[i].evfd = -1;
 		pthread_mutex_init(&fl->t[i].inmu, NULL);
+		bh_fcache_init(&fl->t[i].fc, fcap);
 	}
 	for (i = 0; i < nthreads; i++) {
 		fl->t[i].fl = fl;

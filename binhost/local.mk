@@ -6,6 +6,7 @@ binfarm_binhost_SOURCES = \
 	binhost/binhost.h \
 	binhost/binhostd.c \
 	binhost/auth.c \
+	binhost/fcache.c \
 	binhost/http.c \
 	binhost/metrics.c \
 	binhost/serve.c

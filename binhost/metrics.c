@@ -219,6 +219,16 @@ bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 	    "binhost_file_loop_handoffs_total %llu\n",
 	    (unsigned long long)ld(&m->floop_requests),
 	    (unsigned long long)ld(&m->floop_handoffs));
+	bf_buf_addf(out, "# HELP binhost_file_cache_hits_total Package files "
+	    "the file loop sent from a descriptor it kept open.\n"
+	    "# TYPE binhost_file_cache_hits_total counter\n"
+	    "binhost_file_cache_hits_total %llu\n"
+	    "# HELP binhost_file_cache_misses_total Package files the file "
+	    "loop opened.\n"
+	    "# TYPE binhost_file_cache_misses_total counter\n"
+	    "binhost_file_cache_misses_total %llu\n",
+	    (unsigned long long)ld(&m->fcache_hits),
+	    (unsigned long long)ld(&m->fcache_misses));
 	bf_buf_addf(out, "# HELP binhost_start_time_seconds When the server "
 	    "started, unix time.\n"
 	    "# TYPE binhost_start_time_seconds gauge\n"

@@ -320,8 +320,8 @@ join(char *out, size_t outsz, char **seg, size_t from, size_t n)
 	return 0;
 }
 
-static uint64_t
-fnv1a(const char *s, uint64_t h)
+uint64_t
+bh_fnv1a(const char *s, uint64_t h)
 {
 	for (; *s != '\0'; s++) {
 		h ^= (unsigned char)*s;
@@ -460,7 +460,7 @@ static int
 resolve_channel(struct bh_server *s, const char *channel,
     const char *profile, int which, char *snap, size_t snapsz,
     time_t *link_mtime, uint64_t *snap_hash, struct bh_series **series,
-    struct stat *ist, int *have)
+    struct stat *ist, int *have, uint64_t *epoch)
 {
 	struct bh_chan_cache *c = &s->chans;
 	struct bh_chan *e;
@@ -493,6 +493,7 @@ resolve_channel(struct bh_server *s, const char *channel,
 		snprintf(snap, snapsz, "%s", e->snap);
 		*snap_hash = e->snap_hash;
 		*series = e->series;
+		*epoch = c->epoch;
 		if (which >= 0 && e->have[which] &&
 		    now - e->checked[which] < BH_CHAN_RECHECK &&
 		    now >= e->checked[which]) {
@@ -534,14 +535,16 @@ resolve_channel(struct bh_server *s, const char *channel,
 		e->mtim = lst.st_mtim;
 		e->ctim = lst.st_ctim;
 		snprintf(e->snap, sizeof(e->snap), "%s", fresh);
-		e->snap_hash = fnv1a(fresh, 0xcbf29ce484222325ULL);
+		e->snap_hash = bh_fnv1a(fresh, 0xcbf29ce484222325ULL);
+		c->epoch++;
 	}
 	e->series = ser;
 	e->used = ++c->clock;
+	*epoch = c->epoch;
 	pthread_mutex_unlock(&c->mu);
 
 	snprintf(snap, snapsz, "%s", fresh);
-	*snap_hash = fnv1a(fresh, 0xcbf29ce484222325ULL);
+	*snap_hash = bh_fnv1a(fresh, 0xcbf29ce484222325ULL);
 	*series = ser;
 	*link_mtime = lst.st_mtime;
 	return 0;
@@ -638,6 +641,13 @@ index_validators(struct bh_target *t)
 int
 bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 {
+	return bh_resolve_ex(s, raw, t, 0);
+}
+
+int
+bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
+    unsigned flags)
+{
 	char buf[BH_PATH_MAX + 1], snap[BH_SNAP_MAX];
 	char rest[BH_PATH_MAX + 1];
 	char *seg[BH_SEG_MAX];
@@ -696,7 +706,7 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 		t->index = rc;
 	if ((rc = resolve_channel(s, seg[0], seg[1], t->index, snap,
 	    sizeof(snap), &link_mtime, &snap_hash, &t->series, &t->st,
-	    &have)) != 0)
+	    &have, &t->epoch)) != 0)
 		return rc;
 	/* Labels only for channels that exist: bounded cardinality. */
 	snprintf(t->channel, sizeof(t->channel), "%s", seg[0]);
@@ -708,7 +718,9 @@ bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
 		return 404;
 	t->ctype = content_type(seg[n - 1]);
 	if (t->index < 0) {
-		if ((rc = open_file(s, t->rel, t)) != 200)
+		if (flags & BH_RESOLVE_DEFER)
+			t->lazy = 1;
+		else if ((rc = open_file(s, t->rel, t)) != 200)
 			return rc;
 		t->immutable = 1;	/* package files never change */
 		return 200;

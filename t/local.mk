@@ -108,6 +108,7 @@ SHELL_TESTS += \
 	t/t4080-service-files.sh \
 	t/t4090-binhost-wave.sh \
 	t/t4095-binhost-file-loop.sh \
+	t/t4096-binhost-file-cache.sh \
 	t/t5000-farm.sh \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
