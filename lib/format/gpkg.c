@@ -39,6 +39,7 @@
 #include "base/digest.h"
 #include "base/err.h"
 #include "format/gpkg.h"
+#include "base/map.h"
 #include "base/lockfile.h"
 #include "format/manifest.h"
 #include "format/meta.h"
@@ -882,83 +883,6 @@ out:
 /* ------------------------------------------------------------------ */
 /* Reading.                                                            */
 
-/* A set of strings (open addressing), for duplicate and link checks. */
-struct strset {
-	char	**slot;
-	size_t	  cap;
-	size_t	  n;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static int
-strset_has(const struct strset *set, const char *k)
-{
-	size_t i;
-
-	if (set->cap == 0)
-		return 0;
-	for (i = str_hash(k) & (set->cap - 1); set->slot[i] != NULL;
-	    i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slot[i], k) == 0)
-			return 1;
-	return 0;
-}
-
-/* Returns 1 if added, 0 if present, -ENOMEM. */
-static int
-strset_add(struct strset *set, const char *k)
-{
-	size_t i, j;
-
-	if (strset_has(set, k))
-		return 0;
-	if ((set->n + 1) * 2 > set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 64;
-		char **ns = calloc(ncap, sizeof(*ns));
-
-		if (ns == NULL)
-			return -ENOMEM;
-		for (j = 0; j < set->cap; j++) {
-			if (set->slot[j] == NULL)
-				continue;
-			for (i = str_hash(set->slot[j]) & (ncap - 1); ns[i] != NULL;
-			    i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = set->slot[j];
-		}
-		free(set->slot);
-		set->slot = ns;
-		set->cap = ncap;
-	}
-	for (i = str_hash(k) & (set->cap - 1); set->slot[i] != NULL;
-	    i = (i + 1) & (set->cap - 1))
-		;
-	if ((set->slot[i] = strdup(k)) == NULL)
-		return -ENOMEM;
-	set->n++;
-	return 1;
-}
-
-static void
-strset_release(struct strset *set)
-{
-	size_t i;
-
-	for (i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
-	memset(set, 0, sizeof(*set));
-}
-
 struct member {
 	char		*name;		/* as in the container */
 	const char	*base;		/* after the directory */
@@ -990,8 +914,8 @@ struct reader {
 	unsigned char		*ibuf;	/* compressed input of an inner tar */
 	unsigned char		*obuf;	/* what is read out of an inner tar */
 	struct bf_err		 ierr;	/* first problem inside an inner tar */
-	struct strset		 seen;
-	struct strset		 symlinks;
+	struct bf_map		 seen;
+	struct bf_map		 symlinks;
 	uint64_t		 entries;
 	uint64_t		 max_entries;	/* image entries allowed */
 	uint64_t		 name_bytes;	/* held in seen and symlinks */
@@ -1192,7 +1116,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	for (c = strchr(name, '/'); c != NULL; c = strchr(c + 1, '/')) {
 		bf_buf_reset(&prefix);
 		bf_buf_add(&prefix, name, (size_t)(c - name));
-		if (strset_has(&r->symlinks, prefix.buf)) {
+		if (bf_map_get(&r->symlinks, prefix.buf, NULL)) {
 			rc = inner_fail(r, BF_EUNSAFE, "%s: '%s' lies below symlink '%s'",
 			    member, name, prefix.buf);
 			goto out;
@@ -1202,7 +1126,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	bf_buf_adds(&prefix, name);
 	while (prefix.len > 1 && prefix.buf[prefix.len - 1] == '/')
 		bf_buf_setlen(&prefix, prefix.len - 1);
-	if (hl != NULL && !strset_has(&r->seen, hl)) {
+	if (hl != NULL && !bf_map_get(&r->seen, hl, NULL)) {
 		rc = inner_fail(r, BF_EUNSAFE,
 		    "%s: hard link '%s' points to '%s', not an earlier member",
 		    member, name, hl);
@@ -1220,7 +1144,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 		    (unsigned long long)(r->max_name_bytes >> 20));
 		goto out;
 	}
-	switch (strset_add(&r->seen, prefix.buf)) {
+	switch (bf_map_add(&r->seen, prefix.buf, 0)) {
 	case 0:
 		rc = inner_fail(r, BF_EUNSAFE, "%s: duplicate member '%s'", member, name);
 		goto out;
@@ -1230,7 +1154,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}
-	if (sl != NULL && hl == NULL && strset_add(&r->symlinks, prefix.buf) < 0) {
+	if (sl != NULL && hl == NULL && bf_map_add(&r->symlinks, prefix.buf, 0) < 0) {
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}
@@ -1383,8 +1307,8 @@ reader_release(struct reader *r)
 	free(r->ibuf);
 	free(r->obuf);
 	bf_buf_release(&r->manifest);
-	strset_release(&r->seen);
-	strset_release(&r->symlinks);
+	bf_map_release(&r->seen);
+	bf_map_release(&r->symlinks);
 }
 
 /*
@@ -1397,7 +1321,7 @@ walk(struct reader *r)
 {
 	struct archive_entry *ent;
 	struct bf_digest dg;
-	struct strset names = { NULL, 0, 0 };
+	struct bf_map names = BF_MAP_INIT;
 	const char *name, *slash;
 	int ar, rc = 0;
 
@@ -1444,7 +1368,7 @@ walk(struct reader *r)
 			    MEMBERS_MAX);
 			goto out;
 		}
-		if ((rc = strset_add(&names, name)) <= 0) {
+		if ((rc = bf_map_add(&names, name, 0)) <= 0) {
 			rc = rc < 0 ? bf_err_nomem(r->e) :
 			    walk_fail_format(r, "duplicate container member '%s' "
 			    "(potential attack)", name);
@@ -1537,7 +1461,7 @@ walk(struct reader *r)
 out:
 	r->dg = NULL;
 	bf_digest_release(&dg);
-	strset_release(&names);
+	bf_map_release(&names);
 	return rc;
 }
 

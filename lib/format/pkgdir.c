@@ -24,6 +24,7 @@
 #include "base/digest.h"
 #include "format/dircache.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "format/gpkg.h"
 #include "format/meta.h"
 #include "format/pkgdir.h"
@@ -747,24 +748,6 @@ run_workers(struct worker *wk, int n, void *(*fn)(void *))
 /* ------------------------------------------------------------------ */
 /* Old entries by PATH */
 
-struct pathmap {
-	long	*slot;
-	size_t	 mask;
-	const char **key;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int
 cmp_cand(const void *a, const void *b)
 {
@@ -922,7 +905,7 @@ struct update {
 	char		**dirs;		/* top-level directories */
 	size_t		 ndirs;
 	struct candlist	 top, all;	/* package files at the top; all */
-	struct pathmap	 map;		/* old entries by PATH */
+	struct bf_map	 map;		/* old entries by PATH (borrowed) */
 	unsigned char	*keep;		/* old entries reused */
 	struct bf_dircache dc;
 	struct bf_dircache_writer dw;
@@ -1133,25 +1116,18 @@ merge_cands(struct update *u)
 static int
 map_old(struct update *u, struct bf_pkgindex *idx)
 {
-	struct pathmap *map = &u->map;
 	struct bf_buf path = BF_BUF_INIT;
 	const char *k_path = bf_pkgindex_key("PATH");
 	const char *k_cpv = bf_pkgindex_key("CPV");
 	const char *p, *cpv;
-	size_t sz = 16, i, h;
+	size_t i;
 	int rc = -ENOMEM;
 
 	if (idx->npkgs == 0)
 		return 0;
-	while (sz < idx->npkgs * 2)
-		sz *= 2;
-	map->mask = sz - 1;
-	if ((map->slot = malloc(sz * sizeof(*map->slot))) == NULL ||
-	    (map->key = calloc(idx->npkgs, sizeof(*map->key))) == NULL ||
+	if (bf_map_reserve(&u->map, idx->npkgs) < 0 ||
 	    (u->keep = calloc(idx->npkgs, 1)) == NULL)
 		goto out;
-	for (i = 0; i < sz; i++)
-		map->slot[i] = -1;
 	for (i = 0; i < idx->npkgs; i++) {
 		p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 		if (p == NULL || *p == '\0') {
@@ -1163,13 +1139,9 @@ map_old(struct update *u, struct bf_pkgindex *idx)
 				goto out;
 			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 		}
-		map->key[i] = p;
-		h = str_hash(p) & map->mask;
-		while (map->slot[h] != -1 &&
-		    strcmp(map->key[map->slot[h]], p) != 0)
-			h = (h + 1) & map->mask;
-		if (map->slot[h] == -1)
-			map->slot[h] = (long)i;	/* the first one wins */
+		/* The first one wins; the map borrows the index's value. */
+		if (bf_map_add(&u->map, p, i) < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -1185,13 +1157,9 @@ reusable(const struct update *u, const struct bf_pkgindex *idx,
 	const struct bf_pkgindex_entry *oe;
 	const char *ms, *ss, *p;
 	long long v;
-	size_t h = str_hash(c->path) & u->map.mask;
-	long oi;
+	size_t oi;
 
-	while ((oi = u->map.slot[h]) != -1 &&
-	    strcmp(u->map.key[oi], c->path) != 0)
-		h = (h + 1) & u->map.mask;
-	if (oi == -1 || u->keep[oi])
+	if (!bf_map_get(&u->map, c->path, &oi) || u->keep[oi])
 		return -1;
 	oe = &idx->pkgs[oi];
 	ms = bf_pkgindex_get(oe, bf_pkgindex_key("_mtime_"));
@@ -1206,7 +1174,7 @@ reusable(const struct update *u, const struct bf_pkgindex *idx,
 	    (p = bf_pkgindex_get(oe, bf_pkgindex_key("CPV"))) == NULL ||
 	    *p == '\0')
 		return -1;
-	return oi;
+	return (long)oi;
 }
 
 /* Reuses unchanged entries; reads the others on nt threads. */
@@ -1223,7 +1191,7 @@ read_changed(struct update *u, const struct bf_pkgindex *idx)
 		if (c->bad != NULL)
 			continue;
 		u->st->files++;
-		if (u->map.slot == NULL || (oi = reusable(u, idx, c)) < 0)
+		if ((oi = reusable(u, idx, c)) < 0)
 			continue;
 		c->old = oi;
 		u->keep[oi] = 1;
@@ -1306,8 +1274,7 @@ update_release(struct update *u)
 	for (i = 0; i < u->ndirs; i++)
 		free(u->dirs[i]);
 	free(u->dirs);
-	free(u->map.slot);
-	free(u->map.key);
+	bf_map_release(&u->map);
 	free(u->keep);
 }
 
@@ -1331,6 +1298,7 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	if (u->nt > 8)
 		u->nt = 8;
 	u->dc = (struct bf_dircache)BF_DIRCACHE_INIT;
+	u->map = (struct bf_map)BF_MAP_INIT_BORROW;
 	u->dw = (struct bf_dircache_writer)BF_DIRCACHE_WRITER_INIT;
 	memset(u->st, 0, sizeof(*u->st));
 	if ((rc = update_start(u, idx)) < 0 || (rc = list_top(u)) < 0 ||

@@ -12,6 +12,7 @@
 #include "base/conf.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "portage/plan.h"
 #include "portage/profile.h"
 #include "portage/tree.h"
@@ -115,8 +116,9 @@ struct bf_plan {
 	const struct bf_profile	*p;
 	struct bf_tree *const	*trees;
 	size_t			 ntrees;
-	struct pkg		**tab;		/* open addressing */
-	size_t			 tabsz, npkg;
+	struct pkg		**pkgs;
+	size_t			 npkg, apkg;
+	struct bf_map		 pkgmap;	/* "cat/pn" -> pkgs[] (borrowed) */
 	size_t			 indexed, loaded;
 	struct pnode		**nodes;	/* selection order */
 	size_t			 nnodes, anodes;
@@ -130,87 +132,42 @@ struct bf_plan {
 	struct bf_strv		 accept_license;	/* words, in order */
 };
 
-static uint64_t
-hash_str(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct pkg *
 pkg_find(const struct bf_plan *pl, const char *cat, const char *pn)
 {
 	size_t cl = strlen(cat), nl = strlen(pn), i;
 	char key[512];
-	struct pkg *k;
 
-	if (cl + nl + 2 > sizeof(key) || pl->tabsz == 0)
+	if (cl + nl + 2 > sizeof(key))
 		return NULL;
 	memcpy(key, cat, cl);
 	key[cl] = '/';
 	memcpy(key + cl + 1, pn, nl + 1);
-	i = hash_str(key, cl + nl + 1) & (pl->tabsz - 1);
-	while ((k = pl->tab[i]) != NULL) {
-		if (strcmp(k->name, key) == 0)
-			return k;
-		i = (i + 1) & (pl->tabsz - 1);
-	}
-	return NULL;
-}
-
-static int
-tab_grow(struct bf_plan *pl)
-{
-	size_t nsz = pl->tabsz ? pl->tabsz * 2 : 4096, i, j;
-	struct pkg **nt = calloc(nsz, sizeof(*nt));
-
-	if (nt == NULL)
-		return -ENOMEM;
-	for (i = 0; i < pl->tabsz; i++) {
-		struct pkg *k = pl->tab[i];
-
-		if (k == NULL)
-			continue;
-		j = hash_str(k->name, strlen(k->name)) & (nsz - 1);
-		while (nt[j] != NULL)
-			j = (j + 1) & (nsz - 1);
-		nt[j] = k;
-	}
-	free(pl->tab);
-	pl->tab = nt;
-	pl->tabsz = nsz;
-	return 0;
+	if (!bf_map_get_n(&pl->pkgmap, key, cl + nl + 1, &i))
+		return NULL;
+	return pl->pkgs[i];
 }
 
 static struct pkg *
 pkg_get(struct bf_plan *pl, const char *cat, const char *pn)
 {
 	struct pkg *k = pkg_find(pl, cat, pn);
-	size_t i;
 
 	if (k != NULL)
 		return k;
-	if ((pl->npkg + 1) * 2 > pl->tabsz && tab_grow(pl) < 0)
-		return NULL;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if (bf_grow(&pl->pkgs, &pl->apkg, pl->npkg + 1, sizeof(*pl->pkgs),
+	    4096) < 0 || (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
 	bf_buf_reset(&pl->tmp);
 	bf_buf_addf(&pl->tmp, "%s/%s", cat, pn);
-	if (bf_buf_error(&pl->tmp) < 0 || (k->name = strdup(pl->tmp.buf)) == NULL) {
+	if (bf_buf_error(&pl->tmp) < 0 ||
+	    (k->name = strdup(pl->tmp.buf)) == NULL ||
+	    bf_map_add(&pl->pkgmap, k->name, pl->npkg) < 0) {
+		free(k->name);
 		free(k);
 		return NULL;
 	}
-	i = hash_str(k->name, strlen(k->name)) & (pl->tabsz - 1);
-	while (pl->tab[i] != NULL)
-		i = (i + 1) & (pl->tabsz - 1);
-	pl->tab[i] = k;
-	pl->npkg++;
+	pl->pkgs[pl->npkg++] = k;
 	return k;
 }
 
@@ -1618,6 +1575,7 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		return bf_err_nomem(e);
 	bf_buf_init(&pl->tmp);
+	pl->pkgmap = (struct bf_map)BF_MAP_INIT_BORROW;
 	pl->p = p;
 	pl->trees = trees;
 	pl->ntrees = ntrees;
@@ -1703,11 +1661,9 @@ bf_plan_free(struct bf_plan *pl)
 	}
 	free(pl->nodes);
 	free(pl->order);
-	for (i = 0; i < pl->tabsz; i++) {
-		struct pkg *k = pl->tab[i];
+	for (i = 0; i < pl->npkg; i++) {
+		struct pkg *k = pl->pkgs[i];
 
-		if (k == NULL)
-			continue;
 		for (j = 0; j < k->n; j++) {
 			bf_cpv_release(&k->v[j]->cpv);
 			meta_free(k->v[j]->m);
@@ -1718,7 +1674,8 @@ bf_plan_free(struct bf_plan *pl)
 		free(k->name);
 		free(k);
 	}
-	free(pl->tab);
+	free(pl->pkgs);
+	bf_map_release(&pl->pkgmap);
 	free(pl->q);
 	bf_buf_release(&pl->tmp);
 	bf_baseprof_release(&pl->base);

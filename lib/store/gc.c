@@ -19,7 +19,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "base/strmap.h"
+#include "base/map.h"
 #include "format/pkgindex.h"
 #include "store/channel.h"
 #include "store/gc.h"
@@ -30,7 +30,7 @@
 /* gc.                                                                 */
 
 struct refs {
-	struct bf_strmap	 paths;		/* PATHs referenced */
+	struct bf_map	 paths;		/* PATHs referenced */
 };
 
 static int
@@ -41,7 +41,7 @@ add_refs(struct refs *refs, const struct bf_pkgindex *idx)
 	for (i = 0; i < idx->npkgs; i++) {
 		const char *p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
 
-		if (p != NULL && bf_strmap_put(&refs->paths, p, 1) < 0)
+		if (p != NULL && bf_map_put(&refs->paths, p, 1) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -244,7 +244,7 @@ gc_pool_pn(struct gc *g, const char *prof, const char *cat, const char *pn,
 	struct bf_buf path = BF_BUF_INIT, rel = BF_BUF_INIT;
 	struct stat fst;
 	char **files = NULL;
-	size_t nfiles = 0, f, left = 0, dummy;
+	size_t nfiles = 0, f, left = 0;
 	int rc = 0;
 
 	bf_buf_addf(&path, "pool/%s/%s/%s", prof, cat, pn);
@@ -253,7 +253,7 @@ gc_pool_pn(struct gc *g, const char *prof, const char *cat, const char *pn,
 	for (f = 0; f < nfiles; f++) {
 		bf_buf_reset(&rel);
 		bf_buf_addf(&rel, "%s/%s/%s", cat, pn, files[f]);
-		if (bf_strmap_get(&refs->paths, rel.buf, &dummy)) {
+		if (bf_map_get(&refs->paths, rel.buf, NULL)) {
 			g->st->files_kept++;
 			left++;
 			continue;
@@ -318,13 +318,13 @@ out:
 static int
 gc_profile(struct gc *g, const char *prof)
 {
-	struct refs refs = { BF_STRMAP_INIT };
+	struct refs refs = { BF_MAP_INIT };
 	int rc;
 
 	if ((rc = gc_snapshots(g, prof, &refs)) == 0 &&
 	    (rc = keep_workset(g, prof, &refs)) == 0)
 		rc = gc_pool(g, prof, &refs);
-	bf_strmap_release(&refs.paths);
+	bf_map_release(&refs.paths);
 	return rc;
 }
 

@@ -582,17 +582,16 @@ static int
 workset_index(struct bf_workset *w, struct bf_err *e)
 {
 	struct bf_buf key = BF_BUF_INIT;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
-	bf_strmap_release(&w->map);
+	bf_map_release(&w->map);
 	for (i = 0; i < w->idx.npkgs; i++) {
 		bf_buf_reset(&key);
 		if (bf_pkg_slotkey(&w->idx, &w->idx.pkgs[i], &key) < 0)
 			continue;
-		if (bf_strmap_get(&w->map, key.buf, &j))
-			continue;
-		if (bf_strmap_put(&w->map, key.buf, i) < 0) {
+		/* The first entry of a slot key stands for it. */
+		if (bf_map_add(&w->map, key.buf, i) < 0) {
 			rc = bf_err_nomem(e);
 			break;
 		}
@@ -662,7 +661,7 @@ void
 bf_workset_release(struct bf_workset *w)
 {
 	bf_pkgindex_release(&w->idx);
-	bf_strmap_release(&w->map);
+	bf_map_release(&w->map);
 }
 
 int
@@ -874,7 +873,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 		goto out;
 	if ((rc = bf_pkg_slotkey(&scratch, &scratch.pkgs[0], &key)) < 0)
 		goto oom;
-	if (bf_strmap_get(&w->map, key.buf, &slot)) {
+	if (bf_map_get(&w->map, key.buf, &slot)) {
 		const char *ocpv = bf_pkgindex_get(&w->idx.pkgs[slot], "CPV");
 		const char *obid = bf_pkgindex_value(&w->idx, &w->idx.pkgs[slot],
 		    "BUILD_ID");
@@ -886,7 +885,7 @@ bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
 			goto oom;
 	} else {
 		if (bf_pkgindex_add_copy(&w->idx, &scratch.pkgs[0]) == NULL ||
-		    bf_strmap_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
+		    bf_map_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
 			goto oom;
 	}
 	w->dirty = 1;
@@ -1413,7 +1412,7 @@ pkginfo_release(struct pkginfo *v, size_t n)
 /* The best entry of each slot key. */
 static int
 collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
-    struct bf_strmap *map)
+    struct bf_map *map)
 {
 	struct bf_buf key = BF_BUF_INIT;
 	struct pkginfo *v, p;
@@ -1433,7 +1432,7 @@ collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
 			continue;
 		p.build_id = num_value(idx, ent, "BUILD_ID");
 		p.build_time = num_value(idx, ent, "BUILD_TIME");
-		if (bf_strmap_get(map, key.buf, &j)) {
+		if (bf_map_get(map, key.buf, &j)) {
 			if (pkg_cmp(&p, &v[j]) > 0) {
 				bf_cpv_release(&v[j].c);
 				p.key = v[j].key;
@@ -1443,7 +1442,7 @@ collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
 			continue;
 		}
 		if ((p.key = strdup(key.buf)) == NULL ||
-		    bf_strmap_put(map, key.buf, n) < 0) {
+		    bf_map_put(map, key.buf, n) < 0) {
 			free(p.key);
 			bf_cpv_release(&p.c);
 			rc = -ENOMEM;
@@ -1490,7 +1489,7 @@ int
 bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
     struct bf_diff *d, struct bf_err *e)
 {
-	struct bf_strmap ma = BF_STRMAP_INIT, mb = BF_STRMAP_INIT;
+	struct bf_map ma = BF_MAP_INIT, mb = BF_MAP_INIT;
 	struct pkginfo *va = NULL, *vb = NULL;
 	size_t na = 0, nb = 0, i, j;
 	int rc;
@@ -1504,7 +1503,7 @@ bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
 		goto out;
 	}
 	for (i = 0; i < nb && rc == 0; i++) {
-		if (!bf_strmap_get(&ma, vb[i].key, &j)) {
+		if (!bf_map_get(&ma, vb[i].key, &j)) {
 			rc = diff_add(d, BF_CHG_ADDED, NULL, &vb[i]);
 			continue;
 		}
@@ -1521,7 +1520,7 @@ bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
 		}
 	}
 	for (i = 0; i < na && rc == 0; i++)
-		if (!bf_strmap_get(&mb, va[i].key, &j))
+		if (!bf_map_get(&mb, va[i].key, &j))
 			rc = diff_add(d, BF_CHG_REMOVED, &va[i], NULL);
 	if (rc == 0)
 		qsort(d->v, d->n, sizeof(*d->v), item_cmp);
@@ -1530,8 +1529,8 @@ out:
 		rc = bf_err_nomem(e);
 	pkginfo_release(va, na);
 	pkginfo_release(vb, nb);
-	bf_strmap_release(&ma);
-	bf_strmap_release(&mb);
+	bf_map_release(&ma);
+	bf_map_release(&mb);
 	return rc;
 }
 
