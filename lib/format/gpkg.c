@@ -274,9 +274,14 @@ outer_write_manifest(struct outer *o, struct bf_err *e)
 /* ------------------------------------------------------------------ */
 /* The image: a sorted walk of ${D} into a libarchive pax writer.      */
 
-struct idcache {
+struct idname {
 	unsigned long	 id;
 	char		*name;
+};
+
+struct idcache {
+	struct idname	*v;
+	size_t		 n, alloc;
 };
 
 struct linkent {
@@ -293,10 +298,9 @@ struct packer {
 	struct bf_err		 werr;	/* error inside the write callback */
 	struct bf_buf		 src;	/* filesystem path */
 	struct bf_buf		 dst;	/* path in the tar */
-	struct idcache		*users, *groups;
-	size_t			 nusers, ngroups;
+	struct idcache		 users, groups;
 	struct linkent		*links;
-	size_t			 nlinks;
+	size_t			 nlinks, alinks;
 	uint64_t		 files;
 	uint64_t		 in_bytes;
 	uint64_t		 last_progress;
@@ -321,15 +325,14 @@ image_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 }
 
 static const char *
-id_name(struct idcache **cache, size_t *n, unsigned long id, int group)
+id_name(struct idcache *c, unsigned long id, int group)
 {
 	char buf[4096], *name = NULL;
-	struct idcache *nc;
 	size_t i;
 
-	for (i = 0; i < *n; i++)
-		if ((*cache)[i].id == id)
-			return (*cache)[i].name;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return c->v[i].name;
 	if (group) {
 		struct group gr, *res = NULL;
 
@@ -341,14 +344,13 @@ id_name(struct idcache **cache, size_t *n, unsigned long id, int group)
 		if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res) == 0 && res)
 			name = strdup(res->pw_name);
 	}
-	if ((nc = realloc(*cache, (*n + 1) * sizeof(*nc))) == NULL) {
+	if (bf_grow(&c->v, &c->alloc, c->n + 1, sizeof(*c->v), 4) < 0) {
 		free(name);
 		return NULL;
 	}
-	*cache = nc;
-	nc[*n].id = id;
-	nc[*n].name = name;
-	(*n)++;
+	c->v[c->n].id = id;
+	c->v[c->n].name = name;
+	c->n++;
 	return name;
 }
 
@@ -508,9 +510,9 @@ pack_one(struct packer *p, const struct stat *st)
 	archive_entry_set_mode(ent, st->st_mode);
 	archive_entry_set_uid(ent, st->st_uid);
 	archive_entry_set_gid(ent, st->st_gid);
-	if ((name = id_name(&p->users, &p->nusers, st->st_uid, 0)) != NULL)
+	if ((name = id_name(&p->users, st->st_uid, 0)) != NULL)
 		archive_entry_set_uname(ent, name);
-	if ((name = id_name(&p->groups, &p->ngroups, st->st_gid, 1)) != NULL)
+	if ((name = id_name(&p->groups, st->st_gid, 1)) != NULL)
 		archive_entry_set_gname(ent, name);
 	if (p->opts->mtime >= 0 && mtime > p->opts->mtime)
 		mtime = p->opts->mtime;
@@ -527,14 +529,14 @@ pack_one(struct packer *p, const struct stat *st)
 			}
 		}
 		if (!is_link) {
-			struct linkent *nl = realloc(p->links,
-			    (p->nlinks + 1) * sizeof(*nl));
+			struct linkent *nl;
 
-			if (nl == NULL) {
+			if (bf_grow(&p->links, &p->alinks, p->nlinks + 1,
+			    sizeof(*p->links), 16) < 0) {
 				rc = bf_err_nomem(p->e);
 				goto out;
 			}
-			p->links = nl;
+			nl = p->links;
 			nl[p->nlinks].dev = st->st_dev;
 			nl[p->nlinks].ino = st->st_ino;
 			if ((nl[p->nlinks].path = strdup(p->dst.buf)) == NULL) {
@@ -859,14 +861,14 @@ out:
 		archive_write_free(p.a);
 	bf_zst_writer_free(p.zw);	/* stops the hasher before dg goes */
 	bf_digest_release(&dg);
-	for (i = 0; i < p.nusers; i++)
-		free(p.users[i].name);
-	for (i = 0; i < p.ngroups; i++)
-		free(p.groups[i].name);
+	for (i = 0; i < p.users.n; i++)
+		free(p.users.v[i].name);
+	for (i = 0; i < p.groups.n; i++)
+		free(p.groups.v[i].name);
 	for (i = 0; i < p.nlinks; i++)
 		free(p.links[i].path);
-	free(p.users);
-	free(p.groups);
+	free(p.users.v);
+	free(p.groups.v);
 	free(p.links);
 	free(zmeta);
 	bf_buf_release(&p.src);
@@ -905,7 +907,7 @@ struct reader {
 	struct bf_err		*e;
 	struct archive		*outer;
 	struct member		*m;
-	size_t			 nm;
+	size_t			 nm, am;
 	struct bf_buf		 manifest;
 	int			 have_manifest;
 	struct bf_meta		*meta;
@@ -1338,7 +1340,7 @@ walk(struct reader *r)
 	if (archive_read_open_fd(r->outer, r->fd, 64 * 1024) != ARCHIVE_OK)
 		return err_archive(r->e, r->outer, "cannot read container");
 	for (;;) {
-		struct member *mm, *nm;
+		struct member *mm;
 
 		ar = archive_read_next_header(r->outer, &ent);
 		if (ar == ARCHIVE_EOF)
@@ -1374,11 +1376,10 @@ walk(struct reader *r)
 			    "(potential attack)", name);
 			goto out;
 		}
-		if ((nm = realloc(r->m, (r->nm + 1) * sizeof(*nm))) == NULL) {
+		if (bf_grow(&r->m, &r->am, r->nm + 1, sizeof(*r->m), 8) < 0) {
 			rc = bf_err_nomem(r->e);
 			goto out;
 		}
-		r->m = nm;
 		mm = &r->m[r->nm];
 		memset(mm, 0, sizeof(*mm));
 		if ((mm->name = strdup(name)) == NULL) {

@@ -1087,22 +1087,16 @@ static int
 merge_cands(struct update *u)
 {
 	struct candlist *all = &u->all, *l;
-	struct cand *nv;
-	size_t i, na;
 	int w;
 
 	for (w = -1; w < u->nt; w++) {
 		l = w < 0 ? &u->top : &u->wk[w].walk.found;
-		for (i = 0; i < l->n; i++) {
-			if (all->n == all->alloc) {
-				na = all->alloc ? all->alloc * 2 : 1024;
-				if ((nv = realloc(all->v, na * sizeof(*nv))) ==
-				    NULL)
-					return -ENOMEM;
-				all->v = nv;
-				all->alloc = na;
-			}
-			all->v[all->n++] = l->v[i];
+		if (l->n > 0) {
+			if (bf_grow(&all->v, &all->alloc, all->n + l->n,
+			    sizeof(*all->v), 1024) < 0)
+				return -ENOMEM;
+			memcpy(all->v + all->n, l->v, l->n * sizeof(*l->v));
+			all->n += l->n;
 		}
 		free(l->v);
 		memset(l, 0, sizeof(*l));

@@ -53,7 +53,7 @@ struct dep {
 	char		*flag;		/* D_USE */
 	int		 neg;		/* D_USE: "!flag?" */
 	struct dep	*kids;
-	size_t		 nkids;
+	size_t		 nkids, akids;
 };
 
 /* md5-cache entry metadata, loaded on first use. */
@@ -85,7 +85,7 @@ struct pkg {
 	size_t		 n, alloc;
 	int		 sorted;
 	struct pnode	**sel;
-	size_t		 nsel;
+	size_t		 nsel, asel;
 };
 
 struct blocker {
@@ -99,7 +99,8 @@ struct pnode {
 	struct dep	 deps[BF_DEP_NCLASS];	/* D_ALL roots */
 	struct bf_strv	 tokens[BF_DEP_NCLASS];	/* storage for dep texts */
 	struct blocker	*blk;
-	size_t		 nblk;
+	size_t		 nblk, ablk;
+	size_t		 aedges, awhy;		/* allocated pub.edges, why */
 	struct bf_strv	 slotdeps;
 	int		 mark;			/* DFS state */
 	unsigned	 stamp;
@@ -355,13 +356,10 @@ dep_release(struct dep *d)
 static int
 dep_add(struct dep *parent, struct dep **out)
 {
-	struct dep *nk = realloc(parent->kids,
-	    (parent->nkids + 1) * sizeof(*nk));
-
-	if (nk == NULL)
+	if (bf_grow(&parent->kids, &parent->akids, parent->nkids + 1,
+	    sizeof(*parent->kids), 4) < 0)
 		return -ENOMEM;
-	parent->kids = nk;
-	*out = &nk[parent->nkids++];
+	*out = &parent->kids[parent->nkids++];
 	memset(*out, 0, sizeof(**out));
 	return 0;
 }
@@ -655,13 +653,12 @@ static int
 add_reason(struct pnode *n, struct pnode *parent, enum bf_dep_class cls,
     const char *atom, const char *file, unsigned line)
 {
-	struct bf_plan_reason *w = realloc(n->pub.why,
-	    (n->pub.nwhy + 1) * sizeof(*w));
+	struct bf_plan_reason *w;
 
-	if (w == NULL)
+	if (bf_grow(&n->pub.why, &n->awhy, n->pub.nwhy + 1,
+	    sizeof(*n->pub.why), 2) < 0)
 		return -ENOMEM;
-	n->pub.why = w;
-	w = &w[n->pub.nwhy];
+	w = &n->pub.why[n->pub.nwhy];
 	if ((w->atom = strdup(atom)) == NULL)
 		return -ENOMEM;
 	w->parent = parent != NULL ? &parent->pub : NULL;
@@ -683,11 +680,10 @@ add_edge(struct pnode *from, struct pnode *to, enum bf_dep_class cls,
 		if (from->pub.edges[i].to == &to->pub &&
 		    from->pub.edges[i].cls == cls)
 			return 0;
-	if ((ed = realloc(from->pub.edges,
-	    (from->pub.nedges + 1) * sizeof(*ed))) == NULL)
+	if (bf_grow(&from->pub.edges, &from->aedges, from->pub.nedges + 1,
+	    sizeof(*from->pub.edges), 4) < 0)
 		return -ENOMEM;
-	from->pub.edges = ed;
-	ed = &ed[from->pub.nedges];
+	ed = &from->pub.edges[from->pub.nedges];
 	if ((ed->atom = strdup(atom)) == NULL)
 		return -ENOMEM;
 	ed->to = &to->pub;
@@ -738,7 +734,7 @@ static int
 node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
     struct pnode **out, struct bf_err *e)
 {
-	struct pnode *n, **nv;
+	struct pnode *n;
 	struct bf_buf what = BF_BUF_INIT;
 	size_t i, j;
 	int rc;
@@ -758,9 +754,8 @@ node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
 	    sizeof(*pl->nodes), 64) < 0)
 		goto oom;
 	pl->nodes[pl->nnodes++] = n;
-	if ((nv = realloc(k->sel, (k->nsel + 1) * sizeof(*nv))) == NULL)
+	if (bf_grow(&k->sel, &k->asel, k->nsel + 1, sizeof(*k->sel), 1) < 0)
 		goto oom;
-	k->sel = nv;
 	k->sel[k->nsel++] = n;
 	if ((rc = compute_use(pl, c, &n->pub.use, &n->pub.iuse)) < 0)
 		goto oom;
@@ -1185,13 +1180,10 @@ dep_format(const struct dep *d, struct bf_buf *b)
 static int
 add_blocker(struct pnode *n, struct dep *d, enum bf_dep_class cls)
 {
-	struct blocker *b = realloc(n->blk, (n->nblk + 1) * sizeof(*b));
-
-	if (b == NULL)
+	if (bf_grow(&n->blk, &n->ablk, n->nblk + 1, sizeof(*n->blk), 2) < 0)
 		return -ENOMEM;
-	n->blk = b;
-	b[n->nblk].d = d;
-	b[n->nblk].cls = cls;
+	n->blk[n->nblk].d = d;
+	n->blk[n->nblk].cls = cls;
 	n->nblk++;
 	return 0;
 }
@@ -1298,20 +1290,14 @@ check_blockers(struct bf_plan *pl, struct bf_err *e)
 static int
 add_after(struct bf_plan *pl, struct pnode *from, struct pnode *n)
 {
-	struct bf_plan_node **na;
 	size_t i;
 
 	if (n->stamp == pl->stamp)
 		return 0;
 	n->stamp = pl->stamp;
-	if (from->pub.nafter == from->aafter) {
-		size_t a = from->aafter ? 2 * from->aafter : 8;
-
-		if ((na = realloc(from->pub.after, a * sizeof(*na))) == NULL)
-			return -ENOMEM;
-		from->pub.after = na;
-		from->aafter = a;
-	}
+	if (bf_grow(&from->pub.after, &from->aafter, from->pub.nafter + 1,
+	    sizeof(*from->pub.after), 8) < 0)
+		return -ENOMEM;
 	from->pub.after[from->pub.nafter++] = &n->pub;
 	for (i = 0; i < n->pub.nedges; i++)
 		if (IS_RUNTIME(n->pub.edges[i].cls) &&

@@ -102,8 +102,8 @@ struct gc {
 static int
 gc_profiles(struct gc *g, char ***vp, size_t *np)
 {
-	char **v = NULL, **sp = NULL, **nv;
-	size_t n = 0, ns = 0, i, k;
+	char **v = NULL, **sp = NULL;
+	size_t n = 0, ns = 0, alloc, i, k;
 	int rc;
 
 	if ((rc = bf_list_dir(g->r->root_fd, "pool", &v, &n)) < 0)
@@ -112,16 +112,16 @@ gc_profiles(struct gc *g, char ***vp, size_t *np)
 		rc = bf_err_set(g->e, -rc, "cannot read 'snapshots'");
 		goto out;
 	}
+	alloc = n;
 	for (i = 0; i < ns; i++) {
 		for (k = 0; k < n && strcmp(v[k], sp[i]) != 0; k++)
 			;
 		if (k < n)
 			continue;
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 16) < 0) {
 			rc = bf_err_nomem(g->e);
 			goto out;
 		}
-		v = nv;
 		v[n++] = sp[i];
 		sp[i] = NULL;
 	}
