@@ -695,6 +695,206 @@ valid_member_name(const char *s)
 	    strcmp(s, "..") != 0;
 }
 
+/*
+ * The build-info of the package: the image must be a directory; the
+ * metadata files, checked, with BUILD_ID (from opts) and BUILD_TIME
+ * (when absent) set, in member order.
+ */
+static int
+pack_load_meta(const char *image_dir, const char *build_info_dir,
+    const struct bf_gpkg_pack_opts *opts, long long mtime,
+    struct bf_meta *meta, struct bf_err *e)
+{
+	struct bf_buf tmp = BF_BUF_INIT;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (stat(image_dir, &st) < 0)
+		return bf_err_errno(e, "cannot use image directory '%s'",
+		    image_dir);
+	if (!S_ISDIR(st.st_mode))
+		return bf_err_set(e, BF_EUSAGE, "image '%s' is not a directory",
+		    image_dir);
+	if ((rc = bf_meta_load_dir(meta, build_info_dir, e)) < 0)
+		return rc;
+	if ((rc = bf_meta_check_required(meta, e)) < 0) {
+		bf_err_prefix(e, "build-info '%s'", build_info_dir);
+		return rc;
+	}
+	for (i = 0; i < meta->n; i++)
+		if (!valid_member_name(meta->v[i].key))
+			return bf_err_set(e, BF_EMETADATA,
+			    "invalid build-info file name '%s'", meta->v[i].key);
+	rc = 0;
+	if (opts->build_id >= 0) {
+		bf_buf_addf(&tmp, "%lld\n", opts->build_id);
+		rc = bf_meta_set(meta, "BUILD_ID", tmp.buf, tmp.len);
+	}
+	if (rc >= 0 && bf_meta_find(meta, "BUILD_TIME") == NULL) {
+		/* Every Portage build records one; the index needs it. */
+		bf_buf_reset(&tmp);
+		bf_buf_addf(&tmp, "%lld\n", mtime);
+		rc = bf_meta_set(meta, "BUILD_TIME", tmp.buf, tmp.len);
+	}
+	bf_buf_release(&tmp);
+	if (rc < 0)
+		return bf_err_nomem(e);
+	bf_meta_sort(meta);
+	return 0;
+}
+
+/* Basename: PF, or PF-BUILD_ID (bin/misc-functions.sh __dyn_package). */
+static int
+pack_basename(const struct bf_meta *meta, struct bf_buf *base, size_t max,
+    struct bf_err *e)
+{
+	struct bf_buf pf = BF_BUF_INIT, id = BF_BUF_INIT;
+	int rc = 0;
+
+	bf_meta_get(meta, "PF", &pf);
+	bf_buf_add(base, pf.buf, pf.len);
+	if (bf_meta_get(meta, "BUILD_ID", &id) && id.len > 0)
+		bf_buf_addf(base, "-%s", id.buf);
+	if (bf_buf_error(base) < 0)
+		rc = bf_err_nomem(e);
+	else if (!valid_member_name(base->buf) || base->len >= max)
+		rc = bf_err_set(e, BF_EMETADATA, "invalid package basename '%s'",
+		    base->buf);
+	bf_buf_release(&pf);
+	bf_buf_release(&id);
+	return rc;
+}
+
+/* metadata.tar.zst, made in memory. */
+static int
+pack_metadata(struct outer *o, const struct bf_meta *meta, long long mtime,
+    int level, struct bf_err *e)
+{
+	struct bf_buf mtar = BF_BUF_INIT;
+	void *zmeta = NULL;
+	size_t zlen = 0;
+	int rc;
+
+	if ((rc = build_metadata_tar(meta, mtime, &mtar, e)) >= 0 &&
+	    (rc = bf_zst_compress(mtar.buf, mtar.len, level, &zmeta, &zlen,
+	    e)) >= 0)
+		rc = outer_add_mem(o, "metadata.tar.zst", zmeta, zlen, e);
+	free(zmeta);
+	bf_buf_release(&mtar);
+	return rc;
+}
+
+/*
+ * The image's tar writer, its output going to p->zw: pax "restricted",
+ * plain ustar headers unless an entry needs more (long names, big
+ * files, xattrs), which Portage's tarfile reads.  No blocking: file
+ * data reaches zstd as read (into zstd's own input buffer,
+ * copy_file_data()), not copied into 10 KiB records first; the end is
+ * still padded to a 10240-byte record as tarfile does.
+ */
+static int
+pack_image_open(struct packer *p, struct bf_err *e)
+{
+	if ((p->a = archive_write_new()) == NULL)
+		return bf_err_nomem(e);
+	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p->a, TAR_RECORD) != ARCHIVE_OK ||
+	    archive_write_open2(p->a, p, NULL, image_write_cb, NULL, NULL) !=
+	    ARCHIVE_OK)
+		return err_archive(e, p->a, "cannot create image.tar");
+	return 0;
+}
+
+/*
+ * image.tar.zst, streamed from the walk of image_dir through zstd into
+ * the container, hashed on the way; its header is patched afterwards.
+ * *image_bytes is the size of the tar.
+ */
+static int
+pack_image(struct outer *o, struct packer *p, const char *image_dir,
+    int level, uint64_t *image_bytes, struct bf_err *e)
+{
+	struct bf_digest dg;
+	off_t img_hdr;
+	uint64_t img_size;
+	int rc;
+
+	memset(&dg, 0, sizeof(dg));
+	if ((rc = outer_header(o, "image.tar.zst", 0, &img_hdr, e)) < 0 ||
+	    (rc = bf_digest_init(&dg, BF_DIGEST_MANIFEST, e)) < 0 ||
+	    (rc = bf_zst_writer_new(&p->zw, o->fd, level, p->opts->threads,
+	    &dg, e)) < 0 ||
+	    (rc = pack_image_open(p, e)) < 0)
+		goto out;
+	bf_buf_adds(&p->src, image_dir);
+	while (p->src.len > 1 && p->src.buf[p->src.len - 1] == '/')
+		bf_buf_setlen(&p->src, p->src.len - 1);
+	bf_buf_adds(&p->dst, "image");
+	if ((rc = pack_tree(p)) < 0)
+		goto out;
+	if (archive_write_close(p->a) != ARCHIVE_OK) {
+		rc = p->werr.code ? bf_err_set(e, p->werr.code, "%s",
+		    p->werr.msg) : err_archive(e, p->a, "cannot finish image.tar");
+		goto out;
+	}
+	if ((rc = bf_zst_writer_finish(p->zw, e)) < 0 ||
+	    (rc = bf_digest_final(&dg, e)) < 0)
+		goto out;
+	img_size = bf_zst_writer_out_bytes(p->zw);
+	*image_bytes = bf_zst_writer_in_bytes(p->zw);
+	o->pos += (off_t)img_size;
+	if ((rc = outer_pad(o, TAR_BLOCK, e)) < 0 ||
+	    (rc = outer_patch_size(o, "image.tar.zst", img_hdr, img_size,
+	    e)) < 0)
+		goto out;
+	bf_manifest_add_line(&o->manifest, "image.tar.zst", img_size, &dg);
+out:
+	if (p->a != NULL)
+		archive_write_free(p->a);
+	p->a = NULL;
+	bf_zst_writer_free(p->zw);	/* stops the hasher before dg goes */
+	p->zw = NULL;
+	bf_digest_release(&dg);
+	return rc;
+}
+
+/* The Manifest, then the end of archive padded to a full record. */
+static int
+pack_finish(struct outer *o, struct bf_err *e)
+{
+	static const unsigned char zero[2 * TAR_BLOCK];
+	int rc;
+
+	if (bf_buf_error(&o->manifest) < 0)
+		return bf_err_nomem(e);
+	if ((rc = outer_write_manifest(o, e)) < 0 ||
+	    (rc = outer_write(o, zero, sizeof(zero), e)) < 0 ||
+	    (rc = outer_pad(o, TAR_RECORD, e)) < 0)
+		return rc;
+	return 0;
+}
+
+static void
+packer_release(struct packer *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->users.n; i++)
+		free(p->users.v[i].name);
+	for (i = 0; i < p->groups.n; i++)
+		free(p->groups.v[i].name);
+	for (i = 0; i < p->nlinks; i++)
+		free(p->links[i].path);
+	free(p->users.v);
+	free(p->groups.v);
+	free(p->links);
+	bf_buf_release(&p->src);
+	bf_buf_release(&p->dst);
+}
+
 int
 bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
     const struct bf_gpkg_pack_opts *opts, struct bf_gpkg_pack_result *res,
@@ -703,21 +903,17 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 	struct outer o = { out_fd, 0, 0, NULL, 0, 0, BF_BUF_INIT };
 	struct packer p;
 	struct bf_meta meta = BF_META_INIT;
-	struct bf_buf pf = BF_BUF_INIT, base = BF_BUF_INIT, mtar = BF_BUF_INIT;
-	struct bf_buf tmp = BF_BUF_INIT;
-	struct bf_digest dg;
-	struct stat st;
-	void *zmeta = NULL;
-	size_t zlen = 0, i;
-	off_t img_hdr;
-	uint64_t img_size;
+	struct bf_buf base = BF_BUF_INIT;
+	uint64_t image_bytes = 0;
 	long long mtime = opts->mtime;
 	int level = opts->level ? opts->level : 3, rc;
 
 	memset(&p, 0, sizeof(p));
-	memset(&dg, 0, sizeof(dg));
 	bf_buf_init(&p.src);
 	bf_buf_init(&p.dst);
+	p.opts = opts;
+	p.e = e;
+	bf_err_clear(&p.werr);
 	memset(res, 0, sizeof(*res));
 	if (mtime < 0)
 		mtime = (long long)time(NULL);
@@ -726,158 +922,27 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 		rc = bf_err_errno(e, "output is not a seekable file");
 		goto out;
 	}
-
-	if (stat(image_dir, &st) < 0) {
-		rc = bf_err_errno(e, "cannot use image directory '%s'", image_dir);
+	if ((rc = pack_load_meta(image_dir, build_info_dir, opts, mtime, &meta,
+	    e)) < 0 ||
+	    (rc = pack_basename(&meta, &base, sizeof(res->basename), e)) < 0)
 		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rc = bf_err_set(e, BF_EUSAGE, "image '%s' is not a directory",
-		    image_dir);
-		goto out;
-	}
-	if ((rc = bf_meta_load_dir(&meta, build_info_dir, e)) < 0)
-		goto out;
-	if ((rc = bf_meta_check_required(&meta, e)) < 0) {
-		bf_err_prefix(e, "build-info '%s'", build_info_dir);
-		goto out;
-	}
-	for (i = 0; i < meta.n; i++) {
-		if (!valid_member_name(meta.v[i].key)) {
-			rc = bf_err_set(e, BF_EMETADATA, "invalid build-info file name '%s'",
-			    meta.v[i].key);
-			goto out;
-		}
-	}
-	if (opts->build_id >= 0) {
-		bf_buf_addf(&tmp, "%lld\n", opts->build_id);
-		if ((rc = bf_meta_set(&meta, "BUILD_ID", tmp.buf, tmp.len)) < 0)
-			goto oom;
-	}
-	if (bf_meta_find(&meta, "BUILD_TIME") == NULL) {
-		/* Every Portage build records one; the index needs it. */
-		bf_buf_reset(&tmp);
-		bf_buf_addf(&tmp, "%lld\n", mtime);
-		if ((rc = bf_meta_set(&meta, "BUILD_TIME", tmp.buf, tmp.len)) < 0)
-			goto oom;
-	}
-	bf_meta_sort(&meta);
-
-	/* Basename: PF, or PF-BUILD_ID (bin/misc-functions.sh __dyn_package). */
-	bf_meta_get(&meta, "PF", &pf);
-	bf_buf_add(&base, pf.buf, pf.len);
-	bf_buf_reset(&tmp);
-	if (bf_meta_get(&meta, "BUILD_ID", &tmp) && tmp.len > 0)
-		bf_buf_addf(&base, "-%s", tmp.buf);
-	if ((rc = bf_buf_error(&base)) < 0)
-		goto oom;
-	if (!valid_member_name(base.buf) || base.len >= sizeof(res->basename)) {
-		rc = bf_err_set(e, BF_EMETADATA, "invalid package basename '%s'",
-		    base.buf);
-		goto out;
-	}
 	o.base = base.buf;
 	/* Portage switches the container to GNU format for long names. */
 	o.gnu = base.len >= 154;
-
-	/* gpkg-1 */
-	if ((rc = outer_add_mem(&o, "gpkg-1", "", 0, e)) < 0)
+	if ((rc = outer_add_mem(&o, "gpkg-1", "", 0, e)) < 0 ||
+	    (rc = pack_metadata(&o, &meta, mtime, level, e)) < 0 ||
+	    (rc = pack_image(&o, &p, image_dir, level, &image_bytes, e)) < 0 ||
+	    (rc = pack_finish(&o, e)) < 0)
 		goto out;
-
-	/* metadata.tar.zst */
-	if ((rc = build_metadata_tar(&meta, mtime, &mtar, e)) < 0 ||
-	    (rc = bf_zst_compress(mtar.buf, mtar.len, level, &zmeta, &zlen, e)) < 0 ||
-	    (rc = outer_add_mem(&o, "metadata.tar.zst", zmeta, zlen, e)) < 0)
-		goto out;
-
-	/* image.tar.zst, streamed; header patched afterwards. */
-	if ((rc = outer_header(&o, "image.tar.zst", 0, &img_hdr, e)) < 0 ||
-	    (rc = bf_digest_init(&dg, BF_DIGEST_MANIFEST, e)) < 0 ||
-	    (rc = bf_zst_writer_new(&p.zw, out_fd, level, opts->threads, &dg, e)) < 0)
-		goto out;
-	p.opts = opts;
-	p.e = e;
-	bf_err_clear(&p.werr);
-	if ((p.a = archive_write_new()) == NULL)
-		goto oom;
-	/*
-	 * pax "restricted": plain ustar headers unless an entry needs more
-	 * (long names, big files, xattrs), which Portage's tarfile reads.
-	 * No blocking: file data reaches zstd as read (into zstd's own input
-	 * buffer, copy_file_data()), not copied into 10 KiB records first;
-	 * the end is still padded to a 10240-byte record as tarfile does.
-	 */
-	if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(p.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(p.a, 0) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(p.a, TAR_RECORD) != ARCHIVE_OK ||
-	    archive_write_open2(p.a, &p, NULL, image_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		rc = err_archive(e, p.a, "cannot create image.tar");
-		goto out;
-	}
-	bf_buf_adds(&p.src, image_dir);
-	while (p.src.len > 1 && p.src.buf[p.src.len - 1] == '/')
-		bf_buf_setlen(&p.src, p.src.len - 1);
-	bf_buf_adds(&p.dst, "image");
-	if ((rc = pack_tree(&p)) < 0)
-		goto out;
-	if (archive_write_close(p.a) != ARCHIVE_OK) {
-		rc = p.werr.code ? bf_err_set(e, p.werr.code, "%s", p.werr.msg) :
-		    err_archive(e, p.a, "cannot finish image.tar");
-		goto out;
-	}
-	if ((rc = bf_zst_writer_finish(p.zw, e)) < 0 ||
-	    (rc = bf_digest_final(&dg, e)) < 0)
-		goto out;
-	img_size = bf_zst_writer_out_bytes(p.zw);
-	o.pos += (off_t)img_size;
-	if ((rc = outer_pad(&o, TAR_BLOCK, e)) < 0 ||
-	    (rc = outer_patch_size(&o, "image.tar.zst", img_hdr, img_size, e)) < 0)
-		goto out;
-	bf_manifest_add_line(&o.manifest, "image.tar.zst", img_size, &dg);
-
-	/* Manifest, then the end of archive padded to a full record. */
-	if ((rc = bf_buf_error(&o.manifest)) < 0)
-		goto oom;
-	if ((rc = outer_write_manifest(&o, e)) < 0)
-		goto out;
-	{
-		static const unsigned char zero[2 * TAR_BLOCK];
-
-		if ((rc = outer_write(&o, zero, sizeof(zero), e)) < 0 ||
-		    (rc = outer_pad(&o, TAR_RECORD, e)) < 0)
-			goto out;
-	}
 	memcpy(res->basename, base.buf, base.len + 1);
-	res->image_bytes = bf_zst_writer_in_bytes(p.zw);
+	res->image_bytes = image_bytes;
 	res->file_bytes = (uint64_t)o.pos;
 	res->files = p.files;
 	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
 out:
-	if (p.a != NULL)
-		archive_write_free(p.a);
-	bf_zst_writer_free(p.zw);	/* stops the hasher before dg goes */
-	bf_digest_release(&dg);
-	for (i = 0; i < p.users.n; i++)
-		free(p.users.v[i].name);
-	for (i = 0; i < p.groups.n; i++)
-		free(p.groups.v[i].name);
-	for (i = 0; i < p.nlinks; i++)
-		free(p.links[i].path);
-	free(p.users.v);
-	free(p.groups.v);
-	free(p.links);
-	free(zmeta);
-	bf_buf_release(&p.src);
-	bf_buf_release(&p.dst);
+	packer_release(&p);
 	bf_buf_release(&o.manifest);
-	bf_buf_release(&pf);
 	bf_buf_release(&base);
-	bf_buf_release(&mtar);
-	bf_buf_release(&tmp);
 	bf_meta_release(&meta);
 	return rc;
 }
