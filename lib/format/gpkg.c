@@ -1378,21 +1378,12 @@ reader_release(struct reader *r)
 	bf_map_release(&r->symlinks);
 }
 
-/*
- * Walks the container.  Collects member names and sizes, hashes members
- * (RD_VERIFY), parses metadata (RD_META), reads the image (RD_IMAGE).
- * Structural problems of the container itself fail at once.
- */
+/* Opens the container: its magic checked, the read buffers made. */
 static int
-walk(struct reader *r)
+walk_open(struct reader *r)
 {
-	struct archive_entry *ent;
-	struct bf_digest dg;
-	struct bf_map names = BF_MAP_INIT;
-	const char *name, *slash;
-	int ar, rc = 0;
+	int rc;
 
-	memset(&dg, 0, sizeof(dg));
 	if ((rc = check_magic(r)) < 0)
 		return rc;
 	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
@@ -1404,9 +1395,150 @@ walk(struct reader *r)
 		return bf_err_errno(r->e, "cannot seek");
 	if (archive_read_open_fd(r->outer, r->fd, 64 * 1024) != ARCHIVE_OK)
 		return err_archive(r->e, r->outer, "cannot read container");
-	for (;;) {
-		struct member *mm;
+	return 0;
+}
 
+/*
+ * Checks the name of the next container member and records it in
+ * r->m (*mmp): <dir>/<file>, all in one directory, each once, a
+ * regular file.
+ */
+static int
+walk_member(struct reader *r, struct archive_entry *ent,
+    struct bf_map *names, struct member **mmp)
+{
+	const char *name = archive_entry_pathname(ent), *slash;
+	struct member *mm;
+	int rc;
+
+	if (name == NULL)
+		name = "";
+	/* gpkg._verify_binpkg: exactly one '/', no leading '/'. */
+	slash = strchr(name, '/');
+	if (name[0] == '/' || slash == NULL || strchr(slash + 1, '/') != NULL ||
+	    slash[1] == '\0')
+		return walk_fail_format(r, "container member '%s' is not "
+		    "<dir>/<file> (gpkg structure mismatch)", name);
+	if (r->nm > 0 && (strncmp(r->m[0].name, name,
+	    (size_t)(slash - name) + 1) != 0))
+		return walk_fail_format(r, "container members '%s' and '%s' are "
+		    "not in one directory", r->m[0].name, name);
+	if (r->nm >= MEMBERS_MAX)
+		return walk_fail_format(r, "more than %d container members",
+		    MEMBERS_MAX);
+	if ((rc = bf_map_add(names, name, 0)) <= 0)
+		return rc < 0 ? bf_err_nomem(r->e) :
+		    walk_fail_format(r, "duplicate container member '%s' "
+		    "(potential attack)", name);
+	if (bf_grow(&r->m, &r->am, r->nm + 1, sizeof(*r->m), 8) < 0)
+		return bf_err_nomem(r->e);
+	mm = &r->m[r->nm];
+	memset(mm, 0, sizeof(*mm));
+	if ((mm->name = strdup(name)) == NULL)
+		return bf_err_nomem(r->e);
+	r->nm++;
+	mm->base = mm->name + (slash - name) + 1;
+	mm->size = archive_entry_size(ent);
+	mm->regular = archive_entry_filetype(ent) == AE_IFREG &&
+	    archive_entry_hardlink(ent) == NULL;
+	if (!mm->regular)
+		return walk_fail_format(r, "container member '%s' is not a "
+		    "regular file", name);
+	*mmp = mm;
+	return 0;
+}
+
+/* The Manifest member, kept in r->manifest. */
+static int
+walk_manifest(struct reader *r, const struct member *mm)
+{
+	la_ssize_t n;
+
+	if (mm->size > (int64_t)MANIFEST_MAX)
+		return walk_fail_format(r, "Manifest is larger than 1 MiB");
+	while ((n = archive_read_data(r->outer, r->ibuf, IO_CHUNK)) > 0)
+		bf_buf_add(&r->manifest, r->ibuf, (size_t)n);
+	if (n < 0)
+		return err_archive(r->e, r->outer, "cannot read container");
+	r->have_manifest = 1;
+	return 0;
+}
+
+/*
+ * Reads, hashes or skips the data of member `mm`, as r->mode asks.
+ * 0 to go on to the next member; 1 when the walk is over, with *wrc
+ * its result (the list callback stopped it, or the metadata, all that
+ * was wanted, is read); or an error.
+ */
+static int
+walk_data(struct reader *r, struct member *mm, struct bf_digest *dg,
+    int *wrc)
+{
+	int is_meta = strncmp(mm->base, "metadata.tar", 12) == 0 &&
+	    !bf_has_suffix(mm->base, ".sig");
+	int is_image = strncmp(mm->base, "image.tar", 9) == 0 &&
+	    !bf_has_suffix(mm->base, ".sig");
+	int want_hash = (r->mode & RD_VERIFY) != 0, rc;
+
+	if (want_hash && (rc = bf_digest_init(dg, BF_DIGEST_MANIFEST,
+	    r->e)) < 0)
+		return rc;
+	r->dg = want_hash ? dg : NULL;
+	if (is_meta && (r->mode & (RD_META | RD_VERIFY))) {
+		r->meta_seen++;
+		if (r->meta_seen == 1 && (rc = read_inner(r, mm->base,
+		    mm->base + 12, 0)) < 0 && r->e->code)
+			return rc;
+	} else if (is_image && (r->mode & RD_IMAGE)) {
+		if ((rc = read_inner(r, mm->base, mm->base + 9, 1)) < 0 &&
+		    r->e->code)
+			return rc;
+		if (r->list_rc != 0) {
+			*wrc = rc;
+			return 1;
+		}
+	} else if (!want_hash) {
+		/* Not needed: skip without decompressing. */
+		if (archive_read_data_skip(r->outer) != ARCHIVE_OK)
+			return err_archive(r->e, r->outer,
+			    "cannot read container");
+		return 0;
+	}
+	if ((rc = drain_member(r)) < 0)
+		return rc;
+	if (want_hash) {
+		if ((rc = bf_digest_final(dg, r->e)) < 0)
+			return rc;
+		memcpy(mm->hex[0], dg->hex[BF_BLAKE2B], sizeof(mm->hex[0]));
+		memcpy(mm->hex[1], dg->hex[BF_SHA512], sizeof(mm->hex[1]));
+		mm->hashed = 1;
+	}
+	r->dg = NULL;
+	if (is_meta && !(r->mode & RD_VERIFY) && !(r->mode & RD_IMAGE)) {
+		*wrc = 0;	/* metadata read: the rest is not needed */
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Walks the container.  Collects member names and sizes, hashes members
+ * (RD_VERIFY), parses metadata (RD_META), reads the image (RD_IMAGE).
+ * Structural problems of the container itself fail at once.
+ */
+static int
+walk(struct reader *r)
+{
+	struct archive_entry *ent;
+	struct bf_digest dg;
+	struct bf_map names = BF_MAP_INIT;
+	struct member *mm = NULL;
+	int ar, rc, wrc = 0;
+
+	memset(&dg, 0, sizeof(dg));
+	if ((rc = walk_open(r)) < 0)
+		return rc;
+	for (;;) {
 		ar = archive_read_next_header(r->outer, &ent);
 		if (ar == ARCHIVE_EOF)
 			break;
@@ -1414,113 +1546,18 @@ walk(struct reader *r)
 			rc = err_archive(r->e, r->outer, "cannot read container");
 			goto out;
 		}
-		name = archive_entry_pathname(ent);
-		if (name == NULL)
-			name = "";
-		/* gpkg._verify_binpkg: exactly one '/', no leading '/'. */
-		slash = strchr(name, '/');
-		if (name[0] == '/' || slash == NULL || strchr(slash + 1, '/') != NULL ||
-		    slash[1] == '\0') {
-			rc = walk_fail_format(r, "container member '%s' is not "
-			    "<dir>/<file> (gpkg structure mismatch)", name);
+		if ((rc = walk_member(r, ent, &names, &mm)) < 0)
 			goto out;
-		}
-		if (r->nm > 0 && (strncmp(r->m[0].name, name, (size_t)(slash - name) + 1) != 0)) {
-			rc = walk_fail_format(r, "container members '%s' and '%s' are "
-			    "not in one directory", r->m[0].name, name);
-			goto out;
-		}
-		if (r->nm >= MEMBERS_MAX) {
-			rc = walk_fail_format(r, "more than %d container members",
-			    MEMBERS_MAX);
-			goto out;
-		}
-		if ((rc = bf_map_add(&names, name, 0)) <= 0) {
-			rc = rc < 0 ? bf_err_nomem(r->e) :
-			    walk_fail_format(r, "duplicate container member '%s' "
-			    "(potential attack)", name);
-			goto out;
-		}
-		if (bf_grow(&r->m, &r->am, r->nm + 1, sizeof(*r->m), 8) < 0) {
-			rc = bf_err_nomem(r->e);
-			goto out;
-		}
-		mm = &r->m[r->nm];
-		memset(mm, 0, sizeof(*mm));
-		if ((mm->name = strdup(name)) == NULL) {
-			rc = bf_err_nomem(r->e);
-			goto out;
-		}
-		r->nm++;
-		mm->base = mm->name + (slash - name) + 1;
-		mm->size = archive_entry_size(ent);
-		mm->regular = archive_entry_filetype(ent) == AE_IFREG &&
-		    archive_entry_hardlink(ent) == NULL;
-		if (!mm->regular) {
-			rc = walk_fail_format(r, "container member '%s' is not a "
-			    "regular file", name);
-			goto out;
-		}
-
 		if (strcmp(mm->base, "Manifest") == 0) {
-			la_ssize_t n;
-
-			if (mm->size > (int64_t)MANIFEST_MAX) {
-				rc = walk_fail_format(r, "Manifest is larger than 1 MiB");
+			if ((rc = walk_manifest(r, mm)) < 0)
 				goto out;
-			}
-			while ((n = archive_read_data(r->outer, r->ibuf, IO_CHUNK)) > 0)
-				bf_buf_add(&r->manifest, r->ibuf, (size_t)n);
-			if (n < 0) {
-				rc = err_archive(r->e, r->outer, "cannot read container");
-				goto out;
-			}
-			r->have_manifest = 1;
 			continue;
 		}
-		{
-			int is_meta = strncmp(mm->base, "metadata.tar", 12) == 0 &&
-			    !bf_has_suffix(mm->base, ".sig");
-			int is_image = strncmp(mm->base, "image.tar", 9) == 0 &&
-			    !bf_has_suffix(mm->base, ".sig");
-			int want_hash = (r->mode & RD_VERIFY) != 0;
-
-			if (want_hash && (rc = bf_digest_init(&dg,
-			    BF_DIGEST_MANIFEST, r->e)) < 0)
-				goto out;
-			r->dg = want_hash ? &dg : NULL;
-			if (is_meta && (r->mode & (RD_META | RD_VERIFY))) {
-				r->meta_seen++;
-				if (r->meta_seen == 1 && (rc = read_inner(r, mm->base,
-				    mm->base + 12, 0)) < 0 && r->e->code)
-					goto out;
-			} else if (is_image && (r->mode & RD_IMAGE)) {
-				if ((rc = read_inner(r, mm->base, mm->base + 9, 1)) < 0 &&
-				    r->e->code)
-					goto out;
-				if (r->list_rc != 0)
-					goto out;
-			} else if (!want_hash) {
-				/* Not needed: skip without decompressing. */
-				if (archive_read_data_skip(r->outer) != ARCHIVE_OK) {
-					rc = err_archive(r->e, r->outer,
-					    "cannot read container");
-					goto out;
-				}
-				continue;
-			}
-			if ((rc = drain_member(r)) < 0)
-				goto out;
-			if (want_hash) {
-				if ((rc = bf_digest_final(&dg, r->e)) < 0)
-					goto out;
-				memcpy(mm->hex[0], dg.hex[BF_BLAKE2B], sizeof(mm->hex[0]));
-				memcpy(mm->hex[1], dg.hex[BF_SHA512], sizeof(mm->hex[1]));
-				mm->hashed = 1;
-			}
-			r->dg = NULL;
-			if (is_meta && !(r->mode & RD_VERIFY) && !(r->mode & RD_IMAGE))
-				break;	/* metadata read: the rest is not needed */
+		if ((rc = walk_data(r, mm, &dg, &wrc)) < 0)
+			goto out;
+		if (rc == 1) {
+			rc = wrc;
+			goto out;
 		}
 	}
 	rc = 0;
