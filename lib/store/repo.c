@@ -1181,90 +1181,79 @@ meta_line(struct bf_buf *b, const char *key, const char *val)
 	bf_buf_addch(b, '\n');
 }
 
-int
-bf_snapshot_create(struct bf_repo *r, const char *profile,
-    const struct bf_snapshot_opts *opts, char id[32], size_t *npkgs,
-    struct bf_err *e)
+/* The snapshot being made in its temporary directory. */
+struct snap {
+	struct bf_repo	*r;
+	const char	*profile;
+	const struct bf_snapshot_opts *opts;
+	struct bf_pkgindex *idx;	/* the working set's */
+	const char	*parent;	/* the last snapshot's id, or NULL */
+	const char	*id;
+	time_t		 now;
+	long long	 ts;		/* TIMESTAMP, after the parent's */
+	int		 tfd;		/* the temporary directory */
+};
+
+/* Files first: every PATH as a hard link into the pool. */
+static int
+snap_link_files(const struct snap *s, struct bf_err *e)
 {
-	struct bf_workset w;
-	struct bf_snapshot_info pinfo;
-	struct bf_pkgindex_write_opts wo;
-	struct bf_pkgindex_write_stats ws;
-	struct bf_lockfile lf = BF_LOCKFILE_INIT;
-	struct bf_buf tmp = BF_BUF_INIT, src = BF_BUF_INIT, text = BF_BUF_INIT;
-	struct bf_buf lastdir = BF_BUF_INIT, num = BF_BUF_INIT, meta = BF_BUF_INIT;
-	struct bf_buf dst = BF_BUF_INIT;
-	char **ids = NULL, *old = NULL, tstr[64];
-	const char *parent = NULL;
-	size_t nids = 0, i, oldlen = 0;
-	long long ts;
-	time_t now = time(NULL);
-	struct tm tm;
-	int tfd = -1, have_w = 0, have_p = 0, rc;
+	struct bf_buf lastdir = BF_BUF_INIT, src = BF_BUF_INIT;
+	const char *path, *slash;
+	size_t i;
+	int rc = 0;
 
-	memset(&ws, 0, sizeof(ws));
-	if ((rc = bf_workset_load(r, profile, &w, e)) < 0)
-		goto out;
-	have_w = 1;
-	if ((rc = bf_snapshot_list(r, profile, &ids, &nids, e)) < 0)
-		goto out;
-	ts = (long long)now;
-	if (nids > 0) {
-		parent = ids[nids - 1];
-		if ((rc = bf_snapshot_info_load(r, profile, parent, &pinfo, e)) < 0)
-			goto out;
-		have_p = 1;
-		if (pinfo.timestamp >= ts)
-			ts = pinfo.timestamp + 1;
-	}
-	if ((rc = new_id(parent, now, id, e)) < 0)
-		goto out;
-
-	tmp_name(r, "snap", &tmp);
-	if (mkdirat(r->root_fd, tmp.buf, 0755) < 0 ||
-	    (tfd = openat(r->root_fd, tmp.buf, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
-		goto out;
-	}
-	/* Files first: every PATH as a hard link into the pool. */
-	for (i = 0; i < w.idx.npkgs; i++) {
-		const char *path = bf_pkgindex_get(&w.idx.pkgs[i], "PATH");
-		const char *slash;
-
+	for (i = 0; i < s->idx->npkgs; i++) {
+		path = bf_pkgindex_get(&s->idx->pkgs[i], "PATH");
 		if (path == NULL || !safe_relpath(path)) {
 			rc = bf_err_set(e, BF_EUNSAFE, "working set entry %zu has a "
 			    "bad PATH '%s'", i, path != NULL ? path : "");
-			goto out;
+			break;
 		}
 		slash = strrchr(path, '/');
 		if (lastdir.len != (size_t)(slash - path) ||
 		    memcmp(lastdir.buf, path, lastdir.len) != 0) {
 			bf_buf_reset(&lastdir);
 			bf_buf_add(&lastdir, path, (size_t)(slash - path));
-			if ((rc = bf_mkdirs(tfd, lastdir.buf, 0755, NULL, e)) < 0)
-				goto out;
+			if ((rc = bf_mkdirs(s->tfd, lastdir.buf, 0755, NULL,
+			    e)) < 0)
+				break;
 		}
 		bf_buf_reset(&src);
-		bf_buf_addf(&src, "pool/%s/%s", profile, path);
-		if (linkat(r->root_fd, src.buf, tfd, path, 0) < 0 && errno != EEXIST) {
+		bf_buf_addf(&src, "pool/%s/%s", s->profile, path);
+		if (linkat(s->r->root_fd, src.buf, s->tfd, path, 0) < 0 &&
+		    errno != EEXIST) {
 			rc = bf_err_errno(e, "cannot link '%s'", src.buf);
-			goto out;
+			break;
 		}
 	}
-	/* Then the index. */
-	bf_buf_addf(&num, "%lld", ts);
-	if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "TIMESTAMP", num.buf)) < 0)
-		goto oom;
+	bf_buf_release(&lastdir);
+	bf_buf_release(&src);
+	return rc;
+}
+
+/* The index header: TIMESTAMP, PACKAGES, VERSION, the caller's keys. */
+static int
+snap_header(const struct snap *s)
+{
+	const struct bf_snapshot_opts *opts = s->opts;
+	struct bf_pkgindex *idx = s->idx;
+	struct bf_buf num = BF_BUF_INIT;
+	size_t i;
+	int rc;
+
+	bf_buf_addf(&num, "%lld", s->ts);
+	if ((rc = bf_pkgindex_set(idx, &idx->header, "TIMESTAMP", num.buf)) < 0)
+		goto out;
 	bf_buf_reset(&num);
-	bf_buf_addf(&num, "%zu", w.idx.npkgs);
-	if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "PACKAGES", num.buf)) < 0 ||
-	    (rc = bf_pkgindex_set(&w.idx, &w.idx.header, "VERSION", "0")) < 0)
-		goto oom;
+	bf_buf_addf(&num, "%zu", idx->npkgs);
+	if ((rc = bf_pkgindex_set(idx, &idx->header, "PACKAGES", num.buf)) < 0 ||
+	    (rc = bf_pkgindex_set(idx, &idx->header, "VERSION", "0")) < 0)
+		goto out;
 	for (i = 0; opts->header != NULL && i < opts->header->n; i++)
-		if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		if ((rc = bf_pkgindex_set(idx, &idx->header,
 		    opts->header->v[i].key, opts->header->v[i].val)) < 0)
-			goto oom;
+			goto out;
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0' &&
 	    (opts->header == NULL ||
 	    bf_conf_get(opts->header, "REPO_REVISIONS") == NULL)) {
@@ -1273,77 +1262,176 @@ bf_snapshot_create(struct bf_repo *r, const char *profile,
 
 		bf_buf_reset(&num);
 		if ((rc = bf_repo_revisions(&name, &opts->tree_commit, 1,
-		    &num)) < 0 || (rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		    &num)) < 0 || (rc = bf_pkgindex_set(idx, &idx->header,
 		    "REPO_REVISIONS", num.buf)) < 0)
-			goto oom;
+			goto out;
 	}
-	if ((rc = bf_pkgindex_format(&w.idx, &text)) < 0)
-		goto oom;
-	memset(&wo, 0, sizeof(wo));
-	wo.threads = opts->threads;
-	wo.timestamp = ts;
-	if (parent != NULL) {
-		/* Reuse the parent's compressed segments (lib/format/pkgindex.h). */
-		bf_buf_reset(&src);
-		bf_buf_addf(&src, "snapshots/%s/%s/Packages", profile, parent);
-		if (bf_read_file(r->root_fd, src.buf, &old, &oldlen, NULL) == 0) {
-			bf_buf_reset(&src);
-			bf_buf_addf(&src, "snapshots/%s/%s/Packages.gz", profile, parent);
-			linkat(r->root_fd, src.buf, tfd, "Packages.gz", 0);
-			bf_buf_reset(&src);
-			bf_buf_addf(&src, "snapshots/%s/%s/%s", profile, parent,
-			    BF_PKGINDEX_GZIDX);
-			linkat(r->root_fd, src.buf, tfd, BF_PKGINDEX_GZIDX, 0);
-			wo.old_text = old;
-			wo.old_len = oldlen;
-		}
-	}
-	if ((rc = bf_pkgindex_write(tfd, text.buf, text.len, &wo, &ws, e)) < 0)
-		goto out;
+out:
+	bf_buf_release(&num);
+	return rc;
+}
 
-	gmtime_r(&now, &tm);
+/*
+ * Then the index, Packages and Packages.gz, reusing the parent's
+ * compressed segments (lib/format/pkgindex.h).
+ */
+static int
+snap_write_index(const struct snap *s, struct bf_err *e)
+{
+	struct bf_pkgindex_write_opts wo;
+	struct bf_pkgindex_write_stats ws;
+	struct bf_buf text = BF_BUF_INIT, src = BF_BUF_INIT;
+	const char *prof = s->profile, *parent = s->parent;
+	char *old = NULL;
+	size_t oldlen = 0;
+	int rc;
+
+	memset(&ws, 0, sizeof(ws));
+	memset(&wo, 0, sizeof(wo));
+	if (snap_header(s) < 0 || bf_pkgindex_format(s->idx, &text) < 0) {
+		rc = bf_err_nomem(e);
+		goto out;
+	}
+	wo.threads = s->opts->threads;
+	wo.timestamp = s->ts;
+	if (parent != NULL)
+		bf_buf_addf(&src, "snapshots/%s/%s/Packages", prof, parent);
+	if (parent != NULL &&
+	    bf_read_file(s->r->root_fd, src.buf, &old, &oldlen, NULL) == 0) {
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "snapshots/%s/%s/Packages.gz", prof, parent);
+		linkat(s->r->root_fd, src.buf, s->tfd, "Packages.gz", 0);
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "snapshots/%s/%s/%s", prof, parent,
+		    BF_PKGINDEX_GZIDX);
+		linkat(s->r->root_fd, src.buf, s->tfd, BF_PKGINDEX_GZIDX, 0);
+		wo.old_text = old;
+		wo.old_len = oldlen;
+	}
+	rc = bf_pkgindex_write(s->tfd, text.buf, text.len, &wo, &ws, e);
+out:
+	free(old);
+	bf_buf_release(&text);
+	bf_buf_release(&src);
+	return rc;
+}
+
+/* The snapshot's own record (BF_SNAPSHOT_META). */
+static int
+snap_write_meta(const struct snap *s, struct bf_err *e)
+{
+	const struct bf_snapshot_opts *opts = s->opts;
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	struct bf_buf meta = BF_BUF_INIT;
+	char tstr[64];
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&s->now, &tm);
 	strftime(tstr, sizeof(tstr), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	bf_buf_addf(&meta, "id: %s\nprofile: %s\ncreated: %lld\ncreated-utc: %s\n",
-	    id, profile, (long long)now, tstr);
+	    s->id, s->profile, (long long)s->now, tstr);
 	meta_line(&meta, "by", opts->by != NULL ? opts->by : "unknown");
-	if (parent != NULL)
-		bf_buf_addf(&meta, "parent: %s\n", parent);
+	if (s->parent != NULL)
+		bf_buf_addf(&meta, "parent: %s\n", s->parent);
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0')
 		meta_line(&meta, "tree-commit", opts->tree_commit);
 	if (opts->message != NULL && *opts->message != '\0')
 		meta_line(&meta, "message", opts->message);
-	bf_buf_addf(&meta, "packages: %zu\ntimestamp: %lld\n", w.idx.npkgs, ts);
-	if ((rc = bf_buf_error(&meta)) < 0)
-		goto oom;
-	if ((rc = bf_lockfile_open(&lf, tfd, BF_SNAPSHOT_META, 0644, e)) < 0)
-		goto out;
-	bf_lockfile_write(&lf, meta.buf, meta.len);
-	if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0)
-		goto out;
+	bf_buf_addf(&meta, "packages: %zu\ntimestamp: %lld\n", s->idx->npkgs,
+	    s->ts);
+	if (bf_buf_error(&meta) < 0)
+		rc = bf_err_nomem(e);
+	else if ((rc = bf_lockfile_open(&lf, s->tfd, BF_SNAPSHOT_META, 0644,
+	    e)) == 0) {
+		bf_lockfile_write(&lf, meta.buf, meta.len);
+		rc = bf_lockfile_commit(&lf, -1, e);
+	}
+	bf_buf_release(&meta);
+	return rc;
+}
 
-	/* Everything durable, then the one rename that publishes it. */
-	if ((rc = bf_repo_sync(r, e)) < 0)
+/* Everything durable, then the one rename that publishes it. */
+static int
+snap_publish(const struct snap *s, const char *tmp, struct bf_err *e)
+{
+	struct bf_buf dst = BF_BUF_INIT;
+	int rc;
+
+	if ((rc = bf_repo_sync(s->r, e)) < 0)
 		goto out;
-	bf_buf_addf(&dst, "snapshots/%s", profile);
-	if ((rc = bf_mkdirs(r->root_fd, dst.buf, 0755, NULL, e)) < 0)
+	bf_buf_addf(&dst, "snapshots/%s", s->profile);
+	if ((rc = bf_mkdirs(s->r->root_fd, dst.buf, 0755, NULL, e)) < 0)
 		goto out;
-	bf_buf_addf(&dst, "/%s", id);
-	if (renameat(r->root_fd, tmp.buf, r->root_fd, dst.buf) < 0) {
+	bf_buf_addf(&dst, "/%s", s->id);
+	if (renameat(s->r->root_fd, tmp, s->r->root_fd, dst.buf) < 0) {
 		rc = bf_err_errno(e, "cannot publish '%s'", dst.buf);
 		goto out;
 	}
 	bf_buf_reset(&dst);
-	bf_buf_addf(&dst, "snapshots/%s", profile);
-	if ((rc = bf_fsync_path(r->root_fd, dst.buf, e)) < 0)
+	bf_buf_addf(&dst, "snapshots/%s", s->profile);
+	rc = bf_fsync_path(s->r->root_fd, dst.buf, e);
+out:
+	bf_buf_release(&dst);
+	return rc;
+}
+
+int
+bf_snapshot_create(struct bf_repo *r, const char *profile,
+    const struct bf_snapshot_opts *opts, char id[32], size_t *npkgs,
+    struct bf_err *e)
+{
+	struct bf_workset w;
+	struct bf_snapshot_info pinfo;
+	struct bf_buf tmp = BF_BUF_INIT;
+	struct snap s;
+	char **ids = NULL;
+	size_t nids = 0;
+	int have_w = 0, have_p = 0, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.profile = profile;
+	s.opts = opts;
+	s.id = id;
+	s.tfd = -1;
+	s.now = time(NULL);
+	if ((rc = bf_workset_load(r, profile, &w, e)) < 0)
+		goto out;
+	have_w = 1;
+	s.idx = &w.idx;
+	if ((rc = bf_snapshot_list(r, profile, &ids, &nids, e)) < 0)
+		goto out;
+	s.ts = (long long)s.now;
+	if (nids > 0) {
+		s.parent = ids[nids - 1];
+		if ((rc = bf_snapshot_info_load(r, profile, s.parent, &pinfo,
+		    e)) < 0)
+			goto out;
+		have_p = 1;
+		if (pinfo.timestamp >= s.ts)
+			s.ts = pinfo.timestamp + 1;
+	}
+	if ((rc = new_id(s.parent, s.now, id, e)) < 0)
+		goto out;
+
+	tmp_name(r, "snap", &tmp);
+	if (mkdirat(r->root_fd, tmp.buf, 0755) < 0 ||
+	    (s.tfd = openat(r->root_fd, tmp.buf, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
+		goto out;
+	}
+	if ((rc = snap_link_files(&s, e)) < 0 ||
+	    (rc = snap_write_index(&s, e)) < 0 ||
+	    (rc = snap_write_meta(&s, e)) < 0 ||
+	    (rc = snap_publish(&s, tmp.buf, e)) < 0)
 		goto out;
 	*npkgs = w.idx.npkgs;
 	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
 out:
-	if (tfd >= 0)
-		close(tfd);
+	if (s.tfd >= 0)
+		close(s.tfd);
 	if (rc < 0 && tmp.len > 0)
 		bf_rmtree(r->root_fd, tmp.buf, NULL);
 	if (have_w)
@@ -1351,14 +1439,7 @@ out:
 	if (have_p)
 		bf_snapshot_info_release(&pinfo);
 	bf_snapshot_list_free(ids, nids);
-	free(old);
 	bf_buf_release(&tmp);
-	bf_buf_release(&src);
-	bf_buf_release(&text);
-	bf_buf_release(&lastdir);
-	bf_buf_release(&num);
-	bf_buf_release(&meta);
-	bf_buf_release(&dst);
 	return rc;
 }
 
