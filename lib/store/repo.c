@@ -765,162 +765,232 @@ next_build_id(int dirfd, const char *pf)
 	return max + 1;
 }
 
+/* A package on its way into the pool and the working set. */
+struct add {
+	struct bf_repo	*r;
+	const char	*file;
+	int		 in;		/* the file given */
+	int		 out;		/* its rewritten copy, at tmp */
+	int		 dfd;		/* its directory in the pool, dir */
+	int		 have_in, have_out, linked;
+	struct bf_gpkg_verify_result vin, vout;
+	struct bf_cpv	 c;
+	struct bf_buf	 cat, pf, cpv, dir, tmp, name, rel;
+	struct bf_digest d;
+	struct stat	 st;		/* of the copy */
+};
+
+/* The file given, verified (and its signatures, if required). */
+static int
+add_verify(struct add *a, const struct bf_repo_add_opts *opts,
+    struct bf_err *e)
+{
+	struct bf_gpkg_verify_opts vo;
+	int rc;
+
+	if ((a->in = open(a->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open '%s'", a->file);
+	if (fstat(a->in, &a->st) < 0 || !S_ISREG(a->st.st_mode))
+		return bf_err_set(e, BF_EUSAGE, "'%s' is not a regular file",
+		    a->file);
+	memset(&vo, 0, sizeof(vo));
+	vo.max_entries = opts->max_entries;
+	rc = bf_gpkg_verify_ext(a->in, a->file, &vo, &a->vin, e);
+	a->have_in = 1;
+	if (rc < 0)
+		return rc;
+	if (opts->require != NULL &&
+	    (rc = bf_gpkg_check_signatures(a->in, a->file, opts->require,
+	    e)) < 0)
+		return rc;
+	return 0;
+}
+
+/* CATEGORY/PF, valid. */
+static int
+add_names(struct add *a, struct bf_err *e)
+{
+	bf_meta_get(&a->vin.meta, "CATEGORY", &a->cat);
+	bf_meta_get(&a->vin.meta, "PF", &a->pf);
+	bf_buf_addf(&a->cpv, "%s/%s", a->cat.buf, a->pf.buf);
+	if (bf_buf_error(&a->cpv) < 0)
+		return bf_err_nomem(e);
+	if (bf_cpv_split(&a->c, a->cpv.buf, e) < 0 ||
+	    !bf_category_valid(a->cat.buf, a->cat.len))
+		return bf_err_set(e, BF_EMETADATA, "invalid CATEGORY/PF '%s'",
+		    a->cpv.buf);
+	return 0;
+}
+
+/* Its directory in the pool, and the next BUILD_ID there. */
+static int
+add_pool_dir(struct add *a, const char *profile, struct bf_repo_added *res,
+    struct bf_err *e)
+{
+	struct bf_buf bid = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_addf(&a->dir, "pool/%s/%s/%s", profile, a->c.cat, a->c.pn);
+	if ((rc = bf_mkdirs(a->r->root_fd, a->dir.buf, 0755, NULL, e)) < 0)
+		return rc;
+	if ((a->dfd = openat(a->r->root_fd, a->dir.buf, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open '%s'", a->dir.buf);
+	if ((res->build_id = next_build_id(a->dfd, a->pf.buf)) < 1)
+		return bf_err_errno(e, "cannot read '%s'", a->dir.buf);
+	bf_meta_get(&a->vin.meta, "BUILD_ID", &bid);
+	res->rewritten = strtoll(bid.buf, NULL, 10) != res->build_id ||
+	    bid.len == 0;
+	bf_buf_release(&bid);
+	return 0;
+}
+
+/*
+ * The copy with that BUILD_ID (and signed, if a signer is given) in a
+ * temporary file, checked again as a reader will, and hashed.
+ */
+static int
+add_rewrite(struct add *a, const struct bf_repo_add_opts *opts,
+    long long build_id, struct bf_err *e)
+{
+	struct bf_gpkg_rewrite_opts ro;
+	uint64_t size;
+	int rc;
+
+	tmp_name(a->r, "add", &a->tmp);
+	if ((a->out = openat(a->r->root_fd, a->tmp.buf, O_RDWR | O_CREAT |
+	    O_EXCL | O_CLOEXEC, 0644)) < 0)
+		return bf_err_errno(e, "cannot create '%s'", a->tmp.buf);
+	memset(&ro, 0, sizeof(ro));
+	ro.build_id = build_id;
+	ro.mtime = opts->mtime >= 0 ? opts->mtime : (long long)time(NULL);
+	ro.signer = opts->signer;
+	if ((rc = bf_gpkg_rewrite(a->in, a->file, &a->vin.meta, &ro, a->out,
+	    &size, e)) < 0)
+		return rc;
+	rc = bf_gpkg_verify(a->out, a->tmp.buf, BF_GPKG_VERIFY_NO_IMAGE_SCAN,
+	    &a->vout, e);
+	a->have_out = 1;
+	if (rc < 0) {
+		bf_err_prefix(e, "rewritten package");
+		return rc;
+	}
+	if ((rc = bf_digest_fd(&a->d, BF_DIGEST_INDEX, a->out, 0, -1, e)) < 0)
+		return rc;
+	if (fstat(a->out, &a->st) < 0)
+		return bf_err_errno(e, "cannot stat '%s'", a->tmp.buf);
+	return 0;
+}
+
+/* The copy into the pool as PF-BUILD_ID.gpkg.tar. */
+static int
+add_place(struct add *a, long long build_id, struct bf_err *e)
+{
+	bf_buf_addf(&a->name, "%s-%lld.gpkg.tar", a->pf.buf, build_id);
+	bf_buf_addf(&a->rel, "%s/%s/%s", a->c.cat, a->c.pn, a->name.buf);
+	if (bf_buf_error(&a->rel) < 0)
+		return bf_err_nomem(e);
+	/* link() never replaces: an existing instance is never overwritten. */
+	if (linkat(a->r->root_fd, a->tmp.buf, a->dfd, a->name.buf, 0) < 0)
+		return bf_err_errno(e, "cannot place '%s/%s'", a->dir.buf,
+		    a->name.buf);
+	a->linked = 1;
+	unlinkat(a->r->root_fd, a->tmp.buf, 0);
+	return 0;
+}
+
+/* Its entry into the working set, replacing the one of its slot. */
+static int
+add_entry(struct add *a, struct bf_workset *w, struct bf_repo_added *res,
+    struct bf_err *e)
+{
+	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_buf key = BF_BUF_INIT;
+	const char *ocpv, *obid;
+	size_t slot;
+	int rc;
+
+	if ((rc = bf_pkgdir_make_entry(&a->vout.meta, a->rel.buf,
+	    (long long)a->st.st_size, (long long)a->st.st_mtime,
+	    a->d.hex[BF_MD5], a->d.hex[BF_SHA1], &scratch, e)) < 0)
+		goto out;
+	rc = -ENOMEM;
+	if (bf_pkg_slotkey(&scratch, &scratch.pkgs[0], &key) < 0)
+		goto out;
+	if (bf_map_get(&w->map, key.buf, &slot)) {
+		ocpv = bf_pkgindex_get(&w->idx.pkgs[slot], "CPV");
+		obid = bf_pkgindex_value(&w->idx, &w->idx.pkgs[slot],
+		    "BUILD_ID");
+		snprintf(res->replaced, sizeof(res->replaced), "%s%s%s",
+		    ocpv != NULL ? ocpv : "?", obid != NULL && *obid ? "-" : "",
+		    obid != NULL ? obid : "");
+		if (entry_replace(w, slot, &scratch.pkgs[0]) < 0)
+			goto out;
+	} else if (bf_pkgindex_add_copy(&w->idx, &scratch.pkgs[0]) == NULL ||
+	    bf_map_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
+		goto out;
+	w->dirty = 1;
+	rc = 0;
+out:
+	if (rc == -ENOMEM)
+		rc = bf_err_nomem(e);
+	bf_pkgindex_release(&scratch);
+	bf_buf_release(&key);
+	return rc;
+}
+
 int
 bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
     const struct bf_repo_add_opts *opts, struct bf_workset *w,
     struct bf_repo_added *res, struct bf_err *e)
 {
-	struct bf_gpkg_verify_result vin, vout;
-	struct bf_gpkg_rewrite_opts ro;
-	struct bf_cpv c = BF_CPV_INIT;
-	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, bid = BF_BUF_INIT;
-	struct bf_buf dir = BF_BUF_INIT, tmp = BF_BUF_INIT, name = BF_BUF_INIT;
-	struct bf_buf rel = BF_BUF_INIT, key = BF_BUF_INIT, cpv = BF_BUF_INIT;
-	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
-	struct bf_gpkg_verify_opts vo;
-	struct bf_digest d;
-	struct stat st;
-	uint64_t size;
-	size_t slot;
-	int in = -1, out = -1, dfd = -1, have_in = 0, have_out = 0, linked = 0;
+	struct add a;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	memset(&d, 0, sizeof(d));
-	if ((in = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open '%s'", file);
-		goto out;
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	a.file = file;
+	a.in = a.out = a.dfd = -1;
+	a.c = (struct bf_cpv)BF_CPV_INIT;
+	bf_buf_init(&a.cat);
+	bf_buf_init(&a.pf);
+	bf_buf_init(&a.cpv);
+	bf_buf_init(&a.dir);
+	bf_buf_init(&a.tmp);
+	bf_buf_init(&a.name);
+	bf_buf_init(&a.rel);
+	if ((rc = add_verify(&a, opts, e)) == 0 &&
+	    (rc = add_names(&a, e)) == 0 &&
+	    (rc = add_pool_dir(&a, profile, res, e)) == 0 &&
+	    (rc = add_rewrite(&a, opts, res->build_id, e)) == 0 &&
+	    (rc = add_place(&a, res->build_id, e)) == 0 &&
+	    (rc = add_entry(&a, w, res, e)) == 0) {
+		snprintf(res->path, sizeof(res->path), "%s", a.rel.buf);
+		snprintf(res->cpv, sizeof(res->cpv), "%s", a.cpv.buf);
 	}
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = bf_err_set(e, BF_EUSAGE, "'%s' is not a regular file", file);
-		goto out;
+	if (a.out >= 0) {
+		close(a.out);
+		if (!a.linked || rc < 0)
+			unlinkat(r->root_fd, a.tmp.buf, 0);
 	}
-	memset(&vo, 0, sizeof(vo));
-	vo.max_entries = opts->max_entries;
-	if ((rc = bf_gpkg_verify_ext(in, file, &vo, &vin, e)) < 0) {
-		have_in = 1;
-		goto out;
-	}
-	have_in = 1;
-	if (opts->require != NULL &&
-	    (rc = bf_gpkg_check_signatures(in, file, opts->require, e)) < 0)
-		goto out;
-	bf_meta_get(&vin.meta, "CATEGORY", &cat);
-	bf_meta_get(&vin.meta, "PF", &pf);
-	bf_buf_addf(&cpv, "%s/%s", cat.buf, pf.buf);
-	if ((rc = bf_buf_error(&cpv)) < 0)
-		goto oom;
-	if ((rc = bf_cpv_split(&c, cpv.buf, e)) < 0 ||
-	    !bf_category_valid(cat.buf, cat.len)) {
-		rc = bf_err_set(e, BF_EMETADATA, "invalid CATEGORY/PF '%s'", cpv.buf);
-		goto out;
-	}
-	bf_buf_addf(&dir, "pool/%s/%s/%s", profile, c.cat, c.pn);
-	if ((rc = bf_mkdirs(r->root_fd, dir.buf, 0755, NULL, e)) < 0)
-		goto out;
-	if ((dfd = openat(r->root_fd, dir.buf, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open '%s'", dir.buf);
-		goto out;
-	}
-	if ((res->build_id = next_build_id(dfd, pf.buf)) < 1) {
-		rc = bf_err_errno(e, "cannot read '%s'", dir.buf);
-		goto out;
-	}
-	bf_meta_get(&vin.meta, "BUILD_ID", &bid);
-	res->rewritten = strtoll(bid.buf, NULL, 10) != res->build_id ||
-	    bid.len == 0;
-
-	tmp_name(r, "add", &tmp);
-	if ((out = openat(r->root_fd, tmp.buf, O_RDWR | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0644)) < 0) {
-		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
-		goto out;
-	}
-	ro.build_id = res->build_id;
-	ro.mtime = opts->mtime >= 0 ? opts->mtime : (long long)time(NULL);
-	ro.signer = opts->signer;
-	if ((rc = bf_gpkg_rewrite(in, file, &vin.meta, &ro, out, &size, e)) < 0)
-		goto out;
-	/* What goes into the pool is checked again, as a reader will. */
-	if ((rc = bf_gpkg_verify(out, tmp.buf, BF_GPKG_VERIFY_NO_IMAGE_SCAN,
-	    &vout, e)) < 0) {
-		have_out = 1;
-		bf_err_prefix(e, "rewritten package");
-		goto out;
-	}
-	have_out = 1;
-	if ((rc = bf_digest_fd(&d, BF_DIGEST_INDEX, out, 0, -1, e)) < 0)
-		goto out;
-	if (fstat(out, &st) < 0) {
-		rc = bf_err_errno(e, "cannot stat '%s'", tmp.buf);
-		goto out;
-	}
-	bf_buf_addf(&name, "%s-%lld.gpkg.tar", pf.buf, res->build_id);
-	bf_buf_addf(&rel, "%s/%s/%s", c.cat, c.pn, name.buf);
-	if ((rc = bf_buf_error(&rel)) < 0)
-		goto oom;
-	/* link() never replaces: an existing instance is never overwritten. */
-	if (linkat(r->root_fd, tmp.buf, dfd, name.buf, 0) < 0) {
-		rc = bf_err_errno(e, "cannot place '%s/%s'", dir.buf, name.buf);
-		goto out;
-	}
-	linked = 1;
-	unlinkat(r->root_fd, tmp.buf, 0);
-	if ((rc = bf_pkgdir_make_entry(&vout.meta, rel.buf, (long long)st.st_size,
-	    (long long)st.st_mtime, d.hex[BF_MD5], d.hex[BF_SHA1], &scratch,
-	    e)) < 0)
-		goto out;
-	if ((rc = bf_pkg_slotkey(&scratch, &scratch.pkgs[0], &key)) < 0)
-		goto oom;
-	if (bf_map_get(&w->map, key.buf, &slot)) {
-		const char *ocpv = bf_pkgindex_get(&w->idx.pkgs[slot], "CPV");
-		const char *obid = bf_pkgindex_value(&w->idx, &w->idx.pkgs[slot],
-		    "BUILD_ID");
-
-		snprintf(res->replaced, sizeof(res->replaced), "%s%s%s",
-		    ocpv != NULL ? ocpv : "?", obid != NULL && *obid ? "-" : "",
-		    obid != NULL ? obid : "");
-		if ((rc = entry_replace(w, slot, &scratch.pkgs[0])) < 0)
-			goto oom;
-	} else {
-		if (bf_pkgindex_add_copy(&w->idx, &scratch.pkgs[0]) == NULL ||
-		    bf_map_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
-			goto oom;
-	}
-	w->dirty = 1;
-	snprintf(res->path, sizeof(res->path), "%s", rel.buf);
-	snprintf(res->cpv, sizeof(res->cpv), "%s", cpv.buf);
-	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
-out:
-	if (out >= 0) {
-		close(out);
-		if (!linked || rc < 0)
-			unlinkat(r->root_fd, tmp.buf, 0);
-	}
-	if (in >= 0)
-		close(in);
-	if (dfd >= 0)
-		close(dfd);
-	if (have_in)
-		bf_gpkg_verify_result_release(&vin);
-	if (have_out)
-		bf_gpkg_verify_result_release(&vout);
-	bf_digest_release(&d);
-	bf_cpv_release(&c);
-	bf_pkgindex_release(&scratch);
-	bf_buf_release(&cat);
-	bf_buf_release(&pf);
-	bf_buf_release(&bid);
-	bf_buf_release(&dir);
-	bf_buf_release(&tmp);
-	bf_buf_release(&name);
-	bf_buf_release(&rel);
-	bf_buf_release(&key);
-	bf_buf_release(&cpv);
+	if (a.in >= 0)
+		close(a.in);
+	if (a.dfd >= 0)
+		close(a.dfd);
+	if (a.have_in)
+		bf_gpkg_verify_result_release(&a.vin);
+	if (a.have_out)
+		bf_gpkg_verify_result_release(&a.vout);
+	bf_digest_release(&a.d);
+	bf_cpv_release(&a.c);
+	bf_buf_release(&a.cat);
+	bf_buf_release(&a.pf);
+	bf_buf_release(&a.cpv);
+	bf_buf_release(&a.dir);
+	bf_buf_release(&a.tmp);
+	bf_buf_release(&a.name);
+	bf_buf_release(&a.rel);
 	return rc;
 }
 
