@@ -944,6 +944,147 @@ license_ok(struct bf_plan *pl, const struct cand *c,
 }
 
 /*
+ * Whether candidate `c` of `k` may be chosen at all: its EAPI, masks,
+ * KEYWORDS and slot.  If not, 0 and the reason appended to `why`.
+ */
+static int
+cand_visible(struct bf_plan *pl, const struct pkg *k, const struct cand *c,
+    struct bf_buf *why)
+{
+	const struct bf_profile *p = pl->p;
+	const struct bf_pkgent *mask;
+	const char *repo = repo_of(pl, c);
+	size_t j;
+
+	if (!eapi_ok(c->m->eapi)) {
+		bf_buf_addf(why, "EAPI %s is not supported", c->m->eapi);
+		return 0;
+	}
+	if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot, repo)) != NULL ||
+	    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
+	    repo)) != NULL) {
+		bf_buf_addf(why, "masked by %s:%u", mask->file, mask->line);
+		return 0;
+	}
+	if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
+	    repo, c->m->keywords ? c->m->keywords : "")) {
+		bf_buf_addf(why, "KEYWORDS=\"%s\" not accepted by "
+		    "ACCEPT_KEYWORDS", c->m->keywords ? c->m->keywords : "");
+		return 0;
+	}
+	for (j = 0; j < k->nsel; j++)
+		if (strcmp(k->sel[j]->pub.slot, c->m->slot) == 0)
+			break;
+	if (j < k->nsel) {
+		bf_buf_addf(why, "slot conflict: %s was already chosen for "
+		    "slot %s", k->sel[j]->pub.cpvstr, c->m->slot);
+		chain(why, k->sel[j]);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The candidate's USE and IUSE (into `use`, `iuse`); whether its
+ * LICENSE is accepted and the atom's USE dependencies are met: 1, or
+ * 0 with the reason appended to `why`, or an error.
+ */
+static int
+cand_use(struct bf_plan *pl, const struct bf_atom *a,
+    const struct pnode *parent, struct cand *c, struct bf_strv *use,
+    struct bf_strv *iuse, struct bf_buf *why, struct bf_err *e)
+{
+	const char *bad;
+	int lic;
+
+	bf_strv_release(use);
+	bf_strv_release(iuse);
+	if (compute_use(pl, c, use, iuse) < 0)
+		return bf_err_nomem(e);
+	if ((lic = license_ok(pl, c, use)) <= 0) {
+		if (lic < 0)
+			return bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
+			    "malformed LICENSE \"%s\"", c->cpv.cat, c->cpv.pf,
+			    repo_of(pl, c), c->m->license);
+		bf_buf_addf(why, "LICENSE=\"%s\" not accepted by "
+		    "ACCEPT_LICENSE; accept it in package.license",
+		    c->m->license);
+		return 0;
+	}
+	if (!usedeps_ok(a, parent, iuse, use, &bad)) {
+		bf_buf_addf(why, "USE dependency on '%s' not met "
+		    "(effective USE: %s%s); change it in package.use",
+		    bad, bf_strv_has_sorted(use, bad) ? "+" : "-", bad);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether the candidate's REQUIRED_USE holds under `use`: 1, or 0 and
+ * (unless `dry`) `why` replaced by the error, or an error.
+ */
+static int
+cand_required_use(struct bf_plan *pl, const struct cand *c,
+    const struct bf_strv *use, const struct bf_strv *iuse, int dry,
+    struct bf_buf *why, struct bf_err *e)
+{
+	struct cond cd = { pl, use, NULL, leaf_flag, 0 };
+	size_t j;
+	int req;
+
+	if ((req = cond_check(&cd, c->m->required_use)) > 0)
+		return 1;
+	if (req < 0)
+		return bf_err_set(e, BF_EMETADATA, "%s/%s::%s: malformed "
+		    "REQUIRED_USE \"%s\"", c->cpv.cat, c->cpv.pf,
+		    repo_of(pl, c), c->m->required_use);
+	if (dry)
+		return 0;
+	/* As Portage: the best version's USE is wrong, an error. */
+	bf_buf_reset(why);
+	bf_buf_addf(why, "%s/%s::%s: REQUIRED_USE=\"%s\" is not met by USE=\"",
+	    c->cpv.cat, c->cpv.pf, repo_of(pl, c), c->m->required_use);
+	for (j = 0; j < iuse->n; j++)
+		if (strcmp(iuse->v[j], pl->p->arch) != 0)
+			bf_buf_addf(why, "%s%s%s",
+			    why->buf[why->len - 1] == '"' ? "" : " ",
+			    bf_strv_has_sorted(use, iuse->v[j]) ? "" : "-",
+			    iuse->v[j]);
+	bf_buf_adds(why, "\"; change USE in package.use");
+	return 0;
+}
+
+/* The error for an atom that cannot be resolved, `why` its reason. */
+static int
+resolve_fail(struct pnode *parent, enum bf_dep_class cls, const char *text,
+    struct bf_buf *why, struct bf_err *e)
+{
+	if (parent != NULL)
+		bf_buf_addf(why, "\n  wanted as %s '%s' of %s",
+		    bf_dep_class_name(cls), text, parent->pub.cpvstr);
+	chain(why, parent);
+	return bf_err_set(e, BF_ENOTFOUND, "cannot resolve '%s': %s", text,
+	    bf_buf_error(why) == 0 ? why->buf : "out of memory");
+}
+
+/* "no visible version matches", then the candidates and their reasons. */
+static void
+no_version(struct bf_buf *why)
+{
+	char *list;
+
+	if (why->len == 0) {
+		bf_buf_adds(why, "no version matches");
+		return;
+	}
+	/* Move the candidate list after the headline. */
+	list = bf_buf_detach(why, NULL);
+	bf_buf_addf(why, "no visible version matches:%s", list ? list : "");
+	free(list);
+}
+
+/*
  * Finds or selects the package for atom `a` (not a blocker).  With
  * `dry` set nothing is selected: returns 1 when an existing node or a
  * visible candidate would do, 0 when not.  Otherwise returns 0 and sets
@@ -954,23 +1095,21 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
     const struct bf_atom *a, const char *text, int dry, struct pnode **out,
     struct bf_err *e)
 {
-	const struct bf_profile *p = pl->p;
 	struct bf_strv use = BF_STRV_INIT, iuse = BF_STRV_INIT;
 	struct bf_buf why = BF_BUF_INIT;
-	struct cond cd = { pl, NULL, NULL, leaf_flag, 0 };
 	struct pkg *k;
 	struct cand *c;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	*out = NULL;
-	k = pkg_find(pl, a->cat, a->pn);
-	if (k == NULL) {
+	if ((k = pkg_find(pl, a->cat, a->pn)) == NULL) {
 		if (dry)
 			return 0;
 		bf_buf_addf(&why, "no package '%s/%s' in any repository",
 		    a->cat, a->pn);
-		goto fail;
+		rc = resolve_fail(parent, cls, text, &why, e);
+		goto out;
 	}
 	for (i = 0; i < k->nsel; i++)
 		if (node_matches(pl, a, parent, k->sel[i])) {
@@ -982,10 +1121,6 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 		k->sorted = 1;
 	}
 	for (i = 0; i < k->n; i++) {
-		const struct bf_pkgent *mask;
-		const char *bad;
-		int lic, req;
-
 		c = k->v[i];
 		if ((rc = meta_load(pl, c, e)) < 0)
 			goto out;
@@ -994,114 +1129,30 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 			continue;
 		bf_buf_addf(&why, "\n  %s/%s::%s: ", c->cpv.cat, c->cpv.pf,
 		    repo_of(pl, c));
-		if (!eapi_ok(c->m->eapi)) {
-			bf_buf_addf(&why, "EAPI %s is not supported", c->m->eapi);
+		if (!cand_visible(pl, k, c, &why))
 			continue;
-		}
-		if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot,
-		    repo_of(pl, c))) != NULL ||
-		    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
-		    repo_of(pl, c))) != NULL) {
-			bf_buf_addf(&why, "masked by %s:%u", mask->file,
-			    mask->line);
+		if ((rc = cand_use(pl, a, parent, c, &use, &iuse, &why, e)) < 0)
+			goto out;
+		if (rc == 0)
 			continue;
-		}
-		if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
-		    repo_of(pl, c), c->m->keywords ? c->m->keywords : "")) {
-			bf_buf_addf(&why, "KEYWORDS=\"%s\" not accepted by "
-			    "ACCEPT_KEYWORDS",
-			    c->m->keywords ? c->m->keywords : "");
+		if ((rc = cand_required_use(pl, c, &use, &iuse, dry, &why,
+		    e)) < 0)
+			goto out;
+		if (rc == 0 && dry)
 			continue;
-		}
-		for (j = 0; j < k->nsel; j++)
-			if (strcmp(k->sel[j]->pub.slot, c->m->slot) == 0)
-				break;
-		if (j < k->nsel) {
-			bf_buf_addf(&why, "slot conflict: %s was already "
-			    "chosen for slot %s", k->sel[j]->pub.cpvstr,
-			    c->m->slot);
-			chain(&why, k->sel[j]);
-			continue;
-		}
-		bf_strv_release(&use);
-		bf_strv_release(&iuse);
-		if (compute_use(pl, c, &use, &iuse) < 0)
-			goto oom;
-		if ((lic = license_ok(pl, c, &use)) <= 0) {
-			if (lic < 0) {
-				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
-				    "malformed LICENSE \"%s\"", c->cpv.cat,
-				    c->cpv.pf, repo_of(pl, c), c->m->license);
-				goto out;
-			}
-			bf_buf_addf(&why, "LICENSE=\"%s\" not accepted by "
-			    "ACCEPT_LICENSE; accept it in package.license",
-			    c->m->license);
-			continue;
-		}
-		if (!usedeps_ok(a, parent, &iuse, &use, &bad)) {
-			bf_buf_addf(&why, "USE dependency on '%s' not met "
-			    "(effective USE: %s%s); change it in package.use",
-			    bad, bf_strv_has_sorted(&use, bad) ? "+" : "-", bad);
-			continue;
-		}
-		cd.use = &use;
-		cd.bad = 0;
-		if ((req = cond_check(&cd, c->m->required_use)) <= 0) {
-			if (req < 0) {
-				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
-				    "malformed REQUIRED_USE \"%s\"", c->cpv.cat,
-				    c->cpv.pf, repo_of(pl, c),
-				    c->m->required_use);
-				goto out;
-			}
-			if (dry)
-				continue;
-			/* As Portage: the best version's USE is wrong, an error. */
-			bf_buf_reset(&why);
-			bf_buf_addf(&why, "%s/%s::%s: REQUIRED_USE=\"%s\" is "
-			    "not met by USE=\"", c->cpv.cat, c->cpv.pf,
-			    repo_of(pl, c), c->m->required_use);
-			for (j = 0; j < iuse.n; j++)
-				if (strcmp(iuse.v[j], p->arch) != 0)
-					bf_buf_addf(&why, "%s%s%s",
-					    why.buf[why.len - 1] == '"' ? "" : " ",
-					    bf_strv_has_sorted(&use, iuse.v[j]) ? "" : "-",
-					    iuse.v[j]);
-			bf_buf_adds(&why, "\"; change USE in package.use");
-			goto fail;
-		}
-		if (dry) {
-			rc = 1;
+		if (rc == 0) {
+			rc = resolve_fail(parent, cls, text, &why, e);
 			goto out;
 		}
-		rc = node_new(pl, k, c, out, e);
+		rc = dry ? 1 : node_new(pl, k, c, out, e);
 		goto out;
 	}
 	if (dry) {
 		rc = 0;
 		goto out;
 	}
-	if (why.len == 0)
-		bf_buf_adds(&why, "no version matches");
-	else {
-		/* Move the candidate list after the headline. */
-		char *list = bf_buf_detach(&why, NULL);
-
-		bf_buf_addf(&why, "no visible version matches:%s",
-		    list ? list : "");
-		free(list);
-	}
-fail:
-	if (parent != NULL)
-		bf_buf_addf(&why, "\n  wanted as %s '%s' of %s",
-		    bf_dep_class_name(cls), text, parent->pub.cpvstr);
-	chain(&why, parent);
-	rc = bf_err_set(e, BF_ENOTFOUND, "cannot resolve '%s': %s", text,
-	    bf_buf_error(&why) == 0 ? why.buf : "out of memory");
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
+	no_version(&why);
+	rc = resolve_fail(parent, cls, text, &why, e);
 out:
 	bf_strv_release(&use);
 	bf_strv_release(&iuse);
