@@ -1613,6 +1613,16 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 		return bf_err_nomem(e);
 	bf_buf_init(&pl->tmp);
 	pl->pkgmap = (struct bf_map)BF_MAP_INIT_BORROW;
+	/*
+	 * Room for a tree the size of Gentoo's (about 20,000 packages) at
+	 * once: growing the table step by step cost more in malloc than
+	 * the lookups (bench-plan.sh under cachegrind).  Its pages are
+	 * touched only as they are filled.
+	 */
+	if (bf_map_reserve(&pl->pkgmap, 32768) < 0) {
+		free(pl);
+		return bf_err_nomem(e);
+	}
 	pl->p = p;
 	pl->trees = trees;
 	pl->ntrees = ntrees;
