@@ -74,7 +74,7 @@ struct bf_dircache {
 	size_t			 len;
 	struct bf_dircache_dir	*dirs;
 	size_t			 ndirs;
-	struct bf_map		 map;	/* path -> index in dirs (borrowed) */
+	struct bf_map		 map;	/* path -> dirs[] (borrowed) */
 };
 
 #define BF_DIRCACHE_INIT { NULL, 0, NULL, 0, BF_MAP_INIT_BORROW }

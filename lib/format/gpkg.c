@@ -801,7 +801,8 @@ pack_image_open(struct packer *p, struct bf_err *e)
 	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
 	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(p->a, TAR_RECORD) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p->a, TAR_RECORD) !=
+	    ARCHIVE_OK ||
 	    archive_write_open2(p->a, p, NULL, image_write_cb, NULL, NULL) !=
 	    ARCHIVE_OK)
 		return err_archive(e, p->a, "cannot create image.tar");
@@ -837,7 +838,8 @@ pack_image(struct outer *o, struct packer *p, const char *image_dir,
 		goto out;
 	if (archive_write_close(p->a) != ARCHIVE_OK) {
 		rc = p->werr.code ? bf_err_set(e, p->werr.code, "%s",
-		    p->werr.msg) : err_archive(e, p->a, "cannot finish image.tar");
+		    p->werr.msg) :
+		    err_archive(e, p->a, "cannot finish image.tar");
 		goto out;
 	}
 	if ((rc = bf_zst_writer_finish(p->zw, e)) < 0 ||
@@ -1221,7 +1223,8 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}
-	if (sl != NULL && hl == NULL && bf_map_add(&r->symlinks, prefix.buf, 0) < 0) {
+	if (sl != NULL && hl == NULL &&
+	    bf_map_add(&r->symlinks, prefix.buf, 0) < 0) {
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}

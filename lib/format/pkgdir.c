@@ -148,8 +148,8 @@ struct mkent {
 	const struct bf_meta *meta;
 	const char	*relpath;
 	const char	*base;		/* the file name */
-	size_t		 dirlen;	/* of the directory part of relpath */
-	size_t		 stemlen;	/* of base without its extension */
+	size_t		 dirlen;	/* of relpath's directory */
+	size_t		 stemlen;	/* of base, less the extension */
 	enum fmt	 fmt;
 	int		 multi;		/* PF-BUILDID.ext */
 	int		 has_bid;	/* BUILD_ID in the metadata: mid */
@@ -982,7 +982,7 @@ struct update {
 	char		**dirs;		/* top-level directories */
 	size_t		 ndirs;
 	struct candlist	 top, all;	/* package files at the top; all */
-	struct bf_map	 map;		/* old entries by PATH (borrowed) */
+	struct bf_map	 map;		/* PATH -> old entry (borrowed) */
 	unsigned char	*keep;		/* old entries reused */
 	struct bf_dircache dc;
 	struct bf_dircache_writer dw;

@@ -100,7 +100,7 @@ struct pnode {
 	struct bf_strv	 tokens[BF_DEP_NCLASS];	/* storage for dep texts */
 	struct blocker	*blk;
 	size_t		 nblk, ablk;
-	size_t		 aedges, awhy;		/* allocated pub.edges, why */
+	size_t		 aedges, awhy;	/* allocated pub.edges, why */
 	struct bf_strv	 slotdeps;
 	int		 mark;			/* DFS state */
 	unsigned	 stamp;
@@ -119,7 +119,7 @@ struct bf_plan {
 	size_t			 ntrees;
 	struct pkg		**pkgs;
 	size_t			 npkg, apkg;
-	struct bf_map		 pkgmap;	/* "cat/pn" -> pkgs[] (borrowed) */
+	struct bf_map		 pkgmap;	/* "cat/pn" -> pkgs[] */
 	size_t			 indexed, loaded;
 	struct pnode		**nodes;	/* selection order */
 	size_t			 nnodes, anodes;

@@ -771,7 +771,7 @@ struct add {
 	const char	*file;
 	int		 in;		/* the file given */
 	int		 out;		/* its rewritten copy, at tmp */
-	int		 dfd;		/* its directory in the pool, dir */
+	int		 dfd;		/* its pool directory, dir */
 	int		 have_in, have_out, linked;
 	struct bf_gpkg_verify_result vin, vout;
 	struct bf_cpv	 c;

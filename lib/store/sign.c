@@ -479,7 +479,7 @@ struct gpgrun {
 	uint64_t	 sent;		/* input bytes sent */
 	size_t		 have, at;	/* in ibuf, and sent of those */
 	char		 ibuf[65536];
-	struct bf_buf	 err;		/* what it said, the first 4 KiB */
+	struct bf_buf	 err;		/* its first 4 KiB of errors */
 };
 
 /* Starts gpg with `argv`, its standard streams connected to `g`. */
