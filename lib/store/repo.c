@@ -610,7 +610,7 @@ bf_workset_load(struct bf_repo *r, const char *profile, struct bf_workset *w,
 	int rc;
 
 	bf_pkgindex_init(&w->idx);
-	memset(&w->map, 0, sizeof(w->map));
+	w->map = (struct bf_map)BF_MAP_INIT;
 	w->dirty = 0;
 	bf_buf_addf(&path, "work/%s/Packages", profile);
 	if (faccessat(r->root_fd, path.buf, F_OK, 0) == 0) {
