@@ -74,7 +74,7 @@ auth_line(void *vctx, const char *file, unsigned line, char *text,
 {
 	struct auth_ctx *ctx = vctx;
 	struct bh_auth *a = ctx->a;
-	struct bh_user *u, *nv;
+	struct bh_user *u;
 	char *colon, *salt, *hash;
 	int n;
 
@@ -88,9 +88,8 @@ auth_line(void *vctx, const char *file, unsigned line, char *text,
 		    "unsupported password hash (expected '$sha256$salt$hash')",
 		    file, line, text);
 	*hash++ = '\0';
-	if ((nv = realloc(a->v, (a->n + 1) * sizeof(*nv))) == NULL)
+	if (bf_grow(&a->v, &a->alloc, a->n + 1, sizeof(*a->v), 8) < 0)
 		return -ENOMEM;
-	a->v = nv;
 	u = &a->v[a->n];
 	memset(u, 0, sizeof(*u));
 	if ((n = unhex(salt, strlen(salt), u->salt, sizeof(u->salt))) < 0)

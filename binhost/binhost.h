@@ -117,7 +117,7 @@ struct bh_user {
 
 struct bh_auth {
 	struct bh_user	*v;
-	size_t		 n;
+	size_t		 n, alloc;
 	char		*realm;
 };
 

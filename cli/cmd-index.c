@@ -711,7 +711,7 @@ struct index_opts {
 	int		 add, check, dircache;
 	long long	 jobs;
 	char		**headers;
-	size_t		 nheaders;
+	size_t		 nheaders, aheaders;
 	unsigned	 wflags;
 };
 
@@ -750,7 +750,6 @@ parse_opts(struct bf_cli *cli, int argc, char **argv, struct index_opts *o)
 			break;
 		case 'H': {
 			const char *eq = strchr(optarg, '=');
-			char **nh;
 
 			if (eq == NULL || eq == optarg ||
 			    strpbrk(optarg, "\n\r") != NULL ||
@@ -759,12 +758,11 @@ parse_opts(struct bf_cli *cli, int argc, char **argv, struct index_opts *o)
 				    "(one line, no ':' in KEY)", optarg);
 				return cli_usage(cli, usage_str);
 			}
-			if ((nh = realloc(o->headers, (o->nheaders + 1) *
-			    sizeof(*nh))) == NULL) {
+			if (bf_grow(&o->headers, &o->aheaders, o->nheaders + 1,
+			    sizeof(*o->headers), 4) < 0) {
 				cli_error(cli, "out of memory");
 				return BF_EXIT_ERROR;
 			}
-			o->headers = nh;
 			o->headers[o->nheaders++] = optarg;
 			break;
 		}

@@ -13,7 +13,7 @@ lib_libbinfarm_a_SOURCES += \
 	lib/base/fsutil.c lib/base/fsutil.h \
 	lib/base/lockfile.c lib/base/lockfile.h \
 	lib/base/log.c lib/base/log.h \
-	lib/base/strmap.c lib/base/strmap.h \
+	lib/base/map.c lib/base/map.h \
 	lib/base/zst.c lib/base/zst.h
 # net: the HTTP client (libcurl) and request-head checks
 lib_libbinfarm_a_SOURCES += \

@@ -68,15 +68,9 @@ bf_strv_pushn(struct bf_strv *sv, const char *s, size_t len)
 {
 	char *p;
 
-	if (sv->n + 1 >= sv->alloc) {
-		size_t na = sv->alloc ? sv->alloc * 2 : 16;
-		char **nv = realloc(sv->v, na * sizeof(*nv));
-
-		if (nv == NULL)
-			return -ENOMEM;
-		sv->v = nv;
-		sv->alloc = na;
-	}
+	/* Room for it and the NULL after it. */
+	if (bf_grow(&sv->v, &sv->alloc, sv->n + 2, sizeof(*sv->v), 16) < 0)
+		return -ENOMEM;
 	if ((p = malloc(len + 1)) == NULL)
 		return -ENOMEM;
 	memcpy(p, s, len);

@@ -124,15 +124,9 @@ bf_read_file(int dirfd, const char *path, char **data, size_t *len,
 		goto out;
 	}
 	for (;;) {
-		if (got + 1 >= cap) {
-			char *np = realloc(p, cap * 2);
-
-			if (np == NULL) {
-				rc = bf_err_nomem(e);
-				goto out;
-			}
-			p = np;
-			cap *= 2;
+		if (bf_grow(&p, &cap, got + 2, 1, 0) < 0) {
+			rc = bf_err_nomem(e);
+			goto out;
 		}
 		r = read(fd, p + got, cap - got - 1);
 		if (r < 0) {

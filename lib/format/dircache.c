@@ -83,19 +83,6 @@ crc32_big(unsigned long crc, const void *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Reading */
 
-static uint64_t
-path_hash(const char *s, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h ^ (h >> 29);
-}
-
 /* An unsigned decimal ended by ' '; advances *p past the space. */
 static int
 get_u64(const char **p, const char *end, uint64_t *v)
@@ -161,8 +148,8 @@ bf_dircache_release(struct bf_dircache *dc)
 {
 	free(dc->data);
 	free(dc->dirs);
-	free(dc->slot);
-	memset(dc, 0, sizeof(*dc));
+	bf_map_release(&dc->map);
+	*dc = (struct bf_dircache)BF_DIRCACHE_INIT;
 }
 
 static int
@@ -200,14 +187,14 @@ out:
 int
 bf_dircache_load(struct bf_dircache *dc, int dirfd, const char *name)
 {
-	struct bf_dircache_dir *d, *nd;
+	struct bf_dircache_dir *d;
 	const char *p, *end, *nl, *tail;
-	size_t alloc = 0, i, n, h;
+	size_t alloc = 0, i;
 	unsigned long crc;
 	uint64_t want;
 	int rc;
 
-	memset(dc, 0, sizeof(*dc));
+	*dc = (struct bf_dircache)BF_DIRCACHE_INIT;
 	if ((rc = read_all(dirfd, name, &dc->data, &dc->len)) <= 0)
 		return rc;
 	p = dc->data;
@@ -239,13 +226,9 @@ bf_dircache_load(struct bf_dircache *dc, int dirfd, const char *name)
 		if (*p == 'D') {
 			if (d != NULL)
 				d->kend = d->rend = p;
-			if (dc->ndirs == alloc) {
-				alloc = alloc ? alloc * 2 : 1024;
-				if ((nd = realloc(dc->dirs, alloc *
-				    sizeof(*nd))) == NULL)
-					goto oom;
-				dc->dirs = nd;
-			}
+			if (bf_grow(&dc->dirs, &alloc, dc->ndirs + 1,
+			    sizeof(*dc->dirs), 1024) < 0)
+				goto oom;
 			d = &dc->dirs[dc->ndirs++];
 			if (parse_dir_line(p, nl, d) < 0)
 				goto bad;
@@ -259,24 +242,14 @@ bf_dircache_load(struct bf_dircache *dc, int dirfd, const char *name)
 	if (d != NULL)
 		d->kend = d->rend = tail;
 
-	for (n = 16; n < dc->ndirs * 2; n *= 2)
-		;
-	if ((dc->slot = malloc(n * sizeof(*dc->slot))) == NULL)
+	if (bf_map_reserve(&dc->map, dc->ndirs) < 0)
 		goto oom;
-	dc->mask = n - 1;
-	for (i = 0; i < n; i++)
-		dc->slot[i] = -1;
 	for (i = 0; i < dc->ndirs; i++) {
 		d = &dc->dirs[i];
-		h = (size_t)path_hash(d->path, d->plen) & dc->mask;
-		while (dc->slot[h] != -1) {
-			nd = &dc->dirs[dc->slot[h]];
-			if (nd->plen == d->plen &&
-			    memcmp(nd->path, d->path, d->plen) == 0)
-				goto bad;	/* a path twice */
-			h = (h + 1) & dc->mask;
-		}
-		dc->slot[h] = (long)i;
+		if ((rc = bf_map_add_n(&dc->map, d->path, d->plen, i)) < 0)
+			goto oom;
+		if (rc == 0)
+			goto bad;	/* a path twice */
 	}
 	return 1;
 oom:
@@ -290,19 +263,11 @@ bad:
 const struct bf_dircache_dir *
 bf_dircache_find(const struct bf_dircache *dc, const char *path, size_t len)
 {
-	const struct bf_dircache_dir *d;
-	size_t h;
+	size_t i;
 
-	if (dc == NULL || dc->slot == NULL)
+	if (dc == NULL || !bf_map_get_n(&dc->map, path, len, &i))
 		return NULL;
-	h = (size_t)path_hash(path, len) & dc->mask;
-	while (dc->slot[h] != -1) {
-		d = &dc->dirs[dc->slot[h]];
-		if (d->plen == len && memcmp(d->path, path, len) == 0)
-			return d;
-		h = (h + 1) & dc->mask;
-	}
-	return NULL;
+	return &dc->dirs[i];
 }
 
 /* ------------------------------------------------------------------ */

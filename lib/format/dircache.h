@@ -9,6 +9,7 @@
 
 #include "base/buf.h"
 #include "base/lockfile.h"
+#include "base/map.h"
 
 struct bf_err;
 
@@ -73,11 +74,10 @@ struct bf_dircache {
 	size_t			 len;
 	struct bf_dircache_dir	*dirs;
 	size_t			 ndirs;
-	long			*slot;
-	size_t			 mask;
+	struct bf_map		 map;	/* path -> dirs[] (borrowed) */
 };
 
-#define BF_DIRCACHE_INIT { NULL, 0, NULL, 0, NULL, 0 }
+#define BF_DIRCACHE_INIT { NULL, 0, NULL, 0, BF_MAP_INIT_BORROW }
 
 /*
  * Loads `name` (relative to dirfd).  Returns 1 if loaded, 0 if it is

@@ -39,6 +39,7 @@
 #include "base/digest.h"
 #include "base/err.h"
 #include "format/gpkg.h"
+#include "base/map.h"
 #include "base/lockfile.h"
 #include "format/manifest.h"
 #include "format/meta.h"
@@ -273,9 +274,14 @@ outer_write_manifest(struct outer *o, struct bf_err *e)
 /* ------------------------------------------------------------------ */
 /* The image: a sorted walk of ${D} into a libarchive pax writer.      */
 
-struct idcache {
+struct idname {
 	unsigned long	 id;
 	char		*name;
+};
+
+struct idcache {
+	struct idname	*v;
+	size_t		 n, alloc;
 };
 
 struct linkent {
@@ -292,10 +298,9 @@ struct packer {
 	struct bf_err		 werr;	/* error inside the write callback */
 	struct bf_buf		 src;	/* filesystem path */
 	struct bf_buf		 dst;	/* path in the tar */
-	struct idcache		*users, *groups;
-	size_t			 nusers, ngroups;
+	struct idcache		 users, groups;
 	struct linkent		*links;
-	size_t			 nlinks;
+	size_t			 nlinks, alinks;
 	uint64_t		 files;
 	uint64_t		 in_bytes;
 	uint64_t		 last_progress;
@@ -320,15 +325,14 @@ image_write_cb(struct archive *a, void *arg, const void *buf, size_t n)
 }
 
 static const char *
-id_name(struct idcache **cache, size_t *n, unsigned long id, int group)
+id_name(struct idcache *c, unsigned long id, int group)
 {
 	char buf[4096], *name = NULL;
-	struct idcache *nc;
 	size_t i;
 
-	for (i = 0; i < *n; i++)
-		if ((*cache)[i].id == id)
-			return (*cache)[i].name;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return c->v[i].name;
 	if (group) {
 		struct group gr, *res = NULL;
 
@@ -340,14 +344,13 @@ id_name(struct idcache **cache, size_t *n, unsigned long id, int group)
 		if (getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res) == 0 && res)
 			name = strdup(res->pw_name);
 	}
-	if ((nc = realloc(*cache, (*n + 1) * sizeof(*nc))) == NULL) {
+	if (bf_grow(&c->v, &c->alloc, c->n + 1, sizeof(*c->v), 4) < 0) {
 		free(name);
 		return NULL;
 	}
-	*cache = nc;
-	nc[*n].id = id;
-	nc[*n].name = name;
-	(*n)++;
+	c->v[c->n].id = id;
+	c->v[c->n].name = name;
+	c->n++;
 	return name;
 }
 
@@ -507,9 +510,9 @@ pack_one(struct packer *p, const struct stat *st)
 	archive_entry_set_mode(ent, st->st_mode);
 	archive_entry_set_uid(ent, st->st_uid);
 	archive_entry_set_gid(ent, st->st_gid);
-	if ((name = id_name(&p->users, &p->nusers, st->st_uid, 0)) != NULL)
+	if ((name = id_name(&p->users, st->st_uid, 0)) != NULL)
 		archive_entry_set_uname(ent, name);
-	if ((name = id_name(&p->groups, &p->ngroups, st->st_gid, 1)) != NULL)
+	if ((name = id_name(&p->groups, st->st_gid, 1)) != NULL)
 		archive_entry_set_gname(ent, name);
 	if (p->opts->mtime >= 0 && mtime > p->opts->mtime)
 		mtime = p->opts->mtime;
@@ -526,14 +529,14 @@ pack_one(struct packer *p, const struct stat *st)
 			}
 		}
 		if (!is_link) {
-			struct linkent *nl = realloc(p->links,
-			    (p->nlinks + 1) * sizeof(*nl));
+			struct linkent *nl;
 
-			if (nl == NULL) {
+			if (bf_grow(&p->links, &p->alinks, p->nlinks + 1,
+			    sizeof(*p->links), 16) < 0) {
 				rc = bf_err_nomem(p->e);
 				goto out;
 			}
-			p->links = nl;
+			nl = p->links;
 			nl[p->nlinks].dev = st->st_dev;
 			nl[p->nlinks].ino = st->st_ino;
 			if ((nl[p->nlinks].path = strdup(p->dst.buf)) == NULL) {
@@ -692,6 +695,208 @@ valid_member_name(const char *s)
 	    strcmp(s, "..") != 0;
 }
 
+/*
+ * The build-info of the package: the image must be a directory; the
+ * metadata files, checked, with BUILD_ID (from opts) and BUILD_TIME
+ * (when absent) set, in member order.
+ */
+static int
+pack_load_meta(const char *image_dir, const char *build_info_dir,
+    const struct bf_gpkg_pack_opts *opts, long long mtime,
+    struct bf_meta *meta, struct bf_err *e)
+{
+	struct bf_buf tmp = BF_BUF_INIT;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (stat(image_dir, &st) < 0)
+		return bf_err_errno(e, "cannot use image directory '%s'",
+		    image_dir);
+	if (!S_ISDIR(st.st_mode))
+		return bf_err_set(e, BF_EUSAGE, "image '%s' is not a directory",
+		    image_dir);
+	if ((rc = bf_meta_load_dir(meta, build_info_dir, e)) < 0)
+		return rc;
+	if ((rc = bf_meta_check_required(meta, e)) < 0) {
+		bf_err_prefix(e, "build-info '%s'", build_info_dir);
+		return rc;
+	}
+	for (i = 0; i < meta->n; i++)
+		if (!valid_member_name(meta->v[i].key))
+			return bf_err_set(e, BF_EMETADATA,
+			    "invalid build-info file name '%s'", meta->v[i].key);
+	rc = 0;
+	if (opts->build_id >= 0) {
+		bf_buf_addf(&tmp, "%lld\n", opts->build_id);
+		rc = bf_meta_set(meta, "BUILD_ID", tmp.buf, tmp.len);
+	}
+	if (rc >= 0 && bf_meta_find(meta, "BUILD_TIME") == NULL) {
+		/* Every Portage build records one; the index needs it. */
+		bf_buf_reset(&tmp);
+		bf_buf_addf(&tmp, "%lld\n", mtime);
+		rc = bf_meta_set(meta, "BUILD_TIME", tmp.buf, tmp.len);
+	}
+	bf_buf_release(&tmp);
+	if (rc < 0)
+		return bf_err_nomem(e);
+	bf_meta_sort(meta);
+	return 0;
+}
+
+/* Basename: PF, or PF-BUILD_ID (bin/misc-functions.sh __dyn_package). */
+static int
+pack_basename(const struct bf_meta *meta, struct bf_buf *base, size_t max,
+    struct bf_err *e)
+{
+	struct bf_buf pf = BF_BUF_INIT, id = BF_BUF_INIT;
+	int rc = 0;
+
+	bf_meta_get(meta, "PF", &pf);
+	bf_buf_add(base, pf.buf, pf.len);
+	if (bf_meta_get(meta, "BUILD_ID", &id) && id.len > 0)
+		bf_buf_addf(base, "-%s", id.buf);
+	if (bf_buf_error(base) < 0)
+		rc = bf_err_nomem(e);
+	else if (!valid_member_name(base->buf) || base->len >= max)
+		rc = bf_err_set(e, BF_EMETADATA, "invalid package basename '%s'",
+		    base->buf);
+	bf_buf_release(&pf);
+	bf_buf_release(&id);
+	return rc;
+}
+
+/* metadata.tar.zst, made in memory. */
+static int
+pack_metadata(struct outer *o, const struct bf_meta *meta, long long mtime,
+    int level, struct bf_err *e)
+{
+	struct bf_buf mtar = BF_BUF_INIT;
+	void *zmeta = NULL;
+	size_t zlen = 0;
+	int rc;
+
+	if ((rc = build_metadata_tar(meta, mtime, &mtar, e)) >= 0 &&
+	    (rc = bf_zst_compress(mtar.buf, mtar.len, level, &zmeta, &zlen,
+	    e)) >= 0)
+		rc = outer_add_mem(o, "metadata.tar.zst", zmeta, zlen, e);
+	free(zmeta);
+	bf_buf_release(&mtar);
+	return rc;
+}
+
+/*
+ * The image's tar writer, its output going to p->zw: pax "restricted",
+ * plain ustar headers unless an entry needs more (long names, big
+ * files, xattrs), which Portage's tarfile reads.  No blocking: file
+ * data reaches zstd as read (into zstd's own input buffer,
+ * copy_file_data()), not copied into 10 KiB records first; the end is
+ * still padded to a 10240-byte record as tarfile does.
+ */
+static int
+pack_image_open(struct packer *p, struct bf_err *e)
+{
+	if ((p->a = archive_write_new()) == NULL)
+		return bf_err_nomem(e);
+	if (archive_write_set_format_pax_restricted(p->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(p->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(p->a, TAR_RECORD) !=
+	    ARCHIVE_OK ||
+	    archive_write_open2(p->a, p, NULL, image_write_cb, NULL, NULL) !=
+	    ARCHIVE_OK)
+		return err_archive(e, p->a, "cannot create image.tar");
+	return 0;
+}
+
+/*
+ * image.tar.zst, streamed from the walk of image_dir through zstd into
+ * the container, hashed on the way; its header is patched afterwards.
+ * *image_bytes is the size of the tar.
+ */
+static int
+pack_image(struct outer *o, struct packer *p, const char *image_dir,
+    int level, uint64_t *image_bytes, struct bf_err *e)
+{
+	struct bf_digest dg;
+	off_t img_hdr;
+	uint64_t img_size;
+	int rc;
+
+	memset(&dg, 0, sizeof(dg));
+	if ((rc = outer_header(o, "image.tar.zst", 0, &img_hdr, e)) < 0 ||
+	    (rc = bf_digest_init(&dg, BF_DIGEST_MANIFEST, e)) < 0 ||
+	    (rc = bf_zst_writer_new(&p->zw, o->fd, level, p->opts->threads,
+	    &dg, e)) < 0 ||
+	    (rc = pack_image_open(p, e)) < 0)
+		goto out;
+	bf_buf_adds(&p->src, image_dir);
+	while (p->src.len > 1 && p->src.buf[p->src.len - 1] == '/')
+		bf_buf_setlen(&p->src, p->src.len - 1);
+	bf_buf_adds(&p->dst, "image");
+	if ((rc = pack_tree(p)) < 0)
+		goto out;
+	if (archive_write_close(p->a) != ARCHIVE_OK) {
+		rc = p->werr.code ? bf_err_set(e, p->werr.code, "%s",
+		    p->werr.msg) :
+		    err_archive(e, p->a, "cannot finish image.tar");
+		goto out;
+	}
+	if ((rc = bf_zst_writer_finish(p->zw, e)) < 0 ||
+	    (rc = bf_digest_final(&dg, e)) < 0)
+		goto out;
+	img_size = bf_zst_writer_out_bytes(p->zw);
+	*image_bytes = bf_zst_writer_in_bytes(p->zw);
+	o->pos += (off_t)img_size;
+	if ((rc = outer_pad(o, TAR_BLOCK, e)) < 0 ||
+	    (rc = outer_patch_size(o, "image.tar.zst", img_hdr, img_size,
+	    e)) < 0)
+		goto out;
+	bf_manifest_add_line(&o->manifest, "image.tar.zst", img_size, &dg);
+out:
+	if (p->a != NULL)
+		archive_write_free(p->a);
+	p->a = NULL;
+	bf_zst_writer_free(p->zw);	/* stops the hasher before dg goes */
+	p->zw = NULL;
+	bf_digest_release(&dg);
+	return rc;
+}
+
+/* The Manifest, then the end of archive padded to a full record. */
+static int
+pack_finish(struct outer *o, struct bf_err *e)
+{
+	static const unsigned char zero[2 * TAR_BLOCK];
+	int rc;
+
+	if (bf_buf_error(&o->manifest) < 0)
+		return bf_err_nomem(e);
+	if ((rc = outer_write_manifest(o, e)) < 0 ||
+	    (rc = outer_write(o, zero, sizeof(zero), e)) < 0 ||
+	    (rc = outer_pad(o, TAR_RECORD, e)) < 0)
+		return rc;
+	return 0;
+}
+
+static void
+packer_release(struct packer *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->users.n; i++)
+		free(p->users.v[i].name);
+	for (i = 0; i < p->groups.n; i++)
+		free(p->groups.v[i].name);
+	for (i = 0; i < p->nlinks; i++)
+		free(p->links[i].path);
+	free(p->users.v);
+	free(p->groups.v);
+	free(p->links);
+	bf_buf_release(&p->src);
+	bf_buf_release(&p->dst);
+}
+
 int
 bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
     const struct bf_gpkg_pack_opts *opts, struct bf_gpkg_pack_result *res,
@@ -700,21 +905,17 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 	struct outer o = { out_fd, 0, 0, NULL, 0, 0, BF_BUF_INIT };
 	struct packer p;
 	struct bf_meta meta = BF_META_INIT;
-	struct bf_buf pf = BF_BUF_INIT, base = BF_BUF_INIT, mtar = BF_BUF_INIT;
-	struct bf_buf tmp = BF_BUF_INIT;
-	struct bf_digest dg;
-	struct stat st;
-	void *zmeta = NULL;
-	size_t zlen = 0, i;
-	off_t img_hdr;
-	uint64_t img_size;
+	struct bf_buf base = BF_BUF_INIT;
+	uint64_t image_bytes = 0;
 	long long mtime = opts->mtime;
 	int level = opts->level ? opts->level : 3, rc;
 
 	memset(&p, 0, sizeof(p));
-	memset(&dg, 0, sizeof(dg));
 	bf_buf_init(&p.src);
 	bf_buf_init(&p.dst);
+	p.opts = opts;
+	p.e = e;
+	bf_err_clear(&p.werr);
 	memset(res, 0, sizeof(*res));
 	if (mtime < 0)
 		mtime = (long long)time(NULL);
@@ -723,241 +924,33 @@ bf_gpkg_pack(const char *image_dir, const char *build_info_dir, int out_fd,
 		rc = bf_err_errno(e, "output is not a seekable file");
 		goto out;
 	}
-
-	if (stat(image_dir, &st) < 0) {
-		rc = bf_err_errno(e, "cannot use image directory '%s'", image_dir);
+	if ((rc = pack_load_meta(image_dir, build_info_dir, opts, mtime, &meta,
+	    e)) < 0 ||
+	    (rc = pack_basename(&meta, &base, sizeof(res->basename), e)) < 0)
 		goto out;
-	}
-	if (!S_ISDIR(st.st_mode)) {
-		rc = bf_err_set(e, BF_EUSAGE, "image '%s' is not a directory",
-		    image_dir);
-		goto out;
-	}
-	if ((rc = bf_meta_load_dir(&meta, build_info_dir, e)) < 0)
-		goto out;
-	if ((rc = bf_meta_check_required(&meta, e)) < 0) {
-		bf_err_prefix(e, "build-info '%s'", build_info_dir);
-		goto out;
-	}
-	for (i = 0; i < meta.n; i++) {
-		if (!valid_member_name(meta.v[i].key)) {
-			rc = bf_err_set(e, BF_EMETADATA, "invalid build-info file name '%s'",
-			    meta.v[i].key);
-			goto out;
-		}
-	}
-	if (opts->build_id >= 0) {
-		bf_buf_addf(&tmp, "%lld\n", opts->build_id);
-		if ((rc = bf_meta_set(&meta, "BUILD_ID", tmp.buf, tmp.len)) < 0)
-			goto oom;
-	}
-	if (bf_meta_find(&meta, "BUILD_TIME") == NULL) {
-		/* Every Portage build records one; the index needs it. */
-		bf_buf_reset(&tmp);
-		bf_buf_addf(&tmp, "%lld\n", mtime);
-		if ((rc = bf_meta_set(&meta, "BUILD_TIME", tmp.buf, tmp.len)) < 0)
-			goto oom;
-	}
-	bf_meta_sort(&meta);
-
-	/* Basename: PF, or PF-BUILD_ID (bin/misc-functions.sh __dyn_package). */
-	bf_meta_get(&meta, "PF", &pf);
-	bf_buf_add(&base, pf.buf, pf.len);
-	bf_buf_reset(&tmp);
-	if (bf_meta_get(&meta, "BUILD_ID", &tmp) && tmp.len > 0)
-		bf_buf_addf(&base, "-%s", tmp.buf);
-	if ((rc = bf_buf_error(&base)) < 0)
-		goto oom;
-	if (!valid_member_name(base.buf) || base.len >= sizeof(res->basename)) {
-		rc = bf_err_set(e, BF_EMETADATA, "invalid package basename '%s'",
-		    base.buf);
-		goto out;
-	}
 	o.base = base.buf;
 	/* Portage switches the container to GNU format for long names. */
 	o.gnu = base.len >= 154;
-
-	/* gpkg-1 */
-	if ((rc = outer_add_mem(&o, "gpkg-1", "", 0, e)) < 0)
+	if ((rc = outer_add_mem(&o, "gpkg-1", "", 0, e)) < 0 ||
+	    (rc = pack_metadata(&o, &meta, mtime, level, e)) < 0 ||
+	    (rc = pack_image(&o, &p, image_dir, level, &image_bytes, e)) < 0 ||
+	    (rc = pack_finish(&o, e)) < 0)
 		goto out;
-
-	/* metadata.tar.zst */
-	if ((rc = build_metadata_tar(&meta, mtime, &mtar, e)) < 0 ||
-	    (rc = bf_zst_compress(mtar.buf, mtar.len, level, &zmeta, &zlen, e)) < 0 ||
-	    (rc = outer_add_mem(&o, "metadata.tar.zst", zmeta, zlen, e)) < 0)
-		goto out;
-
-	/* image.tar.zst, streamed; header patched afterwards. */
-	if ((rc = outer_header(&o, "image.tar.zst", 0, &img_hdr, e)) < 0 ||
-	    (rc = bf_digest_init(&dg, BF_DIGEST_MANIFEST, e)) < 0 ||
-	    (rc = bf_zst_writer_new(&p.zw, out_fd, level, opts->threads, &dg, e)) < 0)
-		goto out;
-	p.opts = opts;
-	p.e = e;
-	bf_err_clear(&p.werr);
-	if ((p.a = archive_write_new()) == NULL)
-		goto oom;
-	/*
-	 * pax "restricted": plain ustar headers unless an entry needs more
-	 * (long names, big files, xattrs), which Portage's tarfile reads.
-	 * No blocking: file data reaches zstd as read (into zstd's own input
-	 * buffer, copy_file_data()), not copied into 10 KiB records first;
-	 * the end is still padded to a 10240-byte record as tarfile does.
-	 */
-	if (archive_write_set_format_pax_restricted(p.a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(p.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(p.a, 0) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(p.a, TAR_RECORD) != ARCHIVE_OK ||
-	    archive_write_open2(p.a, &p, NULL, image_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		rc = err_archive(e, p.a, "cannot create image.tar");
-		goto out;
-	}
-	bf_buf_adds(&p.src, image_dir);
-	while (p.src.len > 1 && p.src.buf[p.src.len - 1] == '/')
-		bf_buf_setlen(&p.src, p.src.len - 1);
-	bf_buf_adds(&p.dst, "image");
-	if ((rc = pack_tree(&p)) < 0)
-		goto out;
-	if (archive_write_close(p.a) != ARCHIVE_OK) {
-		rc = p.werr.code ? bf_err_set(e, p.werr.code, "%s", p.werr.msg) :
-		    err_archive(e, p.a, "cannot finish image.tar");
-		goto out;
-	}
-	if ((rc = bf_zst_writer_finish(p.zw, e)) < 0 ||
-	    (rc = bf_digest_final(&dg, e)) < 0)
-		goto out;
-	img_size = bf_zst_writer_out_bytes(p.zw);
-	o.pos += (off_t)img_size;
-	if ((rc = outer_pad(&o, TAR_BLOCK, e)) < 0 ||
-	    (rc = outer_patch_size(&o, "image.tar.zst", img_hdr, img_size, e)) < 0)
-		goto out;
-	bf_manifest_add_line(&o.manifest, "image.tar.zst", img_size, &dg);
-
-	/* Manifest, then the end of archive padded to a full record. */
-	if ((rc = bf_buf_error(&o.manifest)) < 0)
-		goto oom;
-	if ((rc = outer_write_manifest(&o, e)) < 0)
-		goto out;
-	{
-		static const unsigned char zero[2 * TAR_BLOCK];
-
-		if ((rc = outer_write(&o, zero, sizeof(zero), e)) < 0 ||
-		    (rc = outer_pad(&o, TAR_RECORD, e)) < 0)
-			goto out;
-	}
 	memcpy(res->basename, base.buf, base.len + 1);
-	res->image_bytes = bf_zst_writer_in_bytes(p.zw);
+	res->image_bytes = image_bytes;
 	res->file_bytes = (uint64_t)o.pos;
 	res->files = p.files;
 	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
 out:
-	if (p.a != NULL)
-		archive_write_free(p.a);
-	bf_zst_writer_free(p.zw);	/* stops the hasher before dg goes */
-	bf_digest_release(&dg);
-	for (i = 0; i < p.nusers; i++)
-		free(p.users[i].name);
-	for (i = 0; i < p.ngroups; i++)
-		free(p.groups[i].name);
-	for (i = 0; i < p.nlinks; i++)
-		free(p.links[i].path);
-	free(p.users);
-	free(p.groups);
-	free(p.links);
-	free(zmeta);
-	bf_buf_release(&p.src);
-	bf_buf_release(&p.dst);
+	packer_release(&p);
 	bf_buf_release(&o.manifest);
-	bf_buf_release(&pf);
 	bf_buf_release(&base);
-	bf_buf_release(&mtar);
-	bf_buf_release(&tmp);
 	bf_meta_release(&meta);
 	return rc;
 }
 
 /* ------------------------------------------------------------------ */
 /* Reading.                                                            */
-
-/* A set of strings (open addressing), for duplicate and link checks. */
-struct strset {
-	char	**slot;
-	size_t	  cap;
-	size_t	  n;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-	return h;
-}
-
-static int
-strset_has(const struct strset *set, const char *k)
-{
-	size_t i;
-
-	if (set->cap == 0)
-		return 0;
-	for (i = str_hash(k) & (set->cap - 1); set->slot[i] != NULL;
-	    i = (i + 1) & (set->cap - 1))
-		if (strcmp(set->slot[i], k) == 0)
-			return 1;
-	return 0;
-}
-
-/* Returns 1 if added, 0 if present, -ENOMEM. */
-static int
-strset_add(struct strset *set, const char *k)
-{
-	size_t i, j;
-
-	if (strset_has(set, k))
-		return 0;
-	if ((set->n + 1) * 2 > set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 64;
-		char **ns = calloc(ncap, sizeof(*ns));
-
-		if (ns == NULL)
-			return -ENOMEM;
-		for (j = 0; j < set->cap; j++) {
-			if (set->slot[j] == NULL)
-				continue;
-			for (i = str_hash(set->slot[j]) & (ncap - 1); ns[i] != NULL;
-			    i = (i + 1) & (ncap - 1))
-				;
-			ns[i] = set->slot[j];
-		}
-		free(set->slot);
-		set->slot = ns;
-		set->cap = ncap;
-	}
-	for (i = str_hash(k) & (set->cap - 1); set->slot[i] != NULL;
-	    i = (i + 1) & (set->cap - 1))
-		;
-	if ((set->slot[i] = strdup(k)) == NULL)
-		return -ENOMEM;
-	set->n++;
-	return 1;
-}
-
-static void
-strset_release(struct strset *set)
-{
-	size_t i;
-
-	for (i = 0; i < set->cap; i++)
-		free(set->slot[i]);
-	free(set->slot);
-	memset(set, 0, sizeof(*set));
-}
 
 struct member {
 	char		*name;		/* as in the container */
@@ -981,7 +974,7 @@ struct reader {
 	struct bf_err		*e;
 	struct archive		*outer;
 	struct member		*m;
-	size_t			 nm;
+	size_t			 nm, am;
 	struct bf_buf		 manifest;
 	int			 have_manifest;
 	struct bf_meta		*meta;
@@ -990,8 +983,8 @@ struct reader {
 	unsigned char		*ibuf;	/* compressed input of an inner tar */
 	unsigned char		*obuf;	/* what is read out of an inner tar */
 	struct bf_err		 ierr;	/* first problem inside an inner tar */
-	struct strset		 seen;
-	struct strset		 symlinks;
+	struct bf_map		 seen;
+	struct bf_map		 symlinks;
 	uint64_t		 entries;
 	uint64_t		 max_entries;	/* image entries allowed */
 	uint64_t		 name_bytes;	/* held in seen and symlinks */
@@ -1192,7 +1185,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	for (c = strchr(name, '/'); c != NULL; c = strchr(c + 1, '/')) {
 		bf_buf_reset(&prefix);
 		bf_buf_add(&prefix, name, (size_t)(c - name));
-		if (strset_has(&r->symlinks, prefix.buf)) {
+		if (bf_map_get(&r->symlinks, prefix.buf, NULL)) {
 			rc = inner_fail(r, BF_EUNSAFE, "%s: '%s' lies below symlink '%s'",
 			    member, name, prefix.buf);
 			goto out;
@@ -1202,7 +1195,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 	bf_buf_adds(&prefix, name);
 	while (prefix.len > 1 && prefix.buf[prefix.len - 1] == '/')
 		bf_buf_setlen(&prefix, prefix.len - 1);
-	if (hl != NULL && !strset_has(&r->seen, hl)) {
+	if (hl != NULL && !bf_map_get(&r->seen, hl, NULL)) {
 		rc = inner_fail(r, BF_EUNSAFE,
 		    "%s: hard link '%s' points to '%s', not an earlier member",
 		    member, name, hl);
@@ -1220,7 +1213,7 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 		    (unsigned long long)(r->max_name_bytes >> 20));
 		goto out;
 	}
-	switch (strset_add(&r->seen, prefix.buf)) {
+	switch (bf_map_add(&r->seen, prefix.buf, 0)) {
 	case 0:
 		rc = inner_fail(r, BF_EUNSAFE, "%s: duplicate member '%s'", member, name);
 		goto out;
@@ -1230,7 +1223,8 @@ image_entry(struct reader *r, struct archive_entry *ent, const char *member)
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}
-	if (sl != NULL && hl == NULL && strset_add(&r->symlinks, prefix.buf) < 0) {
+	if (sl != NULL && hl == NULL &&
+	    bf_map_add(&r->symlinks, prefix.buf, 0) < 0) {
 		rc = bf_err_nomem(r->e);
 		goto out;
 	}
@@ -1383,8 +1377,151 @@ reader_release(struct reader *r)
 	free(r->ibuf);
 	free(r->obuf);
 	bf_buf_release(&r->manifest);
-	strset_release(&r->seen);
-	strset_release(&r->symlinks);
+	bf_map_release(&r->seen);
+	bf_map_release(&r->symlinks);
+}
+
+/* Opens the container: its magic checked, the read buffers made. */
+static int
+walk_open(struct reader *r)
+{
+	int rc;
+
+	if ((rc = check_magic(r)) < 0)
+		return rc;
+	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
+	    (r->obuf = malloc(IO_CHUNK)) == NULL ||
+	    (r->outer = archive_read_new()) == NULL)
+		return bf_err_nomem(r->e);
+	archive_read_support_format_tar(r->outer);
+	if (lseek(r->fd, 0, SEEK_SET) < 0)
+		return bf_err_errno(r->e, "cannot seek");
+	if (archive_read_open_fd(r->outer, r->fd, 64 * 1024) != ARCHIVE_OK)
+		return err_archive(r->e, r->outer, "cannot read container");
+	return 0;
+}
+
+/*
+ * Checks the name of the next container member and records it in
+ * r->m (*mmp): <dir>/<file>, all in one directory, each once, a
+ * regular file.
+ */
+static int
+walk_member(struct reader *r, struct archive_entry *ent,
+    struct bf_map *names, struct member **mmp)
+{
+	const char *name = archive_entry_pathname(ent), *slash;
+	struct member *mm;
+	int rc;
+
+	if (name == NULL)
+		name = "";
+	/* gpkg._verify_binpkg: exactly one '/', no leading '/'. */
+	slash = strchr(name, '/');
+	if (name[0] == '/' || slash == NULL || strchr(slash + 1, '/') != NULL ||
+	    slash[1] == '\0')
+		return walk_fail_format(r, "container member '%s' is not "
+		    "<dir>/<file> (gpkg structure mismatch)", name);
+	if (r->nm > 0 && (strncmp(r->m[0].name, name,
+	    (size_t)(slash - name) + 1) != 0))
+		return walk_fail_format(r, "container members '%s' and '%s' are "
+		    "not in one directory", r->m[0].name, name);
+	if (r->nm >= MEMBERS_MAX)
+		return walk_fail_format(r, "more than %d container members",
+		    MEMBERS_MAX);
+	if ((rc = bf_map_add(names, name, 0)) <= 0)
+		return rc < 0 ? bf_err_nomem(r->e) :
+		    walk_fail_format(r, "duplicate container member '%s' "
+		    "(potential attack)", name);
+	if (bf_grow(&r->m, &r->am, r->nm + 1, sizeof(*r->m), 8) < 0)
+		return bf_err_nomem(r->e);
+	mm = &r->m[r->nm];
+	memset(mm, 0, sizeof(*mm));
+	if ((mm->name = strdup(name)) == NULL)
+		return bf_err_nomem(r->e);
+	r->nm++;
+	mm->base = mm->name + (slash - name) + 1;
+	mm->size = archive_entry_size(ent);
+	mm->regular = archive_entry_filetype(ent) == AE_IFREG &&
+	    archive_entry_hardlink(ent) == NULL;
+	if (!mm->regular)
+		return walk_fail_format(r, "container member '%s' is not a "
+		    "regular file", name);
+	*mmp = mm;
+	return 0;
+}
+
+/* The Manifest member, kept in r->manifest. */
+static int
+walk_manifest(struct reader *r, const struct member *mm)
+{
+	la_ssize_t n;
+
+	if (mm->size > (int64_t)MANIFEST_MAX)
+		return walk_fail_format(r, "Manifest is larger than 1 MiB");
+	while ((n = archive_read_data(r->outer, r->ibuf, IO_CHUNK)) > 0)
+		bf_buf_add(&r->manifest, r->ibuf, (size_t)n);
+	if (n < 0)
+		return err_archive(r->e, r->outer, "cannot read container");
+	r->have_manifest = 1;
+	return 0;
+}
+
+/*
+ * Reads, hashes or skips the data of member `mm`, as r->mode asks.
+ * 0 to go on to the next member; 1 when the walk is over, with *wrc
+ * its result (the list callback stopped it, or the metadata, all that
+ * was wanted, is read); or an error.
+ */
+static int
+walk_data(struct reader *r, struct member *mm, struct bf_digest *dg,
+    int *wrc)
+{
+	int is_meta = strncmp(mm->base, "metadata.tar", 12) == 0 &&
+	    !bf_has_suffix(mm->base, ".sig");
+	int is_image = strncmp(mm->base, "image.tar", 9) == 0 &&
+	    !bf_has_suffix(mm->base, ".sig");
+	int want_hash = (r->mode & RD_VERIFY) != 0, rc;
+
+	if (want_hash && (rc = bf_digest_init(dg, BF_DIGEST_MANIFEST,
+	    r->e)) < 0)
+		return rc;
+	r->dg = want_hash ? dg : NULL;
+	if (is_meta && (r->mode & (RD_META | RD_VERIFY))) {
+		r->meta_seen++;
+		if (r->meta_seen == 1 && (rc = read_inner(r, mm->base,
+		    mm->base + 12, 0)) < 0 && r->e->code)
+			return rc;
+	} else if (is_image && (r->mode & RD_IMAGE)) {
+		if ((rc = read_inner(r, mm->base, mm->base + 9, 1)) < 0 &&
+		    r->e->code)
+			return rc;
+		if (r->list_rc != 0) {
+			*wrc = rc;
+			return 1;
+		}
+	} else if (!want_hash) {
+		/* Not needed: skip without decompressing. */
+		if (archive_read_data_skip(r->outer) != ARCHIVE_OK)
+			return err_archive(r->e, r->outer,
+			    "cannot read container");
+		return 0;
+	}
+	if ((rc = drain_member(r)) < 0)
+		return rc;
+	if (want_hash) {
+		if ((rc = bf_digest_final(dg, r->e)) < 0)
+			return rc;
+		memcpy(mm->hex[0], dg->hex[BF_BLAKE2B], sizeof(mm->hex[0]));
+		memcpy(mm->hex[1], dg->hex[BF_SHA512], sizeof(mm->hex[1]));
+		mm->hashed = 1;
+	}
+	r->dg = NULL;
+	if (is_meta && !(r->mode & RD_VERIFY) && !(r->mode & RD_IMAGE)) {
+		*wrc = 0;	/* metadata read: the rest is not needed */
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -1397,25 +1534,14 @@ walk(struct reader *r)
 {
 	struct archive_entry *ent;
 	struct bf_digest dg;
-	struct strset names = { NULL, 0, 0 };
-	const char *name, *slash;
-	int ar, rc = 0;
+	struct bf_map names = BF_MAP_INIT;
+	struct member *mm = NULL;
+	int ar, rc, wrc = 0;
 
 	memset(&dg, 0, sizeof(dg));
-	if ((rc = check_magic(r)) < 0)
+	if ((rc = walk_open(r)) < 0)
 		return rc;
-	if ((r->ibuf = malloc(IO_CHUNK)) == NULL ||
-	    (r->obuf = malloc(IO_CHUNK)) == NULL ||
-	    (r->outer = archive_read_new()) == NULL)
-		return bf_err_nomem(r->e);
-	archive_read_support_format_tar(r->outer);
-	if (lseek(r->fd, 0, SEEK_SET) < 0)
-		return bf_err_errno(r->e, "cannot seek");
-	if (archive_read_open_fd(r->outer, r->fd, 64 * 1024) != ARCHIVE_OK)
-		return err_archive(r->e, r->outer, "cannot read container");
 	for (;;) {
-		struct member *mm, *nm;
-
 		ar = archive_read_next_header(r->outer, &ent);
 		if (ar == ARCHIVE_EOF)
 			break;
@@ -1423,121 +1549,25 @@ walk(struct reader *r)
 			rc = err_archive(r->e, r->outer, "cannot read container");
 			goto out;
 		}
-		name = archive_entry_pathname(ent);
-		if (name == NULL)
-			name = "";
-		/* gpkg._verify_binpkg: exactly one '/', no leading '/'. */
-		slash = strchr(name, '/');
-		if (name[0] == '/' || slash == NULL || strchr(slash + 1, '/') != NULL ||
-		    slash[1] == '\0') {
-			rc = walk_fail_format(r, "container member '%s' is not "
-			    "<dir>/<file> (gpkg structure mismatch)", name);
+		if ((rc = walk_member(r, ent, &names, &mm)) < 0)
 			goto out;
-		}
-		if (r->nm > 0 && (strncmp(r->m[0].name, name, (size_t)(slash - name) + 1) != 0)) {
-			rc = walk_fail_format(r, "container members '%s' and '%s' are "
-			    "not in one directory", r->m[0].name, name);
-			goto out;
-		}
-		if (r->nm >= MEMBERS_MAX) {
-			rc = walk_fail_format(r, "more than %d container members",
-			    MEMBERS_MAX);
-			goto out;
-		}
-		if ((rc = strset_add(&names, name)) <= 0) {
-			rc = rc < 0 ? bf_err_nomem(r->e) :
-			    walk_fail_format(r, "duplicate container member '%s' "
-			    "(potential attack)", name);
-			goto out;
-		}
-		if ((nm = realloc(r->m, (r->nm + 1) * sizeof(*nm))) == NULL) {
-			rc = bf_err_nomem(r->e);
-			goto out;
-		}
-		r->m = nm;
-		mm = &r->m[r->nm];
-		memset(mm, 0, sizeof(*mm));
-		if ((mm->name = strdup(name)) == NULL) {
-			rc = bf_err_nomem(r->e);
-			goto out;
-		}
-		r->nm++;
-		mm->base = mm->name + (slash - name) + 1;
-		mm->size = archive_entry_size(ent);
-		mm->regular = archive_entry_filetype(ent) == AE_IFREG &&
-		    archive_entry_hardlink(ent) == NULL;
-		if (!mm->regular) {
-			rc = walk_fail_format(r, "container member '%s' is not a "
-			    "regular file", name);
-			goto out;
-		}
-
 		if (strcmp(mm->base, "Manifest") == 0) {
-			la_ssize_t n;
-
-			if (mm->size > (int64_t)MANIFEST_MAX) {
-				rc = walk_fail_format(r, "Manifest is larger than 1 MiB");
+			if ((rc = walk_manifest(r, mm)) < 0)
 				goto out;
-			}
-			while ((n = archive_read_data(r->outer, r->ibuf, IO_CHUNK)) > 0)
-				bf_buf_add(&r->manifest, r->ibuf, (size_t)n);
-			if (n < 0) {
-				rc = err_archive(r->e, r->outer, "cannot read container");
-				goto out;
-			}
-			r->have_manifest = 1;
 			continue;
 		}
-		{
-			int is_meta = strncmp(mm->base, "metadata.tar", 12) == 0 &&
-			    !bf_has_suffix(mm->base, ".sig");
-			int is_image = strncmp(mm->base, "image.tar", 9) == 0 &&
-			    !bf_has_suffix(mm->base, ".sig");
-			int want_hash = (r->mode & RD_VERIFY) != 0;
-
-			if (want_hash && (rc = bf_digest_init(&dg,
-			    BF_DIGEST_MANIFEST, r->e)) < 0)
-				goto out;
-			r->dg = want_hash ? &dg : NULL;
-			if (is_meta && (r->mode & (RD_META | RD_VERIFY))) {
-				r->meta_seen++;
-				if (r->meta_seen == 1 && (rc = read_inner(r, mm->base,
-				    mm->base + 12, 0)) < 0 && r->e->code)
-					goto out;
-			} else if (is_image && (r->mode & RD_IMAGE)) {
-				if ((rc = read_inner(r, mm->base, mm->base + 9, 1)) < 0 &&
-				    r->e->code)
-					goto out;
-				if (r->list_rc != 0)
-					goto out;
-			} else if (!want_hash) {
-				/* Not needed: skip without decompressing. */
-				if (archive_read_data_skip(r->outer) != ARCHIVE_OK) {
-					rc = err_archive(r->e, r->outer,
-					    "cannot read container");
-					goto out;
-				}
-				continue;
-			}
-			if ((rc = drain_member(r)) < 0)
-				goto out;
-			if (want_hash) {
-				if ((rc = bf_digest_final(&dg, r->e)) < 0)
-					goto out;
-				memcpy(mm->hex[0], dg.hex[BF_BLAKE2B], sizeof(mm->hex[0]));
-				memcpy(mm->hex[1], dg.hex[BF_SHA512], sizeof(mm->hex[1]));
-				mm->hashed = 1;
-			}
-			r->dg = NULL;
-			if (is_meta && !(r->mode & RD_VERIFY) && !(r->mode & RD_IMAGE))
-				break;	/* metadata read: the rest is not needed */
+		if ((rc = walk_data(r, mm, &dg, &wrc)) < 0)
+			goto out;
+		if (rc == 1) {
+			rc = wrc;
+			goto out;
 		}
 	}
 	rc = 0;
 out:
 	r->dg = NULL;
 	bf_digest_release(&dg);
-	strset_release(&names);
+	bf_map_release(&names);
 	return rc;
 }
 

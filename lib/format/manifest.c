@@ -32,7 +32,7 @@ bf_manifest_release(struct bf_manifest *m)
 	}
 	free(m->v);
 	m->v = NULL;
-	m->n = 0;
+	m->n = m->alloc = 0;
 	m->signed_msg = 0;
 }
 
@@ -83,7 +83,7 @@ split_fields(char *line, char **f, size_t max)
 static int
 parse_line(struct bf_manifest *m, char *line, size_t lineno, struct bf_err *e)
 {
-	struct bf_manifest_entry *ent, *nv;
+	struct bf_manifest_entry *ent;
 	char *f[32], *end;
 	size_t nf, i;
 	int alg;
@@ -100,9 +100,8 @@ parse_line(struct bf_manifest *m, char *line, size_t lineno, struct bf_err *e)
 	if (bf_manifest_find(m, f[1]) != NULL)
 		return bf_err_set(e, BF_EFORMAT,
 		    "Manifest lists '%s' twice", f[1]);
-	if ((nv = realloc(m->v, (m->n + 1) * sizeof(*nv))) == NULL)
-		return bf_err_errno(e, "cannot parse Manifest");
-	m->v = nv;
+	if (bf_grow(&m->v, &m->alloc, m->n + 1, sizeof(*m->v), 8) < 0)
+		return bf_err_nomem(e);
 	ent = &m->v[m->n];
 	memset(ent, 0, sizeof(*ent));
 	if ((ent->name = strdup(f[1])) == NULL)

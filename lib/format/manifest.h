@@ -29,10 +29,11 @@ struct bf_manifest_entry {
 struct bf_manifest {
 	struct bf_manifest_entry	*v;
 	size_t				 n;
+	size_t				 alloc;
 	int				 signed_msg;	/* PGP cleartext framing */
 };
 
-#define BF_MANIFEST_INIT { NULL, 0, 0 }
+#define BF_MANIFEST_INIT { NULL, 0, 0, 0 }
 
 /*
  * Parses a Manifest (plain or cleartext-signed; the signature itself is

@@ -24,6 +24,7 @@
 #include "base/digest.h"
 #include "format/dircache.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "format/gpkg.h"
 #include "format/meta.h"
 #include "format/pkgdir.h"
@@ -142,192 +143,269 @@ meta_value(const struct bf_meta *meta, const char *key, struct bf_buf *out,
 	return 1;
 }
 
+/* What bf_pkgdir_make_entry() checks and assembles, step by step. */
+struct mkent {
+	const struct bf_meta *meta;
+	const char	*relpath;
+	const char	*base;		/* the file name */
+	size_t		 dirlen;	/* of relpath's directory */
+	size_t		 stemlen;	/* of base, less the extension */
+	enum fmt	 fmt;
+	int		 multi;		/* PF-BUILDID.ext */
+	int		 has_bid;	/* BUILD_ID in the metadata: mid */
+	long long	 mid;
+	struct bf_buf	 cat, pf, slot, v;
+	struct bf_buf	 red[8];	/* USE-reduced bf_depstr_keys[] */
+	char		 has_red[8];
+	struct bf_useset use;
+};
+
+/* The file name's format; CATEGORY, PF and SLOT, all required. */
+static int
+mkent_names(struct mkent *m, struct bf_err *e)
+{
+	struct bf_buf miss = BF_BUF_INIT;
+	const char *slash = strrchr(m->relpath, '/');
+	size_t extlen = 0;
+	int rc;
+
+	m->base = slash != NULL ? slash + 1 : m->relpath;
+	m->dirlen = slash != NULL ? (size_t)(slash - m->relpath) : 0;
+	if ((m->fmt = name_format(m->base, &extlen)) == FMT_NONE)
+		return bf_err_set(e, BF_EFORMAT, "not a binary package name");
+	m->stemlen = strlen(m->base) - extlen;
+
+	if ((rc = meta_value(m->meta, "CATEGORY", &m->cat, e)) < 0 ||
+	    (rc = meta_value(m->meta, "PF", &m->pf, e)) < 0 ||
+	    (rc = meta_value(m->meta, "SLOT", &m->slot, e)) < 0)
+		return rc;
+	if (m->cat.len == 0)
+		bf_buf_adds(&miss, ", CATEGORY");
+	if (m->pf.len == 0)
+		bf_buf_adds(&miss, ", PF");
+	if (m->slot.len == 0)
+		bf_buf_adds(&miss, ", SLOT");
+	rc = 0;
+	if (miss.len > 0)
+		rc = bf_err_set(e, BF_EMETADATA, "missing metadata key(s): %s",
+		    miss.buf + 2);
+	bf_buf_release(&miss);
+	return rc;
+}
+
+/* The name must be PF.ext, or PF-BUILDID.ext for multi-instance. */
+static int
+mkent_file_name(struct mkent *m, struct bf_err *e)
+{
+	const char *base = m->base, *ext = m->base + m->stemlen;
+	const struct bf_buf *pf = &m->pf;
+	long long build_id = -1;
+	char num[32];
+
+	if (m->fmt == FMT_GPKG || strcmp(ext, ".xpak") == 0) {
+		build_id = parse_build_id(base, m->stemlen);
+		if (m->fmt == FMT_XPAK || build_id > 0)
+			m->multi = 1;
+	}
+	if (m->multi) {
+		if (build_id < 1 || m->stemlen != pf->len + 1 +
+		    (size_t)snprintf(num, sizeof(num), "%lld", build_id) ||
+		    memcmp(base, pf->buf, pf->len) != 0 || base[pf->len] != '-' ||
+		    memcmp(base + pf->len + 1, num, m->stemlen - pf->len - 1) != 0)
+			return bf_err_set(e, BF_EFORMAT,
+			    "binary package name is invalid: PF is '%s', so the "
+			    "name must be '%s-<BUILD_ID>%s'", pf->buf, pf->buf,
+			    ext);
+	} else if (m->stemlen != pf->len || memcmp(base, pf->buf, pf->len) != 0)
+		return bf_err_set(e, BF_EFORMAT,
+		    "binary package name is invalid: PF is '%s', so the name "
+		    "must be '%s%s'", pf->buf, pf->buf, ext);
+	return 0;
+}
+
+/* BUILD_ID from the metadata, as int(). */
+static int
+mkent_build_id(struct mkent *m, struct bf_err *e)
+{
+	int rc;
+
+	if ((rc = meta_value(m->meta, "BUILD_ID", &m->v, e)) < 0)
+		return rc;
+	m->has_bid = m->v.len > 0;
+	if (m->has_bid && bf_pyint(m->v.buf, &m->mid) < 0)
+		return bf_err_set(e, BF_EMETADATA, "invalid BUILD_ID '%s'",
+		    m->v.buf);
+	return 0;
+}
+
+/* The directory: CATEGORY/ or All/, or CATEGORY/PN/ for multi-instance. */
+static int
+mkent_location(struct mkent *m, struct bf_err *e)
+{
+	const struct bf_buf *cat = &m->cat, *pf = &m->pf;
+	const char *rel = m->relpath;
+	size_t pnl;
+
+	if (!pf_split(pf->buf, pf->len, &pnl))
+		return bf_err_set(e, BF_EMETADATA,
+		    "PF '%s' is not a valid package name and version", pf->buf);
+	if (m->multi) {
+		/* catsplit(mydir) == catpkgsplit(cat/pf)[:2] */
+		if (!category_ok(cat->buf, cat->len) ||
+		    m->dirlen != cat->len + 1 + pnl ||
+		    memcmp(rel, cat->buf, cat->len) != 0 ||
+		    rel[cat->len] != '/' ||
+		    memcmp(rel + cat->len + 1, pf->buf, pnl) != 0)
+			return bf_err_set(e, BF_EFORMAT,
+			    "multi-instance package must be in '%s/%.*s/'",
+			    cat->buf, (int)pnl, pf->buf);
+	} else if (!(m->dirlen == cat->len &&
+	    memcmp(rel, cat->buf, cat->len) == 0) &&
+	    !(m->dirlen == 3 && memcmp(rel, "All", 3) == 0))
+		return bf_err_set(e, BF_EFORMAT,
+		    "package must be in '%s/' (CATEGORY) or 'All/'", cat->buf);
+	if (!category_ok(cat->buf, cat->len))
+		return bf_err_set(e, BF_EMETADATA, "unrecognized category '%s'",
+		    cat->buf);
+	return 0;
+}
+
+/*
+ * bintree._eval_use_flags(): the dependency, LICENSE, PROPERTIES
+ * and RESTRICT values are USE-reduced, in Portage's key order; an
+ * invalid one makes the package invalid.
+ */
+static int
+mkent_reduce(struct mkent *m, struct bf_err *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = meta_value(m->meta, "USE", &m->v, e)) < 0)
+		return rc;
+	if (bf_useset_init(&m->use, m->v.buf != NULL ? m->v.buf : "",
+	    m->v.len) < 0)
+		return bf_err_nomem(e);
+	for (i = 0; i < NELEM(m->red); i++) {
+		if ((rc = meta_value(m->meta, bf_depstr_keys[i], &m->v, e)) < 0)
+			return rc;
+		if (rc == 0 || m->v.len == 0)
+			continue;
+		rc = bf_depstr_reduce(m->v.buf, m->v.len, &m->use, (unsigned)
+		    bf_depstr_key_flags(bf_depstr_keys[i]), &m->red[i], e);
+		if (rc < 0) {
+			if (rc != -ENOMEM)
+				bf_err_prefix(e, "invalid %s", bf_depstr_keys[i]);
+			return rc;
+		}
+		if (bf_buf_error(&m->red[i]) < 0)
+			return bf_err_nomem(e);
+		m->has_red[i] = 1;
+	}
+	return 0;
+}
+
+/* The metadata keys of the entry, reduced ones as reduced. */
+static int
+mkent_meta_keys(struct mkent *m, struct bf_pkgindex *idx,
+    struct bf_pkgindex_entry *ent, struct bf_err *e)
+{
+	struct bf_buf *v = &m->v;
+	size_t i, k;
+	int rc;
+
+	for (i = 0; i < NELEM(meta_keys); i++) {
+		if (bf_depstr_key_flags(meta_keys[i]) >= 0) {
+			for (k = 0; strcmp(bf_depstr_keys[k], meta_keys[i]) != 0; k++)
+				;
+			if (m->has_red[k] && m->red[k].len > 0 &&
+			    bf_pkgindex_setn(idx, ent, meta_keys[i], m->red[k].buf,
+			    m->red[k].len) < 0)
+				return bf_err_nomem(e);
+			continue;
+		}
+		if ((rc = meta_value(m->meta, meta_keys[i], v, e)) < 0)
+			return rc;
+		if (strcmp(meta_keys[i], "EAPI") == 0 && rc == 0)
+			bf_buf_adds(v, "0");
+		if (strcmp(meta_keys[i], "BUILD_ID") == 0 && m->has_bid) {
+			bf_buf_reset(v);
+			bf_buf_addf(v, "%lld", m->mid);
+		}
+		if (v->len > 0 && bf_pkgindex_setn(idx, ent, meta_keys[i], v->buf,
+		    v->len) < 0)
+			return bf_err_nomem(e);
+	}
+	return 0;
+}
+
+/* The entry: metadata keys, then CPV, SIZE, MD5, SHA1, PATH, _mtime_. */
+static int
+mkent_add(struct mkent *m, long long size, long long mtime, const char *md5,
+    const char *sha1, struct bf_pkgindex *idx, struct bf_err *e)
+{
+	struct bf_pkgindex_entry *ent;
+	struct bf_buf cpv = BF_BUF_INIT;
+	int rc;
+
+	if ((ent = bf_pkgindex_add(idx)) == NULL)
+		return bf_err_nomem(e);
+	if ((rc = mkent_meta_keys(m, idx, ent, e)) < 0)
+		return rc;
+	bf_buf_addf(&cpv, "%s/%s", m->cat.buf, m->pf.buf);
+	bf_buf_reset(&m->v);
+	bf_buf_addf(&m->v, "%lld", size);
+	rc = 0;
+	if (bf_buf_error(&cpv) < 0 || bf_buf_error(&m->v) < 0 ||
+	    bf_pkgindex_set(idx, ent, "CPV", cpv.buf) < 0 ||
+	    bf_pkgindex_set(idx, ent, "SIZE", m->v.buf) < 0 ||
+	    bf_pkgindex_set(idx, ent, "MD5", md5) < 0 ||
+	    bf_pkgindex_set(idx, ent, "SHA1", sha1) < 0 ||
+	    bf_pkgindex_set(idx, ent, "PATH", m->relpath) < 0)
+		rc = bf_err_nomem(e);
+	bf_buf_release(&cpv);
+	if (rc < 0)
+		return rc;
+	bf_buf_reset(&m->v);
+	bf_buf_addf(&m->v, "%lld", mtime);
+	if (bf_buf_error(&m->v) < 0 ||
+	    bf_pkgindex_set(idx, ent, "_mtime_", m->v.buf) < 0)
+		return bf_err_nomem(e);
+	return 0;
+}
+
 int
 bf_pkgdir_make_entry(const struct bf_meta *meta, const char *relpath,
     long long size, long long mtime, const char *md5, const char *sha1,
     struct bf_pkgindex *idx, struct bf_err *e)
 {
-	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, slot = BF_BUF_INIT;
-	struct bf_buf v = BF_BUF_INIT, cpv = BF_BUF_INIT, miss = BF_BUF_INIT;
-	struct bf_buf red[8];
-	struct bf_useset use = BF_USESET_INIT;
-	struct bf_pkgindex_entry *ent;
-	const char *base, *slash;
-	char num[32], has_red[8] = { 0 };
-	size_t extlen = 0, stemlen, dirlen, pnl, k;
-	long long build_id = -1, mid;
-	int multi = 0, rc, has_bid;
-	enum fmt fmt;
-	size_t i;
+	struct mkent m;
+	size_t k;
+	int rc;
 
-	for (k = 0; k < NELEM(red); k++)
-		bf_buf_init(&red[k]);
-	slash = strrchr(relpath, '/');
-	base = slash != NULL ? slash + 1 : relpath;
-	dirlen = slash != NULL ? (size_t)(slash - relpath) : 0;
-	if ((fmt = name_format(base, &extlen)) == FMT_NONE) {
-		rc = bf_err_set(e, BF_EFORMAT, "not a binary package name");
-		goto out;
-	}
-	stemlen = strlen(base) - extlen;
-
-	if ((rc = meta_value(meta, "CATEGORY", &cat, e)) < 0 ||
-	    (rc = meta_value(meta, "PF", &pf, e)) < 0 ||
-	    (rc = meta_value(meta, "SLOT", &slot, e)) < 0)
-		goto out;
-	if (cat.len == 0)
-		bf_buf_adds(&miss, ", CATEGORY");
-	if (pf.len == 0)
-		bf_buf_adds(&miss, ", PF");
-	if (slot.len == 0)
-		bf_buf_adds(&miss, ", SLOT");
-	if (miss.len > 0) {
-		rc = bf_err_set(e, BF_EMETADATA, "missing metadata key(s): %s",
-		    miss.buf + 2);
-		goto out;
-	}
-
-	/* The name must be PF.ext, or PF-BUILDID.ext for multi-instance. */
-	if (fmt == FMT_GPKG || strcmp(base + stemlen, ".xpak") == 0) {
-		build_id = parse_build_id(base, stemlen);
-		if (fmt == FMT_XPAK || build_id > 0)
-			multi = 1;
-	}
-	if (multi) {
-		if (build_id < 1 || stemlen != pf.len + 1 +
-		    (size_t)snprintf(num, sizeof(num), "%lld", build_id) ||
-		    memcmp(base, pf.buf, pf.len) != 0 || base[pf.len] != '-' ||
-		    memcmp(base + pf.len + 1, num, stemlen - pf.len - 1) != 0) {
-			rc = bf_err_set(e, BF_EFORMAT,
-			    "binary package name is invalid: PF is '%s', so the "
-			    "name must be '%s-<BUILD_ID>%s'", pf.buf, pf.buf,
-			    base + stemlen);
-			goto out;
-		}
-	} else if (stemlen != pf.len || memcmp(base, pf.buf, pf.len) != 0) {
-		rc = bf_err_set(e, BF_EFORMAT,
-		    "binary package name is invalid: PF is '%s', so the name "
-		    "must be '%s%s'", pf.buf, pf.buf, base + stemlen);
-		goto out;
-	}
-
-	/* BUILD_ID from the metadata, as int(). */
-	if ((rc = meta_value(meta, "BUILD_ID", &v, e)) < 0)
-		goto out;
-	has_bid = v.len > 0;
-	if (has_bid && bf_pyint(v.buf, &mid) < 0) {
-		rc = bf_err_set(e, BF_EMETADATA, "invalid BUILD_ID '%s'", v.buf);
-		goto out;
-	}
-
-	if (!pf_split(pf.buf, pf.len, &pnl)) {
-		rc = bf_err_set(e, BF_EMETADATA,
-		    "PF '%s' is not a valid package name and version", pf.buf);
-		goto out;
-	}
-	if (multi) {
-		/* catsplit(mydir) == catpkgsplit(cat/pf)[:2] */
-		if (!category_ok(cat.buf, cat.len) || dirlen != cat.len + 1 + pnl ||
-		    memcmp(relpath, cat.buf, cat.len) != 0 ||
-		    relpath[cat.len] != '/' ||
-		    memcmp(relpath + cat.len + 1, pf.buf, pnl) != 0) {
-			rc = bf_err_set(e, BF_EFORMAT,
-			    "multi-instance package must be in '%s/%.*s/'",
-			    cat.buf, (int)pnl, pf.buf);
-			goto out;
-		}
-	} else if (!(dirlen == cat.len && memcmp(relpath, cat.buf, cat.len) == 0) &&
-	    !(dirlen == 3 && memcmp(relpath, "All", 3) == 0)) {
-		rc = bf_err_set(e, BF_EFORMAT,
-		    "package must be in '%s/' (CATEGORY) or 'All/'", cat.buf);
-		goto out;
-	}
-	if (!category_ok(cat.buf, cat.len)) {
-		rc = bf_err_set(e, BF_EMETADATA, "unrecognized category '%s'",
-		    cat.buf);
-		goto out;
-	}
-
-	/*
-	 * bintree._eval_use_flags(): the dependency, LICENSE, PROPERTIES
-	 * and RESTRICT values are USE-reduced, in Portage's key order; an
-	 * invalid one makes the package invalid.
-	 */
-	if ((rc = meta_value(meta, "USE", &v, e)) < 0)
-		goto out;
-	if (bf_useset_init(&use, v.buf != NULL ? v.buf : "", v.len) < 0)
-		goto oom;
-	for (i = 0; i < NELEM(red); i++) {
-		if ((rc = meta_value(meta, bf_depstr_keys[i], &v, e)) < 0)
-			goto out;
-		if (rc == 0 || v.len == 0)
-			continue;
-		rc = bf_depstr_reduce(v.buf, v.len, &use, (unsigned)
-		    bf_depstr_key_flags(bf_depstr_keys[i]), &red[i], e);
-		if (rc < 0) {
-			if (rc != -ENOMEM)
-				bf_err_prefix(e, "invalid %s", bf_depstr_keys[i]);
-			goto out;
-		}
-		if ((rc = bf_buf_error(&red[i])) < 0)
-			goto oom;
-		has_red[i] = 1;
-	}
-
-	if ((ent = bf_pkgindex_add(idx)) == NULL)
-		goto oom;
-	for (i = 0; i < NELEM(meta_keys); i++) {
-		int r = bf_depstr_key_flags(meta_keys[i]);
-
-		if (r >= 0) {
-			for (k = 0; strcmp(bf_depstr_keys[k], meta_keys[i]) != 0; k++)
-				;
-			if (has_red[k] && red[k].len > 0 &&
-			    bf_pkgindex_setn(idx, ent, meta_keys[i], red[k].buf,
-			    red[k].len) < 0)
-				goto oom;
-			continue;
-		}
-		if ((rc = meta_value(meta, meta_keys[i], &v, e)) < 0)
-			goto out;
-		if (strcmp(meta_keys[i], "EAPI") == 0 && rc == 0)
-			bf_buf_adds(&v, "0");
-		if (strcmp(meta_keys[i], "BUILD_ID") == 0 && has_bid) {
-			bf_buf_reset(&v);
-			bf_buf_addf(&v, "%lld", mid);
-		}
-		if (v.len > 0 && bf_pkgindex_setn(idx, ent, meta_keys[i], v.buf,
-		    v.len) < 0)
-			goto oom;
-	}
-	bf_buf_addf(&cpv, "%s/%s", cat.buf, pf.buf);
-	bf_buf_reset(&v);
-	bf_buf_addf(&v, "%lld", size);
-	if (bf_buf_error(&cpv) < 0 || bf_buf_error(&v) < 0 ||
-	    bf_pkgindex_set(idx, ent, "CPV", cpv.buf) < 0 ||
-	    bf_pkgindex_set(idx, ent, "SIZE", v.buf) < 0 ||
-	    bf_pkgindex_set(idx, ent, "MD5", md5) < 0 ||
-	    bf_pkgindex_set(idx, ent, "SHA1", sha1) < 0 ||
-	    bf_pkgindex_set(idx, ent, "PATH", relpath) < 0)
-		goto oom;
-	bf_buf_reset(&v);
-	bf_buf_addf(&v, "%lld", mtime);
-	if (bf_buf_error(&v) < 0 || bf_pkgindex_set(idx, ent, "_mtime_", v.buf) < 0)
-		goto oom;
-	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
-out:
-	bf_buf_release(&cat);
-	bf_buf_release(&pf);
-	bf_buf_release(&slot);
-	bf_buf_release(&v);
-	bf_buf_release(&cpv);
-	bf_buf_release(&miss);
-	for (k = 0; k < NELEM(red); k++)
-		bf_buf_release(&red[k]);
-	bf_useset_release(&use);
+	memset(&m, 0, sizeof(m));
+	m.meta = meta;
+	m.relpath = relpath;
+	bf_buf_init(&m.cat);
+	bf_buf_init(&m.pf);
+	bf_buf_init(&m.slot);
+	bf_buf_init(&m.v);
+	for (k = 0; k < NELEM(m.red); k++)
+		bf_buf_init(&m.red[k]);
+	m.use = (struct bf_useset)BF_USESET_INIT;
+	if ((rc = mkent_names(&m, e)) == 0 &&
+	    (rc = mkent_file_name(&m, e)) == 0 &&
+	    (rc = mkent_build_id(&m, e)) == 0 &&
+	    (rc = mkent_location(&m, e)) == 0 &&
+	    (rc = mkent_reduce(&m, e)) == 0)
+		rc = mkent_add(&m, size, mtime, md5, sha1, idx, e);
+	bf_buf_release(&m.cat);
+	bf_buf_release(&m.pf);
+	bf_buf_release(&m.slot);
+	bf_buf_release(&m.v);
+	for (k = 0; k < NELEM(m.red); k++)
+		bf_buf_release(&m.red[k]);
+	bf_useset_release(&m.use);
 	return rc;
 }
 
@@ -747,24 +825,6 @@ run_workers(struct worker *wk, int n, void *(*fn)(void *))
 /* ------------------------------------------------------------------ */
 /* Old entries by PATH */
 
-struct pathmap {
-	long	*slot;
-	size_t	 mask;
-	const char **key;
-};
-
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
 static int
 cmp_cand(const void *a, const void *b)
 {
@@ -922,7 +982,7 @@ struct update {
 	char		**dirs;		/* top-level directories */
 	size_t		 ndirs;
 	struct candlist	 top, all;	/* package files at the top; all */
-	struct pathmap	 map;		/* old entries by PATH */
+	struct bf_map	 map;		/* PATH -> old entry (borrowed) */
 	unsigned char	*keep;		/* old entries reused */
 	struct bf_dircache dc;
 	struct bf_dircache_writer dw;
@@ -1104,22 +1164,16 @@ static int
 merge_cands(struct update *u)
 {
 	struct candlist *all = &u->all, *l;
-	struct cand *nv;
-	size_t i, na;
 	int w;
 
 	for (w = -1; w < u->nt; w++) {
 		l = w < 0 ? &u->top : &u->wk[w].walk.found;
-		for (i = 0; i < l->n; i++) {
-			if (all->n == all->alloc) {
-				na = all->alloc ? all->alloc * 2 : 1024;
-				if ((nv = realloc(all->v, na * sizeof(*nv))) ==
-				    NULL)
-					return -ENOMEM;
-				all->v = nv;
-				all->alloc = na;
-			}
-			all->v[all->n++] = l->v[i];
+		if (l->n > 0) {
+			if (bf_grow(&all->v, &all->alloc, all->n + l->n,
+			    sizeof(*all->v), 1024) < 0)
+				return -ENOMEM;
+			memcpy(all->v + all->n, l->v, l->n * sizeof(*l->v));
+			all->n += l->n;
 		}
 		free(l->v);
 		memset(l, 0, sizeof(*l));
@@ -1133,25 +1187,18 @@ merge_cands(struct update *u)
 static int
 map_old(struct update *u, struct bf_pkgindex *idx)
 {
-	struct pathmap *map = &u->map;
 	struct bf_buf path = BF_BUF_INIT;
 	const char *k_path = bf_pkgindex_key("PATH");
 	const char *k_cpv = bf_pkgindex_key("CPV");
 	const char *p, *cpv;
-	size_t sz = 16, i, h;
+	size_t i;
 	int rc = -ENOMEM;
 
 	if (idx->npkgs == 0)
 		return 0;
-	while (sz < idx->npkgs * 2)
-		sz *= 2;
-	map->mask = sz - 1;
-	if ((map->slot = malloc(sz * sizeof(*map->slot))) == NULL ||
-	    (map->key = calloc(idx->npkgs, sizeof(*map->key))) == NULL ||
+	if (bf_map_reserve(&u->map, idx->npkgs) < 0 ||
 	    (u->keep = calloc(idx->npkgs, 1)) == NULL)
 		goto out;
-	for (i = 0; i < sz; i++)
-		map->slot[i] = -1;
 	for (i = 0; i < idx->npkgs; i++) {
 		p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 		if (p == NULL || *p == '\0') {
@@ -1163,13 +1210,9 @@ map_old(struct update *u, struct bf_pkgindex *idx)
 				goto out;
 			p = bf_pkgindex_get(&idx->pkgs[i], k_path);
 		}
-		map->key[i] = p;
-		h = str_hash(p) & map->mask;
-		while (map->slot[h] != -1 &&
-		    strcmp(map->key[map->slot[h]], p) != 0)
-			h = (h + 1) & map->mask;
-		if (map->slot[h] == -1)
-			map->slot[h] = (long)i;	/* the first one wins */
+		/* The first one wins; the map borrows the index's value. */
+		if (bf_map_add(&u->map, p, i) < 0)
+			goto out;
 	}
 	rc = 0;
 out:
@@ -1185,13 +1228,9 @@ reusable(const struct update *u, const struct bf_pkgindex *idx,
 	const struct bf_pkgindex_entry *oe;
 	const char *ms, *ss, *p;
 	long long v;
-	size_t h = str_hash(c->path) & u->map.mask;
-	long oi;
+	size_t oi;
 
-	while ((oi = u->map.slot[h]) != -1 &&
-	    strcmp(u->map.key[oi], c->path) != 0)
-		h = (h + 1) & u->map.mask;
-	if (oi == -1 || u->keep[oi])
+	if (!bf_map_get(&u->map, c->path, &oi) || u->keep[oi])
 		return -1;
 	oe = &idx->pkgs[oi];
 	ms = bf_pkgindex_get(oe, bf_pkgindex_key("_mtime_"));
@@ -1206,7 +1245,7 @@ reusable(const struct update *u, const struct bf_pkgindex *idx,
 	    (p = bf_pkgindex_get(oe, bf_pkgindex_key("CPV"))) == NULL ||
 	    *p == '\0')
 		return -1;
-	return oi;
+	return (long)oi;
 }
 
 /* Reuses unchanged entries; reads the others on nt threads. */
@@ -1223,7 +1262,7 @@ read_changed(struct update *u, const struct bf_pkgindex *idx)
 		if (c->bad != NULL)
 			continue;
 		u->st->files++;
-		if (u->map.slot == NULL || (oi = reusable(u, idx, c)) < 0)
+		if ((oi = reusable(u, idx, c)) < 0)
 			continue;
 		c->old = oi;
 		u->keep[oi] = 1;
@@ -1306,8 +1345,7 @@ update_release(struct update *u)
 	for (i = 0; i < u->ndirs; i++)
 		free(u->dirs[i]);
 	free(u->dirs);
-	free(u->map.slot);
-	free(u->map.key);
+	bf_map_release(&u->map);
 	free(u->keep);
 }
 
@@ -1331,6 +1369,7 @@ bf_pkgdir_update(int dirfd, struct bf_pkgindex *idx,
 	if (u->nt > 8)
 		u->nt = 8;
 	u->dc = (struct bf_dircache)BF_DIRCACHE_INIT;
+	u->map = (struct bf_map)BF_MAP_INIT_BORROW;
 	u->dw = (struct bf_dircache_writer)BF_DIRCACHE_WRITER_INIT;
 	memset(u->st, 0, sizeof(*u->st));
 	if ((rc = update_start(u, idx)) < 0 || (rc = list_top(u)) < 0 ||

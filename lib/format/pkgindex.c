@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/lockfile.h"
+#include "base/map.h"
 #include "format/pkgindex.h"
 #include "format/pystr.h"
 #include "base/banned.h"
@@ -1173,6 +1174,13 @@ struct gzidx {
 #define SEG_MASK	31		/* about one cut every 32 stanzas */
 #define SEG_MAX		(256 * 1024)	/* and at most this much text */
 
+/*
+ * FNV-1a, continued from `h`.  Not a hash table's (base/map.h has the
+ * one table): it decides where segments are cut (content-defined, so an
+ * insertion moves only nearby cuts) and keys a segment by a sample of
+ * its bytes; both need a hash that can be resumed across lines, and
+ * their values are written to no file, so it may change freely.
+ */
 static uint64_t
 fnv1a(uint64_t h, const char *s, size_t n)
 {
@@ -1379,63 +1387,58 @@ content_key(const char *p, size_t n)
 	return (uint32_t)(h ^ h >> 32);
 }
 
-/* Hash table from (length, key) to old segments. */
-struct segmap {
-	long	*slot;
-	size_t	 mask;
-};
-
-static size_t
-segmap_hash(size_t len, uint32_t crc)
+/*
+ * Old segments by their text (the map borrows the old text), hashed by
+ * their length and key rather than all their bytes.
+ */
+static uint32_t
+segmap_hash(size_t len, uint32_t key)
 {
-	uint64_t h = ((uint64_t)crc << 32 | (uint64_t)(len & 0xffffffff)) *
+	uint64_t h = ((uint64_t)key << 32 | (uint64_t)(len & 0xffffffff)) *
 	    0x9e3779b97f4a7c15ULL;
 
-	return (size_t)(h >> 32);
+	return (uint32_t)(h >> 32);
 }
 
 static int
-segmap_build(struct segmap *m, const struct gzidx *g)
+segmap_build(struct bf_map *m, const struct gzidx *g, const char *old)
 {
-	size_t n = 16, i, h;
+	const struct segment *o;
+	size_t i;
+	int rc;
 
-	while (n < g->nseg * 2)
-		n *= 2;
-	if ((m->slot = malloc(n * sizeof(*m->slot))) == NULL)
-		return -ENOMEM;
-	m->mask = n - 1;
-	for (i = 0; i < n; i++)
-		m->slot[i] = -1;
+	if ((rc = bf_map_reserve(m, g->nseg)) < 0)
+		return rc;
 	for (i = 0; i < g->nseg; i++) {
-		h = segmap_hash(g->seg[i].ulen, g->seg[i].key) & m->mask;
-		while (m->slot[h] != -1)
-			h = (h + 1) & m->mask;
-		m->slot[h] = (long)i;
+		o = &g->seg[i];
+		if (o->ulen > UINT32_MAX)
+			continue;	/* never a segment this writer cuts */
+		if ((rc = bf_map_set_h(m, old + o->uoff, o->ulen,
+		    segmap_hash(o->ulen, o->key), i, 0)) < 0)
+			return rc;
 	}
 	return 0;
 }
 
 static long
-segmap_find(const struct segmap *m, const struct gzidx *g, const char *old,
+segmap_find(const struct bf_map *m, const struct gzidx *g,
     const char *oldgz, const char *text, const struct segment *s)
 {
-	size_t h = segmap_hash(s->ulen, s->key) & m->mask;
 	const struct segment *o;
-	long i;
+	size_t i;
 
-	while ((i = m->slot[h]) != -1) {
-		o = &g->seg[i];
-		/*
-		 * The text must match byte for byte, and the compressed
-		 * bytes must be the ones recorded for it.
-		 */
-		if (o->ulen == s->ulen && o->key == s->key &&
-		    memcmp(old + o->uoff, text + s->uoff, s->ulen) == 0 &&
-		    crc32_big(0, oldgz + o->coff, o->clen) == o->zcrc)
-			return i;
-		h = (h + 1) & m->mask;
-	}
-	return -1;
+	/*
+	 * The text must match byte for byte (the map compares it), and
+	 * the compressed bytes must be the ones recorded for it.
+	 */
+	if (!bf_map_get_h(m, text + s->uoff, s->ulen,
+	    segmap_hash(s->ulen, s->key), &i))
+		return -1;
+	o = &g->seg[i];
+	if (o->key != s->key ||
+	    crc32_big(0, oldgz + o->coff, o->clen) != o->zcrc)
+		return -1;
+	return (long)i;
 }
 
 struct zjobs {
@@ -1515,7 +1518,7 @@ build_segmented(int dirfd, const char *text, size_t len,
 {
 	struct gzidx old;
 	struct bf_buf oldgz = BF_BUF_INIT;
-	struct segmap map = { NULL, 0 };
+	struct bf_map map = BF_MAP_INIT_BORROW;
 	struct segment *seg = NULL;
 	size_t nseg = 0, i;
 	unsigned char h[10], t[8];
@@ -1549,11 +1552,11 @@ build_segmented(int dirfd, const char *text, size_t len,
 	for (i = 0; !trusted && have_old && i < old.nseg; i++)
 		old.seg[i].key = old.seg[i].crc;
 	if (have_old) {
-		if ((rc = segmap_build(&map, &old)) < 0)
+		if ((rc = segmap_build(&map, &old, o->old_text)) < 0)
 			goto out;
 		for (i = 0; i < nseg; i++)
-			seg[i].reuse = segmap_find(&map, &old, o->old_text,
-			    oldgz.buf, text, &seg[i]);
+			seg[i].reuse = segmap_find(&map, &old, oldgz.buf,
+			    text, &seg[i]);
 	}
 	for (i = 0; trusted && i < nseg; i++)
 		seg[i].crc = seg[i].reuse >= 0 ? old.seg[seg[i].reuse].crc :
@@ -1600,7 +1603,7 @@ out:
 	for (i = 0; i < nseg; i++)
 		bf_buf_release(&seg[i].z);
 	free(seg);
-	free(map.slot);
+	bf_map_release(&map);
 	if (have_old)
 		gzidx_release(&old);
 	bf_buf_release(&oldgz);

@@ -12,6 +12,7 @@
 #include "base/conf.h"
 #include "base/digest.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "portage/plan.h"
 #include "portage/profile.h"
 #include "portage/tree.h"
@@ -52,7 +53,7 @@ struct dep {
 	char		*flag;		/* D_USE */
 	int		 neg;		/* D_USE: "!flag?" */
 	struct dep	*kids;
-	size_t		 nkids;
+	size_t		 nkids, akids;
 };
 
 /* md5-cache entry metadata, loaded on first use. */
@@ -84,7 +85,7 @@ struct pkg {
 	size_t		 n, alloc;
 	int		 sorted;
 	struct pnode	**sel;
-	size_t		 nsel;
+	size_t		 nsel, asel;
 };
 
 struct blocker {
@@ -98,7 +99,8 @@ struct pnode {
 	struct dep	 deps[BF_DEP_NCLASS];	/* D_ALL roots */
 	struct bf_strv	 tokens[BF_DEP_NCLASS];	/* storage for dep texts */
 	struct blocker	*blk;
-	size_t		 nblk;
+	size_t		 nblk, ablk;
+	size_t		 aedges, awhy;	/* allocated pub.edges, why */
 	struct bf_strv	 slotdeps;
 	int		 mark;			/* DFS state */
 	unsigned	 stamp;
@@ -115,8 +117,9 @@ struct bf_plan {
 	const struct bf_profile	*p;
 	struct bf_tree *const	*trees;
 	size_t			 ntrees;
-	struct pkg		**tab;		/* open addressing */
-	size_t			 tabsz, npkg;
+	struct pkg		**pkgs;
+	size_t			 npkg, apkg;
+	struct bf_map		 pkgmap;	/* "cat/pn" -> pkgs[] */
 	size_t			 indexed, loaded;
 	struct pnode		**nodes;	/* selection order */
 	size_t			 nnodes, anodes;
@@ -130,87 +133,42 @@ struct bf_plan {
 	struct bf_strv		 accept_license;	/* words, in order */
 };
 
-static uint64_t
-hash_str(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static struct pkg *
 pkg_find(const struct bf_plan *pl, const char *cat, const char *pn)
 {
 	size_t cl = strlen(cat), nl = strlen(pn), i;
 	char key[512];
-	struct pkg *k;
 
-	if (cl + nl + 2 > sizeof(key) || pl->tabsz == 0)
+	if (cl + nl + 2 > sizeof(key))
 		return NULL;
 	memcpy(key, cat, cl);
 	key[cl] = '/';
 	memcpy(key + cl + 1, pn, nl + 1);
-	i = hash_str(key, cl + nl + 1) & (pl->tabsz - 1);
-	while ((k = pl->tab[i]) != NULL) {
-		if (strcmp(k->name, key) == 0)
-			return k;
-		i = (i + 1) & (pl->tabsz - 1);
-	}
-	return NULL;
-}
-
-static int
-tab_grow(struct bf_plan *pl)
-{
-	size_t nsz = pl->tabsz ? pl->tabsz * 2 : 4096, i, j;
-	struct pkg **nt = calloc(nsz, sizeof(*nt));
-
-	if (nt == NULL)
-		return -ENOMEM;
-	for (i = 0; i < pl->tabsz; i++) {
-		struct pkg *k = pl->tab[i];
-
-		if (k == NULL)
-			continue;
-		j = hash_str(k->name, strlen(k->name)) & (nsz - 1);
-		while (nt[j] != NULL)
-			j = (j + 1) & (nsz - 1);
-		nt[j] = k;
-	}
-	free(pl->tab);
-	pl->tab = nt;
-	pl->tabsz = nsz;
-	return 0;
+	if (!bf_map_get_n(&pl->pkgmap, key, cl + nl + 1, &i))
+		return NULL;
+	return pl->pkgs[i];
 }
 
 static struct pkg *
 pkg_get(struct bf_plan *pl, const char *cat, const char *pn)
 {
 	struct pkg *k = pkg_find(pl, cat, pn);
-	size_t i;
 
 	if (k != NULL)
 		return k;
-	if ((pl->npkg + 1) * 2 > pl->tabsz && tab_grow(pl) < 0)
-		return NULL;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if (bf_grow(&pl->pkgs, &pl->apkg, pl->npkg + 1, sizeof(*pl->pkgs),
+	    4096) < 0 || (k = calloc(1, sizeof(*k))) == NULL)
 		return NULL;
 	bf_buf_reset(&pl->tmp);
 	bf_buf_addf(&pl->tmp, "%s/%s", cat, pn);
-	if (bf_buf_error(&pl->tmp) < 0 || (k->name = strdup(pl->tmp.buf)) == NULL) {
+	if (bf_buf_error(&pl->tmp) < 0 ||
+	    (k->name = strdup(pl->tmp.buf)) == NULL ||
+	    bf_map_add(&pl->pkgmap, k->name, pl->npkg) < 0) {
+		free(k->name);
 		free(k);
 		return NULL;
 	}
-	i = hash_str(k->name, strlen(k->name)) & (pl->tabsz - 1);
-	while (pl->tab[i] != NULL)
-		i = (i + 1) & (pl->tabsz - 1);
-	pl->tab[i] = k;
-	pl->npkg++;
+	pl->pkgs[pl->npkg++] = k;
 	return k;
 }
 
@@ -398,13 +356,10 @@ dep_release(struct dep *d)
 static int
 dep_add(struct dep *parent, struct dep **out)
 {
-	struct dep *nk = realloc(parent->kids,
-	    (parent->nkids + 1) * sizeof(*nk));
-
-	if (nk == NULL)
+	if (bf_grow(&parent->kids, &parent->akids, parent->nkids + 1,
+	    sizeof(*parent->kids), 4) < 0)
 		return -ENOMEM;
-	parent->kids = nk;
-	*out = &nk[parent->nkids++];
+	*out = &parent->kids[parent->nkids++];
 	memset(*out, 0, sizeof(**out));
 	return 0;
 }
@@ -698,13 +653,12 @@ static int
 add_reason(struct pnode *n, struct pnode *parent, enum bf_dep_class cls,
     const char *atom, const char *file, unsigned line)
 {
-	struct bf_plan_reason *w = realloc(n->pub.why,
-	    (n->pub.nwhy + 1) * sizeof(*w));
+	struct bf_plan_reason *w;
 
-	if (w == NULL)
+	if (bf_grow(&n->pub.why, &n->awhy, n->pub.nwhy + 1,
+	    sizeof(*n->pub.why), 2) < 0)
 		return -ENOMEM;
-	n->pub.why = w;
-	w = &w[n->pub.nwhy];
+	w = &n->pub.why[n->pub.nwhy];
 	if ((w->atom = strdup(atom)) == NULL)
 		return -ENOMEM;
 	w->parent = parent != NULL ? &parent->pub : NULL;
@@ -726,11 +680,10 @@ add_edge(struct pnode *from, struct pnode *to, enum bf_dep_class cls,
 		if (from->pub.edges[i].to == &to->pub &&
 		    from->pub.edges[i].cls == cls)
 			return 0;
-	if ((ed = realloc(from->pub.edges,
-	    (from->pub.nedges + 1) * sizeof(*ed))) == NULL)
+	if (bf_grow(&from->pub.edges, &from->aedges, from->pub.nedges + 1,
+	    sizeof(*from->pub.edges), 4) < 0)
 		return -ENOMEM;
-	from->pub.edges = ed;
-	ed = &ed[from->pub.nedges];
+	ed = &from->pub.edges[from->pub.nedges];
 	if ((ed->atom = strdup(atom)) == NULL)
 		return -ENOMEM;
 	ed->to = &to->pub;
@@ -781,7 +734,7 @@ static int
 node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
     struct pnode **out, struct bf_err *e)
 {
-	struct pnode *n, **nv;
+	struct pnode *n;
 	struct bf_buf what = BF_BUF_INIT;
 	size_t i, j;
 	int rc;
@@ -801,9 +754,8 @@ node_new(struct bf_plan *pl, struct pkg *k, struct cand *c,
 	    sizeof(*pl->nodes), 64) < 0)
 		goto oom;
 	pl->nodes[pl->nnodes++] = n;
-	if ((nv = realloc(k->sel, (k->nsel + 1) * sizeof(*nv))) == NULL)
+	if (bf_grow(&k->sel, &k->asel, k->nsel + 1, sizeof(*k->sel), 1) < 0)
 		goto oom;
-	k->sel = nv;
 	k->sel[k->nsel++] = n;
 	if ((rc = compute_use(pl, c, &n->pub.use, &n->pub.iuse)) < 0)
 		goto oom;
@@ -992,6 +944,147 @@ license_ok(struct bf_plan *pl, const struct cand *c,
 }
 
 /*
+ * Whether candidate `c` of `k` may be chosen at all: its EAPI, masks,
+ * KEYWORDS and slot.  If not, 0 and the reason appended to `why`.
+ */
+static int
+cand_visible(struct bf_plan *pl, const struct pkg *k, const struct cand *c,
+    struct bf_buf *why)
+{
+	const struct bf_profile *p = pl->p;
+	const struct bf_pkgent *mask;
+	const char *repo = repo_of(pl, c);
+	size_t j;
+
+	if (!eapi_ok(c->m->eapi)) {
+		bf_buf_addf(why, "EAPI %s is not supported", c->m->eapi);
+		return 0;
+	}
+	if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot, repo)) != NULL ||
+	    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
+	    repo)) != NULL) {
+		bf_buf_addf(why, "masked by %s:%u", mask->file, mask->line);
+		return 0;
+	}
+	if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
+	    repo, c->m->keywords ? c->m->keywords : "")) {
+		bf_buf_addf(why, "KEYWORDS=\"%s\" not accepted by "
+		    "ACCEPT_KEYWORDS", c->m->keywords ? c->m->keywords : "");
+		return 0;
+	}
+	for (j = 0; j < k->nsel; j++)
+		if (strcmp(k->sel[j]->pub.slot, c->m->slot) == 0)
+			break;
+	if (j < k->nsel) {
+		bf_buf_addf(why, "slot conflict: %s was already chosen for "
+		    "slot %s", k->sel[j]->pub.cpvstr, c->m->slot);
+		chain(why, k->sel[j]);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The candidate's USE and IUSE (into `use`, `iuse`); whether its
+ * LICENSE is accepted and the atom's USE dependencies are met: 1, or
+ * 0 with the reason appended to `why`, or an error.
+ */
+static int
+cand_use(struct bf_plan *pl, const struct bf_atom *a,
+    const struct pnode *parent, struct cand *c, struct bf_strv *use,
+    struct bf_strv *iuse, struct bf_buf *why, struct bf_err *e)
+{
+	const char *bad;
+	int lic;
+
+	bf_strv_release(use);
+	bf_strv_release(iuse);
+	if (compute_use(pl, c, use, iuse) < 0)
+		return bf_err_nomem(e);
+	if ((lic = license_ok(pl, c, use)) <= 0) {
+		if (lic < 0)
+			return bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
+			    "malformed LICENSE \"%s\"", c->cpv.cat, c->cpv.pf,
+			    repo_of(pl, c), c->m->license);
+		bf_buf_addf(why, "LICENSE=\"%s\" not accepted by "
+		    "ACCEPT_LICENSE; accept it in package.license",
+		    c->m->license);
+		return 0;
+	}
+	if (!usedeps_ok(a, parent, iuse, use, &bad)) {
+		bf_buf_addf(why, "USE dependency on '%s' not met "
+		    "(effective USE: %s%s); change it in package.use",
+		    bad, bf_strv_has_sorted(use, bad) ? "+" : "-", bad);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether the candidate's REQUIRED_USE holds under `use`: 1, or 0 and
+ * (unless `dry`) `why` replaced by the error, or an error.
+ */
+static int
+cand_required_use(struct bf_plan *pl, const struct cand *c,
+    const struct bf_strv *use, const struct bf_strv *iuse, int dry,
+    struct bf_buf *why, struct bf_err *e)
+{
+	struct cond cd = { pl, use, NULL, leaf_flag, 0 };
+	size_t j;
+	int req;
+
+	if ((req = cond_check(&cd, c->m->required_use)) > 0)
+		return 1;
+	if (req < 0)
+		return bf_err_set(e, BF_EMETADATA, "%s/%s::%s: malformed "
+		    "REQUIRED_USE \"%s\"", c->cpv.cat, c->cpv.pf,
+		    repo_of(pl, c), c->m->required_use);
+	if (dry)
+		return 0;
+	/* As Portage: the best version's USE is wrong, an error. */
+	bf_buf_reset(why);
+	bf_buf_addf(why, "%s/%s::%s: REQUIRED_USE=\"%s\" is not met by USE=\"",
+	    c->cpv.cat, c->cpv.pf, repo_of(pl, c), c->m->required_use);
+	for (j = 0; j < iuse->n; j++)
+		if (strcmp(iuse->v[j], pl->p->arch) != 0)
+			bf_buf_addf(why, "%s%s%s",
+			    why->buf[why->len - 1] == '"' ? "" : " ",
+			    bf_strv_has_sorted(use, iuse->v[j]) ? "" : "-",
+			    iuse->v[j]);
+	bf_buf_adds(why, "\"; change USE in package.use");
+	return 0;
+}
+
+/* The error for an atom that cannot be resolved, `why` its reason. */
+static int
+resolve_fail(struct pnode *parent, enum bf_dep_class cls, const char *text,
+    struct bf_buf *why, struct bf_err *e)
+{
+	if (parent != NULL)
+		bf_buf_addf(why, "\n  wanted as %s '%s' of %s",
+		    bf_dep_class_name(cls), text, parent->pub.cpvstr);
+	chain(why, parent);
+	return bf_err_set(e, BF_ENOTFOUND, "cannot resolve '%s': %s", text,
+	    bf_buf_error(why) == 0 ? why->buf : "out of memory");
+}
+
+/* "no visible version matches", then the candidates and their reasons. */
+static void
+no_version(struct bf_buf *why)
+{
+	char *list;
+
+	if (why->len == 0) {
+		bf_buf_adds(why, "no version matches");
+		return;
+	}
+	/* Move the candidate list after the headline. */
+	list = bf_buf_detach(why, NULL);
+	bf_buf_addf(why, "no visible version matches:%s", list ? list : "");
+	free(list);
+}
+
+/*
  * Finds or selects the package for atom `a` (not a blocker).  With
  * `dry` set nothing is selected: returns 1 when an existing node or a
  * visible candidate would do, 0 when not.  Otherwise returns 0 and sets
@@ -1002,23 +1095,21 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
     const struct bf_atom *a, const char *text, int dry, struct pnode **out,
     struct bf_err *e)
 {
-	const struct bf_profile *p = pl->p;
 	struct bf_strv use = BF_STRV_INIT, iuse = BF_STRV_INIT;
 	struct bf_buf why = BF_BUF_INIT;
-	struct cond cd = { pl, NULL, NULL, leaf_flag, 0 };
 	struct pkg *k;
 	struct cand *c;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	*out = NULL;
-	k = pkg_find(pl, a->cat, a->pn);
-	if (k == NULL) {
+	if ((k = pkg_find(pl, a->cat, a->pn)) == NULL) {
 		if (dry)
 			return 0;
 		bf_buf_addf(&why, "no package '%s/%s' in any repository",
 		    a->cat, a->pn);
-		goto fail;
+		rc = resolve_fail(parent, cls, text, &why, e);
+		goto out;
 	}
 	for (i = 0; i < k->nsel; i++)
 		if (node_matches(pl, a, parent, k->sel[i])) {
@@ -1030,10 +1121,6 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 		k->sorted = 1;
 	}
 	for (i = 0; i < k->n; i++) {
-		const struct bf_pkgent *mask;
-		const char *bad;
-		int lic, req;
-
 		c = k->v[i];
 		if ((rc = meta_load(pl, c, e)) < 0)
 			goto out;
@@ -1042,114 +1129,30 @@ resolve_atom(struct bf_plan *pl, struct pnode *parent, enum bf_dep_class cls,
 			continue;
 		bf_buf_addf(&why, "\n  %s/%s::%s: ", c->cpv.cat, c->cpv.pf,
 		    repo_of(pl, c));
-		if (!eapi_ok(c->m->eapi)) {
-			bf_buf_addf(&why, "EAPI %s is not supported", c->m->eapi);
+		if (!cand_visible(pl, k, c, &why))
 			continue;
-		}
-		if ((mask = bf_profile_masked(p, &c->cpv, c->m->slot,
-		    repo_of(pl, c))) != NULL ||
-		    (mask = bf_baseprof_masked(&pl->base, &c->cpv, c->m->slot,
-		    repo_of(pl, c))) != NULL) {
-			bf_buf_addf(&why, "masked by %s:%u", mask->file,
-			    mask->line);
+		if ((rc = cand_use(pl, a, parent, c, &use, &iuse, &why, e)) < 0)
+			goto out;
+		if (rc == 0)
 			continue;
-		}
-		if (!bf_profile_keywords_ok_in(p, &pl->accept, &c->cpv, c->m->slot,
-		    repo_of(pl, c), c->m->keywords ? c->m->keywords : "")) {
-			bf_buf_addf(&why, "KEYWORDS=\"%s\" not accepted by "
-			    "ACCEPT_KEYWORDS",
-			    c->m->keywords ? c->m->keywords : "");
+		if ((rc = cand_required_use(pl, c, &use, &iuse, dry, &why,
+		    e)) < 0)
+			goto out;
+		if (rc == 0 && dry)
 			continue;
-		}
-		for (j = 0; j < k->nsel; j++)
-			if (strcmp(k->sel[j]->pub.slot, c->m->slot) == 0)
-				break;
-		if (j < k->nsel) {
-			bf_buf_addf(&why, "slot conflict: %s was already "
-			    "chosen for slot %s", k->sel[j]->pub.cpvstr,
-			    c->m->slot);
-			chain(&why, k->sel[j]);
-			continue;
-		}
-		bf_strv_release(&use);
-		bf_strv_release(&iuse);
-		if (compute_use(pl, c, &use, &iuse) < 0)
-			goto oom;
-		if ((lic = license_ok(pl, c, &use)) <= 0) {
-			if (lic < 0) {
-				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
-				    "malformed LICENSE \"%s\"", c->cpv.cat,
-				    c->cpv.pf, repo_of(pl, c), c->m->license);
-				goto out;
-			}
-			bf_buf_addf(&why, "LICENSE=\"%s\" not accepted by "
-			    "ACCEPT_LICENSE; accept it in package.license",
-			    c->m->license);
-			continue;
-		}
-		if (!usedeps_ok(a, parent, &iuse, &use, &bad)) {
-			bf_buf_addf(&why, "USE dependency on '%s' not met "
-			    "(effective USE: %s%s); change it in package.use",
-			    bad, bf_strv_has_sorted(&use, bad) ? "+" : "-", bad);
-			continue;
-		}
-		cd.use = &use;
-		cd.bad = 0;
-		if ((req = cond_check(&cd, c->m->required_use)) <= 0) {
-			if (req < 0) {
-				rc = bf_err_set(e, BF_EMETADATA, "%s/%s::%s: "
-				    "malformed REQUIRED_USE \"%s\"", c->cpv.cat,
-				    c->cpv.pf, repo_of(pl, c),
-				    c->m->required_use);
-				goto out;
-			}
-			if (dry)
-				continue;
-			/* As Portage: the best version's USE is wrong, an error. */
-			bf_buf_reset(&why);
-			bf_buf_addf(&why, "%s/%s::%s: REQUIRED_USE=\"%s\" is "
-			    "not met by USE=\"", c->cpv.cat, c->cpv.pf,
-			    repo_of(pl, c), c->m->required_use);
-			for (j = 0; j < iuse.n; j++)
-				if (strcmp(iuse.v[j], p->arch) != 0)
-					bf_buf_addf(&why, "%s%s%s",
-					    why.buf[why.len - 1] == '"' ? "" : " ",
-					    bf_strv_has_sorted(&use, iuse.v[j]) ? "" : "-",
-					    iuse.v[j]);
-			bf_buf_adds(&why, "\"; change USE in package.use");
-			goto fail;
-		}
-		if (dry) {
-			rc = 1;
+		if (rc == 0) {
+			rc = resolve_fail(parent, cls, text, &why, e);
 			goto out;
 		}
-		rc = node_new(pl, k, c, out, e);
+		rc = dry ? 1 : node_new(pl, k, c, out, e);
 		goto out;
 	}
 	if (dry) {
 		rc = 0;
 		goto out;
 	}
-	if (why.len == 0)
-		bf_buf_adds(&why, "no version matches");
-	else {
-		/* Move the candidate list after the headline. */
-		char *list = bf_buf_detach(&why, NULL);
-
-		bf_buf_addf(&why, "no visible version matches:%s",
-		    list ? list : "");
-		free(list);
-	}
-fail:
-	if (parent != NULL)
-		bf_buf_addf(&why, "\n  wanted as %s '%s' of %s",
-		    bf_dep_class_name(cls), text, parent->pub.cpvstr);
-	chain(&why, parent);
-	rc = bf_err_set(e, BF_ENOTFOUND, "cannot resolve '%s': %s", text,
-	    bf_buf_error(&why) == 0 ? why.buf : "out of memory");
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
+	no_version(&why);
+	rc = resolve_fail(parent, cls, text, &why, e);
 out:
 	bf_strv_release(&use);
 	bf_strv_release(&iuse);
@@ -1228,13 +1231,10 @@ dep_format(const struct dep *d, struct bf_buf *b)
 static int
 add_blocker(struct pnode *n, struct dep *d, enum bf_dep_class cls)
 {
-	struct blocker *b = realloc(n->blk, (n->nblk + 1) * sizeof(*b));
-
-	if (b == NULL)
+	if (bf_grow(&n->blk, &n->ablk, n->nblk + 1, sizeof(*n->blk), 2) < 0)
 		return -ENOMEM;
-	n->blk = b;
-	b[n->nblk].d = d;
-	b[n->nblk].cls = cls;
+	n->blk[n->nblk].d = d;
+	n->blk[n->nblk].cls = cls;
 	n->nblk++;
 	return 0;
 }
@@ -1341,20 +1341,14 @@ check_blockers(struct bf_plan *pl, struct bf_err *e)
 static int
 add_after(struct bf_plan *pl, struct pnode *from, struct pnode *n)
 {
-	struct bf_plan_node **na;
 	size_t i;
 
 	if (n->stamp == pl->stamp)
 		return 0;
 	n->stamp = pl->stamp;
-	if (from->pub.nafter == from->aafter) {
-		size_t a = from->aafter ? 2 * from->aafter : 8;
-
-		if ((na = realloc(from->pub.after, a * sizeof(*na))) == NULL)
-			return -ENOMEM;
-		from->pub.after = na;
-		from->aafter = a;
-	}
+	if (bf_grow(&from->pub.after, &from->aafter, from->pub.nafter + 1,
+	    sizeof(*from->pub.after), 8) < 0)
+		return -ENOMEM;
 	from->pub.after[from->pub.nafter++] = &n->pub;
 	for (i = 0; i < n->pub.nedges; i++)
 		if (IS_RUNTIME(n->pub.edges[i].cls) &&
@@ -1618,6 +1612,17 @@ bf_plan_run(struct bf_plan **plp, const struct bf_profile *p,
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		return bf_err_nomem(e);
 	bf_buf_init(&pl->tmp);
+	pl->pkgmap = (struct bf_map)BF_MAP_INIT_BORROW;
+	/*
+	 * Room for a tree the size of Gentoo's (about 20,000 packages) at
+	 * once: growing the table step by step cost more in malloc than
+	 * the lookups (bench-plan.sh under cachegrind).  Its pages are
+	 * touched only as they are filled.
+	 */
+	if (bf_map_reserve(&pl->pkgmap, 32768) < 0) {
+		free(pl);
+		return bf_err_nomem(e);
+	}
 	pl->p = p;
 	pl->trees = trees;
 	pl->ntrees = ntrees;
@@ -1703,11 +1708,9 @@ bf_plan_free(struct bf_plan *pl)
 	}
 	free(pl->nodes);
 	free(pl->order);
-	for (i = 0; i < pl->tabsz; i++) {
-		struct pkg *k = pl->tab[i];
+	for (i = 0; i < pl->npkg; i++) {
+		struct pkg *k = pl->pkgs[i];
 
-		if (k == NULL)
-			continue;
 		for (j = 0; j < k->n; j++) {
 			bf_cpv_release(&k->v[j]->cpv);
 			meta_free(k->v[j]->m);
@@ -1718,7 +1721,8 @@ bf_plan_free(struct bf_plan *pl)
 		free(k->name);
 		free(k);
 	}
-	free(pl->tab);
+	free(pl->pkgs);
+	bf_map_release(&pl->pkgmap);
 	free(pl->q);
 	bf_buf_release(&pl->tmp);
 	bf_baseprof_release(&pl->base);

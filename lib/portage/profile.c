@@ -299,10 +299,9 @@ ini_cb(void *vctx, const char *file, unsigned line, const char *section,
 			if (strcmp(p->repos[i].name, name) == 0)
 				break;
 		if (i == p->nrepos) {
-			r = realloc(p->repos, (p->nrepos + 1) * sizeof(*r));
-			if (r == NULL)
+			if (bf_grow(&p->repos, &p->arepos, p->nrepos + 1,
+			    sizeof(*p->repos), 4) < 0)
 				return bf_err_nomem(e);
-			p->repos = r;
 			r = &p->repos[p->nrepos++];
 			memset(r, 0, sizeof(*r));
 			if ((r->name = strdup(name)) == NULL)

@@ -72,7 +72,7 @@ struct bf_profile {
 	int		 no_system;	/* system = no: world without @system */
 	struct bf_strv	 worker_tags;
 	struct bf_repospec *repos;
-	size_t		 nrepos;
+	size_t		 nrepos, arepos;
 	struct bf_strv	 files;		/* names used in messages */
 };
 

@@ -415,7 +415,7 @@ bf_pins_release(struct bf_pins *ps)
 	}
 	free(ps->v);
 	ps->v = NULL;
-	ps->n = 0;
+	ps->n = ps->alloc = 0;
 }
 
 static int
@@ -433,7 +433,7 @@ int
 bf_pins_add(struct bf_pins *ps, const char *name, const char *uri,
     const char *ref, const char *commit, struct bf_err *e)
 {
-	struct bf_pin *v, *p;
+	struct bf_pin *p;
 	size_t i, nl = strlen(name);
 
 	if (nl == 0 || strchr(name, '/') != NULL || name[0] == '.' ||
@@ -448,10 +448,9 @@ bf_pins_add(struct bf_pins *ps, const char *name, const char *uri,
 		if (strcmp(ps->v[i].name, name) == 0)
 			return bf_err_set(e, BF_EUSAGE, "repository '%s' given "
 			    "twice", name);
-	if ((v = realloc(ps->v, (ps->n + 1) * sizeof(*v))) == NULL)
+	if (bf_grow(&ps->v, &ps->alloc, ps->n + 1, sizeof(*ps->v), 4) < 0)
 		return bf_err_nomem(e);
-	ps->v = v;
-	p = &v[ps->n];
+	p = &ps->v[ps->n];
 	memset(p, 0, sizeof(*p));
 	if ((p->name = strdup(name)) == NULL || (p->uri = strdup(uri)) == NULL ||
 	    (p->ref = strdup(ref)) == NULL) {

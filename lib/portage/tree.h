@@ -94,9 +94,10 @@ struct bf_pin {
 struct bf_pins {
 	struct bf_pin	*v;
 	size_t		 n;
+	size_t		 alloc;
 };
 
-#define BF_PINS_INIT { NULL, 0 }
+#define BF_PINS_INIT { NULL, 0, 0 }
 
 void	bf_pins_release(struct bf_pins *ps);
 /*

@@ -21,7 +21,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/lockfile.h"
-#include "base/strmap.h"
+#include "base/map.h"
 #include "format/gpkg.h"
 #include "format/pkgindex.h"
 #include "store/channel.h"
@@ -37,7 +37,7 @@ struct fsck {
 	struct bf_repo			*r;
 	const struct bf_fsck_opts	*o;
 	int				 problems;
-	struct bf_strmap		 checked;	/* "dev:ino" -> ok */
+	struct bf_map		 checked;	/* "dev:ino" -> ok */
 };
 
 static void
@@ -71,7 +71,6 @@ fsck_package(struct fsck *f, const char *prof, const char *id,
 	const char *cpv = bf_pkgindex_get(ent, "CPV");
 	struct bf_buf sp = BF_BUF_INIT, pp = BF_BUF_INIT, key = BF_BUF_INIT;
 	struct stat ss, ps;
-	size_t dummy;
 	int fd = -1;
 
 	(void)idx;
@@ -104,9 +103,8 @@ fsck_package(struct fsck *f, const char *prof, const char *id,
 	}
 	bf_buf_addf(&key, "%llu:%llu", (unsigned long long)ss.st_dev,
 	    (unsigned long long)ss.st_ino);
-	if (bf_strmap_get(&f->checked, key.buf, &dummy))
+	if (bf_map_add(&f->checked, key.buf, 1) == 0)
 		goto out;	/* same file, already checked */
-	bf_strmap_put(&f->checked, key.buf, 1);
 	if (f->o->no_digests)
 		goto out;
 	if ((fd = openat(f->r->root_fd, sp.buf, O_RDONLY | O_CLOEXEC)) < 0) {
@@ -172,7 +170,7 @@ fsck_channel(void *arg, const char *channel, const char *profile,
 int
 bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 {
-	struct fsck f = { r, o, 0, BF_STRMAP_INIT };
+	struct fsck f = { r, o, 0, BF_MAP_INIT };
 	struct bf_buf path = BF_BUF_INIT;
 	char **profiles = NULL, **ents = NULL;
 	size_t nprof = 0, nents = 0, p, i, k;
@@ -242,7 +240,7 @@ bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 	}
 	rc = f.problems;
 out:
-	bf_strmap_release(&f.checked);
+	bf_map_release(&f.checked);
 	bf_snapshot_list_free(profiles, nprof);
 	bf_snapshot_list_free(ents, nents);
 	bf_buf_release(&path);

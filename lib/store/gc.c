@@ -19,7 +19,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/fsutil.h"
-#include "base/strmap.h"
+#include "base/map.h"
 #include "format/pkgindex.h"
 #include "store/channel.h"
 #include "store/gc.h"
@@ -30,7 +30,7 @@
 /* gc.                                                                 */
 
 struct refs {
-	struct bf_strmap	 paths;		/* PATHs referenced */
+	struct bf_map	 paths;		/* PATHs referenced */
 };
 
 static int
@@ -41,7 +41,7 @@ add_refs(struct refs *refs, const struct bf_pkgindex *idx)
 	for (i = 0; i < idx->npkgs; i++) {
 		const char *p = bf_pkgindex_get(&idx->pkgs[i], "PATH");
 
-		if (p != NULL && bf_strmap_put(&refs->paths, p, 1) < 0)
+		if (p != NULL && bf_map_put(&refs->paths, p, 1) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -102,8 +102,8 @@ struct gc {
 static int
 gc_profiles(struct gc *g, char ***vp, size_t *np)
 {
-	char **v = NULL, **sp = NULL, **nv;
-	size_t n = 0, ns = 0, i, k;
+	char **v = NULL, **sp = NULL;
+	size_t n = 0, ns = 0, alloc, i, k;
 	int rc;
 
 	if ((rc = bf_list_dir(g->r->root_fd, "pool", &v, &n)) < 0)
@@ -112,16 +112,16 @@ gc_profiles(struct gc *g, char ***vp, size_t *np)
 		rc = bf_err_set(g->e, -rc, "cannot read 'snapshots'");
 		goto out;
 	}
+	alloc = n;
 	for (i = 0; i < ns; i++) {
 		for (k = 0; k < n && strcmp(v[k], sp[i]) != 0; k++)
 			;
 		if (k < n)
 			continue;
-		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 16) < 0) {
 			rc = bf_err_nomem(g->e);
 			goto out;
 		}
-		v = nv;
 		v[n++] = sp[i];
 		sp[i] = NULL;
 	}
@@ -244,7 +244,7 @@ gc_pool_pn(struct gc *g, const char *prof, const char *cat, const char *pn,
 	struct bf_buf path = BF_BUF_INIT, rel = BF_BUF_INIT;
 	struct stat fst;
 	char **files = NULL;
-	size_t nfiles = 0, f, left = 0, dummy;
+	size_t nfiles = 0, f, left = 0;
 	int rc = 0;
 
 	bf_buf_addf(&path, "pool/%s/%s/%s", prof, cat, pn);
@@ -253,7 +253,7 @@ gc_pool_pn(struct gc *g, const char *prof, const char *cat, const char *pn,
 	for (f = 0; f < nfiles; f++) {
 		bf_buf_reset(&rel);
 		bf_buf_addf(&rel, "%s/%s/%s", cat, pn, files[f]);
-		if (bf_strmap_get(&refs->paths, rel.buf, &dummy)) {
+		if (bf_map_get(&refs->paths, rel.buf, NULL)) {
 			g->st->files_kept++;
 			left++;
 			continue;
@@ -318,13 +318,13 @@ out:
 static int
 gc_profile(struct gc *g, const char *prof)
 {
-	struct refs refs = { BF_STRMAP_INIT };
+	struct refs refs = { BF_MAP_INIT };
 	int rc;
 
 	if ((rc = gc_snapshots(g, prof, &refs)) == 0 &&
 	    (rc = keep_workset(g, prof, &refs)) == 0)
 		rc = gc_pool(g, prof, &refs);
-	bf_strmap_release(&refs.paths);
+	bf_map_release(&refs.paths);
 	return rc;
 }
 

@@ -582,17 +582,16 @@ static int
 workset_index(struct bf_workset *w, struct bf_err *e)
 {
 	struct bf_buf key = BF_BUF_INIT;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
-	bf_strmap_release(&w->map);
+	bf_map_release(&w->map);
 	for (i = 0; i < w->idx.npkgs; i++) {
 		bf_buf_reset(&key);
 		if (bf_pkg_slotkey(&w->idx, &w->idx.pkgs[i], &key) < 0)
 			continue;
-		if (bf_strmap_get(&w->map, key.buf, &j))
-			continue;
-		if (bf_strmap_put(&w->map, key.buf, i) < 0) {
+		/* The first entry of a slot key stands for it. */
+		if (bf_map_add(&w->map, key.buf, i) < 0) {
 			rc = bf_err_nomem(e);
 			break;
 		}
@@ -611,7 +610,7 @@ bf_workset_load(struct bf_repo *r, const char *profile, struct bf_workset *w,
 	int rc;
 
 	bf_pkgindex_init(&w->idx);
-	memset(&w->map, 0, sizeof(w->map));
+	w->map = (struct bf_map)BF_MAP_INIT;
 	w->dirty = 0;
 	bf_buf_addf(&path, "work/%s/Packages", profile);
 	if (faccessat(r->root_fd, path.buf, F_OK, 0) == 0) {
@@ -662,7 +661,7 @@ void
 bf_workset_release(struct bf_workset *w)
 {
 	bf_pkgindex_release(&w->idx);
-	bf_strmap_release(&w->map);
+	bf_map_release(&w->map);
 }
 
 int
@@ -766,162 +765,232 @@ next_build_id(int dirfd, const char *pf)
 	return max + 1;
 }
 
+/* A package on its way into the pool and the working set. */
+struct add {
+	struct bf_repo	*r;
+	const char	*file;
+	int		 in;		/* the file given */
+	int		 out;		/* its rewritten copy, at tmp */
+	int		 dfd;		/* its pool directory, dir */
+	int		 have_in, have_out, linked;
+	struct bf_gpkg_verify_result vin, vout;
+	struct bf_cpv	 c;
+	struct bf_buf	 cat, pf, cpv, dir, tmp, name, rel;
+	struct bf_digest d;
+	struct stat	 st;		/* of the copy */
+};
+
+/* The file given, verified (and its signatures, if required). */
+static int
+add_verify(struct add *a, const struct bf_repo_add_opts *opts,
+    struct bf_err *e)
+{
+	struct bf_gpkg_verify_opts vo;
+	int rc;
+
+	if ((a->in = open(a->file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open '%s'", a->file);
+	if (fstat(a->in, &a->st) < 0 || !S_ISREG(a->st.st_mode))
+		return bf_err_set(e, BF_EUSAGE, "'%s' is not a regular file",
+		    a->file);
+	memset(&vo, 0, sizeof(vo));
+	vo.max_entries = opts->max_entries;
+	rc = bf_gpkg_verify_ext(a->in, a->file, &vo, &a->vin, e);
+	a->have_in = 1;
+	if (rc < 0)
+		return rc;
+	if (opts->require != NULL &&
+	    (rc = bf_gpkg_check_signatures(a->in, a->file, opts->require,
+	    e)) < 0)
+		return rc;
+	return 0;
+}
+
+/* CATEGORY/PF, valid. */
+static int
+add_names(struct add *a, struct bf_err *e)
+{
+	bf_meta_get(&a->vin.meta, "CATEGORY", &a->cat);
+	bf_meta_get(&a->vin.meta, "PF", &a->pf);
+	bf_buf_addf(&a->cpv, "%s/%s", a->cat.buf, a->pf.buf);
+	if (bf_buf_error(&a->cpv) < 0)
+		return bf_err_nomem(e);
+	if (bf_cpv_split(&a->c, a->cpv.buf, e) < 0 ||
+	    !bf_category_valid(a->cat.buf, a->cat.len))
+		return bf_err_set(e, BF_EMETADATA, "invalid CATEGORY/PF '%s'",
+		    a->cpv.buf);
+	return 0;
+}
+
+/* Its directory in the pool, and the next BUILD_ID there. */
+static int
+add_pool_dir(struct add *a, const char *profile, struct bf_repo_added *res,
+    struct bf_err *e)
+{
+	struct bf_buf bid = BF_BUF_INIT;
+	int rc;
+
+	bf_buf_addf(&a->dir, "pool/%s/%s/%s", profile, a->c.cat, a->c.pn);
+	if ((rc = bf_mkdirs(a->r->root_fd, a->dir.buf, 0755, NULL, e)) < 0)
+		return rc;
+	if ((a->dfd = openat(a->r->root_fd, a->dir.buf, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) < 0)
+		return bf_err_errno(e, "cannot open '%s'", a->dir.buf);
+	if ((res->build_id = next_build_id(a->dfd, a->pf.buf)) < 1)
+		return bf_err_errno(e, "cannot read '%s'", a->dir.buf);
+	bf_meta_get(&a->vin.meta, "BUILD_ID", &bid);
+	res->rewritten = strtoll(bid.buf, NULL, 10) != res->build_id ||
+	    bid.len == 0;
+	bf_buf_release(&bid);
+	return 0;
+}
+
+/*
+ * The copy with that BUILD_ID (and signed, if a signer is given) in a
+ * temporary file, checked again as a reader will, and hashed.
+ */
+static int
+add_rewrite(struct add *a, const struct bf_repo_add_opts *opts,
+    long long build_id, struct bf_err *e)
+{
+	struct bf_gpkg_rewrite_opts ro;
+	uint64_t size;
+	int rc;
+
+	tmp_name(a->r, "add", &a->tmp);
+	if ((a->out = openat(a->r->root_fd, a->tmp.buf, O_RDWR | O_CREAT |
+	    O_EXCL | O_CLOEXEC, 0644)) < 0)
+		return bf_err_errno(e, "cannot create '%s'", a->tmp.buf);
+	memset(&ro, 0, sizeof(ro));
+	ro.build_id = build_id;
+	ro.mtime = opts->mtime >= 0 ? opts->mtime : (long long)time(NULL);
+	ro.signer = opts->signer;
+	if ((rc = bf_gpkg_rewrite(a->in, a->file, &a->vin.meta, &ro, a->out,
+	    &size, e)) < 0)
+		return rc;
+	rc = bf_gpkg_verify(a->out, a->tmp.buf, BF_GPKG_VERIFY_NO_IMAGE_SCAN,
+	    &a->vout, e);
+	a->have_out = 1;
+	if (rc < 0) {
+		bf_err_prefix(e, "rewritten package");
+		return rc;
+	}
+	if ((rc = bf_digest_fd(&a->d, BF_DIGEST_INDEX, a->out, 0, -1, e)) < 0)
+		return rc;
+	if (fstat(a->out, &a->st) < 0)
+		return bf_err_errno(e, "cannot stat '%s'", a->tmp.buf);
+	return 0;
+}
+
+/* The copy into the pool as PF-BUILD_ID.gpkg.tar. */
+static int
+add_place(struct add *a, long long build_id, struct bf_err *e)
+{
+	bf_buf_addf(&a->name, "%s-%lld.gpkg.tar", a->pf.buf, build_id);
+	bf_buf_addf(&a->rel, "%s/%s/%s", a->c.cat, a->c.pn, a->name.buf);
+	if (bf_buf_error(&a->rel) < 0)
+		return bf_err_nomem(e);
+	/* link() never replaces: an existing instance is never overwritten. */
+	if (linkat(a->r->root_fd, a->tmp.buf, a->dfd, a->name.buf, 0) < 0)
+		return bf_err_errno(e, "cannot place '%s/%s'", a->dir.buf,
+		    a->name.buf);
+	a->linked = 1;
+	unlinkat(a->r->root_fd, a->tmp.buf, 0);
+	return 0;
+}
+
+/* Its entry into the working set, replacing the one of its slot. */
+static int
+add_entry(struct add *a, struct bf_workset *w, struct bf_repo_added *res,
+    struct bf_err *e)
+{
+	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
+	struct bf_buf key = BF_BUF_INIT;
+	const char *ocpv, *obid;
+	size_t slot;
+	int rc;
+
+	if ((rc = bf_pkgdir_make_entry(&a->vout.meta, a->rel.buf,
+	    (long long)a->st.st_size, (long long)a->st.st_mtime,
+	    a->d.hex[BF_MD5], a->d.hex[BF_SHA1], &scratch, e)) < 0)
+		goto out;
+	rc = -ENOMEM;
+	if (bf_pkg_slotkey(&scratch, &scratch.pkgs[0], &key) < 0)
+		goto out;
+	if (bf_map_get(&w->map, key.buf, &slot)) {
+		ocpv = bf_pkgindex_get(&w->idx.pkgs[slot], "CPV");
+		obid = bf_pkgindex_value(&w->idx, &w->idx.pkgs[slot],
+		    "BUILD_ID");
+		snprintf(res->replaced, sizeof(res->replaced), "%s%s%s",
+		    ocpv != NULL ? ocpv : "?", obid != NULL && *obid ? "-" : "",
+		    obid != NULL ? obid : "");
+		if (entry_replace(w, slot, &scratch.pkgs[0]) < 0)
+			goto out;
+	} else if (bf_pkgindex_add_copy(&w->idx, &scratch.pkgs[0]) == NULL ||
+	    bf_map_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
+		goto out;
+	w->dirty = 1;
+	rc = 0;
+out:
+	if (rc == -ENOMEM)
+		rc = bf_err_nomem(e);
+	bf_pkgindex_release(&scratch);
+	bf_buf_release(&key);
+	return rc;
+}
+
 int
 bf_repo_add(struct bf_repo *r, const char *profile, const char *file,
     const struct bf_repo_add_opts *opts, struct bf_workset *w,
     struct bf_repo_added *res, struct bf_err *e)
 {
-	struct bf_gpkg_verify_result vin, vout;
-	struct bf_gpkg_rewrite_opts ro;
-	struct bf_cpv c = BF_CPV_INIT;
-	struct bf_buf cat = BF_BUF_INIT, pf = BF_BUF_INIT, bid = BF_BUF_INIT;
-	struct bf_buf dir = BF_BUF_INIT, tmp = BF_BUF_INIT, name = BF_BUF_INIT;
-	struct bf_buf rel = BF_BUF_INIT, key = BF_BUF_INIT, cpv = BF_BUF_INIT;
-	struct bf_pkgindex scratch = BF_PKGINDEX_INIT;
-	struct bf_gpkg_verify_opts vo;
-	struct bf_digest d;
-	struct stat st;
-	uint64_t size;
-	size_t slot;
-	int in = -1, out = -1, dfd = -1, have_in = 0, have_out = 0, linked = 0;
+	struct add a;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	memset(&d, 0, sizeof(d));
-	if ((in = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open '%s'", file);
-		goto out;
+	memset(&a, 0, sizeof(a));
+	a.r = r;
+	a.file = file;
+	a.in = a.out = a.dfd = -1;
+	a.c = (struct bf_cpv)BF_CPV_INIT;
+	bf_buf_init(&a.cat);
+	bf_buf_init(&a.pf);
+	bf_buf_init(&a.cpv);
+	bf_buf_init(&a.dir);
+	bf_buf_init(&a.tmp);
+	bf_buf_init(&a.name);
+	bf_buf_init(&a.rel);
+	if ((rc = add_verify(&a, opts, e)) == 0 &&
+	    (rc = add_names(&a, e)) == 0 &&
+	    (rc = add_pool_dir(&a, profile, res, e)) == 0 &&
+	    (rc = add_rewrite(&a, opts, res->build_id, e)) == 0 &&
+	    (rc = add_place(&a, res->build_id, e)) == 0 &&
+	    (rc = add_entry(&a, w, res, e)) == 0) {
+		snprintf(res->path, sizeof(res->path), "%s", a.rel.buf);
+		snprintf(res->cpv, sizeof(res->cpv), "%s", a.cpv.buf);
 	}
-	if (fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
-		rc = bf_err_set(e, BF_EUSAGE, "'%s' is not a regular file", file);
-		goto out;
+	if (a.out >= 0) {
+		close(a.out);
+		if (!a.linked || rc < 0)
+			unlinkat(r->root_fd, a.tmp.buf, 0);
 	}
-	memset(&vo, 0, sizeof(vo));
-	vo.max_entries = opts->max_entries;
-	if ((rc = bf_gpkg_verify_ext(in, file, &vo, &vin, e)) < 0) {
-		have_in = 1;
-		goto out;
-	}
-	have_in = 1;
-	if (opts->require != NULL &&
-	    (rc = bf_gpkg_check_signatures(in, file, opts->require, e)) < 0)
-		goto out;
-	bf_meta_get(&vin.meta, "CATEGORY", &cat);
-	bf_meta_get(&vin.meta, "PF", &pf);
-	bf_buf_addf(&cpv, "%s/%s", cat.buf, pf.buf);
-	if ((rc = bf_buf_error(&cpv)) < 0)
-		goto oom;
-	if ((rc = bf_cpv_split(&c, cpv.buf, e)) < 0 ||
-	    !bf_category_valid(cat.buf, cat.len)) {
-		rc = bf_err_set(e, BF_EMETADATA, "invalid CATEGORY/PF '%s'", cpv.buf);
-		goto out;
-	}
-	bf_buf_addf(&dir, "pool/%s/%s/%s", profile, c.cat, c.pn);
-	if ((rc = bf_mkdirs(r->root_fd, dir.buf, 0755, NULL, e)) < 0)
-		goto out;
-	if ((dfd = openat(r->root_fd, dir.buf, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot open '%s'", dir.buf);
-		goto out;
-	}
-	if ((res->build_id = next_build_id(dfd, pf.buf)) < 1) {
-		rc = bf_err_errno(e, "cannot read '%s'", dir.buf);
-		goto out;
-	}
-	bf_meta_get(&vin.meta, "BUILD_ID", &bid);
-	res->rewritten = strtoll(bid.buf, NULL, 10) != res->build_id ||
-	    bid.len == 0;
-
-	tmp_name(r, "add", &tmp);
-	if ((out = openat(r->root_fd, tmp.buf, O_RDWR | O_CREAT | O_EXCL |
-	    O_CLOEXEC, 0644)) < 0) {
-		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
-		goto out;
-	}
-	ro.build_id = res->build_id;
-	ro.mtime = opts->mtime >= 0 ? opts->mtime : (long long)time(NULL);
-	ro.signer = opts->signer;
-	if ((rc = bf_gpkg_rewrite(in, file, &vin.meta, &ro, out, &size, e)) < 0)
-		goto out;
-	/* What goes into the pool is checked again, as a reader will. */
-	if ((rc = bf_gpkg_verify(out, tmp.buf, BF_GPKG_VERIFY_NO_IMAGE_SCAN,
-	    &vout, e)) < 0) {
-		have_out = 1;
-		bf_err_prefix(e, "rewritten package");
-		goto out;
-	}
-	have_out = 1;
-	if ((rc = bf_digest_fd(&d, BF_DIGEST_INDEX, out, 0, -1, e)) < 0)
-		goto out;
-	if (fstat(out, &st) < 0) {
-		rc = bf_err_errno(e, "cannot stat '%s'", tmp.buf);
-		goto out;
-	}
-	bf_buf_addf(&name, "%s-%lld.gpkg.tar", pf.buf, res->build_id);
-	bf_buf_addf(&rel, "%s/%s/%s", c.cat, c.pn, name.buf);
-	if ((rc = bf_buf_error(&rel)) < 0)
-		goto oom;
-	/* link() never replaces: an existing instance is never overwritten. */
-	if (linkat(r->root_fd, tmp.buf, dfd, name.buf, 0) < 0) {
-		rc = bf_err_errno(e, "cannot place '%s/%s'", dir.buf, name.buf);
-		goto out;
-	}
-	linked = 1;
-	unlinkat(r->root_fd, tmp.buf, 0);
-	if ((rc = bf_pkgdir_make_entry(&vout.meta, rel.buf, (long long)st.st_size,
-	    (long long)st.st_mtime, d.hex[BF_MD5], d.hex[BF_SHA1], &scratch,
-	    e)) < 0)
-		goto out;
-	if ((rc = bf_pkg_slotkey(&scratch, &scratch.pkgs[0], &key)) < 0)
-		goto oom;
-	if (bf_strmap_get(&w->map, key.buf, &slot)) {
-		const char *ocpv = bf_pkgindex_get(&w->idx.pkgs[slot], "CPV");
-		const char *obid = bf_pkgindex_value(&w->idx, &w->idx.pkgs[slot],
-		    "BUILD_ID");
-
-		snprintf(res->replaced, sizeof(res->replaced), "%s%s%s",
-		    ocpv != NULL ? ocpv : "?", obid != NULL && *obid ? "-" : "",
-		    obid != NULL ? obid : "");
-		if ((rc = entry_replace(w, slot, &scratch.pkgs[0])) < 0)
-			goto oom;
-	} else {
-		if (bf_pkgindex_add_copy(&w->idx, &scratch.pkgs[0]) == NULL ||
-		    bf_strmap_put(&w->map, key.buf, w->idx.npkgs - 1) < 0)
-			goto oom;
-	}
-	w->dirty = 1;
-	snprintf(res->path, sizeof(res->path), "%s", rel.buf);
-	snprintf(res->cpv, sizeof(res->cpv), "%s", cpv.buf);
-	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
-out:
-	if (out >= 0) {
-		close(out);
-		if (!linked || rc < 0)
-			unlinkat(r->root_fd, tmp.buf, 0);
-	}
-	if (in >= 0)
-		close(in);
-	if (dfd >= 0)
-		close(dfd);
-	if (have_in)
-		bf_gpkg_verify_result_release(&vin);
-	if (have_out)
-		bf_gpkg_verify_result_release(&vout);
-	bf_digest_release(&d);
-	bf_cpv_release(&c);
-	bf_pkgindex_release(&scratch);
-	bf_buf_release(&cat);
-	bf_buf_release(&pf);
-	bf_buf_release(&bid);
-	bf_buf_release(&dir);
-	bf_buf_release(&tmp);
-	bf_buf_release(&name);
-	bf_buf_release(&rel);
-	bf_buf_release(&key);
-	bf_buf_release(&cpv);
+	if (a.in >= 0)
+		close(a.in);
+	if (a.dfd >= 0)
+		close(a.dfd);
+	if (a.have_in)
+		bf_gpkg_verify_result_release(&a.vin);
+	if (a.have_out)
+		bf_gpkg_verify_result_release(&a.vout);
+	bf_digest_release(&a.d);
+	bf_cpv_release(&a.c);
+	bf_buf_release(&a.cat);
+	bf_buf_release(&a.pf);
+	bf_buf_release(&a.cpv);
+	bf_buf_release(&a.dir);
+	bf_buf_release(&a.tmp);
+	bf_buf_release(&a.name);
+	bf_buf_release(&a.rel);
 	return rc;
 }
 
@@ -1182,90 +1251,79 @@ meta_line(struct bf_buf *b, const char *key, const char *val)
 	bf_buf_addch(b, '\n');
 }
 
-int
-bf_snapshot_create(struct bf_repo *r, const char *profile,
-    const struct bf_snapshot_opts *opts, char id[32], size_t *npkgs,
-    struct bf_err *e)
+/* The snapshot being made in its temporary directory. */
+struct snap {
+	struct bf_repo	*r;
+	const char	*profile;
+	const struct bf_snapshot_opts *opts;
+	struct bf_pkgindex *idx;	/* the working set's */
+	const char	*parent;	/* the last snapshot's id, or NULL */
+	const char	*id;
+	time_t		 now;
+	long long	 ts;		/* TIMESTAMP, after the parent's */
+	int		 tfd;		/* the temporary directory */
+};
+
+/* Files first: every PATH as a hard link into the pool. */
+static int
+snap_link_files(const struct snap *s, struct bf_err *e)
 {
-	struct bf_workset w;
-	struct bf_snapshot_info pinfo;
-	struct bf_pkgindex_write_opts wo;
-	struct bf_pkgindex_write_stats ws;
-	struct bf_lockfile lf = BF_LOCKFILE_INIT;
-	struct bf_buf tmp = BF_BUF_INIT, src = BF_BUF_INIT, text = BF_BUF_INIT;
-	struct bf_buf lastdir = BF_BUF_INIT, num = BF_BUF_INIT, meta = BF_BUF_INIT;
-	struct bf_buf dst = BF_BUF_INIT;
-	char **ids = NULL, *old = NULL, tstr[64];
-	const char *parent = NULL;
-	size_t nids = 0, i, oldlen = 0;
-	long long ts;
-	time_t now = time(NULL);
-	struct tm tm;
-	int tfd = -1, have_w = 0, have_p = 0, rc;
+	struct bf_buf lastdir = BF_BUF_INIT, src = BF_BUF_INIT;
+	const char *path, *slash;
+	size_t i;
+	int rc = 0;
 
-	memset(&ws, 0, sizeof(ws));
-	if ((rc = bf_workset_load(r, profile, &w, e)) < 0)
-		goto out;
-	have_w = 1;
-	if ((rc = bf_snapshot_list(r, profile, &ids, &nids, e)) < 0)
-		goto out;
-	ts = (long long)now;
-	if (nids > 0) {
-		parent = ids[nids - 1];
-		if ((rc = bf_snapshot_info_load(r, profile, parent, &pinfo, e)) < 0)
-			goto out;
-		have_p = 1;
-		if (pinfo.timestamp >= ts)
-			ts = pinfo.timestamp + 1;
-	}
-	if ((rc = new_id(parent, now, id, e)) < 0)
-		goto out;
-
-	tmp_name(r, "snap", &tmp);
-	if (mkdirat(r->root_fd, tmp.buf, 0755) < 0 ||
-	    (tfd = openat(r->root_fd, tmp.buf, O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC)) < 0) {
-		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
-		goto out;
-	}
-	/* Files first: every PATH as a hard link into the pool. */
-	for (i = 0; i < w.idx.npkgs; i++) {
-		const char *path = bf_pkgindex_get(&w.idx.pkgs[i], "PATH");
-		const char *slash;
-
+	for (i = 0; i < s->idx->npkgs; i++) {
+		path = bf_pkgindex_get(&s->idx->pkgs[i], "PATH");
 		if (path == NULL || !safe_relpath(path)) {
 			rc = bf_err_set(e, BF_EUNSAFE, "working set entry %zu has a "
 			    "bad PATH '%s'", i, path != NULL ? path : "");
-			goto out;
+			break;
 		}
 		slash = strrchr(path, '/');
 		if (lastdir.len != (size_t)(slash - path) ||
 		    memcmp(lastdir.buf, path, lastdir.len) != 0) {
 			bf_buf_reset(&lastdir);
 			bf_buf_add(&lastdir, path, (size_t)(slash - path));
-			if ((rc = bf_mkdirs(tfd, lastdir.buf, 0755, NULL, e)) < 0)
-				goto out;
+			if ((rc = bf_mkdirs(s->tfd, lastdir.buf, 0755, NULL,
+			    e)) < 0)
+				break;
 		}
 		bf_buf_reset(&src);
-		bf_buf_addf(&src, "pool/%s/%s", profile, path);
-		if (linkat(r->root_fd, src.buf, tfd, path, 0) < 0 && errno != EEXIST) {
+		bf_buf_addf(&src, "pool/%s/%s", s->profile, path);
+		if (linkat(s->r->root_fd, src.buf, s->tfd, path, 0) < 0 &&
+		    errno != EEXIST) {
 			rc = bf_err_errno(e, "cannot link '%s'", src.buf);
-			goto out;
+			break;
 		}
 	}
-	/* Then the index. */
-	bf_buf_addf(&num, "%lld", ts);
-	if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "TIMESTAMP", num.buf)) < 0)
-		goto oom;
+	bf_buf_release(&lastdir);
+	bf_buf_release(&src);
+	return rc;
+}
+
+/* The index header: TIMESTAMP, PACKAGES, VERSION, the caller's keys. */
+static int
+snap_header(const struct snap *s)
+{
+	const struct bf_snapshot_opts *opts = s->opts;
+	struct bf_pkgindex *idx = s->idx;
+	struct bf_buf num = BF_BUF_INIT;
+	size_t i;
+	int rc;
+
+	bf_buf_addf(&num, "%lld", s->ts);
+	if ((rc = bf_pkgindex_set(idx, &idx->header, "TIMESTAMP", num.buf)) < 0)
+		goto out;
 	bf_buf_reset(&num);
-	bf_buf_addf(&num, "%zu", w.idx.npkgs);
-	if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header, "PACKAGES", num.buf)) < 0 ||
-	    (rc = bf_pkgindex_set(&w.idx, &w.idx.header, "VERSION", "0")) < 0)
-		goto oom;
+	bf_buf_addf(&num, "%zu", idx->npkgs);
+	if ((rc = bf_pkgindex_set(idx, &idx->header, "PACKAGES", num.buf)) < 0 ||
+	    (rc = bf_pkgindex_set(idx, &idx->header, "VERSION", "0")) < 0)
+		goto out;
 	for (i = 0; opts->header != NULL && i < opts->header->n; i++)
-		if ((rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		if ((rc = bf_pkgindex_set(idx, &idx->header,
 		    opts->header->v[i].key, opts->header->v[i].val)) < 0)
-			goto oom;
+			goto out;
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0' &&
 	    (opts->header == NULL ||
 	    bf_conf_get(opts->header, "REPO_REVISIONS") == NULL)) {
@@ -1274,77 +1332,176 @@ bf_snapshot_create(struct bf_repo *r, const char *profile,
 
 		bf_buf_reset(&num);
 		if ((rc = bf_repo_revisions(&name, &opts->tree_commit, 1,
-		    &num)) < 0 || (rc = bf_pkgindex_set(&w.idx, &w.idx.header,
+		    &num)) < 0 || (rc = bf_pkgindex_set(idx, &idx->header,
 		    "REPO_REVISIONS", num.buf)) < 0)
-			goto oom;
+			goto out;
 	}
-	if ((rc = bf_pkgindex_format(&w.idx, &text)) < 0)
-		goto oom;
-	memset(&wo, 0, sizeof(wo));
-	wo.threads = opts->threads;
-	wo.timestamp = ts;
-	if (parent != NULL) {
-		/* Reuse the parent's compressed segments (lib/format/pkgindex.h). */
-		bf_buf_reset(&src);
-		bf_buf_addf(&src, "snapshots/%s/%s/Packages", profile, parent);
-		if (bf_read_file(r->root_fd, src.buf, &old, &oldlen, NULL) == 0) {
-			bf_buf_reset(&src);
-			bf_buf_addf(&src, "snapshots/%s/%s/Packages.gz", profile, parent);
-			linkat(r->root_fd, src.buf, tfd, "Packages.gz", 0);
-			bf_buf_reset(&src);
-			bf_buf_addf(&src, "snapshots/%s/%s/%s", profile, parent,
-			    BF_PKGINDEX_GZIDX);
-			linkat(r->root_fd, src.buf, tfd, BF_PKGINDEX_GZIDX, 0);
-			wo.old_text = old;
-			wo.old_len = oldlen;
-		}
-	}
-	if ((rc = bf_pkgindex_write(tfd, text.buf, text.len, &wo, &ws, e)) < 0)
-		goto out;
+out:
+	bf_buf_release(&num);
+	return rc;
+}
 
-	gmtime_r(&now, &tm);
+/*
+ * Then the index, Packages and Packages.gz, reusing the parent's
+ * compressed segments (lib/format/pkgindex.h).
+ */
+static int
+snap_write_index(const struct snap *s, struct bf_err *e)
+{
+	struct bf_pkgindex_write_opts wo;
+	struct bf_pkgindex_write_stats ws;
+	struct bf_buf text = BF_BUF_INIT, src = BF_BUF_INIT;
+	const char *prof = s->profile, *parent = s->parent;
+	char *old = NULL;
+	size_t oldlen = 0;
+	int rc;
+
+	memset(&ws, 0, sizeof(ws));
+	memset(&wo, 0, sizeof(wo));
+	if (snap_header(s) < 0 || bf_pkgindex_format(s->idx, &text) < 0) {
+		rc = bf_err_nomem(e);
+		goto out;
+	}
+	wo.threads = s->opts->threads;
+	wo.timestamp = s->ts;
+	if (parent != NULL)
+		bf_buf_addf(&src, "snapshots/%s/%s/Packages", prof, parent);
+	if (parent != NULL &&
+	    bf_read_file(s->r->root_fd, src.buf, &old, &oldlen, NULL) == 0) {
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "snapshots/%s/%s/Packages.gz", prof, parent);
+		linkat(s->r->root_fd, src.buf, s->tfd, "Packages.gz", 0);
+		bf_buf_reset(&src);
+		bf_buf_addf(&src, "snapshots/%s/%s/%s", prof, parent,
+		    BF_PKGINDEX_GZIDX);
+		linkat(s->r->root_fd, src.buf, s->tfd, BF_PKGINDEX_GZIDX, 0);
+		wo.old_text = old;
+		wo.old_len = oldlen;
+	}
+	rc = bf_pkgindex_write(s->tfd, text.buf, text.len, &wo, &ws, e);
+out:
+	free(old);
+	bf_buf_release(&text);
+	bf_buf_release(&src);
+	return rc;
+}
+
+/* The snapshot's own record (BF_SNAPSHOT_META). */
+static int
+snap_write_meta(const struct snap *s, struct bf_err *e)
+{
+	const struct bf_snapshot_opts *opts = s->opts;
+	struct bf_lockfile lf = BF_LOCKFILE_INIT;
+	struct bf_buf meta = BF_BUF_INIT;
+	char tstr[64];
+	struct tm tm;
+	int rc;
+
+	gmtime_r(&s->now, &tm);
 	strftime(tstr, sizeof(tstr), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	bf_buf_addf(&meta, "id: %s\nprofile: %s\ncreated: %lld\ncreated-utc: %s\n",
-	    id, profile, (long long)now, tstr);
+	    s->id, s->profile, (long long)s->now, tstr);
 	meta_line(&meta, "by", opts->by != NULL ? opts->by : "unknown");
-	if (parent != NULL)
-		bf_buf_addf(&meta, "parent: %s\n", parent);
+	if (s->parent != NULL)
+		bf_buf_addf(&meta, "parent: %s\n", s->parent);
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0')
 		meta_line(&meta, "tree-commit", opts->tree_commit);
 	if (opts->message != NULL && *opts->message != '\0')
 		meta_line(&meta, "message", opts->message);
-	bf_buf_addf(&meta, "packages: %zu\ntimestamp: %lld\n", w.idx.npkgs, ts);
-	if ((rc = bf_buf_error(&meta)) < 0)
-		goto oom;
-	if ((rc = bf_lockfile_open(&lf, tfd, BF_SNAPSHOT_META, 0644, e)) < 0)
-		goto out;
-	bf_lockfile_write(&lf, meta.buf, meta.len);
-	if ((rc = bf_lockfile_commit(&lf, -1, e)) < 0)
-		goto out;
+	bf_buf_addf(&meta, "packages: %zu\ntimestamp: %lld\n", s->idx->npkgs,
+	    s->ts);
+	if (bf_buf_error(&meta) < 0)
+		rc = bf_err_nomem(e);
+	else if ((rc = bf_lockfile_open(&lf, s->tfd, BF_SNAPSHOT_META, 0644,
+	    e)) == 0) {
+		bf_lockfile_write(&lf, meta.buf, meta.len);
+		rc = bf_lockfile_commit(&lf, -1, e);
+	}
+	bf_buf_release(&meta);
+	return rc;
+}
 
-	/* Everything durable, then the one rename that publishes it. */
-	if ((rc = bf_repo_sync(r, e)) < 0)
+/* Everything durable, then the one rename that publishes it. */
+static int
+snap_publish(const struct snap *s, const char *tmp, struct bf_err *e)
+{
+	struct bf_buf dst = BF_BUF_INIT;
+	int rc;
+
+	if ((rc = bf_repo_sync(s->r, e)) < 0)
 		goto out;
-	bf_buf_addf(&dst, "snapshots/%s", profile);
-	if ((rc = bf_mkdirs(r->root_fd, dst.buf, 0755, NULL, e)) < 0)
+	bf_buf_addf(&dst, "snapshots/%s", s->profile);
+	if ((rc = bf_mkdirs(s->r->root_fd, dst.buf, 0755, NULL, e)) < 0)
 		goto out;
-	bf_buf_addf(&dst, "/%s", id);
-	if (renameat(r->root_fd, tmp.buf, r->root_fd, dst.buf) < 0) {
+	bf_buf_addf(&dst, "/%s", s->id);
+	if (renameat(s->r->root_fd, tmp, s->r->root_fd, dst.buf) < 0) {
 		rc = bf_err_errno(e, "cannot publish '%s'", dst.buf);
 		goto out;
 	}
 	bf_buf_reset(&dst);
-	bf_buf_addf(&dst, "snapshots/%s", profile);
-	if ((rc = bf_fsync_path(r->root_fd, dst.buf, e)) < 0)
+	bf_buf_addf(&dst, "snapshots/%s", s->profile);
+	rc = bf_fsync_path(s->r->root_fd, dst.buf, e);
+out:
+	bf_buf_release(&dst);
+	return rc;
+}
+
+int
+bf_snapshot_create(struct bf_repo *r, const char *profile,
+    const struct bf_snapshot_opts *opts, char id[32], size_t *npkgs,
+    struct bf_err *e)
+{
+	struct bf_workset w;
+	struct bf_snapshot_info pinfo;
+	struct bf_buf tmp = BF_BUF_INIT;
+	struct snap s;
+	char **ids = NULL;
+	size_t nids = 0;
+	int have_w = 0, have_p = 0, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.r = r;
+	s.profile = profile;
+	s.opts = opts;
+	s.id = id;
+	s.tfd = -1;
+	s.now = time(NULL);
+	if ((rc = bf_workset_load(r, profile, &w, e)) < 0)
+		goto out;
+	have_w = 1;
+	s.idx = &w.idx;
+	if ((rc = bf_snapshot_list(r, profile, &ids, &nids, e)) < 0)
+		goto out;
+	s.ts = (long long)s.now;
+	if (nids > 0) {
+		s.parent = ids[nids - 1];
+		if ((rc = bf_snapshot_info_load(r, profile, s.parent, &pinfo,
+		    e)) < 0)
+			goto out;
+		have_p = 1;
+		if (pinfo.timestamp >= s.ts)
+			s.ts = pinfo.timestamp + 1;
+	}
+	if ((rc = new_id(s.parent, s.now, id, e)) < 0)
+		goto out;
+
+	tmp_name(r, "snap", &tmp);
+	if (mkdirat(r->root_fd, tmp.buf, 0755) < 0 ||
+	    (s.tfd = openat(r->root_fd, tmp.buf, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0) {
+		rc = bf_err_errno(e, "cannot create '%s'", tmp.buf);
+		goto out;
+	}
+	if ((rc = snap_link_files(&s, e)) < 0 ||
+	    (rc = snap_write_index(&s, e)) < 0 ||
+	    (rc = snap_write_meta(&s, e)) < 0 ||
+	    (rc = snap_publish(&s, tmp.buf, e)) < 0)
 		goto out;
 	*npkgs = w.idx.npkgs;
 	rc = 0;
-	goto out;
-oom:
-	rc = bf_err_nomem(e);
 out:
-	if (tfd >= 0)
-		close(tfd);
+	if (s.tfd >= 0)
+		close(s.tfd);
 	if (rc < 0 && tmp.len > 0)
 		bf_rmtree(r->root_fd, tmp.buf, NULL);
 	if (have_w)
@@ -1352,14 +1509,7 @@ out:
 	if (have_p)
 		bf_snapshot_info_release(&pinfo);
 	bf_snapshot_list_free(ids, nids);
-	free(old);
 	bf_buf_release(&tmp);
-	bf_buf_release(&src);
-	bf_buf_release(&text);
-	bf_buf_release(&lastdir);
-	bf_buf_release(&num);
-	bf_buf_release(&meta);
-	bf_buf_release(&dst);
 	return rc;
 }
 
@@ -1413,7 +1563,7 @@ pkginfo_release(struct pkginfo *v, size_t n)
 /* The best entry of each slot key. */
 static int
 collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
-    struct bf_strmap *map)
+    struct bf_map *map)
 {
 	struct bf_buf key = BF_BUF_INIT;
 	struct pkginfo *v, p;
@@ -1433,7 +1583,7 @@ collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
 			continue;
 		p.build_id = num_value(idx, ent, "BUILD_ID");
 		p.build_time = num_value(idx, ent, "BUILD_TIME");
-		if (bf_strmap_get(map, key.buf, &j)) {
+		if (bf_map_get(map, key.buf, &j)) {
 			if (pkg_cmp(&p, &v[j]) > 0) {
 				bf_cpv_release(&v[j].c);
 				p.key = v[j].key;
@@ -1443,7 +1593,7 @@ collect(const struct bf_pkgindex *idx, struct pkginfo **vp, size_t *np,
 			continue;
 		}
 		if ((p.key = strdup(key.buf)) == NULL ||
-		    bf_strmap_put(map, key.buf, n) < 0) {
+		    bf_map_put(map, key.buf, n) < 0) {
 			free(p.key);
 			bf_cpv_release(&p.c);
 			rc = -ENOMEM;
@@ -1490,7 +1640,7 @@ int
 bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
     struct bf_diff *d, struct bf_err *e)
 {
-	struct bf_strmap ma = BF_STRMAP_INIT, mb = BF_STRMAP_INIT;
+	struct bf_map ma = BF_MAP_INIT, mb = BF_MAP_INIT;
 	struct pkginfo *va = NULL, *vb = NULL;
 	size_t na = 0, nb = 0, i, j;
 	int rc;
@@ -1504,7 +1654,7 @@ bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
 		goto out;
 	}
 	for (i = 0; i < nb && rc == 0; i++) {
-		if (!bf_strmap_get(&ma, vb[i].key, &j)) {
+		if (!bf_map_get(&ma, vb[i].key, &j)) {
 			rc = diff_add(d, BF_CHG_ADDED, NULL, &vb[i]);
 			continue;
 		}
@@ -1521,7 +1671,7 @@ bf_diff_compute(const struct bf_pkgindex *a, const struct bf_pkgindex *b,
 		}
 	}
 	for (i = 0; i < na && rc == 0; i++)
-		if (!bf_strmap_get(&mb, va[i].key, &j))
+		if (!bf_map_get(&mb, va[i].key, &j))
 			rc = diff_add(d, BF_CHG_REMOVED, &va[i], NULL);
 	if (rc == 0)
 		qsort(d->v, d->n, sizeof(*d->v), item_cmp);
@@ -1530,8 +1680,8 @@ out:
 		rc = bf_err_nomem(e);
 	pkginfo_release(va, na);
 	pkginfo_release(vb, nb);
-	bf_strmap_release(&ma);
-	bf_strmap_release(&mb);
+	bf_map_release(&ma);
+	bf_map_release(&mb);
 	return rc;
 }
 

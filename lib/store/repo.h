@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "format/pkgindex.h"
-#include "base/strmap.h"
+#include "base/map.h"
 
 struct bf_buf;
 struct bf_err;
@@ -111,7 +111,7 @@ int	bf_repo_profile_exists(const struct bf_repo *r, const char *profile);
  */
 struct bf_workset {
 	struct bf_pkgindex	 idx;
-	struct bf_strmap	 map;	/* "cat/pn:slot" -> entry */
+	struct bf_map	 map;	/* "cat/pn:slot" -> entry */
 	int			 dirty;
 };
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,177 @@ struct sign_input {
 	uint64_t	 len;
 };
 
+/* A gpg child of spawn_sign() and the ends of its standard streams. */
+struct gpgrun {
+	int		 sv[2];		/* its input, a socket */
+	int		 po[2];		/* its output */
+	int		 pe[2];		/* its errors */
+	pid_t		 pid;
+	uint64_t	 sent;		/* input bytes sent */
+	size_t		 have, at;	/* in ibuf, and sent of those */
+	char		 ibuf[65536];
+	struct bf_buf	 err;		/* its first 4 KiB of errors */
+};
+
+/* Starts gpg with `argv`, its standard streams connected to `g`. */
+static int
+gpg_start(struct gpgrun *g, const char *gpg, const char *const *argv,
+    struct bf_err *e)
+{
+	posix_spawn_file_actions_t fa;
+	int rc = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, g->sv) < 0 ||
+	    pipe2(g->po, O_CLOEXEC) < 0 || pipe2(g->pe, O_CLOEXEC) < 0)
+		return bf_err_errno(e, "cannot run gpg");
+	if ((errno = posix_spawn_file_actions_init(&fa)) != 0)
+		return bf_err_errno(e, "cannot run gpg");
+	if ((errno = posix_spawn_file_actions_adddup2(&fa, g->sv[1], 0)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, g->po[1], 1)) != 0 ||
+	    (errno = posix_spawn_file_actions_adddup2(&fa, g->pe[1], 2)) != 0 ||
+	    (errno = posix_spawn(&g->pid, gpg, &fa, NULL,
+	    (char *const *)argv, environ)) != 0) {
+		g->pid = -1;
+		rc = bf_err_errno(e, "cannot run '%s'", gpg);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(g->sv[1]);
+	close(g->po[1]);
+	close(g->pe[1]);
+	g->sv[1] = g->po[1] = g->pe[1] = -1;
+	return rc;
+}
+
+/* Sends gpg the next piece of the input, read into ibuf as needed. */
+static int
+gpg_feed(struct gpgrun *g, const struct sign_input *in, struct bf_err *e)
+{
+	size_t want;
+	ssize_t r;
+
+	if (g->at == g->have) {
+		want = sizeof(g->ibuf);
+		if (want > in->len - g->sent)
+			want = (size_t)(in->len - g->sent);
+		if (in->mem != NULL) {
+			memcpy(g->ibuf, in->mem + g->sent, want);
+			r = (ssize_t)want;
+		} else if ((r = bf_pread_full(in->fd, g->ibuf, want,
+		    in->off + (off_t)g->sent)) <= 0) {
+			if (r == 0)
+				return bf_err_set(e, EIO, "the file to sign "
+				    "is shorter than expected");
+			errno = (int)-r;
+			return bf_err_errno(e, "cannot read what to sign");
+		}
+		g->have = (size_t)r;
+		g->at = 0;
+	}
+	r = send(g->sv[0], g->ibuf + g->at, g->have - g->at, MSG_NOSIGNAL);
+	if (r < 0 && errno != EINTR && errno != EAGAIN) {
+		/* gpg went away: its status says why */
+		g->sent = in->len;
+	} else if (r > 0) {
+		g->at += (size_t)r;
+		g->sent += (uint64_t)r;
+	}
+	if (g->sent == in->len)
+		shutdown(g->sv[0], SHUT_WR);
+	return 0;
+}
+
+/* Reads what gpg wrote on *fdp (its output into `out`), or its end. */
+static void
+gpg_read(struct gpgrun *g, int *fdp, struct bf_buf *out)
+{
+	char buf[16384];
+	ssize_t r;
+
+	r = read(*fdp, buf, sizeof(buf));
+	if (r < 0 && errno == EINTR)
+		return;
+	if (r <= 0) {
+		close(*fdp);
+		*fdp = -1;
+	} else if (fdp == &g->po[0]) {
+		bf_buf_add(out, buf, (size_t)r);
+	} else if (g->err.len < 4096) {
+		bf_buf_add(&g->err, buf, (size_t)r);
+	}
+}
+
+/* Writes the input and reads the output until gpg closes both. */
+static int
+gpg_exchange(struct gpgrun *g, const struct sign_input *in,
+    struct bf_buf *out, struct bf_err *e)
+{
+	struct pollfd pf[3];
+	int n, i, rc;
+
+	if (in->len == 0)
+		shutdown(g->sv[0], SHUT_WR);
+	while (g->po[0] >= 0 || g->pe[0] >= 0) {
+		pf[0].fd = g->sent < in->len ? g->sv[0] : -1;
+		pf[0].events = POLLOUT;
+		pf[1].fd = g->po[0];
+		pf[1].events = POLLIN;
+		pf[2].fd = g->pe[0];
+		pf[2].events = POLLIN;
+		for (i = 0; i < 3; i++)
+			pf[i].revents = 0;
+		if ((n = poll(pf, 3, 120 * 1000)) <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return n == 0 ? bf_err_set(e, BF_ESIGNATURE, "gpg did "
+			    "not answer in 120 s") : bf_err_errno(e, "poll");
+		}
+		if (pf[0].revents != 0 && (rc = gpg_feed(g, in, e)) < 0)
+			return rc;
+		if (pf[1].revents != 0)
+			gpg_read(g, &g->po[0], out);
+		if (pf[2].revents != 0)
+			gpg_read(g, &g->pe[0], out);
+	}
+	return 0;
+}
+
+/* Waits for gpg to end (or kills it if it is still running). */
+static int
+gpg_wait(struct gpgrun *g, int kill_it, int *st, struct bf_err *e)
+{
+	int rc = 0;
+
+	if (g->pid <= 0)
+		return 0;
+	if (kill_it)
+		kill(g->pid, SIGKILL);
+	while (waitpid(g->pid, st, 0) < 0) {
+		if (errno != EINTR) {
+			if (!kill_it)
+				rc = bf_err_errno(e, "waitpid");
+			break;
+		}
+	}
+	g->pid = -1;
+	return rc;
+}
+
+static void
+gpg_close(struct gpgrun *g)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (g->sv[i] >= 0)
+			close(g->sv[i]);
+		if (g->po[i] >= 0)
+			close(g->po[i]);
+		if (g->pe[i] >= 0)
+			close(g->pe[i]);
+	}
+	bf_buf_release(&g->err);
+}
+
 /*
  * Signs by running gpg (the program gpgme found) with posix_spawn: gpgme
  * forks the calling process twice per operation, which copies the page
@@ -489,117 +661,21 @@ spawn_sign(struct bf_signer *s, const char *mode, const char *armor,
 	    "--no-auto-check-trustdb", "--homedir", s->home,
 	    "--pinentry-mode", "loopback", "--local-user", s->fpr, "--armor",
 	    mode, NULL };
-	posix_spawn_file_actions_t fa;
-	struct bf_buf err = BF_BUF_INIT;
-	struct pollfd pf[3];
-	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, pe[2] = { -1, -1 };
-	char buf[65536];
-	size_t before = out->len, have = 0, at = 0;
-	uint64_t sent = 0;
-	pid_t pid = -1;
-	int rc = 0, st, n, i;
-	ssize_t r;
+	struct gpgrun *g;
+	size_t before = out->len;
+	int rc, st = 0;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		rc = bf_err_errno(e, "cannot run gpg");
+	if ((g = malloc(sizeof(*g))) == NULL)
+		return bf_err_nomem(e);
+	memset(g, 0, offsetof(struct gpgrun, ibuf));
+	g->sv[0] = g->sv[1] = g->po[0] = g->po[1] = g->pe[0] = g->pe[1] = -1;
+	g->pid = -1;
+	bf_buf_init(&g->err);
+	if ((rc = gpg_start(g, s->gpg, argv, e)) < 0 ||
+	    (rc = gpg_exchange(g, in, out, e)) < 0 ||
+	    (rc = gpg_wait(g, 0, &st, e)) < 0)
 		goto out;
-	}
-	if ((errno = posix_spawn_file_actions_init(&fa)) != 0) {
-		rc = bf_err_errno(e, "cannot run gpg");
-		goto out;
-	}
-	if ((errno = posix_spawn_file_actions_adddup2(&fa, sv[1], 0)) != 0 ||
-	    (errno = posix_spawn_file_actions_adddup2(&fa, po[1], 1)) != 0 ||
-	    (errno = posix_spawn_file_actions_adddup2(&fa, pe[1], 2)) != 0 ||
-	    (errno = posix_spawn(&pid, s->gpg, &fa, NULL,
-	    (char *const *)argv, environ)) != 0) {
-		pid = -1;
-		rc = bf_err_errno(e, "cannot run '%s'", s->gpg);
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(sv[1]);
-	close(po[1]);
-	close(pe[1]);
-	sv[1] = po[1] = pe[1] = -1;
-	if (rc < 0)
-		goto out;
-	if (in->len == 0)
-		shutdown(sv[0], SHUT_WR);
-	while (po[0] >= 0 || pe[0] >= 0) {
-		pf[0].fd = sent < in->len ? sv[0] : -1;
-		pf[0].events = POLLOUT;
-		pf[1].fd = po[0];
-		pf[1].events = POLLIN;
-		pf[2].fd = pe[0];
-		pf[2].events = POLLIN;
-		for (i = 0; i < 3; i++)
-			pf[i].revents = 0;
-		if ((n = poll(pf, 3, 120 * 1000)) <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			rc = n == 0 ? bf_err_set(e, BF_ESIGNATURE, "gpg did not "
-			    "answer in 120 s") : bf_err_errno(e, "poll");
-			goto out;
-		}
-		if (pf[0].revents != 0) {
-			if (at == have) {
-				size_t want = sizeof(buf);
-
-				if (want > in->len - sent)
-					want = (size_t)(in->len - sent);
-				if (in->mem != NULL) {
-					memcpy(buf, in->mem + sent, want);
-					r = (ssize_t)want;
-				} else if ((r = bf_pread_full(in->fd, buf, want,
-				    in->off + (off_t)sent)) <= 0) {
-					rc = r < 0 ? (errno = (int)-r,
-					    bf_err_errno(e, "cannot read what to "
-					    "sign")) : bf_err_set(e, EIO, "the file "
-					    "to sign is shorter than expected");
-					goto out;
-				}
-				have = (size_t)r;
-				at = 0;
-			}
-			r = send(sv[0], buf + at, have - at, MSG_NOSIGNAL);
-			if (r < 0 && errno != EINTR && errno != EAGAIN) {
-				/* gpg went away: its status says why */
-				sent = in->len;
-			} else if (r > 0) {
-				at += (size_t)r;
-				sent += (uint64_t)r;
-			}
-			if (sent == in->len)
-				shutdown(sv[0], SHUT_WR);
-		}
-		for (i = 1; i < 3; i++) {
-			int *fdp = i == 1 ? &po[0] : &pe[0];
-
-			if (pf[i].revents == 0)
-				continue;
-			r = read(*fdp, buf, sizeof(buf));
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0) {
-				close(*fdp);
-				*fdp = -1;
-			} else if (i == 1) {
-				bf_buf_add(out, buf, (size_t)r);
-			} else if (err.len < 4096) {
-				bf_buf_add(&err, buf, (size_t)r);
-			}
-		}
-	}
-	while (waitpid(pid, &st, 0) < 0) {
-		if (errno != EINTR) {
-			rc = bf_err_errno(e, "waitpid");
-			pid = -1;
-			goto out;
-		}
-	}
-	pid = -1;
-	bf_buf_rtrim(&err);
+	bf_buf_rtrim(&g->err);
 	if ((rc = bf_buf_error(out)) < 0)
 		rc = bf_err_nomem(e);
 	else if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
@@ -607,23 +683,12 @@ spawn_sign(struct bf_signer *s, const char *mode, const char *armor,
 	    memcmp(out->buf + before, armor, strlen(armor)) != 0) {
 		bf_buf_setlen(out, before);
 		rc = bf_err_set(e, BF_ESIGNATURE, "gpg made no signature%s%s",
-		    err.len > 0 ? ": " : "", err.len > 0 ? err.buf : "");
+		    g->err.len > 0 ? ": " : "", g->err.len > 0 ? g->err.buf : "");
 	}
 out:
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
-	for (i = 0; i < 2; i++) {
-		if (sv[i] >= 0)
-			close(sv[i]);
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
-	bf_buf_release(&err);
+	gpg_wait(g, 1, &st, NULL);
+	gpg_close(g);
+	free(g);
 	return rc;
 }
 

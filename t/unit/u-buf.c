@@ -1,11 +1,51 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/buf.h"
 #include "tap.h"
+
+static void
+test_grow(void)
+{
+	long *v = NULL;
+	size_t alloc = 0, n, i;
+	int bad = 0;
+
+	ok(bf_grow(&v, &alloc, 1, sizeof(*v), 16) == 0 && v != NULL &&
+	    alloc == 16, "grow: the first allocation holds `first`");
+	ok(bf_grow(&v, &alloc, 16, sizeof(*v), 16) == 0 && alloc == 16,
+	    "grow: nothing to do while it fits");
+	for (n = 0; n < 1000; n++) {
+		if (bf_grow(&v, &alloc, n + 1, sizeof(*v), 16) < 0) {
+			bad++;
+			break;
+		}
+		v[n] = (long)n;
+	}
+	for (i = 0; i < n; i++)
+		if (v[i] != (long)i)
+			bad++;
+	is_int(bad, 0, "grow: 1000 elements, one at a time, kept");
+	is_int(alloc, 1024, "grow: by doubling");
+	ok(bf_grow(&v, &alloc, 5000, sizeof(*v), 16) == 0 && alloc == 8192,
+	    "grow: doubles past a larger need at once");
+	ok(bf_grow(&v, &alloc, SIZE_MAX / 2 + 2, sizeof(*v), 16) == -ENOMEM &&
+	    alloc == 8192 && v[999] == 999,
+	    "grow: an overflowing count fails, the array unchanged");
+	ok(bf_grow(&v, &alloc, SIZE_MAX / 4, sizeof(*v), 16) == -ENOMEM &&
+	    alloc == 8192, "grow: an overflowing size fails too");
+	free(v);
+	v = NULL;
+	alloc = 0;
+	ok(bf_grow(&v, &alloc, 3, sizeof(*v), 0) == 0 && alloc == 4,
+	    "grow: `first` 0 starts at one and doubles");
+	free(v);
+}
 
 int
 main(void)
@@ -43,5 +83,6 @@ main(void)
 	is_str(esc, "caf\\xC3\\xA9\\x7F", "escape_line: high bytes, DEL; cut short whole");
 	bf_escape_line(esc, 4, "abcdef");
 	is_str(esc, "abc", "escape_line: fits the buffer");
+	test_grow();
 	return tap_done();
 }
