@@ -72,15 +72,15 @@ struct bcfg {
 	int			 request_timeout;	/* s, for a request head */
 	long long		 max_upload_size;	/* bytes */
 	struct bcfg_worker	*workers;
-	size_t			 nworkers;
+	size_t			 nworkers, aworkers;
 	int			 lease_timeout;	/* seconds */
 	int			 max_attempts;
 	int			 backoff;	/* base seconds, doubled per try */
 	int			 backoff_max;
 	struct bcfg_profile	*profiles;
-	size_t			 nprofiles;
+	size_t			 nprofiles, aprofiles;
 	struct bcfg_repo	*repos;
-	size_t			 nrepos;
+	size_t			 nrepos, arepos;
 };
 
 int	bcfg_load(struct bcfg *c, const char *file, struct bf_err *e);

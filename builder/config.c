@@ -138,7 +138,6 @@ worker_section(struct cfgctx *x, const char *file, unsigned line,
 	struct bf_strv *sv;
 	size_t i;
 	char *t, *q;
-	void *p;
 	int rc;
 
 	if (!valid_worker_name(name))
@@ -149,10 +148,9 @@ worker_section(struct cfgctx *x, const char *file, unsigned line,
 		if (strcmp(c->workers[i].name, name) == 0)
 			w = &c->workers[i];
 	if (w == NULL) {
-		p = realloc(c->workers, (c->nworkers + 1) * sizeof(*c->workers));
-		if (p == NULL)
+		if (bf_grow(&c->workers, &c->aworkers, c->nworkers + 1,
+		    sizeof(*c->workers), 4) < 0)
 			return bf_err_nomem(e);
-		c->workers = p;
 		w = &c->workers[c->nworkers++];
 		memset(w, 0, sizeof(*w));
 		w->line = line;
@@ -189,7 +187,6 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 {
 	struct cfgctx *x = arg;
 	struct bcfg *c = x->c;
-	void *p;
 
 	/* The INI parser hands a line without '=' over with no value. */
 	if (value == NULL)
@@ -287,11 +284,9 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 		    name[0] == '.')
 			return bf_err_set(e, BF_ECONFIG, "%s:%u: bad profile "
 			    "name '%s'", file, line, name);
-		p = realloc(c->profiles, (c->nprofiles + 1) *
-		    sizeof(*c->profiles));
-		if (p == NULL)
+		if (bf_grow(&c->profiles, &c->aprofiles, c->nprofiles + 1,
+		    sizeof(*c->profiles), 4) < 0)
 			return bf_err_nomem(e);
-		c->profiles = p;
 		pr = &c->profiles[c->nprofiles];
 		pr->name = strdup(name);
 		pr->dir = abspath(x->dir, value);
@@ -314,10 +309,9 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			if (strcmp(c->repos[i].name, name) == 0)
 				r = &c->repos[i];
 		if (r == NULL) {
-			p = realloc(c->repos, (c->nrepos + 1) * sizeof(*c->repos));
-			if (p == NULL)
+			if (bf_grow(&c->repos, &c->arepos, c->nrepos + 1,
+			    sizeof(*c->repos), 4) < 0)
 				return bf_err_nomem(e);
-			c->repos = p;
 			r = &c->repos[c->nrepos++];
 			memset(r, 0, sizeof(*r));
 			if ((r->name = strdup(name)) == NULL)

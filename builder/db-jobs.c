@@ -25,15 +25,8 @@ db_errmsg(struct builder *b)
 int
 idq_push(struct idq *q, long long id)
 {
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? 2 * q->cap : 64;
-		void *p = realloc(q->v, cap * sizeof(*q->v));
-
-		if (p == NULL)
-			return -1;
-		q->v = p;
-		q->cap = cap;
-	}
+	if (bf_grow(&q->v, &q->cap, q->n + 1, sizeof(*q->v), 64) < 0)
+		return -1;
 	q->v[q->n++] = id;
 	return 0;
 }

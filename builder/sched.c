@@ -26,6 +26,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/map.h"
 #include "builder.h"
 #include "db-jobs.h"
 #include "base/banned.h"
@@ -137,36 +138,11 @@ fail:
 	return rc < 0 ? -1 : 0;
 }
 
-/* A set of row ids (open addressing; 0 marks a free slot). */
-struct idset {
-	long long	*v;
-	size_t		 cap, n;
-};
-
-/* 1: added, 0: already there, -1: out of memory. */
+/* A set of row ids: 1 added, 0 already there, < 0 out of memory. */
 static int
-idset_add(struct idset *s, long long id)
+idset_add(struct bf_map *s, long long id)
 {
-	size_t i;
-
-	if (2 * (s->n + 1) > s->cap) {
-		struct idset t = { NULL, s->cap ? 2 * s->cap : 64, 0 };
-
-		if ((t.v = calloc(t.cap, sizeof(*t.v))) == NULL)
-			return -1;
-		for (i = 0; i < s->cap; i++)
-			if (s->v[i] != 0)
-				idset_add(&t, s->v[i]);
-		free(s->v);
-		*s = t;
-	}
-	for (i = ((unsigned long long)id * 0x9e3779b97f4a7c15ull) &
-	    (s->cap - 1); s->v[i] != 0; i = (i + 1) & (s->cap - 1))
-		if (s->v[i] == id)
-			return 0;
-	s->v[i] = id;
-	s->n++;
-	return 1;
+	return bf_map_add_n(s, &id, sizeof(id), 0);
 }
 
 /*
@@ -174,7 +150,7 @@ idset_add(struct idset *s, long long id)
  * not yet in `seen`, when it is given, adding them).  -1 on error.
  */
 static int
-push_needing(struct builder *b, long long grp, struct idset *seen,
+push_needing(struct builder *b, long long grp, struct bf_map *seen,
     struct idq *q)
 {
 	struct idq found = IDQ_INIT;
@@ -198,8 +174,8 @@ push_needing(struct builder *b, long long grp, struct idset *seen,
  * groups to `q` (each once).  -1 on error.
  */
 static int
-push_after(struct builder *b, long long g, struct idset *groups,
-    struct idset *jobs, struct idq *q, struct idq *out)
+push_after(struct builder *b, long long g, struct bf_map *groups,
+    struct bf_map *jobs, struct idq *q, struct idq *out)
 {
 	struct idq after = IDQ_INIT, grps = IDQ_INIT;
 	size_t i;
@@ -230,7 +206,7 @@ push_after(struct builder *b, long long g, struct idset *groups,
 static int
 dependents(struct builder *b, long long job, struct idq *out)
 {
-	struct idset groups = { NULL, 0, 0 }, jobs = { NULL, 0, 0 };
+	struct bf_map groups = BF_MAP_INIT, jobs = BF_MAP_INIT;
 	struct idq q = IDQ_INIT;
 	struct job j;
 	int rc = -1, r;
@@ -250,8 +226,8 @@ dependents(struct builder *b, long long job, struct idq *out)
 	rc = 0;
 out:
 	job_release(&j);
-	free(groups.v);
-	free(jobs.v);
+	bf_map_release(&groups);
+	bf_map_release(&jobs);
 	free(q.v);
 	return rc;
 }
