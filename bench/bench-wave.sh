@@ -114,20 +114,30 @@ for p in Packages.gz $(sed -n 2p "$W/mixed.paths"); do
 	curl -sf "$NG/testing/amd64/$p" | cmp - "$S/$p"
 done
 
-# wave MIX: prints "seconds req/s errors cpu_s" for the server $srv_pid.
+# wave MIX: prints "seconds req/s errors cpu_s client_s" for the server
+# $srv_pid; client_s is h2load's own CPU (user + system), which says
+# whether the wave's time is the client's: near wave_s x its threads,
+# h2load (8 KiB per read) is what limits the wave, not the server.
 wave() {
 	sed "s|^|$base/testing/amd64/|" "$W/$1.paths" >"$W/urls"
 	total=$((CONNS * ($(wc -l <"$W/urls"))))
 	c0=$(cpu_ticks "$srv_pid")
-	$CRUN h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" -i "$W/urls" \
-		>"$W/h2load.out" 2>&1 || true
+	$CRUN python3 -c 'import resource, subprocess, sys
+with open(sys.argv[1], "w") as out:
+    subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "a") as out:
+    out.write("client-cpu %.2f\n" % (r.ru_utime + r.ru_stime))' \
+		"$W/h2load.out" h2load --h1 -t"$THREADS" -c"$CONNS" -m1 \
+		-n"$total" -i "$W/urls" || true
 	c1=$(cpu_ticks "$srv_pid")
 	awk -v total="$total" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
 	/^finished in/ { t = $3; sub(/,$/, "", t)
 		if (t ~ /ms$/) { sub(/ms$/, "", t); t /= 1000 } else if (t ~ /us$/) { sub(/us$/, "", t); t /= 1e6 } else sub(/s$/, "", t)
 		rps = $4 }
 	/^requests:/ { ok = $8; fail = total - ok }
-	END { printf "%.3f %.0f %d %.2f\n", t, rps, fail, (c1 - c0) / hz }' "$W/h2load.out"
+	/^client-cpu / { cl = $2 }
+	END { printf "%.3f %.0f %d %.2f %.2f\n", t, rps, fail, (c1 - c0) / hz, cl }' "$W/h2load.out"
 }
 
 printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
@@ -139,7 +149,7 @@ printf 'repository: %s packages, %s MB; Packages.gz %s bytes\n' "$NPKG" \
 for m in $MIXES; do
 	printf '%s wave: %s MB per connection\n' "$m" "$(sed 1d "$W/$m.paths" | (cd "$S" && xargs cat) | wc -c | awk '{ printf "%.1f", ($1 + 0) / 1048576 }')"
 done
-printf '\n%-7s %-8s %9s %9s %7s %8s\n' mix server wave_s req/s errors cpu_s
+printf '\n%-7s %-8s %9s %9s %7s %8s %9s\n' mix server wave_s req/s errors cpu_s client_s
 for m in $MIXES; do
 	: >"$W/binhost.$m"; : >"$W/nginx.$m"
 	r=0
@@ -149,7 +159,7 @@ for m in $MIXES; do
 			if test $srv = binhost; then base=$BH srv_pid=$bh_pid; else base=$NG srv_pid=$ng_pid; fi
 			set -- $(wave "$m")
 			echo "$@" >>"$W/$srv.$m"
-			printf '%-7s %-8s %9.3f %9s %7s %8s  (round %d)\n' "$m" $srv "$1" "$2" "$3" "$4" $r
+			printf '%-7s %-8s %9.3f %9s %7s %8s %9s  (round %d)\n' "$m" $srv "$1" "$2" "$3" "$4" "$5" $r
 			if test "$3" != 0 && test -n "${BENCH_SHOW_ERRORS:-}"; then cat "$W/h2load.out"; fi
 			sleep 1
 		done
@@ -157,8 +167,9 @@ for m in $MIXES; do
 	for srv in binhost nginx; do
 		f=$W/$srv.$m
 		set -- "$(median "$f" 1)" "$(median "$f" 2)" \
-			"$(awk '{ n += $3 } END { print n + 0 }' "$f")" "$(median "$f" 4)"
-		printf '%-7s %-8s %9.3f %9s %7s %8s  (median of %d; errors: sum)\n' "$m" $srv "$1" "$2" "$3" "$4" "$ROUNDS"
+			"$(awk '{ n += $3 } END { print n + 0 }' "$f")" "$(median "$f" 4)" \
+			"$(median "$f" 5)"
+		printf '%-7s %-8s %9.3f %9s %7s %8s %9s  (median of %d; errors: sum)\n' "$m" $srv "$1" "$2" "$3" "$4" "$5" "$ROUNDS"
 		eval "${m}_${srv}_t=$1 ${m}_${srv}_cpu=$4"
 	done
 done
