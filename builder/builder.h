@@ -147,6 +147,12 @@ sqlite3_stmt *db_prep(struct builder *b, const char *sql);
  * transaction).  NULL on error.
  */
 sqlite3_stmt *db_stmt(struct builder *b, const char *sql);
+/* Steps st once and finalizes it (db_prep()'s): sqlite3_changes(), or -1. */
+int	db_step_once(struct builder *b, sqlite3_stmt *st);
+/* Steps st once and resets it (db_stmt()'s): sqlite3_changes(), or -1. */
+int	db_step_cached(struct builder *b, sqlite3_stmt *st);
+/* One statement whose only parameter is a row id: changes, or -1. */
+int	db_exec_id(struct builder *b, const char *sql, long long id);
 long long db_int(struct builder *b, const char *sql, long long dflt);
 long long now_s(void);
 /* sqlite3_bind_text() of a C string, copied (SQLITE_TRANSIENT). */

@@ -343,32 +343,6 @@ db_job_leased(struct builder *b, long long id, const char *worker,
 	return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
-/* Steps a one-shot statement: sqlite3_changes(), or -1. */
-static int
-step_once(struct builder *b, sqlite3_stmt *st)
-{
-	int r;
-
-	if (st == NULL)
-		return -1;
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
-}
-
-/* Steps a cached statement: sqlite3_changes(), or -1. */
-static int
-step_cached(struct builder *b, sqlite3_stmt *st)
-{
-	int r;
-
-	if (st == NULL)
-		return -1;
-	r = sqlite3_step(st);
-	sqlite3_reset(st);
-	return r == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
-}
-
 int
 db_job_retry_later(struct builder *b, long long id, long long attempts,
     long long not_before, const char *why)
@@ -383,7 +357,7 @@ db_job_retry_later(struct builder *b, long long id, long long attempts,
 		db_bind_text(st, 3, why);
 		sqlite3_bind_int64(st, 4, id);
 	}
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -400,7 +374,7 @@ db_job_fail(struct builder *b, long long id, long long attempts,
 		sqlite3_bind_int64(st, 3, now);
 		sqlite3_bind_int64(st, 4, id);
 	}
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -420,7 +394,7 @@ db_job_done(struct builder *b, long long id, const char *path,
 		sqlite3_bind_int64(st, 4, now);
 		sqlite3_bind_int64(st, 5, id);
 	}
-	n = step_cached(b, st);
+	n = db_step_cached(b, st);
 	return n < 0 ? -1 : n == 1;
 }
 
@@ -434,18 +408,15 @@ db_built_add(struct builder *b, long long id)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, id);
-	return step_cached(b, st) < 0 ? -1 : 0;
+	return db_step_cached(b, st) < 0 ? -1 : 0;
 }
 
 int
 db_job_requeue(struct builder *b, long long id)
 {
-	sqlite3_stmt *st = db_prep(b, "UPDATE jobs SET state='waiting', "
-	    "attempts=0, not_before=0, error=NULL, finished=NULL WHERE id=?");
-
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, id);
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_exec_id(b, "UPDATE jobs SET state='waiting', attempts=0, "
+	    "not_before=0, error=NULL, finished=NULL WHERE id=?", id) < 0 ?
+	    -1 : 0;
 }
 
 int
@@ -460,7 +431,7 @@ db_job_cancel(struct builder *b, long long id, long long now)
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, id);
 	}
-	return step_once(b, st);
+	return db_step_once(b, st);
 }
 
 int
@@ -479,7 +450,7 @@ db_job_set_dependent(struct builder *b, long long id, enum job_state to,
 			db_bind_text(st, 2, error);
 		sqlite3_bind_int64(st, 3, id);
 	}
-	return step_cached(b, st);
+	return db_step_cached(b, st);
 }
 
 int
@@ -490,7 +461,7 @@ db_jobs_ready_free(struct builder *b, long long rebuild)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, rebuild);
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 /* The first two integer columns of `sql` for `id`, appended. */
@@ -543,7 +514,7 @@ db_group_countdown(struct builder *b, long long grp)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, grp);
-	if ((n = step_cached(b, st)) != 1)
+	if ((n = db_step_cached(b, st)) != 1)
 		return n < 0 ? -1 : 0;
 	if ((st = db_stmt(b, sql_left)) == NULL)
 		return -1;
@@ -564,7 +535,7 @@ db_group_release_jobs(struct builder *b, long long grp)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, grp);
-	return step_cached(b, st) < 0 ? -1 : 0;
+	return db_step_cached(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -591,7 +562,7 @@ db_job_insert(struct builder *b, const struct job_new *j, long long *id)
 		sqlite3_bind_int64(st, 11, j->now);
 	}
 	sqlite3_bind_int64(st, 12, j->grp);
-	if (step_cached(b, st) < 0)
+	if (db_step_cached(b, st) < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(b->db);
 	return 0;
@@ -607,5 +578,5 @@ db_dep_insert(struct builder *b, long long job, long long grp)
 		sqlite3_bind_int64(st, 1, job);
 		sqlite3_bind_int64(st, 2, grp);
 	}
-	return step_cached(b, st) < 0 ? -1 : 0;
+	return db_step_cached(b, st) < 0 ? -1 : 0;
 }

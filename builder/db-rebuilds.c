@@ -240,40 +240,19 @@ db_rebuild_tally(struct builder *b, long long id, long long *open,
 	return r == SQLITE_ROW || r == SQLITE_DONE ? 0 : -1;
 }
 
-/* Steps a one-shot statement: sqlite3_changes(), or -1. */
-static int
-step_once(struct builder *b, sqlite3_stmt *st)
-{
-	int r;
-
-	if (st == NULL)
-		return -1;
-	r = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return r == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
-}
-
 int
 db_rebuild_reopen(struct builder *b, long long id)
 {
-	sqlite3_stmt *st = db_prep(b, "UPDATE rebuilds SET state='running', "
+	return db_exec_id(b, "UPDATE rebuilds SET state='running', "
 	    "finished=NULL, error=NULL WHERE id=? AND state IN ('failed', "
-	    "'running')");
-
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, id);
-	return step_once(b, st) < 0 ? -1 : 0;
+	    "'running')", id) < 0 ? -1 : 0;
 }
 
 int
 db_rebuild_publishing(struct builder *b, long long id)
 {
-	sqlite3_stmt *st = db_prep(b, "UPDATE rebuilds SET state='publishing' "
-	    "WHERE id=?");
-
-	if (st != NULL)
-		sqlite3_bind_int64(st, 1, id);
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_exec_id(b, "UPDATE rebuilds SET state='publishing' "
+	    "WHERE id=?", id) < 0 ? -1 : 0;
 }
 
 int
@@ -288,7 +267,7 @@ db_rebuild_failed(struct builder *b, long long id, long long now,
 		db_bind_text(st, 2, error);
 		sqlite3_bind_int64(st, 3, id);
 	}
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -300,7 +279,7 @@ db_rebuild_cancel(struct builder *b, long long id, long long now)
 
 	if (st != NULL)
 		sqlite3_bind_int64(st, 1, id);
-	if (step_once(b, st) < 0)
+	if (db_step_once(b, st) < 0)
 		return -1;
 	st = db_prep(b, "UPDATE rebuilds SET state='cancelled', finished=?, "
 	    "error='cancelled by an engineer; testing not moved' WHERE id=?");
@@ -308,7 +287,7 @@ db_rebuild_cancel(struct builder *b, long long id, long long now)
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, id);
 	}
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -326,7 +305,7 @@ db_rebuild_refuse(struct builder *b, const char *profile, const char *by,
 		sqlite3_bind_int64(st, 4, now);
 		db_bind_text(st, 5, error);
 	}
-	return step_once(b, st) < 0 ? -1 : 0;
+	return db_step_once(b, st) < 0 ? -1 : 0;
 }
 
 int
@@ -343,7 +322,7 @@ db_rebuild_insert(struct builder *b, const char *profile, const char *env,
 		db_bind_text(st, 4, by);
 		sqlite3_bind_int64(st, 5, now);
 	}
-	if (step_once(b, st) < 0)
+	if (db_step_once(b, st) < 0)
 		return -1;
 	*id = sqlite3_last_insert_rowid(b->db);
 	return 0;

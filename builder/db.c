@@ -308,3 +308,37 @@ job_state_parse(const char *name)
 			return i;
 	return -1;
 }
+
+int
+db_step_once(struct builder *b, sqlite3_stmt *st)
+{
+	int r;
+
+	if (st == NULL)
+		return -1;
+	r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return r == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
+}
+
+int
+db_step_cached(struct builder *b, sqlite3_stmt *st)
+{
+	int r;
+
+	if (st == NULL)
+		return -1;
+	r = sqlite3_step(st);
+	sqlite3_reset(st);
+	return r == SQLITE_DONE ? sqlite3_changes(b->db) : -1;
+}
+
+int
+db_exec_id(struct builder *b, const char *sql, long long id)
+{
+	sqlite3_stmt *st = db_prep(b, sql);
+
+	if (st != NULL)
+		sqlite3_bind_int64(st, 1, id);
+	return db_step_once(b, st);
+}
