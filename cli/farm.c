@@ -26,19 +26,6 @@ const char farm_conn_help[] =
     "  -s STATEDIR     read both from the builder's state directory\n"
     "                  and its CA, tls/ca.pem (or BINFARM_BUILDER_STATE)\n";
 
-static char *
-read_trim(const char *path)
-{
-	struct bf_buf b = BF_BUF_INIT;
-
-	if (bf_conf_read_file(path, &b, NULL) < 0) {
-		bf_buf_release(&b);
-		return NULL;
-	}
-	bf_buf_rtrim(&b);
-	return bf_buf_detach(&b, NULL);
-}
-
 int
 farm_opt(struct farm_opts *o, int c, const char *arg)
 {
@@ -79,7 +66,7 @@ farm_open(struct bf_cli *cli, struct farm *f, const struct farm_opts *o)
 		bf_buf_reset(&p);
 		bf_buf_addf(&p, "%s/builder.url", state);
 		if (url == NULL)
-			url = f->urlbuf = read_trim(p.buf);
+			url = f->urlbuf = bf_conf_read_line(p.buf);
 		bf_buf_reset(&p);
 		bf_buf_addf(&p, "%s/builder.conf", state);
 		if (token == NULL && bf_conf_read_file(p.buf, &t, NULL) == 0 &&

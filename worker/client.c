@@ -110,19 +110,6 @@ out:
 	bf_buf_release(&data);
 }
 
-char *
-wk_read_trim(const char *path)
-{
-	struct bf_buf b = BF_BUF_INIT;
-
-	if (bf_conf_read_file(path, &b, NULL) < 0) {
-		bf_buf_release(&b);
-		return NULL;
-	}
-	bf_buf_rtrim(&b);
-	return bf_buf_detach(&b, NULL);
-}
-
 void
 wk_refresh_url(struct wk *w)
 {
@@ -133,7 +120,7 @@ wk_refresh_url(struct wk *w)
 	if (w->statedir == NULL)
 		return;
 	bf_buf_addf(&p, "%s/builder.url", w->statedir);
-	if ((s = wk_read_trim(p.buf)) != NULL &&
+	if ((s = bf_conf_read_line(p.buf)) != NULL &&
 	    bf_url_parse(&u, s, NULL) == 0 &&
 	    (strcmp(u.host, w->url.host) || strcmp(u.port, w->url.port))) {
 		log_info("the builder is now at %s", s);

@@ -575,7 +575,7 @@ read_statedir(struct wk_opts *o, struct wk *w)
 
 	bf_buf_addf(&p, "%s/builder.url", o->statedir);
 	if (o->url == NULL)
-		o->url = o->urlbuf = wk_read_trim(p.buf);
+		o->url = o->urlbuf = bf_conf_read_line(p.buf);
 	if (w->name == NULL)
 		w->name = host_name();
 	bf_buf_reset(&p);

@@ -101,7 +101,5 @@ void	wk_send_log(struct wk *w, struct bf_http_conn *conn, long long job,
 /* With -s, re-reads the builder's URL (it changes when it restarts on an
  * ephemeral port). */
 void	wk_refresh_url(struct wk *w);
-/* The contents of `path` without trailing white space, or NULL. */
-char   *wk_read_trim(const char *path);
 
 #endif

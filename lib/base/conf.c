@@ -695,3 +695,16 @@ out:
 	bf_buf_release(&sub);
 	return rc;
 }
+
+char *
+bf_conf_read_line(const char *path)
+{
+	struct bf_buf b = BF_BUF_INIT;
+
+	if (bf_conf_read_file(path, &b, NULL) < 0) {
+		bf_buf_release(&b);
+		return NULL;
+	}
+	bf_buf_rtrim(&b);
+	return bf_buf_detach(&b, NULL);
+}

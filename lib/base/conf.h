@@ -115,5 +115,10 @@ int	bf_conf_parse_lines(const char *name, const char *text, size_t len,
 struct bf_buf;
 int	bf_conf_read_file(const char *path, struct bf_buf *out,
 	    struct bf_err *e);
+/*
+ * A one-line file (a URL, a token) without its trailing white space,
+ * malloc'd; NULL when it cannot be read.
+ */
+char	*bf_conf_read_line(const char *path);
 
 #endif
