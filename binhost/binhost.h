@@ -374,6 +374,8 @@ int	bh_fcache_get(struct bh_fcache *fc, const struct bh_target *t,
  */
 int	bh_fcache_put(struct bh_fcache *fc, const struct bh_target *t,
 	    uint64_t hash, time_t now);
+/* Closes the idle entries older than BH_FCACHE_TTL (or stale). */
+void	bh_fcache_expire(struct bh_fcache *fc, time_t now);
 /* A response from entry i ended. */
 void	bh_fcache_unuse(struct bh_fcache *fc, int i);
 /* Closes everything (the thread ends). */

@@ -24,7 +24,9 @@
  * a wave's working set is its changed packages, and a miss costs what
  * every request cost before.  Entries in use by a response in flight
  * are never closed under it (users); the least recently used idle one
- * makes room.
+ * makes room.  Once a second the thread closes the idle entries past
+ * their lifetime (bh_fcache_expire()), so that a snapshot removed by gc
+ * does not keep its disk space through a descriptor nobody asks for.
  */
 #include "config.h"
 
@@ -148,6 +150,18 @@ bh_fcache_put(struct bh_fcache *fc, const struct bh_target *t,
 	e->dead = 0;
 	e->used = ++fc->clock;
 	return (int)(e - fc->v);
+}
+
+void
+bh_fcache_expire(struct bh_fcache *fc, time_t now)
+{
+	size_t i;
+
+	for (i = 0; i < fc->n; i++)
+		if (fc->v[i].key != NULL && fc->v[i].users == 0 &&
+		    (fc->v[i].dead || now < fc->v[i].born ||
+		    now - fc->v[i].born >= BH_FCACHE_TTL))
+			ent_drop(&fc->v[i]);
 }
 
 void

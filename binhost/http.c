@@ -1782,6 +1782,7 @@ fl_scan(struct fl_thread *th, int64_t now)
 	int q = __atomic_load_n(&th->fl->quiesced, __ATOMIC_RELAXED);
 
 	th->scanned = now;
+	bh_fcache_expire(&th->fc, time(NULL));
 	for (c = th->head; c != NULL; c = next) {
 		next = c->next;
 		if (now - c->active >= th->fl->timeout_ms || (q && !c->sending))

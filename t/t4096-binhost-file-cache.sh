@@ -97,6 +97,26 @@ test_expect_success 'a file gone from the snapshot under the same link: 404 with
 	set_channel repo testing amd64 s1
 '
 
+test_expect_success 'an idle kept file is closed after its lifetime: a removed snapshot frees its space' '
+	snap s3 30000 &&
+	set_channel repo testing amd64 s3 &&
+	test_when_finished "set_channel repo testing amd64 s1" &&
+	start_binhost -f fc.conf &&
+	test_when_finished stop_binhost &&
+	test "$(body $P/$A)" = "$(sum repo/snapshots/amd64/s3/$A)" &&
+	set_channel repo testing amd64 s1 &&
+	rm -r repo/snapshots/amd64/s3 &&
+	held() {
+		ls -l /proc/$(cat binhost.pid)/fd | grep -c "s3/.*(deleted)" || :
+	} &&
+	test "$(held)" -ge 1 &&
+	n=0 &&
+	while test "$(held)" != 0 && test $n -lt 30; do
+		sleep 0.5; n=$((n + 1))
+	done &&
+	test "$(held)" = 0
+'
+
 test_expect_success 'BINFARM_BINHOST_NO_FILE_CACHE: every request opens its file' '
 	BINFARM_BINHOST_NO_FILE_CACHE=1 start_binhost -f fc.conf &&
 	test_when_finished stop_binhost &&
