@@ -171,7 +171,10 @@ write_token_file(struct bf_cli *cli, const char *path, const char *token)
 	return rc;
 }
 
-/* The token, once; 0, or -1 when it could not be printed. */
+/*
+ * The token, once, before the inventory is written: a token that
+ * cannot be printed leaves no node behind that nobody can identify.
+ */
 static int
 print_token(struct bf_cli *cli, const struct bf_node *nd, const char *token)
 {
@@ -179,9 +182,8 @@ print_token(struct bf_cli *cli, const struct bf_node *nd, const char *token)
 	printf("this token will not be shown again: only its SHA-256 is kept "
 	    "(in %s)\n", BF_NODES_FILE);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error(cli, "cannot print the token of node '%s': %s; it is "
-		    "in the inventory with a token nobody has: remove it and "
-		    "add it again", nd->name, strerror(errno));
+		cli_error(cli, "cannot print the token of node '%s': %s; the "
+		    "node is not added", nd->name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -208,11 +210,15 @@ add_locked(struct bf_cli *cli, struct bf_repo *r, struct nodeopts *o,
 		if (write_token_file(cli, o->token_file, token) < 0)
 			goto out;
 		wrote = 1;
-	}
+	} else if (print_token(cli, nd, token) < 0)
+		goto out;
 	if ((rc = bf_nodes_save(r, &ns, &e)) < 0) {
 		if (wrote)
 			unlink(o->token_file);
 		ret = fail(cli, &e, rc);
+		if (!wrote)
+			cli_error(cli, "node '%s' is not added: the token "
+			    "printed above is void", nd->name);
 		goto out;
 	}
 	cli_info(cli, "added node '%s': site %s, farm %s, member %ld, profile "
@@ -221,8 +227,6 @@ add_locked(struct bf_cli *cli, struct bf_repo *r, struct nodeopts *o,
 	if (wrote)
 		cli_info(cli, "its token is in '%s' (mode 0600), and nowhere "
 		    "else", o->token_file);
-	else if (print_token(cli, nd, token) < 0)
-		goto out;
 	ret = BF_EXIT_OK;
 out:
 	bf_nodes_release(&ns);

@@ -96,6 +96,13 @@ test_expect_success 'add --token-file refuses an existing file, which stays' '
 	test_must_be_empty rf.out
 '
 
+test_expect_success 'a token that cannot be printed: the node is not added' '
+	cp repo/nodes.conf nodes.before &&
+	test_expect_code 2 node_add par-z-01 par z >/dev/full 2>err &&
+	test_grep "cannot print the token of node .par-z-01.: .*; the node is not added" err &&
+	cmp nodes.before repo/nodes.conf
+'
+
 test_expect_success 'list: a table sorted by site, farm and member' '
 	binfarm node -R repo list >out &&
 	cat >expect <<-\EOF &&
