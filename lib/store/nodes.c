@@ -225,7 +225,8 @@ check_names(const struct bf_nodes *ns, const struct bf_node **p,
 	for (i = 1; i < ns->n; i++) {
 		if (strcmp(p[i - 1]->name, p[i]->name) != 0)
 			continue;
-		bf_buf_addf(&msg, "node '%s' is named twice", q(&qb, p[i]->name));
+		bf_buf_addf(&msg, "node '%s' is named twice",
+		    q(&qb, p[i]->name));
 		if (p[i - 1]->line > 0)
 			bf_buf_addf(&msg, " (also on line %u)", p[i - 1]->line);
 		rc = check_fail(ns, p[i], BF_ECONFIG, &msg, e);
@@ -254,16 +255,16 @@ check_farms(const struct bf_nodes *ns, const struct bf_node **p,
 			want++;
 			continue;
 		}
-		bf_buf_addf(&msg, "farm '%s' of site '%s': ", q(&qb, p[i]->farm),
-		    q(&qb, p[i]->site));
+		bf_buf_addf(&msg, "farm '%s' of site '%s': ",
+		    q(&qb, p[i]->farm), q(&qb, p[i]->site));
 		if (p[i]->member < want)
 			bf_buf_addf(&msg, "member %ld is given twice (nodes "
-			    "'%s' and '%s')", p[i]->member, q(&qb, p[i - 1]->name),
-			    q(&qb, p[i]->name));
+			    "'%s' and '%s')", p[i]->member,
+			    q(&qb, p[i - 1]->name), q(&qb, p[i]->name));
 		else
-			bf_buf_addf(&msg, "member %ld is missing (%s; node '%s' "
-			    "is member %ld)", want, GAP_RULE, q(&qb, p[i]->name),
-			    p[i]->member);
+			bf_buf_addf(&msg, "member %ld is missing (%s; node "
+			    "'%s' is member %ld)", want, GAP_RULE,
+			    q(&qb, p[i]->name), p[i]->member);
 		rc = check_fail(ns, p[i], BF_ECONFIG, &msg, e);
 	}
 	bf_buf_release(&msg);
@@ -334,7 +335,7 @@ bf_nodes_check(const struct bf_nodes *ns, struct bf_err *e)
 /* A "[...]" line: where it is and what it says between the brackets. */
 struct header {
 	unsigned	 line;
-	char		*text;		/* NULL when malformed: conf.c says so */
+	char		*text;		/* NULL if malformed: conf.c says so */
 };
 
 struct parse {
@@ -425,8 +426,8 @@ section_begin(struct parse *ps, const struct header *h, struct bf_err *e)
 	if ((rc = section_end(ps, e)) < 0)
 		return rc;
 	if (h->text == NULL)
-		return bf_err_set(e, BF_ECONFIG, "%s:%u: invalid section header",
-		    ns->file, h->line);
+		return bf_err_set(e, BF_ECONFIG, "%s:%u: invalid section "
+		    "header", ns->file, h->line);
 	if (strncmp(h->text, "node", 4) != 0 || !ISSP(h->text[4]))
 		return bf_err_set(e, BF_ECONFIG, "%s:%u: unknown section "
 		    "'[%s]' (a node's section is [node NAME])", ns->file,
@@ -477,9 +478,9 @@ set_value(struct bf_node *nd, enum nkey k, const char *v, const char *file,
 		break;
 	case K_MEMBER:
 		if ((nd->member = member_parse(v)) == 0)
-			return bf_err_set(e, BF_ECONFIG, "%s:%u: member must be "
-			    "a whole number from 1 to %d, not '%s'", file, line,
-			    BF_NODE_MEMBER_MAX, q(&qb, v));
+			return bf_err_set(e, BF_ECONFIG, "%s:%u: member must "
+			    "be a whole number from 1 to %d, not '%s'", file,
+			    line, BF_NODE_MEMBER_MAX, q(&qb, v));
 		return 0;
 	case K_PROFILE:
 	case K_CHANNEL:
@@ -628,14 +629,14 @@ format_nodes(const struct bf_nodes *ns, struct bf_buf *b)
 	size_t i;
 
 	bf_buf_adds(b, "# The inventory of nodes: binfarm-nodes.conf(5).\n"
-	    "# binfarm node add/remove rewrite this file, sorted by site, farm\n"
-	    "# and member; comments are not kept.\n");
+	    "# binfarm node add/remove rewrite this file, sorted by site,\n"
+	    "# farm and member; comments are not kept.\n");
 	for (i = 0; i < ns->n; i++) {
 		nd = &ns->v[i];
-		bf_buf_addf(b, "\n[node %s]\nsite = %s\nfarm = %s\nmember = %ld\n"
-		    "profile = %s\nchannel = %s\ntoken-sha256 = %s\n", nd->name,
-		    nd->site, nd->farm, nd->member, nd->profile, nd->channel,
-		    nd->token_sha256);
+		bf_buf_addf(b, "\n[node %s]\nsite = %s\nfarm = %s\n"
+		    "member = %ld\nprofile = %s\nchannel = %s\n"
+		    "token-sha256 = %s\n", nd->name, nd->site, nd->farm,
+		    nd->member, nd->profile, nd->channel, nd->token_sha256);
 	}
 }
 
@@ -657,8 +658,8 @@ bf_nodes_save(struct bf_repo *r, struct bf_nodes *ns, struct bf_err *e)
 		rc = bf_err_nomem(e);
 		goto out;
 	}
-	if ((rc = clean_leftovers(r, e)) < 0 ||
-	    (rc = bf_lockfile_open(&lf, r->root_fd, BF_NODES_FILE, 0644, e)) < 0)
+	if ((rc = clean_leftovers(r, e)) < 0 || (rc = bf_lockfile_open(&lf,
+	    r->root_fd, BF_NODES_FILE, 0644, e)) < 0)
 		goto out;
 	bf_lockfile_write(&lf, b.buf, b.len);
 	rc = bf_lockfile_commit(&lf, -1, e);
@@ -721,8 +722,8 @@ add_member(const struct bf_nodes *ns, struct bf_node *nd, struct bf_err *e)
 		    ns->v[i].member == nd->member)
 			return bf_err_set(e, BF_ECONFLICT, "farm '%s' of site "
 			    "'%s' already has member %ld: node '%s' (the next "
-			    "is member %ld)", q(&qb, nd->farm), q(&qb, nd->site),
-			    nd->member, ns->v[i].name, n + 1);
+			    "is member %ld)", q(&qb, nd->farm),
+			    q(&qb, nd->site), nd->member, ns->v[i].name, n + 1);
 	return 0;
 }
 
@@ -732,7 +733,6 @@ bf_nodes_add(struct bf_nodes *ns, struct bf_repo *r,
 {
 	struct bf_node probe = *nd, cp;
 	struct bf_nodes one = { &probe, 1, 1, NULL };
-	struct qbuf qb = { .i = 0 };
 	const struct bf_node *old;
 	int rc;
 
@@ -742,18 +742,18 @@ bf_nodes_add(struct bf_nodes *ns, struct bf_repo *r,
 	if ((rc = check_values(&one, &probe, BF_EUSAGE, e)) < 0)
 		return rc;
 	if ((old = bf_nodes_find(ns, nd->name)) != NULL)
-		return bf_err_set(e, BF_ECONFLICT, "node '%s' is already in the "
-		    "inventory (site '%s', farm '%s', member %ld)", nd->name,
-		    old->site, old->farm, old->member);
+		return bf_err_set(e, BF_ECONFLICT, "node '%s' is already in "
+		    "the inventory (site '%s', farm '%s', member %ld)",
+		    nd->name, old->site, old->farm, old->member);
 	if (r != NULL && !bf_repo_profile_exists(r, nd->profile))
 		return bf_err_set(e, BF_ENOTFOUND, "no profile '%s' in this "
 		    "repository (neither snapshots/%s nor pool/%s exists: add "
-		    "its packages first)", q(&qb, nd->profile), nd->profile,
+		    "its packages first)", nd->profile, nd->profile,
 		    nd->profile);
 	if (node_copy(&cp, nd) < 0)
 		return bf_err_nomem(e);
-	if ((rc = add_member(ns, &cp, e)) == 0 && bf_grow(&ns->v, &ns->alloc, ns->n + 1, sizeof(*ns->v),
-	    16) < 0)
+	if ((rc = add_member(ns, &cp, e)) == 0 &&
+	    bf_grow(&ns->v, &ns->alloc, ns->n + 1, sizeof(*ns->v), 16) < 0)
 		rc = bf_err_nomem(e);
 	if (rc < 0) {
 		node_release(&cp);
