@@ -32,6 +32,7 @@ static const struct bf_cmd commands[] = {
 	{ "waves", cmd_waves, "show where each wave of a channel stands" },
 	{ "gc", cmd_gc, "delete what no retained snapshot references" },
 	{ "fsck", cmd_fsck, "check the repository" },
+	{ "node", cmd_node, "add, list, show and remove the inventory's nodes" },
 	{ "rebuild", cmd_rebuild, "ask the builder to rebuild a hw-profile" },
 	{ "status", cmd_status, "show the build farm's queue, jobs and workers" },
 	{ "log", cmd_log, "print and follow a package's build log" },

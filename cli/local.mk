@@ -22,6 +22,9 @@ binfarm_SOURCES += \
 binfarm_SOURCES += \
 	cli/promote.c cli/promote.h \
 	cli/cmd-promote.c cli/cmd-rollback.c cli/cmd-history.c cli/cmd-waves.c
+# the fleet: the inventory of nodes
+binfarm_SOURCES += \
+	cli/cmd-node.c
 # the build farm's client (binfarm-builder's API)
 binfarm_SOURCES += \
 	cli/farm.c cli/farm.h \

@@ -41,5 +41,6 @@ int	cmd_history(struct bf_cli *cli, int argc, char **argv);
 int	cmd_waves(struct bf_cli *cli, int argc, char **argv);
 int	cmd_gc(struct bf_cli *cli, int argc, char **argv);
 int	cmd_fsck(struct bf_cli *cli, int argc, char **argv);
+int	cmd_node(struct bf_cli *cli, int argc, char **argv);
 
 #endif

@@ -39,13 +39,15 @@ lib_libbinfarm_a_SOURCES += \
 	lib/format/pystr.c lib/format/pystr.h \
 	lib/format/reindex.c lib/format/reindex.h \
 	lib/format/xpak.c lib/format/xpak.h
-# store: the repository, snapshots, channels, promotion, gc, keys, signing
+# store: the repository, snapshots, channels, promotion, gc, keys, signing,
+# the inventory of nodes
 lib_libbinfarm_a_SOURCES += \
 	lib/store/channel.c lib/store/channel.h \
 	lib/store/fsck.c lib/store/fsck.h \
 	lib/store/gc.c lib/store/gc.h \
 	lib/store/gpkgsign.c lib/store/gpkgsign.h \
 	lib/store/keys.c lib/store/keys.h \
+	lib/store/nodes.c lib/store/nodes.h \
 	lib/store/promote.c lib/store/promote.h \
 	lib/store/recover.c lib/store/recover.h \
 	lib/store/repo.c lib/store/repo.h \

@@ -21,6 +21,8 @@ dist_man_MANS += \
 	man/binfarm-repo.1 \
 	man/binfarm-snapshot.1 \
 	man/binfarm-repository.5 \
+	man/binfarm-node.1 \
+	man/binfarm-nodes.conf.5 \
 	man/binfarm-builder.8 \
 	man/binfarm-builder.conf.5 \
 	man/binfarm-worker.8 \

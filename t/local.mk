@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	t/unit/u-farm \
 	t/unit/u-groups \
 	t/unit/u-map \
+	t/unit/u-nodes \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
 	t/unit/u-store \
@@ -49,6 +50,8 @@ t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_map_SOURCES = t/unit/u-map.c t/unit/tap.h
 t_unit_u_map_LDADD = $(BF_LIBS)
+t_unit_u_nodes_SOURCES = t/unit/u-nodes.c t/unit/tap.h
+t_unit_u_nodes_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
@@ -125,6 +128,8 @@ SHELL_TESTS += \
 	t/t5102-sandbox-fidelity.sh \
 	t/t5103-build-root-path.sh \
 	t/t5104-checkout-cache.sh
+SHELL_TESTS += \
+	t/t6000-node-inventory.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
