@@ -6,6 +6,7 @@
  *	listen = 127.0.0.1:8470
  *	state = /var/lib/binfarm-builder
  *	engineer-token = ...
+ *	metrics-token = ...
  *	tls-cert = tls/server.pem
  *	tls-key = tls/server.key
  *	[worker build1]
@@ -222,13 +223,14 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			    "give each worker a [worker NAME] section with its "
 			    "own token, profiles and tags (binfarm-builder.conf(5))",
 			    file, line);
-		if (strcmp(key, "engineer-token") == 0) {
+		if (strcmp(key, "engineer-token") == 0 ||
+		    strcmp(key, "metrics-token") == 0) {
 			if (strlen(value) < 16)
 				return bf_err_set(e, BF_ECONFIG, "%s:%u: %s: "
 				    "too short; use at least 16 characters",
 				    file, line, key);
-			return set_str(&c->engineer_token, value, file, line,
-			    key, e);
+			return set_str(key[0] == 'e' ? &c->engineer_token :
+			    &c->metrics_token, value, file, line, key, e);
 		}
 		if (strcmp(key, "user") == 0)
 			return set_str(&c->user, value, file, line, key, e);
@@ -373,6 +375,13 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 		    "set", file);
 		goto out;
 	}
+	if (c->metrics_token != NULL &&
+	    bcfg_token_eq(c->metrics_token, c->engineer_token)) {
+		bf_err_set(e, BF_ECONFIG, "%s: [builder] metrics-token is the "
+		    "engineer-token; they must differ (the metrics-token only "
+		    "reads /metrics)", file);
+		goto out;
+	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		bf_err_set(e, BF_ECONFIG, "%s: [builder] tls-cert and tls-key "
 		    "go together", file);
@@ -387,10 +396,13 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 			    "token", file, w->line, w->name);
 			goto out;
 		}
-		if (bcfg_token_eq(w->token, c->engineer_token)) {
+		if (bcfg_token_eq(w->token, c->engineer_token) ||
+		    (c->metrics_token != NULL &&
+		    bcfg_token_eq(w->token, c->metrics_token))) {
 			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: its token "
-			    "is the engineer-token; they must differ", file,
-			    w->line, w->name);
+			    "is the %s; they must differ", file, w->line,
+			    w->name, bcfg_token_eq(w->token, c->engineer_token) ?
+			    "engineer-token" : "metrics-token");
 			goto out;
 		}
 		for (k = 0; k < i; k++)
@@ -466,6 +478,9 @@ bcfg_release(struct bcfg *c)
 	free(c->mirrors);
 	free(c->repository);
 	free(c->engineer_token);
+	if (c->metrics_token != NULL)
+		explicit_bzero(c->metrics_token, strlen(c->metrics_token));
+	free(c->metrics_token);
 	free(c->user);
 	free(c->tls_cert);
 	free(c->tls_key);

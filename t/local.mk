@@ -57,7 +57,8 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c \
-	builder/api-farm.c builder/db-farm.c
+	builder/api-farm.c builder/db-farm.c \
+	builder/db-metrics.c builder/metrics.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h
