@@ -23,6 +23,7 @@ UNIT_TESTS = \
 	t/unit/u-farm \
 	t/unit/u-groups \
 	t/unit/u-map \
+	t/unit/u-metrics \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
 	t/unit/u-store \
@@ -49,6 +50,12 @@ t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_map_SOURCES = t/unit/u-map.c t/unit/tap.h
 t_unit_u_map_LDADD = $(BF_LIBS)
+# The builder's /metrics: rendering, and reading it from a database.
+t_unit_u_metrics_SOURCES = t/unit/u-metrics.c t/unit/tap.h \
+	builder/db.c builder/db-farm.c builder/db-jobs.c builder/db-rebuilds.c \
+	builder/db-metrics.c builder/metrics.c builder/workers.c
+t_unit_u_metrics_CFLAGS = $(binfarm_builder_CFLAGS)
+t_unit_u_metrics_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
