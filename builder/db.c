@@ -65,7 +65,7 @@ static const char schema[] =
     " last_seen INTEGER);"
     /*
      * Counters kept with the state change they count, in its
-     * transaction (db_counter_add()): a restart neither resets nor
+     * transaction (db-metrics.c): a restart neither resets nor
      * repeats them.  name: finished (label done/failed), leases,
      * uploads (label ok/refused/error).
      */
