@@ -470,9 +470,17 @@ struct metrics_profile {
 	long long	 finished[METRICS_NRESULTS];
 };
 
+/* A [worker NAME] section: the latest heartbeat of NAME and its NAME-N. */
+struct metrics_worker {
+	const char	*name;		/* builder.conf's */
+	long long	 last_seen;	/* unix time */
+};
+
 struct metrics {
 	struct metrics_profile *profiles;
 	size_t		 nprofiles;
+	struct metrics_worker *seen;	/* the sections heard from */
+	size_t		 nseen;
 	long long	 rebuilds[REBUILD_NSTATES];
 	long long	 leases;
 	long long	 uploads[METRICS_NUP];

@@ -11,8 +11,8 @@
  * built jobs; the *_total counters are rows the scheduler adds to in
  * the transaction of the change they count (leases, finished jobs) or
  * right after it (uploads), in db-metrics.c.  Labels take
- * their values from builder.conf's profiles and the registered
- * workers, never from a request.
+ * their values from builder.conf's profiles and worker sections, never
+ * from a request nor from the names worker processes register under.
  */
 #include "config.h"
 
@@ -28,6 +28,38 @@
 static const long long buckets[METRICS_NBUCKETS] = {
 	1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400
 };
+
+/*
+ * The latest heartbeat of each [worker NAME] section, over NAME and the
+ * NAME-N of binfarm-worker -j: a label per section, however many
+ * processes a worker token registers.
+ */
+static int
+collect_seen(struct builder *b, struct metrics *m)
+{
+	const struct bcfg_worker *w;
+	struct metrics_worker *s;
+	size_t i, k;
+
+	if (b->cfg.nworkers > 0 && (m->seen = calloc(b->cfg.nworkers,
+	    sizeof(*m->seen))) == NULL)
+		return -1;
+	for (i = 0; i < b->cfg.nworkers; i++) {
+		w = &b->cfg.workers[i];
+		s = NULL;
+		for (k = 0; k < m->nworkers; k++) {
+			if (!workers_name_ok(&b->cfg, w, m->workers[k].name))
+				continue;
+			if (s == NULL) {
+				s = &m->seen[m->nseen++];
+				s->name = w->name;
+			}
+			if (m->workers[k].last_seen > s->last_seen)
+				s->last_seen = m->workers[k].last_seen;
+		}
+	}
+	return 0;
+}
 
 int
 metrics_collect(struct builder *b, struct metrics *m)
@@ -46,7 +78,8 @@ metrics_collect(struct builder *b, struct metrics *m)
 	if (db_metrics_jobs(b, m) < 0 ||
 	    db_metrics_durations(b, m, buckets) < 0 ||
 	    db_metrics_counters(b, m) < 0 || db_metrics_rebuilds(b, m) < 0 ||
-	    workers_list(b, &m->workers, &m->nworkers) < 0) {
+	    workers_list(b, &m->workers, &m->nworkers) < 0 ||
+	    collect_seen(b, m) < 0) {
 		metrics_release(m);
 		return -1;
 	}
@@ -57,6 +90,7 @@ void
 metrics_release(struct metrics *m)
 {
 	free(m->profiles);
+	free(m->seen);
 	worker_rows_free(m->workers, m->nworkers);
 	memset(m, 0, sizeof(*m));
 }
@@ -169,12 +203,13 @@ render_workers(const struct metrics *m, struct bf_buf *out)
 	    "binfarm_builder_workers{state=\"stale\"} %lld\n", alive,
 	    (long long)m->nworkers - alive);
 	head(out, "binfarm_builder_worker_last_seen_seconds", "gauge", "When "
-	    "each registered worker was last heard from, unix time.");
-	for (i = 0; i < m->nworkers; i++) {
+	    "each [worker NAME] section (NAME and its NAME-N processes) was "
+	    "last heard from, unix time.");
+	for (i = 0; i < m->nseen; i++) {
 		bf_buf_adds(out, "binfarm_builder_worker_last_seen_seconds"
 		    "{worker=\"");
-		add_label(out, m->workers[i].name);
-		bf_buf_addf(out, "\"} %lld\n", m->workers[i].last_seen);
+		add_label(out, m->seen[i].name);
+		bf_buf_addf(out, "\"} %lld\n", m->seen[i].last_seen);
 	}
 }
 

@@ -5,7 +5,7 @@
  * cumulative histogram; label values escaped), and metrics_collect()
  * reads a real database through builder/db-metrics.c (profiles not in
  * the configuration left out; counters added to; reused jobs not in
- * the histogram).
+ * the histogram; a worker's last heartbeat by its section).
  */
 #include "config.h"
 
@@ -39,6 +39,7 @@ test_render(void)
 {
 	struct metrics_profile p[2];
 	struct worker_row w[2];
+	struct metrics_worker seen[1] = { { "b", 1600000000 } };
 	struct metrics m;
 	struct bf_buf out = BF_BUF_INIT;
 
@@ -65,6 +66,8 @@ test_render(void)
 	w[1].last_seen = 1600000000;
 	m.workers = w;
 	m.nworkers = 2;
+	m.seen = seen;
+	m.nseen = 1;
 	m.rebuilds[REBUILD_COMPLETE] = 7;
 	m.leases = 9;
 	m.uploads[METRICS_UP_OK] = 4;
@@ -99,8 +102,9 @@ test_render(void)
 	    "state=\"done\"} 0"), "label values escaped");
 	ok(has(&out, "binfarm_builder_workers{state=\"alive\"} 1") &&
 	    has(&out, "binfarm_builder_workers{state=\"stale\"} 1") &&
-	    has(&out, "binfarm_builder_worker_last_seen_seconds{worker=\"b2\"} "
-	    "1600000000"), "workers alive and stale, last seen");
+	    has(&out, "binfarm_builder_worker_last_seen_seconds{worker=\"b\"} "
+	    "1600000000") && strstr(out.buf, "worker=\"b2\"") == NULL,
+	    "workers alive and stale, last seen by section");
 	ok(has(&out, "binfarm_builder_rebuilds{state=\"complete\"} 7") &&
 	    has(&out, "binfarm_builder_rebuilds{state=\"error\"} 0") &&
 	    has(&out, "binfarm_builder_leases_total 9") &&
@@ -122,7 +126,10 @@ static const char rows[] =
     " (2, 1, 'p', 'a/b-1', 'k2', '{}', 2, 'done', 0, 100, 200, 0),"
     " (3, 1, 'p', 'a/c-1', 'k3', '{}', 3, 'done', 0, NULL, 50, 1),"
     " (4, 1, 'p', 'a/d-1', 'k4', '{}', 4, 'ready', 0, NULL, NULL, 0),"
-    " (5, 2, 'gone', 'a/e-1', 'k5', '{}', 1, 'done', 0, 1, 9, 0);";
+    " (5, 2, 'gone', 'a/e-1', 'k5', '{}', 1, 'done', 0, 1, 9, 0);"
+    "INSERT INTO workers(name, tags, slots, registered, last_seen) VALUES"
+    " ('w', '[]', 1, 0, 100), ('w-1', '[]', 1, 0, 300),"
+    " ('w-x', '[]', 1, 0, 400), ('gone', '[]', 1, 0, 500);";
 
 static void
 test_collect(struct builder *b)
@@ -150,6 +157,11 @@ test_collect(struct builder *b)
 	is_int(m.uploads[METRICS_UP_OK], 2, "uploads ok");
 	is_int(m.rebuilds[REBUILD_COMPLETE], 1, "rebuilds complete");
 	is_int(m.rebuilds[REBUILD_FAILED], 1, "rebuilds of any profile");
+	is_int(m.nworkers, 4, "every registered worker counted");
+	if (ok(m.nseen == 1, "last seen: one configured section")) {
+		is_str(m.seen[0].name, "w", "its name");
+		is_int(m.seen[0].last_seen, 300, "the latest of w and w-1");
+	}
 	metrics_release(&m);
 }
 
@@ -158,6 +170,7 @@ main(void)
 {
 	char dir[] = "/tmp/u-metrics.XXXXXX", cmd[256];
 	struct bcfg_profile p;
+	struct bcfg_worker w;
 	struct builder b;
 	struct bf_err e = BF_ERR_INIT;
 
@@ -171,6 +184,10 @@ main(void)
 	p.name = (char *)"p";
 	b.cfg.profiles = &p;
 	b.cfg.nprofiles = 1;
+	memset(&w, 0, sizeof(w));
+	w.name = (char *)"w";
+	b.cfg.workers = &w;
+	b.cfg.nworkers = 1;
 	pthread_mutex_init(&b.mu, NULL);
 	log_init(0, 0, "u-metrics");
 	ok(db_open(&b, &e) == 0, "database opened");
