@@ -5,7 +5,9 @@
  * "Authorization: Bearer TOKEN": a worker's own token ([worker NAME])
  * for the calls workers make, which then act as that worker whatever
  * name the request claims; the engineer token for the calls people
- * make.  Neither opens the other's calls.  See binfarm-builder(8).
+ * make.  Neither opens the other's calls.  GET /metrics takes the
+ * engineer token or the metrics-token, which opens nothing else.  See
+ * binfarm-builder(8).
  */
 #include "config.h"
 
@@ -35,7 +37,7 @@
 #define MAX_LOG_CHUNK	(16 << 20)
 #define TOO_BIG_SLACK	(8ULL << 20)	/* read past a limit, for a 413 */
 
-enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER };
+enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER, AUTH_METRICS };
 
 /*
  * Every open connection, for the request-head deadline: a connection
@@ -179,18 +181,20 @@ authenticate(struct builder *b, struct MHD_Connection *c,
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
-	int eng;
+	int eng, met;
 
 	*w = NULL;
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
 		return AUTH_NONE;
 	h += 7;
-	/* Both comparisons always run, each in constant time. */
+	/* Every comparison always runs, each in constant time. */
 	*w = bcfg_worker_by_token(&b->cfg, h);
 	eng = bcfg_token_eq(h, b->cfg.engineer_token);
+	met = b->cfg.metrics_token != NULL &&
+	    bcfg_token_eq(h, b->cfg.metrics_token);
 	if (*w != NULL)
 		return AUTH_WORKER;
-	return eng ? AUTH_ENGINEER : AUTH_NONE;
+	return eng ? AUTH_ENGINEER : met ? AUTH_METRICS : AUTH_NONE;
 }
 
 /* `s` for a log line: itself if printable ASCII, else a placeholder. */
@@ -753,6 +757,36 @@ route_status(struct call *k)
 	return send_json(k->c, 200, out);
 }
 
+/* GET /metrics: Prometheus' text format (metrics.c). */
+static enum MHD_Result
+route_metrics(struct call *k)
+{
+	struct bf_buf out = BF_BUF_INIT;
+	struct MHD_Response *r;
+	struct metrics m;
+	enum MHD_Result ret;
+	size_t n;
+	char *s;
+	int rc;
+
+	pthread_mutex_lock(&k->b->mu);
+	rc = metrics_collect(k->b, &m);
+	pthread_mutex_unlock(&k->b->mu);
+	if (rc < 0)
+		return send_error(k->c, 500, "cannot read the metrics from "
+		    "the database");
+	metrics_render(&m, &out);
+	metrics_release(&m);
+	if ((s = bf_buf_detach(&out, &n)) == NULL)
+		return send_error(k->c, 500, "out of memory");
+	r = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(k->c, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result
 route_rebuild(struct call *k)
 {
@@ -784,10 +818,16 @@ static const struct route worker_routes[] = {
 /* The calls the engineer token may make. */
 static const struct route engineer_routes[] = {
 	{ "GET", "/v1/status", NULL, route_status },
+	{ "GET", "/metrics", NULL, route_metrics },
 	{ "POST", "/v1/rebuild", NULL, route_rebuild },
 	{ "POST", "/v1/rebuild/cancel", NULL, route_rebuild_cancel },
 	{ "GET", "/v1/jobs", NULL, api_lookup },
 	{ NULL, NULL, NULL, route_job },	/* GET, log, package, retry... */
+};
+
+/* The one call the metrics-token may make. */
+static const struct route metrics_routes[] = {
+	{ "GET", "/metrics", NULL, route_metrics },
 };
 
 static const struct route *
@@ -832,6 +872,20 @@ worker_call(struct call *k)
 	    "not a worker call");
 }
 
+/* The metrics-token's call; it opens nothing else. */
+static enum MHD_Result
+metrics_call(struct call *k)
+{
+	const struct route *r;
+
+	if ((r = route_find(metrics_routes, sizeof(metrics_routes) /
+	    sizeof(metrics_routes[0]), k)) != NULL)
+		return r->fn(k);
+	log_warnx("refused %s %s: the metrics-token only reads /metrics",
+	    k->method, printable(k->url));
+	return send_error(k->c, 403, "the metrics-token only reads /metrics");
+}
+
 static enum MHD_Result
 engineer_call(struct call *k)
 {
@@ -874,6 +928,8 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 		k.in = json_object();
 	if (rq->who == AUTH_WORKER)
 		ret = worker_call(&k);
+	else if (rq->who == AUTH_METRICS)
+		ret = metrics_call(&k);
 	else
 		ret = engineer_call(&k);
 	json_decref(k.in);
@@ -903,6 +959,7 @@ who_name(const struct req *rq)
 {
 	return rq->who == AUTH_WORKER ? rq->worker->name :
 	    rq->who == AUTH_ENGINEER ? "an engineer" :
+	    rq->who == AUTH_METRICS ? "the metrics-token" :
 	    "an unauthenticated client";
 }
 
@@ -994,6 +1051,9 @@ request_begin(struct builder *b, struct MHD_Connection *c, const char *url,
 		    printable(cl));
 		return send_too_big(b, c, put);
 	}
+	/* A worker's token does not read /metrics: as a wrong one. */
+	if (rq->who == AUTH_WORKER && strcmp(url, "/metrics") == 0)
+		rq->who = AUTH_NONE;
 	if (rq->who == AUTH_NONE)
 		return refuse_unauthenticated(c, method, url, rq);
 	if (put)
@@ -1199,6 +1259,8 @@ api_start(struct builder *b, struct bf_err *e)
 
 	if (b->api == NULL && (rc = api_init(b, e)) < 0)
 		return rc;
+	if (b->started == 0)
+		b->started = now_s();
 	a = b->api;
 	if (a->cert_pem != NULL)
 		flags |= MHD_USE_TLS;

@@ -64,6 +64,8 @@ struct bcfg {
 	char			*mirrors;	/* default: <state>/mirrors */
 	char			*repository;	/* default: <state>/repo */
 	char			*engineer_token;
+	char			*metrics_token;	/* NULL: GET /metrics only
+						   with the engineer's */
 	char			*user;		/* drop to it (started as root) */
 	char			*tls_cert;	/* PEM files: TLS when both set */
 	char			*tls_key;
@@ -123,6 +125,7 @@ struct builder {
 	struct bf_signer	*signer;	/* NULL: unsigned repository;
 						   else the signing process's */
 	pid_t			 signer_pid;	/* -1: none */
+	long long		 started;	/* unix time, api_start() */
 	uint64_t		 ingest_ns;	/* time spent verifying uploads */
 	uint64_t		 ingested;
 	struct {
@@ -447,6 +450,66 @@ json_t	*api_job_json(struct builder *b, long long job);
 json_t	*api_status_json(struct builder *b);
 json_t	*api_rebuild_json(const char *profile,
 	    const struct rebuild_started *s);
+
+/*
+ * metrics.c: GET /metrics in Prometheus' text format, from the database
+ * (binfarm-builder(8), METRICS).  Labels come from builder.conf's
+ * profiles and the registered workers only.
+ */
+#define METRICS_NBUCKETS	13
+
+enum { METRICS_DONE, METRICS_FAILED, METRICS_NRESULTS };
+enum { METRICS_UP_OK, METRICS_UP_REFUSED, METRICS_UP_ERROR, METRICS_NUP };
+
+struct metrics_profile {
+	const char	*name;		/* builder.conf's */
+	long long	 jobs[JOB_NSTATES];
+	long long	 hist[METRICS_NBUCKETS + 1];	/* not cumulative;
+							   last: +Inf */
+	long long	 sum;		/* s, of the built ones */
+	long long	 finished[METRICS_NRESULTS];
+};
+
+/* A [worker NAME] section: the latest heartbeat of NAME and its NAME-N. */
+struct metrics_worker {
+	const char	*name;		/* builder.conf's */
+	long long	 last_seen;	/* unix time */
+};
+
+struct metrics {
+	struct metrics_profile *profiles;
+	size_t		 nprofiles;
+	struct metrics_worker *seen;	/* the sections heard from */
+	size_t		 nseen;
+	long long	 rebuilds[REBUILD_NSTATES];
+	long long	 leases;
+	long long	 uploads[METRICS_NUP];
+	struct worker_row *workers;
+	size_t		 nworkers;
+	long long	 started;	/* unix time */
+	const char	*version;
+};
+
+/* Reads the metrics into `m` (metrics_release()), with b->mu held: 0, -1. */
+int	metrics_collect(struct builder *b, struct metrics *m);
+void	metrics_render(const struct metrics *m, struct bf_buf *out);
+void	metrics_release(struct metrics *m);
+
+/* db-metrics.c: every call with b->mu held; 0 or -1. */
+/* Adds `n` to counter `name` (of `profile`, `label`: "" if none). */
+int	db_counter_add(struct builder *b, const char *name,
+	    const char *profile, const char *label, long long n);
+/* Jobs by profile and state, of m->profiles (others are left out). */
+int	db_metrics_jobs(struct builder *b, struct metrics *m);
+/*
+ * Built jobs' durations (finished - started), reused ones aside, into
+ * m->profiles' hist over the upper bounds `le` (METRICS_NBUCKETS).
+ */
+int	db_metrics_durations(struct builder *b, struct metrics *m,
+	    const long long *le);
+/* The counters (db_counter_add()) and rebuilds by state. */
+int	db_metrics_counters(struct builder *b, struct metrics *m);
+int	db_metrics_rebuilds(struct builder *b, struct metrics *m);
 
 /* api.c */
 int	api_init(struct builder *b, struct bf_err *e);

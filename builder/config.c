@@ -6,6 +6,7 @@
  *	listen = 127.0.0.1:8470
  *	state = /var/lib/binfarm-builder
  *	engineer-token = ...
+ *	metrics-token = ...
  *	tls-cert = tls/server.pem
  *	tls-key = tls/server.key
  *	[worker build1]
@@ -222,13 +223,14 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 			    "give each worker a [worker NAME] section with its "
 			    "own token, profiles and tags (binfarm-builder.conf(5))",
 			    file, line);
-		if (strcmp(key, "engineer-token") == 0) {
+		if (strcmp(key, "engineer-token") == 0 ||
+		    strcmp(key, "metrics-token") == 0) {
 			if (strlen(value) < 16)
 				return bf_err_set(e, BF_ECONFIG, "%s:%u: %s: "
 				    "too short; use at least 16 characters",
 				    file, line, key);
-			return set_str(&c->engineer_token, value, file, line,
-			    key, e);
+			return set_str(key[0] == 'e' ? &c->engineer_token :
+			    &c->metrics_token, value, file, line, key, e);
 		}
 		if (strcmp(key, "user") == 0)
 			return set_str(&c->user, value, file, line, key, e);
@@ -333,6 +335,63 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 	    line, section);
 }
 
+/*
+ * The tokens: the engineer's set, the metrics-token and every worker's
+ * different from each other; each worker's profiles configured.
+ */
+static int
+check_tokens(const struct bcfg *c, const char *file, struct bf_err *e)
+{
+	size_t i, k;
+
+	if (c->engineer_token == NULL) {
+		bf_err_set(e, BF_ECONFIG, "%s: [builder] engineer-token is not "
+		    "set", file);
+		return -1;
+	}
+	if (c->metrics_token != NULL &&
+	    bcfg_token_eq(c->metrics_token, c->engineer_token)) {
+		bf_err_set(e, BF_ECONFIG, "%s: [builder] metrics-token is the "
+		    "engineer-token; they must differ (the metrics-token only "
+		    "reads /metrics)", file);
+		return -1;
+	}
+	for (i = 0; i < c->nworkers; i++) {
+		const struct bcfg_worker *w = &c->workers[i];
+
+		if (w->token == NULL) {
+			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] has no "
+			    "token", file, w->line, w->name);
+			return -1;
+		}
+		if (bcfg_token_eq(w->token, c->engineer_token) ||
+		    (c->metrics_token != NULL &&
+		    bcfg_token_eq(w->token, c->metrics_token))) {
+			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: its token "
+			    "is the %s; they must differ", file, w->line,
+			    w->name, bcfg_token_eq(w->token, c->engineer_token) ?
+			    "engineer-token" : "metrics-token");
+			return -1;
+		}
+		for (k = 0; k < i; k++)
+			if (bcfg_token_eq(w->token, c->workers[k].token)) {
+				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] "
+				    "has the token of [worker %s]; each worker "
+				    "needs its own", file, w->line, w->name,
+				    c->workers[k].name);
+				return -1;
+			}
+		for (k = 0; k < w->profiles.n; k++)
+			if (bcfg_profile(c, w->profiles.v[k]) == NULL) {
+				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: "
+				    "no [profile %s]", file, w->line, w->name,
+				    w->profiles.v[k]);
+				return -1;
+			}
+	}
+	return 0;
+}
+
 int
 bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 {
@@ -368,46 +427,12 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 		bf_err_set(e, BF_ECONFIG, "%s: [builder] state is not set", file);
 		goto out;
 	}
-	if (c->engineer_token == NULL) {
-		bf_err_set(e, BF_ECONFIG, "%s: [builder] engineer-token is not "
-		    "set", file);
+	if (check_tokens(c, file, e) < 0)
 		goto out;
-	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		bf_err_set(e, BF_ECONFIG, "%s: [builder] tls-cert and tls-key "
 		    "go together", file);
 		goto out;
-	}
-	for (i = 0; i < c->nworkers; i++) {
-		const struct bcfg_worker *w = &c->workers[i];
-		size_t k;
-
-		if (w->token == NULL) {
-			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] has no "
-			    "token", file, w->line, w->name);
-			goto out;
-		}
-		if (bcfg_token_eq(w->token, c->engineer_token)) {
-			bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: its token "
-			    "is the engineer-token; they must differ", file,
-			    w->line, w->name);
-			goto out;
-		}
-		for (k = 0; k < i; k++)
-			if (bcfg_token_eq(w->token, c->workers[k].token)) {
-				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s] "
-				    "has the token of [worker %s]; each worker "
-				    "needs its own", file, w->line, w->name,
-				    c->workers[k].name);
-				goto out;
-			}
-		for (k = 0; k < w->profiles.n; k++)
-			if (bcfg_profile(c, w->profiles.v[k]) == NULL) {
-				bf_err_set(e, BF_ECONFIG, "%s:%u: [worker %s]: "
-				    "no [profile %s]", file, w->line, w->name,
-				    w->profiles.v[k]);
-				goto out;
-			}
 	}
 	if (c->listen == NULL && (c->listen = strdup("127.0.0.1:8470")) == NULL)
 		goto oom;
@@ -466,6 +491,9 @@ bcfg_release(struct bcfg *c)
 	free(c->mirrors);
 	free(c->repository);
 	free(c->engineer_token);
+	if (c->metrics_token != NULL)
+		explicit_bzero(c->metrics_token, strlen(c->metrics_token));
+	free(c->metrics_token);
 	free(c->user);
 	free(c->tls_cert);
 	free(c->tls_key);

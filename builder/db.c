@@ -63,6 +63,15 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS workers (name TEXT PRIMARY KEY,"
     " tags TEXT NOT NULL, slots INTEGER, registered INTEGER,"
     " last_seen INTEGER);"
+    /*
+     * Counters kept with the state change they count, in its
+     * transaction (db-metrics.c): a restart neither resets nor
+     * repeats them.  name: finished (label done/failed), leases,
+     * uploads (label ok/refused/error).
+     */
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT NOT NULL,"
+    " profile TEXT NOT NULL, label TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(name, profile, label)) WITHOUT ROWID;"
     /* At most one rebuild of a profile runs (sched_rebuild checks too). */
     "CREATE UNIQUE INDEX IF NOT EXISTS rebuilds_one_running ON"
     " rebuilds(profile) WHERE state IN ('running', 'publishing');";
@@ -98,7 +107,16 @@ static const char migrate_2[] =
     " WHERE id IN (SELECT id FROM stale);"
     "DROP TABLE stale;";
 
-#define SCHEMA_VERSION	2
+/*
+ * Version 3 counts finished jobs in `counters`; a database that has
+ * some already starts from them (reused ones were not built here).
+ */
+static const char migrate_3[] =
+    "INSERT OR IGNORE INTO counters(name, profile, label, n) SELECT"
+    " 'finished', profile, state, count(*) FROM jobs WHERE reused = 0 AND"
+    " state IN ('done', 'failed') GROUP BY profile, state;";
+
+#define SCHEMA_VERSION	3
 
 long long
 now_s(void)
@@ -195,7 +213,8 @@ db_migrate(struct builder *b)
 	}
 	snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d",
 	    SCHEMA_VERSION);
-	if (db_exec(b, schema) < 0 || db_exec(b, pragma) < 0 ||
+	if (db_exec(b, schema) < 0 || (old > 0 && v < 3 &&
+	    db_exec(b, migrate_3) < 0) || db_exec(b, pragma) < 0 ||
 	    db_commit(b) < 0)
 		goto fail;
 	return 0;

@@ -211,6 +211,14 @@ open_part(struct builder *b, struct ingest *in, struct bf_err *e)
 	return 0;
 }
 
+/* An upload's end in the counters, by its answer (with b->mu held). */
+static void
+count_upload(struct builder *b, int http_status)
+{
+	db_counter_add(b, "uploads", "", http_status == 200 ? "ok" :
+	    http_status >= 500 ? "error" : "refused", 1);
+}
+
 int
 ingest_start(struct builder *b, struct ingest **ip, long long job,
     const char *worker, const char *lease, const char *checksum,
@@ -237,6 +245,7 @@ ingest_start(struct builder *b, struct ingest **ip, long long job,
 	*http_status = 0;
 	return 0;
 fail:
+	count_upload(b, *http_status);
 	ingest_free(in);
 	return rc;
 }
@@ -582,6 +591,8 @@ ingest_finish(struct builder *b, struct ingest *in, int *http_status,
 		    (long long)in->size);
 		b->ingest_ns += mono_ns() - t0;
 		b->ingested++;
+		if (rc == 0)
+			count_upload(b, 200);
 		pthread_mutex_unlock(&b->mu);
 		if (rc < 0) {
 			unlink(dst.buf);
@@ -594,6 +605,7 @@ ingest_finish(struct builder *b, struct ingest *in, int *http_status,
 	if (rc < 0) {
 		pthread_mutex_lock(&b->mu);
 		refused(b, in, reject, http_status, rc, e);
+		count_upload(b, *http_status);
 		pthread_mutex_unlock(&b->mu);
 	}
 	bf_buf_release(&rel);

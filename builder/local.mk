@@ -13,7 +13,9 @@ binfarm_builder_SOURCES = \
 	builder/db-farm.c \
 	builder/db-jobs.c builder/db-jobs.h builder/jobs.h \
 	builder/db-rebuilds.c \
+	builder/db-metrics.c \
 	builder/ingest.c \
+	builder/metrics.c \
 	builder/pin.c \
 	builder/publish.c \
 	builder/rebuild.c \

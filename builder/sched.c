@@ -122,7 +122,9 @@ sched_lease(struct builder *b, const char *worker,
 	if (db_begin(b) < 0)
 		goto fail;
 	if (db_job_lease(b, l->job, worker, l->token,
-	    now + b->cfg.lease_timeout, now) < 0 || db_commit(b) < 0) {
+	    now + b->cfg.lease_timeout, now) < 0 ||
+	    db_counter_add(b, "leases", l->profile, "", 1) < 0 ||
+	    db_commit(b) < 0) {
 		db_rollback(b);
 		goto fail;
 	}
@@ -347,6 +349,7 @@ fail_final(struct builder *b, const struct job *j, long long attempts,
 	int nblocked;
 
 	if (db_job_fail(b, j->id, attempts, why, now_s()) < 0 ||
+	    db_counter_add(b, "finished", j->profile, "failed", 1) < 0 ||
 	    (nblocked = block_dependents(b, j->id, j->cpv)) < 0 ||
 	    db_commit(b) < 0)
 		return -1;
@@ -402,6 +405,7 @@ sched_done(struct builder *b, long long job, const char *path,
 	}
 	if (db_job_done(b, job, path, sha256, size, now_s()) != 1 ||
 	    db_built_add(b, job) < 0 || release_group(b, j.grp) < 0 ||
+	    db_counter_add(b, "finished", j.profile, "done", 1) < 0 ||
 	    db_commit(b) < 0) {
 		db_rollback(b);
 		job_release(&j);

@@ -24,6 +24,7 @@ UNIT_TESTS = \
 	t/unit/u-groups \
 	t/unit/u-map \
 	t/unit/u-nodes \
+	t/unit/u-metrics \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
 	t/unit/u-store \
@@ -50,6 +51,12 @@ t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
 t_unit_u_map_SOURCES = t/unit/u-map.c t/unit/tap.h
 t_unit_u_map_LDADD = $(BF_LIBS)
+# The builder's /metrics: rendering, and reading it from a database.
+t_unit_u_metrics_SOURCES = t/unit/u-metrics.c t/unit/tap.h \
+	builder/db.c builder/db-farm.c builder/db-jobs.c builder/db-rebuilds.c \
+	builder/db-metrics.c builder/metrics.c builder/workers.c
+t_unit_u_metrics_CFLAGS = $(binfarm_builder_CFLAGS)
+t_unit_u_metrics_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_nodes_SOURCES = t/unit/u-nodes.c t/unit/tap.h
 t_unit_u_nodes_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
@@ -60,7 +67,8 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c \
-	builder/api-farm.c builder/db-farm.c
+	builder/api-farm.c builder/db-farm.c \
+	builder/db-metrics.c builder/metrics.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h
@@ -123,6 +131,7 @@ SHELL_TESTS += \
 	t/t5020-builder-hostile.sh \
 	t/t5030-ingest-fidelity.sh \
 	t/t5050-builder-signer.sh \
+	t/t5060-builder-metrics.sh \
 	t/t5100-ebuild-driver.sh \
 	t/t5101-ebuild-distfiles.sh \
 	t/t5102-sandbox-fidelity.sh \

@@ -189,7 +189,7 @@ test_expect_success 'a database of schema version 0 is brought up to date and it
 	test_when_finished "farm_stop" &&
 	sched_env &&
 	test_grep "schema version 1" builder.log &&
-	test "$(sqlite3 state/builder.db "PRAGMA user_version")" = 2 &&
+	test "$(sqlite3 state/builder.db "PRAGMA user_version")" = 3 &&
 	test "$(jstate t/a-1)" = waiting &&
 	test "$(jstate t/b-1)" = ready &&
 	one_job &&

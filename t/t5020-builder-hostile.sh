@@ -78,7 +78,7 @@ test_expect_success 'a database of schema 1 with two running rebuilds keeps the 
 	test_grep "older of two running rebuilds of one profile cancelled" builder.log &&
 	test "$(db_query "SELECT state FROM rebuilds WHERE id = $old")" = cancelled &&
 	test "$(db_query "SELECT count(*) FROM jobs WHERE rebuild = $old AND state <> '"'cancelled'"' AND state <> '"'done'"'")" = 0 &&
-	test "$(db_query "PRAGMA user_version")" = 2
+	test "$(db_query "PRAGMA user_version")" = 3
 '
 
 test_done
