@@ -33,6 +33,14 @@
 #
 # BENCH_PIN=1: the servers on CPU 0, h2load on CPU 1 (see lib-serve.sh).
 #
+# BENCH_CLIENT=bf drives the wave with bench/wave-client.c (built here
+# with cc) instead of h2load: the same connections and URL lists, one
+# thread, reading BENCH_READ_SIZE bytes per recv() (default 262144)
+# where h2load reads 8 KiB; on two CPUs h2load's reads, not the server,
+# set the wave's time.  BENCH_DISCARD=1 (with BENCH_CLIENT=bf): the
+# client lets the kernel drop the bodies (recv MSG_TRUNC), so that what
+# is measured is the server's capacity, not the client's copies.
+#
 # Needs: h2load, nginx, curl, python3 (taskset to pin).  Usage: bench/bench-wave.sh from
 # the build directory (or with BINHOST=path/to/binfarm-binhost).
 set -eu
@@ -46,6 +54,8 @@ NPKG=${BENCH_PACKAGES:-1000}
 ROUNDS=${BENCH_ROUNDS:-3}
 MIXES=${BENCH_MIXES:-mixed small}
 THREADS=${BENCH_THREADS:-2}
+CLIENT=${BENCH_CLIENT:-h2load}
+READ_SIZE=${BENCH_READ_SIZE:-262144}
 . "$(dirname "$0")/lib-serve.sh"
 command -v nginx >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
 for c in h2load nginx curl python3; do
@@ -53,6 +63,14 @@ for c in h2load nginx curl python3; do
 done
 
 serve_workdir bench-wave
+case $CLIENT in
+h2load) ;;
+bf)	# bench/wave-client.c: h2load's wave with large reads, one thread.
+	cc -O2 -o "$W/wave-client" "$(dirname "$0")/wave-client.c" ||
+		{ echo "bench-wave: cannot build wave-client.c" >&2; exit 2; }
+	THREADS=1 ;;
+*)	echo "bench-wave: BENCH_CLIENT is h2load or bf" >&2; exit 2 ;;
+esac
 
 # The repository: one snapshot, testing -> it.  Sizes from a fixed seed;
 # the bytes are cut from one random blob (page cache, as a hot binhost).
@@ -121,6 +139,15 @@ done
 wave() {
 	sed "s|^|$base/testing/amd64/|" "$W/$1.paths" >"$W/urls"
 	total=$((CONNS * ($(wc -l <"$W/urls"))))
+	if test "$CLIENT" = bf; then
+		sed "s|^|/testing/amd64/|" "$W/$1.paths" >"$W/urls"
+		set -- "$W/wave-client" ${BENCH_DISCARD:+-d} -r "$READ_SIZE" \
+			127.0.0.1 "${base##*:}" \
+			"$CONNS" "$W/urls"
+	else
+		set -- h2load --h1 -t"$THREADS" -c"$CONNS" -m1 -n"$total" \
+			-i "$W/urls"
+	fi
 	c0=$(cpu_ticks "$srv_pid")
 	$CRUN python3 -c 'import resource, subprocess, sys
 with open(sys.argv[1], "w") as out:
@@ -128,8 +155,7 @@ with open(sys.argv[1], "w") as out:
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(sys.argv[1], "a") as out:
     out.write("client-cpu %.2f\n" % (r.ru_utime + r.ru_stime))' \
-		"$W/h2load.out" h2load --h1 -t"$THREADS" -c"$CONNS" -m1 \
-		-n"$total" -i "$W/urls" || true
+		"$W/h2load.out" "$@" || true
 	c1=$(cpu_ticks "$srv_pid")
 	awk -v total="$total" -v c0="$c0" -v c1="$c1" -v hz="$(getconf CLK_TCK)" '
 	/^finished in/ { t = $3; sub(/,$/, "", t)
@@ -140,8 +166,10 @@ with open(sys.argv[1], "a") as out:
 	END { printf "%.3f %.0f %d %.2f %.2f\n", t, rps, fail, (c1 - c0) / hz, cl }' "$W/h2load.out"
 }
 
-printf 'release wave, binhost vs nginx %s: h2load --h1 -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
-	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" "$CONNS" "$K" "$(nproc)" \
+printf 'release wave, binhost vs nginx %s: %s -c%s, Packages.gz + %s files each, %s cores (%s)\n' \
+	"$(nginx -v 2>&1 | sed 's/.*nginx\///')" \
+	"$(test "$CLIENT" = bf && echo "wave-client ${BENCH_DISCARD:+-d }-r $READ_SIZE" || echo "h2load --h1")" \
+	"$CONNS" "$K" "$(nproc)" \
 	"$(sed -n 's/^model name.*: //p' /proc/cpuinfo | head -n 1)"
 pinned_line
 printf 'repository: %s packages, %s MB; Packages.gz %s bytes\n' "$NPKG" \

@@ -1,6 +1,7 @@
 EXTRA_DIST += bench/RESULTS.md bench/bench-pack.sh bench/bench-index.sh \
 	bench/bench-plan.sh bench/gen-tree.py bench/bench-repo.sh bench/bench-binhost.sh \
-	bench/bench-root.sh bench/bench-wave.sh bench/lib-serve.sh
+	bench/bench-root.sh bench/bench-wave.sh bench/lib-serve.sh \
+	bench/wave-client.c
 bench: all
 	$(SHELL) $(top_srcdir)/bench/bench-pack.sh
 	BF_BUILD_DIR=$(abs_top_builddir) $(SHELL) $(top_srcdir)/bench/bench-index.sh
