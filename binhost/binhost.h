@@ -359,7 +359,6 @@ struct bh_fcent {
 struct bh_fcache {
 	size_t		 n, cap;
 	uint64_t	 clock;
-	uint64_t	 hits, misses, stale;
 	struct bh_fcent	 v[BH_FCACHE_MAX];
 };
 

@@ -92,15 +92,12 @@ bh_fcache_get(struct bh_fcache *fc, const struct bh_target *t,
 				ent_drop(e);
 			else
 				e->dead = 1;
-			fc->stale++;
 			return -1;
 		}
 		e->users++;
 		e->used = ++fc->clock;
-		fc->hits++;
 		return (int)i;
 	}
-	fc->misses++;
 	return -1;
 }
 
