@@ -14,11 +14,13 @@
 #include "base/err.h"
 #include "store/fsck.h"
 #include "store/repo.h"
+#include "json.h"
 #include "repocli.h"
 #include "store/sign.h"
 #include "base/banned.h"
 
-static const char fsck_usage[] = "[-R DIR] [--no-digests] [--no-signatures] [-q]";
+static const char fsck_usage[] =
+    "[-R DIR] [--no-digests] [--no-signatures] [-q] [--json]";
 
 static const char fsck_help[] =
     "Takes the writer lock (which first cleans what killed writers left,\n"
@@ -28,20 +30,46 @@ static const char fsck_help[] =
     "the container checks, and in a signed repository is signed and its\n"
     "signatures verify against the repository key; every channel link;\n"
     "leftover temporary files; and that no GnuPG home or secret key\n"
-    "material lies inside the repository (binfarm key migrate moves it out).\n"
+    "material lies inside the repository (binfarm key migrate moves it out);\n"
+    "and the inventory of nodes, nodes.conf (its first error, FILE:LINE).\n"
     "\n"
     "  -R DIR            the repository (default: $BINFARM_REPO)\n"
     "      --no-digests  check sizes only (fast)\n"
     "      --no-signatures  do not run gpg\n"
     "  -q, --quiet       print only problems\n"
+    "      --json        {\"clean\", \"signed\", \"problems\": [{\"message\"}...]}\n"
     "\n"
     "Exit status: 0 clean, 1 problems found, 2 error.\n";
 
+/* Each problem: a line, or (arg: a JSON array) an object. */
 static void
 problem(void *arg, const char *msg)
 {
-	(void)arg;
-	printf("problem: %s\n", msg);
+	json_t *arr = arg;
+
+	if (arr == NULL)
+		printf("problem: %s\n", msg);
+	else
+		/* Out of memory shows as a shorter list; the count holds. */
+		json_array_append_new(arr, json_pack("{s:s}", "message", msg));
+}
+
+static int
+print_result(struct bf_cli *cli, const struct bf_repo *r, int n, json_t *arr)
+{
+	int ret = n > 0 ? BF_EXIT_FAIL : BF_EXIT_OK, jr;
+
+	if (arr != NULL) {
+		jr = cli_json_print(cli, json_pack("{s:b, s:b, s:i, s:O}",
+		    "clean", n == 0, "signed", r->signed_repo, "count", n,
+		    "problems", arr));
+		return jr != BF_EXIT_OK ? jr : ret;
+	}
+	if (n > 0)
+		printf("%d problem(s)\n", n);
+	else if (!cli->quiet)
+		printf("clean\n");
+	return ret;
 }
 
 int
@@ -51,6 +79,7 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 		{ "no-digests", no_argument, NULL, 'd' },
 		{ "no-signatures", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,7 +89,8 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 	struct bf_repo *r;
 	struct bf_buf why = BF_BUF_INIT;
 	const char *dir = NULL;
-	int c, rc, kp, nosig = 0, ret = BF_EXIT_ERROR;
+	json_t *arr = NULL;
+	int c, rc, kp, nkey = 0, nosig = 0, json = 0, ret = BF_EXIT_ERROR;
 
 	memset(&fo, 0, sizeof(fo));
 	while ((c = getopt_long(argc, argv, "R:qh", longopts, NULL)) != -1) {
@@ -77,6 +107,9 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 		case 'q':
 			cli->quiet = 1;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			return cli_help(cli, fsck_usage, fsck_help);
 		default:
@@ -85,18 +118,26 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli, fsck_usage);
-	if ((r = repocli_open(cli, dir)) == NULL)
+	if (json && (arr = json_array()) == NULL) {
+		cli_error(cli, "out of memory");
 		return BF_EXIT_ERROR;
+	}
+	if ((r = repocli_open(cli, dir)) == NULL) {
+		json_decref(arr);
+		return BF_EXIT_ERROR;
+	}
 	if (repocli_lock(cli, r) < 0)
 		goto out;
 	fo.problem = problem;
+	fo.arg = arr;
 	if (r->signed_repo && !nosig) {
 		char *pub = bf_repo_path(r, BF_REPO_PUBKEY);
 
-		if (access(pub, F_OK) < 0)
-			printf("problem: signed repository without a key (%s)\n",
-			    BF_REPO_PUBKEY);
-		else if ((rc = bf_verifier_open(&ver, pub, &e)) < 0) {
+		if (access(pub, F_OK) < 0) {
+			problem(arr, "signed repository without a key ("
+			    BF_REPO_PUBKEY ")");
+			nkey++;
+		} else if ((rc = bf_verifier_open(&ver, pub, &e)) < 0) {
 			cli_error(cli, "%s", bf_err_msg(&e, rc));
 			free(pub);
 			goto out;
@@ -114,20 +155,14 @@ cmd_fsck(struct bf_cli *cli, int argc, char **argv)
 		goto out;
 	}
 	if (kp > 0) {
-		printf("problem: %s\n", why.buf);
+		problem(arr, why.buf);
 		rc++;
 	}
 	if (!r->signed_repo)
 		cli_info(cli, "note: the repository is unsigned");
-	if (rc > 0) {
-		printf("%d problem(s)\n", rc);
-		ret = BF_EXIT_FAIL;
-	} else {
-		if (!cli->quiet)
-			printf("clean\n");
-		ret = BF_EXIT_OK;
-	}
+	ret = print_result(cli, r, rc + nkey, arr);
 out:
+	json_decref(arr);
 	fflush(stdout);
 	bf_buf_release(&why);
 	bf_verifier_free(ver);

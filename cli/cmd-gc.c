@@ -12,10 +12,12 @@
 #include "store/gc.h"
 #include "store/promote.h"
 #include "store/repo.h"
+#include "json.h"
 #include "repocli.h"
 #include "base/banned.h"
 
-static const char gc_usage[] = "[-R DIR] [-n] [--grace DURATION] [--keep N]";
+static const char gc_usage[] =
+    "[-R DIR] [-n] [--grace DURATION] [--keep N] [--json]";
 
 static const char gc_help[] =
     "Deletes snapshots nothing retains, then pool files that no retained\n"
@@ -27,13 +29,47 @@ static const char gc_help[] =
     "  -n, --dry-run       print what would be deleted\n"
     "      --grace DURATION  e.g. 3600, 90m, 12h, 7d (default: the\n"
     "                      repository's grace, 7d)\n"
-    "      --keep N        newest snapshots kept per profile (default 3)\n";
+    "      --keep N        newest snapshots kept per profile (default 3)\n"
+    "      --json          {\"dry_run\", \"deleted\": [{\"kind\", \"path\"}...],\n"
+    "                      \"snapshots_deleted\", \"files_deleted\",\n"
+    "                      \"bytes_deleted\", \"snapshots_kept\", \"files_kept\"}\n"
+    "\n"
+    "Exit status: 0 done, 2 usage or a system error.\n";
 
+/* Each deletion: a line, or (arg: a JSON array) an object. */
 static void
 report(void *arg, const char *what, const char *path)
 {
-	(void)arg;
-	printf("%s %s\n", what, path);
+	json_t *arr = arg;
+
+	if (arr == NULL) {
+		printf("%s %s\n", what, path);
+		return;
+	}
+	/* Out of memory shows when the array is printed: a shorter list. */
+	json_array_append_new(arr, json_pack("{s:s, s:s}", "kind",
+	    strcmp(what, "delete snapshot") == 0 ? "snapshot" : "file",
+	    "path", path));
+}
+
+static int
+print_stats(struct bf_cli *cli, const struct bf_gc_opts *go,
+    const struct bf_gc_stats *st, json_t *arr)
+{
+	if (arr != NULL)
+		return cli_json_print(cli, json_pack("{s:b, s:O, s:I, s:I, s:I, "
+		    "s:I, s:I}", "dry_run", go->dry_run, "deleted", arr,
+		    "snapshots_deleted", (json_int_t)st->snapshots_deleted,
+		    "files_deleted", (json_int_t)st->files_deleted,
+		    "bytes_deleted", (json_int_t)st->bytes_deleted,
+		    "snapshots_kept", (json_int_t)st->snapshots_kept,
+		    "files_kept", (json_int_t)st->files_kept));
+	printf("%s%zu snapshot(s) and %zu file(s) (%llu bytes) %s; kept %zu "
+	    "snapshot(s) and %zu file(s)\n", go->dry_run ? "dry run: " : "",
+	    st->snapshots_deleted, st->files_deleted, st->bytes_deleted,
+	    go->dry_run ? "would be deleted" : "deleted", st->snapshots_kept,
+	    st->files_kept);
+	return BF_EXIT_OK;
 }
 
 int
@@ -43,6 +79,7 @@ cmd_gc(struct bf_cli *cli, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "keep", required_argument, NULL, 'k' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -52,7 +89,8 @@ cmd_gc(struct bf_cli *cli, int argc, char **argv)
 	struct bf_repo *r;
 	const char *dir = NULL;
 	long long grace = -1, keep = -1;
-	int c, rc, ret = BF_EXIT_ERROR;
+	json_t *arr = NULL;
+	int c, rc, json = 0, ret = BF_EXIT_ERROR;
 
 	memset(&go, 0, sizeof(go));
 	while ((c = getopt_long(argc, argv, "R:nh", longopts, NULL)) != -1) {
@@ -74,6 +112,9 @@ cmd_gc(struct bf_cli *cli, int argc, char **argv)
 			if (cli_parse_ll(cli, "--keep", optarg, 0, 1000000, &keep) < 0)
 				return BF_EXIT_ERROR;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			return cli_help(cli, gc_usage, gc_help);
 		default:
@@ -82,25 +123,28 @@ cmd_gc(struct bf_cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli, gc_usage);
-	if ((r = repocli_open(cli, dir)) == NULL)
+	if (json && (arr = json_array()) == NULL) {
+		cli_error(cli, "out of memory");
 		return BF_EXIT_ERROR;
+	}
+	if ((r = repocli_open(cli, dir)) == NULL) {
+		json_decref(arr);
+		return BF_EXIT_ERROR;
+	}
 	go.grace = grace >= 0 ? grace : r->grace;
 	go.keep = keep >= 0 ? keep : r->keep;
 	go.now = -1;
 	go.report = report;
+	go.arg = arr;
 	if (repocli_lock(cli, r) < 0)
 		goto out;
 	if ((rc = bf_repo_gc(r, &go, &st, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;
 	}
-	printf("%s%zu snapshot(s) and %zu file(s) (%llu bytes) %s; kept %zu "
-	    "snapshot(s) and %zu file(s)\n", go.dry_run ? "dry run: " : "",
-	    st.snapshots_deleted, st.files_deleted, st.bytes_deleted,
-	    go.dry_run ? "would be deleted" : "deleted", st.snapshots_kept,
-	    st.files_kept);
-	ret = BF_EXIT_OK;
+	ret = print_stats(cli, &go, &st, arr);
 out:
+	json_decref(arr);
 	fflush(stdout);
 	bf_repo_free(r);
 	return ret;

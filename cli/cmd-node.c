@@ -20,6 +20,7 @@
 #include "base/lockfile.h"
 #include "store/nodes.h"
 #include "store/repo.h"
+#include "json.h"
 #include "repocli.h"
 #include "base/banned.h"
 
@@ -284,24 +285,6 @@ node_json(const struct bf_node *nd)
 }
 
 static int
-print_json(struct bf_cli *cli, json_t *j)
-{
-	int rc;
-
-	if (j == NULL) {
-		cli_error(cli, "out of memory");
-		return BF_EXIT_ERROR;
-	}
-	rc = json_dumpf(j, stdout, JSON_INDENT(2));
-	json_decref(j);
-	if (rc < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		cli_error(cli, "cannot write the output: %s", strerror(errno));
-		return BF_EXIT_ERROR;
-	}
-	return BF_EXIT_OK;
-}
-
-static int
 matches(const struct nodeopts *o, const struct bf_node *nd)
 {
 	return (o->site == NULL || strcmp(o->site, nd->site) == 0) &&
@@ -317,15 +300,15 @@ list_json(struct bf_cli *cli, const struct nodeopts *o,
 
 	if (arr == NULL || root == NULL) {
 		json_decref(root);
-		return print_json(cli, NULL);
+		return cli_json_print(cli, NULL);
 	}
 	for (i = 0; i < ns->n; i++)
 		if (matches(o, &ns->v[i]) &&
 		    json_array_append_new(arr, node_json(&ns->v[i])) < 0) {
 			json_decref(root);
-			return print_json(cli, NULL);
+			return cli_json_print(cli, NULL);
 		}
-	return print_json(cli, root);
+	return cli_json_print(cli, root);
 }
 
 static void
@@ -430,7 +413,7 @@ node_show(struct bf_cli *cli, struct nodeopts *o)
 			json_decref(j);
 			j = NULL;
 		}
-		ret = print_json(cli, j);
+		ret = cli_json_print(cli, j);
 		goto out;
 	}
 	printf("node:     %s\nsite:     %s\nfarm:     %s\nmember:   %ld of %ld\n"

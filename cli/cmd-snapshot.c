@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,12 @@
 #include "base/buf.h"
 #include "portage/tree.h"
 #include "store/repo.h"
+#include "json.h"
 #include "repocli.h"
 #include "base/banned.h"
 
 static const char snapshot_usage[] =
-    "[-R DIR] --profile P (create [--tree-commit [NAME=]OID]... "
+    "[-R DIR] --profile P [--json] (create [--tree-commit [NAME=]OID]... "
     "[--tree-repo NAME] [--message M] | list | show ID | diff A B)";
 
 static const char snapshot_help[] =
@@ -38,7 +40,11 @@ static const char snapshot_help[] =
     "                         REPO_REVISIONS in the Packages header; repeat\n"
     "                         it for each repository (overlays)\n"
     "      --tree-repo NAME   the repository of an OID given without NAME\n"
-    "  -m, --message M     a note kept with the snapshot\n";
+    "  -m, --message M     a note kept with the snapshot\n"
+    "      --json          JSON on standard output (binfarm-snapshot(1))\n"
+    "\n"
+    "Exit status: 0 done, 1 no such profile or snapshot, 2 usage or a\n"
+    "system error.\n";
 
 static void
 fmt_time(long long t, char *buf, size_t len)
@@ -54,6 +60,7 @@ struct chans {
 	const char	*profile;
 	const char	*id;
 	char		 out[512];
+	json_t		*arr;		/* with --json: the channels' names */
 };
 
 static int
@@ -63,9 +70,13 @@ chan_match(void *arg, const char *channel, const char *profile, const char *id)
 	size_t l = strlen(c->out);
 
 	if (id != NULL && strcmp(profile, c->profile) == 0 &&
-	    strcmp(id, c->id) == 0)
+	    strcmp(id, c->id) == 0) {
 		snprintf(c->out + l, sizeof(c->out) - l, "%s%s", l ? "," : "",
 		    channel);
+		if (c->arr != NULL &&
+		    json_array_append_new(c->arr, json_string(channel)) < 0)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -91,9 +102,38 @@ resolve(struct bf_cli *cli, struct bf_repo *r, const char *profile,
 	return 0;
 }
 
+/* A snapshot's metadata as JSON, with the channels pointing at it. */
+static json_t *
+info_json(struct bf_repo *r, const char *profile,
+    const struct bf_snapshot_info *info)
+{
+	struct chans c;
+	json_t *o;
+
+	memset(&c, 0, sizeof(c));
+	c.profile = profile;
+	c.id = info->id;
+	if ((c.arr = json_array()) == NULL)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:I}", "id",
+	    info->id, "profile", profile, "by", info->by, "parent",
+	    cli_json_str_or_null(info->parent), "tree_commit",
+	    cli_json_str_or_null(info->tree_commit), "message", info->message,
+	    "packages", (json_int_t)info->packages, "timestamp",
+	    (json_int_t)info->timestamp);
+	if (o == NULL || cli_json_set_time(o, "created", info->created) < 0 ||
+	    bf_channel_each(r, chan_match, &c, NULL) < 0 ||
+	    json_object_set(o, "channels", c.arr) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	json_decref(c.arr);
+	return o;
+}
+
 static int
 do_create(struct bf_cli *cli, struct bf_repo *r, const char *profile,
-    struct bf_snapshot_opts *so)
+    struct bf_snapshot_opts *so, int json)
 {
 	struct bf_err e = BF_ERR_INIT;
 	char id[32], who[128];
@@ -108,55 +148,147 @@ do_create(struct bf_cli *cli, struct bf_repo *r, const char *profile,
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		return BF_EXIT_ERROR;
 	}
-	printf("%s\n", id);
+	if (json)
+		rc = cli_json_print(cli, json_pack("{s:s, s:s, s:I}", "id", id,
+		    "profile", profile, "packages", (json_int_t)n));
+	else {
+		printf("%s\n", id);
+		rc = BF_EXIT_OK;
+	}
 	cli_info(cli, "snapshot %s of '%s': %zu package(s)", id, profile, n);
-	return BF_EXIT_OK;
+	return rc;
+}
+
+/* One line of list, or (arr not NULL) one object of its JSON. */
+static int
+list_one(struct bf_repo *r, const char *profile, const char *id, json_t *arr)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_snapshot_info info;
+	char when[64];
+	struct chans c;
+	json_t *o;
+
+	if (bf_snapshot_info_load(r, profile, id, &info, &e) < 0) {
+		if (arr == NULL)
+			printf("%s  (unreadable: %s)\n", id, bf_err_msg(&e, -1));
+		else if (json_array_append_new(arr, json_pack("{s:s, s:s}",
+		    "id", id, "error", bf_err_msg(&e, -1))) < 0)
+			return -1;
+		bf_err_clear(&e);
+		return 0;
+	}
+	if (arr != NULL) {
+		o = info_json(r, profile, &info);
+		bf_snapshot_info_release(&info);
+		return o != NULL ? json_array_append_new(arr, o) : -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.profile = profile;
+	c.id = id;
+	bf_channel_each(r, chan_match, &c, NULL);
+	fmt_time(info.created, when, sizeof(when));
+	printf("%s  %s  %-10s %6lld pkgs%s%s%s\n", id, when, info.by,
+	    info.packages, c.out[0] ? "  [" : "", c.out, c.out[0] ? "]" : "");
+	bf_snapshot_info_release(&info);
+	return 0;
 }
 
 static int
-do_list(struct bf_cli *cli, struct bf_repo *r, const char *profile)
+do_list(struct bf_cli *cli, struct bf_repo *r, const char *profile, int json)
 {
 	struct bf_err e = BF_ERR_INIT;
-	char **ids = NULL, when[64];
+	char **ids = NULL;
+	json_t *arr = NULL;
 	size_t n = 0, i;
-	int rc;
+	int rc, ret = BF_EXIT_ERROR;
 
 	if ((rc = bf_snapshot_list(r, profile, &ids, &n, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		return BF_EXIT_ERROR;
 	}
-	for (i = 0; i < n; i++) {
-		struct bf_snapshot_info info;
-		struct chans c;
-
-		if (bf_snapshot_info_load(r, profile, ids[i], &info, &e) < 0) {
-			printf("%s  (unreadable: %s)\n", ids[i], bf_err_msg(&e, -1));
-			bf_err_clear(&e);
-			continue;
-		}
-		memset(&c, 0, sizeof(c));
-		c.profile = profile;
-		c.id = ids[i];
-		bf_channel_each(r, chan_match, &c, NULL);
-		fmt_time(info.created, when, sizeof(when));
-		printf("%s  %s  %-10s %6lld pkgs%s%s%s\n", ids[i], when, info.by,
-		    info.packages, c.out[0] ? "  [" : "", c.out, c.out[0] ? "]" : "");
-		bf_snapshot_info_release(&info);
-	}
+	if (json && (arr = json_array()) == NULL)
+		goto oom;
+	for (i = 0; i < n; i++)
+		if (list_one(r, profile, ids[i], arr) < 0)
+			goto oom;
+	ret = json ? cli_json_print(cli, json_pack("{s:s, s:o}", "profile",
+	    profile, "snapshots", arr)) : BF_EXIT_OK;
+	arr = NULL;
+	goto out;
+oom:
+	cli_error(cli, "out of memory");
+out:
+	json_decref(arr);
 	bf_snapshot_list_free(ids, n);
+	return ret;
+}
+
+static json_t *
+entries_json(const struct bf_pkgindex *idx)
+{
+	json_t *a = json_array(), *o;
+	long long build;
+	size_t i;
+
+	for (i = 0; a != NULL && i < idx->npkgs; i++) {
+		const char *cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
+		const char *bid = bf_pkgindex_value(idx, &idx->pkgs[i],
+		    "BUILD_ID");
+		const char *path = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+
+		build = bid != NULL && *bid ? strtoll(bid, NULL, 10) : 0;
+		o = json_pack("{s:o, s:o, s:o}", "cpv",
+		    cli_json_str_or_null(cpv), "build_id", build > 0 ?
+		    json_integer(build) : json_null(), "path",
+		    cli_json_str_or_null(path));
+		if (o == NULL || json_array_append_new(a, o) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
+static int
+show_text(struct bf_repo *r, const char *profile, const char *id,
+    const struct bf_snapshot_info *info, const struct bf_pkgindex *idx)
+{
+	struct chans c;
+	char when[64];
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	c.profile = profile;
+	c.id = id;
+	bf_channel_each(r, chan_match, &c, NULL);
+	fmt_time(info->created, when, sizeof(when));
+	printf("snapshot:    %s\nprofile:     %s\ncreated:     %s\nby:          %s\n"
+	    "parent:      %s\ntree-commit: %s\nmessage:     %s\npackages:    %lld\n"
+	    "timestamp:   %lld\nchannels:    %s\n\n", id, profile, when, info->by,
+	    info->parent[0] ? info->parent : "(none)",
+	    info->tree_commit[0] ? info->tree_commit : "(none)", info->message,
+	    info->packages, info->timestamp, c.out[0] ? c.out : "(none)");
+	for (i = 0; i < idx->npkgs; i++) {
+		const char *cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
+		const char *bid = bf_pkgindex_value(idx, &idx->pkgs[i], "BUILD_ID");
+		const char *path = bf_pkgindex_get(&idx->pkgs[i], "PATH");
+
+		printf("%s  build %s  %s\n", cpv != NULL ? cpv : "?",
+		    bid != NULL && *bid ? bid : "-", path != NULL ? path : "");
+	}
 	return BF_EXIT_OK;
 }
 
 static int
 do_show(struct bf_cli *cli, struct bf_repo *r, const char *profile,
-    const char *arg)
+    const char *arg, int json)
 {
 	struct bf_pkgindex idx = BF_PKGINDEX_INIT;
 	struct bf_snapshot_info info;
 	struct bf_err e = BF_ERR_INIT;
-	struct chans c;
-	char id[32], when[64];
-	size_t i;
+	json_t *o = NULL;
+	char id[32];
 	int rc;
 
 	if (resolve(cli, r, profile, arg, id) < 0)
@@ -167,38 +299,30 @@ do_show(struct bf_cli *cli, struct bf_repo *r, const char *profile,
 		bf_pkgindex_release(&idx);
 		return BF_EXIT_ERROR;
 	}
-	memset(&c, 0, sizeof(c));
-	c.profile = profile;
-	c.id = id;
-	bf_channel_each(r, chan_match, &c, NULL);
-	fmt_time(info.created, when, sizeof(when));
-	printf("snapshot:    %s\nprofile:     %s\ncreated:     %s\nby:          %s\n"
-	    "parent:      %s\ntree-commit: %s\nmessage:     %s\npackages:    %lld\n"
-	    "timestamp:   %lld\nchannels:    %s\n\n", id, profile, when, info.by,
-	    info.parent[0] ? info.parent : "(none)",
-	    info.tree_commit[0] ? info.tree_commit : "(none)", info.message,
-	    info.packages, info.timestamp, c.out[0] ? c.out : "(none)");
-	for (i = 0; i < idx.npkgs; i++) {
-		const char *cpv = bf_pkgindex_get(&idx.pkgs[i], "CPV");
-		const char *bid = bf_pkgindex_value(&idx, &idx.pkgs[i], "BUILD_ID");
-		const char *path = bf_pkgindex_get(&idx.pkgs[i], "PATH");
-
-		printf("%s  build %s  %s\n", cpv != NULL ? cpv : "?",
-		    bid != NULL && *bid ? bid : "-", path != NULL ? path : "");
+	if (!json)
+		rc = show_text(r, profile, id, &info, &idx);
+	else {
+		if ((o = info_json(r, profile, &info)) != NULL &&
+		    json_object_set_new(o, "entries", entries_json(&idx)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		rc = cli_json_print(cli, o);
 	}
 	bf_snapshot_info_release(&info);
 	bf_pkgindex_release(&idx);
-	return BF_EXIT_OK;
+	return rc;
 }
 
 static int
 do_diff(struct bf_cli *cli, struct bf_repo *r, const char *profile,
-    const char *a, const char *b)
+    const char *a, const char *b, int json)
 {
 	struct bf_pkgindex ia = BF_PKGINDEX_INIT, ib = BF_PKGINDEX_INIT;
 	struct bf_diff d = BF_DIFF_INIT;
 	struct bf_err e = BF_ERR_INIT;
 	char ida[32], idb[32];
+	json_t *o;
 	int rc, ret = BF_EXIT_ERROR;
 
 	if (resolve(cli, r, profile, a, ida) < 0 ||
@@ -208,6 +332,17 @@ do_diff(struct bf_cli *cli, struct bf_repo *r, const char *profile,
 	    (rc = bf_snapshot_load_index(r, profile, idb, &ib, &e)) < 0 ||
 	    (rc = bf_diff_compute(&ia, &ib, &d, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	if (json) {
+		if ((o = cli_json_diff(&d)) != NULL &&
+		    (json_object_set_new(o, "profile", json_string(profile)) < 0 ||
+		    json_object_set_new(o, "from", json_string(ida)) < 0 ||
+		    json_object_set_new(o, "to", json_string(idb)) < 0)) {
+			json_decref(o);
+			o = NULL;
+		}
+		ret = cli_json_print(cli, o);
 		goto out;
 	}
 	printf("%s -> %s\n", ida, idb);
@@ -304,6 +439,7 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		{ "tree-commit", required_argument, NULL, 't' },
 		{ "tree-repo", required_argument, NULL, 'T' },
 		{ "message", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -313,7 +449,7 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 	struct tree_arg tv[16];
 	char first[130];
 	struct bf_conf hdr = BF_CONF_INIT;
-	int c, nargs = 0, ntrees = 0, ret = BF_EXIT_ERROR;
+	int c, nargs = 0, ntrees = 0, json = 0, ret = BF_EXIT_ERROR;
 
 	memset(&so, 0, sizeof(so));
 	so.threads = 2;
@@ -336,6 +472,9 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 			break;
 		case 'm':
 			so.message = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			return cli_help(cli, snapshot_usage, snapshot_help);
@@ -367,13 +506,13 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		cli_error(cli, "no profile '%s' in this repository", profile);
 		ret = BF_EXIT_FAIL;
 	} else if (strcmp(args[0], "create") == 0 && nargs == 1)
-		ret = do_create(cli, r, profile, &so);
+		ret = do_create(cli, r, profile, &so, json);
 	else if (strcmp(args[0], "list") == 0 && nargs == 1)
-		ret = do_list(cli, r, profile);
+		ret = do_list(cli, r, profile, json);
 	else if (strcmp(args[0], "show") == 0 && nargs == 2)
-		ret = do_show(cli, r, profile, args[1]);
+		ret = do_show(cli, r, profile, args[1], json);
 	else if (strcmp(args[0], "diff") == 0 && nargs == 3)
-		ret = do_diff(cli, r, profile, args[1], args[2]);
+		ret = do_diff(cli, r, profile, args[1], args[2], json);
 	else
 		ret = cli_usage(cli, snapshot_usage);
 	fflush(stdout);

@@ -13,15 +13,27 @@
 #include "base/err.h"
 #include "store/promote.h"
 #include "store/repo.h"
+#include "json.h"
 #include "promote.h"
 #include "base/banned.h"
 
-static const char waves_usage[] = "[-R DIR] [--profile P] [--channel C]";
+static const char waves_usage[] =
+    "[-R DIR] [--profile P] [--channel C] [--json]";
 
 static const char waves_help[] =
     "Shows where each channel with waves (waves.C in binfarm-repo.conf)\n"
     "stands: for every profile, the snapshot of each wave (channel C.W)\n"
-    "in release order, then of C itself (every other node).\n";
+    "in release order, then of C itself (every other node).\n"
+    "\n"
+    "  -R DIR           the repository (default: $BINFARM_REPO)\n"
+    "  -p, --profile P  only profile P\n"
+    "  -c, --channel C  only channel C\n"
+    "      --json       {\"channels\": [{\"channel\", \"waves\": [...],\n"
+    "                   \"profiles\": [{\"profile\", \"stages\": [{\"wave\",\n"
+    "                   \"channel\", \"snapshot\"}...]}...]}...]}\n"
+    "\n"
+    "Exit status: 0 done, 1 no such profile or a channel without waves,\n"
+    "2 usage or a system error.\n";
 
 struct wave_profiles {
 	const char		*channel;
@@ -45,13 +57,41 @@ wave_profile_cb(void *arg, const char *channel, const char *profile,
 	return bf_strv_push(wp->profiles, profile);
 }
 
+/* One stage of a profile: a line, or (arr not NULL) an object. */
+static int
+show_stage(struct bf_repo *r, const char *ch, const char *wave,
+    const char *profile, json_t *arr, struct bf_err *e)
+{
+	char id[32];
+	int rc;
+
+	rc = bf_channel_get(r, ch, profile, id, e);
+	if (rc < 0 && rc != -BF_ENOTFOUND)
+		return rc;
+	bf_err_clear(e);
+	if (arr == NULL) {
+		printf("  %-24s %s\n", ch, rc == 0 ? id : "(none)");
+		return 0;
+	}
+	if (json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "wave",
+	    cli_json_str_or_null(wave), "channel", ch, "snapshot",
+	    cli_json_str_or_null(rc == 0 ? id : NULL))) < 0)
+		return bf_err_nomem(e);
+	return 0;
+}
+
+/*
+ * The waves of `channel`, for `profile` or every profile it has:
+ * printed, or (out not NULL) appended to `out` as one object.
+ */
 static int
 show_waves(struct bf_repo *r, const char *channel, const char *profile,
-    struct bf_err *e)
+    json_t *out, struct bf_err *e)
 {
 	struct bf_strv waves = BF_STRV_INIT, profiles = BF_STRV_INIT;
 	struct wave_profiles wp = { channel, &profiles };
-	char ch[BF_CHANNEL_MAX], id[32];
+	char ch[BF_CHANNEL_MAX];
+	json_t *co = NULL, *pa = NULL, *stages = NULL, *wa = NULL;
 	size_t i, j;
 	int rc;
 
@@ -60,24 +100,48 @@ show_waves(struct bf_repo *r, const char *channel, const char *profile,
 	    bf_channel_each(r, wave_profile_cb, &wp, e)) < 0)
 		goto out;
 	bf_strv_sort(&profiles);
+	if (out != NULL) {
+		if ((wa = json_array()) == NULL || (pa = json_array()) == NULL)
+			goto oom;
+		for (j = 0; j < waves.n; j++)
+			if (json_array_append_new(wa, json_string(waves.v[j])) < 0)
+				goto oom;
+	}
 	for (i = 0; i < profiles.n; i++) {
-		printf("channel %s of %s (waves: %s)\n", channel,
-		    profiles.v[i], bf_conf_get(&r->waves, channel));
+		if (out == NULL)
+			printf("channel %s of %s (waves: %s)\n", channel,
+			    profiles.v[i], bf_conf_get(&r->waves, channel));
+		else if ((stages = json_array()) == NULL ||
+		    json_array_append_new(pa, json_pack("{s:s, s:O}", "profile",
+		    profiles.v[i], "stages", stages)) < 0)
+			goto oom;
 		for (j = 0; j <= waves.n; j++) {
 			if (j < waves.n)
 				snprintf(ch, sizeof(ch), "%s.%s", channel,
 				    waves.v[j]);
 			else
 				snprintf(ch, sizeof(ch), "%s", channel);
-			rc = bf_channel_get(r, ch, profiles.v[i], id, e);
-			if (rc < 0 && rc != -BF_ENOTFOUND)
+			if ((rc = show_stage(r, ch, j < waves.n ? waves.v[j] :
+			    NULL, profiles.v[i], stages, e)) < 0)
 				goto out;
-			bf_err_clear(e);
-			printf("  %-24s %s\n", ch, rc == 0 ? id : "(none)");
 		}
+		json_decref(stages);
+		stages = NULL;
+	}
+	if (out != NULL) {
+		co = json_pack("{s:s, s:O, s:O}", "channel", channel, "waves",
+		    wa, "profiles", pa);
+		if (co == NULL || json_array_append_new(out, co) < 0)
+			goto oom;
 	}
 	rc = 0;
+	goto out;
+oom:
+	rc = bf_err_nomem(e);
 out:
+	json_decref(stages);
+	json_decref(wa);
+	json_decref(pa);
 	bf_strv_release(&waves);
 	bf_strv_release(&profiles);
 	return rc;
@@ -89,12 +153,17 @@ cmd_waves(struct bf_cli *cli, int argc, char **argv)
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_repo *r;
 	const char *dir = NULL, *profile = NULL, *channel = NULL;
+	json_t *out = NULL;
 	size_t i;
-	int rc, ret = BF_EXIT_ERROR;
+	int rc, json = 0, ret = BF_EXIT_ERROR;
 
-	if ((rc = promote_view_opts(cli, argc, argv, waves_usage, waves_help, &dir,
-	    &profile, &channel)) >= 0)
+	if ((rc = promote_view_opts_json(cli, argc, argv, waves_usage,
+	    waves_help, &dir, &profile, &channel, &json)) >= 0)
 		return rc;
+	if (json && (out = json_array()) == NULL) {
+		cli_error(cli, "out of memory");
+		return BF_EXIT_ERROR;
+	}
 	rc = 0;
 	if ((r = repocli_open(cli, dir)) == NULL)
 		return BF_EXIT_ERROR;
@@ -111,20 +180,26 @@ cmd_waves(struct bf_cli *cli, int argc, char **argv)
 			ret = BF_EXIT_FAIL;
 			goto out;
 		}
-		rc = show_waves(r, channel, profile, &e);
+		rc = show_waves(r, channel, profile, out, &e);
 	} else {
-		if (r->waves.n == 0)
+		if (r->waves.n == 0 && !json)
 			printf("no channel has waves (waves.CHANNEL in %s)\n",
 			    BF_REPO_CONF);
 		for (i = 0; i < r->waves.n && rc == 0; i++)
-			rc = show_waves(r, r->waves.v[i].key, profile, &e);
+			rc = show_waves(r, r->waves.v[i].key, profile, out,
+			    &e);
 	}
 	if (rc < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;
 	}
+	if (json) {
+		ret = cli_json_print(cli, json_pack("{s:O}", "channels", out));
+		goto out;
+	}
 	ret = fflush(stdout) == 0 ? BF_EXIT_OK : BF_EXIT_ERROR;
 out:
+	json_decref(out);
 	bf_repo_free(r);
 	return ret;
 }

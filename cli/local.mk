@@ -8,7 +8,7 @@ binfarm_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 binfarm_LDADD = $(BF_LIBS) $(JANSSON_LIBS)
 binfarm_SOURCES = \
 	cli/binfarm.c \
-	cli/cli.c cli/cli.h \
+	cli/cli.c cli/cli.h cli/json.c cli/json.h \
 	cli/repocli.c cli/repocli.h
 # packages, indexes, trees and plans
 binfarm_SOURCES += \

@@ -83,9 +83,19 @@ promote_view_opts(struct bf_cli *cli, int argc, char **argv, const char *usage,
     const char *help, const char **dir, const char **profile,
     const char **channel)
 {
+	return promote_view_opts_json(cli, argc, argv, usage, help, dir,
+	    profile, channel, NULL);
+}
+
+int
+promote_view_opts_json(struct bf_cli *cli, int argc, char **argv,
+    const char *usage, const char *help, const char **dir,
+    const char **profile, const char **channel, int *json)
+{
 	static const struct option longopts[] = {
 		{ "profile", required_argument, NULL, 'p' },
 		{ "channel", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,6 +111,11 @@ promote_view_opts(struct bf_cli *cli, int argc, char **argv, const char *usage,
 			break;
 		case 'c':
 			*channel = optarg;
+			break;
+		case 'j':
+			if (json == NULL)
+				return cli_usage(cli, usage);
+			*json = 1;
 			break;
 		case 'h':
 			return cli_help(cli, usage, help);

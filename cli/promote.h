@@ -39,5 +39,9 @@ int	promote_report(struct bf_cli *cli, const char *action,
 int	promote_view_opts(struct bf_cli *cli, int argc, char **argv,
 	    const char *usage, const char *help, const char **dir,
 	    const char **profile, const char **channel);
+/* The same, with --json (*json set to 1). */
+int	promote_view_opts_json(struct bf_cli *cli, int argc, char **argv,
+	    const char *usage, const char *help, const char **dir,
+	    const char **profile, const char **channel, int *json);
 
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fsck: checks the repository: channels, snapshots, every package a
- * snapshot names (size, digests, signatures), the working sets.
+ * snapshot names (size, digests, signatures), the working sets, the
+ * inventory of nodes (nodes.conf).
  */
 #include "config.h"
 
@@ -27,6 +28,7 @@
 #include "store/channel.h"
 #include "store/fsck.h"
 #include "store/gpkgsign.h"
+#include "store/nodes.h"
 #include "store/repo.h"
 #include "base/banned.h"
 
@@ -167,6 +169,27 @@ fsck_channel(void *arg, const char *channel, const char *profile,
 	return 0;
 }
 
+/*
+ * The inventory, nodes.conf, read and checked whole as every command
+ * that uses it does: what is wrong in it ("FILE:LINE: ...") is a
+ * problem of the repository, not a failure of fsck.
+ */
+static int
+fsck_nodes(struct fsck *f, struct bf_err *e)
+{
+	struct bf_nodes ns = BF_NODES_INIT;
+	struct bf_err le = BF_ERR_INIT;
+	int rc;
+
+	rc = bf_nodes_load(f->r, &ns, &le);
+	bf_nodes_release(&ns);
+	if (rc == -ENOMEM)
+		return bf_err_nomem(e);
+	if (rc < 0)
+		problem(f, "%s", bf_err_msg(&le, rc));
+	return 0;
+}
+
 int
 bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 {
@@ -231,7 +254,8 @@ bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 		ents = NULL;
 		nents = 0;
 	}
-	if ((rc = bf_channel_each(r, fsck_channel, &f, e)) < 0)
+	if ((rc = bf_channel_each(r, fsck_channel, &f, e)) < 0 ||
+	    (rc = fsck_nodes(&f, e)) < 0)
 		goto out;
 	/* Temporary files a reader might trip on (recovery removes them). */
 	if ((rc = bf_list_dir(r->root_fd, "tmp", &ents, &nents)) == 0) {
