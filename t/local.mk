@@ -107,7 +107,8 @@ SHELL_TESTS += \
 	t/t3200-promote.sh \
 	t/t3210-promote-waves.sh \
 	t/t3300-gc-fsck.sh \
-	t/t3400-kill.sh
+	t/t3400-kill.sh \
+	t/t3500-json.sh
 SHELL_TESTS += \
 	t/t4000-binhost-serve.sh \
 	t/t4010-binhost-conditional.sh \

@@ -106,4 +106,42 @@ test_expect_success 'leftover temporary files are cleaned by the next writer' '
 	test -z "$(ls -A repo/tmp)"
 '
 
+test_expect_success 'fsck checks nodes.conf: its error, FILE:LINE, is a problem found' '
+	sha=$(printf x | sha256sum | cut -d" " -f1) &&
+	cat >repo/nodes.conf <<-EOF &&
+	[node a1]
+	site = par
+	farm = a
+	member = 1
+	profile = amd64
+	channel = production
+	token-sha256 = $sha
+
+	[node a2]
+	site = par
+	farm = a
+	member = 3
+	profile = amd64
+	channel = production
+	token-sha256 = $sha
+	EOF
+	test_expect_code 1 binfarm fsck -R repo >out 2>err &&
+	test_grep "^problem: .*nodes.conf:9: .*member" out &&
+	test_grep "^1 problem(s)$" out &&
+	test_expect_code 1 binfarm fsck -R repo --json >out.json &&
+	python3 -c "import json; d = json.load(open(\"out.json\")); assert d[\"count\"] == 1 and \"nodes.conf:9: \" in d[\"problems\"][0][\"message\"], d" &&
+	sed "s/^member = 3/member = 2/" repo/nodes.conf >nodes.fixed &&
+	mv nodes.fixed repo/nodes.conf &&
+	binfarm fsck -R repo >out && test_grep "^clean$" out &&
+	printf "[node a1]\nsite = par\n[bogus\n" >repo/nodes.conf &&
+	test_expect_code 1 binfarm fsck -R repo >out &&
+	test_grep "^problem: .*nodes.conf:3: " out &&
+	rm repo/nodes.conf &&
+	mkdir repo/nodes.conf &&
+	test_expect_code 1 binfarm fsck -R repo >out &&
+	test_grep "^problem: .*nodes.conf" out &&
+	rmdir repo/nodes.conf &&
+	binfarm fsck -R repo >out && test_grep "^clean$" out
+'
+
 test_done
