@@ -284,6 +284,25 @@ api_status_json(struct builder *b)
 }
 
 json_t *
+api_rebuild_get_json(struct builder *b, long long id)
+{
+	struct job_counts c;
+	struct rebuild r;
+	json_t *o = NULL, *ro;
+
+	if (sched_rebuild_get(b, id, &r, &c) > 0 &&
+	    (ro = rebuild_json(&r)) != NULL) {
+		json_object_set_new(ro, "profile", json_string(r.profile));
+		if (r.by != NULL)
+			json_object_set_new(ro, "by", json_string(r.by));
+		o = json_pack("{s:o, s:o}", "rebuild", ro, "jobs",
+		    counts_json(&c));
+	}
+	rebuild_release(&r);
+	return o;
+}
+
+json_t *
 api_rebuild_json(const char *profile, const struct rebuild_started *s)
 {
 	return json_pack("{s:I, s:s, s:I, s:I, s:I, s:o}", "rebuild",

@@ -671,6 +671,26 @@ api_lookup(struct call *k)
 	    "no job builds that package");
 }
 
+/* GET /v1/rebuild?id=N: a rebuild, its state and its jobs' counts. */
+static enum MHD_Result
+api_rebuild_get(struct call *k)
+{
+	const char *s = MHD_lookup_connection_value(k->c,
+	    MHD_GET_ARGUMENT_KIND, "id");
+	char *end;
+	long long id;
+	json_t *out;
+
+	if (s == NULL || *s < '1' || *s > '9' ||
+	    (id = strtoll(s, &end, 10)) <= 0 || *end != '\0')
+		return send_error(k->c, 400, "give ?id=N, a rebuild's number");
+	pthread_mutex_lock(&k->b->mu);
+	out = api_rebuild_get_json(k->b, id);
+	pthread_mutex_unlock(&k->b->mu);
+	return out ? send_json(k->c, 200, out) : send_error(k->c, 404,
+	    "no such rebuild");
+}
+
 /* POST /v1/rebuild and /v1/rebuild/cancel. */
 static enum MHD_Result
 api_rebuild(struct call *k, int cancel)
@@ -820,6 +840,7 @@ static const struct route engineer_routes[] = {
 	{ "GET", "/v1/status", NULL, route_status },
 	{ "GET", "/metrics", NULL, route_metrics },
 	{ "POST", "/v1/rebuild", NULL, route_rebuild },
+	{ "GET", "/v1/rebuild", NULL, api_rebuild_get },
 	{ "POST", "/v1/rebuild/cancel", NULL, route_rebuild_cancel },
 	{ "GET", "/v1/jobs", NULL, api_lookup },
 	{ NULL, NULL, NULL, route_job },	/* GET, log, package, retry... */

@@ -227,6 +227,12 @@ int	sched_cancel_rebuild(struct builder *b, const char *profile,
 int	sched_check_rebuild(struct builder *b, long long rebuild);
 /* The status page's data into `s` (sched_status_release()); 0 or -1. */
 int	sched_status(struct builder *b, struct sched_status *s);
+/*
+ * Rebuild `id` into `r` (rebuild_release()) and its job counts into
+ * `c`: 1, 0 when there is none, -1.
+ */
+int	sched_rebuild_get(struct builder *b, long long id, struct rebuild *r,
+	    struct job_counts *c);
 /* Job `job` into `j` (job_release()): 1, 0 when there is none, -1. */
 int	sched_job(struct builder *b, long long job, struct job *j);
 /* Whether job `job` runs on `worker` under `lease`: 1, 0, -1. */
@@ -448,6 +454,8 @@ char	*api_job_spec(const struct bf_profile *p,
 /* GET /v1/jobs/N (NULL: no such job), GET /v1/status, POST /v1/rebuild. */
 json_t	*api_job_json(struct builder *b, long long job);
 json_t	*api_status_json(struct builder *b);
+/* GET /v1/rebuild?id=N: {"rebuild": {...}, "jobs": {...}}, or NULL. */
+json_t	*api_rebuild_get_json(struct builder *b, long long id);
 json_t	*api_rebuild_json(const char *profile,
 	    const struct rebuild_started *s);
 

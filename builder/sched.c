@@ -606,6 +606,18 @@ sched_lookup(struct builder *b, const char *cpv, const char *profile)
 }
 
 int
+sched_rebuild_get(struct builder *b, long long id, struct rebuild *r,
+    struct job_counts *c)
+{
+	int found;
+
+	memset(c, 0, sizeof(*c));
+	if ((found = db_rebuild_get(b, id, r)) <= 0)
+		return found;
+	return db_job_counts(b, id, c) < 0 ? -1 : 1;
+}
+
+int
 sched_job(struct builder *b, long long job, struct job *j)
 {
 	return db_job_get(b, job, j);

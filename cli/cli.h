@@ -10,11 +10,13 @@ struct bf_err;
  * The binfarm command-line front end: one cmd_<name>() per subcommand
  * file (cli/cmd-<name>.c), listed in cli/binfarm.c's commands[].
  * Exit codes: 0 success, 1 the operation found a problem (a package
- * failed verification, an index differs), 2 usage or system error.
+ * failed verification, an index differs, a rebuild failed), 2 usage or
+ * system error, 3 a wait ran out of time (rebuild --wait --timeout).
  */
 #define BF_EXIT_OK	0
 #define BF_EXIT_FAIL	1
 #define BF_EXIT_ERROR	2
+#define BF_EXIT_TIMEOUT	3
 
 struct bf_cli {
 	const char	*progname;	/* "binfarm" */

@@ -104,6 +104,32 @@ print_status(json_t *s, int tty)
 	}
 }
 
+/*
+ * BF_EXIT_FAIL when the latest rebuild of a profile failed or was
+ * refused (what status shows), naming each on standard error.
+ */
+static int
+status_code(struct bf_cli *cli, json_t *s)
+{
+	const char *state;
+	json_t *p, *r;
+	size_t i;
+	int ret = BF_EXIT_OK;
+
+	json_array_foreach(json_object_get(s, "profiles"), i, p) {
+		if ((r = json_object_get(p, "rebuild")) == NULL)
+			continue;
+		state = js(r, "state");
+		if (strcmp(state, "failed") != 0 && strcmp(state, "error") != 0)
+			continue;
+		cli_error(cli, "rebuild %lld of %s %s", ji(r, "id"),
+		    js(p, "profile"), strcmp(state, "error") == 0 ?
+		    "was refused" : "failed");
+		ret = BF_EXIT_FAIL;
+	}
+	return ret;
+}
+
 int
 cmd_status(struct bf_cli *cli, int argc, char **argv)
 {
@@ -129,7 +155,12 @@ cmd_status(struct bf_cli *cli, int argc, char **argv)
 		case 'j': json = 1; break;
 		case 'h':
 			return cli_help(cli, usage, "Shows per-profile progress, "
-			    "running jobs, the queue, problems and workers.\n");
+			    "running jobs, the queue, problems and workers.\n\n"
+			    "  --json          the builder's status as JSON\n\n"
+			    "Exit status: 0 done, 1 the latest rebuild of a "
+			    "profile failed or was\nrefused (or the builder "
+			    "refused the request), 2 usage, or the builder\n"
+			    "could not be reached.\n");
 		default:
 			return cli_usage(cli, usage);
 		}
@@ -146,7 +177,8 @@ cmd_status(struct bf_cli *cli, int argc, char **argv)
 			printf("%s\n", raw.buf);
 		else
 			print_status(out, isatty(1));
-		ret = BF_EXIT_OK;
+		ret = fflush(stdout) == 0 ? status_code(cli, out) :
+		    BF_EXIT_ERROR;
 	}
 	json_decref(out);
 	bf_buf_release(&raw);
