@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * binfarm node: the inventory of nodes (nodes.conf): add, list, show,
- * remove.  A node's token is printed once, by add, and never again;
- * only its SHA-256 is kept.
+ * remove, token.  A node's token is printed once, by add (or token,
+ * which replaces it), and never again; only its SHA-256 is kept.
  */
 #include "config.h"
 
@@ -27,7 +27,8 @@
 static const char node_usage[] =
     "[-R DIR] (add NAME --site S --farm F [--member N] --profile P "
     "--channel C [--token-file FILE] | list [--json] [--site S] [--farm F] | "
-    "show NAME [--json] | remove NAME [--force])";
+    "show NAME [--json] | remove NAME [--force] | "
+    "token NAME [--token-file FILE])";
 
 static const char exit_help[] =
     "\n"
@@ -42,6 +43,7 @@ static const char node_help[] =
     "  list        the nodes, sorted by site, farm and member\n"
     "  show NAME   one node\n"
     "  remove NAME take a node out\n"
+    "  token NAME  give a node a new token, printed once\n"
     "\n"
     "  -R, --repo DIR   the repository (default: $BINFARM_REPO)\n"
     "\n"
@@ -98,6 +100,17 @@ static const char remove_help[] =
     "\n"
     "  -R, --repo DIR   the repository (default: $BINFARM_REPO)\n"
     "  -F, --force      remove it and renumber the higher members\n";
+
+static const char token_usage[] = "[-R DIR] token NAME [--token-file FILE]";
+
+static const char token_help[] =
+    "Gives node NAME a new random token, in place of its old one, which\n"
+    "stops working: the new token is printed once, on standard output,\n"
+    "and only its SHA-256 is kept.  Nothing else of the node changes.\n"
+    "\n"
+    "  -R, --repo DIR         the repository (default: $BINFARM_REPO)\n"
+    "      --token-file FILE  write the token to FILE, a new file of mode\n"
+    "                         0600, instead of standard output\n";
 
 enum {
 	O_SITE = 1 << 0, O_FARM = 1 << 1, O_MEMBER = 1 << 2,
@@ -177,14 +190,15 @@ write_token_file(struct bf_cli *cli, const char *path, const char *token)
  * cannot be printed leaves no node behind that nobody can identify.
  */
 static int
-print_token(struct bf_cli *cli, const struct bf_node *nd, const char *token)
+print_token(struct bf_cli *cli, const struct bf_node *nd, const char *token,
+    const char *unsaved)
 {
 	printf("token: %s\n", token);
 	printf("this token will not be shown again: only its SHA-256 is kept "
 	    "(in %s)\n", BF_NODES_FILE);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error(cli, "cannot print the token of node '%s': %s; the "
-		    "node is not added", nd->name, strerror(errno));
+		cli_error(cli, "cannot print the token of node '%s': %s; %s",
+		    nd->name, strerror(errno), unsaved);
 		return -1;
 	}
 	return 0;
@@ -211,7 +225,7 @@ add_locked(struct bf_cli *cli, struct bf_repo *r, struct nodeopts *o,
 		if (write_token_file(cli, o->token_file, token) < 0)
 			goto out;
 		wrote = 1;
-	} else if (print_token(cli, nd, token) < 0)
+	} else if (print_token(cli, nd, token, "the node is not added") < 0)
 		goto out;
 	if ((rc = bf_nodes_save(r, &ns, &e)) < 0) {
 		if (wrote)
@@ -267,6 +281,73 @@ node_add(struct bf_cli *cli, struct nodeopts *o)
 		ret = BF_EXIT_ERROR;
 	else
 		ret = add_locked(cli, r, o, &nd, token);
+	explicit_bzero(token, sizeof(token));
+	bf_repo_free(r);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* token                                                               */
+
+static int
+token_locked(struct bf_cli *cli, struct bf_repo *r, struct nodeopts *o,
+    char *token)
+{
+	struct bf_nodes ns = BF_NODES_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	int rc, ret = BF_EXIT_ERROR, wrote = 0;
+
+	if ((rc = bf_nodes_load(r, &ns, &e)) < 0 ||
+	    (rc = bf_nodes_retoken(&ns, o->name, token, &e)) < 0) {
+		ret = fail(cli, &e, rc);
+		goto out;
+	}
+	if (o->token_file != NULL) {
+		if (write_token_file(cli, o->token_file, token) < 0)
+			goto out;
+		wrote = 1;
+	} else if (print_token(cli, bf_nodes_find(&ns, o->name), token,
+	    "the old token stays") < 0)
+		goto out;
+	if ((rc = bf_nodes_save(r, &ns, &e)) < 0) {
+		if (wrote)
+			unlink(o->token_file);
+		ret = fail(cli, &e, rc);
+		cli_error(cli, "node '%s' keeps its old token%s", o->name,
+		    wrote ? "" : ": the token printed above is void");
+		goto out;
+	}
+	cli_info(cli, "node '%s' has a new token; its old one no longer "
+	    "works", o->name);
+	if (wrote)
+		cli_info(cli, "the new token is in '%s' (mode 0600), and "
+		    "nowhere else", o->token_file);
+	ret = BF_EXIT_OK;
+out:
+	bf_nodes_release(&ns);
+	return ret;
+}
+
+static int
+node_token(struct bf_cli *cli, struct nodeopts *o)
+{
+	char token[BF_NODE_TOKEN_HEX + 1];
+	struct bf_repo *r;
+	struct stat st;
+	int ret;
+
+	if (o->token_file != NULL && lstat(o->token_file, &st) == 0) {
+		cli_error(cli, "'%s' exists: --token-file writes a new file",
+		    o->token_file);
+		return BF_EXIT_FAIL;
+	}
+	if ((r = repocli_open(cli, o->dir)) == NULL)
+		return BF_EXIT_ERROR;
+	token[0] = '\0';
+	if (repocli_lock(cli, r) < 0)
+		ret = BF_EXIT_ERROR;
+	else
+		ret = token_locked(cli, r, o, token);
 	explicit_bzero(token, sizeof(token));
 	bf_repo_free(r);
 	return ret;
@@ -474,6 +555,7 @@ static const struct sub subs[] = {
 	    list_help },
 	{ "show", node_show, O_JSON, 1, show_usage, show_help },
 	{ "remove", node_remove, O_FORCE, 1, remove_usage, remove_help },
+	{ "token", node_token, O_TOKFILE, 1, token_usage, token_help },
 };
 
 static int

@@ -40,7 +40,7 @@ test_expect_success 'binfarm --help lists node; every subcommand has --help' '
 	test_grep "^   node " out &&
 	binfarm node --help >out &&
 	test_grep "Exit status: 0" out &&
-	for s in add list show remove; do
+	for s in add list show remove token; do
 		binfarm node $s --help >out &&
 		test_grep "^usage: binfarm node .*$s" out &&
 		test_grep "Exit status" out || return 1
@@ -301,6 +301,84 @@ test_expect_success 'no token ever reaches the file, list or show' '
 		binfarm node -R repo show ber-a-1 --json >s && ! grep "$t" s || return 1
 	done &&
 	! ls -a repo | grep "^\.nodes\.conf\.tmp-"
+'
+
+# section_of NAME FILE: node NAME's section of FILE.
+section_of() {
+	sed -n "/^\[node $1\]$/,/^$/p" "$2"
+}
+
+test_expect_success 'token: a new token, printed once; only its SHA-256 changes, in that node' '
+	old=$(sed -n "s/^token: //p" c1.out) &&
+	test_grep "^token-sha256 = $(sha_of "$old")$" repo/nodes.conf &&
+	cp repo/nodes.conf nodes.before &&
+	binfarm node -R repo token ber-a-1 >tok.out 2>tok.err &&
+	test_grep "^token: [0-9a-f]\{64\}$" tok.out &&
+	test_grep "this token will not be shown again" tok.out &&
+	test_grep "node .ber-a-1. has a new token; its old one no longer works" tok.err &&
+	new=$(sed -n "s/^token: //p" tok.out) &&
+	test "$new" != "$old" &&
+	! grep "$new" repo/nodes.conf tok.err &&
+	section_of ber-a-1 repo/nodes.conf >sec &&
+	test_grep "^token-sha256 = $(sha_of "$new")$" sec &&
+	! grep "$(sha_of "$old")" repo/nodes.conf &&
+	diff nodes.before repo/nodes.conf | grep "^[<>]" >changed;
+	test $(wc -l <changed) = 2 &&
+	test $(grep -c "^[<>] token-sha256 = " changed) = 2 &&
+	! ls -a repo | grep "^\.nodes\.conf\.tmp-"
+'
+
+test_expect_success 'token --token-file: a new 0600 file, nothing on stdout' '
+	binfarm node -R repo token ber-a-2 --token-file ber2.token >tok.out 2>tok.err &&
+	test_must_be_empty tok.out &&
+	test "$(stat -c %a ber2.token)" = 600 &&
+	t=$(cat ber2.token) &&
+	echo "$t" | grep -q "^[0-9a-f]\{64\}$" &&
+	! grep "$t" repo/nodes.conf tok.err &&
+	section_of ber-a-2 repo/nodes.conf >sec &&
+	test_grep "^token-sha256 = $(sha_of "$t")$" sec &&
+	test_grep "the new token is in .ber2.token. (mode 0600)" tok.err
+'
+
+test_expect_success 'token refuses: no such node, an existing file, a bad inventory, stray options' '
+	refused 1 "no node .nosuch. in the inventory" binfarm node -R repo token nosuch &&
+	test_must_be_empty rf.out &&
+	echo keep >exists &&
+	refused 1 "exists: --token-file writes a new file" \
+		binfarm node -R repo token ber-a-1 --token-file exists &&
+	test "$(cat exists)" = keep &&
+	refused 2 "usage: binfarm node" binfarm node -R repo token &&
+	refused 2 "usage: binfarm node" binfarm node -R repo token ber-a-1 ber-a-2 &&
+	refused 2 "\-\-site does not apply to .token." \
+		binfarm node -R repo token ber-a-1 --site par &&
+	test_must_be_empty rf.out &&
+	cp repo/nodes.conf good.conf &&
+	test_when_finished "cp good.conf repo/nodes.conf" &&
+	sed "/^\[node ber-a-2\]/,/^$/s/^member = 2$/member = 3/" good.conf >repo/nodes.conf &&
+	refused 1 "nodes.conf:[0-9]*: farm .a. of site .ber.: member 2 is missing" \
+		binfarm node -R repo token ber-a-1 &&
+	test_must_be_empty rf.out
+'
+
+test_expect_success 'a token that cannot be printed: the old one stays' '
+	cp repo/nodes.conf nodes.before &&
+	test_expect_code 2 binfarm node -R repo token ber-a-1 >/dev/full 2>err &&
+	test_grep "cannot print the token of node .ber-a-1.: .*; the old token stays" err &&
+	cmp nodes.before repo/nodes.conf
+'
+
+test_expect_success 'token waits for the writer lock' '
+	cp repo/nodes.conf nodes.before &&
+	rm -f locked || return 1
+	flock repo/.lock sh -c "touch locked; sleep 2" &
+	while ! test -f locked; do sleep 0.1; done &&
+	{ binfarm node -R repo token ber-a-1 >tl.out 2>tl.err & } &&
+	sleep 1 &&
+	cmp nodes.before repo/nodes.conf &&
+	wait &&
+	t=$(sed -n "s/^token: //p" tl.out) &&
+	section_of ber-a-1 repo/nodes.conf >sec &&
+	test_grep "^token-sha256 = $(sha_of "$t")$" sec
 '
 
 test_done

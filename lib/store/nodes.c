@@ -849,6 +849,24 @@ bf_node_token_new(char token[BF_NODE_TOKEN_HEX + 1],
 }
 
 int
+bf_nodes_retoken(struct bf_nodes *ns, const char *name,
+    char token[BF_NODE_TOKEN_HEX + 1], struct bf_err *e)
+{
+	char sha[BF_NODE_TOKEN_HEX + 1];
+	struct qbuf qb = { .i = 0 };
+	struct bf_node *nd;
+	int rc;
+
+	if ((nd = bf_nodes_find(ns, name)) == NULL)
+		return bf_err_set(e, BF_ENOTFOUND, "no node '%s' in the "
+		    "inventory", q(&qb, name));
+	if ((rc = bf_node_token_new(token, sha, e)) < 0)
+		return rc;
+	memcpy(nd->token_sha256, sha, sizeof(sha));
+	return 0;
+}
+
+int
 bf_node_token_matches(const struct bf_node *nd, const char *token)
 {
 	char sha[BF_NODE_TOKEN_HEX + 1];

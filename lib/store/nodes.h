@@ -116,6 +116,13 @@ int	bf_nodes_remove(struct bf_nodes *ns, const char *name, int force,
  */
 int	bf_node_token_new(char token[BF_NODE_TOKEN_HEX + 1],
 	    char sha256[BF_NODE_TOKEN_HEX + 1], struct bf_err *e);
+/*
+ * Gives node `name` a new token (bf_node_token_new()) into `token`,
+ * which the caller wipes; the node keeps only its SHA-256, and the old
+ * token no longer matches.  -BF_ENOTFOUND when there is no such node.
+ */
+int	bf_nodes_retoken(struct bf_nodes *ns, const char *name,
+	    char token[BF_NODE_TOKEN_HEX + 1], struct bf_err *e);
 /* The SHA-256 of `token` in lower-case hex. */
 int	bf_node_token_hash(const char *token,
 	    char sha256[BF_NODE_TOKEN_HEX + 1], struct bf_err *e);
