@@ -52,8 +52,11 @@ cmd_log(struct bf_cli *cli, int argc, char **argv)
 		return cli_usage(cli, usage);
 	if (farm_open(cli, &f, &o) < 0)
 		return BF_EXIT_ERROR;
-	if ((id = farm_find_job(cli, &f, argv[optind], profile)) < 0)
+	if ((id = farm_find_job(cli, &f, argv[optind], profile)) < 0) {
+		if (id == FARM_NO_JOB)
+			ret = BF_EXIT_FAIL;
 		goto out;
+	}
 	for (;;) {
 		struct bf_http_req rq = BF_HTTP_REQ_INIT;
 		struct bf_http_resp resp;
@@ -68,7 +71,11 @@ cmd_log(struct bf_cli *cli, int argc, char **argv)
 		rq.bearer = f.token;
 		if (bf_http_request(&f.url, &rq, &resp, NULL) < 0 ||
 		    resp.status != 200) {
-			cli_error(cli, "cannot read the log of job %lld", id);
+			cli_error(cli, resp.status == 404 ? "no job %lld" :
+			    "cannot read the log of job %lld", id);
+			/* No such job is a refusal, as retry and cancel say. */
+			if (resp.status == 404)
+				ret = BF_EXIT_FAIL;
 			bf_http_resp_release(&resp);
 			bf_buf_release(&p);
 			break;

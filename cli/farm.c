@@ -174,7 +174,7 @@ farm_find_job(struct bf_cli *cli, struct farm *f, const char *what,
 	if (profile)
 		bf_buf_addf(&p, "&profile=%s", profile);
 	st = farm_call(cli, f, "GET", p.buf, NULL, &out, NULL);
-	id = st == 200 ? ji(out, "job") : -1;
+	id = st == 200 ? ji(out, "job") : st > 0 ? FARM_NO_JOB : -1;
 	if (st != 200 && st > 0)
 		cli_error(cli, "%s: %s", what, js(out, "error"));
 	json_decref(out);

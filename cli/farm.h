@@ -58,7 +58,12 @@ int	farm_call(struct bf_cli *cli, struct farm *f, const char *method,
 	    const char *path, json_t *body, json_t **out, struct bf_buf *raw);
 /* Prints the builder's error; the exit status it means. */
 int	farm_fail(struct bf_cli *cli, int status, json_t *out);
-/* JOB id or CPV (of --profile P, if given) -> job id; -1 after an error. */
+/*
+ * JOB id or CPV (of --profile P, if given) -> job id; FARM_NO_JOB when
+ * the builder has no job of that CPV, or -1 when there was no answer
+ * (each after printing why).
+ */
+#define FARM_NO_JOB	(-2LL)
 long long farm_find_job(struct bf_cli *cli, struct farm *f, const char *what,
 	    const char *profile);
 /*

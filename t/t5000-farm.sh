@@ -71,7 +71,8 @@ test_expect_success 'a rebuild builds in dependency order; a failure blocks only
 	test_grep "rebuild 1 of p: 5 packages, 5 to build" out &&
 	farm_worker w1 &&
 	farm_wait_rebuild failed 120 &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st 2>err &&
+	test_grep "error: rebuild 1 of p failed" err &&
 	test_grep "profile p: rebuild 1 failed" st &&
 	test_grep "1 failed, 1 blocked, 0 cancelled; testing not moved" st &&
 	test_grep "3/5 done" st &&
@@ -117,7 +118,7 @@ test_expect_success 'retry queues a failed job again (and it fails again: the fi
 	binfarm retry "$job" >out 2>&1 || { cat out; false; } &&
 	farm_worker w1 &&
 	farm_wait_rebuild failed 60 &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st &&
 	test_grep "1 failed, 1 blocked" st
 '
 
@@ -190,7 +191,8 @@ test_expect_success 'a tree ref that vanished: the rebuild is refused with the r
 	test_when_finished "farm_stop" &&
 	test_must_fail binfarm rebuild --profile p --commit gentoo=no-such-branch 2>err &&
 	test_grep "no-such-branch" err &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st 2>err &&
+	test_grep "error: rebuild [0-9]* of p was refused" err &&
 	test_grep "refused rebuild of p: .*no-such-branch" st &&
 	test_grep "rebuild of p by .* refused" builder.log
 '

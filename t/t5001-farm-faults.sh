@@ -59,7 +59,7 @@ test_expect_success 'an upload with a hostile tar member is rejected; the job fa
 	binfarm rebuild --profile p >/dev/null &&
 	(BINFARM_WORKER_TAMPER=$PWD/hostile.sh && export BINFARM_WORKER_TAMPER && farm_worker evil) &&
 	farm_wait_rebuild failed 60 &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st &&
 	test_grep "FAILED after 2 attempts: upload rejected: verification failed" st &&
 	test_grep "upload from evil rejected: verification failed.*\.\." builder.log &&
 	! ls state/pkgdir/p/app-misc/solo/ | grep -v "solo-1-1.gpkg.tar"
@@ -88,7 +88,7 @@ test_expect_success 'an upload of the wrong package is rejected' '
 	(BINFARM_WORKER_TAMPER=$PWD/wrongcpv.sh && export BINFARM_WORKER_TAMPER && farm_worker liar) &&
 	farm_wait_rebuild failed 60 &&
 	test_grep "package is app-misc/impostor-1, but job [0-9]* builds app-misc/solo-1" builder.log &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st &&
 	test_grep "upload rejected: package is app-misc/impostor-1" st
 '
 

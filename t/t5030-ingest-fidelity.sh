@@ -59,7 +59,7 @@ refused() {
 	farm_wait_rebuild failed 60 &&
 	tail -n +$((n + 1)) builder.log >log &&
 	test $(grep -c "upload from w1 rejected: " log) -eq 2 &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st &&
 	test_grep "FAILED after 2 attempts: upload rejected: $1" st &&
 	test_grep "upload from w1 rejected: $1" log &&
 	test_expect_code 1 binfarm log --no-follow app-misc/solo >jlog &&

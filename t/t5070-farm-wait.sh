@@ -40,12 +40,20 @@ test_expect_success 'bad --wait and --timeout are usage errors, nothing asked' '
 	test_grep "profile p: never built" st
 '
 
-test_expect_success 'rebuild --wait ID of no rebuild: 1, said' '
+test_expect_success 'no such rebuild or job: 1, said (rebuild --wait, log, retry, cancel)' '
 	farm_start &&
 	test_when_finished "farm_stop" &&
 	test_expect_code 1 binfarm rebuild --wait 99 >out 2>err &&
 	test_grep "no rebuild 99" err &&
-	test_must_be_empty out
+	test_must_be_empty out &&
+	test_expect_code 1 binfarm log --no-follow 99 >out 2>err &&
+	test_grep "no job 99" err &&
+	test_expect_code 1 binfarm log --no-follow app-misc/nosuch-1 >out 2>err &&
+	test_grep "no job builds that package" err &&
+	test_expect_code 1 binfarm retry 99 2>err &&
+	test_grep "no job 99" err &&
+	test_expect_code 1 binfarm cancel 99 2>err &&
+	test_grep "no job 99" err
 '
 
 test_expect_success 'rebuild --wait --timeout with no worker: 3 after the time, the rebuild goes on' '

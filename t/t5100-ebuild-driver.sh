@@ -153,7 +153,7 @@ test_expect_success 'a dependency missing from the farm fails the job, naming it
 	test_grep "not built by the farm (would be compiled here): sys-libs/tinyreadline-8.2_p10" log &&
 	! grep ">>> Compiling source" log &&
 	test_grep "binfarm-builder: failed after 2 attempts: .*dependencies not built by the farm (emerge would compile them; nothing was built): sys-libs/tinyreadline-8.2_p10" log &&
-	binfarm status >st &&
+	test_expect_code 1 binfarm status >st &&
 	test_grep "1 failed, 2 blocked" st
 '
 
