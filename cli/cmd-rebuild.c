@@ -111,7 +111,11 @@ wait_rebuild(struct bf_cli *cli, struct farm *f, const struct wait_opts *w)
 			    w->id), BF_EXIT_FAIL) : farm_fail(cli, st, out);
 			break;
 		}
-		r = json_object_get(out, "rebuild");
+		if (!json_is_object(r = json_object_get(out, "rebuild"))) {
+			cli_error(cli, "the builder's answer names no rebuild");
+			ret = BF_EXIT_ERROR;
+			break;
+		}
 		progress_line(r, json_object_get(out, "jobs"), &line);
 		if (strcmp(line.buf, last.buf) != 0) {
 			cli_info(cli, "%s", line.buf);
