@@ -138,7 +138,8 @@ SHELL_TESTS += \
 	t/t5103-build-root-path.sh \
 	t/t5104-checkout-cache.sh
 SHELL_TESTS += \
-	t/t6000-node-inventory.sh
+	t/t6000-node-inventory.sh \
+	t/t6010-release.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \
