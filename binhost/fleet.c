@@ -90,9 +90,12 @@ index_nodes(struct bh_fleet *f)
 	return 0;
 }
 
-/* Reads nodes.conf again if it changed (at most once a second). */
+/*
+ * Reads nodes.conf again if it changed: looked at on every index
+ * request (`always`), else at most once a second.
+ */
 static void
-nodes_refresh(struct bh_fleet *f, time_t now)
+nodes_refresh(struct bh_fleet *f, time_t now, int always)
 {
 	struct bf_nodes ns = BF_NODES_INIT;
 	struct bf_err e = BF_ERR_INIT;
@@ -100,7 +103,7 @@ nodes_refresh(struct bh_fleet *f, time_t now)
 	struct stat st;
 	int rc;
 
-	if (now == f->nodes_checked)
+	if (!always && now == f->nodes_checked)
 		return;
 	f->nodes_checked = now;
 	if (fstatat(f->root_fd, BF_NODES_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -209,16 +212,19 @@ cred_ok(const struct bf_node *nd, const char *authz, size_t len)
 /* Records.                                                            */
 
 static int
-rec_index(struct bh_fleet *f, const char *name)
+rec_index(struct bh_fleet *f, const struct bf_node *nd)
 {
+	struct bf_fetch *r;
 	size_t i;
 
-	if (bf_map_get(&f->rec_of, name, &i) == 1)
+	if (bf_map_get(&f->rec_of, nd->name, &i) == 1)
 		return (int)i;
-	if (bf_fetches_add(&f->recs, name) == NULL ||
+	if ((r = bf_fetches_add(&f->recs, nd->name)) == NULL ||
 	    bf_grow(&f->rt, &f->rt_alloc, f->recs.n, sizeof(*f->rt), 64) < 0 ||
-	    bf_map_put(&f->rec_of, name, f->recs.n - 1) < 0)
+	    bf_map_put(&f->rec_of, nd->name, f->recs.n - 1) < 0)
 		return -1;
+	snprintf(r->profile, sizeof(r->profile), "%s", nd->profile);
+	snprintf(r->channel, sizeof(r->channel), "%s", nd->channel);
 	memset(&f->rt[f->recs.n - 1], 0, sizeof(*f->rt));
 	return (int)(f->recs.n - 1);
 }
@@ -265,9 +271,12 @@ frel_load(struct bh_fleet *f, struct bh_frel *fr, const struct stat *st)
 	    bf_strategy_name(fr->rel.strategy), fr->rel.nwaves);
 }
 
-/* The channel's release as it is on disk now (read once a second). */
+/*
+ * The channel's release as it is on disk now: looked at on every index
+ * request (`always`), else at most once a second.
+ */
 static struct bh_frel *
-frel_get(struct bh_fleet *f, const char *channel, time_t now)
+frel_get(struct bh_fleet *f, const char *channel, time_t now, int always)
 {
 	char path[sizeof(BF_RELEASES_DIR) + 132];
 	struct bh_frel *fr = NULL;
@@ -287,13 +296,12 @@ frel_get(struct bh_fleet *f, const char *channel, time_t now)
 		snprintf(fr->channel, sizeof(fr->channel), "%s", channel);
 		fr->checked = now - 1;
 	}
-	if (fr->checked != now) {
+	if (always || fr->checked != now) {
 		fr->checked = now;
 		snprintf(path, sizeof(path), "%s/%s", BF_RELEASES_DIR, channel);
 		if (fstatat(f->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			memset(&st, 0, sizeof(st));
-		if (!same_stat(&st, &fr->st) || (st.st_ino != 0 && !fr->have &&
-		    fr->st.st_ino == 0))
+		if (!same_stat(&st, &fr->st))
 			frel_load(f, fr, &st);
 	}
 	return fr;
@@ -317,14 +325,14 @@ frel_open(struct bh_fleet *f, struct bh_frel *fr)
  */
 static void
 decide(struct bh_fleet *f, const struct bf_node *nd,
-    const struct bf_fetch *rec, time_t now, char id[32])
+    const struct bf_fetch *rec, time_t now, int always, char id[32])
 {
 	const struct bf_release_target *t;
 	struct bh_frel *fr;
 	size_t w;
 
 	id[0] = '\0';
-	if ((fr = frel_get(f, nd->channel, now)) == NULL || !fr->have ||
+	if ((fr = frel_get(f, nd->channel, now, always)) == NULL || !fr->have ||
 	    !bf_release_active(&fr->rel) ||
 	    (t = bf_release_target(&fr->rel, nd->profile)) == NULL ||
 	    bf_map_get(&fr->wave, nd->name, &w) != 1 || w >= frel_open(f, fr))
@@ -354,7 +362,7 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 	q->id[0] = '\0';
 	q->rec = -1;
 	pthread_mutex_lock(&f->mu);
-	nodes_refresh(f, now);
+	nodes_refresh(f, now, q->index >= 0);
 	if ((nd = node_find(f, q->name)) == NULL ||
 	    !cred_ok(nd, q->authz, q->authz_len)) {
 		f->denied++;
@@ -363,7 +371,7 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 	}
 	snprintf(q->channel, sizeof(q->channel), "%s", nd->channel);
 	snprintf(q->profile, sizeof(q->profile), "%s", nd->profile);
-	if ((ri = rec_index(f, nd->name)) < 0) {
+	if ((ri = rec_index(f, nd)) < 0) {
 		status = 503;
 		goto out;
 	}
@@ -374,7 +382,7 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 		/* A package file: from the index it has. */
 		snprintf(q->id, sizeof(q->id), "%s", rec->snapshot);
 	else
-		decide(f, nd, rec, now, q->id);
+		decide(f, nd, rec, now, q->index >= 0, q->id);
 out:
 	pthread_mutex_unlock(&f->mu);
 	return status;
@@ -541,7 +549,7 @@ bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
 	for (i = 0; i < f->recs.n; i++)
 		if (bf_map_put(&f->rec_of, f->recs.v[i].node, i) < 0)
 			return bf_err_nomem(e);
-	nodes_refresh(f, time(NULL));
+	nodes_refresh(f, time(NULL), 1);
 	return 0;
 }
 
