@@ -29,6 +29,7 @@
 struct bf_err;
 struct bh_frel;
 struct bh_fnode;
+struct bh_ncred;
 
 /* Configuration: the file first, then flags over it. */
 struct bh_conf {
@@ -269,10 +270,11 @@ struct bh_fleet {
 	const char	*root;		/* for the inventory's messages */
 	struct bf_nodes	 nodes;
 	struct bf_map	 by_name;	/* node name -> index in nodes */
+	struct bh_ncred	*creds;		/* per node: what last proved it */
+	size_t		 ncreds;
 	struct stat	 nodes_st;
 	time_t		 nodes_checked;
 	struct bf_fetches recs;		/* what each node fetched */
-	struct bf_map	 rec_of;	/* node name -> index in recs */
 	struct bh_fnode	*rt;		/* per record, beside it */
 	size_t		 rt_alloc;
 	struct bh_frel	*rels;		/* per channel */

@@ -46,6 +46,8 @@
 #include "base/banned.h"
 
 #define DL_MAX		(64ULL << 20)	/* downloads.log rotated past this */
+#define BH_FLEET_URGENT_MS 100		/* records written this soon after a change */
+#define BH_AUTHZ_MAX	256		/* longest Authorization value remembered */
 
 /* One channel's release, as last read. */
 struct bh_frel {
@@ -57,6 +59,16 @@ struct bh_frel {
 	struct bf_map	 wave;		/* node name -> its wave */
 	size_t		 open;		/* open waves, as of gen */
 	uint64_t	 gen;
+};
+
+/*
+ * Per node of the inventory: the Authorization value that last proved
+ * it, so that the next request of its connection costs a comparison,
+ * not a base64 decoding and a SHA-256.
+ */
+struct bh_ncred {
+	size_t		 len;		/* 0: none */
+	char		 v[BH_AUTHZ_MAX];
 };
 
 /* Per record: the Last-Modified last served to the node for its index. */
@@ -78,11 +90,25 @@ same_stat(const struct stat *a, const struct stat *b)
 /* ------------------------------------------------------------------ */
 /* The inventory.                                                      */
 
+static void
+creds_free(struct bh_fleet *f)
+{
+	if (f->creds != NULL)
+		explicit_bzero(f->creds, f->ncreds * sizeof(*f->creds));
+	free(f->creds);
+	f->creds = NULL;
+	f->ncreds = 0;
+}
+
 static int
 index_nodes(struct bh_fleet *f)
 {
 	size_t i;
 
+	creds_free(f);
+	if ((f->creds = calloc(f->nodes.n + 1, sizeof(*f->creds))) == NULL)
+		return -ENOMEM;
+	f->ncreds = f->nodes.n;
 	bf_map_release(&f->by_name);
 	for (i = 0; i < f->nodes.n; i++)
 		if (bf_map_put(&f->by_name, f->nodes.v[i].name, i) < 0)
@@ -131,11 +157,10 @@ nodes_refresh(struct bh_fleet *f, time_t now, int always)
 }
 
 static const struct bf_node *
-node_find(struct bh_fleet *f, const char *name)
+node_find(struct bh_fleet *f, const char *name, size_t *idx)
 {
-	size_t i;
-
-	return bf_map_get(&f->by_name, name, &i) == 1 ? &f->nodes.v[i] : NULL;
+	return bf_map_get(&f->by_name, name, idx) == 1 ? &f->nodes.v[*idx] :
+	    NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -208,6 +233,38 @@ cred_ok(const struct bf_node *nd, const char *authz, size_t len)
 	return ok;
 }
 
+/* Equal, in a time that does not depend on where they differ. */
+static int
+same_bytes(const char *a, const char *b, size_t n)
+{
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* cred_ok(), remembering the value that proved node i. */
+static int
+node_proved(struct bh_fleet *f, size_t i, const struct bf_node *nd,
+    const char *authz, size_t len)
+{
+	struct bh_ncred *c = i < f->ncreds ? &f->creds[i] : NULL;
+
+	if (authz == NULL || len == 0)
+		return 0;
+	if (c != NULL && c->len == len && same_bytes(c->v, authz, len))
+		return 1;
+	if (!cred_ok(nd, authz, len))
+		return 0;
+	if (c != NULL && len <= sizeof(c->v)) {
+		memcpy(c->v, authz, len);
+		c->len = len;
+	}
+	return 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Records.                                                            */
 
@@ -215,13 +272,11 @@ static int
 rec_index(struct bh_fleet *f, const struct bf_node *nd)
 {
 	struct bf_fetch *r;
-	size_t i;
 
-	if (bf_map_get(&f->rec_of, nd->name, &i) == 1)
-		return (int)i;
-	if ((r = bf_fetches_add(&f->recs, nd->name)) == NULL ||
-	    bf_grow(&f->rt, &f->rt_alloc, f->recs.n, sizeof(*f->rt), 64) < 0 ||
-	    bf_map_put(&f->rec_of, nd->name, f->recs.n - 1) < 0)
+	if ((r = bf_fetches_find(&f->recs, nd->name)) != NULL)
+		return (int)(r - f->recs.v);
+	if (bf_grow(&f->rt, &f->rt_alloc, f->recs.n + 1, sizeof(*f->rt),
+	    64) < 0 || (r = bf_fetches_add(&f->recs, nd->name)) == NULL)
 		return -1;
 	snprintf(r->profile, sizeof(r->profile), "%s", nd->profile);
 	snprintf(r->channel, sizeof(r->channel), "%s", nd->channel);
@@ -357,14 +412,15 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 	const struct bf_node *nd;
 	const struct bf_fetch *rec;
 	time_t now = time(NULL);
+	size_t idx;
 	int ri, status = 200;
 
 	q->id[0] = '\0';
 	q->rec = -1;
 	pthread_mutex_lock(&f->mu);
 	nodes_refresh(f, now, q->index >= 0);
-	if ((nd = node_find(f, q->name)) == NULL ||
-	    !cred_ok(nd, q->authz, q->authz_len)) {
+	if ((nd = node_find(f, q->name, &idx)) == NULL ||
+	    !node_proved(f, idx, nd, q->authz, q->authz_len)) {
 		f->denied++;
 		status = 401;
 		goto out;
@@ -501,20 +557,41 @@ flush(struct bh_fleet *f)
 	pthread_mutex_lock(&f->mu);
 }
 
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Writes the records BH_FLEET_URGENT_MS after a node's snapshot
+ * changed, else at most once a second: a wave of 500 nodes changing
+ * snapshot makes a handful of writes, not 500.
+ */
 static void *
 writer_main(void *arg)
 {
 	struct bh_fleet *f = arg;
 	struct timespec ts;
+	int64_t last = 0, now, due;
 
 	pthread_mutex_lock(&f->mu);
 	while (!f->stop) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		if (!f->urgent)
-			pthread_cond_timedwait(&f->cv, &f->mu, &ts);
-		if (f->dirty || f->dl.len > 0)
+		now = real_ms();
+		due = last + (f->urgent ? BH_FLEET_URGENT_MS : 1000);
+		if ((f->dirty || f->dl.len > 0) && now >= due) {
 			flush(f);
+			last = now;
+			continue;
+		}
+		if (!(f->dirty || f->dl.len > 0))
+			due = now + 1000;
+		ts.tv_sec = (time_t)(due / 1000);
+		ts.tv_nsec = (long)(due % 1000) * 1000000;
+		pthread_cond_timedwait(&f->cv, &f->mu, &ts);
 	}
 	if (f->dirty || f->dl.len > 0)
 		flush(f);
@@ -526,7 +603,6 @@ int
 bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
     struct bf_err *e)
 {
-	size_t i;
 	int rc;
 
 	memset(f, 0, sizeof(*f));
@@ -546,9 +622,6 @@ bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
 	    64) < 0)
 		return bf_err_nomem(e);
 	memset(f->rt, 0, f->rt_alloc * sizeof(*f->rt));
-	for (i = 0; i < f->recs.n; i++)
-		if (bf_map_put(&f->rec_of, f->recs.v[i].node, i) < 0)
-			return bf_err_nomem(e);
 	nodes_refresh(f, time(NULL), 1);
 	return 0;
 }
@@ -588,7 +661,7 @@ bh_fleet_release(struct bh_fleet *f)
 	free(f->rels);
 	bf_nodes_release(&f->nodes);
 	bf_map_release(&f->by_name);
-	bf_map_release(&f->rec_of);
+	creds_free(f);
 	bf_fetches_release(&f->recs);
 	free(f->rt);
 	bf_buf_release(&f->dl);

@@ -158,6 +158,7 @@ test_expect_success CURL 'the wave opens when its last node has fetched' '
 	test "$(snap_of w21)" = "$(cat s3)" &&
 	recorded w21 "$(cat s3)" &&
 	test "$(snap_of w12)" = "$(cat s3)" &&
+	recorded w12 "$(cat s3)" &&
 	binfarm release -R repo status -c production >out &&
 	test_grep "wave 1/2  done" out &&
 	test_grep "wave 2/2  open .* waiting for: w22" out

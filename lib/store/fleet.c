@@ -30,6 +30,7 @@ bf_fetches_release(struct bf_fetches *f)
 	free(f->v);
 	f->v = NULL;
 	f->n = f->alloc = 0;
+	bf_map_release(&f->by_node);
 }
 
 struct bf_fetch *
@@ -37,10 +38,7 @@ bf_fetches_find(const struct bf_fetches *f, const char *node)
 {
 	size_t i;
 
-	for (i = 0; i < f->n; i++)
-		if (strcmp(f->v[i].node, node) == 0)
-			return &f->v[i];
-	return NULL;
+	return bf_map_get(&f->by_node, node, &i) == 1 ? &f->v[i] : NULL;
 }
 
 struct bf_fetch *
@@ -49,7 +47,8 @@ bf_fetches_add(struct bf_fetches *f, const char *node)
 	struct bf_fetch *r;
 
 	if (strlen(node) >= sizeof(r->node) ||
-	    bf_grow(&f->v, &f->alloc, f->n + 1, sizeof(*f->v), 16) < 0)
+	    bf_grow(&f->v, &f->alloc, f->n + 1, sizeof(*f->v), 16) < 0 ||
+	    bf_map_put(&f->by_node, node, f->n) < 0)
 		return NULL;
 	r = &f->v[f->n++];
 	memset(r, 0, sizeof(*r));
@@ -147,10 +146,10 @@ bf_fetches_parse(struct bf_fetches *f, const char *file, const char *text,
 		else if (bf_fetches_find(f, r.node) != NULL)
 			rc = bf_err_set(e, BF_ECONFIG, "%s:%u: node '%s' twice",
 			    file, lineno, r.node);
-		else if (bf_grow(&f->v, &f->alloc, f->n + 1, sizeof(*f->v), 16) < 0)
+		else if (bf_fetches_add(f, r.node) == NULL)
 			rc = bf_err_nomem(e);
 		else
-			f->v[f->n++] = r;
+			f->v[f->n - 1] = r;
 	}
 	bf_buf_release(&line);
 	return rc;

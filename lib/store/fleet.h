@@ -26,6 +26,8 @@
 
 #include <stddef.h>
 
+#include "base/map.h"
+
 struct bf_buf;
 struct bf_err;
 
@@ -49,9 +51,10 @@ struct bf_fetch {
 struct bf_fetches {
 	struct bf_fetch	*v;
 	size_t		 n, alloc;
+	struct bf_map	 by_node;	/* node name -> index in v */
 };
 
-#define BF_FETCHES_INIT { NULL, 0, 0 }
+#define BF_FETCHES_INIT { NULL, 0, 0, BF_MAP_INIT }
 
 void	bf_fetches_release(struct bf_fetches *f);
 /* Parses the state file's text (`file` names it in messages). */
