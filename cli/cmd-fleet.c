@@ -81,8 +81,6 @@ static void
 standing(const struct bf_release *rel, const struct bf_node *nd,
     const struct bf_fetches *f, struct standing *st)
 {
-	const struct bf_release_target *t;
-	const struct bf_fetch *rec = bf_fetches_find(f, nd->name);
 	long w;
 
 	memset(st, 0, sizeof(*st));
@@ -93,9 +91,7 @@ standing(const struct bf_release *rel, const struct bf_node *nd,
 	st->wave = w + 1;
 	st->state = release_wave_state(rel, (size_t)w,
 	    bf_release_open_waves(rel, f), f);
-	t = bf_release_target(rel, nd->profile);
-	st->done = t != NULL && rec != NULL &&
-	    strcmp(rec->snapshot, t->to) == 0;
+	st->done = bf_release_node_done(rel, nd->name, nd->profile, f);
 }
 
 static json_t *

@@ -45,11 +45,7 @@ static int
 node_done(const struct bf_release *rel, const struct bf_wave_node *wn,
     const struct bf_fetches *f)
 {
-	const struct bf_release_target *t = bf_release_target(rel, wn->profile);
-	const struct bf_fetch *r = bf_fetches_find(f, wn->name);
-
-	return t != NULL && r != NULL && strcmp(r->profile, wn->profile) == 0 &&
-	    strcmp(r->snapshot, t->to) == 0;
+	return bf_release_node_done(rel, wn->name, wn->profile, f);
 }
 
 static void

@@ -572,25 +572,30 @@ bf_release_cut_waves(struct bf_release *rel, const struct bf_nodes *ns,
 }
 
 int
+bf_release_node_done(const struct bf_release *rel, const char *node,
+    const char *profile, const struct bf_fetches *f)
+{
+	const struct bf_release_target *t = bf_release_target(rel, profile);
+	const struct bf_fetch *r = bf_fetches_find(f, node);
+
+	return t != NULL && r != NULL && strcmp(r->profile, profile) == 0 &&
+	    strcmp(r->snapshot, t->to) == 0;
+}
+
+int
 bf_release_wave_done(const struct bf_release *rel, size_t w,
     const struct bf_fetches *f)
 {
 	const struct bf_wave *wv = &rel->waves[w];
-	const struct bf_release_target *t;
-	const struct bf_fetch *r;
 	size_t i;
 
 	if (wv->advanced > 0)
 		return 1;
-	for (i = 0; i < wv->n; i++) {
-		t = bf_release_target(rel, wv->v[i].profile);
-		r = bf_fetches_find(f, wv->v[i].name);
-		if (t == NULL)
-			continue;
-		if (r == NULL || strcmp(r->profile, wv->v[i].profile) != 0 ||
-		    strcmp(r->snapshot, t->to) != 0)
+	for (i = 0; i < wv->n; i++)
+		if (bf_release_target(rel, wv->v[i].profile) != NULL &&
+		    !bf_release_node_done(rel, wv->v[i].name, wv->v[i].profile,
+		    f))
 			return 0;
-	}
 	return 1;
 }
 

@@ -134,6 +134,9 @@ int	bf_release_add_target(struct bf_release *rel, const char *profile,
 int	bf_release_cut_waves(struct bf_release *rel, const struct bf_nodes *ns,
 	    struct bf_err *e);
 
+/* Has `node` of profile `profile` fetched its target? */
+int	bf_release_node_done(const struct bf_release *rel, const char *node,
+	    const char *profile, const struct bf_fetches *f);
 /* Has wave `w` (0-based) ended: every node fetched its target, or advanced? */
 int	bf_release_wave_done(const struct bf_release *rel, size_t w,
 	    const struct bf_fetches *f);
