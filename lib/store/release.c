@@ -300,7 +300,7 @@ parse_words(struct rparse *p, char **w, size_t n)
 	}
 	if (strcmp(k, "target") == 0 && n == 4)
 		return bf_release_add_target(rel, w[1], strcmp(w[2], "-") == 0 ?
-		    "" : w[2], w[3], p->e) < 0 ? bad(p, "a bad target") : 0;
+		    "" : w[2], w[3], NULL) < 0 ? bad(p, "a bad target") : 0;
 	if (strcmp(k, "wave") == 0)
 		return parse_wave(p, w, n);
 	if (strcmp(k, "advanced") == 0)
