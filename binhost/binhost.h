@@ -271,6 +271,7 @@ struct bh_fleet {
 	struct bf_nodes	 nodes;
 	struct bf_map	 by_name;	/* node name -> index in nodes */
 	struct bh_ncred	*creds;		/* per node: what last proved it */
+	struct bf_node	 nobody;	/* for names not in the inventory */
 	size_t		 ncreds;
 	struct stat	 nodes_st;
 	time_t		 nodes_checked;
