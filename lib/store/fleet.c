@@ -66,17 +66,6 @@ num(const char *s, long long *out)
 	return errno != 0 || ep == s || *ep != '\0' || *out < 0 ? -1 : 0;
 }
 
-static int
-copy(char *dst, size_t n, const char *s)
-{
-	size_t k = strlen(s);
-
-	if (k >= n)
-		return -1;
-	memcpy(dst, s, k + 1);
-	return 0;
-}
-
 /* One record from its nine fields; 0 or -1 (the reason in *why). */
 static int
 parse_fields(char **fl, struct bf_fetch *r, const char **why)
@@ -86,17 +75,17 @@ parse_fields(char **fl, struct bf_fetch *r, const char **why)
 
 	memset(r, 0, sizeof(*r));
 	*why = "a bad node name";
-	if (!bf_node_name_valid(fl[0]) || copy(r->node, sizeof(r->node),
+	if (!bf_node_name_valid(fl[0]) || bf_str_copy(r->node, sizeof(r->node),
 	    fl[0]) < 0)
 		return -1;
 	*why = "a bad profile or channel name";
 	if (!bf_repo_name_valid(fl[1]) || !bf_repo_name_valid(fl[2]) ||
-	    copy(r->profile, sizeof(r->profile), fl[1]) < 0 ||
-	    copy(r->channel, sizeof(r->channel), fl[2]) < 0)
+	    bf_str_copy(r->profile, sizeof(r->profile), fl[1]) < 0 ||
+	    bf_str_copy(r->channel, sizeof(r->channel), fl[2]) < 0)
 		return -1;
 	*why = "a bad snapshot id";
 	if (strcmp(fl[3], "-") != 0 && (!bf_snapshot_id_valid(fl[3]) ||
-	    copy(r->snapshot, sizeof(r->snapshot), fl[3]) < 0))
+	    bf_str_copy(r->snapshot, sizeof(r->snapshot), fl[3]) < 0))
 		return -1;
 	*why = "a bad number";
 	for (i = 0; i < 5; i++)

@@ -120,17 +120,6 @@ bf_release_target(const struct bf_release *rel, const char *profile)
 	return NULL;
 }
 
-static int
-copy(char *dst, size_t n, const char *s)
-{
-	size_t k = strlen(s);
-
-	if (k >= n)
-		return -1;
-	memcpy(dst, s, k + 1);
-	return 0;
-}
-
 int
 bf_release_add_target(struct bf_release *rel, const char *profile,
     const char *from, const char *to, struct bf_err *e)
@@ -149,9 +138,9 @@ bf_release_add_target(struct bf_release *rel, const char *profile,
 		return bf_err_nomem(e);
 	t = &rel->targets[rel->ntargets++];
 	memset(t, 0, sizeof(*t));
-	copy(t->profile, sizeof(t->profile), profile);
-	copy(t->from, sizeof(t->from), from);
-	copy(t->to, sizeof(t->to), to);
+	bf_str_copy(t->profile, sizeof(t->profile), profile);
+	bf_str_copy(t->from, sizeof(t->from), from);
+	bf_str_copy(t->to, sizeof(t->to), to);
 	return 0;
 }
 
@@ -214,7 +203,7 @@ parse_time_by(struct rparse *p, char **w, size_t n, long long *t, char *by,
 		return bad(p, "expected a time and who");
 	errno = 0;
 	*t = strtoll(w[1], &ep, 10);
-	if (errno != 0 || *ep != '\0' || *t < 0 || copy(by, bysz, w[2]) < 0)
+	if (errno != 0 || *ep != '\0' || *t < 0 || bf_str_copy(by, bysz, w[2]) < 0)
 		return bad(p, "a bad time or name");
 	return 0;
 }
@@ -270,7 +259,7 @@ parse_words(struct rparse *p, char **w, size_t n)
 	}
 	if (strcmp(k, "channel") == 0 && n == 2) {
 		p->seen |= 2;
-		return !bf_repo_name_valid(w[1]) || copy(rel->channel,
+		return !bf_repo_name_valid(w[1]) || bf_str_copy(rel->channel,
 		    sizeof(rel->channel), w[1]) < 0 ? bad(p, "a bad channel") : 0;
 	}
 	if (strcmp(k, "strategy") == 0 && n == 2) {
