@@ -30,6 +30,7 @@ struct bf_err;
 struct bh_frel;
 struct bh_fnode;
 struct bh_ncred;
+struct bh_back;
 
 /* Configuration: the file first, then flags over it. */
 struct bh_conf {
@@ -272,6 +273,9 @@ struct bh_fleet {
 	struct bf_map	 by_name;	/* node name -> index in nodes */
 	struct bh_ncred	*creds;		/* per node: what last proved it */
 	struct bf_node	 nobody;	/* for names not in the inventory */
+	struct bh_back	*backs;		/* history.log: channels moved back */
+	size_t		 nbacks;
+	struct stat	 hist_st;
 	size_t		 ncreds;
 	struct stat	 nodes_st;
 	time_t		 nodes_checked;
@@ -308,6 +312,15 @@ void	bh_fleet_stop(struct bh_fleet *f);
 void	bh_fleet_release(struct bh_fleet *f);
 /* Who the node is and which snapshot it gets: 200, 401 or 503. */
 int	bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q);
+/*
+ * The downgrade guard for a node answered from its channel (q->id its
+ * snapshot): when that is older than the node's own snapshot (a node
+ * moved to another channel, say), q->id becomes the node's own, unless
+ * since the node got it an operator moved the channel back (history.log:
+ * a rollback, or a promote to an older snapshot, which needs
+ * --allow-downgrade) or rolled back a release of the channel.
+ */
+void	bh_fleet_hold(struct bh_fleet *f, struct bh_node_req *q);
 /*
  * The node was answered with index of snapshot `id`: recorded.  Returns
  * the Last-Modified floor for it, which moves forward whenever the

@@ -41,6 +41,7 @@
 #include "base/map.h"
 #include "store/fleet.h"
 #include "store/nodes.h"
+#include "store/channel.h"
 #include "store/release.h"
 #include "store/repo.h"
 #include "base/banned.h"
@@ -404,7 +405,102 @@ decide(struct bh_fleet *f, const struct bf_node *nd,
 }
 
 /* ------------------------------------------------------------------ */
+/* Channels moved back on purpose (history.log).                       */
+
+/* The last time an operator moved (channel, profile) to an older snapshot. */
+struct bh_back {
+	char		 channel[130];
+	char		 profile[130];
+	time_t		 when;
+};
+
+static void
+backs_load(struct bh_fleet *f)
+{
+	struct bf_history_entry *v = NULL;
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_repo r;
+	size_t n = 0, i, k;
+
+	free(f->backs);
+	f->backs = NULL;
+	f->nbacks = 0;
+	memset(&r, 0, sizeof(r));
+	r.root_fd = f->root_fd;
+	r.root = (char *)f->root;
+	if (bf_history_load(&r, &v, &n, &e) < 0 ||
+	    (f->backs = calloc(n + 1, sizeof(*f->backs))) == NULL) {
+		free(v);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (strcmp(v[i].action, "rollback") != 0 &&
+		    !(strcmp(v[i].action, "promote") == 0 && v[i].from[0] &&
+		    strcmp(v[i].to, v[i].from) < 0))
+			continue;
+		for (k = 0; k < f->nbacks; k++)
+			if (strcmp(f->backs[k].channel, v[i].channel) == 0 &&
+			    strcmp(f->backs[k].profile, v[i].profile) == 0)
+				break;
+		if (k == f->nbacks) {
+			snprintf(f->backs[k].channel, sizeof(f->backs[k].channel),
+			    "%s", v[i].channel);
+			snprintf(f->backs[k].profile, sizeof(f->backs[k].profile),
+			    "%s", v[i].profile);
+			f->nbacks++;
+		}
+		if ((time_t)v[i].time > f->backs[k].when)
+			f->backs[k].when = (time_t)v[i].time;
+	}
+	free(v);
+}
+
+/* When (channel, profile) was last moved back; 0 never.  f->mu held. */
+static time_t
+moved_back(struct bh_fleet *f, const char *channel, const char *profile)
+{
+	struct stat st;
+	size_t k;
+
+	if (fstatat(f->root_fd, BF_REPO_HISTORY, &st, 0) < 0)
+		memset(&st, 0, sizeof(st));
+	if (!same_stat(&st, &f->hist_st)) {
+		f->hist_st = st;
+		backs_load(f);
+	}
+	for (k = 0; k < f->nbacks; k++)
+		if (strcmp(f->backs[k].channel, channel) == 0 &&
+		    strcmp(f->backs[k].profile, profile) == 0)
+			return f->backs[k].when;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The API.                                                            */
+
+void
+bh_fleet_hold(struct bh_fleet *f, struct bh_node_req *q)
+{
+	const struct bf_fetch *rec;
+	struct bh_frel *fr;
+
+	pthread_mutex_lock(&f->mu);
+	rec = q->rec >= 0 ? &f->recs.v[q->rec] : NULL;
+	if (rec == NULL || rec->snapshot[0] == '\0' ||
+	    strcmp(rec->profile, q->profile) != 0 ||
+	    strcmp(q->id, rec->snapshot) >= 0 ||
+	    moved_back(f, q->channel, q->profile) >= rec->since)
+		goto out;
+	/* A release of the channel rolled back since then lets it go. */
+	fr = frel_get(f, q->channel, time(NULL), 0);
+	if (fr != NULL && fr->have && fr->rel.state == BF_RELEASE_ROLLED_BACK &&
+	    fr->rel.ended >= rec->since)
+		goto out;
+	snprintf(q->id, sizeof(q->id), "%s", rec->snapshot);
+	f->held++;
+out:
+	pthread_mutex_unlock(&f->mu);
+}
 
 int
 bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
@@ -671,6 +767,7 @@ bh_fleet_release(struct bh_fleet *f)
 	bf_nodes_release(&f->nodes);
 	bf_map_release(&f->by_name);
 	creds_free(f);
+	free(f->backs);
 	bf_fetches_release(&f->recs);
 	free(f->rt);
 	bf_buf_release(&f->dl);

@@ -662,6 +662,26 @@ set_rel(struct bh_target *t, const char *snap, char **seg, size_t from,
 }
 
 /*
+ * A node gets its channel's snapshot (q->id), unless that is older
+ * than the one it has and nobody moved the channel back since
+ * (fleet.c: bh_fleet_hold()).
+ */
+static int
+node_channel(struct bh_server *s, struct bh_node_req *q)
+{
+	char snap[BH_SNAP_MAX];
+	int rc;
+
+	if ((rc = read_channel(s, q->channel, q->profile, snap,
+	    sizeof(snap))) != 0)
+		return rc;
+	snprintf(q->id, sizeof(q->id), "%s", strrchr(snap, '/') + 1);
+	if (q->index >= 0)
+		bh_fleet_hold(&s->fleet, q);
+	return 0;
+}
+
+/*
  * /node/<name>/<PATH>: the node's identity checked, then its snapshot
  * (fleet.c): a release's target once its wave is open, else its
  * channel's.  An index answered is recorded as the node's snapshot.
@@ -689,11 +709,9 @@ resolve_node(struct bh_server *s, char **seg, size_t n, const char *authz,
 	}
 	t->node = q.rec;
 	snprintf(t->node_name, sizeof(t->node_name), "%s", q.name);
-	if (q.id[0] != '\0')
-		snprintf(snap, sizeof(snap), "snapshots/%s/%s", q.profile, q.id);
-	else if ((rc = read_channel(s, q.channel, q.profile, snap,
-	    sizeof(snap))) != 0)
+	if (q.id[0] == '\0' && (rc = node_channel(s, &q)) != 0)
 		return rc;
+	snprintf(snap, sizeof(snap), "snapshots/%s/%s", q.profile, q.id);
 	snprintf(t->channel, sizeof(t->channel), "%s", q.channel);
 	snprintf(t->profile, sizeof(t->profile), "%s", q.profile);
 	if ((rc = set_rel(t, snap, seg, 2, n)) != 0)

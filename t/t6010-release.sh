@@ -247,6 +247,20 @@ test_expect_success CURL 'Last-Modified moves forward with the node snapshot' '
 	test "$(nget b1 Packages -H "If-Modified-Since: $lm")" = 200
 '
 
+test_expect_success CURL 'a node moved to an older channel keeps its snapshot until the channel is moved back' '
+	sleep 1 &&
+	node_add c1 fc beta &&
+	test "$(snap_of c1)" = "$(cat s3)" &&
+	binfarm node -R repo remove c1 >/dev/null && rm tok/c1 &&
+	node_add c1 fc production &&
+	test "$(channel_id repo production web)" = "$(cat s1)" &&
+	test "$(snap_of c1)" = "$(cat s3)" &&
+	binfarm promote -R repo -p web -c production $(cat s2) >/dev/null 2>&1 &&
+	test "$(snap_of c1)" = "$(cat s3)" &&
+	binfarm promote -R repo -p web -c production --allow-downgrade $(cat s1) >/dev/null 2>&1 &&
+	test "$(snap_of c1)" = "$(cat s1)"
+'
+
 test_expect_success CURL,PORTAGE_SRC "Portage's fetcher gets a node's index with the URL's credentials" '
 	mkdir psrc &&
 	tar -xJf "$PORTAGE_TARBALL" -C psrc --strip-components=1 --wildcards "*/lib/portage/*" &&
