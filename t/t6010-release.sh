@@ -261,6 +261,28 @@ test_expect_success CURL 'a node moved to an older channel keeps its snapshot un
 	test "$(snap_of c1)" = "$(cat s1)"
 '
 
+test_expect_success CURL 'gc keeps the snapshot a node has, and those of a running release' '
+	# s4: only node d1 has it (gamma moved on); s5: only a release names it
+	mkpkg in/bar-1.gpkg.tar dev-libs bar-1 &&
+	binfarm add -q -R repo -p web in/bar-1.gpkg.tar 2>/dev/null &&
+	binfarm snapshot -R repo -p web create >s4 2>/dev/null &&
+	binfarm promote -R repo -p web -c gamma $(cat s4) >/dev/null 2>&1 &&
+	node_add d1 fd gamma &&
+	test "$(nget d1 Packages)" = 200 &&
+	recorded d1 "$(cat s4)" &&
+	binfarm promote -R repo -p web -c gamma --allow-downgrade $(cat s3) >/dev/null 2>&1 &&
+	binfarm snapshot -R repo -p web create >s5 2>/dev/null &&
+	binfarm release -R repo start -c gamma --snapshot web=$(cat s5) --strategy by-member >/dev/null 2>&1 &&
+	binfarm gc -R repo -n --keep 0 --grace 0 >gc.out 2>&1 &&
+	! grep "snapshots/web/$(cat s4)" gc.out &&
+	! grep "snapshots/web/$(cat s5)" gc.out &&
+	binfarm node -R repo remove d1 >/dev/null &&
+	binfarm release -R repo rollback -c gamma >/dev/null &&
+	binfarm gc -R repo -n --keep 0 --grace 0 >gc.out 2>&1 &&
+	grep "delete snapshot snapshots/web/$(cat s4)" gc.out &&
+	grep "delete snapshot snapshots/web/$(cat s5)" gc.out
+'
+
 test_expect_success CURL,PORTAGE_SRC "Portage's fetcher gets a node's index with the URL's credentials" '
 	mkdir psrc &&
 	tar -xJf "$PORTAGE_TARBALL" -C psrc --strip-components=1 --wildcards "*/lib/portage/*" &&
