@@ -718,6 +718,10 @@ resolve_node(struct bh_server *s, char **seg, size_t n, const char *authz,
 		return rc;
 	if (q.index < 0) {
 		t->immutable = 1;
+		/* Open files kept by the file loop hold under this epoch. */
+		pthread_mutex_lock(&s->chans.mu);
+		t->epoch = s->chans.epoch;
+		pthread_mutex_unlock(&s->chans.mu);
 		if (flags & BH_RESOLVE_DEFER) {
 			t->lazy = 1;
 			return 200;
