@@ -148,7 +148,10 @@ test_expect_success CURL 'status names the nodes an open wave waits for' '
 
 test_expect_success CURL 'package files come from the index the node has' '
 	p=$(sed -n "s/^PATH: //p" repo/snapshots/web/$(cat s3)/Packages | grep glibc) &&
+	fl() { curl -s "$(bh_url)/metrics" | sed -n "s/^binhost_file_loop_requests_total //p"; } &&
+	before=$(fl) &&
 	test "$(nget w11 "$p")" = 200 &&
+	test "$(fl)" -gt "$before" &&
 	cmp out "repo/snapshots/web/$(cat s3)/$p" &&
 	test "$(nget w12 "$p")" = 404 &&
 	wait_grep "	w11	snapshots/web/$(cat s3)/$p	" repo/fleet/downloads.log
