@@ -3,7 +3,7 @@
  * wave-client.c: a release wave's client for bench-wave.sh
  * (BENCH_CLIENT=bf), built by the bench with cc; not installed.
  *
- *	wave-client [-d] [-r READ_SIZE] HOST PORT CONNECTIONS URLFILE
+ *	wave-client [-d] [-r READ_SIZE] [-a IDFILE] HOST PORT CONNECTIONS URLFILE
  *
  * CONNECTIONS keep-alive HTTP/1.1 connections, opened at once, each
  * GETting every path of URLFILE (one per line) in order, one request at
@@ -16,6 +16,11 @@
  * into user memory; with -d they are not (recv(MSG_TRUNC): the kernel
  * drops them), which leaves the client only the TCP and HTTP work, for
  * a figure of what the server alone can do.
+ *
+ * With -a IDFILE (lines "NAME TOKEN", for bench-fleet.sh) connection i
+ * is node i of the file (round robin): its paths are asked for below
+ * /node/NAME/ with "Authorization: Basic base64(NAME:TOKEN)", as a node
+ * of the inventory fetches from its own URL.
  *
  * Prints h2load's two summary lines, which bench-wave.sh parses:
  *	finished in Xs, R req/s, M MB/s
@@ -48,6 +53,7 @@ struct conn {
 	int		 ok;		/* the response is a 200 */
 	int		 inflight;	/* a request is waiting for its answer */
 	int		 done;
+	size_t		 id;		/* -a: its identity */
 };
 
 static char	**paths;
@@ -55,6 +61,8 @@ static size_t	  npaths;
 static unsigned long long started, finished, succeeded, failed, errored;
 static unsigned long long bytes;
 static int	  discard;	/* -d: bodies dropped by the kernel */
+static char	**id_names, **id_auth;	/* -a: node names, Basic credentials */
+static size_t	  nids;
 
 static double
 now(void)
@@ -91,6 +99,66 @@ load_paths(const char *file)
 	fclose(f);
 }
 
+static void
+b64(const unsigned char *in, size_t n, char *out)
+{
+	static const char t[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+	unsigned v;
+
+	for (i = 0; i + 2 < n; i += 3, out += 4) {
+		v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[0] = t[v >> 18];
+		out[1] = t[(v >> 12) & 63];
+		out[2] = t[(v >> 6) & 63];
+		out[3] = t[v & 63];
+	}
+	if (i < n) {
+		v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+		out[0] = t[v >> 18];
+		out[1] = t[(v >> 12) & 63];
+		out[2] = i + 1 < n ? t[(v >> 6) & 63] : '=';
+		out[3] = '=';
+		out += 4;
+	}
+	*out = '\0';
+}
+
+/* -a IDFILE: "NAME TOKEN" per line. */
+static void
+load_ids(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char line[512], cred[600], *sp;
+	size_t cap = 0;
+
+	if (f == NULL) {
+		perror(file);
+		exit(2);
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		if (nids == cap) {
+			cap = cap ? 2 * cap : 64;
+			id_names = realloc(id_names, cap * sizeof(*id_names));
+			id_auth = realloc(id_auth, cap * sizeof(*id_auth));
+			if (id_names == NULL || id_auth == NULL)
+				exit(2);
+		}
+		snprintf(cred, sizeof(cred), "%s:%s", line, sp + 1);
+		if ((id_names[nids] = strdup(line)) == NULL ||
+		    (id_auth[nids] = malloc(4 * strlen(cred) / 3 + 8)) == NULL)
+			exit(2);
+		b64((const unsigned char *)cred, strlen(cred), id_auth[nids]);
+		nids++;
+	}
+	fclose(f);
+}
+
 /* The connection ends: what it had not finished counts as errored. */
 static void
 conn_end(int ep, struct conn *c)
@@ -109,8 +177,14 @@ send_request(struct conn *c, const char *host)
 	char req[4200];
 	int n;
 
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
-	    "User-Agent: wave-client\r\n\r\n", paths[c->next], host);
+	if (nids > 0)
+		n = snprintf(req, sizeof(req), "GET /node/%s/%s HTTP/1.1\r\n"
+		    "Host: %s\r\nUser-Agent: wave-client\r\nAuthorization: "
+		    "Basic %s\r\n\r\n", id_names[c->id], paths[c->next], host,
+		    id_auth[c->id]);
+	else
+		n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: wave-client\r\n\r\n", paths[c->next], host);
 	if (n < 0 || (size_t)n >= sizeof(req) ||
 	    send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		return -1;
@@ -215,16 +289,18 @@ main(int argc, char **argv)
 	double t0, t1;
 	int ep, opt, one = 1;
 
-	while ((opt = getopt(argc, argv, "dr:")) != -1)
+	while ((opt = getopt(argc, argv, "a:dr:")) != -1)
 		if (opt == 'r')
 			rsize = strtoul(optarg, NULL, 10);
 		else if (opt == 'd')
 			discard = 1;
+		else if (opt == 'a')
+			load_ids(optarg);
 		else
 			return 2;
 	if (argc - optind != 4 || rsize == 0) {
-		fprintf(stderr, "usage: wave-client [-d] [-r READ_SIZE] HOST "
-		    "PORT CONNECTIONS URLFILE\n");
+		fprintf(stderr, "usage: wave-client [-d] [-r READ_SIZE] "
+		    "[-a IDFILE] HOST PORT CONNECTIONS URLFILE\n");
 		return 2;
 	}
 	nconn = strtoul(argv[optind + 2], NULL, 10);
@@ -241,6 +317,7 @@ main(int argc, char **argv)
 		return 2;
 	t0 = now();
 	for (i = 0; i < nconn; i++) {
+		cs[i].id = nids > 0 ? i % nids : 0;
 		cs[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		if (cs[i].fd < 0 || connect(cs[i].fd, (struct sockaddr *)&sa,
 		    sizeof(sa)) < 0) {

@@ -11,6 +11,8 @@
  *   serve.c     URL to file descriptor, beneath the root, no symlinks
  *               but the channel link
  *   metrics.c   Prometheus counters per channel and profile
+ *   fcache.c    a file-loop thread's open package files
+ *   fleet.c     node URLs: identities, release waves, fetch records
  */
 #include <limits.h>
 #include <pthread.h>
@@ -19,8 +21,16 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "base/buf.h"
+#include "base/map.h"
+#include "store/fleet.h"
+#include "store/nodes.h"
+
 struct bf_err;
-struct bf_buf;
+struct bh_frel;
+struct bh_fnode;
+struct bh_ncred;
+struct bh_back;
 
 /* Configuration: the file first, then flags over it. */
 struct bh_conf {
@@ -250,6 +260,80 @@ struct bh_conns {
 };
 
 /*
+ * fleet.c: node URLs (/node/<name>/...), see there.  One mutex; a writer
+ * thread puts the records in fleet/.
+ */
+struct bh_fleet {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 inited, running, stop;
+	int		 root_fd;
+	const char	*root;		/* for the inventory's messages */
+	struct bf_nodes	 nodes;
+	struct bf_map	 by_name;	/* node name -> index in nodes */
+	struct bh_ncred	*creds;		/* per node: what last proved it */
+	struct bf_node	 nobody;	/* for names not in the inventory */
+	struct bh_back	*backs;		/* history.log: channels moved back */
+	size_t		 nbacks;
+	struct stat	 hist_st;
+	size_t		 ncreds;
+	struct stat	 nodes_st;
+	time_t		 nodes_checked;
+	struct bf_fetches recs;		/* what each node fetched */
+	struct bh_fnode	*rt;		/* per record, beside it */
+	size_t		 rt_alloc;
+	struct bh_frel	*rels;		/* per channel */
+	size_t		 nrels, rels_alloc;
+	uint64_t	 gen;		/* moves when a node's snapshot does */
+	int		 dirty, urgent;
+	struct bf_buf	 dl;		/* downloads.log lines to write */
+	pthread_t	 th;
+	uint64_t	 index_fetches, files, bytes, denied, held;
+};
+
+/* A node URL's request, and what bh_fleet_resolve() made of it. */
+struct bh_node_req {
+	const char	*name;
+	const char	*authz;		/* the Authorization field, or NULL */
+	size_t		 authz_len;
+	int		 index;		/* 0/1 Packages/Packages.gz, -1 a file */
+	/* Out. */
+	int		 rec;		/* the node's record */
+	char		 id[32];	/* its snapshot; "" the channel's */
+	char		 channel[64];
+	char		 profile[64];
+};
+
+int	bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
+	    struct bf_err *e);
+int	bh_fleet_start(struct bh_fleet *f, struct bf_err *e);
+/* Stops the writer after a last write of the records. */
+void	bh_fleet_stop(struct bh_fleet *f);
+void	bh_fleet_release(struct bh_fleet *f);
+/* Who the node is and which snapshot it gets: 200, 401 or 503. */
+int	bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q);
+/*
+ * The downgrade guard for a node answered from its channel (q->id its
+ * snapshot): when that is older than the node's own snapshot (a node
+ * moved to another channel, say), q->id becomes the node's own, unless
+ * since the node got it an operator moved the channel back (history.log:
+ * a rollback, or a promote to an older snapshot, which needs
+ * --allow-downgrade) or rolled back a release of the channel.
+ */
+void	bh_fleet_hold(struct bh_fleet *f, struct bh_node_req *q);
+/*
+ * The node was answered with index of snapshot `id`: recorded.  Returns
+ * the Last-Modified floor for it, which moves forward whenever the
+ * node's snapshot changes (a rollback included).
+ */
+time_t	bh_fleet_fetched(struct bh_fleet *f, const struct bh_node_req *q,
+	    const char *id);
+/* Package file `path` (beneath the root) was sent to record `rec`. */
+void	bh_fleet_sent(struct bh_fleet *f, int rec, const char *path,
+	    uint64_t bytes);
+void	bh_fleet_render(struct bh_fleet *f, struct bf_buf *out);
+
+/*
  * The running server: shared by every thread once started; the caches
  * and the metrics carry their own locks, the rest is read-only.
  */
@@ -267,6 +351,7 @@ struct bh_server {
 	struct bh_chan_cache chans;
 	struct bh_r304_cache r304;
 	struct bh_conns	 conns;
+	struct bh_fleet	 fleet;
 	void		*mhd;		/* struct MHD_Daemon, http.c's */
 	void		*floop;		/* http.c's own file loop, or NULL */
 	int		 no_floop;	/* everything through libmicrohttpd */
@@ -279,10 +364,12 @@ enum bh_kind {
 	BH_METRICS,
 	BH_CHANNEL,	/* /<channel>/<profile>/... */
 	BH_SNAPSHOT,	/* /snapshots/<profile>/<id>/... */
-	BH_KEY		/* /keys/... */
+	BH_KEY,		/* /keys/... */
+	BH_NODE		/* /node/<name>/... */
 };
 
 #define BH_PATH_MAX	1024	/* longest URL path we look at */
+#define BH_NODE_REALM	"binfarm node"	/* Basic auth realm of node URLs */
 #define BH_SEG_MAX	32	/* most path components */
 
 struct bh_target {
@@ -301,6 +388,9 @@ struct bh_target {
 	struct bh_series *series;	/* the channel's, or NULL */
 	char		 channel[64];	/* metric labels, "" when none */
 	char		 profile[64];
+	int		 node;		/* BH_NODE: the node's record, else -1 */
+	char		 node_name[BF_NODE_NAME_MAX + 1];
+	int		 deny;		/* 401 for a node URL (not the auth file's) */
 	/* Last: bh_resolve() clears what comes before it. */
 	char		 rel[BH_PATH_MAX + BH_SNAP_MAX + 2];	/* beneath the root */
 };
@@ -309,16 +399,20 @@ struct bh_target {
  * Resolves the raw (still percent-encoded) URL path `raw` and, for a
  * file, opens it.  Returns an HTTP status: 200 with t->fd open (the
  * caller closes it), or 400, 403, 404, 500 or 503 with t->fd == -1.
- * Hostile paths are 400 or 404, never 500.
+ * Hostile paths are 400 or 404, never 500.  A node URL needs the node's
+ * identity in `authz` (the Authorization field, NUL-terminated, or NULL):
+ * 401 with t->deny set without it.
  */
-int	bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t);
+int	bh_resolve(struct bh_server *s, const char *raw, const char *authz,
+	    struct bh_target *t);
 /*
  * As bh_resolve(), but with BH_RESOLVE_DEFER a package file of a channel
  * is not opened: 200 with t->lazy set, t->fd == -1 and t->st unset; the
  * caller finds it in its open-file cache or calls bh_target_open().
  */
 #define BH_RESOLVE_DEFER	0x1
-int	bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
+int	bh_resolve_ex(struct bh_server *s, const char *raw, const char *authz,
+	    size_t authz_len, struct bh_target *t,
 	    unsigned flags);
 /*
  * A channel's index may come back from bh_resolve() as a 200 with

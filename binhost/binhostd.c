@@ -488,6 +488,36 @@ server_release(struct bh_server *s)
 		bh_auth_release(&s->auth);
 	bh_chan_cache_release(&s->chans);
 	bh_metrics_release(&s->metrics);
+	bh_fleet_release(&s->fleet);
+}
+
+/*
+ * fleet/ beneath the root is the one place the binhost writes (what
+ * each node fetched: fleet.c).  Made while still root and given to the
+ * user the server runs as, so that the rest of the repository can stay
+ * read-only to it.
+ */
+static int
+fleet_dir(struct bh_server *s, const struct bh_conf *c, struct bf_err *e)
+{
+	struct passwd *pw;
+	struct stat st;
+
+	if (mkdirat(s->root_fd, BF_FLEET_DIR, 0755) < 0 && errno != EEXIST)
+		return errno == EACCES || errno == EROFS ? 0 :
+		    bf_err_errno(e, "cannot make '%s/%s'", c->root, BF_FLEET_DIR);
+	if (fstatat(s->root_fd, BF_FLEET_DIR, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return bf_err_set(e, BF_ECONFIG, "'%s/%s' is not a directory",
+		    c->root, BF_FLEET_DIR);
+	if (geteuid() != 0 || c->user == NULL ||
+	    (pw = getpwnam(c->user)) == NULL || st.st_uid == pw->pw_uid)
+		return 0;
+	if (fchownat(s->root_fd, BF_FLEET_DIR, pw->pw_uid, pw->pw_gid,
+	    AT_SYMLINK_NOFOLLOW) < 0)
+		return bf_err_errno(e, "cannot give '%s/%s' to '%s'", c->root,
+		    BF_FLEET_DIR, c->user);
+	return 0;
 }
 
 /*
@@ -508,6 +538,9 @@ server_open(struct bh_server *s, const struct bh_conf *c, int *lfd,
 		return bf_err_errno(e, "cannot open root '%s'", c->root);
 	if ((s->root_real = realpath(c->root, NULL)) == NULL)
 		return bf_err_errno(e, "cannot resolve root '%s'", c->root);
+	if ((rc = fleet_dir(s, c, e)) < 0 ||
+	    (rc = bh_fleet_init(&s->fleet, s->root_fd, s->root_real, e)) < 0)
+		return rc;
 	if (c->tls_cert != NULL &&
 	    ((rc = read_small_file(c->tls_cert, c->where_tls,
 	    &s->tls_cert_pem, e)) < 0 || (rc = read_small_file(c->tls_key,
@@ -618,6 +651,7 @@ shut_down(struct bh_server *s, const struct bh_conf *c, int sig)
 		log_warnx("closing %u connection(s) still open",
 		    bh_http_connections(s));
 	bh_http_stop(s);
+	bh_fleet_stop(&s->fleet);	/* the last records written */
 	if (c->pid_file != NULL)
 		unlink(c->pid_file);
 	log_info("stopped");
@@ -646,7 +680,8 @@ serve(struct bh_conf *c, int foreground)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	if ((rc = bh_http_start(&s, lfd, &e)) < 0)
+	if ((rc = bh_fleet_start(&s.fleet, &e)) < 0 ||
+	    (rc = bh_http_start(&s, lfd, &e)) < 0)
 		goto fail;
 	lfd = -1;	/* MHD's now, until quiesce hands it back */
 	log_info("serving '%s' on %s (port %d)%s%s", s.root_real, c->listen,

@@ -57,6 +57,8 @@ struct req {
 	int		 seen;		/* the access handler ran once */
 	uint64_t	 bytes;
 	struct bh_series *series;
+	int		 node1;		/* a node's package file: its record + 1 */
+	char		*node_file;	/* ... and the file beneath the root */
 };
 
 static const char *
@@ -91,6 +93,7 @@ req_free(struct req *r)
 	free(r->user);
 	free(r->referer);
 	free(r->agent);
+	free(r->node_file);
 	free(r);
 }
 
@@ -425,6 +428,9 @@ completed_cb(void *cls, struct MHD_Connection *con, void **con_cls,
 			r->bytes = 0;
 		bh_metrics_count(r->series != NULL ? r->series :
 		    &s->metrics.other, r->status, r->bytes, ns);
+		if (r->node1 > 0 && r->status == 200 && r->bytes > 0)
+			bh_fleet_sent(&s->fleet, r->node1 - 1, r->node_file,
+			    r->bytes);
 		if (s->access_fd >= 0)
 			access_log(s, r);
 	}
@@ -760,7 +766,7 @@ serve_file(struct bh_server *s, struct req *r, struct MHD_Connection *con,
 	int status = 200, rk = RANGE_NONE, fd, rc;
 	enum MHD_Result ret;
 
-	if (t->index >= 0)
+	if (t->index >= 0 && t->kind != BH_NODE)
 		t->lm = bh_metrics_index_lm(r->series, t->index, t->snap_id,
 		    t->lm);
 
@@ -871,7 +877,7 @@ serve_text(struct req *r, struct MHD_Connection *con, struct bf_buf *body,
 }
 
 static enum MHD_Result
-auth_fail(struct bh_server *s, struct req *r, struct MHD_Connection *con,
+auth_fail(const char *realm, struct req *r, struct MHD_Connection *con,
     int is_head)
 {
 	static const char body[] = "401 Unauthorized\n";
@@ -886,9 +892,21 @@ auth_fail(struct bh_server *s, struct req *r, struct MHD_Connection *con,
 	    "text/plain; charset=utf-8");
 	r->status = 401;
 	r->bytes = is_head ? 0 : sizeof(body) - 1;
-	ret = MHD_queue_basic_auth_fail_response(con, s->auth.realm, resp);
+	ret = MHD_queue_basic_auth_fail_response(con, realm, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* A node URL's request: the node is the log's user; its files are counted. */
+static void
+node_req(struct req *r, const struct bh_target *t)
+{
+	free(r->user);
+	r->user = strdup(t->node_name);
+	if (t->index < 0) {
+		r->node1 = t->node + 1;
+		r->node_file = strdup(t->rel);
+	}
 }
 
 static enum MHD_Result
@@ -998,7 +1016,12 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	if (r->version[0] == '-' || nul_in_target(con, url, version))
 		return queue_error(r, con, 400, is_head);
 
-	status = bh_resolve(s, url, &t);
+	status = bh_resolve(s, url, MHD_lookup_connection_value(con,
+	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), &t);
+	if (t.deny)
+		return auth_fail(BH_NODE_REALM, r, con, is_head);
+	if (t.node >= 0)
+		node_req(r, &t);
 	if (t.series != NULL)
 		r->series = t.series;
 	else if (t.channel[0] != '\0')
@@ -1010,7 +1033,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	 * so the metrics know the channel, and before any answer that
 	 * would tell an anonymous client whether a path exists.
 	 */
-	if (s->auth_on && !(status == 200 && t.kind == BH_HEALTHZ)) {
+	if (s->auth_on && t.kind != BH_NODE &&
+	    !(status == 200 && t.kind == BH_HEALTHZ)) {
 		user = MHD_basic_auth_get_username_password(con, &pass);
 		ok = bh_auth_check(&s->auth, user, pass);
 		if (user != NULL && ok)
@@ -1024,7 +1048,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		if (!ok) {
 			if (t.fd >= 0)
 				close(t.fd);
-			return auth_fail(s, r, con, is_head);
+			return auth_fail(s->auth.realm, r, con, is_head);
 		}
 	}
 	if (status != 200)
@@ -1037,6 +1061,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	case BH_METRICS:
 		bh_metrics_render(&s->metrics, &body, bh_http_connections(s));
 		bh_chan_cache_render(&s->chans, &body);
+		bh_fleet_render(&s->fleet, &body);
 		ret = serve_text(r, con, &body,
 		    "text/plain; version=0.0.4; charset=utf-8", is_head);
 		bf_buf_release(&body);
@@ -1244,7 +1269,10 @@ fl_text_free(struct req *r)
 	free(r->uri);
 	free(r->referer);
 	free(r->agent);
-	r->uri = r->referer = r->agent = NULL;
+	free(r->user);
+	free(r->node_file);
+	r->uri = r->referer = r->agent = r->user = r->node_file = NULL;
+	r->node1 = 0;
 }
 
 /* A response's file: back to the thread's cache, or closed. */
@@ -1319,6 +1347,9 @@ fl_done(struct fl_thread *th, struct fconn *c, int ok)
 	ns = (uint64_t)(t1.tv_sec - c->r.t0.tv_sec) * 1000000000ULL +
 	    (uint64_t)(t1.tv_nsec - c->r.t0.tv_nsec);
 	bh_metrics_count(c->series, c->r.status, c->r.bytes, ns);
+	if (c->r.node1 > 0 && c->r.bytes > 0)
+		bh_fleet_sent(&s->fleet, c->r.node1 - 1, c->r.node_file,
+		    c->r.bytes);
 	__atomic_add_fetch(&s->metrics.floop_requests, 1, __ATOMIC_RELAXED);
 	if (s->access_fd >= 0)
 		access_log(s, &c->r);
@@ -1393,8 +1424,8 @@ struct fl_req {
 	int		 close;		/* Connection: close */
 	const char	*target;
 	size_t		 target_len;
-	const char	*referer, *agent;
-	size_t		 referer_len, agent_len;
+	const char	*referer, *agent, *authz;
+	size_t		 referer_len, agent_len, authz_len;
 };
 
 /*
@@ -1467,6 +1498,12 @@ fl_parse(const char *buf, size_t n, struct fl_req *q)
 		} else if (fl_name(p, k, "User-Agent")) {
 			q->agent = v;
 			q->agent_len = (size_t)(ve - v);
+		} else if (fl_name(p, k, "Authorization")) {
+			/* A node URL's identity (fleet.c); twice: not ours. */
+			if (q->authz != NULL)
+				return -1;
+			q->authz = v;
+			q->authz_len = (size_t)(ve - v);
 		} else if (fl_name(p, k, "Content-Length") ||
 		    fl_name(p, k, "Transfer-Encoding") ||
 		    fl_name(p, k, "Expect") || fl_name(p, k, "Range") ||
@@ -1558,9 +1595,10 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	memcpy(url, q.target, q.target_len);
 	url[q.target_len] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &c->r.t0);
-	status = bh_resolve_ex(s, url, &t, BH_RESOLVE_DEFER);
+	status = bh_resolve_ex(s, url, q.authz, q.authz_len, &t,
+	    BH_RESOLVE_DEFER);
 	if (status != 200 || (t.kind != BH_CHANNEL && t.kind != BH_SNAPSHOT &&
-	    t.kind != BH_KEY)) {
+	    t.kind != BH_KEY && t.kind != BH_NODE)) {
 		if (t.fd >= 0)
 			close(t.fd);
 		goto handoff;
@@ -1568,7 +1606,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	c->series = t.series != NULL ? t.series : t.channel[0] != '\0' ?
 	    bh_metrics_series(&s->metrics, t.channel, t.profile) :
 	    &s->metrics.other;
-	if (t.index >= 0)
+	if (t.index >= 0 && t.kind != BH_NODE)
 		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
 	fent = -1;
 	if (t.lazy && t.index < 0) {
@@ -1615,6 +1653,8 @@ fl_request(struct fl_thread *th, struct fconn *c)
 		c->r.referer = fl_dup(q.referer, q.referer_len);
 		c->r.agent = fl_dup(q.agent, q.agent_len);
 	}
+	if (t.node >= 0)
+		node_req(&c->r, &t);
 	c->sending = 1;
 	c->rd_pending = 0;
 	return 1;

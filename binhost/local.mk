@@ -9,5 +9,6 @@ binfarm_binhost_SOURCES = \
 	binhost/fcache.c \
 	binhost/http.c \
 	binhost/metrics.c \
+	binhost/fleet.c \
 	binhost/serve.c
 

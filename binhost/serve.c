@@ -639,14 +639,107 @@ index_validators(struct bh_target *t)
 }
 
 int
-bh_resolve(struct bh_server *s, const char *raw, struct bh_target *t)
+bh_resolve(struct bh_server *s, const char *raw, const char *authz,
+    struct bh_target *t)
 {
-	return bh_resolve_ex(s, raw, t, 0);
+	return bh_resolve_ex(s, raw, authz, authz != NULL ? strlen(authz) : 0,
+	    t, 0);
+}
+
+/* The snapshot part of t->rel ("snapshots/<profile>/<id>"), then the rest. */
+static int
+set_rel(struct bh_target *t, const char *snap, char **seg, size_t from,
+    size_t n)
+{
+	char rest[BH_PATH_MAX + 1];
+
+	if (join(rest, sizeof(rest), seg, from, n) < 0 ||
+	    (size_t)snprintf(t->rel, sizeof(t->rel), "%s/%s", snap, rest) >=
+	    sizeof(t->rel))
+		return 404;
+	t->ctype = content_type(seg[n - 1]);
+	return 0;
+}
+
+/*
+ * A node gets its channel's snapshot (q->id), unless that is older
+ * than the one it has and nobody moved the channel back since
+ * (fleet.c: bh_fleet_hold()).
+ */
+static int
+node_channel(struct bh_server *s, struct bh_node_req *q)
+{
+	char snap[BH_SNAP_MAX];
+	int rc;
+
+	if ((rc = read_channel(s, q->channel, q->profile, snap,
+	    sizeof(snap))) != 0)
+		return rc;
+	snprintf(q->id, sizeof(q->id), "%s", strrchr(snap, '/') + 1);
+	if (q->index >= 0)
+		bh_fleet_hold(&s->fleet, q);
+	return 0;
+}
+
+/*
+ * /node/<name>/<PATH>: the node's identity checked, then its snapshot
+ * (fleet.c): a release's target once its wave is open, else its
+ * channel's.  An index answered is recorded as the node's snapshot.
+ */
+static int
+resolve_node(struct bh_server *s, char **seg, size_t n, const char *authz,
+    size_t authz_len, struct bh_target *t, unsigned flags)
+{
+	struct bh_node_req q;
+	char snap[BH_SNAP_MAX];
+	int rc, which;
+
+	t->kind = BH_NODE;
+	if (n < 3 || !valid_name(seg[1]) ||
+	    (which = allowed_rest(seg + 2, n - 2)) < 0)
+		return 404;
+	memset(&q, 0, sizeof(q));
+	q.name = seg[1];
+	q.authz = authz;
+	q.authz_len = authz_len;
+	q.index = which < 2 ? which : -1;
+	if ((rc = bh_fleet_resolve(&s->fleet, &q)) != 200) {
+		t->deny = rc == 401;
+		return rc;
+	}
+	t->node = q.rec;
+	snprintf(t->node_name, sizeof(t->node_name), "%s", q.name);
+	if (q.id[0] == '\0' && (rc = node_channel(s, &q)) != 0)
+		return rc;
+	snprintf(snap, sizeof(snap), "snapshots/%s/%s", q.profile, q.id);
+	snprintf(t->channel, sizeof(t->channel), "%s", q.channel);
+	snprintf(t->profile, sizeof(t->profile), "%s", q.profile);
+	if ((rc = set_rel(t, snap, seg, 2, n)) != 0)
+		return rc;
+	if (q.index < 0) {
+		t->immutable = 1;
+		/* Open files kept by the file loop hold under this epoch. */
+		pthread_mutex_lock(&s->chans.mu);
+		t->epoch = s->chans.epoch;
+		pthread_mutex_unlock(&s->chans.mu);
+		if (flags & BH_RESOLVE_DEFER) {
+			t->lazy = 1;
+			return 200;
+		}
+		return open_file(s, t->rel, t);
+	}
+	t->index = q.index;
+	if ((rc = open_file(s, t->rel, t)) != 200)
+		return rc;
+	t->link_mtime = bh_fleet_fetched(&s->fleet, &q, strrchr(snap, '/') + 1);
+	t->snap_hash = bh_fnv1a(snap, 0xcbf29ce484222325ULL);
+	index_validators(t);
+	return 200;
 }
 
 int
-bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
-    unsigned flags)
+bh_resolve_ex(struct bh_server *s, const char *raw, const char *authz,
+    size_t authz_len, struct bh_target *t, unsigned flags)
 {
 	char buf[BH_PATH_MAX + 1], snap[BH_SNAP_MAX];
 	char rest[BH_PATH_MAX + 1];
@@ -661,6 +754,7 @@ bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
 	t->rel[0] = '\0';
 	t->fd = -1;
 	t->index = -1;
+	t->node = -1;
 	if ((rc = bh_path_split(raw, buf, sizeof(buf), seg, &n)) != 0)
 		return rc;
 	if (n == 1 && strcmp(seg[0], "healthz") == 0) {
@@ -696,6 +790,8 @@ bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
 		t->ctype = content_type(seg[n - 1]);
 		return 200;
 	}
+	if (strcmp(seg[0], "node") == 0)
+		return resolve_node(s, seg, n, authz, authz_len, t, flags);
 	/* /<channel>/<profile>/<PATH> */
 	t->kind = BH_CHANNEL;
 	if (n < 3 || !valid_name(seg[0]) || !valid_name(seg[1]) ||
@@ -711,12 +807,8 @@ bh_resolve_ex(struct bh_server *s, const char *raw, struct bh_target *t,
 	/* Labels only for channels that exist: bounded cardinality. */
 	snprintf(t->channel, sizeof(t->channel), "%s", seg[0]);
 	snprintf(t->profile, sizeof(t->profile), "%s", seg[1]);
-	if (join(rest, sizeof(rest), seg, 2, n) < 0)
-		return 404;
-	if ((size_t)snprintf(t->rel, sizeof(t->rel), "%s/%s", snap, rest) >=
-	    sizeof(t->rel))
-		return 404;
-	t->ctype = content_type(seg[n - 1]);
+	if ((rc = set_rel(t, snap, seg, 2, n)) != 0)
+		return rc;
 	if (t->index < 0) {
 		if (flags & BH_RESOLVE_DEFER)
 			t->lazy = 1;

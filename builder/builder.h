@@ -496,6 +496,16 @@ struct metrics {
 	size_t		 nworkers;
 	long long	 started;	/* unix time */
 	const char	*version;
+	struct metrics_release *releases;	/* the running ones */
+	size_t		 nreleases;
+};
+
+/* A running release of the repository (store/release.h), as far as it got. */
+struct metrics_release {
+	char		 channel[130];
+	unsigned long long id;
+	int		 paused;
+	size_t		 waves, waves_done, nodes, nodes_fetched;
 };
 
 /* Reads the metrics into `m` (metrics_release()), with b->mu held: 0, -1. */

@@ -21,6 +21,11 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/err.h"
+#include "base/fsutil.h"
+#include "store/fleet.h"
+#include "store/release.h"
+#include "store/repo.h"
 #include "builder.h"
 #include "base/banned.h"
 
@@ -61,6 +66,66 @@ collect_seen(struct builder *b, struct metrics *m)
 	return 0;
 }
 
+/* One channel's release, if it is running or paused. */
+static void
+collect_release(struct metrics *m, int fd, const char *channel,
+    const struct bf_fetches *f)
+{
+	struct metrics_release *mr;
+	struct bf_release rel;
+	struct bf_err e = BF_ERR_INIT;
+	size_t i, j;
+
+	bf_release_init(&rel);
+	if (bf_release_load(fd, channel, &rel, &e) == 0 &&
+	    bf_release_active(&rel)) {
+		mr = &m->releases[m->nreleases++];
+		memset(mr, 0, sizeof(*mr));
+		snprintf(mr->channel, sizeof(mr->channel), "%s", channel);
+		mr->id = rel.id;
+		mr->paused = rel.state == BF_RELEASE_PAUSED;
+		mr->waves = rel.nwaves;
+		for (i = 0; i < rel.nwaves; i++) {
+			mr->waves_done += bf_release_wave_done(&rel, i, f);
+			for (j = 0; j < rel.waves[i].n; j++)
+				mr->nodes_fetched += (size_t)bf_release_node_done(
+				    &rel, rel.waves[i].v[j].name,
+				    rel.waves[i].v[j].profile, f);
+			mr->nodes += rel.waves[i].n;
+		}
+	}
+	bf_release_free(&rel);
+}
+
+/*
+ * Release progress, from the repository's files at scrape time (the
+ * binhost writes what nodes fetched; the builder only reads).
+ */
+static int
+collect_releases(struct builder *b, struct metrics *m)
+{
+	struct bf_fetches f = BF_FETCHES_INIT;
+	struct bf_err e = BF_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0, i;
+
+	if (b->repo == NULL || bf_list_dir(b->repo->root_fd, BF_RELEASES_DIR,
+	    &names, &n) < 0 || n == 0)
+		return 0;
+	if ((m->releases = calloc(n, sizeof(*m->releases))) == NULL) {
+		bf_names_free(names, n);
+		return -1;
+	}
+	if (bf_fetches_load(b->repo->root_fd, &f, &e) < 0)
+		bf_fetches_release(&f);		/* nothing fetched, then */
+	for (i = 0; i < n; i++)
+		if (bf_repo_name_valid(names[i]))
+			collect_release(m, b->repo->root_fd, names[i], &f);
+	bf_fetches_release(&f);
+	bf_names_free(names, n);
+	return 0;
+}
+
 int
 metrics_collect(struct builder *b, struct metrics *m)
 {
@@ -79,7 +144,7 @@ metrics_collect(struct builder *b, struct metrics *m)
 	    db_metrics_durations(b, m, buckets) < 0 ||
 	    db_metrics_counters(b, m) < 0 || db_metrics_rebuilds(b, m) < 0 ||
 	    workers_list(b, &m->workers, &m->nworkers) < 0 ||
-	    collect_seen(b, m) < 0) {
+	    collect_seen(b, m) < 0 || collect_releases(b, m) < 0) {
 		metrics_release(m);
 		return -1;
 	}
@@ -91,6 +156,7 @@ metrics_release(struct metrics *m)
 {
 	free(m->profiles);
 	free(m->seen);
+	free(m->releases);
 	worker_rows_free(m->workers, m->nworkers);
 	memset(m, 0, sizeof(*m));
 }
@@ -236,10 +302,43 @@ render_farm(const struct metrics *m, struct bf_buf *out)
 		    "%lld\n", up[s], m->uploads[s]);
 }
 
+static void
+render_releases(const struct metrics *m, struct bf_buf *out)
+{
+	static const struct { const char *name, *help; } g[] = {
+		{ "binfarm_builder_release_waves", "Waves of the channel's "
+		    "running release." },
+		{ "binfarm_builder_release_waves_done", "Of them, done: every "
+		    "node fetched, or advanced by an operator." },
+		{ "binfarm_builder_release_nodes", "Nodes of the channel's "
+		    "running release." },
+		{ "binfarm_builder_release_nodes_fetched", "Of them, those that "
+		    "fetched its snapshot." },
+		{ "binfarm_builder_release_paused", "1 while the release is "
+		    "paused." },
+	};
+	const struct metrics_release *r;
+	size_t k, i, v;
+
+	for (k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		head(out, g[k].name, "gauge", g[k].help);
+		for (i = 0; i < m->nreleases; i++) {
+			r = &m->releases[i];
+			v = k == 0 ? r->waves : k == 1 ? r->waves_done :
+			    k == 2 ? r->nodes : k == 3 ? r->nodes_fetched :
+			    (size_t)r->paused;
+			bf_buf_addf(out, "%s{channel=\"", g[k].name);
+			add_label(out, r->channel);
+			bf_buf_addf(out, "\",release=\"%llu\"} %zu\n", r->id, v);
+		}
+	}
+}
+
 void
 metrics_render(const struct metrics *m, struct bf_buf *out)
 {
 	render_jobs(m, out);
+	render_releases(m, out);
 	render_durations(m, out);
 	render_workers(m, out);
 	render_farm(m, out);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "release.h"
 #include "repocli.h"
 #include "base/banned.h"
 
@@ -33,6 +34,8 @@ static const struct bf_cmd commands[] = {
 	{ "gc", cmd_gc, "delete what no retained snapshot references" },
 	{ "fsck", cmd_fsck, "check the repository" },
 	{ "node", cmd_node, "add, list, show and remove the inventory's nodes" },
+	{ "release", cmd_release, "release a snapshot to a channel's nodes in waves" },
+	{ "fleet", cmd_fleet, "show what every node fetched and its wave" },
 	{ "rebuild", cmd_rebuild, "ask the builder to rebuild a hw-profile" },
 	{ "status", cmd_status, "show the build farm's queue, jobs and workers" },
 	{ "log", cmd_log, "print and follow a package's build log" },

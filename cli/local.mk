@@ -22,9 +22,10 @@ binfarm_SOURCES += \
 binfarm_SOURCES += \
 	cli/promote.c cli/promote.h \
 	cli/cmd-promote.c cli/cmd-rollback.c cli/cmd-history.c cli/cmd-waves.c
-# the fleet: the inventory of nodes
+# the fleet: the inventory of nodes, releases in waves, what nodes fetched
 binfarm_SOURCES += \
-	cli/cmd-node.c
+	cli/cmd-node.c \
+	cli/release.h cli/release-view.c cli/cmd-release.c cli/cmd-fleet.c
 # the build farm's client (binfarm-builder's API)
 binfarm_SOURCES += \
 	cli/farm.c cli/farm.h \

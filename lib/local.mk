@@ -48,6 +48,8 @@ lib_libbinfarm_a_SOURCES += \
 	lib/store/gpkgsign.c lib/store/gpkgsign.h \
 	lib/store/keys.c lib/store/keys.h \
 	lib/store/nodes.c lib/store/nodes.h \
+	lib/store/fleet.c lib/store/fleet.h \
+	lib/store/release.c lib/store/release.h \
 	lib/store/promote.c lib/store/promote.h \
 	lib/store/recover.c lib/store/recover.h \
 	lib/store/repo.c lib/store/repo.h \

@@ -23,6 +23,7 @@ dist_man_MANS += \
 	man/binfarm-repository.5 \
 	man/binfarm-node.1 \
 	man/binfarm-nodes.conf.5 \
+	man/binfarm-release.1 \
 	man/binfarm-builder.8 \
 	man/binfarm-builder.conf.5 \
 	man/binfarm-worker.8 \
@@ -44,7 +45,8 @@ BF_MAN_LINKS = \
 	binfarm-rebuild.1:binfarm-status.1 \
 	binfarm-rebuild.1:binfarm-log.1 \
 	binfarm-rebuild.1:binfarm-retry.1 \
-	binfarm-rebuild.1:binfarm-cancel.1
+	binfarm-rebuild.1:binfarm-cancel.1 \
+	binfarm-release.1:binfarm-fleet.1
 
 install-data-hook: install-man-links
 install-man-links:

@@ -10,10 +10,14 @@
 #     preproduction machines workers run the ebuild driver);
 #   - a rebuild of web-x86-64-v2 and web-x86-64-v3, with progress, each
 #     published as a signed snapshot on the testing channel;
-#   - binfarm-binhost serving the repository on 127.0.0.1; the testing
-#     snapshots promoted to production in two waves (a canary node of
-#     each farm first, then all); the index and a package fetched
-#     over HTTP as a node would, and the signature checked;
+#   - binfarm-binhost serving the repository on 127.0.0.1; an inventory
+#     of 12 simulated nodes (2 sites x 2 farms x 3 members), and a
+#     release of the testing snapshots to production in the waves the
+#     diff calls for (by-member: member 1 of every farm, then 2, then
+#     3), each node fetching from its own URL with its own token;
+#     binfarm fleet showing what every node has; the index and a
+#     package fetched over HTTP as a node would, and the signature
+#     checked;
 #   - the binrepos.conf lines a node would use.
 #
 # With --driver ebuild the workers build with REAL Portage instead, each
@@ -174,33 +178,67 @@ started "$out/binhost.port" "$out/binhost.log" binfarm-binhost
 base=http://127.0.0.1:$(cat "$out/binhost.port")
 echo "    $base (access log $out/binhost-access.log)"
 
-step "promoting testing to production in two waves, as a release manager would"
-# the canary nodes (one per farm) first, then every node
-grep -q '^waves.production' "$repo/binfarm-repo.conf" ||
-	echo "waves.production = canary" >>"$repo/binfarm-repo.conf"
-for p in $profiles; do
-	"$bf" -R "$repo" promote --profile "$p" --channel production --next \
-		--from testing | sed 's/^/    /'
+step "an inventory of 12 simulated nodes: 2 sites x 2 farms x 3 members"
+# farm 1 of each site runs the older hardware (x86-64-v2), farm 2 the newer
+mkdir -p "$out/tokens"
+chmod 700 "$out/tokens"
+nodes=
+for site in a b; do
+	for farm in 1 2; do
+		prof=web-x86-64-v2
+		test $farm = 2 && prof=web-x86-64-v3
+		for m in 1 2 3; do
+			n=web-$site$farm-$m
+			rm -f "$out/tokens/$n"
+			"$bf" -R "$repo" node add "$n" --site "$site" --farm "f$farm" \
+				--profile "$prof" --channel production \
+				--token-file "$out/tokens/$n" >/dev/null 2>&1 ||
+				fail "binfarm node add $n failed"
+			nodes="$nodes $n"
+		done
+	done
 done
-for p in $profiles; do
-	echo "    canary wave: GET /production.canary/$p/Packages: $(curl -fsS \
-		"$base/production.canary/$p/Packages" | grep -c '^CPV:') packages"
+"$bf" -R "$repo" node list | sed 's/^/    /'
+
+step "releasing testing to production: the strategy proposed from the diff"
+"$bf" -R "$repo" release plan -c production --from testing |
+	grep -E '^proposed|^  wave' | sed 's/^/    /'
+"$bf" -R "$repo" release start -c production --from testing |
+	grep '^release' | sed 's/^/    /'
+
+step "the nodes fetch from their own URLs; a wave opens when the one before it has"
+# a node: GET /node/NAME/Packages.gz with its name and token (Basic auth)
+fetch_all() {
+	for n in $nodes; do
+		curl -s -o /dev/null -u "$n:$(cat "$out/tokens/$n")" \
+			"$base/node/$n/Packages.gz" || :
+	done
+}
+round=0
+while ! "$bf" -R "$repo" release status -c production | grep -q 'every wave is done'; do
+	round=$((round + 1))
+	test $round -le 10 || fail "the release did not go through its waves"
+	fetch_all
+	sleep 1.2
+	echo "    after round $round of fetches:"
+	"$bf" -R "$repo" release status -c production | grep '^  wave' | sed 's/^/    /'
 done
-for p in $profiles; do
-	"$bf" -R "$repo" promote --profile "$p" --channel production --next \
-		--from testing | grep -v '^  ' | sed 's/^/    /'
-done
-"$bf" -R "$repo" waves | sed 's/^/    /'
+"$bf" -R "$repo" release wait -c production --timeout 30 2>/dev/null | sed 's/^/    /'
+"$bf" -R "$repo" fleet | sed 's/^/    /'
 "$bf" -R "$repo" fsck | sed 's/^/    /'
 
 step "fetching as a node would, and checking the signatures"
 mkdir -p "$out/node"
 for p in $profiles; do
-	curl -fsS -A "Gentoo Portage" -o "$out/node/Packages.$p" "$base/production/$p/Packages"
+	# a node of each profile, on its own URL (farm 1: v2, farm 2: v3)
+	n=web-a1-1
+	test "$p" = web-x86-64-v3 && n=web-a2-1
+	auth="$n:$(cat "$out/tokens/$n")"
+	curl -fsS -A "Gentoo Portage" -u "$auth" -o "$out/node/Packages.$p" "$base/node/$n/Packages"
 	path=$(sed -n 's/^PATH: \(.*tinyhttpd.*\)/\1/p' "$out/node/Packages.$p")
-	curl -fsS -o "$out/node/tinyhttpd.$p.gpkg.tar" "$base/production/$p/$path"
-	echo "    GET /production/$p/Packages: $(grep -c '^CPV:' "$out/node/Packages.$p") packages"
-	echo "    GET /production/$p/$path: $(wc -c <"$out/node/tinyhttpd.$p.gpkg.tar") bytes"
+	curl -fsS -u "$auth" -o "$out/node/tinyhttpd.$p.gpkg.tar" "$base/node/$n/$path"
+	echo "    GET /node/$n/Packages ($p): $(grep -c '^CPV:' "$out/node/Packages.$p") packages"
+	echo "    GET /node/$n/$path: $(wc -c <"$out/node/tinyhttpd.$p.gpkg.tar") bytes"
 	"$bf" verify --keyring "$repo/keys/binfarm.asc" "$out/node/tinyhttpd.$p.gpkg.tar" |
 		sed 's/^/    /'
 done
@@ -222,7 +260,8 @@ fi
 
 cat <<EOF
 
-Done.  Both hw-profiles were built by the farm and are in production.
+Done.  Both hw-profiles were built by the farm and released to production's
+12 simulated nodes in by-member waves.
 
   builder state, logs:  $out/state, $out/builder.log ('binfarm log CPV' with
                         BINFARM_BUILDER_STATE=$out/state)
@@ -239,17 +278,12 @@ To serve it to the fleet:
 
 Trust the repository key ($repo/keys/binfarm.asc, also served at
 http://<this host>:8080/keys/binfarm.asc) in /etc/portage/gnupg as
-README.md says, then on each node put in /etc/portage/binrepos.conf:
-EOF
-for p in $profiles; do
-	cat <<EOF
+README.md says, then on each node put in /etc/portage/binrepos.conf its
+own URL, with the token 'binfarm node add' printed for it (the demo's
+are in $out/tokens/):
 
-  # a node of hw-profile $p (a canary node: .../production.canary/$p)
   [binfarm]
-  sync-uri = http://<this host>:8080/production/$p
-EOF
-done
-cat <<EOF
+  sync-uri = http://NAME:TOKEN@<this host>:8080/node/NAME
 
 and install with: emerge --getbinpkg www-apps/shopfront
 EOF

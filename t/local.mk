@@ -24,6 +24,7 @@ UNIT_TESTS = \
 	t/unit/u-groups \
 	t/unit/u-map \
 	t/unit/u-nodes \
+	t/unit/u-release \
 	t/unit/u-metrics \
 	t/unit/u-pkgindex \
 	t/unit/u-sched \
@@ -59,6 +60,8 @@ t_unit_u_metrics_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_metrics_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_nodes_SOURCES = t/unit/u-nodes.c t/unit/tap.h
 t_unit_u_nodes_LDADD = $(BF_LIBS)
+t_unit_u_release_SOURCES = t/unit/u-release.c t/unit/tap.h
+t_unit_u_release_LDADD = $(BF_LIBS)
 t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
@@ -140,7 +143,8 @@ SHELL_TESTS += \
 	t/t5103-build-root-path.sh \
 	t/t5104-checkout-cache.sh
 SHELL_TESTS += \
-	t/t6000-node-inventory.sh
+	t/t6000-node-inventory.sh \
+	t/t6010-release.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

@@ -238,4 +238,31 @@ test_expect_success 'an upload refused shows in uploads_total' '
 	test "$(metric "binfarm_builder_uploads_total{result=\"refused\"}")" = 1
 '
 
+test_expect_success 'a running release of the repository: its waves and nodes' '
+	farm_start &&
+	test_when_finished "farm_stop" &&
+	A=20260101T000000Z-0001 B=20260102T000000Z-0001 &&
+	mkdir -p state/repo/releases state/repo/fleet &&
+	printf "%s\n" "release 7" "channel production" "strategy by-member" \
+		"state running" "allow-downgrade no" "started 1700000000 alice" \
+		"target p $A $B" "wave 1 n1=p n2=p" "wave 2 n3=p" \
+		>state/repo/releases/production &&
+	printf "# binfarm fleet state 1\n" >state/repo/fleet/nodes.state &&
+	printf "%s\t%s\t%s\t%s\t1\t1\t0\t0\t0\n" n1 p production $B \
+		n2 p production $A >>state/repo/fleet/nodes.state &&
+	test "$(metrics_get "$(mt)")" = 200 &&
+	python3 promcheck.py metrics.txt &&
+	test "$(metric "binfarm_builder_release_waves{channel=\"production\",release=\"7\"}")" = 2 &&
+	test "$(metric "binfarm_builder_release_waves_done{channel=\"production\",release=\"7\"}")" = 0 &&
+	test "$(metric "binfarm_builder_release_nodes{channel=\"production\",release=\"7\"}")" = 3 &&
+	test "$(metric "binfarm_builder_release_nodes_fetched{channel=\"production\",release=\"7\"}")" = 1 &&
+	printf "%s\t%s\t%s\t%s\t1\t1\t0\t0\t0\n" n2 p production $B >>state/repo/fleet/nodes.state &&
+	sed -i "/^n2	p	production	$A/d" state/repo/fleet/nodes.state &&
+	test "$(metrics_get "$(mt)")" = 200 &&
+	test "$(metric "binfarm_builder_release_waves_done{channel=\"production\",release=\"7\"}")" = 1 &&
+	sed -i "s/^state running/state done/" state/repo/releases/production &&
+	test "$(metrics_get "$(mt)")" = 200 &&
+	test "$(metric "binfarm_builder_release_waves{channel=\"production\",release=\"7\"}")" = missing
+'
+
 test_done

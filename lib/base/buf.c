@@ -216,3 +216,14 @@ bf_grow_slow(void *arrayp, size_t *alloc, size_t need, size_t size, size_t first
 	*alloc = na;
 	return 0;
 }
+
+int
+bf_str_copy(char *dst, size_t n, const char *s)
+{
+	size_t k = strlen(s);
+
+	if (k >= n)
+		return -1;
+	memcpy(dst, s, k + 1);
+	return 0;
+}

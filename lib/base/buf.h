@@ -69,5 +69,7 @@ int	bf_buf_error(const struct bf_buf *b);
  * of log.h goes through it.
  */
 void	bf_escape_line(char *dst, size_t len, const char *src);
+/* Copies `s` into dst[n] whole: 0, or -1 (dst untouched) if it is too long. */
+int	bf_str_copy(char *dst, size_t n, const char *s);
 
 #endif

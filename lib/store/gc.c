@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * gc: deletes the snapshots no channel, history grace or keep count
- * retains, then the pool files nothing retained references.
+ * gc: deletes the snapshots no channel, history grace, keep count,
+ * release or node retains, then the pool files nothing retained
+ * references.
  */
 #include "config.h"
 
@@ -22,7 +23,10 @@
 #include "base/map.h"
 #include "format/pkgindex.h"
 #include "store/channel.h"
+#include "store/fleet.h"
 #include "store/gc.h"
+#include "store/nodes.h"
+#include "store/release.h"
 #include "store/repo.h"
 #include "base/banned.h"
 
@@ -328,6 +332,65 @@ gc_profile(struct gc *g, const char *prof)
 	return rc;
 }
 
+/* Snapshots of running releases (from and to) keep as channels do. */
+static int
+keep_releases(struct gc *g)
+{
+	const struct bf_release_target *t;
+	struct bf_release rel;
+	struct bf_err e2 = BF_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0, i, k;
+	int rc = 0;
+
+	if (bf_list_dir(g->r->root_fd, BF_RELEASES_DIR, &names, &n) < 0)
+		return bf_err_set(g->e, EIO, "cannot read '%s'",
+		    BF_RELEASES_DIR);
+	for (i = 0; i < n && rc == 0; i++) {
+		bf_release_init(&rel);
+		bf_err_clear(&e2);
+		if (bf_repo_name_valid(names[i]) &&
+		    bf_release_load(g->r->root_fd, names[i], &rel, &e2) == 0 &&
+		    bf_release_active(&rel))
+			for (k = 0; k < rel.ntargets && rc == 0; k++) {
+				t = &rel.targets[k];
+				rc = chlist_add(&g->ch, "release", t->profile,
+				    t->to);
+				if (rc == 0 && t->from[0] != '\0')
+					rc = chlist_add(&g->ch, "release",
+					    t->profile, t->from);
+			}
+		bf_release_free(&rel);
+	}
+	bf_names_free(names, n);
+	return rc < 0 ? bf_err_nomem(g->e) : 0;
+}
+
+/*
+ * The snapshot each node of the inventory has (fleet/nodes.state) keeps
+ * too: its next package download is from it.
+ */
+static int
+keep_nodes(struct gc *g)
+{
+	struct bf_nodes ns = BF_NODES_INIT;
+	struct bf_fetches f = BF_FETCHES_INIT;
+	const struct bf_fetch *rec;
+	size_t i;
+	int rc;
+
+	if ((rc = bf_nodes_load(g->r, &ns, g->e)) == 0 &&
+	    (rc = bf_fetches_load(g->r->root_fd, &f, g->e)) == 0)
+		for (i = 0; i < ns.n && rc == 0; i++)
+			if ((rec = bf_fetches_find(&f, ns.v[i].name)) != NULL &&
+			    rec->snapshot[0] != '\0' && (rc = chlist_add(&g->ch,
+			    "node", rec->profile, rec->snapshot)) < 0)
+				rc = bf_err_nomem(g->e);
+	bf_nodes_release(&ns);
+	bf_fetches_release(&f);
+	return rc;
+}
+
 int
 bf_repo_gc(struct bf_repo *r, const struct bf_gc_opts *o, struct bf_gc_stats *st,
     struct bf_err *e)
@@ -345,6 +408,8 @@ bf_repo_gc(struct bf_repo *r, const struct bf_gc_opts *o, struct bf_gc_stats *st
 		rc = bf_err_set(e, -rc, "cannot list channels");
 		goto out;
 	}
+	if ((rc = keep_releases(&g)) < 0 || (rc = keep_nodes(&g)) < 0)
+		goto out;
 	if ((rc = gc_profiles(&g, &profiles, &nprof)) < 0)
 		goto out;
 	for (p = 0; p < nprof && rc == 0; p++)

@@ -574,9 +574,9 @@ out:
 int
 bf_nodes_load(struct bf_repo *r, struct bf_nodes *ns, struct bf_err *e)
 {
-	struct bf_buf text = BF_BUF_INIT;
 	struct stat st;
-	char *path;
+	char *path, *data = NULL;
+	size_t len = 0;
 	int rc;
 
 	if ((path = bf_repo_path(r, BF_NODES_FILE)) == NULL)
@@ -588,10 +588,15 @@ bf_nodes_load(struct bf_repo *r, struct bf_nodes *ns, struct bf_err *e)
 		ns->file = path;
 		return 0;
 	}
-	if ((rc = bf_conf_read_file(path, &text, e)) == 0)
-		rc = bf_nodes_parse(ns, path, text.buf, text.len, e);
+	/*
+	 * Beneath the root's descriptor: a binhost that dropped root reads
+	 * it even where it could not walk the path to the root any more.
+	 */
+	if ((rc = bf_read_file(r->root_fd, BF_NODES_FILE, &data, &len,
+	    e)) == 0)
+		rc = bf_nodes_parse(ns, path, data, len, e);
 	free(path);
-	bf_buf_release(&text);
+	free(data);
 	return rc;
 }
 

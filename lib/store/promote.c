@@ -202,6 +202,11 @@ check_names(struct bf_repo *r, const char *profile, const char *channel,
 {
 	if (!bf_repo_name_valid(channel))
 		return bf_err_set(e, BF_EUSAGE, "invalid channel name '%s'", channel);
+	if (strcmp(channel, "node") == 0 || strcmp(channel, "snapshots") == 0 ||
+	    strcmp(channel, "keys") == 0 || strcmp(channel, "channels") == 0 ||
+	    strcmp(channel, "pool") == 0)
+		return bf_err_set(e, BF_EUSAGE, "'%s' cannot be a channel: the "
+		    "binhost serves /%s/ as something else", channel, channel);
 	if (!bf_repo_name_valid(profile))
 		return bf_err_set(e, BF_EUSAGE, "invalid profile name '%s'", profile);
 	if (!bf_repo_profile_exists(r, profile))

@@ -273,6 +273,31 @@ out:
 }
 
 /*
+ * release.disruptive, release.application, and either with
+ * ".<profile>": the package lists a release's strategy is proposed
+ * from (store/release.h).  Words are "cat/pn" or globs of them.
+ */
+static int
+parse_release_key(struct bf_repo *r, const char *k, const char *v,
+    int lineno, struct bf_err *e)
+{
+	const char *dot = strchr(k, '.');
+	size_t kl = dot != NULL ? (size_t)(dot - k) : strlen(k);
+
+	if (!((kl == 10 && strncmp(k, "disruptive", 10) == 0) ||
+	    (kl == 11 && strncmp(k, "application", 11) == 0)) ||
+	    (dot != NULL && !bf_repo_name_valid(dot + 1)))
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: unknown key "
+		    "'release.%s' (release.disruptive or release.application, "
+		    "optionally .<profile>)", BF_REPO_CONF, lineno, k);
+	if (bf_conf_get(&r->release, k) != NULL)
+		return bf_err_set(e, BF_ECONFIG, "%s: line %d: 'release.%s' "
+		    "is set twice", BF_REPO_CONF, lineno, k);
+	return bf_conf_set(&r->release, k, v, BF_REPO_CONF,
+	    (unsigned)lineno) < 0 ? bf_err_nomem(e) : 0;
+}
+
+/*
  * waves.<channel> = <wave>...: the channel goes to the nodes of each
  * wave in turn (channel "<channel>.<wave>"), then to all of them.
  */
@@ -422,6 +447,9 @@ parse_conf(struct bf_repo *r, char *text, size_t len, const char *path,
 		} else if (strncmp(k, "waves.", 6) == 0) {
 			if ((rc = parse_waves(r, k + 6, v, lineno, e)) < 0)
 				return rc;
+		} else if (strncmp(k, "release.", 8) == 0) {
+			if ((rc = parse_release_key(r, k + 8, v, lineno, e)) < 0)
+				return rc;
 		} else
 			return bf_err_set(e, BF_ECONFIG, "%s: line %d: unknown "
 			    "key '%s'", path, lineno, k);
@@ -498,6 +526,7 @@ bf_repo_free(struct bf_repo *r)
 	free(r->gnupg_home);
 	free(r->signing_key);
 	bf_conf_release(&r->waves);
+	bf_conf_release(&r->release);
 	free(r);
 }
 

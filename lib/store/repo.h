@@ -52,6 +52,8 @@ struct bf_repo {
 	char		*signing_key;	/* fingerprint, or NULL */
 	/* waves.<channel> = <wave>...: channel -> its waves, in order */
 	struct bf_conf	 waves;
+	/* release.<key> = <words> (release.h: disruptive and application lists) */
+	struct bf_conf	 release;
 };
 
 #define BF_REPO_CONF		"binfarm-repo.conf"
