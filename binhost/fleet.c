@@ -36,6 +36,7 @@
 #include "binhost.h"
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/fsutil.h"
 #include "base/lockfile.h"
 #include "base/log.h"
 #include "base/map.h"
@@ -701,6 +702,23 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* What a killed binhost's writer left in fleet/ (it is the only writer). */
+static void
+clean_leftovers(struct bh_fleet *f)
+{
+	char **names = NULL, path[sizeof(BF_FLEET_DIR) + 300];
+	size_t n = 0, i;
+
+	if (bf_list_dir(f->root_fd, BF_FLEET_DIR, &names, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (bf_lockfile_is_temp(names[i]) &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", BF_FLEET_DIR,
+		    names[i]) < sizeof(path))
+			unlinkat(f->root_fd, path, 0);
+	bf_names_free(names, n);
+}
+
 int
 bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
     struct bf_err *e)
@@ -721,6 +739,7 @@ bh_fleet_init(struct bh_fleet *f, int root_fd, const char *root,
 		return bf_err_set(e, ENOMEM, "cannot make a condition");
 	}
 	f->inited = 1;
+	clean_leftovers(f);
 	if ((rc = bf_fetches_load(root_fd, &f->recs, e)) < 0)
 		return rc;
 	if (bf_grow(&f->rt, &f->rt_alloc, f->recs.n + 1, sizeof(*f->rt),

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "base/buf.h"
 #include "base/err.h"
 #include "store/channel.h"
@@ -20,6 +18,7 @@
 #include "store/nodes.h"
 #include "store/release.h"
 #include "store/repo.h"
+#include "json.h"
 #include "release.h"
 #include "base/banned.h"
 
@@ -98,17 +97,25 @@ static json_t *
 node_json(const struct bf_node *nd, const struct bf_fetch *rec,
     const char *chan, const struct standing *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s?, s:I, s:I, s:I, "
-	    "s:s?, s:I, s:I, s:s?, s:b}", "name", nd->name, "site", nd->site,
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:o, "
+	    "s:I, s:I, s:o, s:b}", "name", nd->name, "site", nd->site,
 	    "farm", nd->farm, "member", (json_int_t)nd->member, "profile",
 	    nd->profile, "channel", nd->channel, "snapshot",
-	    rec != NULL && rec->snapshot[0] ? rec->snapshot : NULL, "fetched",
-	    (json_int_t)(rec != NULL ? rec->fetched : 0), "files",
+	    cli_json_str_or_null(rec != NULL ? rec->snapshot : NULL), "files",
 	    (json_int_t)(rec != NULL ? rec->files : 0), "bytes",
 	    (json_int_t)(rec != NULL ? rec->bytes : 0), "channel_snapshot",
-	    chan[0] ? chan : NULL, "release", (json_int_t)st->release, "wave",
-	    (json_int_t)st->wave, "wave_state", st->release ? st->state : NULL,
-	    "done", st->done);
+	    cli_json_str_or_null(chan), "release", (json_int_t)st->release,
+	    "wave", (json_int_t)st->wave, "wave_state",
+	    cli_json_str_or_null(st->release ? st->state : NULL), "done",
+	    st->done);
+	if (o != NULL && cli_json_set_time(o, "fetched", rec != NULL ?
+	    rec->fetched : 0) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static void
@@ -132,8 +139,8 @@ node_text(const struct bf_node *nd, const struct bf_fetch *rec,
 }
 
 static int
-list(struct bf_repo *r, const struct bf_nodes *ns, const struct bf_fetches *f,
-    const char *channel, int json)
+list(struct bf_cli *cli, struct bf_repo *r, const struct bf_nodes *ns,
+    const struct bf_fetches *f, const char *channel, int json)
 {
 	struct rels rs = { NULL, 0, 0 };
 	struct bf_err e = BF_ERR_INIT;
@@ -163,13 +170,8 @@ list(struct bf_repo *r, const struct bf_nodes *ns, const struct bf_fetches *f,
 		else
 			node_text(nd, bf_fetches_find(f, nd->name), chan, &st);
 	}
-	if (json) {
-		json_t *root = json_pack("{s:o}", "nodes", arr);
-
-		rc = root == NULL ? -1 : json_dumpf(root, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(root);
-	}
+	if (json)
+		rc = cli_json_print(cli, json_pack("{s:o}", "nodes", arr));
 	for (i = 0; i < rs.n; i++)
 		bf_release_free(&rs.v[i]);
 	free(rs.v);
@@ -211,10 +213,10 @@ cmd_fleet(struct bf_cli *cli, int argc, char **argv)
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 	else {
 		bf_nodes_sort(&ns);
-		rc = list(r, &ns, &f, channel, json);
+		rc = list(cli, r, &ns, &f, channel, json);
 	}
 	bf_nodes_release(&ns);
 	bf_fetches_release(&f);
 	bf_repo_free(r);
-	return rc < 0 ? BF_EXIT_ERROR : BF_EXIT_OK;
+	return rc < 0 ? BF_EXIT_ERROR : rc;
 }

@@ -280,7 +280,7 @@ sub_plan(struct bf_cli *cli, struct bf_repo *r, const struct rargs *a)
 	bf_release_init(&rel);
 	rel.state = BF_RELEASE_RUNNING;
 	if ((rc = make_release(cli, r, a, &rel, &e)) == 0)
-		release_print(&rel, &f, a->json);
+		release_print(cli, &rel, &f, a->json);
 	bf_release_free(&rel);
 	return exit_for(cli, &e, rc);
 }
@@ -343,32 +343,39 @@ load_state(struct bf_repo *r, const char *channel, struct bf_release *rel,
 	return rc;
 }
 
+/* Prints the release of `channel`, or (arr not NULL) appends its JSON. */
 static int
 status_one(struct bf_cli *cli, struct bf_repo *r, const char *channel,
-    int json)
+    int json, json_t *arr)
 {
 	struct bf_fetches f = BF_FETCHES_INIT;
 	struct bf_release rel;
 	struct bf_err e = BF_ERR_INIT;
-	int rc;
+	int rc, ret;
 
 	bf_release_init(&rel);
-	if ((rc = load_state(r, channel, &rel, &f, &e)) == 0)
-		release_print(&rel, &f, json);
+	if ((rc = load_state(r, channel, &rel, &f, &e)) < 0)
+		ret = exit_for(cli, &e, rc);
+	else if (arr != NULL)
+		ret = json_array_append_new(arr, release_json(&rel, &f)) < 0 ?
+		    BF_EXIT_ERROR : BF_EXIT_OK;
+	else
+		ret = release_print(cli, &rel, &f, json);
 	bf_release_free(&rel);
 	bf_fetches_release(&f);
-	return exit_for(cli, &e, rc);
+	return ret;
 }
 
 static int
 sub_status(struct bf_cli *cli, struct bf_repo *r, const struct rargs *a)
 {
 	char **names = NULL;
+	json_t *arr = NULL;
 	size_t n = 0, i;
 	int ret = BF_EXIT_OK, rc;
 
 	if (a->channel != NULL)
-		return status_one(cli, r, a->channel, a->json);
+		return status_one(cli, r, a->channel, a->json, NULL);
 	if (bf_list_dir(r->root_fd, BF_RELEASES_DIR, &names, &n) < 0) {
 		cli_error(cli, "cannot list %s/", BF_RELEASES_DIR);
 		return BF_EXIT_ERROR;
@@ -377,11 +384,17 @@ sub_status(struct bf_cli *cli, struct bf_repo *r, const struct rargs *a)
 	    const void *))strcmp);
 	if (n == 0 && !a->json)
 		printf("no release yet\n");
+	if (a->json)
+		arr = json_array();
 	for (i = 0; i < n; i++)
 		if (bf_repo_name_valid(names[i]) &&
-		    (rc = status_one(cli, r, names[i], a->json)) != 0)
+		    (rc = status_one(cli, r, names[i], a->json, arr)) != 0)
 			ret = rc;
 	bf_names_free(names, n);
+	if (a->json && ret == BF_EXIT_OK)
+		ret = cli_json_print(cli, json_pack("{s:o}", "releases", arr));
+	else if (arr != NULL)
+		json_decref(arr);
 	return ret;
 }
 
@@ -449,7 +462,7 @@ sub_wait(struct bf_cli *cli, struct bf_repo *r, const struct rargs *a)
 		if (end != 0 && time(NULL) >= end) {
 			rc = bf_err_set(&e, BF_ECONFLICT, "timed out: the "
 			    "release is not done");
-			release_print(&rel, &f, 0);
+			release_print(cli, &rel, &f, 0);
 			break;
 		}
 		usleep(500 * 1000);

@@ -10,11 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "base/err.h"
 #include "store/fleet.h"
 #include "store/release.h"
+#include "json.h"
 #include "release.h"
 #include "base/banned.h"
 
@@ -92,68 +91,84 @@ print_text(const struct bf_release *rel, const struct bf_fetches *f)
 }
 
 static json_t *
+wave_node_json(const struct bf_release *rel, const struct bf_wave_node *wn,
+    const struct bf_fetches *f)
+{
+	const struct bf_fetch *r = bf_fetches_find(f, wn->name);
+	json_t *o;
+
+	o = json_pack("{s:s, s:s, s:o, s:b}", "name", wn->name, "profile",
+	    wn->profile, "snapshot", cli_json_str_or_null(r != NULL ?
+	    r->snapshot : NULL), "done", node_done(rel, wn, f));
+	if (o != NULL && cli_json_set_time(o, "fetched", r != NULL ?
+	    r->fetched : 0) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static json_t *
 wave_json(const struct bf_release *rel, size_t i, size_t open,
     const struct bf_fetches *f)
 {
 	const struct bf_wave *w = &rel->waves[i];
-	const struct bf_fetch *r;
-	json_t *nodes = json_array();
+	json_t *nodes = json_array(), *o;
 	size_t j;
 
-	for (j = 0; j < w->n && nodes != NULL; j++) {
-		r = bf_fetches_find(f, w->v[j].name);
-		json_array_append_new(nodes, json_pack("{s:s, s:s, s:s?, s:I, "
-		    "s:b}", "name", w->v[j].name, "profile", w->v[j].profile,
-		    "snapshot", r != NULL && r->snapshot[0] ? r->snapshot : NULL,
-		    "fetched", (json_int_t)(r != NULL ? r->fetched : 0),
-		    "done", node_done(rel, &w->v[j], f)));
-	}
-	return json_pack("{s:I, s:s, s:I, s:s?, s:o}", "wave", (json_int_t)i + 1,
+	for (j = 0; j < w->n && nodes != NULL; j++)
+		json_array_append_new(nodes, wave_node_json(rel, &w->v[j], f));
+	o = json_pack("{s:I, s:s, s:o, s:o}", "wave", (json_int_t)i + 1,
 	    "state", bf_release_active(rel) ? release_wave_state(rel, i, open,
-	    f) : bf_release_state_name(rel->state), "advanced",
-	    (json_int_t)w->advanced, "advanced_by", w->advanced > 0 ?
-	    w->advanced_by : NULL, "nodes", nodes);
+	    f) : bf_release_state_name(rel->state), "advanced_by",
+	    cli_json_str_or_null(w->advanced > 0 ? w->advanced_by : NULL),
+	    "nodes", nodes);
+	if (o != NULL && cli_json_set_time(o, "advanced", w->advanced) < 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
-static json_t *
+json_t *
 release_json(const struct bf_release *rel, const struct bf_fetches *f)
 {
 	size_t open = bf_release_open_waves(rel, f), i;
 	json_t *targets = json_array(), *waves = json_array();
 
+	json_t *o;
+
 	for (i = 0; i < rel->ntargets; i++)
-		json_array_append_new(targets, json_pack("{s:s, s:s?, s:s}",
+		json_array_append_new(targets, json_pack("{s:s, s:o, s:s}",
 		    "profile", rel->targets[i].profile, "from",
-		    rel->targets[i].from[0] ? rel->targets[i].from : NULL,
-		    "to", rel->targets[i].to));
+		    cli_json_str_or_null(rel->targets[i].from), "to",
+		    rel->targets[i].to));
 	for (i = 0; i < rel->nwaves; i++)
 		json_array_append_new(waves, wave_json(rel, i, open, f));
-	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:s, s:I, s:s?, "
-	    "s:I, s:b, s:o, s:o}", "release", (json_int_t)rel->id, "channel",
-	    rel->channel, "state", bf_release_state_name(rel->state),
-	    "strategy", bf_strategy_name(rel->strategy), "allow_downgrade",
-	    rel->allow_downgrade, "started", (json_int_t)rel->started,
-	    "started_by", rel->started_by, "ended", (json_int_t)rel->ended,
-	    "ended_by", rel->ended > 0 ? rel->ended_by : NULL, "open_waves",
-	    (json_int_t)open, "complete", bf_release_complete(rel, f),
-	    "targets", targets, "waves", waves);
+	o = json_pack("{s:I, s:s, s:s, s:s, s:b, s:o, s:o, s:I, s:b, s:o, "
+	    "s:o}", "release", (json_int_t)rel->id, "channel", rel->channel,
+	    "state", bf_release_state_name(rel->state), "strategy",
+	    bf_strategy_name(rel->strategy), "allow_downgrade",
+	    rel->allow_downgrade, "started_by",
+	    cli_json_str_or_null(rel->started_by), "ended_by",
+	    cli_json_str_or_null(rel->ended > 0 ? rel->ended_by : NULL),
+	    "open_waves", (json_int_t)open, "complete",
+	    bf_release_complete(rel, f), "targets", targets, "waves", waves);
+	if (o != NULL && (cli_json_set_time(o, "started", rel->started) < 0 ||
+	    cli_json_set_time(o, "ended", rel->ended) < 0)) {
+		json_decref(o);
+		o = NULL;
+	}
+	return o;
 }
 
 int
-release_print(const struct bf_release *rel, const struct bf_fetches *f,
-    int json)
+release_print(const struct bf_cli *cli, const struct bf_release *rel,
+    const struct bf_fetches *f, int json)
 {
-	json_t *j;
-	int rc;
-
 	if (!json) {
 		print_text(rel, f);
-		return 0;
+		return BF_EXIT_OK;
 	}
-	if ((j = release_json(rel, f)) == NULL)
-		return -1;
-	rc = json_dumpf(j, stdout, JSON_INDENT(2));
-	putchar('\n');
-	json_decref(j);
-	return rc;
+	return cli_json_print(cli, release_json(rel, f));
 }

@@ -317,6 +317,28 @@ test_expect_success CURL 'bad input: no channel, unknown subcommand, no such sna
 	test_grep "has had no release" err
 '
 
+test_expect_success CURL 'fsck checks the release files and the records' '
+	binfarm fsck -R repo >out 2>&1 &&
+	cp repo/releases/production rel.good &&
+	echo "wave 9 x=web" >>repo/releases/production &&
+	test_expect_code 1 binfarm fsck -R repo >out 2>&1 &&
+	test_grep "releases/production:.*numbered 1, 2" out &&
+	cp rel.good repo/releases/production &&
+	cp repo/fleet/nodes.state state.good &&
+	printf "bad line\n" >>repo/fleet/nodes.state &&
+	test_expect_code 1 binfarm fsck -R repo >out 2>&1 &&
+	test_grep "nodes.state:.*fields" out &&
+	cp state.good repo/fleet/nodes.state
+'
+
+test_expect_success CURL 'the leftover of a killed writer in releases/ goes with the next save' '
+	: >repo/releases/.production.tmp-AbC123 &&
+	binfarm fsck -R repo >out 2>&1 &&
+	binfarm release -R repo start -c production --snapshot web=$(cat s2) \
+		--strategy all --allow-downgrade >out 2>&1 &&
+	test_path_is_missing repo/releases/.production.tmp-AbC123
+'
+
 test_expect_success CURL,ROOT 'a binhost run as another user reads the inventory beneath its root' '
 	# nobody cannot walk to priv/repo: only the root descriptor opened
 	# before dropping root reaches nodes.conf, releases/ and fleet/

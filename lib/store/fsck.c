@@ -26,9 +26,11 @@
 #include "format/gpkg.h"
 #include "format/pkgindex.h"
 #include "store/channel.h"
+#include "store/fleet.h"
 #include "store/fsck.h"
 #include "store/gpkgsign.h"
 #include "store/nodes.h"
+#include "store/release.h"
 #include "store/repo.h"
 #include "base/banned.h"
 
@@ -190,6 +192,48 @@ fsck_nodes(struct fsck *f, struct bf_err *e)
 	return 0;
 }
 
+/*
+ * Each release file (releases/<channel>) parses, and its targets'
+ * snapshots exist while it runs; fleet/nodes.state parses.
+ */
+static int
+fsck_releases(struct fsck *f, struct bf_err *e)
+{
+	struct bf_fetches fe = BF_FETCHES_INIT;
+	struct bf_release rel;
+	struct bf_err le = BF_ERR_INIT;
+	char **names = NULL;
+	size_t n = 0, i, k;
+	int rc;
+
+	if (bf_list_dir(f->r->root_fd, BF_RELEASES_DIR, &names, &n) < 0)
+		return bf_err_set(e, EIO, "cannot read '%s'", BF_RELEASES_DIR);
+	for (i = 0; i < n; i++) {
+		bf_release_init(&rel);
+		bf_err_clear(&le);
+		if (bf_lockfile_is_temp(names[i]))
+			continue;	/* a killed writer's: recovery's */
+		if ((rc = bf_release_load(f->r->root_fd, names[i], &rel,
+		    &le)) < 0)
+			problem(f, "%s", bf_err_msg(&le, rc));
+		for (k = 0; rc == 0 && bf_release_active(&rel) &&
+		    k < rel.ntargets; k++)
+			if (!bf_snapshot_exists(f->r, rel.targets[k].profile,
+			    rel.targets[k].to))
+				problem(f, "%s/%s: release %llu names snapshot "
+				    "%s of %s, which does not exist",
+				    BF_RELEASES_DIR, names[i], rel.id,
+				    rel.targets[k].to, rel.targets[k].profile);
+		bf_release_free(&rel);
+	}
+	bf_names_free(names, n);
+	bf_err_clear(&le);
+	if ((rc = bf_fetches_load(f->r->root_fd, &fe, &le)) < 0)
+		problem(f, "%s", bf_err_msg(&le, rc));
+	bf_fetches_release(&fe);
+	return 0;
+}
+
 int
 bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 {
@@ -255,7 +299,7 @@ bf_repo_fsck(struct bf_repo *r, const struct bf_fsck_opts *o, struct bf_err *e)
 		nents = 0;
 	}
 	if ((rc = bf_channel_each(r, fsck_channel, &f, e)) < 0 ||
-	    (rc = fsck_nodes(&f, e)) < 0)
+	    (rc = fsck_nodes(&f, e)) < 0 || (rc = fsck_releases(&f, e)) < 0)
 		goto out;
 	/* Temporary files a reader might trip on (recovery removes them). */
 	if ((rc = bf_list_dir(r->root_fd, "tmp", &ents, &nents)) == 0) {

@@ -439,6 +439,23 @@ log_action(struct bf_repo *r, const struct bf_release *rel,
 	return rc;
 }
 
+/* Removes what a killed writer left in releases/ (the lock is held). */
+static void
+clean_leftovers(struct bf_repo *r)
+{
+	char **names = NULL, path[sizeof(BF_RELEASES_DIR) + 300];
+	size_t n = 0, i;
+
+	if (bf_list_dir(r->root_fd, BF_RELEASES_DIR, &names, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (bf_lockfile_is_temp(names[i]) &&
+		    (size_t)snprintf(path, sizeof(path), "%s/%s",
+		    BF_RELEASES_DIR, names[i]) < sizeof(path))
+			unlinkat(r->root_fd, path, 0);
+	bf_names_free(names, n);
+}
+
 int
 bf_release_save(struct bf_repo *r, const struct bf_release *rel,
     const char *action, const char *by, struct bf_err *e)
@@ -451,6 +468,7 @@ bf_release_save(struct bf_repo *r, const struct bf_release *rel,
 	snprintf(path, sizeof(path), "%s/%s", BF_RELEASES_DIR, rel->channel);
 	if ((rc = bf_mkdirs(r->root_fd, BF_RELEASES_DIR, 0755, NULL, e)) < 0)
 		return rc;
+	clean_leftovers(r);
 	bf_release_format(rel, &b);
 	if (bf_buf_error(&b)) {
 		bf_buf_release(&b);
