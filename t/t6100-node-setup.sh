@@ -308,6 +308,15 @@ test_expect_success 'after the refusals, the good tarball syncs' '
 	test_grep "gentoo: synced to $(cat G)" err
 '
 
+test_expect_success 'one binfarm-node at a time on a root' '
+	if command -v flock >/dev/null 2>&1
+	then
+		test_expect_code 1 flock n3/var/lib/binfarm-node/.lock \
+			binfarm-node --root n3 sync 2>err &&
+		test_grep "another binfarm-node is running" err
+	fi
+'
+
 test_expect_success 'a token in the URL is never shown in messages' '
 	U=$(bh_url) &&
 	test_expect_code 1 binfarm-node --root n3 sync \
