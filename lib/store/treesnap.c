@@ -4,8 +4,6 @@
  */
 #include "config.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "base/lockfile.h"
+#include "format/gpkg.h"
 #include "format/pkgindex.h"
 #include "portage/tree.h"
 #include "store/repo.h"
@@ -30,69 +29,23 @@
 
 /* One tarball being written. */
 struct tarw {
-	struct archive		*a;
-	struct archive_entry	*ent;
-	struct bf_lockfile	*lf;
+	struct bf_tarxz		*tx;
 	struct bf_buf		 path;
 	const char		*top;		/* "<name>-<commit>" */
 	long long		 mtime;
 	int			 has_timestamp;
 };
 
-static int
-err_archive(struct bf_err *e, struct archive *a, const char *what)
-{
-	const char *s = archive_error_string(a);
-
-	return bf_err_set(e, BF_EARCHIVE, "%s: %s", what,
-	    s != NULL ? s : "unknown libarchive error");
-}
-
-static la_ssize_t
-tar_write(struct archive *a, void *arg, const void *p, size_t n)
-{
-	struct bf_lockfile *lf = arg;
-
-	if (bf_lockfile_write(lf, p, n) < 0) {
-		archive_set_error(a, -lf->err, "%s", strerror(-lf->err));
-		return -1;
-	}
-	return (la_ssize_t)n;
-}
-
 /* One entry: `rel` below the top directory ("" for the top itself). */
 static int
 tar_entry(struct tarw *w, const char *rel, unsigned mode, const void *data,
     size_t len, struct bf_err *e)
 {
-	struct archive_entry *ent = w->ent;
-
 	bf_buf_reset(&w->path);
 	bf_buf_addf(&w->path, "%s%s%s", w->top, *rel ? "/" : "", rel);
 	if (bf_buf_error(&w->path) < 0)
 		return bf_err_nomem(e);
-	archive_entry_clear(ent);
-	archive_entry_set_pathname(ent, w->path.buf);
-	archive_entry_set_mode(ent, (mode_t)mode);
-	archive_entry_set_uid(ent, 0);
-	archive_entry_set_gid(ent, 0);
-	archive_entry_set_uname(ent, "root");
-	archive_entry_set_gname(ent, "root");
-	archive_entry_set_mtime(ent, (time_t)w->mtime, 0);
-	if ((mode & S_IFMT) == S_IFLNK) {
-		struct bf_buf tg = BF_BUF_INIT;
-
-		bf_buf_add(&tg, data, len);
-		archive_entry_set_symlink(ent, tg.buf);
-		bf_buf_release(&tg);
-		len = 0;
-	} else if ((mode & S_IFMT) == S_IFREG)
-		archive_entry_set_size(ent, (la_int64_t)len);
-	if (archive_write_header(w->a, ent) != ARCHIVE_OK)
-		return err_archive(e, w->a, w->path.buf);
-	if (len > 0 && archive_write_data(w->a, data, len) != (la_ssize_t)len)
-		return err_archive(e, w->a, w->path.buf);
-	return 0;
+	return bf_tarxz_add(w->tx, w->path.buf, mode, w->mtime, data, len, e);
 }
 
 static int
@@ -117,7 +70,7 @@ tar_timestamp(struct tarw *w, struct bf_tree *t, struct bf_err *e)
 	time_t tt = (time_t)w->mtime;
 	char date[64];
 	struct tm tm;
-	int rc;
+	int rc = 0;
 
 	if (w->has_timestamp)
 		return 0;
@@ -126,8 +79,6 @@ tar_timestamp(struct tarw *w, struct bf_tree *t, struct bf_err *e)
 	bf_buf_addf(&ts, "%lld %s\n", w->mtime, date);
 	if (!bf_tree_is_dir(t, "metadata"))
 		rc = tar_entry(w, "metadata", 040755, NULL, 0, e);
-	else
-		rc = 0;
 	if (rc == 0)
 		rc = tar_entry(w, "metadata/timestamp.x", 0100644, ts.buf,
 		    ts.len, e);
@@ -151,38 +102,19 @@ write_tarball(int dfd, const char *file, const char *name,
 	bf_tree_mirror_path(mirrors, name, &mirror);
 	bf_buf_addf(&top, "%s-%s", name, commit);
 	if ((rc = bf_tree_open(&t, mirror.buf, commit, name, e)) < 0 ||
-	    (rc = bf_lockfile_open(&lf, dfd, file, 0644, e)) < 0)
+	    (rc = bf_lockfile_open(&lf, dfd, file, 0644, e)) < 0 ||
+	    (rc = bf_tarxz_open(&w.tx, &lf, e)) < 0)
 		goto out;
-	w.lf = &lf;
 	w.top = top.buf;
 	w.mtime = bf_tree_commit_time(t);
-	if ((w.a = archive_write_new()) == NULL ||
-	    (w.ent = archive_entry_new()) == NULL) {
-		rc = bf_err_nomem(e);
-		goto out;
-	}
-	if (archive_write_set_format_pax_restricted(w.a) != ARCHIVE_OK ||
-	    archive_write_add_filter_xz(w.a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(w.a, 1) != ARCHIVE_OK ||
-	    archive_write_open2(w.a, &lf, NULL, tar_write, NULL, NULL) !=
-	    ARCHIVE_OK) {
-		rc = err_archive(e, w.a, file);
-		goto out;
-	}
 	if ((rc = tar_entry(&w, "", 040755, NULL, 0, e)) < 0 ||
 	    (rc = bf_tree_walk_files(t, tar_file_cb, &w, e)) < 0 ||
-	    (rc = tar_timestamp(&w, t, e)) < 0)
+	    (rc = tar_timestamp(&w, t, e)) < 0 ||
+	    (rc = bf_tarxz_close(w.tx, e)) < 0)
 		goto out;
-	if (archive_write_close(w.a) != ARCHIVE_OK) {
-		rc = err_archive(e, w.a, file);
-		goto out;
-	}
 	rc = bf_lockfile_commit_flags(&lf, w.mtime, BF_LOCKFILE_NO_DIRSYNC, e);
 out:
-	if (w.a != NULL)
-		archive_write_free(w.a);
-	if (w.ent != NULL)
-		archive_entry_free(w.ent);
+	bf_tarxz_free(w.tx);
 	bf_lockfile_rollback(&lf);
 	bf_tree_close(t);
 	bf_buf_release(&w.path);
