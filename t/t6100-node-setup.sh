@@ -317,6 +317,25 @@ test_expect_success 'one binfarm-node at a time on a root' '
 	fi
 '
 
+test_expect_success 'the trees of an unsigned repository are refused' '
+	stop_binhost &&
+	binfarm repo init --unsigned urepo 2>/dev/null &&
+	binfarm add -R urepo -p web in/foo-1.0.gpkg.tar >/dev/null 2>&1 &&
+	binfarm snapshot -R urepo -p web create --tree-commit gentoo=$(cat G) \
+		--x86-64-level v2 >uid 2>/dev/null &&
+	binfarm promote -R urepo -p web --channel stable $(cat uid) >/dev/null 2>&1 &&
+	binfarm snapshot -R urepo -p web tree $(cat uid) 2>err &&
+	test_grep UNSIGNED err &&
+	test_path_is_missing urepo/snapshots/web/$(cat uid)/trees/gentoo.tar.xz.gpgsig &&
+	cp repo/keys/binfarm.asc urepo/keys/ &&
+	start_binhost -r urepo &&
+	mkdir nu &&
+	test_expect_code 1 env BINFARM_NODE_CPUINFO=v2.cpu binfarm-node --root nu setup \
+		--url "$(bh_url)/stable/web" 2>err &&
+	test_grep "refused gentoo.tar.xz: no signature" err &&
+	test_path_is_missing nu/var/db/repos/gentoo
+'
+
 test_expect_success 'a token in the URL is never shown in messages' '
 	U=$(bh_url) &&
 	test_expect_code 1 binfarm-node --root n3 sync \
