@@ -296,7 +296,8 @@ struct bh_node_req {
 	const char	*name;
 	const char	*authz;		/* the Authorization field, or NULL */
 	size_t		 authz_len;
-	int		 index;		/* 0/1 Packages/Packages.gz, -1 a file */
+	int		 index;		/* 0/1 Packages/Packages.gz, -1 a package
+					   file, -2 SNAPSHOT or trees/ */
 	/* Out. */
 	int		 rec;		/* the node's record */
 	char		 id[32];	/* its snapshot; "" the channel's */

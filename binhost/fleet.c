@@ -515,7 +515,7 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 	q->id[0] = '\0';
 	q->rec = -1;
 	pthread_mutex_lock(&f->mu);
-	nodes_refresh(f, now, q->index >= 0);
+	nodes_refresh(f, now, q->index != -1);
 	if ((nd = node_find(f, q->name, &idx)) == NULL) {
 		/* As long as a wrong token: the time tells no names. */
 		(void)cred_ok(&f->nobody, q->authz, q->authz_len);
@@ -536,12 +536,12 @@ bh_fleet_resolve(struct bh_fleet *f, struct bh_node_req *q)
 	}
 	q->rec = ri;
 	rec = &f->recs.v[ri];
-	if (q->index < 0 && rec->snapshot[0] != '\0' &&
+	if (q->index == -1 && rec->snapshot[0] != '\0' &&
 	    strcmp(rec->profile, nd->profile) == 0)
 		/* A package file: from the index it has. */
 		snprintf(q->id, sizeof(q->id), "%s", rec->snapshot);
 	else
-		decide(f, nd, rec, now, q->index >= 0, q->id);
+		decide(f, nd, rec, now, q->index != -1, q->id);
 out:
 	pthread_mutex_unlock(&f->mu);
 	return status;

@@ -903,7 +903,7 @@ node_req(struct req *r, const struct bh_target *t)
 {
 	free(r->user);
 	r->user = strdup(t->node_name);
-	if (t->index < 0) {
+	if (t->index < 0 && t->immutable) {	/* a package file */
 		r->node1 = t->node + 1;
 		r->node_file = strdup(t->rel);
 	}

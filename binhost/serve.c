@@ -185,9 +185,42 @@ pkg_file_ok(const char *f, const char *pn)
 }
 
 /*
+ * The files of a snapshot for binfarm-node (binfarm-node(8)): SNAPSHOT
+ * (its record: the hw-profile's x86-64 level, the tree commit; no
+ * secret) and trees/ (the pinned ebuild trees as signed tarballs,
+ * lib/store/treesnap.h): trees/TREES and trees/<repo>.tar.xz with its
+ * .md5sum and .gpgsig.  BH_REST_SNAPFILE or -1.  Below a channel URL
+ * their content changes when the channel moves: not immutable.
+ */
+#define BH_REST_SNAPFILE	3
+static int
+allowed_snapshot_file(char **seg, size_t n)
+{
+	size_t k;
+	const char *f;
+
+	if (n == 1 && strcmp(seg[0], "SNAPSHOT") == 0)
+		return BH_REST_SNAPFILE;
+	if (n != 2 || strcmp(seg[0], "trees") != 0)
+		return -1;
+	f = seg[1];
+	if (strcmp(f, "TREES") == 0)
+		return BH_REST_SNAPFILE;
+	if (!portage_name(f))
+		return -1;
+	k = strlen(f);
+	if (has_suffix(f, k, ".tar.xz", 7) ||
+	    has_suffix(f, k, ".tar.xz.md5sum", 14) ||
+	    has_suffix(f, k, ".tar.xz.gpgsig", 14))
+		return BH_REST_SNAPFILE;
+	return -1;
+}
+
+/*
  * The part of a URL after <channel>/<profile>/ or snapshots/<profile>/
- * <id>/: 0 or 1 for Packages or Packages.gz, 2 for a package PATH, -1
- * for anything else.
+ * <id>/: 0 or 1 for Packages or Packages.gz, 2 for a package PATH,
+ * BH_REST_SNAPFILE for a file of allowed_snapshot_file(), -1 for
+ * anything else.
  */
 static int
 allowed_rest(char **seg, size_t n)
@@ -201,7 +234,7 @@ allowed_rest(char **seg, size_t n)
 	if (n == 3 && portage_name(seg[0]) && portage_name(seg[1]) &&
 	    pkg_file_ok(seg[2], seg[1]))
 		return 2;
-	return -1;
+	return allowed_snapshot_file(seg, n);
 }
 
 #ifdef HAVE_LINUX_OPENAT2_H
@@ -676,7 +709,7 @@ node_channel(struct bh_server *s, struct bh_node_req *q)
 	    sizeof(snap))) != 0)
 		return rc;
 	snprintf(q->id, sizeof(q->id), "%s", strrchr(snap, '/') + 1);
-	if (q->index >= 0)
+	if (q->index != -1)
 		bh_fleet_hold(&s->fleet, q);
 	return 0;
 }
@@ -702,7 +735,8 @@ resolve_node(struct bh_server *s, char **seg, size_t n, const char *authz,
 	q.name = seg[1];
 	q.authz = authz;
 	q.authz_len = authz_len;
-	q.index = which < 2 ? which : -1;
+	/* SNAPSHOT and trees/: from the snapshot its index would be. */
+	q.index = which < 2 ? which : which == BH_REST_SNAPFILE ? -2 : -1;
 	if ((rc = bh_fleet_resolve(&s->fleet, &q)) != 200) {
 		t->deny = rc == 401;
 		return rc;
@@ -717,7 +751,7 @@ resolve_node(struct bh_server *s, char **seg, size_t n, const char *authz,
 	if ((rc = set_rel(t, snap, seg, 2, n)) != 0)
 		return rc;
 	if (q.index < 0) {
-		t->immutable = 1;
+		t->immutable = q.index == -1;
 		/* Open files kept by the file loop hold under this epoch. */
 		pthread_mutex_lock(&s->chans.mu);
 		t->epoch = s->chans.epoch;
@@ -747,7 +781,7 @@ bh_resolve_ex(struct bh_server *s, const char *raw, const char *authz,
 	size_t n;
 	time_t link_mtime = 0;
 	uint64_t snap_hash = 0;
-	int rc, have = 0;
+	int rc, have = 0, snapfile;
 
 	/* All but the path buffer, which is long and written before use. */
 	memset(t, 0, offsetof(struct bh_target, rel));
@@ -800,6 +834,7 @@ bh_resolve_ex(struct bh_server *s, const char *raw, const char *authz,
 		return 404;
 	if (rc < 2)
 		t->index = rc;
+	snapfile = rc == BH_REST_SNAPFILE;
 	if ((rc = resolve_channel(s, seg[0], seg[1], t->index, snap,
 	    sizeof(snap), &link_mtime, &snap_hash, &t->series, &t->st,
 	    &have, &t->epoch)) != 0)
@@ -814,7 +849,7 @@ bh_resolve_ex(struct bh_server *s, const char *raw, const char *authz,
 			t->lazy = 1;
 		else if ((rc = open_file(s, t->rel, t)) != 200)
 			return rc;
-		t->immutable = 1;	/* package files never change */
+		t->immutable = !snapfile;	/* package files never change */
 		return 200;
 	}
 	/*

@@ -14,15 +14,20 @@
 #include "base/err.h"
 #include "store/promote.h"
 #include "base/buf.h"
+#include "portage/profile.h"
 #include "portage/tree.h"
+#include "store/keys.h"
 #include "store/repo.h"
 #include "json.h"
+#include "store/sign.h"
+#include "store/treesnap.h"
 #include "repocli.h"
 #include "base/banned.h"
 
 static const char snapshot_usage[] =
     "[-R DIR] --profile P [--json] (create [--tree-commit [NAME=]OID]... "
-    "[--tree-repo NAME] [--message M] | list | show ID | diff A B)";
+    "[--tree-repo NAME] [--x86-64-level vN] [--message M] | list | "
+    "show ID | diff A B | tree [--mirrors DIR] ID)";
 
 static const char snapshot_help[] =
     "  create   freeze the working set into a new immutable snapshot\n"
@@ -32,6 +37,9 @@ static const char snapshot_help[] =
     "  diff A B what changes from snapshot A to B (added, removed,\n"
     "           upgraded, downgraded, rebuilt); A or B may be a channel\n"
     "           name prefixed with '@' (e.g. @production)\n"
+    "  tree ID  signed tarballs of the snapshot's pinned ebuild trees\n"
+    "           (REPO_REVISIONS), from the mirrors, for the binhost and\n"
+    "           binfarm-node; ID may be @CHANNEL\n"
     "\n"
     "  -R DIR              the repository (default: $BINFARM_REPO)\n"
     "  -p, --profile P     hw-profile\n"
@@ -41,6 +49,10 @@ static const char snapshot_help[] =
     "                         it for each repository (overlays)\n"
     "      --tree-repo NAME   the repository of an OID given without NAME\n"
     "  -m, --message M     a note kept with the snapshot\n"
+    "      --x86-64-level vN  the x86-64 level (v1..v4) the packages need,\n"
+    "                      for binfarm-node; recorded in SNAPSHOT\n"
+    "      --mirrors DIR   where the tree mirrors are (default:\n"
+    "                      $BINFARM_MIRRORS, else ~/.cache/binfarm/mirrors)\n"
     "      --json          JSON on standard output (binfarm-snapshot(1))\n"
     "\n"
     "Exit status: 0 done, 1 no such profile or snapshot, 2 usage or a\n"
@@ -115,10 +127,11 @@ info_json(struct bf_repo *r, const char *profile,
 	c.id = info->id;
 	if ((c.arr = json_array()) == NULL)
 		return NULL;
-	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:I, s:I}", "id",
+	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I, s:I}", "id",
 	    info->id, "profile", profile, "by", info->by, "parent",
 	    cli_json_str_or_null(info->parent), "tree_commit",
-	    cli_json_str_or_null(info->tree_commit), "message", info->message,
+	    cli_json_str_or_null(info->tree_commit), "x86_64_level",
+	    cli_json_str_or_null(info->x86_64_level), "message", info->message,
 	    "packages", (json_int_t)info->packages, "timestamp",
 	    (json_int_t)info->timestamp);
 	if (o == NULL || cli_json_set_time(o, "created", info->created) < 0 ||
@@ -264,10 +277,12 @@ show_text(struct bf_repo *r, const char *profile, const char *id,
 	bf_channel_each(r, chan_match, &c, NULL);
 	fmt_time(info->created, when, sizeof(when));
 	printf("snapshot:    %s\nprofile:     %s\ncreated:     %s\nby:          %s\n"
-	    "parent:      %s\ntree-commit: %s\nmessage:     %s\npackages:    %lld\n"
+	    "parent:      %s\ntree-commit: %s\nx86-64-level: %s\n"
+	    "message:     %s\npackages:    %lld\n"
 	    "timestamp:   %lld\nchannels:    %s\n\n", id, profile, when, info->by,
 	    info->parent[0] ? info->parent : "(none)",
-	    info->tree_commit[0] ? info->tree_commit : "(none)", info->message,
+	    info->tree_commit[0] ? info->tree_commit : "(none)",
+	    info->x86_64_level[0] ? info->x86_64_level : "(none)", info->message,
 	    info->packages, info->timestamp, c.out[0] ? c.out : "(none)");
 	for (i = 0; i < idx->npkgs; i++) {
 		const char *cpv = bf_pkgindex_get(&idx->pkgs[i], "CPV");
@@ -352,6 +367,61 @@ out:
 	bf_diff_release(&d);
 	bf_pkgindex_release(&ia);
 	bf_pkgindex_release(&ib);
+	return ret;
+}
+
+static const char *
+default_mirrors(struct bf_buf *b)
+{
+	const char *s;
+
+	if ((s = getenv("BINFARM_MIRRORS")) != NULL && *s != '\0')
+		return s;
+	if ((s = getenv("XDG_CACHE_HOME")) != NULL && *s != '\0')
+		bf_buf_addf(b, "%s/binfarm/mirrors", s);
+	else
+		bf_buf_addf(b, "%s/.cache/binfarm/mirrors",
+		    (s = getenv("HOME")) != NULL ? s : ".");
+	return b->buf;
+}
+
+/* snapshot tree ID: the signed tarballs of its pinned trees. */
+static int
+do_tree(struct bf_cli *cli, struct bf_repo *r, const char *profile,
+    const char *arg, const char *mirrors)
+{
+	struct bf_buf mbuf = BF_BUF_INIT, names = BF_BUF_INIT;
+	struct bf_signer *signer = NULL;
+	struct bf_err e = BF_ERR_INIT;
+	char id[32];
+	int rc, ret = BF_EXIT_ERROR;
+
+	if (resolve(cli, r, profile, arg, id) < 0)
+		return BF_EXIT_FAIL;
+	if (mirrors == NULL)
+		mirrors = default_mirrors(&mbuf);
+	repocli_warn_unsigned(cli, r);
+	if (repocli_lock(cli, r) < 0)
+		goto out;
+	if (r->signed_repo &&
+	    (rc = bf_repo_signer_open(r, &signer, &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		goto out;
+	}
+	if ((rc = bf_treesnap_create(r, profile, id, mirrors, signer, &names,
+	    &e)) < 0) {
+		cli_error(cli, "%s", bf_err_msg(&e, rc));
+		ret = rc == -BF_ECONFLICT || rc == -BF_ENOTFOUND ?
+		    BF_EXIT_FAIL : BF_EXIT_ERROR;
+		goto out;
+	}
+	printf("%s\n", id);
+	cli_info(cli, "snapshot %s of '%s': trees %s", id, profile, names.buf);
+	ret = BF_EXIT_OK;
+out:
+	bf_signer_free(signer);
+	bf_buf_release(&mbuf);
+	bf_buf_release(&names);
 	return ret;
 }
 
@@ -440,12 +510,15 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		{ "tree-repo", required_argument, NULL, 'T' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "mirrors", required_argument, NULL, 'M' },
+		{ "x86-64-level", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bf_snapshot_opts so;
 	struct bf_repo *r;
 	const char *dir = NULL, *profile = NULL, *args[4], *trees[16];
+	const char *mirrors = NULL;
 	struct tree_arg tv[16];
 	char first[130];
 	struct bf_conf hdr = BF_CONF_INIT;
@@ -476,6 +549,12 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'M':
+			mirrors = optarg;
+			break;
+		case 'L':
+			so.x86_64_level = optarg;
+			break;
 		case 'h':
 			return cli_help(cli, snapshot_usage, snapshot_help);
 		default:
@@ -491,6 +570,11 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		return cli_usage(cli, snapshot_usage);
 	if (!bf_repo_name_valid(profile)) {
 		cli_error(cli, "invalid profile name '%s'", profile);
+		return BF_EXIT_ERROR;
+	}
+	if (so.x86_64_level != NULL && !bf_x86_64_level_valid(so.x86_64_level)) {
+		cli_error(cli, "--x86-64-level must be v1, v2, v3 or v4, not "
+		    "'%s'", so.x86_64_level);
 		return BF_EXIT_ERROR;
 	}
 	if (so.tree_repo != NULL && !bf_repo_name_valid(so.tree_repo)) {
@@ -511,6 +595,8 @@ cmd_snapshot(struct bf_cli *cli, int argc, char **argv)
 		ret = do_list(cli, r, profile, json);
 	else if (strcmp(args[0], "show") == 0 && nargs == 2)
 		ret = do_show(cli, r, profile, args[1], json);
+	else if (strcmp(args[0], "tree") == 0 && nargs == 2)
+		ret = do_tree(cli, r, profile, args[1], mirrors);
 	else if (strcmp(args[0], "diff") == 0 && nargs == 3)
 		ret = do_diff(cli, r, profile, args[1], args[2], json);
 	else

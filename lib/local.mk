@@ -53,4 +53,5 @@ lib_libbinfarm_a_SOURCES += \
 	lib/store/promote.c lib/store/promote.h \
 	lib/store/recover.c lib/store/recover.h \
 	lib/store/repo.c lib/store/repo.h \
-	lib/store/sign.c lib/store/sign.h
+	lib/store/sign.c lib/store/sign.h \
+	lib/store/treesnap.c lib/store/treesnap.h

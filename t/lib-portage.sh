@@ -15,6 +15,8 @@
 #                          clean environment; nothing of it reaches /.
 #                          DIR/upper keeps what it wrote, so that a later
 #                          call with the same DIR goes on from there.
+#                          PORTAGE_ROOT_HOST_NET=1: the host's network
+#                          namespace (to reach a binhost on 127.0.0.1).
 
 # $PORTAGE_TARBALL, else the tarball in ../shared/portage beside the
 # checkout (where this workplace keeps it).
@@ -30,9 +32,11 @@ unshare --mount --pid --fork --ipc --uts --net true 2>/dev/null ||
 portage_root() {
 	_pr_dir=$1 _pr_script=$2
 	shift 2
+	_pr_net=--net
+	test -z "${PORTAGE_ROOT_HOST_NET-}" || _pr_net=
 	mkdir -p "$_pr_dir/upper" "$_pr_dir/work" "$_pr_dir/merged" \
 		"$_pr_dir/lower" &&
-	unshare --mount --pid --fork --ipc --uts --net \
+	unshare --mount --pid --fork --ipc --uts $_pr_net \
 		/bin/sh -ec '
 		d=$1 layer=$2 script=$3
 		shift 3

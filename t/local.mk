@@ -145,6 +145,10 @@ SHELL_TESTS += \
 SHELL_TESTS += \
 	t/t6000-node-inventory.sh \
 	t/t6010-release.sh
+# binfarm-node (node/): the node's side; t6110 with real Portage
+SHELL_TESTS += \
+	t/t6100-node-setup.sh \
+	t/t6110-node-portage.sh
 
 TESTS += $(UNIT_TESTS) $(SHELL_TESTS)
 EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py \

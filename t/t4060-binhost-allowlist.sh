@@ -60,10 +60,12 @@ test_expect_success ROOT 'as root, every other file in the tree is a 404' '
 		echo keys/binfarm.asc &&
 		echo snapshots/amd64/$id/Packages &&
 		echo snapshots/amd64/$id/Packages.gz &&
+		# its record, for binfarm-node (binfarm-node(8))
+		echo snapshots/amd64/$id/SNAPSHOT &&
 		sed "s|^|snapshots/amd64/$id/|" paths
 	} >allowed &&
 	grep -vxF -f allowed files >others &&
-	test "$(wc -l <files)" = "$(($(wc -l <others) + 5))" &&
+	test "$(wc -l <files)" = "$(($(wc -l <others) + 6))" &&
 	: >asked &&
 	while read -r f; do
 		echo "$f" >>asked &&
@@ -126,7 +128,7 @@ test_expect_success 'the secret key under every spelling: 404' '
 
 test_expect_success 'package names only of the forms Portage writes' '
 	id=$(cat id) &&
-	for p in Packages.bak SNAPSHOT app-misc app-misc/foo \
+	for p in Packages.bak SNAPSHOT.bak snapshot app-misc app-misc/foo \
 		app-misc/foo/foo-1.0-1.gpkg.tar.sig app-misc/foo/bar-1.0-1.gpkg.tar \
 		app-misc/foo/foo.gpkg.tar app-misc/foo/foo-x.gpkg.tar \
 		a/b/c/foo-1.gpkg.tar app-misc/foo/foo-1.0-1.tar notes.txt \

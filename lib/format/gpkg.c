@@ -1862,3 +1862,109 @@ bf_gpkg_metadata_member(struct bf_meta *meta, long long mtime, int level,
 	bf_buf_release(&mtar);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* A plain tar.xz: the pinned trees (lib/store/treesnap.h).            */
+
+struct bf_tarxz {
+	struct archive		*a;
+	struct archive_entry	*ent;
+	struct bf_lockfile	*lf;
+	struct bf_buf		 link;
+};
+
+static la_ssize_t
+tarxz_write(struct archive *a, void *arg, const void *p, size_t n)
+{
+	struct bf_lockfile *lf = arg;
+
+	if (bf_lockfile_write(lf, p, n) < 0) {
+		archive_set_error(a, -lf->err, "%s", strerror(-lf->err));
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+int
+bf_tarxz_open(struct bf_tarxz **tp, struct bf_lockfile *lf, struct bf_err *e)
+{
+	struct bf_tarxz *t;
+	int rc;
+
+	*tp = NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return bf_err_nomem(e);
+	bf_buf_init(&t->link);
+	t->lf = lf;
+	if ((t->a = archive_write_new()) == NULL ||
+	    (t->ent = archive_entry_new()) == NULL) {
+		rc = bf_err_nomem(e);
+		goto fail;
+	}
+	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
+	    archive_write_add_filter_xz(t->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
+	    archive_write_open2(t->a, lf, NULL, tarxz_write, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		rc = err_archive(e, t->a, "cannot start a tar.xz");
+		goto fail;
+	}
+	*tp = t;
+	return 0;
+fail:
+	bf_tarxz_free(t);
+	return rc;
+}
+
+int
+bf_tarxz_add(struct bf_tarxz *t, const char *path, unsigned mode,
+    long long mtime, const void *data, size_t len, struct bf_err *e)
+{
+	struct archive_entry *ent = t->ent;
+
+	archive_entry_clear(ent);
+	archive_entry_set_pathname(ent, path);
+	archive_entry_set_mode(ent, (mode_t)mode);
+	archive_entry_set_uid(ent, 0);
+	archive_entry_set_gid(ent, 0);
+	archive_entry_set_uname(ent, "root");
+	archive_entry_set_gname(ent, "root");
+	archive_entry_set_mtime(ent, (time_t)mtime, 0);
+	if ((mode & S_IFMT) == S_IFLNK) {
+		bf_buf_reset(&t->link);
+		bf_buf_add(&t->link, data, len);
+		if (bf_buf_error(&t->link) < 0)
+			return bf_err_nomem(e);
+		archive_entry_set_symlink(ent, t->link.buf);
+		len = 0;
+	} else if ((mode & S_IFMT) == S_IFREG)
+		archive_entry_set_size(ent, (la_int64_t)len);
+	else
+		len = 0;
+	if (archive_write_header(t->a, ent) != ARCHIVE_OK)
+		return err_archive(e, t->a, path);
+	if (len > 0 && archive_write_data(t->a, data, len) != (la_ssize_t)len)
+		return err_archive(e, t->a, path);
+	return 0;
+}
+
+int
+bf_tarxz_close(struct bf_tarxz *t, struct bf_err *e)
+{
+	if (archive_write_close(t->a) != ARCHIVE_OK)
+		return err_archive(e, t->a, "cannot finish a tar.xz");
+	return 0;
+}
+
+void
+bf_tarxz_free(struct bf_tarxz *t)
+{
+	if (t == NULL)
+		return;
+	if (t->a != NULL)
+		archive_write_free(t->a);
+	if (t->ent != NULL)
+		archive_entry_free(t->ent);
+	bf_buf_release(&t->link);
+	free(t);
+}

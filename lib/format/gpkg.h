@@ -11,7 +11,8 @@ struct bf_err;
 
 /*
  * GLEP 78 binary packages (.gpkg.tar), as lib/portage/gpkg.py writes
- * and reads them.  This is the only module that includes archive.h.
+ * and reads them, and the plain tar.xz of a pinned tree (bf_tarxz,
+ * below).  This is the only module that includes archive.h.
  *
  * Container: an uncompressed ustar tar whose members all sit in one
  * directory, in this order:
@@ -157,5 +158,24 @@ int	bf_gpkg_metadata_member(struct bf_meta *meta, long long mtime, int level,
 
 /* Is the file at fd a tar whose magic Portage accepts (ustar or GNU)? */
 int	bf_gpkg_probe(int fd);
+
+/*
+ * A plain xz-compressed tar (pax, ustar where it can be), as Gentoo's
+ * tree snapshots are (lib/store/treesnap.h): every entry owned by root
+ * (uid 0, "root"), written through the lockfile `lf` (its sticky error
+ * is the stream's).  bf_tarxz_add() takes a directory (mode 040xxx), a
+ * regular file (0100xxx, `data` its contents) or a symlink (0120xxx,
+ * `data` its target, not NUL-terminated).  bf_tarxz_close() writes the
+ * end of the archive and flushes; the caller then commits `lf`.
+ */
+struct bf_lockfile;
+struct bf_tarxz;
+
+int	bf_tarxz_open(struct bf_tarxz **tp, struct bf_lockfile *lf,
+	    struct bf_err *e);
+int	bf_tarxz_add(struct bf_tarxz *t, const char *path, unsigned mode,
+	    long long mtime, const void *data, size_t len, struct bf_err *e);
+int	bf_tarxz_close(struct bf_tarxz *t, struct bf_err *e);
+void	bf_tarxz_free(struct bf_tarxz *t);
 
 #endif

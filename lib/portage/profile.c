@@ -271,6 +271,12 @@ ini_cb(void *vctx, const char *file, unsigned line, const char *section,
 			free(p->portage_profile);
 			if ((p->portage_profile = strdup(value)) == NULL)
 				rc = -ENOMEM;
+		} else if (strcmp(key, "x86-64-level") == 0) {
+			if (!bf_x86_64_level_valid(value))
+				return bf_err_set(e, BF_ECONFIG, "%s:%u: "
+				    "x86-64-level must be v1, v2, v3 or v4, "
+				    "not '%s'", file, line, value);
+			memcpy(p->x86_64_level, value, 3);
 		} else if (strcmp(key, "worker-tags") == 0) {
 			bf_strv_release(&p->worker_tags);
 			rc = bf_strv_split(&p->worker_tags, value);
@@ -486,6 +492,35 @@ out:
 }
 
 int
+bf_x86_64_level_valid(const char *s)
+{
+	return s[0] == 'v' && s[1] >= '1' && s[1] <= '4' && s[2] == '\0';
+}
+
+/* The level -march=x86-64[-vN] in CFLAGS asks for (the last -march wins). */
+static void
+level_from_cflags(struct bf_profile *p)
+{
+	const char *s = p->cflags, *m, *last = NULL;
+
+	for (m = s; (m = strstr(m, "-march=")) != NULL; m += 7)
+		if (m == s || m[-1] == ' ' || m[-1] == '\t')
+			last = m + 7;
+	if (last == NULL || strncmp(last, "x86-64", 6) != 0)
+		return;
+	last += 6;
+	if (*last == '\0' || *last == ' ' || *last == '\t')
+		memcpy(p->x86_64_level, "v1", 3);
+	else if (last[0] == '-' && last[1] == 'v' && last[2] >= '1' &&
+	    last[2] <= '4' && (last[3] == '\0' || last[3] == ' ' ||
+	    last[3] == '\t')) {
+		p->x86_64_level[0] = 'v';
+		p->x86_64_level[1] = last[2];
+		p->x86_64_level[2] = '\0';
+	}
+}
+
+int
 bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e)
 {
 	const char *slash;
@@ -509,6 +544,8 @@ bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e)
 		goto out;
 	if ((rc = load_profile_conf(p, e)) < 0)
 		goto out;
+	if (p->x86_64_level[0] == '\0')
+		level_from_cflags(p);
 	if ((rc = load_list(p, "world", &p->world, L_WORLD, 0, e)) < 0)
 		goto out;
 	if (p->world.n == 0) {

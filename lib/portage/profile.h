@@ -71,6 +71,12 @@ struct bf_profile {
 	char		*portage_profile;
 	int		 no_system;	/* system = no: world without @system */
 	struct bf_strv	 worker_tags;
+	/*
+	 * The x86-64 microarchitecture level the binaries need ("v1" to
+	 * "v4", as glibc's ld.so defines them): [profile] x86-64-level,
+	 * else from -march=x86-64[-vN] in CFLAGS; "" when neither says.
+	 */
+	char		 x86_64_level[3];
 	struct bf_repospec *repos;
 	size_t		 nrepos, arepos;
 	struct bf_strv	 files;		/* names used in messages */
@@ -83,6 +89,9 @@ struct bf_profile {
  */
 int	bf_profile_load(struct bf_profile *p, const char *dir, struct bf_err *e);
 void	bf_profile_release(struct bf_profile *p);
+
+/* 1 if `s` is an x86-64 level binfarm knows: "v1", "v2", "v3", "v4". */
+int	bf_x86_64_level_valid(const char *s);
 
 /*
  * Applies USE words in Portage's incremental way to `set`: "flag" adds,

@@ -647,6 +647,79 @@ export_tree(struct bf_tree *t, git_tree *tree, int dfd, const char *where,
 	return rc;
 }
 
+/* Calls `cb` for every entry of `tree` below `path` (a bf_buf), recursively. */
+static int
+walk_files(struct bf_tree *t, git_tree *tree, struct bf_buf *path,
+    bf_tree_file_cb cb, void *ctx, struct bf_err *e)
+{
+	size_t i, n = git_tree_entrycount(tree), len = path->len;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_tree_entry *ent = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(ent);
+		git_filemode_t mode = git_tree_entry_filemode(ent);
+		git_tree *sub = NULL;
+		git_blob *blob = NULL;
+
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+		    strchr(name, '/') != NULL || *name == '\0')
+			return bf_err_set(e, BF_EUNSAFE, "%s: unsafe name '%s' "
+			    "in '%s'", t->name, name, path->buf);
+		bf_buf_setlen(path, len);
+		bf_buf_addf(path, "%s%s", len > 0 ? "/" : "", name);
+		if (bf_buf_error(path) < 0)
+			return bf_err_nomem(e);
+		switch (mode) {
+		case GIT_FILEMODE_TREE:
+			if (git_tree_lookup(&sub, t->repo,
+			    git_tree_entry_id(ent)) < 0)
+				return err_git(e, BF_EGIT, "%s: cannot read "
+				    "'%s'", t->name, path->buf);
+			if ((rc = cb(ctx, path->buf, 040755, NULL, 0, e)) == 0)
+				rc = walk_files(t, sub, path, cb, ctx, e);
+			git_tree_free(sub);
+			break;
+		case GIT_FILEMODE_BLOB:
+		case GIT_FILEMODE_BLOB_EXECUTABLE:
+		case GIT_FILEMODE_LINK:
+			if (git_blob_lookup(&blob, t->repo,
+			    git_tree_entry_id(ent)) < 0)
+				return err_git(e, BF_EGIT, "%s: cannot read "
+				    "'%s'", t->name, path->buf);
+			rc = cb(ctx, path->buf, mode == GIT_FILEMODE_LINK ?
+			    0120777 : mode == GIT_FILEMODE_BLOB ? 0100644 :
+			    0100755, git_blob_rawcontent(blob),
+			    (size_t)git_blob_rawsize(blob), e);
+			git_blob_free(blob);
+			break;
+		default:
+			/* Submodules (commits) are left out. */
+			break;
+		}
+	}
+	bf_buf_setlen(path, len);
+	return rc;
+}
+
+int
+bf_tree_walk_files(struct bf_tree *t, bf_tree_file_cb cb, void *ctx,
+    struct bf_err *e)
+{
+	struct bf_buf path = BF_BUF_INIT;
+	int rc;
+
+	rc = walk_files(t, t->root, &path, cb, ctx, e);
+	bf_buf_release(&path);
+	return rc;
+}
+
+long long
+bf_tree_commit_time(const struct bf_tree *t)
+{
+	return (long long)git_commit_time(t->commit);
+}
+
 int
 bf_tree_export(struct bf_tree *t, const char *path, const char *dest,
     struct bf_err *e)

@@ -80,6 +80,22 @@ int	bf_tree_export(struct bf_tree *t, const char *path, const char *dest,
 	    struct bf_err *e);
 
 /*
+ * Calls `cb` for every entry of the pinned commit, in tree order
+ * (sorted, a directory before its contents), with its path relative to
+ * the top ("eclass/foo.eclass"), a mode (040755 for a directory,
+ * 0100644 or 0100755 for a file, 0120777 for a symlink) and, for a file
+ * or symlink, its contents or target (borrowed for the call).
+ * Submodules are left out; a name that is unsafe ("..", with a '/') is
+ * -BF_EUNSAFE.  A nonzero return from `cb` stops the walk.
+ */
+typedef int (*bf_tree_file_cb)(void *ctx, const char *path, unsigned mode,
+    const void *data, size_t len, struct bf_err *e);
+int	bf_tree_walk_files(struct bf_tree *t, bf_tree_file_cb cb, void *ctx,
+	    struct bf_err *e);
+/* The committer time of the pinned commit (seconds since the epoch). */
+long long bf_tree_commit_time(const struct bf_tree *t);
+
+/*
  * Pins: a repository name, the commit it is pinned to, where it came
  * from and the ref that was resolved.  Pin files hold one per line,
  * "NAME COMMIT URI REF" separated by tabs, with # comments.

@@ -1124,6 +1124,7 @@ bf_snapshot_info_release(struct bf_snapshot_info *info)
 	free(info->by);
 	free(info->parent);
 	free(info->tree_commit);
+	free(info->x86_64_level);
 	free(info->message);
 	memset(info, 0, sizeof(*info));
 }
@@ -1171,6 +1172,8 @@ bf_snapshot_info_load(struct bf_repo *r, const char *profile, const char *id,
 			dst = &info->tree_commit;
 		else if (strcmp(line, "message") == 0)
 			dst = &info->message;
+		else if (strcmp(line, "x86-64-level") == 0)
+			dst = &info->x86_64_level;
 		else if (strcmp(line, "created") == 0)
 			info->created = strtoll(v, NULL, 10);
 		else if (strcmp(line, "timestamp") == 0)
@@ -1189,6 +1192,7 @@ bf_snapshot_info_load(struct bf_repo *r, const char *profile, const char *id,
 	    (info->by == NULL && (info->by = dup_or_empty(NULL)) == NULL) ||
 	    (info->parent == NULL && (info->parent = dup_or_empty(NULL)) == NULL) ||
 	    (info->tree_commit == NULL && (info->tree_commit = dup_or_empty(NULL)) == NULL) ||
+	    (info->x86_64_level == NULL && (info->x86_64_level = dup_or_empty(NULL)) == NULL) ||
 	    (info->message == NULL && (info->message = dup_or_empty(NULL)) == NULL))
 		rc = bf_err_nomem(e);
 out:
@@ -1435,6 +1439,8 @@ snap_write_meta(const struct snap *s, struct bf_err *e)
 		bf_buf_addf(&meta, "parent: %s\n", s->parent);
 	if (opts->tree_commit != NULL && *opts->tree_commit != '\0')
 		meta_line(&meta, "tree-commit", opts->tree_commit);
+	if (opts->x86_64_level != NULL && *opts->x86_64_level != '\0')
+		meta_line(&meta, "x86-64-level", opts->x86_64_level);
 	if (opts->message != NULL && *opts->message != '\0')
 		meta_line(&meta, "message", opts->message);
 	bf_buf_addf(&meta, "packages: %zu\ntimestamp: %lld\n", s->idx->npkgs,

@@ -172,6 +172,7 @@ struct bf_snapshot_info {
 	char		*by;
 	char		*parent;	/* "" for none */
 	char		*tree_commit;	/* "" for none */
+	char		*x86_64_level;	/* "" for none */
 	char		*message;
 	long long	 created;
 	long long	 timestamp;	/* TIMESTAMP of its Packages */
@@ -196,6 +197,7 @@ struct bf_snapshot_opts {
 	const char	*tree_commit;	/* NULL: none */
 	const char	*tree_repo;	/* REPO_REVISIONS key; NULL: "gentoo" */
 	const char	*message;
+	const char	*x86_64_level;	/* the hw-profile's; NULL: none */
 	/*
 	 * More Packages header keys (the build configuration, as
 	 * bf_plan_index_header makes them; REPO_REVISIONS here replaces

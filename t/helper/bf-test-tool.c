@@ -109,7 +109,8 @@ cmd_profile(int argc, char **argv)
 	    p.portage_profile : "(none)");
 	for (i = 0; i < p.worker_tags.n; i++)
 		printf(" %s", p.worker_tags.v[i]);
-	printf("\n");
+	printf("\nx86-64-level %s\n", p.x86_64_level[0] ? p.x86_64_level :
+	    "(none)");
 	for (i = 0; i < p.nrepos; i++)
 		printf("repo %s %s %s\n", p.repos[i].name, p.repos[i].uri,
 		    p.repos[i].ref);
