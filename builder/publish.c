@@ -29,10 +29,13 @@
 #include "base/err.h"
 #include "base/fsutil.h"
 #include "format/pkgindex.h"
+#include "base/log.h"
+#include "portage/profile.h"
 #include "portage/tree.h"
 #include "store/promote.h"
 #include "store/recover.h"
 #include "store/repo.h"
+#include "store/treesnap.h"
 #include "builder.h"
 #include "base/banned.h"
 
@@ -279,6 +282,31 @@ cut_message(const struct publication *p, struct bf_buf *msg)
 		bf_buf_addf(msg, "rebuild %lld", p->rebuild);
 }
 
+/*
+ * The x86-64 level the profile's binaries need (binfarm-node refuses a
+ * CPU below it), into level[3]; "" when the profile does not say.
+ */
+static void
+profile_level(struct builder *b, const char *profile, char level[3])
+{
+	struct bf_profile prof;
+	struct bf_err e = BF_ERR_INIT;
+	size_t i;
+
+	level[0] = '\0';
+	for (i = 0; i < b->cfg.nprofiles; i++)
+		if (strcmp(b->cfg.profiles[i].name, profile) == 0)
+			break;
+	if (i == b->cfg.nprofiles)
+		return;
+	if (bf_profile_load(&prof, b->cfg.profiles[i].dir, &e) == 0)
+		snprintf(level, 3, "%s", prof.x86_64_level);
+	else
+		log_warnx("profile %s: %s (no x86-64 level recorded)", profile,
+		    e.msg);
+	bf_profile_release(&prof);
+}
+
 /* Snapshot: tree commits in the record; its id into `snap`. */
 static int
 snapshot(struct builder *b, struct publication *p, char snap[32],
@@ -287,9 +315,11 @@ snapshot(struct builder *b, struct publication *p, char snap[32],
 	struct bf_snapshot_opts so;
 	struct bf_conf hdr = BF_CONF_INIT;
 	struct bf_buf msg = BF_BUF_INIT;
+	char level[3];
 	int rc;
 
 	cut_message(p, &msg);
+	profile_level(b, p->r.profile, level);
 	if ((rc = snapshot_header(&p->r, &hdr, e)) == 0) {
 		memset(&so, 0, sizeof(so));
 		so.header = &hdr;
@@ -299,12 +329,34 @@ snapshot(struct builder *b, struct publication *p, char snap[32],
 		so.tree_repo = p->r.ntrees ? p->r.trees[0].name : NULL;
 		so.message = msg.buf;
 		so.threads = 2;
+		so.x86_64_level = level[0] != '\0' ? level : NULL;
 		rc = bf_snapshot_create(b->repo, p->r.profile, &so, snap, npkgs,
 		    e);
 	}
 	bf_conf_release(&hdr);
 	bf_buf_release(&msg);
 	return rc;
+}
+
+/*
+ * The snapshot's pinned trees, signed, for binfarm-node
+ * (store/treesnap.h), from the mirrors the rebuild pinned in.  A
+ * snapshot without them is still published: `binfarm snapshot tree`
+ * can make them later.
+ */
+static void
+trees(struct builder *b, const struct publication *p, const char *snap)
+{
+	struct bf_err e = BF_ERR_INIT;
+	int rc;
+
+	pthread_mutex_lock(&b->plan_mu);
+	rc = bf_treesnap_create(b->repo, p->r.profile, snap, b->cfg.mirrors,
+	    b->signer, NULL, &e);
+	pthread_mutex_unlock(&b->plan_mu);
+	if (rc < 0)
+		log_warnx("rebuild %lld: snapshot %s of %s without its trees: "
+		    "%s", p->rebuild, snap, p->r.profile, bf_err_msg(&e, rc));
 }
 
 /* Promote: testing moves to snapshot `snap`. */
@@ -353,8 +405,10 @@ publish_locked(struct builder *b, struct publication *p, struct bf_buf *id,
 	    (rc = bf_workset_save(b->repo, p->r.profile, &p->w, e)) < 0))
 		return rc;
 	remember(b, p);
-	if ((rc = snapshot(b, p, snap, &npkgs, e)) < 0 ||
-	    (rc = promote(b, p, snap, npkgs, e)) < 0)
+	if ((rc = snapshot(b, p, snap, &npkgs, e)) < 0)
+		return rc;
+	trees(b, p, snap);
+	if ((rc = promote(b, p, snap, npkgs, e)) < 0)
 		return rc;
 	bf_buf_adds(id, snap);
 	return 0;

@@ -9,7 +9,7 @@ command -v gpg >/dev/null 2>&1 || skip_all 'skipped: gpg is not installed'
 
 PROF=web-x86-64-v3
 
-test_expect_success 'setup: the farm builds the sample world; the snapshot gets its trees' '
+test_expect_success 'setup: the farm builds the sample world; the builder publishes its trees and level' '
 	"$BF_SRC_DIR/scripts/portage-layer.sh" "$PORTAGE_TARBALL" layer >/dev/null &&
 	"$BF_SRC_DIR/scripts/sample-tree.sh" trees >/dev/null &&
 	binfarm-builder --init state -l 127.0.0.1:0 \
@@ -28,8 +28,10 @@ test_expect_success 'setup: the farm builds the sample world; the snapshot gets 
 	} &&
 	echo $! >worker-a.pid &&
 	farm_wait_rebuild complete 300 &&
-	binfarm snapshot -R state/repo -p $PROF tree --mirrors "$PWD/state/mirrors" \
-		@testing >id &&
+	readlink state/repo/channels/testing/$PROF | sed "s|.*/||" >id &&
+	test_grep "^x86-64-level: v3$" state/repo/snapshots/$PROF/$(cat id)/SNAPSHOT &&
+	test_expect_code 1 binfarm snapshot -R state/repo -p $PROF tree \
+		--mirrors "$PWD/state/mirrors" @testing 2>err &&
 	T=state/repo/snapshots/$PROF/$(cat id)/trees &&
 	test_grep "^gentoo $(git -C trees/gentoo rev-parse main) gentoo.tar.xz$" $T/TREES &&
 	test_grep "^company $(git -C trees/company rev-parse main) company.tar.xz$" $T/TREES
@@ -47,7 +49,7 @@ exec >$T/node.log 2>&1
 export BINFARM_NODE_CPUINFO=$T/v3.cpu
 rm -rf /etc/portage /var/db/repos
 mkdir -p /etc/portage
-"$T/binfarm-node" setup --level v3 --url "$(cat $T/url)"
+"$T/binfarm-node" setup --url "$(cat $T/url)"
 ls -l /etc/portage/binrepos.conf >$T/binrepos.ls
 cp /etc/portage/binrepos.conf $T/binrepos.conf
 cp /etc/portage/repos.conf/binfarm.conf $T/repos.conf
