@@ -285,5 +285,9 @@ are in $out/tokens/):
   [binfarm]
   sync-uri = http://NAME:TOKEN@<this host>:8080/node/NAME
 
+(or, on the node, 'binfarm-node setup --url http://NAME:TOKEN@<this host>:8080/node/NAME'
+checks its CPU, trusts the key, writes binrepos.conf and syncs the
+snapshot's pinned trees: man 8 binfarm-node)
+
 and install with: emerge --getbinpkg www-apps/shopfront
 EOF
