@@ -136,7 +136,7 @@ SHELL_TESTS += \
 	t/t5030-ingest-fidelity.sh \
 	t/t5050-builder-signer.sh \
 	t/t5060-builder-metrics.sh \
-	t/t5070-farm-wait.sh \
+	t/t5065-farm-wait.sh \
 	t/t5100-ebuild-driver.sh \
 	t/t5101-ebuild-distfiles.sh \
 	t/t5102-sandbox-fidelity.sh \
