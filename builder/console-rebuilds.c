@@ -1,21 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The console's rebuilds: the latest ones, and one with why each of
- * its packages was built rather than reused.  A package is reused when
- * the profile already has its build key (lib/portage/plan.h: the
- * ebuild's and eclasses' md5, USE, CHOST and the flags, the keys of
- * what is installed to build it, slot operators).  The builder records
- * each job's plan entry (version, slot, USE, key), each rebuild's
- * configuration and pins, and which groups a job is built after; the
- * reasons compare those with the profile's previous rebuild:
- *
- *	new            the package was not in the previous rebuild
- *	version        another version
- *	USE            flags turned on (+) or off (-)
- *	configuration  CHOST, CFLAGS, ... (the rebuild's, named)
- *	dependency     a build dependency built anew in this rebuild
- *	tree           none of those: the ebuild or an eclass changed,
- *	               in the pinned trees whose commit moved
+ * The console's rebuilds: the latest ones, and one with what changed
+ * in its inputs since the profile's previous rebuild and why each of
+ * its packages was built rather than reused (console-why.c).
  */
 #include "config.h"
 
@@ -136,23 +123,6 @@ rb_previous(struct builder *b, const struct rb *r)
 	return id;
 }
 
-/* "cat/pn:slot" of a plan entry, into `out`: 0, or -1. */
-static int
-slot_key(json_t *spec, struct bf_buf *out)
-{
-	const char *cpv = json_string_value(json_object_get(spec, "cpv"));
-	const char *slot = json_string_value(json_object_get(spec, "slot"));
-	struct bf_err e = BF_ERR_INIT;
-	struct bf_cpv c;
-
-	bf_buf_reset(out);
-	if (cpv == NULL || bf_cpv_split(&c, cpv, &e) < 0)
-		return -1;
-	bf_buf_addf(out, "%s/%s:%s", c.cat, c.pn, slot ? slot : "");
-	bf_cpv_release(&c);
-	return 0;
-}
-
 /* Rebuild `id`'s plan entries by "cat/pn:slot", with b->mu held. */
 static json_t *
 prev_specs(struct builder *b, long long id)
@@ -164,7 +134,7 @@ prev_specs(struct builder *b, long long id)
 	if (st != NULL && sqlite3_bind_int64(st, 1, id) == SQLITE_OK)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			spec = json_loads(col(st, 0), 0, NULL);
-			if (spec != NULL && slot_key(spec, &k) == 0)
+			if (spec != NULL && why_slot_key(spec, &k) == 0)
 				json_object_set(m, k.buf, spec);
 			json_decref(spec);
 		}
@@ -220,17 +190,9 @@ tree_changes(struct cpage *p, json_t *old, json_t *new, struct bf_buf *moved)
 	}
 }
 
-/* What the rebuild's own inputs changed; `env` and `moved` for the jobs. */
-struct rb_inputs {
-	struct bf_strv	 env;
-	struct bf_buf	 moved;
-	json_t		*prev;		/* plan entries by slot; NULL: none */
-	long long	 prev_id;
-};
-
 static void
 inputs(struct cpage *p, const struct rb *r, const struct rb *pr,
-    struct rb_inputs *in)
+    struct why_ctx *in)
 {
 	if (pr == NULL) {
 		cp_addf(p, "<p id=\"inputs\">The first rebuild of %s: every "
@@ -247,135 +209,104 @@ inputs(struct cpage *p, const struct rb *r, const struct rb *pr,
 	cp_addf(p, "</ul>");
 }
 
-/* The build dependencies of job `id` built anew in its rebuild. */
-static void
-deps_built(struct builder *b, long long id, struct bf_strv *out)
-{
-	sqlite3_stmt *st = db_prep(b, "SELECT DISTINCT j.cpv FROM deps d JOIN "
-	    "jobs j ON j.grp = d.dep WHERE d.job = ? AND j.reused = 0 AND "
-	    "j.id <> ? ORDER BY j.cpv");
+/* A package of the rebuild, and why it was built. */
+struct rrow {
+	long long	 id;
+	char		*cpv, *state;
+	int		 reused;
+	json_t		*spec;		/* NULL: reused */
+	int		 look;		/* why_tree() to tell */
+	struct bf_strv	 why;
+};
 
-	if (st != NULL && sqlite3_bind_int64(st, 1, id) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 2, id) == SQLITE_OK)
-		while (sqlite3_step(st) == SQLITE_ROW)
-			bf_strv_push(out, col(st, 0));
+struct rrows {
+	struct rrow	*v;
+	size_t		 n, alloc;
+};
+
+static void
+rrows_release(struct rrows *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->v[i].cpv);
+		free(l->v[i].state);
+		json_decref(l->v[i].spec);
+		bf_strv_release(&l->v[i].why);
+	}
+	free(l->v);
+}
+
+/* The rebuild's packages and what the database tells of why, b->mu held. */
+static void
+rows_load(struct why_ctx *w, long long rebuild, struct rrows *l)
+{
+	sqlite3_stmt *st = db_prep(w->b, "SELECT id, cpv, state, reused, spec "
+	    "FROM jobs WHERE rebuild = ? ORDER BY reused, ord");
+	struct rrow *r;
+
+	if (st == NULL || sqlite3_bind_int64(st, 1, rebuild) != SQLITE_OK)
+		goto out;
+	while (sqlite3_step(st) == SQLITE_ROW &&
+	    bf_grow(&l->v, &l->alloc, l->n + 1, sizeof(*l->v), 64) == 0) {
+		r = &l->v[l->n++];
+		memset(r, 0, sizeof(*r));
+		r->id = sqlite3_column_int64(st, 0);
+		r->cpv = strdup(col(st, 1));
+		r->state = strdup(col(st, 2));
+		r->reused = sqlite3_column_int(st, 3) != 0;
+		if (!r->reused && (r->spec = json_loads(col(st, 4), 0,
+		    NULL)) != NULL)
+			r->look = why_job(w, r->id, r->spec, &r->why);
+	}
+out:
 	sqlite3_finalize(st);
 }
 
-/* USE flags in `a` not in `b`, each with `sign`, appended to `out`. */
-static size_t
-use_minus(json_t *a, json_t *b, const char *sign, struct bf_buf *out)
-{
-	size_t i, j, n = 0;
-	json_t *f, *g;
-	int found;
-
-	json_array_foreach(a, i, f) {
-		found = 0;
-		json_array_foreach(b, j, g)
-			found |= json_equal(f, g);
-		if (!found && json_is_string(f)) {
-			bf_buf_addf(out, " %s%s", sign, json_string_value(f));
-			n++;
-		}
-	}
-	return n;
-}
-
-/* Why job `id` (plan entry `spec`) was built: its reasons, into `why`. */
+/*
+ * The rows no recorded input explains: their md5-cache entries, read
+ * from the mirrors without b->mu, and only while no rebuild is fetching
+ * or planning (plan_mu; else the generic reason).
+ */
 static void
-job_reasons(struct builder *b, long long id, json_t *spec,
-    const struct rb_inputs *in, struct bf_strv *why)
+rows_look(struct why_ctx *w, struct rrows *l)
 {
-	struct bf_buf k = BF_BUF_INIT, s = BF_BUF_INIT;
-	struct bf_strv deps = BF_STRV_INIT;
-	json_t *old = NULL;
+	int locked = pthread_mutex_trylock(&w->b->plan_mu) == 0;
 	size_t i;
 
-	if (in->prev != NULL && slot_key(spec, &k) == 0)
-		old = json_object_get(in->prev, k.buf);
-	if (in->prev == NULL)
-		bf_strv_push(why, "first rebuild of the profile");
-	else if (old == NULL)
-		bf_strv_push(why, "new: not in the previous rebuild");
-	else if (!json_equal(json_object_get(old, "cpv"),
-	    json_object_get(spec, "cpv"))) {
-		bf_buf_addf(&s, "version: %s -> %s", json_string_value(
-		    json_object_get(old, "cpv")), json_string_value(
-		    json_object_get(spec, "cpv")));
-		bf_strv_push(why, s.buf);
+	for (i = 0; i < l->n; i++) {
+		if (!l->v[i].look)
+			continue;
+		if (locked && w->old_trees != NULL)
+			why_tree(w, l->v[i].spec, &l->v[i].why);
+		else if (l->v[i].why.n == 0)
+			bf_strv_push(&l->v[i].why, "the ebuild, an eclass or a "
+			    "dependency's build key changed");
 	}
-	if (old != NULL) {
-		bf_buf_reset(&s);
-		bf_buf_adds(&s, "USE:");
-		if (use_minus(json_object_get(spec, "use"), json_object_get(old,
-		    "use"), "+", &s) + use_minus(json_object_get(old, "use"),
-		    json_object_get(spec, "use"), "-", &s) > 0)
-			bf_strv_push(why, s.buf);
-	}
-	for (i = 0; old != NULL && i < in->env.n; i++) {
-		bf_buf_reset(&s);
-		bf_buf_addf(&s, "configuration: %s", in->env.v[i]);
-		bf_strv_push(why, s.buf);
-	}
-	deps_built(b, id, &deps);
-	for (i = 0; i < deps.n; i++) {
-		bf_buf_reset(&s);
-		bf_buf_addf(&s, "dependency built anew: %s", deps.v[i]);
-		bf_strv_push(why, s.buf);
-	}
-	if (why->n == 0) {
-		bf_buf_reset(&s);
-		if (json_equal(json_object_get(old, "key"),
-		    json_object_get(spec, "key")))
-			bf_buf_adds(&s, "same build key as before, but not in "
-			    "the profile's packages");
-		else
-			bf_buf_addf(&s, "ebuild or eclass changed%s%s",
-			    in->moved.len ? ": tree " : "", in->moved.len ?
-			    in->moved.buf : "");
-		bf_strv_push(why, s.buf);
-	}
-	bf_strv_release(&deps);
-	bf_buf_release(&k);
-	bf_buf_release(&s);
+	if (locked)
+		pthread_mutex_unlock(&w->b->plan_mu);
 }
 
 static void
-job_line(struct cpage *p, sqlite3_stmt *st, const struct rb_inputs *in)
+rows_show(struct cpage *p, const struct rrows *l)
 {
-	struct bf_strv why = BF_STRV_INIT;
-	long long id = sqlite3_column_int64(st, 0);
-	int reused = sqlite3_column_int(st, 3) != 0;
-	json_t *spec = reused ? NULL : json_loads(col(st, 4), 0, NULL);
-	size_t i;
-
-	cp_addf(p, "<tr class=\"job\" data-cpv=\"%s\"><td><a href=\"/console/"
-	    "jobs/%lld\">%lld</a></td><td class=\"cpv\">%s</td><td class=\""
-	    "state-%s\">%s</td><td class=\"built\">%s</td><td class=\"reason\">",
-	    col(st, 1), id, id, col(st, 1), col(st, 2), col(st, 2), reused ?
-	    "reused" : "built");
-	if (spec != NULL)
-		job_reasons(p->b, id, spec, in, &why);
-	for (i = 0; i < why.n; i++)
-		cp_addf(p, "%s%s", i ? "; " : "", why.v[i]);
-	cp_addf(p, "</td></tr>");
-	bf_strv_release(&why);
-	json_decref(spec);
-}
-
-static void
-job_lines(struct cpage *p, const struct rb *r, const struct rb_inputs *in)
-{
-	sqlite3_stmt *st = db_prep(p->b, "SELECT id, cpv, state, reused, spec "
-	    "FROM jobs WHERE rebuild = ? ORDER BY reused, ord");
+	const struct rrow *r;
+	size_t i, j;
 
 	cp_addf(p, "<h2>Packages</h2><table id=\"jobs\"><tr><th>job</th><th>"
 	    "package</th><th>state</th><th></th><th>why built</th></tr>");
-	if (st != NULL && sqlite3_bind_int64(st, 1, r->id) == SQLITE_OK)
-		while (sqlite3_step(st) == SQLITE_ROW)
-			job_line(p, st, in);
-	sqlite3_finalize(st);
+	for (i = 0; i < l->n; i++) {
+		r = &l->v[i];
+		cp_addf(p, "<tr class=\"job\" data-cpv=\"%s\"><td><a href=\""
+		    "/console/jobs/%lld\">%lld</a></td><td class=\"cpv\">%s</td>"
+		    "<td class=\"state-%s\">%s</td><td class=\"built\">%s</td>"
+		    "<td class=\"reason\">", r->cpv, r->id, r->id, r->cpv,
+		    r->state, r->state, r->reused ? "reused" : "built");
+		for (j = 0; j < r->why.n; j++)
+			cp_addf(p, "%s%s", j ? "; " : "", r->why.v[j]);
+		cp_addf(p, "</td></tr>");
+	}
 	cp_addf(p, "</table>");
 }
 
@@ -396,21 +327,29 @@ rebuild_head(struct cpage *p, const struct rb *r)
 	    r->snapshot.buf, r->error.buf);
 }
 
+static void
+rb_init(struct rb *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->profile = r->state = r->by = r->snapshot = r->error =
+	    (struct bf_buf)BF_BUF_INIT;
+}
+
 void
 console_rebuild(struct cpage *p)
 {
+	struct why_ctx w;
+	struct rrows rows = { NULL, 0, 0 };
 	struct rb r, pr;
-	struct rb_inputs in = { BF_STRV_INIT, BF_BUF_INIT, NULL, 0 };
 	char *end;
 	long long id = strtoll(p->url + strlen("/console/rebuilds/"), &end,
-	    10);
+	    10), prev;
 
-	memset(&r, 0, sizeof(r));
-	memset(&pr, 0, sizeof(pr));
-	r.profile = r.state = r.by = r.snapshot = r.error =
-	    (struct bf_buf)BF_BUF_INIT;
-	pr.profile = pr.state = pr.by = pr.snapshot = pr.error =
-	    (struct bf_buf)BF_BUF_INIT;
+	memset(&w, 0, sizeof(w));
+	w.b = p->b;
+	w.moved = (struct bf_buf)BF_BUF_INIT;
+	rb_init(&r);
+	rb_init(&pr);
 	pthread_mutex_lock(&p->b->mu);
 	if (id <= 0 || *end != '\0' || !rb_load(p->b, id, &r)) {
 		pthread_mutex_unlock(&p->b->mu);
@@ -418,15 +357,17 @@ console_rebuild(struct cpage *p)
 		return;
 	}
 	rebuild_head(p, &r);
-	if ((in.prev_id = rb_previous(p->b, &r)) > 0 &&
-	    rb_load(p->b, in.prev_id, &pr))
-		in.prev = prev_specs(p->b, in.prev_id);
-	inputs(p, &r, in.prev != NULL ? &pr : NULL, &in);
-	job_lines(p, &r, &in);
+	if ((prev = rb_previous(p->b, &r)) > 0 && rb_load(p->b, prev, &pr))
+		w.prev = prev_specs(p->b, prev);
+	inputs(p, &r, w.prev != NULL ? &pr : NULL, &w);
+	w.old_trees = w.prev != NULL ? pr.trees : NULL;
+	w.new_trees = r.trees;
+	rows_load(&w, id, &rows);
 	pthread_mutex_unlock(&p->b->mu);
-	json_decref(in.prev);
-	bf_strv_release(&in.env);
-	bf_buf_release(&in.moved);
+	rows_look(&w, &rows);
+	rows_show(p, &rows);
+	rrows_release(&rows);
+	why_release(&w);
 	rb_release(&r);
 	rb_release(&pr);
 }

@@ -15,7 +15,11 @@
 #include <pthread.h>
 #include <stddef.h>
 
-struct bf_buf;
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/conf.h"
+
 struct builder;
 struct MHD_Connection;
 
@@ -110,6 +114,33 @@ void	console_job(struct cpage *p);
 /* console-rebuilds.c */
 void	console_rebuilds(struct cpage *p);
 void	console_rebuild(struct cpage *p);
+
+/* console-why.c: why a rebuild built a package (console-rebuilds.c). */
+struct why_tree;
+struct why_ctx {
+	struct builder	*b;
+	json_t		*prev;		/* the previous rebuild's plan entries
+					   by "cat/pn:slot"; NULL: none */
+	json_t		*old_trees;	/* its pins, and this rebuild's */
+	json_t		*new_trees;
+	struct bf_strv	 env;		/* configuration keys changed */
+	struct bf_buf	 moved;		/* "name a..b" of the moved trees */
+	struct why_tree	*trees;		/* opened by why_tree() */
+	size_t		 ntrees, atrees;
+};
+
+/* "cat/pn:slot" of a plan entry, into `out`: 0, or -1. */
+int	why_slot_key(json_t *spec, struct bf_buf *out);
+/*
+ * The reasons job `id` (plan entry `spec`) was built that the database
+ * tells, with b->mu held: 1 when the previous rebuild had the same
+ * version, whose md5-cache entries why_tree() compares, else 0.
+ */
+int	why_job(struct why_ctx *w, long long id, json_t *spec,
+	    struct bf_strv *why);
+/* Its ebuild or eclasses, from md5-cache; with b->plan_mu held. */
+void	why_tree(struct why_ctx *w, json_t *spec, struct bf_strv *why);
+void	why_release(struct why_ctx *w);
 
 /* console-repo.c */
 void	console_snapshots(struct cpage *p);

@@ -15,6 +15,7 @@ binfarm_builder_SOURCES = \
 	builder/console-rebuilds.c \
 	builder/console-repo.c \
 	builder/console-session.c \
+	builder/console-why.c \
 	builder/db.c \
 	builder/db-farm.c \
 	builder/db-jobs.c builder/db-jobs.h builder/jobs.h \

@@ -10,6 +10,7 @@
 #   console_login NAME     logs in with curl: the cookie jar in jar
 #   console_get PATH       GET with the jar into page; prints the status
 #   console_post PATH DATA POST (urlencoded) with the jar into page
+#   console_reason CPV     the "why built" cell of CPV in the rebuild page
 
 XSS='<script>alert("xss")</script><img src=x onerror=alert(1)>'
 
@@ -57,4 +58,9 @@ console_post() {
 # The CSRF token of the page in `page`.
 console_csrf() {
 	sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' page | head -n 1
+}
+
+console_reason() {
+	tr '\n' ' ' <page | sed 's/<tr/\n<tr/g' |
+		sed -n "s|^<tr class=\"job\" data-cpv=\"$1\">.*<td class=\"reason\">\(.*\)</td></tr>.*|\1|p"
 }

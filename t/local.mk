@@ -76,7 +76,7 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/db-metrics.c builder/metrics.c \
 	builder/console.c builder/console-html.c builder/console-pages.c \
 	builder/console-rebuilds.c builder/console-repo.c \
-	builder/console-session.c
+	builder/console-session.c builder/console-why.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h

@@ -182,4 +182,38 @@ test_expect_success 'logging out ends the session' '
 	test "$(console_post /console/promote "csrf=$csrf&profile=p&id=$(snap 3)&channel=production&confirm=yes")" = 401
 '
 
+test_expect_success 'a rebuild page says why each package was built: ebuild, dependency, eclass, USE, configuration' '
+	farm_start &&
+	test_when_finished "farm_stop_workers; farm_stop" &&
+	console_login "Grace Hopper" &&
+	test "$(console_get /console/rebuilds/2)" = 200 &&
+	test "$(console_reason dev-libs/libhello-1.0)" = "ebuild changed" &&
+	test "$(console_reason app-misc/hello-2.1)" = "dependency built anew: dev-libs/libhello-1.0" &&
+	test "$(console_reason app-misc/solo-1)" = "" &&
+	test_grep "<td class=\"built\">reused</td>" page &&
+	echo "# changed" >>gentoo/eclass/simplec.eclass &&
+	farm_md5cache gentoo &&
+	git -C gentoo add -A && git -C gentoo commit -q -m "simplec: changed" &&
+	binfarm rebuild --profile p >out &&
+	test_grep "rebuild 3 of p: 3 packages, 3 to build" out &&
+	farm_worker w1 &&
+	farm_wait_rebuild complete 120 &&
+	test "$(console_get /console/rebuilds/3)" = 200 &&
+	test "$(console_reason dev-libs/libhello-1.0)" = "eclass simplec changed" &&
+	test "$(console_reason app-misc/solo-1)" = "eclass simplec changed" &&
+	test "$(console_reason app-misc/hello-2.1)" = "dependency built anew: dev-libs/libhello-1.0; eclass simplec changed" &&
+	echo "dev-libs/libhello debug" >prof/p/package.use &&
+	sed -i "s/^CFLAGS=.*/CFLAGS=\"-O2 -pipe -g\"/" prof/p/make.conf &&
+	binfarm rebuild --profile p >out &&
+	test_grep "rebuild 4 of p" out &&
+	farm_wait_rebuild complete 120 &&
+	test "$(console_get /console/rebuilds/4)" = 200 &&
+	test_grep "<li class=\"input-env\">configuration cflags: &quot;-O2 -pipe&quot; &rarr; &quot;-O2 -pipe -g&quot;</li>" page &&
+	console_reason dev-libs/libhello-1.0 >reason &&
+	test_grep "^USE: +debug; configuration: cflags" reason &&
+	console_reason app-misc/solo-1 >reason &&
+	test_grep "^configuration: cflags" reason &&
+	! grep "USE" reason
+'
+
 test_done
