@@ -39,7 +39,9 @@
 #define TOO_BIG_SLACK	(8ULL << 20)	/* read past a limit, for a 413 */
 
 /* AUTH_CONSOLE: a /console/ page, which console.c authenticates. */
-enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER, AUTH_METRICS, AUTH_CONSOLE };
+enum auth {
+	AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER, AUTH_METRICS, AUTH_CONSOLE
+};
 
 /*
  * Every open connection, for the request-head deadline: a connection

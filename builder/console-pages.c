@@ -67,7 +67,8 @@ profile_row(struct cpage *p, const struct profile_status *ps)
 		    "");
 	}
 	cp_addf(p, "<td><a href=\"/console/snapshots?profile=%s\">%s</a>"
-	    "</td></tr>", ps->profile, ps->testing ? ps->testing : "none");
+	    "</td></tr>", cp_u(p, ps->profile), ps->testing ? ps->testing :
+	    "none");
 }
 
 void

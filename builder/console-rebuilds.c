@@ -127,7 +127,8 @@ rb_previous(struct builder *b, const struct rb *r)
 static json_t *
 prev_specs(struct builder *b, long long id)
 {
-	sqlite3_stmt *st = db_prep(b, "SELECT spec FROM jobs WHERE rebuild = ?");
+	sqlite3_stmt *st = db_prep(b, "SELECT spec FROM jobs WHERE "
+	    "rebuild = ?");
 	struct bf_buf k = BF_BUF_INIT;
 	json_t *m = json_object(), *spec;
 
@@ -172,19 +173,20 @@ tree_changes(struct cpage *p, json_t *old, json_t *new, struct bf_buf *moved)
 	json_t *t, *o;
 
 	json_array_foreach(new, i, t) {
-		const char *name = json_string_value(json_object_get(t, "name"));
+		const char *name = json_string_value(json_object_get(t,
+		    "name"));
 		const char *c = json_string_value(json_object_get(t, "commit"));
 		const char *oc = NULL;
 
 		json_array_foreach(old, j, o)
-			if (name != NULL && json_equal(json_object_get(o, "name"),
-			    json_object_get(t, "name")))
+			if (name != NULL && json_equal(json_object_get(o,
+			    "name"), json_object_get(t, "name")))
 				oc = json_string_value(json_object_get(o,
 				    "commit"));
 		if (c == NULL || (oc != NULL && strcmp(oc, c) == 0))
 			continue;
-		cp_addf(p, "<li class=\"input-tree\">tree %s: %s &rarr; %s</li>",
-		    name ? name : "?", oc ? oc : "(new)", c);
+		cp_addf(p, "<li class=\"input-tree\">tree %s: %s &rarr; %s"
+		    "</li>", name ? name : "?", oc ? oc : "(new)", c);
 		bf_buf_addf(moved, "%s%s %.12s..%.12s", moved->len ? ", " : "",
 		    name ? name : "?", oc ? oc : "", c);
 	}
@@ -299,9 +301,9 @@ rows_show(struct cpage *p, const struct rrows *l)
 	for (i = 0; i < l->n; i++) {
 		r = &l->v[i];
 		cp_addf(p, "<tr class=\"job\" data-cpv=\"%s\"><td><a href=\""
-		    "/console/jobs/%lld\">%lld</a></td><td class=\"cpv\">%s</td>"
-		    "<td class=\"state-%s\">%s</td><td class=\"built\">%s</td>"
-		    "<td class=\"reason\">", r->cpv, r->id, r->id, r->cpv,
+		    "/console/jobs/%lld\">%lld</a></td><td class=\"cpv\">%s"
+		    "</td><td class=\"state-%s\">%s</td><td class=\"built\">%s"
+		    "</td><td class=\"reason\">", r->cpv, r->id, r->id, r->cpv,
 		    r->state, r->state, r->reused ? "reused" : "built");
 		for (j = 0; j < r->why.n; j++)
 			cp_addf(p, "%s%s", j ? "; " : "", r->why.v[j]);
@@ -323,8 +325,8 @@ rebuild_head(struct cpage *p, const struct rb *r)
 	cp_time(p, r->finished);
 	cp_addf(p, "</td></tr><tr><th>snapshot</th><td><a href=\"/console/"
 	    "snapshots?profile=%s\" id=\"rebuild-snapshot\">%s</a></td></tr>"
-	    "<tr><th>error</th><td>%s</td></tr></table>", r->profile.buf,
-	    r->snapshot.buf, r->error.buf);
+	    "<tr><th>error</th><td>%s</td></tr></table>", cp_u(p,
+	    r->profile.buf), r->snapshot.buf, r->error.buf);
 }
 
 static void

@@ -109,7 +109,7 @@ snapshot_row(struct cpage *p, struct bf_repo *r, const char *profile,
 	}
 	cp_addf(p, "<tr class=\"snapshot\" data-id=\"%s\"><td><a href=\""
 	    "/console/diff?profile=%s&amp;from=%s&amp;to=%s\">%s</a></td><td>",
-	    id, profile, si.parent ? si.parent : "", id, id);
+	    id, cp_u(p, profile), si.parent ? si.parent : "", id, id);
 	cp_time(p, si.created);
 	cp_addf(p, "</td><td>%s</td><td>%lld</td><td class=\"message\">%s"
 	    "</td><td>", si.by ? si.by : "", si.packages,
@@ -149,14 +149,16 @@ diff_form(struct cpage *p, const char *profile, char **ids, size_t n)
 static void
 profile_links(struct cpage *p, const char *profile)
 {
+	const char *n;
 	size_t i;
 
 	cp_addf(p, "<p>Profiles:");
-	for (i = 0; i < p->b->cfg.nprofiles; i++)
-		cp_addf(p, " <a href=\"/console/snapshots?profile=%s\">%s</a>%s",
-		    p->b->cfg.profiles[i].name, p->b->cfg.profiles[i].name,
-		    strcmp(p->b->cfg.profiles[i].name, profile) == 0 ? " (this)" :
+	for (i = 0; i < p->b->cfg.nprofiles; i++) {
+		n = p->b->cfg.profiles[i].name;
+		cp_addf(p, " <a href=\"/console/snapshots?profile=%s\">%s</a>"
+		    "%s", cp_u(p, n), n, strcmp(n, profile) == 0 ? " (this)" :
 		    "");
+	}
 	cp_addf(p, "</p>");
 }
 
@@ -312,7 +314,7 @@ console_diff(struct cpage *p)
 		cp_addf(p, "<h1>%s: <span id=\"diff-from\">%s</span> &rarr; "
 		    "<span id=\"diff-to\">%s</span></h1><p><a href=\""
 		    "/console/snapshots?profile=%s\">back to the snapshots</a>"
-		    "</p>", profile, *a ? a : "(nothing)", b, profile);
+		    "</p>", profile, *a ? a : "(nothing)", b, cp_u(p, profile));
 		cp_addf(p, "<table id=\"diff-sides\"><tr><th></th><th>snapshot"
 		    "</th><th>created</th><th>by</th><th>message</th></tr>");
 		diff_side(p, r, profile, a, "from");
@@ -369,7 +371,7 @@ confirm_form(struct cpage *p, const struct promo *m, const char *from)
 	    " value=\"yes\"%s> allow downgrades</label></p><p><button id=\""
 	    "confirm\">Promote %s to %s</button> <a href=\"/console/snapshots?"
 	    "profile=%s\" id=\"cancel\">Cancel</a></p></form>", m->downgrade ?
-	    " checked" : "", m->id.buf, m->channel.buf, m->profile);
+	    " checked" : "", m->id.buf, m->channel.buf, cp_u(p, m->profile));
 	(void)from;
 }
 
@@ -444,7 +446,7 @@ promo_do(struct cpage *p, struct bf_repo *r, const struct promo *m)
 		    p->s.name);
 		diff_table(p, &res.diff);
 		cp_addf(p, "<p><a href=\"/console/snapshots?profile=%s\">"
-		    "back to the snapshots</a></p>", m->profile);
+		    "back to the snapshots</a></p>", cp_u(p, m->profile));
 	}
 	bf_move_result_release(&res);
 }

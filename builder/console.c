@@ -55,6 +55,12 @@ static const struct croute routes[] = {
 	{ "GET", "/console/snapshots", 0, "Snapshots", console_snapshots },
 	{ "GET", "/console/diff", 0, NULL, console_diff },
 	{ "POST", "/console/promote", 0, NULL, console_promote },
+	/*
+	 * A section is an entry with a label, e.g.
+	 * { "GET", "/console/releases", 0, "Releases", console_releases },
+	 * and its handler filling a cpage (cp_addf()); a POST gets the
+	 * session and CSRF checks of authorized() before its handler.
+	 */
 };
 
 static const char css[] =
@@ -182,6 +188,20 @@ int
 cp_form(struct cpage *p, const char *key, struct bf_buf *out)
 {
 	return form_get(p->body, p->len, key, out);
+}
+
+const char *
+cp_u(struct cpage *p, const char *s)
+{
+	struct bf_buf b = BF_BUF_INIT;
+
+	url_esc(&b, s);
+	if (bf_strv_push(&p->tmp, b.buf) < 0) {
+		bf_buf_release(&b);
+		return "";
+	}
+	bf_buf_release(&b);
+	return p->tmp.v[p->tmp.n - 1];
 }
 
 void
@@ -521,5 +541,6 @@ console_handle(struct builder *b, struct MHD_Connection *c,
 	} else
 		ret = authorized(&p);
 	bf_buf_release(&out);
+	bf_strv_release(&p.tmp);
 	return ret;
 }

@@ -87,6 +87,7 @@ struct cpage {
 	unsigned	 status;
 	int		 sent;		/* the handler answered: ret */
 	int		 ret;
+	struct bf_strv	 tmp;		/* cp_u()'s strings */
 };
 
 /* Appends printf-formatted text with every %s argument HTML-escaped. */
@@ -95,6 +96,8 @@ void	cp_addf(struct cpage *p, const char *fmt, ...)
 /* A GET argument or a form field; NULL (or "") when absent. */
 const char *cp_arg(struct cpage *p, const char *key);
 int	cp_form(struct cpage *p, const char *key, struct bf_buf *out);
+/* `s` percent-encoded for a link, kept until the page is sent. */
+const char *cp_u(struct cpage *p, const char *s);
 /* The hidden input with the session's CSRF token. */
 void	cp_csrf_input(struct cpage *p);
 /* A unix time as "2026-12-07 12:00:00 UTC". */

@@ -33,7 +33,8 @@ test_html(void)
 	    "html: out of an attribute");
 	esc_is("a'b&c", "a&#39;b&amp;c", "html: quote and ampersand");
 	esc_is("&amp;", "&amp;amp;", "html: an entity is escaped again");
-	esc_is("caf\xc3\xa9 \x01", "caf\xc3\xa9 \x01", "html: other bytes kept");
+	esc_is("caf\xc3\xa9 \x01", "caf\xc3\xa9 \x01",
+	    "html: other bytes kept");
 }
 
 static void
@@ -96,8 +97,9 @@ test_sessions(void)
 	is_int(strlen(a.csrf), CSESS_HEX, "csrf: 64 hex digits");
 	ok(strcmp(a.id, b.id) != 0 && strcmp(a.csrf, b.csrf) != 0 &&
 	    strcmp(a.id, a.csrf) != 0, "ids and tokens all differ");
-	ok(csess_lookup(&t, a.id, 1050, &got) && strcmp(got.name, "jane") == 0 &&
-	    strcmp(got.csrf, a.csrf) == 0, "lookup");
+	ok(csess_lookup(&t, a.id, 1050, &got) &&
+	    strcmp(got.name, "jane") == 0 && strcmp(got.csrf, a.csrf) == 0,
+	    "lookup");
 	ok(!csess_lookup(&t, a.id, 1100, &got), "lookup: expired");
 	ok(!csess_lookup(&t, NULL, 1000, &got), "lookup: no cookie");
 	ok(!csess_lookup(&t, "", 1000, &got), "lookup: empty");
