@@ -57,19 +57,26 @@ test_expect_success 'log in, see the queue, the rebuild reasons, the snapshots a
 
 test_expect_success 'a running job: its log is followed live to the end' '
 	cat >>gentoo/app-misc/solo/solo-1.ebuild <<-\EOT &&
-	# changed: solo is built again
+	# solo is built again, and waits (a minute at most) for the browser
+	src_compile() {
+		local gate=${BF_JOBDIR%/jobs/*}/gate i=0
+		echo "waiting for the gate"
+		while [[ ! -f ${gate} ]] && (( i++ < 600 )); do sleep 0.1; done
+		simplec_src_compile
+	}
 	EOT
 	farm_md5cache gentoo &&
 	git -C gentoo add -A && git -C gentoo commit -q -m "solo: again" &&
-	mkdir -p work-w1 && echo 4 >work-w1/slow &&
-	test_when_finished "rm -f work-w1/slow" &&
+	mkdir -p work-w1 && rm -f work-w1/gate &&
+	CONSOLE_GATE=$PWD/work-w1/gate && export CONSOLE_GATE &&
 	farm_start &&
 	test_when_finished "farm_stop_workers; farm_stop" &&
 	binfarm rebuild --profile p >out &&
 	test_grep "3 packages, 1 to build, 2 already built" out &&
 	farm_worker w1 &&
 	console_browse "Ada Lovelace" login live_log &&
-	test_grep "ok: the log of app-misc/solo-1 shows .sleeping. while it runs" browser.out &&
+	test_grep "ok: the log of app-misc/solo-1 shows .waiting for the gate. while it runs" browser.out &&
+	test -f work-w1/gate &&
 	test_grep "ok: the log followed to its end" browser.out &&
 	farm_wait_rebuild complete 60
 '

@@ -125,14 +125,17 @@ def live_log():
     link[0].click()
     until("the job page", lambda: d.find_elements(By.ID, "log"))
     assert text("#cpv") == "app-misc/solo-1", text("#cpv")
-    until("the log while running", lambda: "sleeping" in text("#log") and
-          text("#log-state") == "running")
-    ok("the log of app-misc/solo-1 shows 'sleeping' while it runs")
+    until("the log while running", lambda: "waiting for the gate" in
+          text("#log") and text("#log-state") == "running")
+    ok("the log of app-misc/solo-1 shows 'waiting for the gate' while it "
+       "runs")
+    # The build goes on once the page has shown it running (t5071).
+    open(os.environ["CONSOLE_GATE"], "w").close()
     until("the end of the log", lambda:
           d.find_element(By.ID, "log").get_attribute("data-complete") == "1")
     assert text("#log-state") == "done", text("#log-state")
     assert "binfarm-builder: done:" in text("#log")
-    assert text("#log").count("sleeping") == 1
+    assert text("#log").count("waiting for the gate") == 1
     ok("the log followed to its end, each line once; the job is done")
 
 
