@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "base/buf.h"
-#include "../../builder/console.h"
+#include "builder/console.h"
 #include "tap.h"
 
 static void
