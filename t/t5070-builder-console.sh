@@ -4,6 +4,32 @@ test_description='binfarm-builder: the release console without a browser (login,
 . "$TEST_DIRECTORY/lib-farm.sh"
 . "$TEST_DIRECTORY/lib-console.sh"
 
+test_expect_success 'a builder with nothing built yet: every page answers' '
+	mkdir empty &&
+	test_when_finished "(cd empty && farm_stop)" &&
+	(
+		cd empty &&
+		farm_tree gentoo &&
+		farm_profile prof/p app-misc/solo &&
+		farm_profile prof/q app-misc/solo &&
+		farm_init &&
+		printf "\n[profile q]\ndir = %s\n" "$PWD/prof/q" >>state/builder.conf &&
+		farm_start &&
+		console_login "Grace Hopper" &&
+		test "$(console_get /console/)" = 200 &&
+		test_grep "no rebuild yet" page &&
+		test "$(console_get /console/rebuilds)" = 200 &&
+		test "$(console_get /console/rebuilds/1)" = 404 &&
+		test "$(console_get /console/jobs/1)" = 404 &&
+		test "$(console_get /console/jobs/1/log)" = 404 &&
+		test "$(console_get /console/snapshots)" = 200 &&
+		test_grep "Snapshots of p" page &&
+		test "$(console_get "/console/snapshots?profile=q")" = 200 &&
+		test_grep "Snapshots of q" page &&
+		test "$(console_get "/console/diff?profile=q&to=20261207T000000Z-0001")" = 404
+	)
+'
+
 test_expect_success 'setup: two rebuilds of p, the second by an XSS payload; a snapshot with one as its message' '
 	console_setup &&
 	test_when_finished "farm_stop" &&
