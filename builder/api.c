@@ -6,8 +6,9 @@
  * for the calls workers make, which then act as that worker whatever
  * name the request claims; the engineer token for the calls people
  * make.  Neither opens the other's calls.  GET /metrics takes the
- * engineer token or the metrics-token, which opens nothing else.  See
- * binfarm-builder(8).
+ * engineer token or the metrics-token, which opens nothing else.  The
+ * release console's pages under /console/ (console.c) authenticate by
+ * their own session cookie instead.  See binfarm-builder(8).
  */
 #include "config.h"
 
