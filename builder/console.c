@@ -330,8 +330,11 @@ send_static(struct MHD_Connection *c, const char *url)
 	struct bf_buf b = BF_BUF_INIT;
 	int is_js = strcmp(url, "/console/static/console.js") == 0;
 
-	if (!is_js && strcmp(url, "/console/static/console.css") != 0)
-		return -1;
+	if (!is_js && strcmp(url, "/console/static/console.css") != 0) {
+		bf_buf_adds(&b, "no such file\n");
+		return send_body(c, 404, "text/plain; charset=utf-8", &b, NULL,
+		    NULL);
+	}
 	bf_buf_adds(&b, is_js ? js : css);
 	return send_body(c, 200, is_js ? "text/javascript; charset=utf-8" :
 	    "text/css; charset=utf-8", &b, NULL, NULL);
@@ -511,6 +514,27 @@ authorized(struct cpage *p)
 	return p->sent ? p->ret : send_page(p);
 }
 
+/* Before any session: the console's two files and the login page. */
+static int
+public_page(struct cpage *p)
+{
+	if (strcmp(p->url, "/console") == 0)
+		return redirect(p->c, "/console/", NULL);
+	if (strcmp(p->method, "GET") == 0 &&
+	    strncmp(p->url, "/console/static/", 16) == 0)
+		return send_static(p->c, p->url);
+	if (strcmp(p->url, "/console/login") != 0)
+		return -1;
+	if (strcmp(p->method, "POST") != 0) {
+		login_form(p, NULL);
+		return send_page(p);
+	}
+	if (!cross_origin(p))
+		return login(p);
+	cp_error(p, 403, "refused: a login from another site");
+	return send_page(p);
+}
+
 int
 console_handle(struct builder *b, struct MHD_Connection *c,
     const char *method, const char *url, const char *body, size_t len)
@@ -527,20 +551,7 @@ console_handle(struct builder *b, struct MHD_Connection *c,
 	p.body = body;
 	p.len = len;
 	p.out = &out;
-	if (strcmp(url, "/console") == 0)
-		ret = redirect(c, "/console/", NULL);
-	else if (strcmp(method, "GET") == 0 &&
-	    strncmp(url, "/console/static/", 16) == 0 &&
-	    (ret = send_static(c, url)) >= 0)
-		;
-	else if (strcmp(url, "/console/login") == 0 &&
-	    strcmp(method, "POST") == 0)
-		ret = cross_origin(&p) ? (cp_error(&p, 403, "refused: a "
-		    "login from another site"), send_page(&p)) : login(&p);
-	else if (strcmp(url, "/console/login") == 0) {
-		login_form(&p, NULL);
-		ret = send_page(&p);
-	} else
+	if ((ret = public_page(&p)) < 0)
 		ret = authorized(&p);
 	bf_buf_release(&out);
 	bf_strv_release(&p.tmp);
