@@ -6,8 +6,9 @@
  * for the calls workers make, which then act as that worker whatever
  * name the request claims; the engineer token for the calls people
  * make.  Neither opens the other's calls.  GET /metrics takes the
- * engineer token or the metrics-token, which opens nothing else.  See
- * binfarm-builder(8).
+ * engineer token or the metrics-token, which opens nothing else.  The
+ * release console's pages under /console/ (console.c) authenticate by
+ * their own session cookie instead.  See binfarm-builder(8).
  */
 #include "config.h"
 
@@ -30,6 +31,7 @@
 #include "base/conf.h"
 #include "base/err.h"
 #include "builder.h"
+#include "console.h"
 #include "net/httpcheck.h"
 #include "base/banned.h"
 
@@ -37,7 +39,10 @@
 #define MAX_LOG_CHUNK	(16 << 20)
 #define TOO_BIG_SLACK	(8ULL << 20)	/* read past a limit, for a 413 */
 
-enum auth { AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER, AUTH_METRICS };
+/* AUTH_CONSOLE: a /console/ page, which console.c authenticates. */
+enum auth {
+	AUTH_NONE, AUTH_WORKER, AUTH_ENGINEER, AUTH_METRICS, AUTH_CONSOLE
+};
 
 /*
  * Every open connection, for the request-head deadline: a connection
@@ -351,8 +356,8 @@ log_path(struct builder *b, long long job, struct bf_buf *p)
 	bf_buf_addf(p, "%s/logs/%lld.log", b->cfg.state, job);
 }
 
-static enum MHD_Result
-get_log(struct builder *b, struct MHD_Connection *c, long long job)
+int
+api_send_log(struct builder *b, struct MHD_Connection *c, long long job)
 {
 	const char *off = MHD_lookup_connection_value(c,
 	    MHD_GET_ARGUMENT_KIND, "offset");
@@ -387,6 +392,8 @@ get_log(struct builder *b, struct MHD_Connection *c, long long job)
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 	    "text/plain; charset=utf-8");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	snprintf(num, sizeof(num), "%lld", (long long)st.st_size);
 	MHD_add_response_header(r, "X-Binfarm-Log-Size", num);
 	MHD_add_response_header(r, "X-Binfarm-Job-State",
@@ -636,7 +643,7 @@ api_job(struct call *k, long long job, const char *rest)
 		    "no such job");
 	}
 	if (k->get && strcmp(rest, "log") == 0)
-		return get_log(k->b, k->c, job);
+		return (enum MHD_Result)api_send_log(k->b, k->c, job);
 	if (k->get && strcmp(rest, "package") == 0)
 		return get_package(k->b, k->c, job);
 	if (!k->post || (strcmp(rest, "retry") != 0 &&
@@ -940,6 +947,9 @@ handle(struct builder *b, struct MHD_Connection *c, const char *method,
 	k.get = strcmp(method, "GET") == 0;
 	k.rest = "";
 	k.job = job_path(url, &k.rest);
+	if (rq->who == AUTH_CONSOLE)
+		return (enum MHD_Result)console_handle(b, c, method, url,
+		    rq->body.buf, rq->body.len);
 	/* A log upload is text; every other body is JSON. */
 	if (k.post && rq->body.len > 0 && !(k.job > 0 &&
 	    strcmp(k.rest, "log") == 0) && (k.in = json_loadb(rq->body.buf,
@@ -981,6 +991,7 @@ who_name(const struct req *rq)
 	return rq->who == AUTH_WORKER ? rq->worker->name :
 	    rq->who == AUTH_ENGINEER ? "an engineer" :
 	    rq->who == AUTH_METRICS ? "the metrics-token" :
+	    rq->who == AUTH_CONSOLE ? "a console client" :
 	    "an unauthenticated client";
 }
 
@@ -1061,7 +1072,11 @@ request_begin(struct builder *b, struct MHD_Connection *c, const char *url,
 	set_deadline(b, c, 0);	/* the head is in */
 	if (strcmp(url, "/healthz") == 0)
 		return MHD_YES;
-	rq->who = authenticate(b, c, &rq->worker);
+	/* The console's pages: its session cookie, not a bearer token. */
+	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)
+		rq->who = AUTH_CONSOLE;
+	else
+		rq->who = authenticate(b, c, &rq->worker);
 	if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
 	    strtoull(cl, NULL, 10) > (unsigned long long)
@@ -1257,6 +1272,10 @@ api_init(struct builder *b, struct bf_err *e)
 		    &a->key_pem, e)) < 0)
 			goto fail;
 	}
+	if (b->console == NULL && (b->console = console_new()) == NULL) {
+		rc = bf_err_nomem(e);
+		goto fail;
+	}
 	b->api = a;
 	return 0;
 fail:
@@ -1335,6 +1354,8 @@ api_start(struct builder *b, struct bf_err *e)
 fail:
 	b->api = NULL;
 	api_state_free(a);
+	console_free(b->console);
+	b->console = NULL;
 	return rc;
 }
 
@@ -1357,4 +1378,6 @@ api_stop(struct builder *b)
 	}
 	b->api = NULL;
 	api_state_free(a);
+	console_free(b->console);
+	b->console = NULL;
 }

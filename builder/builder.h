@@ -22,6 +22,7 @@ struct bf_repo;
 struct bf_signer;
 struct builder;
 struct api_state;
+struct console;
 
 /*
  * binfarm-builder: configuration (builder.conf, binfarm-builder.conf(5)),
@@ -119,6 +120,7 @@ struct builder {
 	pthread_mutex_t		 plan_mu;
 	struct MHD_Daemon	*mhd;
 	struct api_state	*api;	/* api.c's: TLS, the head deadline */
+	struct console		*console;	/* console.c's: sessions */
 	int			 port;
 	volatile sig_atomic_t	 stop;
 	struct bf_repo		*repo;	/* where rebuilds are published */
@@ -530,6 +532,9 @@ int	db_metrics_counters(struct builder *b, struct metrics *m);
 int	db_metrics_rebuilds(struct builder *b, struct metrics *m);
 
 /* api.c */
+struct MHD_Connection;
+/* GET .../jobs/N/log[?offset=O]: the log from O, its size and job state. */
+int	api_send_log(struct builder *b, struct MHD_Connection *c, long long job);
 int	api_init(struct builder *b, struct bf_err *e);
 int	api_start(struct builder *b, struct bf_err *e);
 void	api_stop(struct builder *b);

@@ -9,6 +9,13 @@ binfarm_builder_SOURCES = \
 	builder/api-farm.c \
 	builder/api-jobs.c \
 	builder/config.c \
+	builder/console.c builder/console.h \
+	builder/console-html.c \
+	builder/console-pages.c \
+	builder/console-rebuilds.c \
+	builder/console-repo.c \
+	builder/console-session.c \
+	builder/console-why.c \
 	builder/db.c \
 	builder/db-farm.c \
 	builder/db-jobs.c builder/db-jobs.h builder/jobs.h \

@@ -18,6 +18,7 @@ UNIT_TESTS = \
 	t/unit/u-atom \
 	t/unit/u-buf \
 	t/unit/u-conf \
+	t/unit/u-console \
 	t/unit/u-depstr \
 	t/unit/u-digest \
 	t/unit/u-farm \
@@ -34,6 +35,10 @@ UNIT_TESTS = \
 check_PROGRAMS += $(UNIT_TESTS)
 t_unit_u_atom_SOURCES = t/unit/u-atom.c t/unit/tap.h
 t_unit_u_atom_LDADD = $(BF_LIBS)
+t_unit_u_console_SOURCES = t/unit/u-console.c t/unit/tap.h \
+	builder/console-html.c builder/console-session.c
+t_unit_u_console_CFLAGS = $(binfarm_builder_CFLAGS)
+t_unit_u_console_LDADD = $(BF_LIBS)
 t_unit_u_buf_SOURCES = t/unit/u-buf.c t/unit/tap.h
 t_unit_u_buf_LDADD = $(BF_LIBS)
 t_unit_u_conf_SOURCES = t/unit/u-conf.c t/unit/tap.h
@@ -71,7 +76,10 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c \
 	builder/api-farm.c builder/db-farm.c \
-	builder/db-metrics.c builder/metrics.c
+	builder/db-metrics.c builder/metrics.c \
+	builder/console.c builder/console-html.c builder/console-pages.c \
+	builder/console-rebuilds.c builder/console-repo.c \
+	builder/console-session.c builder/console-why.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_store_SOURCES = t/unit/u-store.c t/unit/tap.h
@@ -137,6 +145,8 @@ SHELL_TESTS += \
 	t/t5050-builder-signer.sh \
 	t/t5060-builder-metrics.sh \
 	t/t5065-farm-wait.sh \
+	t/t5070-builder-console.sh \
+	t/t5071-builder-console-chromium.sh \
 	t/t5100-ebuild-driver.sh \
 	t/t5101-ebuild-distfiles.sh \
 	t/t5102-sandbox-fidelity.sh \
@@ -159,6 +169,7 @@ EXTRA_DIST += $(SHELL_TESTS) t/test-lib.sh t/lib-gpkg.sh t/helper/gpkg-tamper.py
 EXTRA_DIST += t/lib-index.sh
 EXTRA_DIST += t/lib-repo.sh
 EXTRA_DIST += t/lib-farm.sh
+EXTRA_DIST += t/lib-console.sh t/helper/console-chromium.py
 EXTRA_DIST += t/lib-portage.sh
 EXTRA_DIST += t/lib-binhost-files.sh
 EXTRA_DIST += t/README
