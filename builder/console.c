@@ -55,11 +55,12 @@ static const struct croute routes[] = {
 	{ "GET", "/console/snapshots", 0, "Snapshots", console_snapshots },
 	{ "GET", "/console/diff", 0, NULL, console_diff },
 	{ "POST", "/console/promote", 0, NULL, console_promote },
+	{ "GET", "/console/releases", 0, "Releases", console_releases },
+	{ "POST", "/console/release", 0, NULL, console_release_action },
 	/*
-	 * A section is an entry with a label, e.g.
-	 * { "GET", "/console/releases", 0, "Releases", console_releases },
-	 * and its handler filling a cpage (cp_addf()); a POST gets the
-	 * session and CSRF checks of authorized() before its handler.
+	 * A section is an entry with a label and its handler filling a
+	 * cpage (cp_addf()); a POST gets the session and CSRF checks of
+	 * authorized() before its handler.
 	 */
 };
 

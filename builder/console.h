@@ -7,7 +7,8 @@
  * builder (binfarm-builder(8), CONSOLE).  console.c routes and
  * authenticates (login, session cookie, CSRF token), console-pages.c
  * draws the queue, jobs and rebuilds, console-repo.c the snapshots,
- * diffs and promotions; console-html.c and console-session.c hold the
+ * diffs and promotions, console-releases.c the releases and the fleet
+ * with their actions; console-html.c and console-session.c hold the
  * pieces without the builder (escaping, forms, sessions), which
  * t/unit/u-console.c tests.
  */
@@ -149,5 +150,9 @@ void	why_release(struct why_ctx *w);
 void	console_snapshots(struct cpage *p);
 void	console_diff(struct cpage *p);
 void	console_promote(struct cpage *p);
+
+/* console-releases.c: releases, their waves, the fleet; their actions. */
+void	console_releases(struct cpage *p);
+void	console_release_action(struct cpage *p);
 
 #endif

@@ -14,6 +14,7 @@ binfarm_builder_SOURCES = \
 	builder/console-pages.c \
 	builder/console-rebuilds.c \
 	builder/console-repo.c \
+	builder/console-releases.c \
 	builder/console-session.c \
 	builder/console-why.c \
 	builder/db.c \

@@ -480,49 +480,6 @@ sub_wait(struct bf_cli *cli, struct bf_repo *r, const struct rargs *a)
 /* Pause, resume, advance, rollback, finish.                           */
 
 static int
-change(struct bf_repo *r, const char *sub, struct bf_release *rel,
-    const struct bf_fetches *f, const char *who, struct bf_err *e)
-{
-	size_t open = bf_release_open_waves(rel, f), w;
-
-	if (strcmp(sub, "rollback") == 0)
-		return bf_release_rollback(r, rel, who, e);
-	if (strcmp(sub, "finish") == 0)
-		return bf_release_complete(rel, f) ?
-		    bf_release_finish(r, rel, who, e) :
-		    bf_err_set(e, BF_ECONFLICT, "release %llu of '%s' has "
-		    "waves not done (binfarm release status)", rel->id,
-		    rel->channel);
-	if (!bf_release_active(rel))
-		return bf_err_set(e, BF_ECONFLICT, "release %llu of '%s' is %s",
-		    rel->id, rel->channel, bf_release_state_name(rel->state));
-	if (strcmp(sub, "pause") == 0) {
-		if (rel->state == BF_RELEASE_PAUSED)
-			return bf_err_set(e, BF_ECONFLICT, "already paused");
-		rel->state = BF_RELEASE_PAUSED;
-		rel->paused_open = open;
-	} else if (strcmp(sub, "resume") == 0) {
-		if (rel->state != BF_RELEASE_PAUSED)
-			return bf_err_set(e, BF_ECONFLICT, "not paused");
-		rel->state = BF_RELEASE_RUNNING;
-		rel->paused_open = 0;
-	} else {
-		for (w = 0; w < rel->nwaves && bf_release_wave_done(rel, w, f);
-		    w++)
-			;
-		if (w == rel->nwaves)
-			return bf_err_set(e, BF_ECONFLICT, "every wave is done");
-		rel->waves[w].advanced = (long long)time(NULL);
-		snprintf(rel->waves[w].advanced_by,
-		    sizeof(rel->waves[w].advanced_by), "%s", who);
-		if (rel->state == BF_RELEASE_PAUSED && rel->paused_open < w + 2)
-			rel->paused_open = w + 2 < rel->nwaves ? w + 2 :
-			    rel->nwaves;
-	}
-	return bf_release_save(r, rel, sub, who, e);
-}
-
-static int
 sub_change(struct bf_cli *cli, struct bf_repo *r, const char *sub,
     const struct rargs *a)
 {
@@ -535,7 +492,7 @@ sub_change(struct bf_cli *cli, struct bf_repo *r, const char *sub,
 	if (repocli_lock(cli, r) < 0)
 		return BF_EXIT_ERROR;
 	if ((rc = load_state(r, a->channel, &rel, &f, &e)) == 0 &&
-	    (rc = change(r, sub, &rel, &f, a->who, &e)) == 0)
+	    (rc = bf_release_act(r, &rel, &f, sub, a->who, &e)) == 0)
 		printf("release %llu of %s: %s (%s)\n", rel.id, rel.channel, sub,
 		    bf_release_state_name(rel.state));
 	bf_repo_unlock(r);

@@ -78,7 +78,7 @@ t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
 	builder/api-farm.c builder/db-farm.c \
 	builder/db-metrics.c builder/metrics.c \
 	builder/console.c builder/console-html.c builder/console-pages.c \
-	builder/console-rebuilds.c builder/console-repo.c \
+	builder/console-rebuilds.c builder/console-repo.c builder/console-releases.c \
 	builder/console-session.c builder/console-why.c
 t_unit_u_sched_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_sched_LDADD = $(binfarm_builder_LDADD)
@@ -147,6 +147,7 @@ SHELL_TESTS += \
 	t/t5065-farm-wait.sh \
 	t/t5070-builder-console.sh \
 	t/t5071-builder-console-chromium.sh \
+	t/t5072-builder-console-release.sh \
 	t/t5100-ebuild-driver.sh \
 	t/t5101-ebuild-distfiles.sh \
 	t/t5102-sandbox-fidelity.sh \

@@ -193,18 +193,27 @@ bad(struct rparse *p, const char *what)
 	    what);
 }
 
+/* "<keyword> <time> <who...>": who is the rest, words joined by a space. */
 static int
 parse_time_by(struct rparse *p, char **w, size_t n, long long *t, char *by,
     size_t bysz)
 {
+	size_t i, k = 0;
 	char *ep;
 
-	if (n != 3)
+	if (n < 3)
 		return bad(p, "expected a time and who");
 	errno = 0;
 	*t = strtoll(w[1], &ep, 10);
-	if (errno != 0 || *ep != '\0' || *t < 0 || bf_str_copy(by, bysz, w[2]) < 0)
-		return bad(p, "a bad time or name");
+	if (errno != 0 || *ep != '\0' || *t < 0)
+		return bad(p, "a bad time");
+	by[0] = '\0';
+	for (i = 2; i < n; i++) {
+		if (k + strlen(w[i]) + 2 > bysz)
+			return bad(p, "a name too long");
+		k += (size_t)snprintf(by + k, bysz - k, "%s%s", i > 2 ? " " : "",
+		    w[i]);
+	}
 	return 0;
 }
 
@@ -237,11 +246,11 @@ parse_advanced(struct rparse *p, char **w, size_t n)
 	unsigned long k;
 	struct bf_wave *wv;
 
-	if (n != 4 || (k = strtoul(w[1], NULL, 10)) < 1 ||
+	if (n < 4 || (k = strtoul(w[1], NULL, 10)) < 1 ||
 	    k > p->rel->nwaves)
 		return bad(p, "'advanced' names a wave given before it");
 	wv = &p->rel->waves[k - 1];
-	return parse_time_by(p, w + 1, 3, &wv->advanced, wv->advanced_by,
+	return parse_time_by(p, w + 1, n - 1, &wv->advanced, wv->advanced_by,
 	    sizeof(wv->advanced_by));
 }
 
@@ -883,4 +892,51 @@ bf_release_rollback(struct bf_repo *r, struct bf_release *rel, const char *by,
 		return rc;
 	set_ended(rel, BF_RELEASE_ROLLED_BACK, by);
 	return bf_release_save(r, rel, "rollback", by, e);
+}
+
+/* An operator's action on a release (release.h). */
+int
+bf_release_act(struct bf_repo *r, struct bf_release *rel,
+    const struct bf_fetches *f, const char *sub, const char *who,
+    struct bf_err *e)
+{
+	size_t open = bf_release_open_waves(rel, f), w;
+
+	if (strcmp(sub, "rollback") == 0)
+		return bf_release_rollback(r, rel, who, e);
+	if (strcmp(sub, "finish") == 0)
+		return bf_release_complete(rel, f) ?
+		    bf_release_finish(r, rel, who, e) :
+		    bf_err_set(e, BF_ECONFLICT, "release %llu of '%s' has "
+		    "waves not done (binfarm release status)", rel->id,
+		    rel->channel);
+	if (!bf_release_active(rel))
+		return bf_err_set(e, BF_ECONFLICT, "release %llu of '%s' is %s",
+		    rel->id, rel->channel, bf_release_state_name(rel->state));
+	if (strcmp(sub, "pause") == 0) {
+		if (rel->state == BF_RELEASE_PAUSED)
+			return bf_err_set(e, BF_ECONFLICT, "already paused");
+		rel->state = BF_RELEASE_PAUSED;
+		rel->paused_open = open;
+	} else if (strcmp(sub, "resume") == 0) {
+		if (rel->state != BF_RELEASE_PAUSED)
+			return bf_err_set(e, BF_ECONFLICT, "not paused");
+		rel->state = BF_RELEASE_RUNNING;
+		rel->paused_open = 0;
+	} else if (strcmp(sub, "advance") == 0) {
+		for (w = 0; w < rel->nwaves && bf_release_wave_done(rel, w, f);
+		    w++)
+			;
+		if (w == rel->nwaves)
+			return bf_err_set(e, BF_ECONFLICT, "every wave is done");
+		rel->waves[w].advanced = (long long)time(NULL);
+		snprintf(rel->waves[w].advanced_by,
+		    sizeof(rel->waves[w].advanced_by), "%s", who);
+		if (rel->state == BF_RELEASE_PAUSED && rel->paused_open < w + 2)
+			rel->paused_open = w + 2 < rel->nwaves ? w + 2 :
+			    rel->nwaves;
+	} else
+		return bf_err_set(e, BF_EUSAGE, "no action '%s' (pause, resume, "
+		    "advance, rollback, finish)", sub);
+	return bf_release_save(r, rel, sub, who, e);
 }

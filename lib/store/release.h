@@ -208,5 +208,16 @@ int	bf_release_finish(struct bf_repo *r, struct bf_release *rel,
  */
 int	bf_release_rollback(struct bf_repo *r, struct bf_release *rel,
 	    const char *by, struct bf_err *e);
+/*
+ * An operator's action on `rel` (loaded under the lock, `f` the records),
+ * saved with `who` in releases.log: "pause" (no more waves open),
+ * "resume", "advance" (the first wave not done ends by hand), "rollback"
+ * (bf_release_rollback()), "finish" (once complete: bf_release_finish()).
+ * -BF_ECONFLICT when the release's state does not allow it, -BF_EUSAGE
+ * for another action.  Lock held.
+ */
+int	bf_release_act(struct bf_repo *r, struct bf_release *rel,
+	    const struct bf_fetches *f, const char *action, const char *who,
+	    struct bf_err *e);
 
 #endif

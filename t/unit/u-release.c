@@ -150,14 +150,24 @@ test_progress(void)
 	is_int(bf_release_open_waves(&rel, &f), 3, "resumed: the third");
 	rel.waves[2].advanced = 1700000100;
 	snprintf(rel.waves[2].advanced_by, sizeof(rel.waves[2].advanced_by),
-	    "bob");
+	    "Grace Hopper");
 	ok(bf_release_complete(&rel, &f), "advanced by hand: complete");
 	is_int(bf_release_wave_of(&rel, "x1-3"), 2, "wave of x1-3");
 	is_int(bf_release_wave_of(&rel, "b1"), -1, "b1 is in none");
 	bf_buf_reset(&b);
 	bf_release_format(&rel, &b);
-	ok(strstr(b.buf, "advanced 3 1700000100 bob\n") != NULL,
+	ok(strstr(b.buf, "advanced 3 1700000100 Grace Hopper\n") != NULL,
 	    "advanced is written");
+	{
+		struct bf_release back;
+
+		bf_release_init(&back);
+		is_int(bf_release_parse(&back, "r", b.buf, b.len, &e), 0,
+		    "and read back");
+		is_str(back.waves[2].advanced_by, "Grace Hopper",
+		    "a name with a space survives");
+		bf_release_free(&back);
+	}
 	rel.state = BF_RELEASE_DONE;
 	is_int(bf_release_open_waves(&rel, &f), 0, "done: none open");
 	bf_buf_release(&b);
