@@ -28,18 +28,27 @@
 # installing www-apps/shopfront with real emerge from the binhost, with
 # signatures required (scripts/emerge-check.sh).
 #
-# usage: scripts/demo.sh [--driver sandbox|ebuild] [OUTDIR]   (default: ./demo)
+# With --keep the builder (and its release console) and the binhost
+# stay up at the end, to be looked at in a browser; the demo prints
+# their URLs and how to stop them.
+#
+# usage: scripts/demo.sh [--driver sandbox|ebuild] [--keep] [OUTDIR]   (default: ./demo)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-driver=sandbox
-if [ "${1:-}" = "--driver" ]; then
-	driver=${2:?usage: demo.sh [--driver sandbox|ebuild] [OUTDIR]}
-	shift 2
-fi
+usage="usage: demo.sh [--driver sandbox|ebuild] [--keep] [OUTDIR]"
+driver=sandbox keep=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--driver) driver=${2:?$usage}; shift 2 ;;
+	--keep) keep=1; shift ;;
+	-*) echo "$usage" >&2; exit 2 ;;
+	*) break ;;
+	esac
+done
 case $driver in
 sandbox|ebuild) ;;
-*) echo "usage: demo.sh [--driver sandbox|ebuild] [OUTDIR]" >&2; exit 2 ;;
+*) echo "$usage" >&2; exit 2 ;;
 esac
 out=${1:-$top/demo}
 profiles="web-x86-64-v2 web-x86-64-v3"
@@ -104,6 +113,8 @@ started "$out/state/builder.url" "$out/builder.log" binfarm-builder
 BINFARM_BUILDER_STATE=$out/state
 export BINFARM_BUILDER_STATE
 echo "    API at $(cat "$out/state/builder.url") (TLS, CA $out/state/tls/ca.pem), log $out/builder.log"
+echo "    release console at $(cat "$out/state/builder.url")/console/ (log in with the"
+echo "    engineer-token of $out/state/builder.conf and your name)"
 
 wargs="--driver sandbox"
 if [ "$driver" = ebuild ]; then
@@ -243,7 +254,12 @@ for p in $profiles; do
 		sed 's/^/    /'
 done
 
-cleanup
+if [ -n "$keep" ]; then
+	# --keep: the builder and the binhost stay up
+	bpids=$pids
+else
+	cleanup
+fi
 pids=
 trap - EXIT
 
@@ -291,3 +307,14 @@ snapshot's pinned trees: man 8 binfarm-node)
 
 and install with: emerge --getbinpkg www-apps/shopfront
 EOF
+if [ -n "$keep" ]; then
+	cat <<EOF2
+
+Still running (--keep):
+  release console:  $(cat "$out/state/builder.url")/console/
+                    (log in with the engineer-token of $out/state/builder.conf;
+                    the certificate is the demo's own CA, $out/state/tls/ca.pem)
+  binhost:          $base
+Stop them with: kill$bpids
+EOF2
+fi
