@@ -29,20 +29,6 @@ static const char *const actions[] = {
 	"pause", "resume", "advance", "rollback", "finish",
 };
 
-static struct bf_repo *
-rel_repo(struct cpage *p)
-{
-	struct bf_err e = BF_ERR_INIT;
-	struct bf_repo *r = NULL;
-	int rc;
-
-	if ((rc = bf_repo_open(&r, p->b->cfg.repository, &e)) < 0) {
-		cp_error(p, 500, bf_err_msg(&e, rc));
-		return NULL;
-	}
-	return r;
-}
-
 /* Whether `action` applies to `rel` now (the buttons shown). */
 static int
 applies(const struct bf_release *rel, const struct bf_fetches *f,
@@ -179,7 +165,7 @@ console_releases(struct cpage *p)
 	char **names = NULL;
 	size_t n = 0, i;
 
-	if ((r = rel_repo(p)) == NULL)
+	if ((r = console_repo_open(p)) == NULL)
 		return;
 	p->title = "Releases";
 	cp_addf(p, "<h1>Releases</h1>");
@@ -290,7 +276,7 @@ console_release_action(struct cpage *p)
 	a.channel = (struct bf_buf)BF_BUF_INIT;
 	a.action = (struct bf_buf)BF_BUF_INIT;
 	bf_release_init(&rel);
-	if (ract_read(p, &a) < 0 || (r = rel_repo(p)) == NULL)
+	if (ract_read(p, &a) < 0 || (r = console_repo_open(p)) == NULL)
 		goto out;
 	if ((rc = bf_release_load(r->root_fd, a.channel.buf, &rel, &e)) < 0)
 		cp_error(p, 404, bf_err_msg(&e, rc));

@@ -40,8 +40,8 @@ want_profile(struct cpage *p, const char *name)
 	return bcfg_profile(&p->b->cfg, name)->name;
 }
 
-static struct bf_repo *
-open_repo(struct cpage *p)
+struct bf_repo *
+console_repo_open(struct cpage *p)
 {
 	struct bf_err e = BF_ERR_INIT;
 	struct bf_repo *r = NULL;
@@ -190,7 +190,7 @@ console_snapshots(struct cpage *p)
 	size_t n = 0, i;
 	int rc;
 
-	if (profile == NULL || (r = open_repo(p)) == NULL)
+	if (profile == NULL || (r = console_repo_open(p)) == NULL)
 		return;
 	chans.profile = profile;
 	p->title = "Snapshots";
@@ -302,7 +302,7 @@ console_diff(struct cpage *p)
 	const char *a = cp_arg(p, "from"), *b = cp_arg(p, "to");
 	struct bf_repo *r;
 
-	if (profile == NULL || (r = open_repo(p)) == NULL)
+	if (profile == NULL || (r = console_repo_open(p)) == NULL)
 		return;
 	if (a == NULL || *a == '\0')
 		a = "";
@@ -460,7 +460,7 @@ console_promote(struct cpage *p)
 	memset(&m, 0, sizeof(m));
 	m.id = (struct bf_buf)BF_BUF_INIT;
 	m.channel = (struct bf_buf)BF_BUF_INIT;
-	if (promo_read(p, &m) == 0 && (r = open_repo(p)) != NULL) {
+	if (promo_read(p, &m) == 0 && (r = console_repo_open(p)) != NULL) {
 		if (!bf_snapshot_exists(r, m.profile, m.id.buf))
 			cp_error(p, 404, "no such snapshot");
 		else if (m.confirm)

@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/conf.h"
 
+struct bf_repo;
 struct builder;
 struct MHD_Connection;
 
@@ -147,6 +148,8 @@ void	why_tree(struct why_ctx *w, json_t *spec, struct bf_strv *why);
 void	why_release(struct why_ctx *w);
 
 /* console-repo.c */
+/* The builder's repository, or NULL after an error page. */
+struct bf_repo *console_repo_open(struct cpage *p);
 void	console_snapshots(struct cpage *p);
 void	console_diff(struct cpage *p);
 void	console_promote(struct cpage *p);

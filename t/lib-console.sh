@@ -11,6 +11,9 @@
 #   console_get PATH       GET with the jar into page; prints the status
 #   console_post PATH DATA POST (urlencoded) with the jar into page
 #   console_reason CPV     the "why built" cell of CPV in the rebuild page
+#   console_need_chromium  skips the script unless Debian's chromium,
+#                          chromium-driver and python3-selenium are there;
+#                          CONSOLE_PY then runs the browser helpers
 
 XSS='<script>alert("xss")</script><img src=x onerror=alert(1)>'
 
@@ -63,4 +66,23 @@ console_csrf() {
 console_reason() {
 	tr '\n' ' ' <page | sed 's/<tr/\n<tr/g' |
 		sed -n "s|^<tr class=\"job\" data-cpv=\"$1\">.*<td class=\"reason\">\(.*\)</td></tr>.*|\1|p"
+}
+
+# Debian's python3-selenium imports under the system's python3, which
+# may not be the first python3 on PATH.
+console_need_chromium() {
+	CONSOLE_PY=
+	for _py in /usr/bin/python3 python3
+	do
+		if "$_py" -c "import selenium" 2>/dev/null
+		then
+			CONSOLE_PY=$_py
+			break
+		fi
+	done
+	if ! command -v chromium >/dev/null 2>&1 ||
+		! command -v chromedriver >/dev/null 2>&1 || test -z "$CONSOLE_PY"
+	then
+		skip_all "no headless Chromium: apt-get install chromium chromium-driver python3-selenium"
+	fi
 }

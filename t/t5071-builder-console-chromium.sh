@@ -4,22 +4,7 @@ test_description='binfarm-builder: the release console in headless Chromium (log
 . "$TEST_DIRECTORY/lib-farm.sh"
 . "$TEST_DIRECTORY/lib-console.sh"
 
-# Debian's chromium, chromium-driver and python3-selenium (for the
-# system's python3, which may not be the first on PATH).
-CONSOLE_PY=
-for _py in /usr/bin/python3 python3
-do
-	if "$_py" -c "import selenium" 2>/dev/null
-	then
-		CONSOLE_PY=$_py
-		break
-	fi
-done
-if ! command -v chromium >/dev/null 2>&1 ||
-	! command -v chromedriver >/dev/null 2>&1 || test -z "$CONSOLE_PY"
-then
-	skip_all "no headless Chromium: apt-get install chromium chromium-driver python3-selenium"
-fi
+console_need_chromium
 
 # console_browse NAME STEP...: console-chromium.py as NAME, its lines in browser.out.
 console_browse() {

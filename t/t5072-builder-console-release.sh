@@ -5,20 +5,7 @@ test_description='binfarm-builder: a release in the console, clicked through in 
 . "$TEST_DIRECTORY/lib-console.sh"
 . "$TEST_DIRECTORY/lib-httpd.sh"
 
-CONSOLE_PY=
-for _py in /usr/bin/python3 python3
-do
-	if "$_py" -c "import selenium" 2>/dev/null
-	then
-		CONSOLE_PY=$_py
-		break
-	fi
-done
-if ! command -v chromium >/dev/null 2>&1 ||
-	! command -v chromedriver >/dev/null 2>&1 || test -z "$CONSOLE_PY"
-then
-	skip_all "no headless Chromium: apt-get install chromium chromium-driver python3-selenium"
-fi
+console_need_chromium
 
 WHO="Grace Hopper"
 

@@ -5,58 +5,15 @@
 # (exit status 1) after printing the page it was on.
 import os
 import sys
-import tempfile
 
-from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from console_browser import Browser  # noqa: E402
 
 url, token, name, old, new = sys.argv[1:6]
-
-
-def driver():
-    o = webdriver.ChromeOptions()
-    o.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-              "--ignore-certificate-errors", "--disable-gpu",
-              "--user-data-dir=" + tempfile.mkdtemp(prefix="chromium-",
-                                                dir=".")):
-        o.add_argument(a)
-    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(os.environ.get(
-        "CHROMEDRIVER", "/usr/bin/chromedriver")), options=o)
-
-
-d = driver()
-wait = WebDriverWait(d, 60, poll_frequency=0.2)
-
-
-def ok(what):
-    print("ok: " + what, flush=True)
-
-
-def text(css):
-    return d.find_element(By.CSS_SELECTOR, css).text
-
-
-def until(what, fn):
-    try:
-        return wait.until(lambda _: fn())
-    except TimeoutException:
-        print("timed out: " + what + "\n" + d.page_source, file=sys.stderr)
-        raise
-
-
-def no_csp_errors():
-    # A 401 for /favicon.ico, a 403 for a refused login: not errors here.
-    bad = [e["message"] for e in d.get_log("browser")
-           if "Content Security Policy" in e["message"] or
-           (e["level"] == "SEVERE" and
-            "Failed to load resource" not in e["message"])]
-    if bad:
-        raise AssertionError("browser errors: %r" % bad)
+b = Browser()
+d, ok, text, until, no_csp_errors = b.d, b.ok, b.text, b.until, b.no_csp_errors
 
 
 def login():
