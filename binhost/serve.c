@@ -48,18 +48,6 @@
 #include "base/buf.h"
 #include "base/banned.h"
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes `raw` into `buf` and splits it at '/'.  seg[] points into buf.
  * Returns 0, 400 (malformed) or 404 (names nothing we serve).
@@ -101,7 +89,7 @@ bh_path_split(const char *raw, char *buf, size_t bufsz, char **seg,
 			continue;
 		}
 		if (c == '%') {
-			if ((hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
+			if ((hi = bf_hexval(p[1])) < 0 || (lo = bf_hexval(p[2])) < 0)
 				return 400;
 			c = hi << 4 | lo;
 			p += 3;

@@ -55,18 +55,6 @@ url_esc(struct bf_buf *out, const char *s)
 	}
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes `n` bytes of a urlencoded value into `out`: 0, or -1 on a NUL. */
 static int
 form_decode(const char *s, size_t n, struct bf_buf *out)
@@ -78,9 +66,9 @@ form_decode(const char *s, size_t n, struct bf_buf *out)
 		c = (unsigned char)s[i];
 		if (c == '+')
 			c = ' ';
-		else if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+		else if (c == '%' && i + 2 < n && bf_hexval(s[i + 1]) >= 0 &&
+		    bf_hexval(s[i + 2]) >= 0) {
+			c = bf_hexval(s[i + 1]) * 16 + bf_hexval(s[i + 2]);
 			i += 2;
 		}
 		if (c == 0)

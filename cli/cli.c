@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "cli.h"
 #include "base/banned.h"
 
@@ -99,4 +100,19 @@ cli_source_date_epoch(const struct bf_cli *cli)
 	if (cli_parse_ll(cli, "SOURCE_DATE_EPOCH", s, 0, 253402300799LL, &v) < 0)
 		return -2;
 	return v;
+}
+
+const char *
+cli_mirrors_dir(struct bf_buf *b)
+{
+	const char *s;
+
+	if ((s = getenv("BINFARM_MIRRORS")) != NULL && *s != '\0')
+		return s;
+	if ((s = getenv("XDG_CACHE_HOME")) != NULL && *s != '\0')
+		bf_buf_addf(b, "%s/binfarm/mirrors", s);
+	else
+		bf_buf_addf(b, "%s/.cache/binfarm/mirrors",
+		    (s = getenv("HOME")) != NULL ? s : ".");
+	return b->buf;
 }

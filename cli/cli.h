@@ -47,6 +47,13 @@ int	cli_help(const struct bf_cli *cli, const char *usage, const char *text);
 /* Parses a decimal in [min, max]; returns 0 or -1 after printing an error. */
 int	cli_parse_ll(const struct bf_cli *cli, const char *opt, const char *s,
 	    long long min, long long max, long long *out);
+/*
+ * The default directory of the git mirrors (binfarm-tree(1)):
+ * $BINFARM_MIRRORS, else $XDG_CACHE_HOME/binfarm/mirrors, else
+ * ~/.cache/binfarm/mirrors (made in `b` when needed).
+ */
+struct bf_buf;
+const char *cli_mirrors_dir(struct bf_buf *b);
 /* SOURCE_DATE_EPOCH from the environment, or -1; -2 if it is invalid. */
 long long cli_source_date_epoch(const struct bf_cli *cli);
 

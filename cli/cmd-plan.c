@@ -38,21 +38,6 @@ static const char plan_help[] =
     "  --explain       say why each package is in the plan and is (re)built\n"
     "  --json          print JSON\n";
 
-static const char *
-mirrors_dir(struct bf_buf *b)
-{
-	const char *s;
-
-	if ((s = getenv("BINFARM_MIRRORS")) != NULL && *s != '\0')
-		return s;
-	if ((s = getenv("XDG_CACHE_HOME")) != NULL && *s != '\0')
-		bf_buf_addf(b, "%s/binfarm/mirrors", s);
-	else
-		bf_buf_addf(b, "%s/.cache/binfarm/mirrors",
-		    (s = getenv("HOME")) != NULL ? s : ".");
-	return b->buf;
-}
-
 /* Keys already built: "KEY [CPV]" per line. */
 struct built {
 	struct bf_strv	keys;
@@ -470,7 +455,7 @@ cmd_plan(struct bf_cli *cli, int argc, char **argv)
 		goto out;
 	ret = BF_EXIT_ERROR;
 	if (a.mirrors == NULL)
-		a.mirrors = mirrors_dir(&mbuf);
+		a.mirrors = cli_mirrors_dir(&mbuf);
 	if ((rc = bf_profile_load(&prof, a.profile, &e)) < 0) {
 		cli_error(cli, "%s", bf_err_msg(&e, rc));
 		goto out;

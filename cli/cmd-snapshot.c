@@ -370,21 +370,6 @@ out:
 	return ret;
 }
 
-static const char *
-default_mirrors(struct bf_buf *b)
-{
-	const char *s;
-
-	if ((s = getenv("BINFARM_MIRRORS")) != NULL && *s != '\0')
-		return s;
-	if ((s = getenv("XDG_CACHE_HOME")) != NULL && *s != '\0')
-		bf_buf_addf(b, "%s/binfarm/mirrors", s);
-	else
-		bf_buf_addf(b, "%s/.cache/binfarm/mirrors",
-		    (s = getenv("HOME")) != NULL ? s : ".");
-	return b->buf;
-}
-
 /* snapshot tree ID: the signed tarballs of its pinned trees. */
 static int
 do_tree(struct bf_cli *cli, struct bf_repo *r, const char *profile,
@@ -399,7 +384,7 @@ do_tree(struct bf_cli *cli, struct bf_repo *r, const char *profile,
 	if (resolve(cli, r, profile, arg, id) < 0)
 		return BF_EXIT_FAIL;
 	if (mirrors == NULL)
-		mirrors = default_mirrors(&mbuf);
+		mirrors = cli_mirrors_dir(&mbuf);
 	repocli_warn_unsigned(cli, r);
 	if (repocli_lock(cli, r) < 0)
 		goto out;

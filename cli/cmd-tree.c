@@ -31,22 +31,6 @@ static const char tree_help[] =
     "  -o, --output FILE  write the pin file there instead of stdout\n"
     "  --profile DIR   take the repositories from DIR/profile.conf\n";
 
-/* The default mirror directory, as documented in binfarm-tree(1). */
-static const char *
-mirrors_dir(struct bf_buf *b)
-{
-	const char *s;
-
-	if ((s = getenv("BINFARM_MIRRORS")) != NULL && *s != '\0')
-		return s;
-	if ((s = getenv("XDG_CACHE_HOME")) != NULL && *s != '\0')
-		bf_buf_addf(b, "%s/binfarm/mirrors", s);
-	else
-		bf_buf_addf(b, "%s/.cache/binfarm/mirrors",
-		    (s = getenv("HOME")) != NULL ? s : ".");
-	return b->buf;
-}
-
 static int
 write_output(struct bf_cli *cli, const char *path, const struct bf_buf *b)
 {
@@ -107,7 +91,7 @@ tree_pin(struct bf_cli *cli, int argc, char **argv)
 	if (profile == NULL && optind == argc)
 		return cli_usage(cli, tree_usage);
 	if (mirrors == NULL)
-		mirrors = mirrors_dir(&mbuf);
+		mirrors = cli_mirrors_dir(&mbuf);
 	if (profile != NULL) {
 		if ((rc = bf_profile_load(&prof, profile, &e)) < 0) {
 			cli_error(cli, "%s", bf_err_msg(&e, rc));

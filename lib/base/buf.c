@@ -227,3 +227,15 @@ bf_str_copy(char *dst, size_t n, const char *s)
 	memcpy(dst, s, k + 1);
 	return 0;
 }
+
+int
+bf_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

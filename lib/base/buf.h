@@ -69,6 +69,8 @@ int	bf_buf_error(const struct bf_buf *b);
  * of log.h goes through it.
  */
 void	bf_escape_line(char *dst, size_t len, const char *src);
+/* The value of hex digit `c`, or -1. */
+int	bf_hexval(int c);
 /* Copies `s` into dst[n] whole: 0, or -1 (dst untouched) if it is too long. */
 int	bf_str_copy(char *dst, size_t n, const char *s);
 
