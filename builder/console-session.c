@@ -7,12 +7,12 @@
  */
 #include "config.h"
 
-#include <sys/random.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "console.h"
 #include "base/banned.h"
 
@@ -49,22 +49,7 @@ csess_name_valid(const char *name)
 static int
 random_hex(char out[CSESS_HEX + 1])
 {
-	unsigned char r[CSESS_HEX / 2];
-	size_t got = 0, i;
-	ssize_t n;
-
-	while (got < sizeof(r)) {
-		n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
-	for (i = 0; i < sizeof(r); i++)
-		snprintf(out + 2 * i, 3, "%02x", r[i]);
-	explicit_bzero(r, sizeof(r));
-	return 0;
+	return bf_random_hex(out, CSESS_HEX / 2) < 0 ? -1 : 0;
 }
 
 /* The slot a new session takes: free, expired, or the oldest. */

@@ -39,14 +39,6 @@ release_wave_state(const struct bf_release *rel, size_t w, size_t open,
 	return w < open ? "open" : "waiting";
 }
 
-/* Has the node of wave w, entry j, fetched its target? */
-static int
-node_done(const struct bf_release *rel, const struct bf_wave_node *wn,
-    const struct bf_fetches *f)
-{
-	return bf_release_node_done(rel, wn->name, wn->profile, f);
-}
-
 static void
 print_text(const struct bf_release *rel, const struct bf_fetches *f)
 {
@@ -70,7 +62,8 @@ print_text(const struct bf_release *rel, const struct bf_fetches *f)
 	for (i = 0; i < rel->nwaves; i++) {
 		w = &rel->waves[i];
 		for (j = done = 0; j < w->n; j++)
-			done += node_done(rel, &w->v[j], f);
+			done += bf_release_node_done(rel, w->v[j].name,
+			    w->v[j].profile, f);
 		st = bf_release_active(rel) ?
 		    release_wave_state(rel, i, open, f) : "-";
 		printf("  wave %zu/%zu  %-7s  %zu/%zu node(s) fetched", i + 1,
@@ -80,7 +73,8 @@ print_text(const struct bf_release *rel, const struct bf_fetches *f)
 		if (strcmp(st, "open") == 0 && done < w->n) {
 			printf("; waiting for:");
 			for (j = 0; j < w->n; j++)
-				if (!node_done(rel, &w->v[j], f))
+				if (!bf_release_node_done(rel, w->v[j].name,
+				    w->v[j].profile, f))
 					printf(" %s", w->v[j].name);
 		}
 		putchar('\n');
@@ -99,7 +93,8 @@ wave_node_json(const struct bf_release *rel, const struct bf_wave_node *wn,
 
 	o = json_pack("{s:s, s:s, s:o, s:b}", "name", wn->name, "profile",
 	    wn->profile, "snapshot", cli_json_str_or_null(r != NULL ?
-	    r->snapshot : NULL), "done", node_done(rel, wn, f));
+	    r->snapshot : NULL), "done", bf_release_node_done(rel, wn->name,
+	    wn->profile, f));
 	if (o != NULL && cli_json_set_time(o, "fetched", r != NULL ?
 	    r->fetched : 0) < 0) {
 		json_decref(o);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -247,4 +248,31 @@ bf_digest_mem(struct bf_digest *d, unsigned algs, const void *p, size_t n,
 		return rc;
 	}
 	return bf_digest_final(d, e);
+}
+
+int
+bf_random_hex(char *out, size_t nbytes)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[64];
+	size_t got = 0, i;
+	ssize_t k;
+
+	if (nbytes > sizeof(r))
+		return -EINVAL;
+	while (got < nbytes) {
+		k = getrandom(r + got, nbytes - got, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		got += (size_t)k;
+	}
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[r[i] >> 4];
+		out[2 * i + 1] = hex[r[i] & 15];
+	}
+	out[2 * nbytes] = '\0';
+	explicit_bzero(r, sizeof(r));
+	return 0;
 }

@@ -38,6 +38,11 @@ struct bf_digest {
 const char *bf_digest_name(enum bf_digest_alg alg);
 /* The Manifest/Packages algorithm called `name` (not SHA256), or -1. */
 int	bf_digest_byname(const char *name);
+/*
+ * `nbytes` bytes of getrandom(2) as 2 * nbytes lower-case hex digits and
+ * a NUL in `out`; the bytes are wiped.  0, or -errno.
+ */
+int	bf_random_hex(char *out, size_t nbytes);
 /* Length of the hex digest of `alg`. */
 size_t	bf_digest_hexlen(enum bf_digest_alg alg);
 

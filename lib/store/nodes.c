@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -830,26 +829,11 @@ int
 bf_node_token_new(char token[BF_NODE_TOKEN_HEX + 1],
     char sha256[BF_NODE_TOKEN_HEX + 1], struct bf_err *e)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[BF_NODE_TOKEN_HEX / 2];
-	size_t got = 0, i;
-	ssize_t k;
+	int rc;
 
-	while (got < sizeof(raw)) {
-		k = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return bf_err_errno(e, "cannot get random bytes for a "
-			    "token");
-		got += (size_t)k;
-	}
-	for (i = 0; i < sizeof(raw); i++) {
-		token[2 * i] = hex[raw[i] >> 4];
-		token[2 * i + 1] = hex[raw[i] & 15];
-	}
-	token[BF_NODE_TOKEN_HEX] = '\0';
-	explicit_bzero(raw, sizeof(raw));
+	if ((rc = bf_random_hex(token, BF_NODE_TOKEN_HEX / 2)) < 0)
+		return bf_err_set(e, -rc, "cannot get random bytes for a "
+		    "token: %s", strerror(-rc));
 	return bf_node_token_hash(token, sha256, e);
 }
 
