@@ -1618,15 +1618,19 @@ fl_request(struct fl_thread *th, struct fconn *c)
 		t.lm = bh_metrics_index_lm(c->series, t.index, t.snap_id, t.lm);
 	}
 	make_validators(s, &t, &v);
-	/* Ours: consume the head (it is there, we saw it). */
+	/*
+	 * Ours: busy first, then consume the head (it is there, we saw
+	 * it): between the two the socket holds nothing unread, and the
+	 * request deadline's reaper, after a stall, would cut it.
+	 */
+	if (c->bc != NULL)
+		__atomic_store_n(&c->bc->busy, 1, __ATOMIC_RELEASE);
 	if (recv(c->fd, th->buf, hl, 0) != (ssize_t)hl) {
 		fl_file_put(th, t.fd, fent);
 		fl_close(th, c);
 		return 0;
 	}
 	c->more = (size_t)n - hl;
-	if (c->bc != NULL)
-		__atomic_store_n(&c->bc->busy, 1, __ATOMIC_RELEASE);
 	c->keep = !q.close && !__atomic_load_n(&th->fl->quiesced,
 	    __ATOMIC_RELAXED);
 	c->file = t.fd;
