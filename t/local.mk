@@ -179,5 +179,9 @@ EXTRA_DIST += t/golden
 
 check-local: check-man
 
+# A trash may be a link to a short directory in /tmp (see t/test-lib.sh).
 clean-local:
+	-for l in t/trash.*; do \
+		if test -L "$$l"; then rm -rf "$$(readlink "$$l")"; fi; \
+	done
 	-rm -rf t/trash.* t/.binhost-pids.*

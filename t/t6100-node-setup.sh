@@ -308,6 +308,19 @@ test_expect_success 'after the refusals, the good tarball syncs' '
 	test_grep "gentoo: synced to $(cat G)" err
 '
 
+test_expect_success 'a root deep in the file system: gpg-agent reaches its home by a short link' '
+	deep=$PWD/deep/$(printf "%0120d" 0) &&
+	mkdir -p "$deep" tmp &&
+	TMPDIR=$PWD/tmp BINFARM_NODE_CPUINFO=v3.cpu binfarm-node --root "$deep" setup \
+		--url "$(bh_url)/stable/web" 2>err &&
+	test_grep "trusted key" err &&
+	test_grep "gentoo: synced to $(cat G)" err &&
+	binfarm verify --keyring "$deep/etc/portage/gnupg" \
+		repo/pool/web/app-misc/foo/foo-1.0-1.gpkg.tar &&
+	# the link was in binfarm-node'"'"'s temporary directory, gone with it
+	test -z "$(ls tmp)"
+'
+
 test_expect_success 'one binfarm-node at a time on a root' '
 	if command -v flock >/dev/null 2>&1
 	then

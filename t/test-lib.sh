@@ -23,6 +23,19 @@
 TEST_DIRECTORY=$BF_SRC_DIR/t
 TEST_NAME=$(basename "$0" .sh)
 TRASH_DIRECTORY=$BF_BUILD_DIR/t/trash.$TEST_NAME
+# gpg-agent listens on sockets in a GnuPG home, and a socket path holds
+# at most 107 bytes.  Tests, binfarm-node and Portage make homes a few
+# levels below the trash (node/etc/portage/gnupg), so a build deep in
+# the file system (a CI checkout, make distcheck's _build/sub) keeps its
+# trashes in a short private directory, each reached by a symbolic link
+# of the usual name, t/trash.NAME.
+TRASH_LINK=
+if test ${#TRASH_DIRECTORY} -gt 50; then
+	TRASH_LINK=$TRASH_DIRECTORY
+	test_tmp_=${TMPDIR:-/tmp}
+	test ${#test_tmp_} -le 16 || test_tmp_=/tmp
+	TRASH_DIRECTORY=$test_tmp_/bf-$(printf %s "$BF_BUILD_DIR" | cksum | cut -d' ' -f1)/trash.$TEST_NAME
+fi
 REFERENCE_DIR=${BF_REFERENCE_DIR:-$BF_SRC_DIR/../shared/reference/portage}
 PATH=$BF_BUILD_DIR:$BF_BUILD_DIR/t/helper:$PATH
 LC_ALL=C
@@ -114,7 +127,22 @@ test_broken=0
 test_skipped=0
 test_cleanup=
 
-rm -rf "$TRASH_DIRECTORY" || exit 1
+test_trash_remove_() {
+	rm -rf "$TRASH_DIRECTORY" || return 1
+	test -z "$TRASH_LINK" || rm -rf "$TRASH_LINK"
+	test -z "$TRASH_LINK" || rmdir "${TRASH_DIRECTORY%/*}" 2>/dev/null
+	return 0
+}
+test_trash_remove_ || exit 1
+if test -n "$TRASH_LINK"; then
+	test_tmp_=${TRASH_DIRECTORY%/*}
+	mkdir -m 700 "$test_tmp_" 2>/dev/null
+	test -d "$test_tmp_" && ! test -L "$test_tmp_" && test -O "$test_tmp_" || {
+		echo "Bail out! '$test_tmp_' is not a directory of this user's" >&2
+		exit 1
+	}
+	ln -s "$TRASH_DIRECTORY" "$TRASH_LINK" || exit 1
+fi
 mkdir -p "$TRASH_DIRECTORY" || exit 1
 cd "$TRASH_DIRECTORY" || exit 1
 
@@ -279,12 +307,13 @@ test_done() {
 	test_agent_stop_
 	if test -n "$test_skip_all"; then
 		say "1..0 # SKIP $test_skip_all"
+		cd "$BF_BUILD_DIR" && test_trash_remove_
 		exit 0
 	fi
 	say "# passed $((test_count - test_failed - test_broken - test_skipped)), failed $test_failed, known broken $test_broken, skipped $test_skipped"
 	say "1..$test_count"
 	if test "$test_failed" = 0; then
-		cd "$BF_BUILD_DIR" && rm -rf "$TRASH_DIRECTORY"
+		cd "$BF_BUILD_DIR" && test_trash_remove_
 		exit 0
 	fi
 	exit 1
