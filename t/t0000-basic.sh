@@ -45,6 +45,11 @@ run_sub_test() {
 	name=$1 &&
 	shift &&
 	mkdir -p sub/t &&
+	# a deep build tree keeps trashes in /tmp, behind links (test-lib.sh)
+	test_when_finished "
+		for l in sub/t/trash.*; do
+			if test -L \"\$l\"; then rm -rf \"\$(readlink \"\$l\")\"; fi
+		done" &&
 	cat >"sub/$name.sh" <<-\EOF &&
 	test_description="a test of the test library"
 	. "$BF_SRC_DIR/t/test-lib.sh"

@@ -27,7 +27,7 @@ TRASH_DIRECTORY=$BF_BUILD_DIR/t/trash.$TEST_NAME
 # at most 107 bytes.  Tests, binfarm-node and Portage make homes a few
 # levels below the trash (node/etc/portage/gnupg), so a build deep in
 # the file system (a CI checkout, make distcheck's _build/sub) keeps its
-# trashes in a short private directory, each reached by a symbolic link
+# trashes in a short directory of its own, each reached by a symbolic link
 # of the usual name, t/trash.NAME.
 TRASH_LINK=
 if test ${#TRASH_DIRECTORY} -gt 50; then
@@ -136,7 +136,7 @@ test_trash_remove_() {
 test_trash_remove_ || exit 1
 if test -n "$TRASH_LINK"; then
 	test_tmp_=${TRASH_DIRECTORY%/*}
-	mkdir -m 700 "$test_tmp_" 2>/dev/null
+	mkdir -m 755 "$test_tmp_" 2>/dev/null
 	test -d "$test_tmp_" && ! test -L "$test_tmp_" && test -O "$test_tmp_" || {
 		echo "Bail out! '$test_tmp_' is not a directory of this user's" >&2
 		exit 1
