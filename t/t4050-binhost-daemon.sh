@@ -118,6 +118,9 @@ test_expect_success 'SIGTERM: requests in flight finish, then exit 0' '
 
 test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-timeout' '
 	printf "root = repo\nshutdown-timeout = 1\n" >st.conf &&
+	# more than the largest send buffer (tcp_wmem, 4 MiB by default):
+	# the response can never be all in the kernel, done for the server
+	truncate -s 32M repo/snapshots/amd64/s1/app-misc/huge-1.gpkg.tar &&
 	rm -f port ready || return 1
 	binfarm-binhost -d -u root -f st.conf --listen 127.0.0.1:0 --port-file port 2>err &
 	pid=$! &&
@@ -128,7 +131,7 @@ test_expect_success PYTHON 'SIGTERM: a stuck client is cut off after shutdown-ti
 import socket, sys, time
 s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-s.sendall(b\"GET /testing/amd64/app-misc/big-1.gpkg.tar HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
+s.sendall(b\"GET /testing/amd64/app-misc/huge-1.gpkg.tar HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n\")
 buf = b\"\"
 while b\"\\r\\n\\r\\n\" not in buf:
     buf += s.recv(1024)
