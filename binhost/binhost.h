@@ -244,6 +244,7 @@ struct bh_conn {
 	struct bh_conn	*prev, *next;
 	int		 fd;
 	int		 busy;		/* a request is in, its answer not done */
+	int		 answered;	/* bytes of answered heads still unread */
 	int		 reaped;
 	int64_t		 since;		/* monotonic ms: start or last answer */
 };
@@ -357,6 +358,7 @@ struct bh_server {
 	void		*floop;		/* http.c's own file loop, or NULL */
 	int		 no_floop;	/* everything through libmicrohttpd */
 	int		 no_fcache;	/* the file loop keeps no file open */
+	int		 no_peekoff;	/* the file loop reads each head out */
 };
 
 /* What a URL names. */

@@ -452,6 +452,9 @@ server_init(struct bh_server *s, const struct bh_conf *c)
 		s->no_floop = 1;
 	if (getenv("BINFARM_BINHOST_NO_FILE_CACHE") != NULL)
 		s->no_fcache = 1;
+	/* For tests: the file loop as on kernels before Linux 6.9. */
+	if (getenv("BINFARM_BINHOST_NO_PEEK_OFF") != NULL)
+		s->no_peekoff = 1;
 	if (bh_metrics_init(&s->metrics) < 0) {
 		fprintf(stderr, "%s: cannot initialise metrics\n", PROG);
 		return -1;

@@ -234,7 +234,9 @@ reaper_main(void *arg)
 			 * Bounded all the same, at 3 deadlines.
 			 */
 			if (age < 3 * cs->limit_ms &&
-			    ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0)
+			    ioctl(c->fd, FIONREAD, &unread) == 0 &&
+			    unread > __atomic_load_n(&c->answered,
+			    __ATOMIC_RELAXED))
 				continue;
 			shutdown(c->fd, SHUT_RDWR);
 			c->reaped = 1;
@@ -1088,7 +1090,12 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
  *
  * A request is read with MSG_PEEK first; only once it is known to be
  * ours (a whole head in the socket, of the plain form below, naming a
- * file that opens) is it consumed.  Otherwise the connection, with the
+ * file that opens) is it taken.  Where the kernel has SO_PEEK_OFF for
+ * TCP (Linux 6.9), taking it costs no system call: the peek offset has
+ * moved past it, the next peek sees the next request, and the heads
+ * answered stay in the socket until FL_ANSWERED_MAX bytes of them, a
+ * hand-over or a close drain them with one recv().  Elsewhere each head
+ * is read out with a second recv().  Otherwise the connection, with the
  * request still unread in its socket, goes to libmicrohttpd with
  * MHD_add_connection() for the rest of its life, and is checked and
  * answered there as before: the framing checks (lib/httpcheck.c),
@@ -1109,6 +1116,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
  */
 
 #define FL_BUF		8192	/* a request head, as libmicrohttpd's pool */
+#define FL_ANSWERED_MAX	(FL_BUF / 2)	/* answered heads left unread */
 #define FL_EVENTS	64
 
 struct fl_ipcount {
@@ -1130,6 +1138,8 @@ struct fconn {
 	int		 keep;		/* keep-alive after this response */
 	int		 rd_pending;	/* readable while sending */
 	size_t		 more;		/* bytes after the head just taken */
+	size_t		 answered;	/* heads taken, left in the socket */
+	int		 peekoff;	/* SO_PEEK_OFF is on */
 	int64_t		 active;	/* monotonic ms of the last progress */
 	struct bh_conn	*bc;		/* on the request deadline's list */
 	struct sockaddr_storage addr;
@@ -1165,6 +1175,7 @@ struct fl {
 	unsigned	 total;		/* all open connections, both halves */
 	unsigned	 max_total;
 	unsigned	 max_per_ip;
+	int		 no_peekoff;	/* the kernel has no SO_PEEK_OFF for TCP */
 	int64_t		 timeout_ms;	/* connection-timeout */
 	pthread_mutex_t	 ipmu;
 	struct fl_ipcount *ip[FL_IPBUCKETS];
@@ -1365,11 +1376,36 @@ fl_done(struct fl_thread *th, struct fconn *c, int ok)
 	}
 }
 
+/*
+ * Reads out the heads answered but left in the socket (SO_PEEK_OFF):
+ * 0, or -1 (the connection failed).  Before a hand-over, so that
+ * libmicrohttpd reads the next request first, and before a close, which
+ * with bytes unread would reset the connection and could lose the end
+ * of the last response on its way to the client.
+ */
+static int
+fl_drain(struct fl_thread *th, struct fconn *c)
+{
+	ssize_t n;
+
+	while (c->answered > 0) {
+		n = recv(c->fd, th->buf, c->answered < FL_BUF ? c->answered :
+		    FL_BUF, 0);
+		if (n <= 0)
+			return -1;
+		c->answered -= (size_t)n;
+	}
+	if (c->bc != NULL)
+		__atomic_store_n(&c->bc->answered, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static void
 fl_close(struct fl_thread *th, struct fconn *c)
 {
 	if (c->sending)
 		fl_done(th, c, 0);
+	fl_drain(th, c);
 	fl_detach(th, c);
 	close(c->fd);
 	fl_release(th->fl, (struct sockaddr *)&c->addr);
@@ -1381,8 +1417,13 @@ static void
 fl_handoff(struct fl_thread *th, struct fconn *c)
 {
 	struct fl *fl = th->fl;
-	int fd = c->fd;
+	int fd = c->fd, off = -1;
 
+	if (c->peekoff && (fl_drain(th, c) < 0 || setsockopt(fd, SOL_SOCKET,
+	    SO_PEEK_OFF, &off, sizeof(off)) < 0)) {
+		fl_close(th, c);
+		return;
+	}
 	epoll_ctl(th->ep, EPOLL_CTL_DEL, fd, NULL);
 	fl_detach(th, c);
 	__atomic_add_fetch(&fl->s->metrics.floop_handoffs, 1,
@@ -1562,6 +1603,31 @@ fl_dup(const char *p, size_t n)
 }
 
 /*
+ * Takes the head of hl bytes the last peek (of n) began with: 0, or -1.
+ * With SO_PEEK_OFF it stays in the socket, the offset moved back to just
+ * after it when the peek saw more (a pipelined request).
+ */
+static int
+fl_take(struct fl_thread *th, struct fconn *c, size_t hl, size_t n)
+{
+	int off;
+
+	if (!c->peekoff)
+		return recv(c->fd, th->buf, hl, 0) == (ssize_t)hl ? 0 : -1;
+	c->answered += hl;
+	if (n > hl) {
+		off = (int)c->answered;
+		if (setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &off,
+		    sizeof(off)) < 0)
+			return -1;
+	}
+	if (c->bc != NULL)
+		__atomic_store_n(&c->bc->answered, (int)c->answered,
+		    __ATOMIC_RELAXED);
+	return 0;
+}
+
+/*
  * Takes the request at the head of the socket if it is ours: 1 (being
  * answered, or answered), 0 (handed over or closed: c is gone).
  */
@@ -1578,6 +1644,10 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	int status, rc, fent;
 
 	c->more = 0;
+	if (c->answered >= FL_ANSWERED_MAX && fl_drain(th, c) < 0) {
+		fl_close(th, c);
+		return 0;
+	}
 	n = recv(c->fd, th->buf, FL_BUF, MSG_PEEK);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 1;
@@ -1625,7 +1695,7 @@ fl_request(struct fl_thread *th, struct fconn *c)
 	 */
 	if (c->bc != NULL)
 		__atomic_store_n(&c->bc->busy, 1, __ATOMIC_RELEASE);
-	if (recv(c->fd, th->buf, hl, 0) != (ssize_t)hl) {
+	if (fl_take(th, c, hl, (size_t)n) < 0) {
 		fl_file_put(th, t.fd, fent);
 		fl_close(th, c);
 		return 0;
@@ -1735,6 +1805,25 @@ fl_inbox(struct fl_thread *th)
 	}
 }
 
+/*
+ * Peeks of c start after the heads taken (SO_PEEK_OFF), where the
+ * kernel can; BINFARM_BINHOST_NO_PEEK_OFF in the environment, or a
+ * kernel older than Linux 6.9, keeps the second recv() per request.
+ */
+static void
+fl_peekoff(struct fl *fl, struct fconn *c)
+{
+	int zero = 0;
+
+	if (__atomic_load_n(&fl->no_peekoff, __ATOMIC_RELAXED))
+		return;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_PEEK_OFF, &zero,
+	    sizeof(zero)) == 0)
+		c->peekoff = 1;
+	else
+		__atomic_store_n(&fl->no_peekoff, 1, __ATOMIC_RELAXED);
+}
+
 static void
 fl_accept(struct fl_thread *th)
 {
@@ -1779,6 +1868,7 @@ fl_accept(struct fl_thread *th)
 		c->file = c->fent = -1;
 		c->active = now_ms();
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		fl_peekoff(fl, c);
 		c->bc = conn_track(&fl->s->conns, fd);
 		snprintf(c->r.addr, sizeof(c->r.addr), "-");
 		if (fl->s->access_fd >= 0) {
@@ -1991,6 +2081,7 @@ fl_start(struct bh_server *s, int lfd, size_t nthreads)
 	fl->max_total = (unsigned)s->conf->max_connections;
 	fl->max_per_ip = (unsigned)s->conf->max_per_ip;
 	fl->timeout_ms = (int64_t)s->conf->timeout * 1000;
+	fl->no_peekoff = s->no_peekoff;
 	fcap = s->no_fcache ? 0 : fl_fds(s->conf, nthreads);
 	for (i = 0; i < nthreads; i++) {
 		fl->t[i].ep = fl->t[i].evfd = -1;

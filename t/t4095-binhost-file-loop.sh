@@ -10,16 +10,22 @@ ka() {
 }
 
 # both NAME STEPS...: the steps against the server with its file loop
-# (NAME.loop) and without (NAME.mhd); the answers must be the same.
+# (NAME.loop), with the file loop reading each head out as on kernels
+# without SO_PEEK_OFF for TCP (NAME.read), and without the file loop
+# (NAME.mhd); the answers must be the same.
 both() {
 	_n=$1 && shift &&
 	start_binhost -f loop.conf &&
 	ka "$@" >"$_n.loop" &&
 	stop_binhost &&
+	BINFARM_BINHOST_NO_PEEK_OFF=1 start_binhost -f loop.conf &&
+	ka "$@" >"$_n.read" &&
+	stop_binhost &&
 	BINFARM_BINHOST_NO_FILE_LOOP=1 start_binhost -f loop.conf &&
 	ka "$@" >"$_n.mhd" &&
 	stop_binhost &&
-	test_cmp "$_n.mhd" "$_n.loop"
+	test_cmp "$_n.mhd" "$_n.loop" &&
+	test_cmp "$_n.mhd" "$_n.read"
 }
 
 sum() {
@@ -81,6 +87,21 @@ test_expect_success 'conditional, range and error requests go to libmicrohttpd, 
 	test_cmp want got
 '
 
+test_expect_success 'a long kept-alive connection: the heads answered are read out as they pile up, and before a hand-over' '
+	set -- &&
+	for i in $(seq 60); do set -- "$@" "GET $A" "HEAD $B"; done &&
+	set -- "$@" "PIPE 21" &&
+	for i in $(seq 20); do set -- "$@" "HEAD $C"; done &&
+	set -- "$@" "GET $A" \
+		"RAW GET $A HTTP/1.1\r\nHost: x\r\nIf-None-Match: \"x\"\r\n\r\n" \
+		"GET $C" &&
+	both long "$@" &&
+	test $(wc -l <long.loop) = 143 &&
+	test $(grep -c "^200 30000 " long.loop) = 62 &&
+	test $(grep -c "^200 600000 $(printf "" | sha256sum | cut -d" " -f1)" long.loop) = 20 &&
+	test "$(tail -n 1 long.loop | cut -d" " -f1-3)" = "200 600000 $(sum app-misc/c/c-1-1.gpkg.tar)"
+'
+
 test_expect_success 'what the file loop does not take: a head in pieces, HTTP/1.0, framing headers, a query' '
 	start_binhost -f loop.conf &&
 	test_when_finished stop_binhost &&
@@ -112,6 +133,40 @@ test_expect_success 'Connection: close is honoured' '
 	test_grep "^200 30000 .*connection=close" out &&
 	test_grep "^eof$" out &&
 	test "$(metric binhost_file_loop_requests_total)" = 1
+'
+
+# slowclose: a request for FILE with Connection: close, read only after
+# a pause, when the server has closed with most of the body still queued.
+slowclose() {
+	python3 -c "
+import socket, sys, time
+s = socket.create_connection((\"127.0.0.1\", int(sys.argv[1])))
+s.sendall(b\"GET \" + sys.argv[2].encode() + b\" HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n\")
+time.sleep(1)
+data = b\"\"
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    end = \"eof\"
+except ConnectionResetError:
+    end = \"reset\"
+print(len(data.split(b\"\\r\\n\\r\\n\", 1)[1]), end)
+" "$(cat binhost.port)" "$1"
+}
+
+test_expect_success 'a close after the last answer is a clean one: nothing unread, no reset' '
+	start_binhost -f loop.conf &&
+	test_when_finished stop_binhost &&
+	slowclose "$BIG" >out &&
+	echo "3000000 eof" >expect &&
+	test_cmp expect out &&
+	stop_binhost &&
+	BINFARM_BINHOST_NO_PEEK_OFF=1 start_binhost -f loop.conf &&
+	slowclose "$BIG" >out &&
+	test_cmp expect out
 '
 
 test_expect_success 'the limits hold for connections the file loop holds' '
