@@ -23,6 +23,7 @@
 
 #include "base/buf.h"
 #include "base/map.h"
+#include "store/chgen.h"
 #include "store/fleet.h"
 #include "store/nodes.h"
 
@@ -154,6 +155,16 @@ int	bh_auth_hash(const char *user, const char *pass, struct bf_buf *out);
  * answers (snapshots are immutable) and re-read from the file at least
  * every BH_CHAN_RECHECK seconds.  Bounded (BH_CHAN_MAX entries, least
  * recently used replaced), under one mutex.
+ *
+ * No request needs even the fstatat() while the channel generation
+ * (channels/.generation, store/chgen.h), which every binfarm command
+ * that moves a channel increments after the move, is what it was when
+ * the entry was last checked, and that check was in the current second:
+ * the counter is read from a shared mapping, without a system call.  A
+ * promotion is still seen by the very next request; a link replaced by
+ * other means (ln -sfn by hand) within a second.  A truncated counter
+ * file (SIGBUS on its page) turns the short cut off until the file is
+ * whole again.
  */
 #define BH_CHAN_MAX	64
 #define BH_CHAN_FRESH	2
@@ -172,6 +183,9 @@ struct bh_chan {
 	char		 snap[BH_SNAP_MAX];
 	uint64_t	 snap_hash;
 	struct bh_series *series;
+	/* The channel generation before that lstat, and its second. */
+	uint64_t	 gen;
+	time_t		 gen_seen;
 	/* Packages and Packages.gz: fstat of the last open, and when. */
 	int		 have[2];
 	struct stat	 st[2];
@@ -184,6 +198,11 @@ struct bh_chan_cache {
 	struct bh_chan	 v[BH_CHAN_MAX];
 	uint64_t	 clock;
 	uint64_t	 hits, misses;	/* under mu; for /metrics */
+	uint64_t	 unchecked;	/* hits without a look at the link */
+	/* The channel generation's mapping, looked for once a second. */
+	struct bf_chgen	 gen;
+	time_t		 gen_checked;
+	unsigned	 gen_maps;	/* mappings made; old ones stay mapped */
 	/*
 	 * Moves (under mu) whenever a channel link is seen to point
 	 * elsewhere or to have been replaced: open files kept by the file

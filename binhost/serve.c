@@ -32,11 +32,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -415,6 +417,72 @@ bad:
 	return 404;
 }
 
+/*
+ * The channel generation's pages, for the SIGBUS handler: a page whose
+ * file was truncated under it becomes a page of zeros and the short cut
+ * is off (chgen_faulted) until the file is mapped again.  Process-wide,
+ * as a signal handler is; written under the channel cache's mutex
+ * before the mapping is used.
+ */
+#define CHGEN_PAGES_MAX	16
+static void *chgen_pages[CHGEN_PAGES_MAX];
+static size_t chgen_pgsz;
+static volatile sig_atomic_t chgen_faulted;
+
+static void
+chgen_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	char *a = si->si_addr, *p;
+	size_t i;
+
+	(void)uc;
+	for (i = 0; i < CHGEN_PAGES_MAX; i++) {
+		p = __atomic_load_n(&chgen_pages[i], __ATOMIC_ACQUIRE);
+		if (p != NULL && a >= p && a < p + chgen_pgsz &&
+		    mmap(p, chgen_pgsz, PROT_READ, MAP_FIXED | MAP_PRIVATE |
+		    MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+			chgen_faulted = 1;
+			return;
+		}
+	}
+	/* Not ours: the fault comes again, and kills as it would have. */
+	signal(sig, SIG_DFL);
+}
+
+/*
+ * Once a second, under c->mu: maps the channel generation when it is
+ * not mapped, or the file was replaced, or its page faulted.  Old
+ * mappings stay (a thread may be reading one); at most CHGEN_PAGES_MAX.
+ */
+static void
+chgen_check(struct bh_server *s, struct bh_chan_cache *c, time_t now)
+{
+	struct sigaction sa;
+	struct bf_chgen g;
+
+	if (now == c->gen_checked)
+		return;
+	c->gen_checked = now;
+	if (!chgen_faulted && bf_chgen_current(s->root_fd, &c->gen))
+		return;
+	if (c->gen_maps >= CHGEN_PAGES_MAX || bf_chgen_map(s->root_fd, &g) < 0) {
+		c->gen.p = NULL;
+		return;
+	}
+	if (c->gen_maps == 0) {
+		chgen_pgsz = (size_t)sysconf(_SC_PAGESIZE);
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = chgen_sigbus;
+		sa.sa_flags = SA_SIGINFO;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGBUS, &sa, NULL);
+	}
+	__atomic_store_n(&chgen_pages[c->gen_maps++], (void *)(uintptr_t)g.p,
+	    __ATOMIC_RELEASE);
+	chgen_faulted = 0;
+	c->gen = g;
+}
+
 int
 bh_chan_cache_init(struct bh_chan_cache *c)
 {
@@ -470,6 +538,26 @@ chan_slot(struct bh_chan_cache *c)
 	return victim;
 }
 
+/* A request answered from entry e (under c->mu). */
+static void
+chan_hit(struct bh_chan_cache *c, struct bh_chan *e, int which, time_t now,
+    char *snap, size_t snapsz, uint64_t *snap_hash,
+    struct bh_series **series, struct stat *ist, int *have, uint64_t *epoch)
+{
+	e->used = ++c->clock;
+	c->hits++;
+	snprintf(snap, snapsz, "%s", e->snap);
+	*snap_hash = e->snap_hash;
+	*series = e->series;
+	*epoch = c->epoch;
+	if (which >= 0 && e->have[which] &&
+	    now - e->checked[which] < BH_CHAN_RECHECK &&
+	    now >= e->checked[which]) {
+		*ist = e->st[which];
+		*have = 1;
+	}
+}
+
 /*
  * Resolves the channel link of (channel, profile) to snap, through the
  * cache.  `which` is 0 or 1 for Packages or Packages.gz, else -1; for an
@@ -489,9 +577,25 @@ resolve_channel(struct bh_server *s, const char *channel,
 	char rel[2 * NAME_MAX + 16], fresh[BH_SNAP_MAX];
 	struct bh_series *ser;
 	time_t now = time(NULL);
+	uint64_t gen;
 	int rc, recent;
 
 	*have = 0;
+	pthread_mutex_lock(&c->mu);
+	chgen_check(s, c, now);
+	gen = bf_chgen_load(&c->gen);
+	if (c->gen.p != NULL && !chgen_faulted &&
+	    (e = chan_find(c, channel, profile)) != NULL &&
+	    e->gen_seen == now && e->gen == gen) {
+		/* No channel moved since the link was seen, this second. */
+		c->unchecked++;
+		chan_hit(c, e, which, now, snap, snapsz, snap_hash, series,
+		    ist, have, epoch);
+		*link_mtime = e->mtim.tv_sec;
+		pthread_mutex_unlock(&c->mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&c->mu);
 	snprintf(rel, sizeof(rel), "channels/%s/%s", channel, profile);
 	/*
 	 * lstat first, then the text: should the link be replaced between
@@ -509,18 +613,10 @@ resolve_channel(struct bh_server *s, const char *channel,
 	pthread_mutex_lock(&c->mu);
 	e = chan_find(c, channel, profile);
 	if (e != NULL && same_link(e, &lst) && !recent) {
-		e->used = ++c->clock;
-		c->hits++;
-		snprintf(snap, snapsz, "%s", e->snap);
-		*snap_hash = e->snap_hash;
-		*series = e->series;
-		*epoch = c->epoch;
-		if (which >= 0 && e->have[which] &&
-		    now - e->checked[which] < BH_CHAN_RECHECK &&
-		    now >= e->checked[which]) {
-			*ist = e->st[which];
-			*have = 1;
-		}
+		chan_hit(c, e, which, now, snap, snapsz, snap_hash, series,
+		    ist, have, epoch);
+		e->gen = gen;
+		e->gen_seen = now;
 		pthread_mutex_unlock(&c->mu);
 		*link_mtime = lst.st_mtime;
 		return 0;
@@ -561,6 +657,9 @@ resolve_channel(struct bh_server *s, const char *channel,
 	}
 	e->series = ser;
 	e->used = ++c->clock;
+	/* A link read again while recent is looked at on every request. */
+	e->gen = gen;
+	e->gen_seen = recent ? 0 : now;
 	*epoch = c->epoch;
 	pthread_mutex_unlock(&c->mu);
 
@@ -593,11 +692,12 @@ chan_remember(struct bh_server *s, const char *channel, const char *profile,
 void
 bh_chan_cache_render(struct bh_chan_cache *c, struct bf_buf *out)
 {
-	uint64_t hits, misses;
+	uint64_t hits, misses, unchecked;
 
 	pthread_mutex_lock(&c->mu);
 	hits = c->hits;
 	misses = c->misses;
+	unchecked = c->unchecked;
 	pthread_mutex_unlock(&c->mu);
 	bf_buf_addf(out, "# HELP binhost_channel_cache_hits_total Requests "
 	    "whose channel link was resolved from the cache.\n"
@@ -606,8 +706,14 @@ bh_chan_cache_render(struct bh_chan_cache *c, struct bf_buf *out)
 	    "# HELP binhost_channel_cache_misses_total Requests that read "
 	    "the channel link.\n"
 	    "# TYPE binhost_channel_cache_misses_total counter\n"
-	    "binhost_channel_cache_misses_total %llu\n",
-	    (unsigned long long)hits, (unsigned long long)misses);
+	    "binhost_channel_cache_misses_total %llu\n"
+	    "# HELP binhost_channel_cache_unchecked_total Cache hits that "
+	    "did not look at the link: no channel moved (channels/.generation)."
+	    "\n"
+	    "# TYPE binhost_channel_cache_unchecked_total counter\n"
+	    "binhost_channel_cache_unchecked_total %llu\n",
+	    (unsigned long long)hits, (unsigned long long)misses,
+	    (unsigned long long)unchecked);
 }
 
 static int

@@ -43,6 +43,7 @@ lib_libbinfarm_a_SOURCES += \
 # the inventory of nodes
 lib_libbinfarm_a_SOURCES += \
 	lib/store/channel.c lib/store/channel.h \
+	lib/store/chgen.c lib/store/chgen.h \
 	lib/store/fsck.c lib/store/fsck.h \
 	lib/store/gc.c lib/store/gc.h \
 	lib/store/gpkgsign.c lib/store/gpkgsign.h \

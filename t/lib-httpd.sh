@@ -149,11 +149,13 @@ make_snapshot() {
 	touch -d "@$ts" "$dir/Packages"
 }
 
-# set_channel ROOT CHANNEL PROFILE ID: symlink + rename, as promote does.
+# set_channel ROOT CHANNEL PROFILE ID: symlink + rename, then the
+# channel generation incremented, as promote does.
 set_channel() {
 	mkdir -p "$1/channels/$2" &&
 	ln -sfn "../../snapshots/$3/$4" "$1/channels/$2/.$3.new" &&
-	mv -T "$1/channels/$2/.$3.new" "$1/channels/$2/$3"
+	mv -T "$1/channels/$2/.$3.new" "$1/channels/$2/$3" &&
+	bf-test-tool chgen-bump "$1"
 }
 
 # raw_http REQUEST: sends a raw request (with \r\n, \x00 escapes) to the

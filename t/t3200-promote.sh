@@ -23,9 +23,13 @@ test_expect_success 'promote shows the diff and moves the channel atomically' '
 	test_grep "added .*app-misc/foo-1.0" out &&
 	test "$(readlink repo/channels/testing/amd64)" = "../../snapshots/amd64/$(cat s1)" &&
 	check_channel repo testing amd64 &&
+	g1=$(od -An -tu8 repo/channels/.generation | tr -d " ") &&
 	binfarm promote -R repo -p amd64 -c testing $(cat s2) >out &&
 	test_grep "upgraded .*app-misc/foo-1.0 (build 1) -> app-misc/foo-1.1 (build 1)" out &&
-	test "$(channel_id repo testing amd64)" = "$(cat s2)"
+	test "$(channel_id repo testing amd64)" = "$(cat s2)" &&
+	# the channel generation: eight bytes, one more per move, 0644
+	test "$(stat -c %s:%a repo/channels/.generation)" = 8:644 &&
+	test "$(od -An -tu8 repo/channels/.generation | tr -d " ")" = $((g1 + 1))
 '
 
 test_expect_success 'promote --from another channel' '

@@ -196,15 +196,66 @@ test_expect_success 'cached channel: a rollback still moves Last-Modified forwar
 	test "$(hdr Last-Modified h4)" = "$(hdr Last-Modified h3)"
 '
 
-test_expect_success 'cached channel: a link removed or pointed outside is a 404 at once' '
+test_expect_success 'cached channel: a link removed or pointed outside is a 404 at once, the generation told' '
 	test "$(http_code /testing/amd64/Packages)" = 200 &&
 	ln -sfn ../../snapshots/arm64/s1 repo/channels/testing/.amd64.new &&
 	mv -T repo/channels/testing/.amd64.new repo/channels/testing/amd64 &&
+	bf-test-tool chgen-bump repo &&
 	test "$(http_code /testing/amd64/Packages)" = 404 &&
 	rm repo/channels/testing/amd64 &&
+	bf-test-tool chgen-bump repo &&
 	test "$(http_code /testing/amd64/Packages)" = 404 &&
 	set_channel repo testing amd64 s1 &&
 	test "$(http_code /testing/amd64/Packages)" = 200
+'
+
+test_expect_success 'cached channel: a link changed by hand, the generation not told, within a second' '
+	test "$(http_code /testing/amd64/Packages)" = 200 &&
+	test "$(http_code /testing/amd64/Packages)" = 200 &&
+	rm repo/channels/testing/amd64 &&
+	sleep 1.1 &&
+	test "$(http_code /testing/amd64/Packages)" = 404 &&
+	set_channel repo testing amd64 s1 &&
+	test "$(http_code /testing/amd64/Packages)" = 200
+'
+
+test_expect_success 'cached channel: while no channel moves, the link is looked at once a second' '
+	u0=$(metric binhost_channel_cache_unchecked_total) &&
+	m0=$(metric binhost_channel_cache_misses_total) &&
+	h0=$(metric binhost_channel_cache_hits_total) &&
+	set -- && for i in $(seq 20); do set -- "$@" "$(bh_url)/testing/amd64/Packages"; done &&
+	curl -fsS -o /dev/null "$@" &&
+	u1=$(metric binhost_channel_cache_unchecked_total) &&
+	h1=$(metric binhost_channel_cache_hits_total) &&
+	test $((u1 - u0)) -ge 10 &&
+	test $((h1 - h0)) -ge $((u1 - u0)) &&
+	test "$(metric binhost_channel_cache_misses_total)" = "$m0" &&
+	# a promotion: the very next request looks again, and follows it
+	test_when_finished "set_channel repo testing amd64 s1" &&
+	set_channel repo testing amd64 s2 &&
+	curl -fsS -o got "$(bh_url)/testing/amd64/Packages" &&
+	test_cmp repo/snapshots/amd64/s2/Packages got &&
+	test "$(metric binhost_channel_cache_misses_total)" -gt "$m0"
+'
+
+test_expect_success 'cached channel: the generation file truncated under the binhost: answers go on, promotions followed' '
+	test "$(http_code /testing/amd64/Packages)" = 200 &&
+	: >repo/channels/.generation &&
+	test "$(http_code /testing/amd64/Packages)" = 200 &&
+	test "$(http_code /testing/amd64/Packages)" = 200 &&
+	test_when_finished "set_channel repo testing amd64 s1" &&
+	set_channel repo testing amd64 s2 &&
+	curl -fsS -o got "$(bh_url)/testing/amd64/Packages" &&
+	test_cmp repo/snapshots/amd64/s2/Packages got &&
+	sleep 1.1 &&
+	set_channel repo testing amd64 s1 &&
+	curl -fsS -o got "$(bh_url)/testing/amd64/Packages" &&
+	test_cmp repo/snapshots/amd64/s1/Packages got &&
+	# mapped again: the short cut is back
+	u0=$(metric binhost_channel_cache_unchecked_total) &&
+	curl -fsS -o /dev/null "$(bh_url)/testing/amd64/Packages" "$(bh_url)/testing/amd64/Packages" \
+		"$(bh_url)/testing/amd64/Packages" "$(bh_url)/testing/amd64/Packages" &&
+	test "$(metric binhost_channel_cache_unchecked_total)" -gt "$u0"
 '
 
 test_expect_success 'cached channel: an index rewritten in place is seen within a second' '

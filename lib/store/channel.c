@@ -21,6 +21,7 @@
 #include "base/fsutil.h"
 #include "base/lockfile.h"
 #include "store/channel.h"
+#include "store/chgen.h"
 #include "store/repo.h"
 #include "base/banned.h"
 
@@ -117,7 +118,8 @@ bf_channel_set(struct bf_repo *r, const char *channel, const char *profile,
 		unlinkat(r->root_fd, tmp.buf, 0);
 		goto out;
 	}
-	rc = bf_fsync_path(r->root_fd, dir.buf, e);
+	if ((rc = bf_fsync_path(r->root_fd, dir.buf, e)) == 0)
+		(void)bf_chgen_bump(r->root_fd);	/* readers look again */
 out:
 	bf_buf_release(&dir);
 	bf_buf_release(&tmp);

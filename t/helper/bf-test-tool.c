@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "net/http.h"
 #include "portage/profile.h"
+#include "store/chgen.h"
 #include "base/banned.h"
 
 static int
@@ -42,6 +43,30 @@ cmd_digest(int argc, char **argv)
 		return 1;
 	}
 	printf("%s\n", d.hex[alg]);
+	return 0;
+}
+
+/* chgen-bump ROOT: a channel moved (as bf_channel_set() says it). */
+static int
+cmd_chgen_bump(int argc, char **argv)
+{
+	int fd, rc;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: bf-test-tool chgen-bump ROOT\n");
+		return 2;
+	}
+	if ((fd = open(argv[1], O_RDONLY | O_DIRECTORY)) < 0) {
+		perror(argv[1]);
+		return 2;
+	}
+	rc = bf_chgen_bump(fd);
+	close(fd);
+	if (rc < 0) {
+		fprintf(stderr, "bf-test-tool: cannot increment %s/%s\n",
+		    argv[1], BF_CHGEN_PATH);
+		return 1;
+	}
 	return 0;
 }
 
@@ -225,6 +250,7 @@ static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } tools[] = {
+	{ "chgen-bump", cmd_chgen_bump },
 	{ "digest", cmd_digest },
 	{ "vercmp", cmd_vercmp },
 	{ "profile", cmd_profile },
