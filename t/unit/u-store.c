@@ -20,6 +20,7 @@
 #include "base/fsutil.h"
 #include "format/gpkg.h"
 #include "store/channel.h"
+#include "store/chgen.h"
 #include "store/fsck.h"
 #include "store/gc.h"
 #include "store/promote.h"
@@ -145,6 +146,7 @@ main(void)
 	struct bf_gc_stats gs;
 	struct bf_fsck_opts fo;
 	struct bf_history_entry *hv = NULL;
+	struct bf_chgen g;
 	char f10[512], f11[512], s1[32], s2[32], s3[32], at[32], dir[512];
 	char cmd[600];
 	size_t nh = 0;
@@ -170,9 +172,14 @@ main(void)
 	memset(&mo, 0, sizeof(mo));
 	mo.by = "u-store";
 	memset(&mr, 0, sizeof(mr));
+	ok(bf_chgen_map(r->root_fd, &g) < 0 && bf_chgen_load(&g) == 0,
+	    "no channel moved yet: no channel generation to map");
 	ok(bf_repo_promote(r, "amd64", "production", s2, &mo, &mr, &e) == 0 &&
 	    mr.moved, "production promoted to snapshot 2");
 	bf_move_result_release(&mr);
+	ok(bf_chgen_map(r->root_fd, &g) == 0 && bf_chgen_load(&g) == 1 &&
+	    bf_chgen_current(r->root_fd, &g),
+	    "the move made channels/.generation, at 1, mapped");
 	ok(bf_channel_get(r, "production", "amd64", at, &e) == 0 &&
 	    strcmp(at, s2) == 0, "production points at snapshot 2");
 	memset(&mr, 0, sizeof(mr));
@@ -190,6 +197,16 @@ main(void)
 	ok(bf_repo_rollback(r, "amd64", "production", &mo, &mr, &e) == 0 &&
 	    strcmp(mr.to, s2) == 0, "rollback returns to snapshot 2");
 	bf_move_result_release(&mr);
+	ok(bf_chgen_load(&g) == 3,
+	    "the mapping saw every move but the refused one (3)");
+	ok(unlinkat(r->root_fd, BF_CHGEN_PATH, 0) == 0 &&
+	    !bf_chgen_current(r->root_fd, &g) && bf_chgen_bump(r->root_fd) == 0 &&
+	    !bf_chgen_current(r->root_fd, &g) && bf_chgen_load(&g) == 3,
+	    "a generation file removed and made again is another mapping's");
+	bf_chgen_unmap(&g);
+	ok(bf_chgen_map(r->root_fd, &g) == 0 && bf_chgen_load(&g) == 1 &&
+	    bf_chgen_current(r->root_fd, &g), "which maps, at 1");
+	bf_chgen_unmap(&g);
 	ok(bf_history_load(r, &hv, &nh, &e) == 0 && nh == 3,
 	    "the history has the three moves");
 	ok(nh == 3 && strcmp(hv[2].action, "rollback") == 0 &&
