@@ -83,6 +83,9 @@ serve_repo() {
 serve_link() {
 	ln -s ../../snapshots/amd64/s1 "$R/channels/testing/amd64"
 	touch -h -d @$TS "$R/channels/testing/amd64"
+	# the channel generation a promote leaves (8 bytes: 1), which
+	# binfarm-binhost maps (binfarm-repository(5))
+	printf '\001\000\000\000\000\000\000\000' >"$R/channels/.generation"
 }
 
 # binfarm-binhost: no access log (nginx's is off too), one thread per CPU,
