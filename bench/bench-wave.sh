@@ -19,7 +19,9 @@
 # requests/s, errors (anything not a 2xx: failed + errored + timeout,
 # and requests never started) and the server's CPU (user + system of
 # all its threads or worker processes, from /proc/PID/stat), and the
-# ratios (nginx time / binhost time: higher is better for binhost).
+# ratios (nginx time / binhost time: higher is better for binhost), both
+# of the medians and as the median of each round's own ratio ("paired":
+# steadier where the machine's speed drifts between rounds).
 #
 # BENCH_QUICK=1: a small check (100 connections, 5 files, 200 packages,
 # 1 round).  BINHOST_ARGS adds binfarm-binhost options;
@@ -201,10 +203,19 @@ for m in $MIXES; do
 		eval "${m}_${srv}_t=$1 ${m}_${srv}_cpu=$4"
 	done
 done
+# The ratios of the medians, and the medians of the rounds' own ratios
+# (each round's nginx wave over the binhost wave just before it): on a
+# virtual machine whose speed drifts over seconds, a round's two waves
+# ran at nearly the same speed, the medians of all rounds less so.
 echo
-printf '%-24s %14s %14s\n' ratio "time (ng/bh)" "cpu (ng/bh)"
+printf '%-24s %14s %14s %14s %14s\n' ratio "time (ng/bh)" "cpu (ng/bh)" \
+	"time, paired" "cpu, paired"
 for m in $MIXES; do
 	eval "a=\$${m}_binhost_t b=\$${m}_nginx_t u=\$${m}_binhost_cpu v=\$${m}_nginx_cpu"
-	awk -v m=$m -v a="$a" -v b="$b" -v u="$u" -v v="$v" 'BEGIN {
-		printf "%-24s %13.2fx %13.2fx\n", m " binhost/nginx", (a > 0 ? b / a : 0), (u > 0 ? v / u : 0) }'
+	paste "$W/binhost.$m" "$W/nginx.$m" |
+		awk '{ print ($1 > 0 ? $6 / $1 : 0), ($4 > 0 ? $9 / $4 : 0) }' >"$W/paired.$m"
+	awk -v m=$m -v a="$a" -v b="$b" -v u="$u" -v v="$v" \
+	    -v pt="$(median "$W/paired.$m" 1)" -v pc="$(median "$W/paired.$m" 2)" 'BEGIN {
+		printf "%-24s %13.2fx %13.2fx %13.2fx %13.2fx\n", m " binhost/nginx",
+		    (a > 0 ? b / a : 0), (u > 0 ? v / u : 0), pt, pc }'
 done
