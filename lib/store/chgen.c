@@ -82,7 +82,6 @@ bf_chgen_map(int root_fd, struct bf_chgen *g)
 	if (p == MAP_FAILED)
 		return -1;
 	g->p = p;
-	g->len = sizeof(uint64_t);
 	g->dev = st.st_dev;
 	g->ino = st.st_ino;
 	return 0;
@@ -103,6 +102,6 @@ void
 bf_chgen_unmap(struct bf_chgen *g)
 {
 	if (g->p != NULL)
-		munmap((void *)(uintptr_t)g->p, g->len);
+		munmap((void *)(uintptr_t)g->p, sizeof(uint64_t));
 	memset(g, 0, sizeof(*g));
 }

@@ -23,7 +23,6 @@
 
 struct bf_chgen {
 	const volatile uint64_t *p;	/* the shared page, or NULL */
-	size_t		 len;		/* of the mapping */
 	dev_t		 dev;
 	ino_t		 ino;
 };
