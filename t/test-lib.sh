@@ -130,7 +130,6 @@ test_cleanup=
 test_trash_remove_() {
 	rm -rf "$TRASH_DIRECTORY" || return 1
 	test -z "$TRASH_LINK" || rm -rf "$TRASH_LINK"
-	test -z "$TRASH_LINK" || rmdir "${TRASH_DIRECTORY%/*}" 2>/dev/null
 	return 0
 }
 test_trash_remove_ || exit 1
