@@ -193,6 +193,42 @@ notify_cb(void *cls, struct MHD_Connection *con, void **socket_context,
 }
 
 /*
+ * Whether the request on c is overdue: 1, or 0.  The reaper runs beside
+ * the threads that answer c, so busy and since are read again after the
+ * look at the socket's queue: a request answered in between (its head
+ * read or peeked past, its answer sent, since moved on) left the queue
+ * as empty as silence does.  The writers set since before they clear
+ * busy, and busy before they take a head.
+ *
+ * Bytes the client sent still wait unread in the socket: the delay is
+ * ours (threads stalled on a cold page cache, a stopped or starved
+ * process, a wave of connections being accepted), not the client's.  A
+ * trickling client gets nothing from it: whatever we read of it leaves
+ * the queue empty.  Bounded all the same, at 3 deadlines.
+ *
+ * Left open: libmicrohttpd reads a head before its access handler marks
+ * the connection busy; a stall of the reaper's length between the two
+ * would still cut that request.
+ */
+static int
+conn_overdue(const struct bh_conns *cs, struct bh_conn *c, int64_t now)
+{
+	int64_t since, age;
+	int unread = 0;
+
+	if (c->reaped || __atomic_load_n(&c->busy, __ATOMIC_ACQUIRE))
+		return 0;
+	since = __atomic_load_n(&c->since, __ATOMIC_ACQUIRE);
+	if ((age = now - since) < cs->limit_ms)
+		return 0;
+	if (age < 3 * cs->limit_ms && ioctl(c->fd, FIONREAD, &unread) == 0 &&
+	    unread > __atomic_load_n(&c->answered, __ATOMIC_ACQUIRE))
+		return 0;
+	return !__atomic_load_n(&c->busy, __ATOMIC_ACQUIRE) &&
+	    __atomic_load_n(&c->since, __ATOMIC_ACQUIRE) == since;
+}
+
+/*
  * The reaper: once a second, shuts down the socket of every connection
  * whose request is overdue; libmicrohttpd's thread then sees the
  * connection end and closes it as its own.
@@ -217,26 +253,7 @@ reaper_main(void *arg)
 		now = now_ms();
 		n = 0;
 		for (c = cs->head; c != NULL; c = c->next) {
-			int64_t age;
-			int unread = 0;
-
-			if (c->reaped || __atomic_load_n(&c->busy,
-			    __ATOMIC_ACQUIRE) || (age = now - __atomic_load_n(
-			    &c->since, __ATOMIC_RELAXED)) < cs->limit_ms)
-				continue;
-			/*
-			 * Bytes the client sent still wait unread in the
-			 * socket: the delay is ours (threads stalled on a
-			 * cold page cache, a stopped or starved process, a
-			 * wave of connections being accepted), not the
-			 * client's.  A trickling client gets nothing from
-			 * it: whatever we read of it leaves the queue empty.
-			 * Bounded all the same, at 3 deadlines.
-			 */
-			if (age < 3 * cs->limit_ms &&
-			    ioctl(c->fd, FIONREAD, &unread) == 0 &&
-			    unread > __atomic_load_n(&c->answered,
-			    __ATOMIC_RELAXED))
+			if (!conn_overdue(cs, c, now))
 				continue;
 			shutdown(c->fd, SHUT_RDWR);
 			c->reaped = 1;
@@ -1388,6 +1405,12 @@ fl_drain(struct fl_thread *th, struct fconn *c)
 {
 	ssize_t n;
 
+	/*
+	 * Zero first: the reaper, comparing the queue with it meanwhile,
+	 * sees more unread than answered and waits, never the reverse.
+	 */
+	if (c->bc != NULL)
+		__atomic_store_n(&c->bc->answered, 0, __ATOMIC_RELEASE);
 	while (c->answered > 0) {
 		n = recv(c->fd, th->buf, c->answered < FL_BUF ? c->answered :
 		    FL_BUF, 0);
@@ -1395,8 +1418,6 @@ fl_drain(struct fl_thread *th, struct fconn *c)
 			return -1;
 		c->answered -= (size_t)n;
 	}
-	if (c->bc != NULL)
-		__atomic_store_n(&c->bc->answered, 0, __ATOMIC_RELAXED);
 	return 0;
 }
 
