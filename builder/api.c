@@ -176,10 +176,15 @@ struct req {
 	struct ingest	*ingest;
 	int		 too_big;
 	int		 status;	/* an error found while receiving */
+	unsigned	 retry;		/* 429: the penalty's seconds left */
 	struct bf_err	 err;
 };
 
-/* Who presents the request's bearer token; *w: the worker's section. */
+/*
+ * Who presents the request's bearer token; *w: the worker's section.
+ * An Authorization header that proves nothing counts against the
+ * client's address (auth_penalty_fail()).
+ */
 static enum auth
 authenticate(struct builder *b, struct MHD_Connection *c,
     const struct bcfg_worker **w)
@@ -189,8 +194,12 @@ authenticate(struct builder *b, struct MHD_Connection *c,
 	int eng, met;
 
 	*w = NULL;
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
+	if (h == NULL)
 		return AUTH_NONE;
+	if (strncmp(h, "Bearer ", 7) != 0) {
+		auth_penalty_fail(b, c, "wrong tokens");
+		return AUTH_NONE;
+	}
 	h += 7;
 	/* Every comparison always runs, each in constant time. */
 	*w = bcfg_worker_by_token(&b->cfg, h);
@@ -199,6 +208,8 @@ authenticate(struct builder *b, struct MHD_Connection *c,
 	    bcfg_token_eq(h, b->cfg.metrics_token);
 	if (*w != NULL)
 		return AUTH_WORKER;
+	if (!eng && !met)
+		auth_penalty_fail(b, c, "wrong tokens");
 	return eng ? AUTH_ENGINEER : met ? AUTH_METRICS : AUTH_NONE;
 }
 
@@ -1000,15 +1011,10 @@ static enum MHD_Result
 refuse_unauthenticated(struct MHD_Connection *c, const char *method,
     const char *url, struct req *rq)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const char *ip = "?";
-	char ab[64];
+	char ip[64];
 
-	if (ci != NULL && ci->client_addr->sa_family == AF_INET)
-		ip = inet_ntop(AF_INET, &((const struct sockaddr_in *)
-		    (const void *)ci->client_addr)->sin_addr, ab, sizeof(ab));
-	log_warnx("refused %s %s from %s: %s", method, url, ip ? ip : "?",
+	log_warnx("refused %s %s from %s: %s", method, url,
+	    auth_client_str(c, ip, sizeof(ip)),
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION) ? "wrong token" : "no token");
 	rq->status = 401;
@@ -1075,7 +1081,11 @@ request_begin(struct builder *b, struct MHD_Connection *c, const char *url,
 	/* The console's pages: its session cookie, not a bearer token. */
 	if (strcmp(url, "/console") == 0 || strncmp(url, "/console/", 9) == 0)
 		rq->who = AUTH_CONSOLE;
-	else
+	else if ((rq->retry = auth_penalty_left(b, c)) > 0) {
+		/* Nothing it presents is looked at: answered once read. */
+		rq->status = 429;
+		return MHD_YES;
+	} else
 		rq->who = authenticate(b, c, &rq->worker);
 	if ((cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH)) != NULL &&
@@ -1155,6 +1165,29 @@ send_unauthorized(struct MHD_Connection *c)
 	return ret;
 }
 
+/* 429: the client's address is refused for `left` more seconds. */
+static enum MHD_Result
+send_penalised(struct MHD_Connection *c, unsigned left)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char body[256], ra[16];
+	int n;
+
+	n = snprintf(body, sizeof(body), "{\"error\":\"too many wrong "
+	    "credentials from this address: every request from it is "
+	    "refused for %u more s (auth-failures)\"}", left);
+	snprintf(ra, sizeof(ra), "%u", left);
+	r = MHD_create_response_from_buffer((size_t)n, body,
+	    MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/json");
+	ret = MHD_queue_response(c, 429, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* The whole request is in: the answer. */
 static enum MHD_Result
 request_end(struct builder *b, struct MHD_Connection *c, const char *url,
@@ -1166,6 +1199,8 @@ request_end(struct builder *b, struct MHD_Connection *c, const char *url,
 		return send_json(c, 200, json_pack("{s:s}", "status", "ok"));
 	if (rq->status == 401)
 		return send_unauthorized(c);
+	if (rq->status == 429)
+		return send_penalised(c, rq->retry);
 	if (rq->status == 413)
 		return send_too_big(b, c, strcmp(method, "PUT") == 0);
 	if (rq->status != 0)
@@ -1276,6 +1311,10 @@ api_init(struct builder *b, struct bf_err *e)
 		rc = bf_err_nomem(e);
 		goto fail;
 	}
+	if ((rc = bf_penalty_init(&b->penalty, (unsigned)b->cfg.auth_failures,
+	    (unsigned)b->cfg.auth_penalty, b->cfg.auth_exempt,
+	    b->cfg.nauth_exempt, e)) < 0)
+		goto fail;
 	b->api = a;
 	return 0;
 fail:
@@ -1356,6 +1395,7 @@ fail:
 	api_state_free(a);
 	console_free(b->console);
 	b->console = NULL;
+	bf_penalty_free(&b->penalty);
 	return rc;
 }
 
@@ -1380,4 +1420,5 @@ api_stop(struct builder *b)
 	api_state_free(a);
 	console_free(b->console);
 	b->console = NULL;
+	bf_penalty_free(&b->penalty);
 }

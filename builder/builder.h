@@ -14,6 +14,7 @@
 
 #include "base/conf.h"
 #include "base/log.h"
+#include "net/penalty.h"
 #include "jobs.h"
 
 struct bf_buf;
@@ -74,6 +75,11 @@ struct bcfg {
 	int			 max_connections_per_ip;
 	int			 request_timeout;	/* s, for a request head */
 	long long		 max_upload_size;	/* bytes */
+	int			 auth_failures;	/* per source and minute;
+						   0: no penalties */
+	int			 auth_penalty;	/* s */
+	struct bf_cidr		*auth_exempt;	/* never penalised */
+	size_t			 nauth_exempt;
 	struct bcfg_worker	*workers;
 	size_t			 nworkers, aworkers;
 	int			 lease_timeout;	/* seconds */
@@ -121,6 +127,7 @@ struct builder {
 	struct MHD_Daemon	*mhd;
 	struct api_state	*api;	/* api.c's: TLS, the head deadline */
 	struct console		*console;	/* console.c's: sessions */
+	struct bf_penalty	 penalty;	/* wrong credentials, per source */
 	int			 port;
 	volatile sig_atomic_t	 stop;
 	struct bf_repo		*repo;	/* where rebuilds are published */
@@ -500,6 +507,10 @@ struct metrics {
 	const char	*version;
 	struct metrics_release *releases;	/* the running ones */
 	size_t		 nreleases;
+	unsigned long long auth_failures;	/* wrong credentials */
+	unsigned long long auth_refused;	/* under a penalty */
+	unsigned long long auth_penalties;	/* penalties started */
+	size_t		 auth_penalised;	/* addresses refused now */
 };
 
 /* A running release of the repository (store/release.h), as far as it got. */
@@ -531,8 +542,21 @@ int	db_metrics_durations(struct builder *b, struct metrics *m,
 int	db_metrics_counters(struct builder *b, struct metrics *m);
 int	db_metrics_rebuilds(struct builder *b, struct metrics *m);
 
-/* api.c */
 struct MHD_Connection;
+
+/* auth.c */
+/* The client's address, for a log line. */
+const char *auth_client_str(struct MHD_Connection *c, char *ab, size_t n);
+/*
+ * Penalties for wrong credentials (auth-failures, auth-penalty,
+ * auth-exempt): the seconds the client's address is still refused for,
+ * or 0; and a wrong credential from it (`what`: for the log line).
+ */
+unsigned auth_penalty_left(struct builder *b, struct MHD_Connection *c);
+void	auth_penalty_fail(struct builder *b, struct MHD_Connection *c,
+	    const char *what);
+
+/* api.c */
 /* GET .../jobs/N/log[?offset=O]: the log from O, its size and job state. */
 int	api_send_log(struct builder *b, struct MHD_Connection *c, long long job);
 int	api_init(struct builder *b, struct bf_err *e);

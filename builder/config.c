@@ -92,6 +92,31 @@ set_int(int *dst, const char *v, int min, int max, const char *file,
 	return 0;
 }
 
+/* auth-exempt: address ranges, separated by blanks; replaces the last. */
+static int
+set_exempt(struct bcfg *c, const char *v, const char *file, unsigned line,
+    struct bf_err *e)
+{
+	struct bf_strv sv = BF_STRV_INIT;
+	size_t i;
+	int rc = 0;
+
+	free(c->auth_exempt);
+	c->auth_exempt = NULL;
+	c->nauth_exempt = 0;
+	if (bf_strv_split(&sv, v) < 0)
+		return bf_err_nomem(e);
+	if (sv.n > 0 && (c->auth_exempt = calloc(sv.n,
+	    sizeof(*c->auth_exempt))) == NULL)
+		rc = bf_err_nomem(e);
+	for (i = 0; rc == 0 && i < sv.n; i++)
+		if ((rc = bf_cidr_parse(sv.v[i], &c->auth_exempt[i], e)) < 0)
+			bf_err_prefix(e, "%s:%u: auth-exempt", file, line);
+	c->nauth_exempt = rc == 0 ? sv.n : 0;
+	bf_strv_release(&sv);
+	return rc < 0 ? -BF_ECONFIG : 0;
+}
+
 /* A byte count with an optional K, M or G (binary) suffix. */
 static int
 set_size(long long *dst, const char *v, long long min, const char *file,
@@ -254,6 +279,14 @@ cfg_cb(void *arg, const char *file, unsigned line, const char *section,
 		if (strcmp(key, "max-upload-size") == 0)
 			return set_size(&c->max_upload_size, value, 1024, file,
 			    line, key, e);
+		if (strcmp(key, "auth-failures") == 0)
+			return set_int(&c->auth_failures, value, 0, 100000,
+			    file, line, key, e);
+		if (strcmp(key, "auth-penalty") == 0)
+			return set_int(&c->auth_penalty, value, 1, 86400,
+			    file, line, key, e);
+		if (strcmp(key, "auth-exempt") == 0)
+			return set_exempt(c, value, file, line, e);
 		if (strcmp(key, "lease-timeout") == 0)
 			return set_int(&c->lease_timeout, value, 1, 86400, file,
 			    line, key, e);
@@ -410,6 +443,8 @@ bcfg_load(struct bcfg *c, const char *file, struct bf_err *e)
 	c->max_connections_per_ip = 64;
 	c->request_timeout = 30;
 	c->max_upload_size = 2LL << 30;
+	c->auth_failures = 10;
+	c->auth_penalty = 300;
 	memset(&x, 0, sizeof(x));
 	x.c = c;
 	if ((c->file = strdup(file)) == NULL || (x.dir = strdup(file)) == NULL)
@@ -494,6 +529,7 @@ bcfg_release(struct bcfg *c)
 	if (c->metrics_token != NULL)
 		explicit_bzero(c->metrics_token, strlen(c->metrics_token));
 	free(c->metrics_token);
+	free(c->auth_exempt);
 	free(c->user);
 	free(c->tls_cert);
 	free(c->tls_key);

@@ -341,19 +341,6 @@ send_static(struct MHD_Connection *c, const char *url)
 	    "text/css; charset=utf-8", &b, NULL, NULL);
 }
 
-/* The client's address, for a log line. */
-static const char *
-client_ip(struct MHD_Connection *c, char *ab, size_t n)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c,
-	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-	snprintf(ab, n, "?");
-	if (ci != NULL && ci->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)
-		    ci->client_addr)->sin_addr, ab, (socklen_t)n);
-	return ab;
-}
 
 static void
 login_form(struct cpage *p, const char *error)
@@ -379,30 +366,40 @@ login(struct cpage *p)
 	struct console *co = p->b->console;
 	const char *why = NULL;
 	struct csess s;
-	char ip[64];
-	int ok, ret;
+	char ip[64], pen[128];
+	unsigned left;
+	int ok, ret, status = 403;
 
 	ok = cp_form(p, "token", &tok) && cp_form(p, "name", &name);
-	if (!ok || !csess_name_valid(name.buf))
+	if ((left = auth_penalty_left(p->b, p->c)) > 0) {
+		/* The token is not even compared. */
+		snprintf(pen, sizeof(pen), "too many wrong tokens from this "
+		    "address: try again in %u s", left);
+		why = pen;
+		status = 429;
+	} else if (!ok || !csess_name_valid(name.buf))
 		why = "give the engineer token and a name of letters, digits, "
 		    "spaces and ._@+- (up to 64)";
-	else if (!console_str_eq(tok.buf, p->b->cfg.engineer_token))
+	else if (!console_str_eq(tok.buf, p->b->cfg.engineer_token)) {
 		why = "wrong token";
-	else if (csess_create(&co->sessions, name.buf, now_s(), &s) < 0)
+		auth_penalty_fail(p->b, p->c, "wrong console logins");
+	} else if (csess_create(&co->sessions, name.buf, now_s(), &s) < 0)
 		why = "cannot make a session (no random bytes)";
 	explicit_bzero(tok.buf, tok.len);
 	bf_buf_release(&tok);
 	if (why != NULL) {
-		log_warnx("console: refused a login as '%s' from %s: %s",
-		    csess_name_valid(name.buf) ? name.buf : "(bad name)",
-		    client_ip(p->c, ip, sizeof(ip)), why);
+		if (status != 429)	/* not a line per try of a penalty */
+			log_warnx("console: refused a login as '%s' from "
+			    "%s: %s", csess_name_valid(name.buf) ? name.buf :
+			    "(bad name)", auth_client_str(p->c, ip, sizeof(ip)),
+			    why);
 		bf_buf_release(&name);
 		login_form(p, why);
-		p->status = 403;
+		p->status = status;
 		return send_page(p);
 	}
 	log_info("console: %s logged in from %s", s.name,
-	    client_ip(p->c, ip, sizeof(ip)));
+	    auth_client_str(p->c, ip, sizeof(ip)));
 	bf_buf_addf(&ck, COOKIE "=%s; Path=/console/; HttpOnly; "
 	    "SameSite=Strict; Max-Age=%d%s", s.id, SESSION_TTL,
 	    p->b->cfg.tls_cert != NULL ? "; Secure" : "");
@@ -501,7 +498,7 @@ authorized(struct cpage *p)
 	if (post && (cross_origin(p) || !csrf_ok(p))) {
 		log_warnx("console: refused %s %s of %s from %s: bad CSRF "
 		    "token or origin", p->method, p->url, p->s.name,
-		    client_ip(p->c, ip, sizeof(ip)));
+		    auth_client_str(p->c, ip, sizeof(ip)));
 		cp_error(p, 403, "refused: the form's CSRF token is not this "
 		    "session's (reload the page and try again)");
 		return send_page(p);

@@ -8,6 +8,7 @@ binfarm_builder_SOURCES = \
 	builder/api.c \
 	builder/api-farm.c \
 	builder/api-jobs.c \
+	builder/auth.c \
 	builder/config.c \
 	builder/console.c builder/console.h \
 	builder/console-html.c \

@@ -155,7 +155,8 @@ farm_fail(struct bf_cli *cli, int status, json_t *out)
 		return BF_EXIT_ERROR;
 	cli_error(cli, "%s (HTTP %d)", json_string_value(json_object_get(out,
 	    "error")) ? js(out, "error") : "request failed", status);
-	return status == 401 || status == 403 ? BF_EXIT_ERROR : BF_EXIT_FAIL;
+	return status == 401 || status == 403 || status == 429 ? BF_EXIT_ERROR :
+	    BF_EXIT_FAIL;
 }
 
 long long

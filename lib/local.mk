@@ -18,7 +18,8 @@ lib_libbinfarm_a_SOURCES += \
 # net: the HTTP client (libcurl) and request-head checks
 lib_libbinfarm_a_SOURCES += \
 	lib/net/http.c lib/net/http.h \
-	lib/net/httpcheck.c lib/net/httpcheck.h
+	lib/net/httpcheck.c lib/net/httpcheck.h \
+	lib/net/penalty.c lib/net/penalty.h
 # portage: atoms, dependency strings, profiles, trees, the planner
 lib_libbinfarm_a_SOURCES += \
 	lib/portage/atom.c lib/portage/atom.h \

@@ -25,6 +25,7 @@ UNIT_TESTS = \
 	t/unit/u-groups \
 	t/unit/u-map \
 	t/unit/u-nodes \
+	t/unit/u-penalty \
 	t/unit/u-release \
 	t/unit/u-metrics \
 	t/unit/u-pkgindex \
@@ -55,6 +56,8 @@ t_unit_u_farm_CFLAGS = $(binfarm_builder_CFLAGS)
 t_unit_u_farm_LDADD = $(binfarm_builder_LDADD)
 t_unit_u_groups_SOURCES = t/unit/u-groups.c t/unit/tap.h
 t_unit_u_groups_LDADD = $(BF_LIBS)
+t_unit_u_penalty_SOURCES = t/unit/u-penalty.c t/unit/tap.h
+t_unit_u_penalty_LDADD = $(BF_LIBS)
 t_unit_u_map_SOURCES = t/unit/u-map.c t/unit/tap.h
 t_unit_u_map_LDADD = $(BF_LIBS)
 # The builder's /metrics: rendering, and reading it from a database.
@@ -71,8 +74,8 @@ t_unit_u_pkgindex_SOURCES = t/unit/u-pkgindex.c t/unit/tap.h
 t_unit_u_pkgindex_LDADD = $(BF_LIBS)
 # The scheduler with the builder's own sources (builder.c's main aside).
 t_unit_u_sched_SOURCES = t/unit/u-sched.c t/unit/tap.h \
-	builder/api.c builder/api-jobs.c builder/config.c builder/db.c \
-	builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
+	builder/api.c builder/api-jobs.c builder/auth.c builder/config.c \
+	builder/db.c builder/db-jobs.c builder/db-rebuilds.c builder/ingest.c \
 	builder/pin.c builder/publish.c builder/rebuild.c builder/sched.c \
 	builder/signer.c builder/workers.c \
 	builder/api-farm.c builder/db-farm.c \
@@ -139,6 +142,7 @@ SHELL_TESTS += \
 	t/t5001-farm-faults.sh \
 	t/t5002-farm-sched.sh \
 	t/t5003-farm-trust.sh \
+	t/t5004-builder-auth-penalty.sh \
 	t/t5010-farm-sample.sh \
 	t/t5020-builder-hostile.sh \
 	t/t5030-ingest-fidelity.sh \

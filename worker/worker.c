@@ -320,8 +320,11 @@ worker_main(struct wk *w)
 		rc = wk_call(w, &w->conn, "POST", "/v1/jobs/lease", body, &job,
 		    &status, &e);
 		json_decref(body);
-		if (rc < 0 || status >= 500) {
-			backoff_sleep(&delay, "the builder is away", &e);
+		if (rc < 0 || status >= 500 || status == 429) {
+			/* 429: this address is under a penalty (auth-failures). */
+			backoff_sleep(&delay, status == 429 ? "the builder "
+			    "refuses this address for now" : "the builder is "
+			    "away", &e);
 			wk_refresh_url(w);
 			continue;
 		}
