@@ -23,6 +23,7 @@
 
 #include "base/buf.h"
 #include "base/map.h"
+#include "net/penalty.h"
 #include "store/chgen.h"
 #include "store/fleet.h"
 #include "store/nodes.h"
@@ -54,6 +55,11 @@ struct bh_conf {
 	long long	 index_max_age;
 	long long	 file_max_age;
 	long long	 shutdown_timeout;
+	long long	 auth_failures;	/* per address and minute; 0: off */
+	long long	 auth_penalty;	/* seconds */
+	char		*auth_exempt;	/* address ranges, blank-separated */
+	struct bf_cidr	*exempt;	/* ... parsed by the check */
+	size_t		 nexempt;
 	/* Where each setting came from, for messages: "file:line" or "--flag". */
 	char		*where_root;
 	char		*where_tls;
@@ -66,7 +72,7 @@ void	bh_conf_init(struct bh_conf *c);
 void	bh_conf_release(struct bh_conf *c);
 
 /* Status-code slots counted by the metrics. */
-#define BH_NCODES	13
+#define BH_NCODES	14
 /* Latency histogram upper bounds, seconds; one more bucket for +Inf. */
 #define BH_NBUCKETS	14
 
@@ -109,6 +115,8 @@ void	bh_metrics_count(struct bh_series *s, int status, uint64_t bytes,
 /* Appends the Prometheus text exposition. */
 void	bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 	    unsigned connections);
+/* The penalties for wrong credentials (auth-failures), as metrics. */
+void	bh_metrics_render_penalty(struct bf_penalty *p, struct bf_buf *out);
 /*
  * Last-Modified of a channel's index `which` (0 Packages, 1 Packages.gz)
  * that never goes backwards while this process runs: when the snapshot
@@ -366,6 +374,7 @@ struct bh_server {
 	int		 access_fd;	/* -1: no access log */
 	int		 auth_on;
 	struct bh_auth	 auth;
+	struct bf_penalty penalty;	/* wrong credentials, per address */
 	char		*tls_cert_pem;
 	char		*tls_key_pem;
 	struct bh_metrics metrics;

@@ -68,6 +68,8 @@ bh_conf_init(struct bh_conf *c)
 	c->index_max_age = 60;
 	c->file_max_age = 31536000;
 	c->shutdown_timeout = 10;
+	c->auth_failures = 30;
+	c->auth_penalty = 60;
 }
 
 void
@@ -78,6 +80,7 @@ bh_conf_release(struct bh_conf *c)
 		&c->access_log, &c->user, &c->tls_cert, &c->tls_key,
 		&c->auth_file, &c->auth_realm, &c->where_root, &c->where_tls,
 		&c->where_auth, &c->where_user, &c->where_listen,
+		&c->auth_exempt,
 	};
 	size_t i;
 
@@ -85,6 +88,9 @@ bh_conf_release(struct bh_conf *c)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	free(c->exempt);
+	c->exempt = NULL;
+	c->nexempt = 0;
 }
 
 enum ktype { K_STR, K_NUM };
@@ -108,6 +114,9 @@ static const struct key {
 	S("tls-key", tls_key, offsetof(struct bh_conf, where_tls)),
 	S("auth-file", auth_file, offsetof(struct bh_conf, where_auth)),
 	S("auth-realm", auth_realm, 0),
+	S("auth-exempt", auth_exempt, 0),
+	N("auth-failures", auth_failures, 0, 100000),
+	N("auth-penalty", auth_penalty, 1, 86400),
 	N("threads", threads, 0, 1024),
 	N("max-connections", max_connections, 1, 1000000),
 	N("max-connections-per-ip", max_per_ip, 0, 1000000),
@@ -224,6 +233,33 @@ read_small_file(const char *path, const char *where, char **out,
 	return 0;
 }
 
+/* auth-exempt, parsed: 0, or -BF_ECONFIG with e set. */
+static int
+conf_exempt(struct bh_conf *c, struct bf_err *e)
+{
+	struct bf_strv sv = BF_STRV_INIT;
+	size_t i;
+	int rc = 0;
+
+	free(c->exempt);
+	c->exempt = NULL;
+	c->nexempt = 0;
+	if (c->auth_exempt == NULL)
+		return 0;
+	if (bf_strv_split(&sv, c->auth_exempt) < 0)
+		return bf_err_nomem(e);
+	if (sv.n > 0 && (c->exempt = calloc(sv.n, sizeof(*c->exempt))) == NULL)
+		rc = bf_err_nomem(e);
+	for (i = 0; rc == 0 && i < sv.n; i++)
+		if ((rc = bf_cidr_parse(sv.v[i], &c->exempt[i], e)) < 0) {
+			bf_err_prefix(e, "auth-exempt");
+			rc = -BF_ECONFIG;
+		}
+	c->nexempt = rc == 0 ? sv.n : 0;
+	bf_strv_release(&sv);
+	return rc;
+}
+
 /* Checks what can be checked without privileges changing. */
 static int
 conf_check(struct bh_conf *c, struct bf_err *e)
@@ -256,7 +292,7 @@ conf_check(struct bh_conf *c, struct bf_err *e)
 	if (c->user != NULL && getpwnam(c->user) == NULL)
 		return bf_err_set(e, BF_ECONFIG, "%s: no such user '%s'",
 		    c->where_user, c->user);
-	return 0;
+	return conf_exempt(c, e);
 }
 
 /* Binds the listening socket; port 0 picks a free one. */
@@ -489,6 +525,7 @@ server_release(struct bh_server *s)
 	}
 	if (s->auth_on)
 		bh_auth_release(&s->auth);
+	bf_penalty_free(&s->penalty);
 	bh_chan_cache_release(&s->chans);
 	bh_metrics_release(&s->metrics);
 	bh_fleet_release(&s->fleet);
@@ -555,6 +592,9 @@ server_open(struct bh_server *s, const struct bh_conf *c, int *lfd,
 		    c->auth_realm != NULL ? c->auth_realm : "binfarm", e)) < 0)
 			return rc;
 	}
+	if ((rc = bf_penalty_init(&s->penalty, (unsigned)c->auth_failures,
+	    (unsigned)c->auth_penalty, c->exempt, c->nexempt, e)) < 0)
+		return rc;
 	if ((rc = bind_listen(c->listen, c->where_listen, lfd, 0, e)) < 0)
 		return rc;
 	if (getsockname(*lfd, (struct sockaddr *)&ss, &sl) == 0)

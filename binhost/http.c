@@ -72,6 +72,7 @@ reason(int status)
 	case 405: return "Method Not Allowed";
 	case 414: return "URI Too Long";
 	case 416: return "Range Not Satisfiable";
+	case 429: return "Too Many Requests";
 	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	default: return "Error";
@@ -617,6 +618,60 @@ queue(struct req *r, struct MHD_Connection *con, int status,
 	return ret;
 }
 
+static const struct sockaddr *
+client_sa(struct MHD_Connection *con)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(con,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* A wrong credential from con's address (auth-failures). */
+static void
+penalty_fail(struct bh_server *s, struct MHD_Connection *con,
+    const char *what)
+{
+	const struct sockaddr *sa = client_sa(con);
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (!bf_penalty_fail(&s->penalty, sa, time(NULL)))
+		return;
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, a, sizeof(a));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, a, sizeof(a));
+	log_warnx("auth-failures: %lld %s from %s%s within %d s: every "
+	    "request from it with credentials is refused for %lld s",
+	    s->conf->auth_failures, what, a, sa != NULL &&
+	    sa->sa_family == AF_INET6 ? " (its /64)" : "", BF_PENALTY_WINDOW,
+	    s->conf->auth_penalty);
+}
+
+/* 429: con's address is under a penalty for `left` more seconds. */
+static enum MHD_Result
+penalised(struct req *r, struct MHD_Connection *con, unsigned left,
+    int is_head)
+{
+	static const char body[] = "429 Too Many Requests: too many wrong "
+	    "credentials from this address\n";
+	struct MHD_Response *resp;
+	char ra[16];
+
+	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+	    MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	snprintf(ra, sizeof(ra), "%u", left);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	return queue(r, con, 429, resp, is_head ? 0 : sizeof(body) - 1);
+}
+
 static enum MHD_Result
 queue_error(struct req *r, struct MHD_Connection *con, int status,
     int is_head)
@@ -968,6 +1023,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	struct bh_target t;
 	struct bf_buf body = BF_BUF_INIT;
 	char *user = NULL, *pass = NULL;
+	const char *authz;
+	unsigned left;
 	int is_head, is_get, status, ok;
 	enum MHD_Result ret;
 
@@ -1035,10 +1092,21 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 	if (r->version[0] == '-' || nul_in_target(con, url, version))
 		return queue_error(r, con, 400, is_head);
 
-	status = bh_resolve(s, url, MHD_lookup_connection_value(con,
-	    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION), &t);
-	if (t.deny)
+	/*
+	 * An address under a penalty for wrong credentials: whatever it
+	 * presents is not looked at.  Without credentials, as anyone.
+	 */
+	authz = MHD_lookup_connection_value(con, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (authz != NULL && (left = bf_penalty_check(&s->penalty,
+	    client_sa(con), time(NULL))) > 0)
+		return penalised(r, con, left, is_head);
+	status = bh_resolve(s, url, authz, &t);
+	if (t.deny) {
+		if (authz != NULL)
+			penalty_fail(s, con, "wrong node credentials");
 		return auth_fail(BH_NODE_REALM, r, con, is_head);
+	}
 	if (t.node >= 0)
 		node_req(r, &t);
 	if (t.series != NULL)
@@ -1067,6 +1135,8 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		if (!ok) {
 			if (t.fd >= 0)
 				close(t.fd);
+			if (authz != NULL)
+				penalty_fail(s, con, "wrong credentials");
 			return auth_fail(s->auth.realm, r, con, is_head);
 		}
 	}
@@ -1081,6 +1151,7 @@ access_cb(void *cls, struct MHD_Connection *con, const char *url,
 		bh_metrics_render(&s->metrics, &body, bh_http_connections(s));
 		bh_chan_cache_render(&s->chans, &body);
 		bh_fleet_render(&s->fleet, &body);
+		bh_metrics_render_penalty(&s->penalty, &body);
 		ret = serve_text(r, con, &body,
 		    "text/plain; version=0.0.4; charset=utf-8", is_head);
 		bf_buf_release(&body);
@@ -1682,6 +1753,10 @@ fl_request(struct fl_thread *th, struct fconn *c)
 		goto handoff;
 	hl = (size_t)(eoh - th->buf) + 4;
 	if (hl > FL_BUF / 2 || fl_parse(th->buf, hl, &q) < 0)
+		goto handoff;
+	/* Credentials from an address under a penalty: the 429 is MHD's. */
+	if (q.authz_len > 0 && bf_penalty_peek(&s->penalty,
+	    (const struct sockaddr *)&c->addr, time(NULL)) > 0)
 		goto handoff;
 	memcpy(url, q.target, q.target_len);
 	url[q.target_len] = '\0';

@@ -17,7 +17,7 @@
 #include "base/banned.h"
 
 static const int codes[BH_NCODES] = {
-	200, 206, 304, 400, 401, 403, 404, 405, 414, 416, 500, 503, 0
+	200, 206, 304, 400, 401, 403, 404, 405, 414, 416, 429, 500, 503, 0
 };
 
 static const double buckets[BH_NBUCKETS] = {
@@ -233,4 +233,36 @@ bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 	    "started, unix time.\n"
 	    "# TYPE binhost_start_time_seconds gauge\n"
 	    "binhost_start_time_seconds %lld\n", (long long)m->started);
+}
+
+void
+bh_metrics_render_penalty(struct bf_penalty *p, struct bf_buf *out)
+{
+	uint64_t f = 0, n = 0, r = 0;
+
+	if (p->slot != NULL) {
+		pthread_mutex_lock(&p->mu);
+		f = p->failures;
+		n = p->penalties;
+		r = p->refused;
+		pthread_mutex_unlock(&p->mu);
+	}
+	bf_buf_addf(out, "# HELP binhost_auth_failures_total Requests with "
+	    "wrong credentials (auth-file users, node tokens).\n"
+	    "# TYPE binhost_auth_failures_total counter\n"
+	    "binhost_auth_failures_total %llu\n"
+	    "# HELP binhost_auth_penalties_total Times an address reached "
+	    "auth-failures.\n"
+	    "# TYPE binhost_auth_penalties_total counter\n"
+	    "binhost_auth_penalties_total %llu\n"
+	    "# HELP binhost_auth_refused_total Requests with credentials "
+	    "refused (429) under a penalty.\n"
+	    "# TYPE binhost_auth_refused_total counter\n"
+	    "binhost_auth_refused_total %llu\n"
+	    "# HELP binhost_auth_penalised_addresses Addresses under a "
+	    "penalty now.\n"
+	    "# TYPE binhost_auth_penalised_addresses gauge\n"
+	    "binhost_auth_penalised_addresses %zu\n",
+	    (unsigned long long)f, (unsigned long long)n,
+	    (unsigned long long)r, bf_penalty_active(p, time(NULL)));
 }

@@ -129,6 +129,7 @@ SHELL_TESTS += \
 	t/t4020-binhost-range.sh \
 	t/t4030-binhost-hostile.sh \
 	t/t4040-binhost-auth-tls.sh \
+	t/t4042-binhost-auth-penalty.sh \
 	t/t4050-binhost-daemon.sh \
 	t/t4060-binhost-allowlist.sh \
 	t/t4062-http-framing.sh \

@@ -202,23 +202,41 @@ exempt(const struct bf_penalty *p, const struct sockaddr *sa)
 	return 0;
 }
 
-unsigned
-bf_penalty_check(struct bf_penalty *p, const struct sockaddr *sa,
-    int64_t now)
+/* The seconds left of sa's penalty; `count`: as a refusal. */
+static unsigned
+lookup(struct bf_penalty *p, const struct sockaddr *sa, int64_t now,
+    int count)
 {
 	struct bf_penalty_slot *s;
 	unsigned char key[16];
 	unsigned left = 0;
 
-	if (p->slot == NULL || key_of(sa, key) < 0)
+	/* No penalty runs: no lock (every request of a busy server asks). */
+	if (p->slot == NULL || now >= __atomic_load_n(&p->until_max,
+	    __ATOMIC_ACQUIRE) || key_of(sa, key) < 0)
 		return 0;
 	pthread_mutex_lock(&p->mu);
 	if ((s = slot_find(p, key, 0)) != NULL && s->until > now) {
 		left = (unsigned)(s->until - now);
-		p->refused++;
+		if (count)
+			p->refused++;
 	}
 	pthread_mutex_unlock(&p->mu);
 	return left;
+}
+
+unsigned
+bf_penalty_check(struct bf_penalty *p, const struct sockaddr *sa,
+    int64_t now)
+{
+	return lookup(p, sa, now, 1);
+}
+
+unsigned
+bf_penalty_peek(struct bf_penalty *p, const struct sockaddr *sa,
+    int64_t now)
+{
+	return lookup(p, sa, now, 0);
 }
 
 int
@@ -247,6 +265,9 @@ bf_penalty_fail(struct bf_penalty *p, const struct sockaddr *sa,
 		s->fails = 0;
 		p->penalties++;
 		started = 1;
+		if (s->until > p->until_max)
+			__atomic_store_n(&p->until_max, s->until,
+			    __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return started;

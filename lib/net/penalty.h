@@ -48,6 +48,7 @@ struct bf_penalty {
 	const struct bf_cidr *exempt;	/* the caller's, kept alive */
 	size_t		 nexempt;
 	struct bf_penalty_slot *slot;	/* BF_PENALTY_SLOTS of them */
+	int64_t		 until_max;	/* s: no penalty runs from then */
 	uint64_t	 failures;	/* counters, for metrics */
 	uint64_t	 refused;
 	uint64_t	 penalties;
@@ -72,6 +73,10 @@ void	bf_penalty_free(struct bf_penalty *p);
  * sa's address (counted as a refusal), or 0 when it may authenticate.
  */
 unsigned bf_penalty_check(struct bf_penalty *p, const struct sockaddr *sa,
+	    int64_t now);
+
+/* As bf_penalty_check(), not counted: a look before the real check. */
+unsigned bf_penalty_peek(struct bf_penalty *p, const struct sockaddr *sa,
 	    int64_t now);
 
 /*

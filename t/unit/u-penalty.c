@@ -84,13 +84,15 @@ test_penalty(void)
 	    "a second before its end: still refused");
 	is_int(bf_penalty_check(&p, ip("192.0.2.2"), 1020), 0,
 	    "the neighbour is not");
+	is_int(bf_penalty_peek(&p, ip("192.0.2.1"), 1030), 90,
+	    "peek: the same seconds left");
 	is_int(bf_penalty_active(&p, 1050), 1, "one address refused");
 	is_int(bf_penalty_check(&p, ip("192.0.2.1"), 1120), 0,
 	    "at its end: let in again");
 	is_int(bf_penalty_fail(&p, ip("192.0.2.1"), 1121), 0,
 	    "after a penalty the count starts over");
 	is_int(p.penalties, 1, "one penalty counted");
-	is_int(p.refused, 2, "two refusals counted");
+	is_int(p.refused, 2, "two refusals counted (a peek is not one)");
 	/* Spread out: never three in a window. */
 	for (i = 0; i < 10; i++)
 		started |= bf_penalty_fail(&p, ip("198.51.100.1"), 2000 + i * 31);
