@@ -237,27 +237,15 @@ read_small_file(const char *path, const char *where, char **out,
 static int
 conf_exempt(struct bh_conf *c, struct bf_err *e)
 {
-	struct bf_strv sv = BF_STRV_INIT;
-	size_t i;
-	int rc = 0;
-
 	free(c->exempt);
 	c->exempt = NULL;
 	c->nexempt = 0;
-	if (c->auth_exempt == NULL)
-		return 0;
-	if (bf_strv_split(&sv, c->auth_exempt) < 0)
-		return bf_err_nomem(e);
-	if (sv.n > 0 && (c->exempt = calloc(sv.n, sizeof(*c->exempt))) == NULL)
-		rc = bf_err_nomem(e);
-	for (i = 0; rc == 0 && i < sv.n; i++)
-		if ((rc = bf_cidr_parse(sv.v[i], &c->exempt[i], e)) < 0) {
-			bf_err_prefix(e, "auth-exempt");
-			rc = -BF_ECONFIG;
-		}
-	c->nexempt = rc == 0 ? sv.n : 0;
-	bf_strv_release(&sv);
-	return rc;
+	if (c->auth_exempt != NULL && bf_cidr_parse_list(c->auth_exempt,
+	    &c->exempt, &c->nexempt, e) < 0) {
+		bf_err_prefix(e, "auth-exempt");
+		return -BF_ECONFIG;
+	}
+	return 0;
 }
 
 /* Checks what can be checked without privileges changing. */

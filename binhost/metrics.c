@@ -238,15 +238,9 @@ bh_metrics_render(struct bh_metrics *m, struct bf_buf *out,
 void
 bh_metrics_render_penalty(struct bf_penalty *p, struct bf_buf *out)
 {
-	uint64_t f = 0, n = 0, r = 0;
+	struct bf_penalty_stats st;
 
-	if (p->slot != NULL) {
-		pthread_mutex_lock(&p->mu);
-		f = p->failures;
-		n = p->penalties;
-		r = p->refused;
-		pthread_mutex_unlock(&p->mu);
-	}
+	bf_penalty_stats(p, time(NULL), &st);
 	bf_buf_addf(out, "# HELP binhost_auth_failures_total Requests with "
 	    "wrong credentials (auth-file users, node tokens).\n"
 	    "# TYPE binhost_auth_failures_total counter\n"
@@ -263,6 +257,6 @@ bh_metrics_render_penalty(struct bf_penalty *p, struct bf_buf *out)
 	    "penalty now.\n"
 	    "# TYPE binhost_auth_penalised_addresses gauge\n"
 	    "binhost_auth_penalised_addresses %zu\n",
-	    (unsigned long long)f, (unsigned long long)n,
-	    (unsigned long long)r, bf_penalty_active(p, time(NULL)));
+	    (unsigned long long)st.failures, (unsigned long long)st.penalties,
+	    (unsigned long long)st.refused, st.active);
 }

@@ -507,10 +507,7 @@ struct metrics {
 	const char	*version;
 	struct metrics_release *releases;	/* the running ones */
 	size_t		 nreleases;
-	unsigned long long auth_failures;	/* wrong credentials */
-	unsigned long long auth_refused;	/* under a penalty */
-	unsigned long long auth_penalties;	/* penalties started */
-	size_t		 auth_penalised;	/* addresses refused now */
+	struct bf_penalty_stats auth;	/* wrong credentials, penalties */
 };
 
 /* A running release of the repository (store/release.h), as far as it got. */

@@ -97,24 +97,12 @@ static int
 set_exempt(struct bcfg *c, const char *v, const char *file, unsigned line,
     struct bf_err *e)
 {
-	struct bf_strv sv = BF_STRV_INIT;
-	size_t i;
-	int rc = 0;
-
 	free(c->auth_exempt);
-	c->auth_exempt = NULL;
-	c->nauth_exempt = 0;
-	if (bf_strv_split(&sv, v) < 0)
-		return bf_err_nomem(e);
-	if (sv.n > 0 && (c->auth_exempt = calloc(sv.n,
-	    sizeof(*c->auth_exempt))) == NULL)
-		rc = bf_err_nomem(e);
-	for (i = 0; rc == 0 && i < sv.n; i++)
-		if ((rc = bf_cidr_parse(sv.v[i], &c->auth_exempt[i], e)) < 0)
-			bf_err_prefix(e, "%s:%u: auth-exempt", file, line);
-	c->nauth_exempt = rc == 0 ? sv.n : 0;
-	bf_strv_release(&sv);
-	return rc < 0 ? -BF_ECONFIG : 0;
+	if (bf_cidr_parse_list(v, &c->auth_exempt, &c->nauth_exempt, e) < 0) {
+		bf_err_prefix(e, "%s:%u: auth-exempt", file, line);
+		return -BF_ECONFIG;
+	}
+	return 0;
 }
 
 /* A byte count with an optional K, M or G (binary) suffix. */

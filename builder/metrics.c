@@ -134,14 +134,7 @@ metrics_collect(struct builder *b, struct metrics *m)
 	memset(m, 0, sizeof(*m));
 	m->started = b->started;
 	m->version = PACKAGE_VERSION;
-	if (b->penalty.slot != NULL) {
-		pthread_mutex_lock(&b->penalty.mu);
-		m->auth_failures = b->penalty.failures;
-		m->auth_refused = b->penalty.refused;
-		m->auth_penalties = b->penalty.penalties;
-		pthread_mutex_unlock(&b->penalty.mu);
-		m->auth_penalised = bf_penalty_active(&b->penalty, now_s());
-	}
+	bf_penalty_stats(&b->penalty, now_s(), &m->auth);
 	if (b->cfg.nprofiles > 0 && (m->profiles = calloc(b->cfg.nprofiles,
 	    sizeof(*m->profiles))) == NULL)
 		return -1;
@@ -349,20 +342,20 @@ render_auth(const struct metrics *m, struct bf_buf *out)
 	head(out, "binfarm_builder_auth_failures_total", "counter", "Requests "
 	    "and console logins with a wrong credential.");
 	bf_buf_addf(out, "binfarm_builder_auth_failures_total %llu\n",
-	    m->auth_failures);
+	    (unsigned long long)m->auth.failures);
 	head(out, "binfarm_builder_auth_penalties_total", "counter", "Times "
 	    "an address reached auth-failures and was refused for "
 	    "auth-penalty seconds.");
 	bf_buf_addf(out, "binfarm_builder_auth_penalties_total %llu\n",
-	    m->auth_penalties);
+	    (unsigned long long)m->auth.penalties);
 	head(out, "binfarm_builder_auth_refused_total", "counter", "Requests "
 	    "refused (429) because their address is under a penalty.");
 	bf_buf_addf(out, "binfarm_builder_auth_refused_total %llu\n",
-	    m->auth_refused);
+	    (unsigned long long)m->auth.refused);
 	head(out, "binfarm_builder_auth_penalised_addresses", "gauge",
 	    "Addresses under a penalty now.");
 	bf_buf_addf(out, "binfarm_builder_auth_penalised_addresses %zu\n",
-	    m->auth_penalised);
+	    m->auth.active);
 }
 
 void

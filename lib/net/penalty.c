@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/conf.h"
 #include "base/err.h"
 #include "net/penalty.h"
 #include "base/banned.h"
@@ -286,4 +287,45 @@ bf_penalty_active(struct bf_penalty *p, int64_t now)
 			n++;
 	pthread_mutex_unlock(&p->mu);
 	return n;
+}
+
+void
+bf_penalty_stats(struct bf_penalty *p, int64_t now,
+    struct bf_penalty_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (p->slot == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	st->failures = p->failures;
+	st->penalties = p->penalties;
+	st->refused = p->refused;
+	pthread_mutex_unlock(&p->mu);
+	st->active = bf_penalty_active(p, now);
+}
+
+int
+bf_cidr_parse_list(const char *s, struct bf_cidr **out, size_t *n,
+    struct bf_err *e)
+{
+	struct bf_strv sv = BF_STRV_INIT;
+	struct bf_cidr *v = NULL;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (bf_strv_split(&sv, s) < 0)
+		return bf_err_nomem(e);
+	if (sv.n > 0 && (v = calloc(sv.n, sizeof(*v))) == NULL)
+		rc = bf_err_nomem(e);
+	for (i = 0; rc == 0 && i < sv.n; i++)
+		rc = bf_cidr_parse(sv.v[i], &v[i], e);
+	if (rc == 0) {
+		*out = v;
+		*n = sv.n;
+	} else
+		free(v);
+	bf_strv_release(&sv);
+	return rc < 0 ? -1 : 0;
 }

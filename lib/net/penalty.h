@@ -89,4 +89,21 @@ int	bf_penalty_fail(struct bf_penalty *p, const struct sockaddr *sa,
 /* The number of addresses refused at `now`. */
 size_t	bf_penalty_active(struct bf_penalty *p, int64_t now);
 
+/* The counters, for metrics (all 0 while penalties are off). */
+struct bf_penalty_stats {
+	uint64_t	 failures;	/* wrong credentials */
+	uint64_t	 penalties;	/* penalties started */
+	uint64_t	 refused;	/* requests refused under one */
+	size_t		 active;	/* addresses refused at `now` */
+};
+void	bf_penalty_stats(struct bf_penalty *p, int64_t now,
+	    struct bf_penalty_stats *st);
+
+/*
+ * auth-exempt's value: address ranges separated by blanks, into *out
+ * (calloc'd; the caller frees it) and *n: 0, or -1 with e set.
+ */
+int	bf_cidr_parse_list(const char *s, struct bf_cidr **out, size_t *n,
+	    struct bf_err *e);
+
 #endif

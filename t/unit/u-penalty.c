@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -58,6 +59,25 @@ test_cidr(void)
 	    bf_cidr_parse("example.org", &c, NULL) < 0 &&
 	    bf_cidr_parse("", &c, NULL) < 0 &&
 	    bf_cidr_parse("/8", &c, NULL) < 0, "cidr: junk refused");
+}
+
+static void
+test_list(void)
+{
+	struct bf_err e = BF_ERR_INIT;
+	struct bf_cidr *v;
+	size_t n;
+
+	is_int(bf_cidr_parse_list("10.0.0.0/8  fd00::/8\t192.0.2.1", &v, &n,
+	    &e), 0, "list: three ranges");
+	is_int(n, 3, "list: three of them");
+	ok(bf_cidr_match(&v[2], ip("192.0.2.1")), "list: in order");
+	free(v);
+	is_int(bf_cidr_parse_list("", &v, &n, &e), 0, "list: empty");
+	ok(v == NULL && n == 0, "list: empty is none");
+	ok(bf_cidr_parse_list("10.0.0.0/8 nope", &v, &n, &e) < 0 &&
+	    v == NULL && n == 0, "list: one bad range fails it all");
+	ok(strstr(e.msg, "'nope'") != NULL, "list: the error names it");
 }
 
 static void
@@ -137,6 +157,7 @@ int
 main(void)
 {
 	test_cidr();
+	test_list();
 	test_penalty();
 	return tap_done();
 }
