@@ -646,8 +646,9 @@ penalty_fail(struct bh_server *s, struct MHD_Connection *con,
 	log_warnx("auth-failures: %lld %s from %s%s within %d s: every "
 	    "request from it with credentials is refused for %lld s",
 	    s->conf->auth_failures, what, a, sa != NULL &&
-	    sa->sa_family == AF_INET6 ? " (its /64)" : "", BF_PENALTY_WINDOW,
-	    s->conf->auth_penalty);
+	    sa->sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
+	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr) ?
+	    " (its /64)" : "", BF_PENALTY_WINDOW, s->conf->auth_penalty);
 }
 
 /* 429: con's address is under a penalty for `left` more seconds. */

@@ -125,6 +125,14 @@ test_penalty(void)
 	ok(bf_penalty_check(&p, ip("2001:db8:0:1::77"), 3001) > 0 &&
 	    bf_penalty_check(&p, ip("2001:db8:0:2::1"), 3001) == 0,
 	    "IPv6: the /64 is refused, the next /64 is not");
+	/* IPv4 on a dual-stack socket: mapped, each address its own. */
+	bf_penalty_fail(&p, ip("::ffff:198.51.100.7"), 3000);
+	bf_penalty_fail(&p, ip("::ffff:198.51.100.7"), 3000);
+	is_int(bf_penalty_fail(&p, ip("::ffff:198.51.100.7"), 3000), 1,
+	    "mapped IPv4: three failures start a penalty");
+	ok(bf_penalty_check(&p, ip("198.51.100.7"), 3001) > 0 &&
+	    bf_penalty_check(&p, ip("::ffff:198.51.100.8"), 3001) == 0,
+	    "mapped IPv4: that address (as IPv4 too), not its neighbour");
 	/* Exempt. */
 	for (i = 0; i < 10; i++)
 		started |= bf_penalty_fail(&p, ip("10.9.3.4"), 4000);
