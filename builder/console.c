@@ -341,7 +341,6 @@ send_static(struct MHD_Connection *c, const char *url)
 	    "text/css; charset=utf-8", &b, NULL, NULL);
 }
 
-
 static void
 login_form(struct cpage *p, const char *error)
 {
