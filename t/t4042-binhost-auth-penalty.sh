@@ -59,7 +59,7 @@ test_expect_success 'bad values are refused, named' '
 '
 
 test_expect_success 'node URLs (the file loop): three wrong tokens, then the right one is 429 until the penalty ends' '
-	conf fl "auth-failures = 3" "auth-penalty = 3" &&
+	conf fl "auth-failures = 3" "auth-penalty = 5" &&
 	: >binhost.err &&
 	start_binhost -f fl.conf &&
 	test_when_finished stop_binhost &&
@@ -69,16 +69,16 @@ test_expect_success 'node URLs (the file loop): three wrong tokens, then the rig
 	test "$(node Packages)" = 200 &&
 	test "$(node Packages $wrong)" = 401 &&
 	test "$(node Packages)" = 429 &&
-	test_grep -i "^Retry-After: [1-3]" h &&
+	test_grep -i "^Retry-After: [1-5]" h &&
 	test_grep "too many wrong credentials from this address" out &&
 	test "$(node app-misc/foo/foo-1.0-1.gpkg.tar)" = 429 &&
 	test "$(code /node/n1/Packages)" = 401 &&
 	test "$(code /production/web/Packages)" = 200 &&
 	test "$(code /healthz)" = 200 &&
-	test_grep "auth-failures: 3 wrong node credentials from 127.0.0.1 within 60 s: every request from it with credentials is refused for 3 s" binhost.err &&
+	test_grep "auth-failures: 3 wrong node credentials from 127.0.0.1 within 60 s: every request from it with credentials is refused for 5 s" binhost.err &&
 	test "$(grep -c "auth-failures:" binhost.err)" = 1 &&
 	! grep -e "$wrong" -e "$(cat tok)" binhost.err &&
-	sleep 3.2 &&
+	sleep 5.2 &&
 	test "$(node Packages)" = 200 &&
 	curl -fsS "$(bh_url)/metrics" >m &&
 	test_grep "^binhost_auth_failures_total 3$" m &&
