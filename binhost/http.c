@@ -335,20 +335,8 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *con)
 	/* Bounded: the log line must stay one write(). */
 	r->uri = strndup(uri, 4096);
 	ci = MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL) {
-		const struct sockaddr *sa = ci->client_addr;
-
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET,
-			    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			    r->addr, sizeof(r->addr));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6,
-			    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-			    r->addr, sizeof(r->addr));
-	}
-	if (r->addr[0] == '\0')
-		snprintf(r->addr, sizeof(r->addr), "-");
+	bf_addr_str(ci != NULL ? ci->client_addr : NULL, r->addr,
+	    sizeof(r->addr));
 	return r;
 }
 
@@ -633,22 +621,13 @@ penalty_fail(struct bh_server *s, struct MHD_Connection *con,
     const char *what)
 {
 	const struct sockaddr *sa = client_sa(con);
-	char a[INET6_ADDRSTRLEN] = "?";
+	char a[INET6_ADDRSTRLEN + 4];
 
-	if (!bf_penalty_fail(&s->penalty, sa, time(NULL)))
-		return;
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr, a, sizeof(a));
-	else if (sa != NULL && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
-		    (const void *)sa)->sin6_addr, a, sizeof(a));
-	log_warnx("auth-failures: %lld %s from %s%s within %d s: every "
-	    "request from it with credentials is refused for %lld s",
-	    s->conf->auth_failures, what, a, sa != NULL &&
-	    sa->sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(
-	    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr) ?
-	    " (its /64)" : "", BF_PENALTY_WINDOW, s->conf->auth_penalty);
+	if (bf_penalty_fail(&s->penalty, sa, time(NULL)))
+		log_warnx("auth-failures: %lld %s from %s within %d s: every "
+		    "request from it with credentials is refused for %lld s",
+		    s->conf->auth_failures, what, bf_penalty_source(sa, a,
+		    sizeof(a)), BF_PENALTY_WINDOW, s->conf->auth_penalty);
 }
 
 /* 429: con's address is under a penalty for `left` more seconds. */
@@ -1968,19 +1947,9 @@ fl_accept(struct fl_thread *th)
 		fl_peekoff(fl, c);
 		c->bc = conn_track(&fl->s->conns, fd);
 		snprintf(c->r.addr, sizeof(c->r.addr), "-");
-		if (fl->s->access_fd >= 0) {
-			const struct sockaddr *sa =
-			    (const struct sockaddr *)&c->addr;
-
-			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET, &((const struct sockaddr_in *)
-				    (const void *)sa)->sin_addr, c->r.addr,
-				    sizeof(c->r.addr));
-			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6, &((const struct
-				    sockaddr_in6 *)(const void *)sa)->sin6_addr,
-				    c->r.addr, sizeof(c->r.addr));
-		}
+		if (fl->s->access_fd >= 0)
+			bf_addr_str((const struct sockaddr *)&c->addr,
+			    c->r.addr, sizeof(c->r.addr));
 		/*
 		 * To the thread with the fewest connections: the one woken
 		 * to accept would otherwise take a whole burst (a release

@@ -8,10 +8,6 @@
 #include "config.h"
 
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-
-#include <stdio.h>
 
 #include <microhttpd.h>
 
@@ -30,13 +26,7 @@ client_sa(struct MHD_Connection *c)
 const char *
 auth_client_str(struct MHD_Connection *c, char *ab, size_t n)
 {
-	const struct sockaddr *sa = client_sa(c);
-
-	snprintf(ab, n, "?");
-	if (sa != NULL && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)
-		    (const void *)sa)->sin_addr, ab, (socklen_t)n);
-	return ab;
+	return bf_addr_str(client_sa(c), ab, n);
 }
 
 unsigned
@@ -49,11 +39,12 @@ void
 auth_penalty_fail(struct builder *b, struct MHD_Connection *c,
     const char *what)
 {
+	const struct sockaddr *sa = client_sa(c);
 	char ip[64];
 
-	if (bf_penalty_fail(&b->penalty, client_sa(c), now_s()))
+	if (bf_penalty_fail(&b->penalty, sa, now_s()))
 		log_warnx("auth-failures: %d %s from %s within %d s: every "
 		    "request from it is refused for %d s", b->cfg.auth_failures,
-		    what, auth_client_str(c, ip, sizeof(ip)), BF_PENALTY_WINDOW,
-		    b->cfg.auth_penalty);
+		    what, bf_penalty_source(sa, ip, sizeof(ip)),
+		    BF_PENALTY_WINDOW, b->cfg.auth_penalty);
 }

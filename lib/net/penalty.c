@@ -61,6 +61,51 @@ key_of(const struct sockaddr *sa, unsigned char key[16])
 	return 0;
 }
 
+/* 16 bytes of a key or an address as text: IPv4 when mapped; buf. */
+static const char *
+str16(const unsigned char a[16], const char *suffix, char *buf, size_t n)
+{
+	static const unsigned char v4[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	char t[INET6_ADDRSTRLEN];
+
+	if (memcmp(a, v4, 12) == 0)
+		inet_ntop(AF_INET, a + 12, t, sizeof(t));
+	else {
+		inet_ntop(AF_INET6, a, t, sizeof(t));
+		if (suffix != NULL) {
+			snprintf(buf, n, "%s%s", t, suffix);
+			return buf;
+		}
+	}
+	snprintf(buf, n, "%s", t);
+	return buf;
+}
+
+const char *
+bf_addr_str(const struct sockaddr *sa, char *buf, size_t n)
+{
+	unsigned char a[16];
+
+	if (addr16(sa, a) < 0) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	return str16(a, NULL, buf, n);
+}
+
+const char *
+bf_penalty_source(const struct sockaddr *sa, char *buf, size_t n)
+{
+	unsigned char k[16];
+
+	if (key_of(sa, k) < 0) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	return str16(k, "/64", buf, n);
+}
+
 int
 bf_cidr_parse(const char *s, struct bf_cidr *c, struct bf_err *e)
 {

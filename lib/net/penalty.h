@@ -59,6 +59,15 @@ struct bf_penalty {
  * 0, or -1 with e set.
  */
 int	bf_cidr_parse(const char *s, struct bf_cidr *c, struct bf_err *e);
+/* sa's address as text into buf (n bytes), "-" when not IP: buf. */
+const char *bf_addr_str(const struct sockaddr *sa, char *buf, size_t n);
+/*
+ * The source a penalty counts sa under, as text: the IPv4 address, or
+ * the IPv6 address's /64 ("2001:db8:0:1::/64"); "-" when not IP.
+ */
+const char *bf_penalty_source(const struct sockaddr *sa, char *buf,
+	    size_t n);
+
 /* Is the address of sa in c?  1 or 0 (0 for a family not IP). */
 int	bf_cidr_match(const struct bf_cidr *c, const struct sockaddr *sa);
 

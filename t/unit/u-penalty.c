@@ -62,6 +62,26 @@ test_cidr(void)
 }
 
 static void
+test_str(void)
+{
+	char b[64];
+
+	is_str(bf_addr_str(ip("192.0.2.7"), b, sizeof(b)), "192.0.2.7",
+	    "str: IPv4");
+	is_str(bf_addr_str(ip("2001:db8::7"), b, sizeof(b)), "2001:db8::7",
+	    "str: IPv6");
+	is_str(bf_addr_str(ip("::ffff:192.0.2.7"), b, sizeof(b)), "192.0.2.7",
+	    "str: mapped IPv4 as IPv4");
+	is_str(bf_addr_str(NULL, b, sizeof(b)), "-", "str: none");
+	is_str(bf_penalty_source(ip("192.0.2.7"), b, sizeof(b)), "192.0.2.7",
+	    "source: an IPv4 address alone");
+	is_str(bf_penalty_source(ip("::ffff:192.0.2.7"), b, sizeof(b)),
+	    "192.0.2.7", "source: a mapped one alone too");
+	is_str(bf_penalty_source(ip("2001:db8:0:1:2:3:4:5"), b, sizeof(b)),
+	    "2001:db8:0:1::/64", "source: IPv6 by its /64");
+}
+
+static void
 test_list(void)
 {
 	struct bf_err e = BF_ERR_INIT;
@@ -165,6 +185,7 @@ int
 main(void)
 {
 	test_cidr();
+	test_str();
 	test_list();
 	test_penalty();
 	return tap_done();
